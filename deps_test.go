@@ -1,0 +1,134 @@
+package tenancy_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const modulePath = "github.com/mydentalpractice/tenancy"
+
+// goPackage is the part of `go list -json` that the layering rules read.
+type goPackage struct {
+	ImportPath string
+	Standard   bool
+	Imports    []string
+	Deps       []string
+}
+
+// mayImportTesting lists the module packages whose purpose is to serve tests.
+var mayImportTesting = []string{
+	modulePath + "/internal/pgtest",
+	modulePath + "/tenancytest",
+}
+
+// layeringViolations applies the module's layering rules to the packages of
+// `go list -deps`:
+//   - tenancy depends on the standard library only, and not on net/http;
+//   - no package outside examples/ depends on gorilla/mux or on examples/;
+//   - no package outside examples/ imports testing, except test helpers.
+func layeringViolations(pkgs []goPackage) []string {
+	std := make(map[string]bool, len(pkgs))
+	for _, p := range pkgs {
+		std[p.ImportPath] = p.Standard
+	}
+	var bad []string
+	for _, p := range pkgs {
+		if p.ImportPath != modulePath && !strings.HasPrefix(p.ImportPath, modulePath+"/") {
+			continue
+		}
+		if strings.HasPrefix(p.ImportPath, modulePath+"/examples/") {
+			continue
+		}
+		if p.ImportPath == modulePath {
+			for _, d := range p.Deps {
+				if !std[d] {
+					bad = append(bad, fmt.Sprintf("%s depends on %s, outside the standard library", p.ImportPath, d))
+				}
+				if d == "net/http" {
+					bad = append(bad, fmt.Sprintf("%s depends on net/http", p.ImportPath))
+				}
+			}
+		}
+		for _, d := range p.Deps {
+			if d == "github.com/gorilla/mux" || strings.HasPrefix(d, "github.com/gorilla/mux/") {
+				bad = append(bad, fmt.Sprintf("%s depends on %s", p.ImportPath, d))
+			}
+			if strings.HasPrefix(d, modulePath+"/examples/") {
+				bad = append(bad, fmt.Sprintf("%s depends on %s", p.ImportPath, d))
+			}
+		}
+		if slices.Contains(p.Imports, "testing") && !slices.Contains(mayImportTesting, p.ImportPath) {
+			bad = append(bad, fmt.Sprintf("%s imports testing", p.ImportPath))
+		}
+	}
+	return bad
+}
+
+func TestLayeringRules(t *testing.T) {
+	pkgs := []goPackage{
+		{ImportPath: "context", Standard: true},
+		{ImportPath: "net/http", Standard: true},
+		{ImportPath: "testing", Standard: true},
+		{ImportPath: "github.com/jackc/pgx/v5"},
+		{ImportPath: "github.com/gorilla/mux"},
+		{ImportPath: modulePath, Deps: []string{"context", "github.com/jackc/pgx/v5", "net/http"}},
+		{ImportPath: modulePath + "/jwtctx", Imports: []string{"testing"}, Deps: []string{"github.com/gorilla/mux", "testing"}},
+		{ImportPath: modulePath + "/audit", Deps: []string{modulePath + "/examples/dentalclinic/store"}},
+		{ImportPath: modulePath + "/tenancytest", Imports: []string{"testing"}, Deps: []string{"testing"}},
+		{ImportPath: modulePath + "/examples/dentalclinic", Imports: []string{"github.com/gorilla/mux"}, Deps: []string{"github.com/gorilla/mux"}},
+	}
+	want := []string{
+		modulePath + " depends on github.com/jackc/pgx/v5, outside the standard library",
+		modulePath + " depends on net/http",
+		modulePath + "/jwtctx depends on github.com/gorilla/mux",
+		modulePath + "/jwtctx imports testing",
+		modulePath + "/audit depends on " + modulePath + "/examples/dentalclinic/store",
+	}
+	if diff := cmp.Diff(want, layeringViolations(pkgs)); diff != "" {
+		t.Errorf("layeringViolations (-want +got):\n%s", diff)
+	}
+}
+
+// TestLayering checks the real module: dependencies point inward, so the
+// SDK can be imported without the example app or its router.
+func TestLayering(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	cmd := exec.Command(goBin, "list", "-deps", "-json=ImportPath,Standard,Imports,Deps", modulePath+"/...")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.Bytes())
+	}
+	var pkgs []goPackage
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p goPackage
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("decoding go list output: %v", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if !slices.ContainsFunc(pkgs, func(p goPackage) bool { return p.ImportPath == modulePath }) {
+		t.Fatalf("go list did not list %s; the check would be vacuous", modulePath)
+	}
+	for _, v := range layeringViolations(pkgs) {
+		t.Error(v)
+	}
+}

@@ -1,0 +1,21 @@
+package tenancy
+
+import "errors"
+
+var (
+	// ErrNoTenant is returned by [Require] when the context carries no
+	// principal, or a principal without a tenant. Callers treat it as "refuse
+	// before touching data", never as "no filter".
+	ErrNoTenant = errors.New("tenancy: no tenant in context")
+
+	// ErrInvalidID is returned when a string is not a canonical UUID, or is
+	// the all-zero UUID, or when a zero [ID] is marshalled.
+	ErrInvalidID = errors.New("tenancy: invalid id")
+
+	// ErrInvalidKind is returned when a principal kind is unknown.
+	ErrInvalidKind = errors.New("tenancy: invalid principal kind")
+
+	// ErrInvalidPrincipal is returned by [Principal.Validate] (and so by
+	// [Require]) when a principal's fields do not fit its kind.
+	ErrInvalidPrincipal = errors.New("tenancy: invalid principal")
+)
