@@ -1,0 +1,209 @@
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Role names one of the roles of a [DB].
+type Role int
+
+// The roles of a test database.
+const (
+	// Admin is the server's superuser.
+	Admin Role = iota
+	// Owner owns the database and its public schema; migrations run as it.
+	Owner
+	// App is the application's login role: no superuser, no BYPASSRLS,
+	// owns nothing.
+	App
+	// Platform is the platform operators' login role: no superuser, no
+	// BYPASSRLS.
+	Platform
+)
+
+var roleSuffixes = [...]string{Owner: "owner", App: "app", Platform: "platform"}
+
+// String returns "admin", "owner", "app" or "platform".
+func (r Role) String() string {
+	if r == Admin {
+		return "admin"
+	}
+	if r > Admin && int(r) < len(roleSuffixes) {
+		return roleSuffixes[r]
+	}
+	return fmt.Sprintf("Role(%d)", int(r))
+}
+
+// DB is a database made for one test, with its own roles. It and its roles
+// are dropped when the test ends. A DB is safe for concurrent use.
+type DB struct {
+	// Name is the database's name.
+	Name string
+
+	srv       *server
+	roles     [len(roleSuffixes)]string
+	passwords [len(roleSuffixes)]string
+}
+
+// New returns a fresh, empty database for t with its own Owner, App and
+// Platform roles (see the package documentation for where the server comes
+// from). It skips t when no server can be had, or fails it when the CI
+// environment variable is set.
+func New(t testing.TB) *DB {
+	t.Helper()
+	srv, err := shared()
+	if err != nil {
+		skipOrFail(t, err)
+		return nil
+	}
+	return newDB(t, srv)
+}
+
+func newDB(t testing.TB, srv *server) *DB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	suffix := randomHex(5)
+	db := &DB{Name: "pgt_" + suffix, srv: srv}
+	for r := Owner; int(r) < len(roleSuffixes); r++ {
+		db.roles[r] = db.Name + "_" + roleSuffixes[r]
+		db.passwords[r] = randomHex(16)
+	}
+	t.Cleanup(func() { db.drop(t) })
+
+	for r := Owner; int(r) < len(roleSuffixes); r++ {
+		// PASSWORD takes no parameter; the password is random hex, safe to inline.
+		sql := fmt.Sprintf("create role %s login password '%s' nosuperuser nobypassrls nocreatedb nocreaterole noreplication",
+			ident(db.roles[r]), db.passwords[r])
+		if _, err := srv.admin.Exec(ctx, sql); err != nil {
+			t.Fatalf("pgtest: creating role %s: %v", db.roles[r], err)
+		}
+	}
+	for _, sql := range []string{
+		fmt.Sprintf("create database %s owner %s template template0 encoding 'UTF8' lc_collate 'C' lc_ctype 'C'", ident(db.Name), ident(db.roles[Owner])),
+		fmt.Sprintf("revoke all on database %s from public", ident(db.Name)),
+		fmt.Sprintf("grant connect, temporary on database %s to %s, %s", ident(db.Name), ident(db.roles[App]), ident(db.roles[Platform])),
+	} {
+		if _, err := srv.admin.Exec(ctx, sql); err != nil {
+			t.Fatalf("pgtest: %s: %v", sql, err)
+		}
+	}
+	return db
+}
+
+func (db *DB) drop(t testing.TB) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := db.srv.admin.Exec(ctx, fmt.Sprintf("drop database if exists %s with (force)", ident(db.Name))); err != nil {
+		t.Errorf("pgtest: dropping database %s: %v", db.Name, err)
+		return
+	}
+	for r := Owner; int(r) < len(roleSuffixes); r++ {
+		if _, err := db.srv.admin.Exec(ctx, "drop role if exists "+ident(db.roles[r])); err != nil {
+			t.Errorf("pgtest: dropping role %s: %v", db.roles[r], err)
+		}
+	}
+}
+
+// RoleName returns the name of role r in the server, such as
+// "pgt_0a1b2c3d4e_app". Admin's name is the server's superuser.
+func (db *DB) RoleName(r Role) string {
+	if r == Admin {
+		return db.srv.adminUser
+	}
+	return db.roles[r]
+}
+
+// Password returns the login password of role r; Admin's is empty (it
+// logs in by other means).
+func (db *DB) Password(r Role) string {
+	if r == Admin {
+		return ""
+	}
+	return db.passwords[r]
+}
+
+// ConnString returns a connection string for role r to this database,
+// suitable for [pgx.Connect], [pgxpool.New] and database/sql with pgx's
+// stdlib driver.
+func (db *DB) ConnString(r Role) string {
+	if r == Admin {
+		return db.srv.adminConnString(db.Name)
+	}
+	return db.srv.roleConnString(db.roles[r], db.passwords[r], db.Name)
+}
+
+// Conn connects to this database as r. The connection is closed when the
+// test ends; failure to connect fails the test.
+func (db *DB) Conn(t testing.TB, r Role) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, db.ConnString(r))
+	if err != nil {
+		t.Fatalf("pgtest: connecting as %s: %v", r, err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// Pool opens a connection pool to this database as r. It is closed when the
+// test ends; failure fails the test.
+func (db *DB) Pool(t testing.TB, r Role) *pgxpool.Pool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, db.ConnString(r))
+	if err != nil {
+		t.Fatalf("pgtest: pool as %s: %v", r, err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		t.Fatalf("pgtest: pool as %s: %v", r, err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// Exec runs sql (with args) on this database as r and fails the test on
+// error. It is meant for fixtures.
+func (db *DB) Exec(t testing.TB, r Role, sql string, args ...any) {
+	t.Helper()
+	conn := db.Conn(t, r)
+	if _, err := conn.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("pgtest: as %s: %v\n%s", r, err, sql)
+	}
+}
+
+// Main runs the tests of a package and then stops the server that pgtest
+// started for them, if any. Call it from TestMain:
+//
+//	func TestMain(m *testing.M) { pgtest.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	if err := shutdown(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func ident(name string) string { return pgx.Identifier{name}.Sanitize() }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,252 @@
+package pgtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/testcontainers/testcontainers-go"
+	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
+
+	"github.com/mydentalpractice/tenancy/internal/pglocal"
+)
+
+// EnvDatabaseURL names the environment variable with a superuser
+// connection string for an existing server.
+const EnvDatabaseURL = "TENANCY_TEST_DATABASE_URL"
+
+// errNoServer is wrapped when no server can be had; only it may skip a
+// test (outside CI). Any other setup error fails the test.
+var errNoServer = errors.New("pgtest: no PostgreSQL server for tests")
+
+const noServerHint = "set " + EnvDatabaseURL + " to a superuser connection string " +
+	"(for example postgres://postgres:secret@127.0.0.1:5432/postgres), " +
+	"or install the PostgreSQL server binaries (Debian/Ubuntu: apt-get install postgresql; " +
+	"Fedora: dnf install postgresql-server; macOS: brew install postgresql), " +
+	"or run a Docker engine for testcontainers-go"
+
+// server is the PostgreSQL server shared by the tests of one binary.
+type server struct {
+	source    string // for messages: where the server came from
+	adminUser string
+	admin     *pgxpool.Pool // superuser connections to the maintenance database
+
+	adminConnString func(dbname string) string
+	roleConnString  func(user, password, dbname string) string
+	stop            func() error
+}
+
+var (
+	sharedMu  sync.Mutex
+	sharedSrv *server
+	sharedErr error
+)
+
+// Source returns where the tests' server comes from ("TENANCY_TEST_DATABASE_URL",
+// "pglocal" or "testcontainers"), starting it if needed, or an error.
+func Source() (string, error) {
+	srv, err := shared()
+	if err != nil {
+		return "", err
+	}
+	return srv.source, nil
+}
+
+func shared() (*server, error) {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if sharedSrv == nil && sharedErr == nil {
+		sharedSrv, sharedErr = open(context.Background(), os.Getenv)
+	}
+	return sharedSrv, sharedErr
+}
+
+func shutdown() error {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if sharedSrv == nil {
+		return nil
+	}
+	sharedSrv.admin.Close()
+	err := sharedSrv.stop()
+	sharedSrv, sharedErr = nil, errors.New("pgtest: server already shut down")
+	return err
+}
+
+// open finds a server as the package documentation describes.
+func open(ctx context.Context, getenv func(string) string) (*server, error) {
+	if u := getenv(EnvDatabaseURL); u != "" {
+		return openURL(ctx, u)
+	}
+	if _, err := pglocal.FindBinDir(); err == nil {
+		return openLocal(ctx)
+	} else if !errors.Is(err, pglocal.ErrNoBinaries) {
+		return nil, err
+	} else if srv, derr := openContainer(ctx); derr == nil {
+		return srv, nil
+	} else {
+		return nil, fmt.Errorf("%w: %v; %v; %s", errNoServer, err, derr, noServerHint)
+	}
+}
+
+func openURL(ctx context.Context, connString string) (*server, error) {
+	cfg, err := pgx.ParseConfig(connString)
+	if err != nil {
+		// pgx's error may quote the password; say only which variable is wrong.
+		return nil, fmt.Errorf("pgtest: %s is not a valid connection string", EnvDatabaseURL)
+	}
+	with := func(user, password, dbname string) string {
+		return overrideConnString(connString, user, password, dbname)
+	}
+	srv := &server{
+		source:          EnvDatabaseURL,
+		adminUser:       cfg.User,
+		adminConnString: func(dbname string) string { return with("", "", dbname) },
+		roleConnString:  with,
+		stop:            func() error { return nil },
+	}
+	return srv, srv.connectAdmin(ctx, connString)
+}
+
+// overrideConnString replaces the user, password (when user is set) and
+// database of a URL or keyword/value connection string.
+func overrideConnString(connString, user, password, dbname string) string {
+	if strings.HasPrefix(connString, "postgres://") || strings.HasPrefix(connString, "postgresql://") {
+		u, err := url.Parse(connString)
+		if err == nil {
+			if user != "" {
+				u.User = url.UserPassword(user, password)
+			}
+			u.Path = "/" + dbname
+			return u.String()
+		}
+	}
+	// In keyword/value form a later keyword overrides an earlier one.
+	s := connString + " dbname=" + quoteValue(dbname)
+	if user != "" {
+		s += " user=" + quoteValue(user) + " password=" + quoteValue(password)
+	}
+	return s
+}
+
+func quoteValue(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+func openLocal(ctx context.Context) (*server, error) {
+	c, err := pglocal.Start(ctx, pglocal.Config{})
+	if err != nil {
+		return nil, err
+	}
+	srv := &server{
+		source:          "pglocal",
+		adminUser:       c.Superuser(),
+		adminConnString: c.SuperuserConnString,
+		roleConnString: func(user, password, dbname string) string {
+			return fmt.Sprintf("host=%s port=%d user=%s password=%s dbname=%s sslmode=disable",
+				c.Host(), c.Port(), quoteValue(user), quoteValue(password), quoteValue(dbname))
+		},
+		stop: c.Stop,
+	}
+	if err := srv.connectAdmin(ctx, c.SuperuserConnString("postgres")); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return srv, nil
+}
+
+// openContainer starts PostgreSQL in Docker when an engine answers.
+func openContainer(ctx context.Context) (srv *server, err error) {
+	defer func() {
+		// testcontainers-go panics on some host set-ups without Docker.
+		if r := recover(); r != nil {
+			srv, err = nil, fmt.Errorf("no Docker engine (testcontainers-go: %v)", r)
+		}
+	}()
+	provider, err := testcontainers.ProviderDocker.GetProvider()
+	if err != nil {
+		return nil, fmt.Errorf("no Docker engine: %w", err)
+	}
+	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := provider.Health(hctx); err != nil {
+		return nil, fmt.Errorf("no Docker engine: %w", err)
+	}
+	password := randomHex(16)
+	ctr, err := tcpostgres.Run(ctx, "postgres:15-alpine",
+		tcpostgres.WithDatabase("postgres"),
+		tcpostgres.WithUsername("postgres"),
+		tcpostgres.WithPassword(password),
+		tcpostgres.BasicWaitStrategies(),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("testcontainers-go: %w", err)
+	}
+	connString, err := ctr.ConnectionString(ctx, "sslmode=disable")
+	if err != nil {
+		_ = testcontainers.TerminateContainer(ctr)
+		return nil, fmt.Errorf("testcontainers-go: %w", err)
+	}
+	srv = &server{
+		source:          "testcontainers",
+		adminUser:       "postgres",
+		adminConnString: func(dbname string) string { return overrideConnString(connString, "", "", dbname) },
+		roleConnString: func(user, password, dbname string) string {
+			return overrideConnString(connString, user, password, dbname)
+		},
+		stop: func() error { return testcontainers.TerminateContainer(ctr) },
+	}
+	if err := srv.connectAdmin(ctx, connString); err != nil {
+		_ = srv.stop()
+		return nil, err
+	}
+	return srv, nil
+}
+
+// connectAdmin opens the admin pool and checks that it is a superuser.
+func (s *server) connectAdmin(ctx context.Context, connString string) error {
+	cfg, err := pgxpool.ParseConfig(connString)
+	if err != nil {
+		return fmt.Errorf("pgtest: admin connection string: %w", err)
+	}
+	cfg.MaxConns = 4
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("pgtest: connecting to %s: %w", s.source, err)
+	}
+	var super bool
+	if err := pool.QueryRow(ctx, "select rolsuper from pg_roles where rolname = current_user").Scan(&super); err != nil {
+		pool.Close()
+		return fmt.Errorf("pgtest: connecting to %s: %w", s.source, err)
+	}
+	if !super {
+		pool.Close()
+		return fmt.Errorf("pgtest: the %s user %q is not a superuser; pgtest creates and drops databases and roles with it", s.source, cfg.ConnConfig.User)
+	}
+	s.admin = pool
+	return nil
+}
+
+// skipOrFail reports that no database is available: a skip, except in CI.
+func skipOrFail(t testing.TB, err error) {
+	t.Helper()
+	if errors.Is(err, errNoServer) && os.Getenv("CI") == "" {
+		t.Skipf("%v (set CI=true to make this a failure)", err)
+		return
+	}
+	if errors.Is(err, errNoServer) {
+		t.Fatalf("%v (CI is set, so the database tests fail instead of skipping)", err)
+		return
+	}
+	t.Fatalf("pgtest: %v", err)
+}
