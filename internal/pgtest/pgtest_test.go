@@ -181,7 +181,7 @@ func TestBadURLDoesNotEchoPassword(t *testing.T) {
 // recorder is a testing.TB that records Skip and Fatal instead of acting,
 // so the skip-or-fail decision itself can be tested.
 type recorder struct {
-	testing.TB // nil: only the methods below are called
+	testing.TB      // nil: only the methods below are called
 	skipped, failed string
 }
 
