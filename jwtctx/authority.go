@@ -1,0 +1,165 @@
+package jwtctx
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/mydentalpractice/tenancy"
+)
+
+// Authority issues and verifies the tokens of one issuer and audience with
+// one key set. Build it with [New]; it is immutable and safe for concurrent
+// use. To rotate keys, build a new Authority and swap it in (for example
+// behind an atomic.Pointer).
+type Authority struct {
+	cfg     Config
+	signing *keyEntry
+	keys    map[string]*keyEntry
+	order   []*keyEntry
+}
+
+// keyEntry is a key with the parser that accepts only the key's algorithm.
+type keyEntry struct {
+	key    Key
+	method jwt.SigningMethod
+	parser *jwt.Parser
+}
+
+// New returns an Authority for cfg, applying the documented defaults. It
+// fails with an error wrapping [ErrConfig] when cfg is invalid: a required
+// field is missing, a limit is out of range, a key is the zero Key, a kid
+// is used twice, the signing key cannot sign, or an HS256 key is given
+// without [Config.AllowHS256].
+func New(cfg Config) (*Authority, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	cfg.VerificationKeys = slices.Clone(cfg.VerificationKeys)
+	a := &Authority{cfg: cfg, keys: make(map[string]*keyEntry)}
+	all := cfg.VerificationKeys
+	if !cfg.SigningKey.IsZero() {
+		all = append([]Key{cfg.SigningKey}, all...)
+	}
+	for i, k := range all {
+		if k.IsZero() {
+			return nil, fmt.Errorf("%w: key %d is the zero Key", ErrConfig, i)
+		}
+		if _, dup := a.keys[k.id]; dup {
+			return nil, fmt.Errorf("%w: kid %q used twice", ErrConfig, k.id)
+		}
+		if k.alg == HS256 && !cfg.AllowHS256 {
+			return nil, fmt.Errorf("%w: HS256 key %q needs AllowHS256", ErrConfig, k.id)
+		}
+		method := jwt.GetSigningMethod(string(k.alg))
+		if method == nil {
+			return nil, fmt.Errorf("%w: algorithm %q unsupported", ErrConfig, k.alg)
+		}
+		e := &keyEntry{
+			key:    k,
+			method: method,
+			parser: jwt.NewParser(
+				jwt.WithValidMethods([]string{string(k.alg)}),
+				jwt.WithIssuer(cfg.Issuer),
+				jwt.WithAudience(cfg.Audience),
+				jwt.WithExpirationRequired(),
+				jwt.WithNotBeforeRequired(),
+				jwt.WithIssuedAt(),
+				jwt.WithLeeway(cfg.Leeway),
+				jwt.WithTimeFunc(cfg.Now),
+				jwt.WithStrictDecoding(),
+			),
+		}
+		if i == 0 && !cfg.SigningKey.IsZero() {
+			a.signing = e
+		}
+		a.keys[k.id] = e
+		a.order = append(a.order, e)
+	}
+	return a, nil
+}
+
+// claims is the token payload.
+type claims struct {
+	jwt.RegisteredClaims
+	// Tenant is the clinic (a tenancy.ID). Absent for a platform admin's
+	// session token; required otherwise.
+	Tenant *string `json:"tenant,omitempty"`
+	// Kind is the principal kind's text form.
+	Kind string `json:"kind"`
+	// Roles are the principal's roles within the tenant.
+	Roles []string `json:"roles,omitempty"`
+	// Act is the RFC 8693 actor claim of impersonation tokens.
+	Act *actor `json:"act,omitempty"`
+	// Grant is the impersonation grant id.
+	Grant *string `json:"grant,omitempty"`
+}
+
+type actor struct {
+	Subject string `json:"sub"`
+}
+
+// Issue returns a signed token for p, valid from now for ttl. Session
+// tokens are issued for staff, patients and platform admins; a platform
+// admin with an Impersonation gets an impersonation token, whose ttl should
+// not outlast the grant. p.RequestID is not put in the token.
+//
+// Issue fails with an error wrapping [ErrNoSigningKey] on a verify-only
+// Authority, and [ErrIssue] when p fails [tenancy.Principal.Validate], is a
+// system principal (system work never travels as a token), has an empty
+// role, or ttl is not positive or exceeds the configured maximum lifetime
+// for the token type. It is safe for concurrent use.
+func (a *Authority) Issue(p tenancy.Principal, ttl time.Duration) (string, error) {
+	if a.signing == nil {
+		return "", ErrNoSigningKey
+	}
+	if err := p.Validate(); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrIssue, err)
+	}
+	if p.Kind == tenancy.KindSystem {
+		return "", fmt.Errorf("%w: system principals get no tokens", ErrIssue)
+	}
+	if slices.Contains(p.Roles, "") {
+		return "", fmt.Errorf("%w: empty role", ErrIssue)
+	}
+	typ, maxTTL := SessionTyp, a.cfg.MaxLifetime
+	if p.Impersonation != nil {
+		typ, maxTTL = ImpersonationTyp, a.cfg.MaxImpersonationLifetime
+	}
+	if ttl <= 0 || ttl > maxTTL {
+		return "", fmt.Errorf("%w: lifetime %v outside (0, %v]", ErrIssue, ttl, maxTTL)
+	}
+	now := a.cfg.Now()
+	c := claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    a.cfg.Issuer,
+			Subject:   p.Subject.String(),
+			Audience:  jwt.ClaimStrings{a.cfg.Audience},
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+			NotBefore: jwt.NewNumericDate(now),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        tenancy.NewID().String(),
+		},
+		Kind:  p.Kind.String(),
+		Roles: p.Roles,
+	}
+	if p.HasTenant() {
+		t := p.Tenant.String()
+		c.Tenant = &t
+	}
+	if imp := p.Impersonation; imp != nil {
+		g := imp.GrantID.String()
+		c.Grant = &g
+		c.Act = &actor{Subject: imp.Admin.String()}
+	}
+	tok := jwt.NewWithClaims(a.signing.method, c)
+	tok.Header["kid"] = a.signing.key.id
+	tok.Header["typ"] = typ
+	s, err := tok.SignedString(a.signing.key.signer)
+	if err != nil {
+		return "", fmt.Errorf("%w: signing: %w", ErrIssue, err)
+	}
+	return s, nil
+}

@@ -1,0 +1,20 @@
+package jwtctx
+
+import "context"
+
+type tokenKey struct{}
+
+// newTokenContext returns a copy of ctx carrying tok.
+func newTokenContext(ctx context.Context, tok Token) context.Context {
+	return context.WithValue(ctx, tokenKey{}, tok)
+}
+
+// TokenFromContext returns the verified [Token] the middleware put in ctx,
+// and whether there is one. Handlers use it for what the principal does not
+// say, such as the jti and expiry a logout handler hands to the [Revoker].
+// The token's Principal is the one [tenancy.FromContext] returns (with
+// RequestID set). It is safe for concurrent use.
+func TokenFromContext(ctx context.Context) (Token, bool) {
+	tok, ok := ctx.Value(tokenKey{}).(Token)
+	return tok, ok
+}

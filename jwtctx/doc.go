@@ -1,0 +1,123 @@
+// Package jwtctx issues and verifies the JSON Web Tokens that carry the
+// tenant, and turns a verified token into a [tenancy.Principal] in the
+// request context. The token is the only place a request's tenant comes
+// from: nothing in the URL, query, headers or body may name it.
+//
+// golang-jwt is permissive by default (any algorithm the header names,
+// optional exp, no issuer or audience check); this package wraps it so the
+// safe choice is the only one.
+//
+// # Issuing and verifying
+//
+// [New] takes a [Config] (issuer, audience, key set, revocation hook, clock
+// and limits) and returns an [Authority]. [Authority.Issue] signs a token
+// for a principal; [Authority.Verify] checks one and returns a [Token]
+// holding the principal. [Authority.JWKS] exports the public keys for other
+// services, which load them with [ParseJWKS] into a verify-only Authority.
+//
+// # Tokens
+//
+// A token is a compact JWS whose header holds exactly alg, kid and typ. The
+// typ header says what kind of token it is:
+//
+//   - "session+jwt" ([SessionToken]): a staff member, a patient or a
+//     platform admin signed in.
+//   - "impersonation+jwt" ([ImpersonationToken]): a platform admin acting
+//     inside a clinic under an audited grant.
+//
+// Verification takes the set of types the caller accepts, so an
+// impersonation token is refused where only sessions are meant (the
+// platform console) and the reverse. The claims:
+//
+//	iss, aud, sub, exp, nbf, iat, jti   registered claims, all required
+//	kind    "staff", "patient" or "platform_admin" ("system" is refused)
+//	tenant  the clinic's id; absent exactly for a platform admin's session
+//	roles   the principal's roles within the tenant (optional)
+//	act     impersonation only: {"sub": admin id} (RFC 8693 section 4.1)
+//	grant   impersonation only: the impersonation grant's id
+//
+// For an impersonation, sub and act.sub are both the admin's id and tenant
+// is the impersonated clinic, so the principal is the one [tenancy]
+// describes: Kind platform_admin with an Impersonation naming the grant and
+// the admin. Every verified principal passes [tenancy.Principal.Validate].
+//
+// # Keys and rotation
+//
+// Every [Key] has a key id (kid) and one algorithm. [Config.SigningKey]
+// signs new tokens; [Config.VerificationKeys] only verify. To rotate: make a
+// new key, deploy it as a verification key everywhere, then make it the
+// signing key and move the old one to the verification keys; once the
+// longest lifetime has passed the old key can go. An [Authority] is
+// immutable, so a rotation builds a new one and swaps it in.
+//
+// # Middleware
+//
+// [NewMiddleware] returns a [Middleware] whose [Middleware.Handler] wraps an
+// http.Handler; it works with http.ServeMux, gorilla/mux and chi. It reads
+// "Authorization: Bearer" or, in cookie mode, an HttpOnly session cookie.
+// [RequireKind] and [RequireRole] guard routes behind it.
+//
+// The principal's RequestID is a new UUIDv7 per request, or the value of
+// [MiddlewareConfig.RequestIDHeader] when that is set (behind a proxy that
+// owns the header) and the value is a short plain string. It is echoed in
+// the response. A request id is only for correlation; no header can ever
+// set the tenant.
+//
+// # Security
+//
+// Each default, and why:
+//
+//   - Algorithm from the key only (RFC 8725 section 3.1). The kid picks the
+//     key, and the token's alg must equal that key's algorithm; golang-jwt
+//     is given that one algorithm (WithValidMethods). "none", an HS256
+//     token signed with a public key's bytes, and any algorithm switch fail
+//     before a signature is computed. A token without a kid, or with an
+//     unknown one, fails.
+//   - Ed25519 by default ([GenerateKey]); ES256 for peers without it. HS256
+//     needs [Config.AllowHS256] as well as an explicit [NewHS256Key] with a
+//     secret of at least 32 bytes, because everyone who can verify an
+//     HS256 token can also forge one. [Authority.JWKS] never exports HS256
+//     secrets or private keys.
+//   - Header allow-list: alg, kid, typ. jku, jwk, x5u and x5c would let a
+//     token name its own key, and crit would require extensions; they and
+//     any unknown parameter are refused (RFC 8725 section 3.10).
+//   - exp, nbf, iat, jti, sub, iss and aud are required; iss must equal
+//     [Config.Issuer] and aud contain [Config.Audience], so a token of
+//     another service or environment fails. The lifetime exp - nbf may not
+//     exceed [Config.MaxLifetime] ([DefaultMaxLifetime], 1h) for sessions
+//     or [Config.MaxImpersonationLifetime] (15m by default, 1h at most,
+//     the longest grant) for impersonations, even for a correctly signed
+//     token.
+//   - Leeway [DefaultLeeway] (30s), at most [MaxLeeway] (2m): enough for
+//     clock skew between servers, short enough not to extend expiry.
+//   - Explicit typing: typ must be one of the accepted types and agree with
+//     the claims (act and grant present exactly in impersonation tokens),
+//     so one kind of token can never stand in for the other (RFC 8725
+//     section 3.11).
+//   - Tenant: required and strictly parsed ([tenancy.ParseID]) for staff,
+//     patients and impersonations; refused on a platform admin's session.
+//     "system" tokens are never issued or accepted.
+//   - Size: tokens over [Config.MaxTokenSize] ([DefaultMaxTokenSize], 4 KiB)
+//     are refused before any base64 or JSON decoding. Base64 is decoded
+//     strictly (no padding, no stray bits), so a token has one encoding.
+//   - Revocation: [Config.Revoker] is required and consulted on every
+//     verification after everything else passed; its error fails the
+//     request. [NoRevocation] is the explicit opt-out. [MemoryRevoker]
+//     revokes by jti, by subject (not-before) and by grant.
+//   - Middleware answers: 401 with WWW-Authenticate: Bearer (RFC 6750)
+//     and a fixed application/problem+json body (RFC 9457) that carries no
+//     reason and echoes nothing; the reason goes to
+//     [MiddlewareConfig.OnError]. Tokens are never read from the URL or
+//     query, where they would leak into logs and Referer headers. Two
+//     Authorization headers or two session cookies fail.
+//   - Cookie mode: the session cookie is HttpOnly, Secure, SameSite=Lax
+//     ([Middleware.SetSessionCookie]). Unsafe methods (all but GET, HEAD,
+//     OPTIONS) then need two independent CSRF defences: the browser's
+//     Sec-Fetch-Site / Origin must not say cross-origin
+//     ([net/http.CrossOriginProtection]), and a double-submit token must
+//     be sent in a header (or form field) equal to the CSRF cookie and
+//     carry an HMAC binding it to the principal, so a cookie planted from
+//     a sibling subdomain fails ([Middleware.SetCSRFCookie]). A failure is
+//     403. Safe methods must not change state.
+//   - Errors never contain the token; claim values in them are truncated.
+package jwtctx
