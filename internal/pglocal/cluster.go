@@ -174,7 +174,12 @@ func makeRunDir(cred *syscall.Credential) (string, error) {
 // prepareDataDir creates a persistent data directory and makes sure the
 // server's user can reach and own it.
 func prepareDataDir(dir string, cred *syscall.Credential) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// Parents we create must let the server's user through; the data
+	// directory itself is private (initdb insists on 0700 or 0750).
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return fmt.Errorf("pglocal: data directory: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("pglocal: data directory: %w", err)
 	}
 	if cred == nil {

@@ -136,7 +136,7 @@ func TestStartStop(t *testing.T) {
 func TestPersistentDataDir(t *testing.T) {
 	requireBinaries(t)
 	dir := tempDirForServer(t)
-	dataDir := filepath.Join(dir, "pgdata")
+	dataDir := filepath.Join(dir, "new", "parents", "pgdata") // parents are created, passable by the server's user
 
 	c := start(t, pglocal.Config{DataDir: dataDir})
 	if got := query(t, c.SuperuserConnString("postgres"), "show fsync"); got != "on" {
