@@ -1,0 +1,485 @@
+package jwtctx_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/go-cmp/cmp"
+	"github.com/gorilla/mux"
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/jwtctx"
+)
+
+const (
+	wantUnauthorizedBody = `{"type":"about:blank","title":"Unauthorized","status":401,"detail":"A valid access token is required."}`
+	wantForbiddenBody    = `{"type":"about:blank","title":"Forbidden","status":403,"detail":"This request is not allowed."}`
+	sessionCookie        = "__Host-session"
+)
+
+var csrfKey = []byte("0123456789abcdef0123456789abcdef")
+
+// errorLog collects what the OnError hook receives.
+type errorLog struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (l *errorLog) hook(_ *http.Request, _ string, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.errs = append(l.errs, err)
+}
+
+func (l *errorLog) take() []error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	errs := l.errs
+	l.errs = nil
+	return errs
+}
+
+// whoami answers with the principal the context carries.
+var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p, err := tenancy.Require(r.Context())
+	if err != nil {
+		p, _ = tenancy.FromContext(r.Context())
+	}
+	tok, _ := jwtctx.TokenFromContext(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]string{
+		"kind": p.Kind.String(), "tenant": p.Tenant.String(), "subject": p.Subject.String(),
+		"request_id": p.RequestID, "token_request_id": tok.Principal.RequestID, "path": r.URL.Path,
+	})
+})
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func do(t *testing.T, req *http.Request) response {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{res.StatusCode, res.Header, string(body)}
+}
+
+func newMiddleware(t *testing.T, a *jwtctx.Authority, cfg jwtctx.MiddlewareConfig) *jwtctx.Middleware {
+	t.Helper()
+	m, err := jwtctx.NewMiddleware(a, cfg)
+	if err != nil {
+		t.Fatalf("NewMiddleware: %v", err)
+	}
+	return m
+}
+
+func TestMiddlewareBearer(t *testing.T) {
+	a := newAuthority(t, edKey, nil)
+	log := &errorLog{}
+	m := newMiddleware(t, a, jwtctx.MiddlewareConfig{Accept: jwtctx.SessionToken, OnError: log.hook})
+	srv := httptest.NewServer(m.Handler(whoami))
+	defer srv.Close()
+
+	staffTok := issue(t, a, staffPrincipal, time.Hour)
+	impTok := issue(t, a, impPrincipal, time.Minute)
+	expired := forgeExpired(t)
+	tampered := tamperTenant(t, staffTok, clinic2)
+
+	for _, tt := range []struct {
+		name      string
+		header    http.Header
+		url       string
+		status    int
+		challenge string
+		wantErr   error
+		secret    string // must not appear in the response
+	}{
+		{name: "valid token", header: http.Header{"Authorization": {"Bearer " + staffTok}}, status: 200},
+		{name: "lower-case scheme", header: http.Header{"Authorization": {"bearer " + staffTok}}, status: 200},
+		{name: "no token", status: 401, challenge: `Bearer realm="api"`, wantErr: jwtctx.ErrNoToken},
+		{name: "basic credentials are not a token", header: http.Header{"Authorization": {"Basic YTpi"}}, status: 401, challenge: `Bearer realm="api"`, wantErr: jwtctx.ErrNoToken},
+		{name: "empty bearer", header: http.Header{"Authorization": {"Bearer "}}, status: 401, challenge: `Bearer realm="api"`, wantErr: jwtctx.ErrNoToken},
+		{name: "token in the query is ignored", url: "?access_token=" + url.QueryEscape(staffTok), status: 401, challenge: `Bearer realm="api"`, wantErr: jwtctx.ErrNoToken, secret: staffTok},
+		{name: "two Authorization headers", header: http.Header{"Authorization": {"Bearer " + staffTok, "Bearer " + staffTok}}, status: 401, challenge: `Bearer realm="api"`, wantErr: jwtctx.ErrMalformed, secret: staffTok},
+		{name: "expired", header: http.Header{"Authorization": {"Bearer " + expired}}, status: 401, challenge: `Bearer realm="api", error="invalid_token"`, wantErr: jwtctx.ErrExpired, secret: expired},
+		{name: "tampered tenant", header: http.Header{"Authorization": {"Bearer " + tampered}}, status: 401, challenge: `Bearer realm="api", error="invalid_token"`, wantErr: jwtctx.ErrSignature, secret: tampered},
+		{name: "impersonation token on a session-only route", header: http.Header{"Authorization": {"Bearer " + impTok}}, status: 401, challenge: `Bearer realm="api", error="invalid_token"`, wantErr: jwtctx.ErrType, secret: impTok},
+		{name: "garbage", header: http.Header{"Authorization": {"Bearer not.a.jwt"}}, status: 401, challenge: `Bearer realm="api", error="invalid_token"`, wantErr: jwtctx.ErrMalformed, secret: "not.a.jwt"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest("GET", srv.URL+"/patients"+tt.url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, vs := range tt.header {
+				req.Header[k] = vs
+			}
+			res := do(t, req)
+			errs := log.take()
+			if res.status != tt.status {
+				t.Fatalf("status %d, want %d; body %s", res.status, tt.status, res.body)
+			}
+			if res.header.Get("X-Request-Id") == "" {
+				t.Errorf("no X-Request-Id in the response")
+			}
+			if tt.status == 200 {
+				var got map[string]string
+				if err := json.Unmarshal([]byte(res.body), &got); err != nil {
+					t.Fatal(err)
+				}
+				if got["tenant"] != clinic.String() || got["kind"] != "staff" || got["request_id"] != res.header.Get("X-Request-Id") || got["token_request_id"] != got["request_id"] {
+					t.Errorf("handler saw %v", got)
+				}
+				if len(errs) != 0 {
+					t.Errorf("error hook called on success: %v", errs)
+				}
+				return
+			}
+			checkUnauthorized(t, res, tt.challenge)
+			if len(errs) != 1 || !errors.Is(errs[0], tt.wantErr) {
+				t.Fatalf("error hook got %v, want one error wrapping %v", errs, tt.wantErr)
+			}
+			// The reason goes to the hook, never to the client.
+			if strings.Contains(res.body, errs[0].Error()) {
+				t.Errorf("body contains the reason %q", errs[0])
+			}
+			for _, secret := range []string{tt.secret, strings.Split(tt.secret, ".")[0]} {
+				if secret != "" && strings.Contains(fmt.Sprint(res.header)+res.body, secret) {
+					t.Errorf("response echoes the token")
+				}
+			}
+		})
+	}
+}
+
+func forgeExpired(t *testing.T) string {
+	c := sessionClaims()
+	c["exp"] = t0.Add(-time.Hour).Unix()
+	c["nbf"] = t0.Add(-2 * time.Hour).Unix()
+	c["iat"] = t0.Add(-2 * time.Hour).Unix()
+	return forge(t, jwt.SigningMethodEdDSA, edPriv, sessionHeader(), c)
+}
+
+func checkUnauthorized(t *testing.T, res response, challenge string) {
+	t.Helper()
+	want := response{status: 401, body: wantUnauthorizedBody}
+	got := response{status: res.status, body: res.body}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(response{})); diff != "" {
+		t.Errorf("401 response (-want +got):\n%s", diff)
+	}
+	if ct := res.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("Content-Type %q, want application/problem+json", ct)
+	}
+	if got := res.header.Get("WWW-Authenticate"); got != challenge {
+		t.Errorf("WWW-Authenticate %q, want %q", got, challenge)
+	}
+}
+
+func TestMiddlewareCookieCSRF(t *testing.T) {
+	a := newAuthority(t, edKey, nil)
+	log := &errorLog{}
+	m := newMiddleware(t, a, jwtctx.MiddlewareConfig{
+		Accept: jwtctx.AnyToken, Cookie: sessionCookie, CSRFKey: csrfKey, CSRFFormField: "csrf_token", OnError: log.hook,
+	})
+	srv := httptest.NewServer(m.Handler(whoami))
+	defer srv.Close()
+
+	staffTok := issue(t, a, staffPrincipal, time.Hour)
+	csrf := mintCSRF(t, m, staffPrincipal)
+	otherCSRF := mintCSRF(t, m, tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinic2, Subject: dentist})
+	session := &http.Cookie{Name: sessionCookie, Value: staffTok}
+	csrfCookie := func(v string) *http.Cookie { return &http.Cookie{Name: "__Host-csrf", Value: v} }
+
+	for _, tt := range []struct {
+		name    string
+		method  string
+		cookies []*http.Cookie
+		header  http.Header
+		form    url.Values
+		status  int
+		wantErr error
+	}{
+		{name: "GET with the session cookie", method: "GET", cookies: []*http.Cookie{session}, status: 200},
+		{name: "POST with cookie, header and same-origin", method: "POST", cookies: []*http.Cookie{session, csrfCookie(csrf)},
+			header: http.Header{"X-Csrf-Token": {csrf}, "Sec-Fetch-Site": {"same-origin"}}, status: 200},
+		{name: "POST with the token in a form field", method: "POST", cookies: []*http.Cookie{session, csrfCookie(csrf)},
+			form: url.Values{"csrf_token": {csrf}}, status: 200},
+		{name: "POST without CSRF token", method: "POST", cookies: []*http.Cookie{session, csrfCookie(csrf)}, status: 403, wantErr: jwtctx.ErrCSRF},
+		{name: "POST without CSRF cookie", method: "POST", cookies: []*http.Cookie{session},
+			header: http.Header{"X-Csrf-Token": {csrf}}, status: 403, wantErr: jwtctx.ErrCSRF},
+		{name: "DELETE with header differing from cookie", method: "DELETE", cookies: []*http.Cookie{session, csrfCookie(csrf)},
+			header: http.Header{"X-Csrf-Token": {otherCSRF}}, status: 403, wantErr: jwtctx.ErrCSRF},
+		{name: "PUT with a token minted for another principal", method: "PUT", cookies: []*http.Cookie{session, csrfCookie(otherCSRF)},
+			header: http.Header{"X-Csrf-Token": {otherCSRF}}, status: 403, wantErr: jwtctx.ErrCSRF},
+		{name: "POST with a forged token", method: "POST", cookies: []*http.Cookie{session, csrfCookie("AAAAAAAAAAAAAAAAAAAAAA.AAAA")},
+			header: http.Header{"X-Csrf-Token": {"AAAAAAAAAAAAAAAAAAAAAA.AAAA"}}, status: 403, wantErr: jwtctx.ErrCSRF},
+		{name: "POST cross-site by Sec-Fetch-Site", method: "POST", cookies: []*http.Cookie{session, csrfCookie(csrf)},
+			header: http.Header{"X-Csrf-Token": {csrf}, "Sec-Fetch-Site": {"cross-site"}}, status: 403, wantErr: jwtctx.ErrCSRF},
+		{name: "POST cross-origin by Origin", method: "POST", cookies: []*http.Cookie{session, csrfCookie(csrf)},
+			header: http.Header{"X-Csrf-Token": {csrf}, "Origin": {"https://evil.test"}}, status: 403, wantErr: jwtctx.ErrCSRF},
+		{name: "two CSRF cookies", method: "POST", cookies: []*http.Cookie{session, csrfCookie(csrf), csrfCookie(csrf)},
+			header: http.Header{"X-Csrf-Token": {csrf}}, status: 403, wantErr: jwtctx.ErrCSRF},
+		{name: "two session cookies", method: "GET", cookies: []*http.Cookie{session, session}, status: 401, wantErr: jwtctx.ErrMalformed},
+		{name: "bearer POST needs no CSRF token", method: "POST", header: http.Header{"Authorization": {"Bearer " + staffTok}, "Sec-Fetch-Site": {"cross-site"}}, status: 200},
+		{name: "bearer header wins over the cookie", method: "GET", cookies: []*http.Cookie{session},
+			header: http.Header{"Authorization": {"Bearer garbage.x.y"}}, status: 401, wantErr: jwtctx.ErrMalformed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var body io.Reader
+			if tt.form != nil {
+				body = strings.NewReader(tt.form.Encode())
+			}
+			req, err := http.NewRequest(tt.method, srv.URL+"/appointments", body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.form != nil {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			for k, vs := range tt.header {
+				req.Header[k] = vs
+			}
+			for _, c := range tt.cookies {
+				req.AddCookie(c)
+			}
+			res := do(t, req)
+			errs := log.take()
+			if res.status != tt.status {
+				t.Fatalf("status %d, want %d (hook: %v)", res.status, tt.status, errs)
+			}
+			if tt.wantErr == nil {
+				if len(errs) != 0 {
+					t.Errorf("hook called on success: %v", errs)
+				}
+				return
+			}
+			if len(errs) != 1 || !errors.Is(errs[0], tt.wantErr) {
+				t.Errorf("hook got %v, want one error wrapping %v", errs, tt.wantErr)
+			}
+			want := wantUnauthorizedBody
+			if tt.status == 403 {
+				want = wantForbiddenBody
+			}
+			if res.body != want {
+				t.Errorf("body %s, want %s", res.body, want)
+			}
+			if strings.Contains(res.body, staffTok) || strings.Contains(res.body, csrf) {
+				t.Errorf("body echoes a token")
+			}
+		})
+	}
+}
+
+func mintCSRF(t *testing.T, m *jwtctx.Middleware, p tenancy.Principal) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	tok, err := m.SetCSRFCookie(rec, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 || cookies[0].Value != tok || cookies[0].Name != "__Host-csrf" || !cookies[0].Secure ||
+		cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteStrictMode || cookies[0].Path != "/" {
+		t.Fatalf("CSRF cookie %+v", cookies)
+	}
+	return tok
+}
+
+func TestSessionCookie(t *testing.T) {
+	a := newAuthority(t, edKey, nil)
+	m := newMiddleware(t, a, jwtctx.MiddlewareConfig{Accept: jwtctx.SessionToken, Cookie: sessionCookie, CSRFKey: csrfKey})
+	rec := httptest.NewRecorder()
+	if err := m.SetSessionCookie(rec, "tok", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	m.ClearCookies(rec)
+	type cookie struct {
+		Name, Value      string
+		HttpOnly, Secure bool
+		SameSite         http.SameSite
+		MaxAge           int
+	}
+	var got []cookie
+	for _, c := range rec.Result().Cookies() {
+		got = append(got, cookie{c.Name, c.Value, c.HttpOnly, c.Secure, c.SameSite, c.MaxAge})
+	}
+	want := []cookie{
+		{sessionCookie, "tok", true, true, http.SameSiteLaxMode, 0},
+		{sessionCookie, "", true, true, http.SameSiteLaxMode, -1},
+		{"__Host-csrf", "", false, true, http.SameSiteLaxMode, -1},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("cookies (-want +got):\n%s", diff)
+	}
+
+	bearerOnly := newMiddleware(t, a, jwtctx.MiddlewareConfig{Accept: jwtctx.SessionToken})
+	if err := bearerOnly.SetSessionCookie(rec, "tok", t0); !errors.Is(err, jwtctx.ErrConfig) {
+		t.Errorf("SetSessionCookie without cookie mode: got %v, want ErrConfig", err)
+	}
+	if _, err := bearerOnly.CSRFToken(staffPrincipal); !errors.Is(err, jwtctx.ErrConfig) {
+		t.Errorf("CSRFToken without cookie mode: got %v, want ErrConfig", err)
+	}
+}
+
+func TestNewMiddlewareRejectsConfig(t *testing.T) {
+	a := newAuthority(t, edKey, nil)
+	for _, tt := range []struct {
+		name string
+		a    *jwtctx.Authority
+		cfg  jwtctx.MiddlewareConfig
+	}{
+		{"nil authority", nil, jwtctx.MiddlewareConfig{Accept: jwtctx.SessionToken}},
+		{"no accept set", a, jwtctx.MiddlewareConfig{}},
+		{"unknown token type", a, jwtctx.MiddlewareConfig{Accept: 8}},
+		{"cookie without CSRF key", a, jwtctx.MiddlewareConfig{Accept: jwtctx.SessionToken, Cookie: "s"}},
+		{"short CSRF key", a, jwtctx.MiddlewareConfig{Accept: jwtctx.SessionToken, Cookie: "s", CSRFKey: csrfKey[:16]}},
+		{"cookie names collide", a, jwtctx.MiddlewareConfig{Accept: jwtctx.SessionToken, Cookie: "c", CSRFCookie: "c", CSRFKey: csrfKey}},
+		{"bad cookie name", a, jwtctx.MiddlewareConfig{Accept: jwtctx.SessionToken, Cookie: "a b", CSRFKey: csrfKey}},
+		{"quote in realm", a, jwtctx.MiddlewareConfig{Accept: jwtctx.SessionToken, Realm: `a"b`}},
+		{"bad trusted origin", a, jwtctx.MiddlewareConfig{Accept: jwtctx.SessionToken, TrustedOrigins: []string{"not an origin"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if m, err := jwtctx.NewMiddleware(tt.a, tt.cfg); !errors.Is(err, jwtctx.ErrConfig) || m != nil {
+				t.Errorf("got %v, %v; want nil, ErrConfig", m, err)
+			}
+		})
+	}
+}
+
+func TestMiddlewareRequestID(t *testing.T) {
+	a := newAuthority(t, edKey, nil)
+	tok := issue(t, a, staffPrincipal, time.Hour)
+	for _, tt := range []struct {
+		name   string
+		header string // RequestIDHeader
+		sent   string
+		kept   bool
+	}{
+		{"untrusted by default", "", "req-123", false},
+		{"trusted header", "X-Request-Id", "req-123", true},
+		{"trusted header, unsafe value", "X-Request-Id", "req 123<script>", false},
+		{"trusted header, too long", "X-Request-Id", strings.Repeat("a", 129), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMiddleware(t, a, jwtctx.MiddlewareConfig{Accept: jwtctx.SessionToken, RequestIDHeader: tt.header})
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Header.Set("X-Request-Id", tt.sent)
+			rec := httptest.NewRecorder()
+			var got string
+			m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				p, _ := tenancy.FromContext(r.Context())
+				got = p.RequestID
+			})).ServeHTTP(rec, req)
+			if got == "" || (got == tt.sent) != tt.kept {
+				t.Errorf("RequestID %q; sent %q, want kept=%v", got, tt.sent, tt.kept)
+			}
+			if !tt.kept {
+				if _, err := tenancy.ParseID(got); err != nil {
+					t.Errorf("generated RequestID %q is not a UUID: %v", got, err)
+				}
+			}
+			if echoed := rec.Header().Get("X-Request-Id"); echoed != got {
+				t.Errorf("response X-Request-Id %q, want %q", echoed, got)
+			}
+		})
+	}
+}
+
+func TestRequireKindAndRole(t *testing.T) {
+	a := newAuthority(t, edKey, nil)
+	m := newMiddleware(t, a, jwtctx.MiddlewareConfig{Accept: jwtctx.AnyToken})
+	mux := http.NewServeMux()
+	mux.Handle("GET /admin/clinics", m.Handler(jwtctx.RequireKind(tenancy.KindPlatformAdmin)(whoami)))
+	mux.Handle("GET /clinic/invoices", m.Handler(jwtctx.RequireKind(tenancy.KindStaff, tenancy.KindPlatformAdmin)(jwtctx.RequireRole("owner", "billing")(whoami))))
+	mux.Handle("GET /unguarded", jwtctx.RequireKind(tenancy.KindStaff)(whoami))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	owner := staffPrincipal
+	owner.Roles = []string{"owner"}
+	tokens := map[string]string{
+		"dentist": issue(t, a, staffPrincipal, time.Hour),
+		"owner":   issue(t, a, owner, time.Hour),
+		"admin":   issue(t, a, adminPrincipal, time.Hour),
+	}
+	for _, tt := range []struct {
+		who, path string
+		status    int
+	}{
+		{"admin", "/admin/clinics", 200},
+		{"dentist", "/admin/clinics", 403},
+		{"owner", "/clinic/invoices", 200},
+		{"dentist", "/clinic/invoices", 403},
+		{"admin", "/clinic/invoices", 403},
+		{"owner", "/unguarded", 401}, // no authentication middleware: fail closed
+	} {
+		t.Run(tt.who+tt.path, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", srv.URL+tt.path, nil)
+			req.Header.Set("Authorization", "Bearer "+tokens[tt.who])
+			res := do(t, req)
+			if res.status != tt.status {
+				t.Fatalf("status %d, want %d", res.status, tt.status)
+			}
+			switch tt.status {
+			case 403:
+				if res.body != wantForbiddenBody || res.header.Get("Content-Type") != "application/problem+json" {
+					t.Errorf("403 response %q (%s)", res.body, res.header.Get("Content-Type"))
+				}
+			case 401:
+				checkUnauthorized(t, res, "Bearer")
+			}
+		})
+	}
+}
+
+// TestRouters mounts the middleware on http.ServeMux and on gorilla/mux.
+func TestRouters(t *testing.T) {
+	a := newAuthority(t, edKey, nil)
+	m := newMiddleware(t, a, jwtctx.MiddlewareConfig{Accept: jwtctx.SessionToken})
+	tok := issue(t, a, staffPrincipal, time.Hour)
+
+	std := http.NewServeMux()
+	std.Handle("GET /patients/{id}", whoami)
+
+	gr := mux.NewRouter()
+	gr.Handle("/patients/{id}", whoami).Methods("GET")
+	gr.Use(m.Handler)
+
+	for name, h := range map[string]http.Handler{"ServeMux": m.Handler(std), "gorilla/mux": gr} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			req, _ := http.NewRequest("GET", srv.URL+"/patients/42", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			res := do(t, req)
+			var got map[string]string
+			if err := json.Unmarshal([]byte(res.body), &got); err != nil || res.status != 200 {
+				t.Fatalf("status %d, body %q", res.status, res.body)
+			}
+			if got["tenant"] != clinic.String() || got["path"] != "/patients/42" {
+				t.Errorf("handler saw %v", got)
+			}
+			req, _ = http.NewRequest("GET", srv.URL+"/patients/42", nil)
+			checkUnauthorized(t, do(t, req), `Bearer realm="api"`)
+		})
+	}
+}
