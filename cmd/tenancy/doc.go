@@ -1,0 +1,18 @@
+// Command tenancy is the command-line tool of the tenancy SDK.
+//
+// Usage:
+//
+//	tenancy rls generate --spec FILE
+//	tenancy rls check --dsn DSN [--tenant-column NAME] [--app-role NAME] [--schema NAME]
+//	                  [--format text|json] [--allow-definer SCHEMA.FUNCTION]...
+//
+// "rls generate" prints the migration SQL of a JSON spec (see rls.Spec).
+// "rls check" reads a live database's catalog and reports every way it
+// could leak rows across tenants (see rls.Check).
+//
+// Exit status: 0 on success (check: no error-level finding), 1 when check
+// finds an error-level finding or a command fails, 2 on bad usage.
+//
+// Each subcommand is a [command] in the tree built by [commands]; adding one
+// means adding a command value there, in a file of its own.
+package main

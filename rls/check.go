@@ -1,0 +1,636 @@
+package rls
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Querier runs a query. *pgx.Conn, *pgxpool.Pool and pgx.Tx satisfy it.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// Check reads the live catalog of the database behind db and returns every
+// way it found that rows could cross tenants, or that the isolation would
+// be slow, sorted errors first. A table is a tenant table when it has a
+// column named cfg.TenantColumn (per-table tenant columns of [Table] are
+// not known to Check). The findings and their codes are listed with
+// [Code]; a database set up by the SQL of [Generate], with keys and
+// indexes that follow the package's conventions, yields none.
+//
+// Check only reads the catalog, so any role may run it (the app role
+// included), with any search_path. It needs no tenant context. It is safe
+// for concurrent use if db is. It returns an error wrapping
+// [ErrInvalidConfig] for a malformed cfg, or the database's error if a
+// catalog query fails; it never returns partial findings with an error.
+func Check(ctx context.Context, db Querier, cfg Config) ([]Finding, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	c := &checker{db: db, cfg: cfg}
+	for _, step := range []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"app role", c.appRole},
+		{"tenant tables", c.tenantTables},
+		{"policies", c.policies},
+		{"helpers", c.helpers},
+		{"table privileges", c.privileges},
+		{"keys and indexes", c.keys},
+		{"column defaults", c.sequences},
+		{"definer functions", c.definers},
+		{"views", c.views},
+	} {
+		if err := step.fn(ctx); err != nil {
+			return nil, fmt.Errorf("rls: check %s: %w", step.name, err)
+		}
+	}
+	sortFindings(c.findings)
+	return c.findings, nil
+}
+
+type checker struct {
+	db       Querier
+	cfg      Config
+	findings []Finding
+
+	appOID   uint32 // 0 when the app role does not exist
+	appName  string // quoted
+	tables   []tenantTable
+	byOID    map[uint32]*tenantTable
+	tableIDs []uint32 // of tables with relkind r or p
+}
+
+type tenantTable struct {
+	OID         uint32
+	Name        string // quoted, schema-qualified
+	Kind        string // pg_class.relkind
+	RLS, Forced bool
+	Attnum      int16
+	AppOwns     bool
+	OwnerName   string
+}
+
+func (c *checker) add(code Code, sev Severity, kind ObjectKind, object, fix, format string, args ...any) {
+	c.findings = append(c.findings, Finding{Code: code, Severity: sev, ObjectKind: kind, Object: object,
+		Message: fmt.Sprintf(format, args...), Fix: fix})
+}
+
+// query runs sql and scans each row, by position, into a T.
+func query[T any](ctx context.Context, c *checker, sql string, args ...any) ([]T, error) {
+	rows, err := c.db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[T])
+}
+
+// userSchemas excludes the system schemas from catalog queries on n.
+const userSchemas = `n.nspname NOT IN ('pg_catalog', 'information_schema')
+	AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'`
+
+func (c *checker) appRole(ctx context.Context) error {
+	type row struct {
+		OID  uint32
+		Name string
+	}
+	rows, err := query[row](ctx, c, `SELECT oid, quote_ident(rolname) FROM pg_catalog.pg_roles WHERE rolname = $1`, c.cfg.AppRole)
+	if err != nil {
+		return err
+	}
+	c.appName = quoteIdent(c.cfg.AppRole)
+	if len(rows) == 0 {
+		c.add(CodeAppRoleMissing, SeverityError, ObjectRole, c.appName,
+			"Pass the app role's name (Config.AppRole, --app-role), or create the role.",
+			"the app role %s does not exist, so nothing about it could be checked", c.appName)
+		return nil
+	}
+	c.appOID, c.appName = rows[0].OID, rows[0].Name
+
+	// Roles whose attributes the app role has, or can take with SET ROLE.
+	type up struct {
+		Name             string
+		Self             bool
+		Super, BypassRLS bool
+	}
+	ups, err := query[up](ctx, c, `
+		WITH RECURSIVE up(oid) AS (
+			SELECT $1::oid
+			UNION
+			SELECT m.roleid FROM pg_catalog.pg_auth_members m JOIN up ON m.member = up.oid
+		)
+		SELECT quote_ident(r.rolname), r.oid = $1, r.rolsuper, r.rolbypassrls
+		FROM up JOIN pg_catalog.pg_roles r ON r.oid = up.oid
+		WHERE r.rolsuper OR r.rolbypassrls
+		ORDER BY r.oid <> $1, r.rolname`, c.appOID)
+	if err != nil {
+		return err
+	}
+	for _, u := range ups {
+		how := "is"
+		fix := "ALTER ROLE " + c.appName
+		if !u.Self {
+			how = "is a member of " + u.Name + ", which is"
+			fix = "REVOKE " + u.Name + " FROM " + c.appName + ";"
+		}
+		if u.Super {
+			if u.Self {
+				fix += " NOSUPERUSER;"
+			}
+			c.add(CodeAppRoleSuperuser, SeverityError, ObjectRole, c.appName, fix,
+				"the app role %s %s a superuser, which row-level security never binds", c.appName, how)
+		} else {
+			if u.Self {
+				fix += " NOBYPASSRLS;"
+			}
+			c.add(CodeAppRoleBypassRLS, SeverityError, ObjectRole, c.appName, fix,
+				"the app role %s %s a role with BYPASSRLS, which row-level security never binds", c.appName, how)
+		}
+	}
+	return nil
+}
+
+func (c *checker) tenantTables(ctx context.Context) error {
+	var err error
+	c.tables, err = query[tenantTable](ctx, c, `
+		SELECT c.oid, format('%I.%I', n.nspname, c.relname), c.relkind::text,
+			c.relrowsecurity, c.relforcerowsecurity, a.attnum,
+			$2::oid <> 0 AND pg_catalog.pg_has_role($2::oid, c.relowner, 'MEMBER'),
+			quote_ident(pg_catalog.pg_get_userbyid(c.relowner))
+		FROM pg_catalog.pg_class c
+		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = $1 AND a.attnum > 0 AND NOT a.attisdropped
+		WHERE c.relkind IN ('r', 'p', 'f') AND `+userSchemas+`
+		ORDER BY 2`, c.cfg.TenantColumn, c.appOID)
+	if err != nil {
+		return err
+	}
+	c.byOID = make(map[uint32]*tenantTable)
+	for i := range c.tables {
+		t := &c.tables[i]
+		c.byOID[t.OID] = t
+		if t.Kind == "f" {
+			c.add(CodeForeignTable, SeverityError, ObjectTable, t.Name,
+				"Keep tenant data in local tables with row-level security, or restrict the foreign table to the owner role.",
+				"foreign table %s has the tenant column, but row-level security cannot be enabled on a foreign table", t.Name)
+			continue
+		}
+		c.tableIDs = append(c.tableIDs, t.OID)
+		if !t.RLS {
+			c.add(CodeRLSDisabled, SeverityError, ObjectTable, t.Name,
+				"ALTER TABLE "+t.Name+" ENABLE ROW LEVEL SECURITY;",
+				"tenant table %s does not have row-level security enabled, so every role with a grant sees every tenant's rows", t.Name)
+		}
+		if !t.Forced {
+			c.add(CodeRLSNotForced, SeverityError, ObjectTable, t.Name,
+				"ALTER TABLE "+t.Name+" FORCE ROW LEVEL SECURITY;",
+				"tenant table %s does not force row-level security, so its owner %s (and whoever runs as it) bypasses the policies", t.Name, t.OwnerName)
+		}
+		if t.AppOwns {
+			c.add(CodeAppRoleOwner, SeverityError, ObjectTable, t.Name,
+				"ALTER TABLE "+t.Name+" OWNER TO <owner role>; and make sure the app role is not a member of the owner.",
+				"the app role %s can act as %s, the owner of tenant table %s, and so can disable its row-level security", c.appName, t.OwnerName, t.Name)
+		}
+	}
+	return nil
+}
+
+type policy struct {
+	Table      uint32
+	Name       string
+	Permissive bool
+	Cmd        string
+	AppliesApp bool
+	Using      *string
+	Check      *string
+}
+
+func (p policy) object(t *tenantTable) string { return p.Name + " on " + t.Name }
+
+func (c *checker) policies(ctx context.Context) error {
+	type fnName struct{ Name *string }
+	fn, err := query[fnName](ctx, c, `SELECT pg_catalog.to_regproc(quote_ident($1) || '.current_tenant_id')::text`, c.cfg.Schema)
+	if err != nil {
+		return err
+	}
+	tenantFn := quoteIdent(c.cfg.Schema) + ".current_tenant_id"
+	if fn[0].Name != nil {
+		tenantFn = *fn[0].Name
+	}
+	pols, err := query[policy](ctx, c, `
+		SELECT p.polrelid, quote_ident(p.polname), p.polpermissive, p.polcmd::text,
+			EXISTS (SELECT FROM unnest(p.polroles) r WHERE r = 0 OR ($2::oid <> 0 AND pg_catalog.pg_has_role($2::oid, r, 'USAGE'))),
+			pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)
+		FROM pg_catalog.pg_policy p
+		WHERE p.polrelid = ANY($1)
+		ORDER BY p.polrelid, p.polname`, c.tableIDs, c.appOID)
+	if err != nil {
+		return err
+	}
+	helperNames := make([]string, len(helpers))
+	for i, h := range helpers {
+		helperNames[i] = h.name
+	}
+	byTable := make(map[uint32][]policy)
+	for _, p := range pols {
+		byTable[p.Table] = append(byTable[p.Table], p)
+		t := c.byOID[p.Table]
+		obj := p.object(t)
+		var exprs []string
+		if p.Using != nil {
+			exprs = append(exprs, *p.Using)
+		}
+		if p.Check != nil {
+			exprs = append(exprs, *p.Check)
+		}
+		if p.Check == nil && (p.Cmd == "*" || p.Cmd == "a" || p.Cmd == "w") {
+			c.add(CodePolicyNoWithCheck, SeverityError, ObjectPolicy, obj,
+				"ALTER POLICY "+p.Name+" ON "+t.Name+" WITH CHECK (<the tenant predicate>);",
+				"policy %s on %s governs writes but has no WITH CHECK, so what rows may be written is left implicit", p.Name, t.Name)
+		}
+		var alwaysTrue, escape bool
+		var unwrapped []string
+		for _, e := range exprs {
+			alwaysTrue = alwaysTrue || stripParens(e) == "true"
+			escape = escape || hasNullEscape(e)
+			for _, u := range unwrappedCalls(e, helperNames) {
+				if !slices.Contains(unwrapped, u) {
+					unwrapped = append(unwrapped, u)
+				}
+			}
+		}
+		if alwaysTrue {
+			c.add(CodePolicyAlwaysTrue, SeverityError, ObjectPolicy, obj,
+				"DROP POLICY "+p.Name+" ON "+t.Name+"; or give it a real condition.",
+				"policy %s on %s is always true, so it admits every row its command touches", p.Name, t.Name)
+		}
+		if escape {
+			c.add(CodePolicyNullEscape, SeverityError, ObjectPolicy, obj,
+				"Remove the IS NULL branch: a missing value must deny, not allow. Compare with (SELECT "+tenantFn+"()), which raises when no tenant is set.",
+				"policy %s on %s has an IS NULL ... OR escape that admits rows when a value is missing", p.Name, t.Name)
+		}
+		if len(unwrapped) > 0 {
+			c.add(CodePolicyUnwrapped, SeverityWarning, ObjectPolicy, obj,
+				"Wrap each call in a sub-select, (SELECT f()), so it is evaluated once per statement as an InitPlan.",
+				"policy %s on %s calls %s outside a sub-select, which may run once per row and keep indexes from being used", p.Name, t.Name, strings.Join(unwrapped, ", "))
+		}
+	}
+	col := func(t *tenantTable) string { return quoteIdent(c.cfg.TenantColumn) }
+	for _, t := range c.tables {
+		if t.Kind == "f" {
+			continue
+		}
+		var applying []policy
+		for _, p := range byTable[t.OID] {
+			if p.AppliesApp || c.appOID == 0 {
+				applying = append(applying, p)
+			}
+		}
+		if len(applying) == 0 {
+			c.add(CodeNoPolicy, SeverityError, ObjectTable, t.Name,
+				"Create the tenant policies (rls.Generate), RESTRICTIVE and PERMISSIVE, both with USING and WITH CHECK.",
+				"tenant table %s has no policy for the app role %s", t.Name, c.appName)
+			continue
+		}
+		tenantPolicy := slices.ContainsFunc(applying, func(p policy) bool {
+			if p.Permissive || p.Cmd != "*" || p.Using == nil {
+				return false
+			}
+			check := p.Using
+			if p.Check != nil {
+				check = p.Check
+			}
+			return isTenantPredicate(*p.Using, col(&t), tenantFn) && isTenantPredicate(*check, col(&t), tenantFn)
+		})
+		if !tenantPolicy {
+			c.add(CodeNoTenantPolicy, SeverityError, ObjectTable, t.Name,
+				fmt.Sprintf("CREATE POLICY tenancy_tenant ON %s AS RESTRICTIVE FOR ALL TO %s USING (%s = (SELECT %s())) WITH CHECK (%[3]s = (SELECT %[4]s()));",
+					t.Name, c.appName, col(&t), tenantFn),
+				"tenant table %s has no RESTRICTIVE FOR ALL policy for the app role that compares %s with %s() in USING and WITH CHECK, so any permissive policy can widen access across tenants",
+				t.Name, col(&t), tenantFn)
+		}
+	}
+	return nil
+}
+
+func (c *checker) helpers(ctx context.Context) error {
+	type fn struct {
+		Name       string
+		Args       string
+		Volatility string
+	}
+	fns, err := query[fn](ctx, c, `
+		SELECT format('%I.%I', n.nspname, p.proname), pg_catalog.pg_get_function_identity_arguments(p.oid), p.provolatile::text
+		FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = $1 AND p.prokind = 'f'
+		ORDER BY 1, 2`, c.cfg.Schema)
+	if err != nil {
+		return err
+	}
+	want := quoteIdent(c.cfg.Schema) + ".current_tenant_id"
+	if !slices.ContainsFunc(fns, func(f fn) bool { return f.Name == want && f.Args == "" }) {
+		c.add(CodeHelperMissing, SeverityError, ObjectFunction, want+"()",
+			"Run the migration of rls.Generate, or pass the helper schema (Config.Schema, --schema).",
+			"the helper function %s() does not exist, so no policy can compare rows with the context's tenant", want)
+	}
+	for _, f := range fns {
+		obj := f.Name + "(" + f.Args + ")"
+		switch f.Volatility {
+		case "i":
+			c.add(CodeHelperVolatility, SeverityError, ObjectFunction, obj, "ALTER FUNCTION "+obj+" STABLE;",
+				"helper %s is IMMUTABLE, so the planner may fold it into a cached plan and reuse one tenant's value for another", obj)
+		case "v":
+			c.add(CodeHelperVolatility, SeverityWarning, ObjectFunction, obj, "ALTER FUNCTION "+obj+" STABLE;",
+				"helper %s is VOLATILE, so it may run once per row and keeps indexes from being used", obj)
+		}
+	}
+	return nil
+}
+
+func (c *checker) privileges(ctx context.Context) error {
+	if c.appOID != 0 {
+		type priv struct {
+			Table     uint32
+			Privilege string
+		}
+		privs, err := query[priv](ctx, c, `
+			SELECT t.oid, p.privilege
+			FROM unnest($1::oid[]) AS t(oid)
+			CROSS JOIN unnest(ARRAY['TRUNCATE', 'REFERENCES', 'TRIGGER']) AS p(privilege)
+			WHERE pg_catalog.has_table_privilege($2::oid, t.oid, p.privilege)
+			   OR (p.privilege = 'REFERENCES' AND pg_catalog.has_any_column_privilege($2::oid, t.oid, p.privilege))
+			ORDER BY 1, 2`, c.tableIDs, c.appOID)
+		if err != nil {
+			return err
+		}
+		for _, p := range privs {
+			t := c.byOID[p.Table]
+			if t.AppOwns { // already reported; owning implies every privilege
+				continue
+			}
+			c.add(CodeAppRolePrivilege, SeverityError, ObjectTable, t.Name,
+				fmt.Sprintf("REVOKE %s ON TABLE %s FROM %s; (and from PUBLIC or any role %[3]s is a member of)", p.Privilege, t.Name, c.appName),
+				"the app role %s has %s on tenant table %s%s", c.appName, p.Privilege, t.Name, privilegeWhy(p.Privilege))
+		}
+	}
+
+	type holder struct {
+		Table uint32
+		Role  string
+	}
+	holders, err := query[holder](ctx, c, `
+		WITH RECURSIVE grants(table_oid, role_oid) AS (
+			SELECT c.oid, a.grantee FROM pg_catalog.pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+			WHERE c.oid = ANY($1) AND a.grantee <> c.relowner
+			UNION
+			SELECT c.oid, a.grantee FROM pg_catalog.pg_class c
+			JOIN pg_catalog.pg_attribute att ON att.attrelid = c.oid AND att.attacl IS NOT NULL
+			CROSS JOIN LATERAL aclexplode(att.attacl) a
+			WHERE c.oid = ANY($1) AND a.grantee <> c.relowner
+		), holders(table_oid, role_oid) AS (
+			SELECT table_oid, role_oid FROM grants WHERE role_oid <> 0
+			UNION
+			SELECT h.table_oid, m.member FROM holders h JOIN pg_catalog.pg_auth_members m ON m.roleid = h.role_oid
+		)
+		SELECT table_oid, 'PUBLIC' FROM grants WHERE role_oid = 0
+		UNION
+		SELECT h.table_oid, quote_ident(r.rolname)
+		FROM holders h
+		JOIN pg_catalog.pg_roles r ON r.oid = h.role_oid
+		JOIN pg_catalog.pg_class c ON c.oid = h.table_oid
+		WHERE (r.rolsuper OR r.rolbypassrls) AND r.oid <> c.relowner AND r.oid <> $2::oid
+		ORDER BY 1, 2`, c.tableIDs, c.appOID)
+	if err != nil {
+		return err
+	}
+	for _, h := range holders {
+		t := c.byOID[h.Table]
+		if h.Role == "PUBLIC" {
+			c.add(CodePublicAccess, SeverityError, ObjectTable, t.Name, "REVOKE ALL ON TABLE "+t.Name+" FROM PUBLIC;",
+				"PUBLIC holds privileges on tenant table %s, so every role, present and future, does", t.Name)
+			continue
+		}
+		c.add(CodeBypassRoleAccess, SeverityError, ObjectRole, h.Role,
+			fmt.Sprintf("REVOKE ALL ON TABLE %s FROM %s; or ALTER ROLE %[2]s NOSUPERUSER NOBYPASSRLS;", t.Name, h.Role),
+			"role %s is a superuser or has BYPASSRLS and holds privileges on tenant table %s, so it reads every tenant's rows", h.Role, t.Name)
+	}
+	return nil
+}
+
+func privilegeWhy(p string) string {
+	switch p {
+	case "TRUNCATE":
+		return ", and TRUNCATE ignores row-level security: it empties every tenant's rows"
+	case "REFERENCES":
+		return ", so tables it can create may reference every tenant's keys"
+	default:
+		return ", so it can attach triggers that run on every tenant's writes"
+	}
+}
+
+func (c *checker) keys(ctx context.Context) error {
+	type index struct {
+		Table      uint32
+		Name       string // schema-qualified index
+		Constraint *string
+		Unique     bool
+		Keys       []int16
+		NKeys      int16
+	}
+	idx, err := query[index](ctx, c, `
+		SELECT i.indrelid, format('%I.%I', n.nspname, ic.relname),
+			(SELECT quote_ident(con.conname) FROM pg_catalog.pg_constraint con
+			 WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u')),
+			i.indisunique, i.indkey::int2[], i.indnkeyatts
+		FROM pg_catalog.pg_index i
+		JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+		JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
+		WHERE i.indrelid = ANY($1)
+		ORDER BY 1, 2`, c.tableIDs)
+	if err != nil {
+		return err
+	}
+	leading := make(map[uint32]bool)
+	for _, ix := range idx {
+		t := c.byOID[ix.Table]
+		keys := ix.Keys[:min(int(ix.NKeys), len(ix.Keys))]
+		if len(keys) > 0 && keys[0] == t.Attnum {
+			leading[t.OID] = true
+		}
+		if !ix.Unique || slices.Contains(keys, t.Attnum) {
+			continue
+		}
+		col := quoteIdent(c.cfg.TenantColumn)
+		if ix.Constraint != nil {
+			obj := *ix.Constraint + " on " + t.Name
+			c.add(CodeUniqueWithoutTenant, SeverityError, ObjectConstraint, obj,
+				fmt.Sprintf("Replace it with a constraint on (%s, ...) that leads with the tenant column.", col),
+				"unique constraint %s on tenant table %s does not include %s, so a unique violation tells one tenant what another stored", *ix.Constraint, t.Name, col)
+		} else {
+			c.add(CodeUniqueWithoutTenant, SeverityError, ObjectIndex, ix.Name,
+				fmt.Sprintf("Replace it with a unique index on (%s, ...).", col),
+				"unique index %s on tenant table %s does not include %s, so a unique violation tells one tenant what another stored", ix.Name, t.Name, col)
+		}
+	}
+	for _, t := range c.tables {
+		if t.Kind != "f" && !leading[t.OID] {
+			col := quoteIdent(c.cfg.TenantColumn)
+			c.add(CodeNoTenantIndex, SeverityWarning, ObjectTable, t.Name,
+				fmt.Sprintf("Lead the primary key with it: PRIMARY KEY (%s, id), or CREATE INDEX ON %s (%[1]s, ...);", col, t.Name),
+				"no index on tenant table %s leads with %s, so every tenant-scoped query reads the whole table", t.Name, col)
+		}
+	}
+
+	type fk struct {
+		Table   uint32
+		Ref     uint32
+		Name    string
+		Keys    []int16
+		RefKeys []int16
+	}
+	fks, err := query[fk](ctx, c, `
+		SELECT conrelid, confrelid, quote_ident(conname), conkey, confkey
+		FROM pg_catalog.pg_constraint
+		WHERE contype = 'f' AND conrelid = ANY($1) AND confrelid = ANY($1) AND conparentid = 0
+		ORDER BY 1, 3`, c.tableIDs)
+	if err != nil {
+		return err
+	}
+	for _, f := range fks {
+		t, ref := c.byOID[f.Table], c.byOID[f.Ref]
+		ok := false
+		for i := range f.Keys {
+			ok = ok || i < len(f.RefKeys) && f.Keys[i] == t.Attnum && f.RefKeys[i] == ref.Attnum
+		}
+		if ok {
+			continue
+		}
+		col := quoteIdent(c.cfg.TenantColumn)
+		c.add(CodeForeignKeyWithoutTenant, SeverityError, ObjectConstraint, f.Name+" on "+t.Name,
+			fmt.Sprintf("Reference (%s, id): FOREIGN KEY (%[1]s, ...) REFERENCES %s (%[1]s, ...), with a unique key on %[2]s (%[1]s, id).", col, ref.Name),
+			"foreign key %s from %s to %s does not match %s to %[4]s, so a row can point at another tenant's row, and the key check (which ignores row-level security) reveals whether it exists",
+			f.Name, t.Name, ref.Name, col)
+	}
+	return nil
+}
+
+func (c *checker) sequences(ctx context.Context) error {
+	type col struct {
+		Table    uint32
+		Column   string
+		Identity bool
+	}
+	cols, err := query[col](ctx, c, `
+		SELECT a.attrelid, quote_ident(a.attname), a.attidentity <> ''
+		FROM pg_catalog.pg_attribute a
+		LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+		WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
+		  AND (a.attidentity <> '' OR pg_catalog.pg_get_expr(d.adbin, d.adrelid) LIKE '%nextval(%')
+		ORDER BY 1, 2`, c.tableIDs)
+	if err != nil {
+		return err
+	}
+	for _, cl := range cols {
+		t := c.byOID[cl.Table]
+		what := "a sequence default"
+		if cl.Identity {
+			what = "an identity"
+		}
+		c.add(CodeSequenceDefault, SeverityWarning, ObjectColumn, t.Name+"."+cl.Column,
+			"Use ids made by the application (UUIDv7), and per-tenant counters for human-facing numbers.",
+			"column %s of tenant table %s has %s shared by all tenants, so each tenant can watch the others' volume", cl.Column, t.Name, what)
+	}
+	return nil
+}
+
+func (c *checker) definers(ctx context.Context) error {
+	type fn struct {
+		Raw        string
+		Name       string
+		Args       string
+		SearchPath bool
+	}
+	fns, err := query[fn](ctx, c, `
+		SELECT n.nspname || '.' || p.proname, format('%I.%I', n.nspname, p.proname),
+			pg_catalog.pg_get_function_identity_arguments(p.oid),
+			EXISTS (SELECT FROM unnest(p.proconfig) s WHERE s LIKE 'search\_path=%')
+		FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		WHERE p.prosecdef AND `+userSchemas+`
+		  AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+			WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+		ORDER BY 2, 3`)
+	if err != nil {
+		return err
+	}
+	for _, f := range fns {
+		obj := f.Name + "(" + f.Args + ")"
+		if !slices.Contains(c.cfg.AllowDefiner, f.Raw) {
+			c.add(CodeSecurityDefiner, SeverityError, ObjectFunction, obj,
+				"ALTER FUNCTION "+obj+" SECURITY INVOKER; or, if it is the narrow sign-in lookup, allow it (Config.AllowDefiner, --allow-definer "+f.Raw+").",
+				"function %s is SECURITY DEFINER and not on the allow-list, so it runs with its owner's rights, past the policies that bind the caller", obj)
+		}
+		if !f.SearchPath {
+			c.add(CodeDefinerSearchPath, SeverityError, ObjectFunction, obj,
+				"ALTER FUNCTION "+obj+" SET search_path = pg_catalog, pg_temp;",
+				"SECURITY DEFINER function %s has no fixed search_path, so a caller can make it run their objects with its owner's rights", obj)
+		}
+	}
+	return nil
+}
+
+func (c *checker) views(ctx context.Context) error {
+	type view struct {
+		Name    string
+		Kind    string
+		Invoker bool
+		Over    string
+	}
+	views, err := query[view](ctx, c, `
+		WITH RECURSIVE over(view_oid, table_oid) AS (
+			SELECT r.ev_class, d.refobjid
+			FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
+			WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+			  AND d.refobjid = ANY($1) AND r.ev_class <> d.refobjid
+			UNION
+			SELECT r.ev_class, over.table_oid
+			FROM over
+			JOIN pg_catalog.pg_depend d ON d.refobjid = over.view_oid
+				AND d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+			JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
+			WHERE r.ev_class <> over.view_oid
+		)
+		SELECT format('%I.%I', n.nspname, v.relname), v.relkind::text,
+			coalesce(EXISTS (SELECT FROM unnest(v.reloptions) o
+				WHERE lower(o) IN ('security_invoker=true', 'security_invoker=on', 'security_invoker=1', 'security_invoker=yes')), false),
+			min(format('%I.%I', tn.nspname, t.relname))
+		FROM over
+		JOIN pg_catalog.pg_class v ON v.oid = over.view_oid
+		JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace
+		JOIN pg_catalog.pg_class t ON t.oid = over.table_oid
+		JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
+		WHERE v.relkind IN ('v', 'm')
+		GROUP BY 1, 2, 3
+		ORDER BY 1`, c.tableIDs)
+	if err != nil {
+		return err
+	}
+	for _, v := range views {
+		switch {
+		case v.Kind == "m":
+			c.add(CodeMaterializedView, SeverityError, ObjectView, v.Name,
+				"DROP MATERIALIZED VIEW "+v.Name+"; use a view WITH (security_invoker = true) or a tenant table kept up to date.",
+				"materialized view %s stores rows of tenant table %s, and row-level security does not apply to it", v.Name, v.Over)
+		case !v.Invoker:
+			c.add(CodeViewNotSecurityInvoker, SeverityError, ObjectView, v.Name,
+				"ALTER VIEW "+v.Name+" SET (security_invoker = true);",
+				"view %s reads tenant table %s with its owner's rights, not the caller's, so the caller's policies do not apply", v.Name, v.Over)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+package rls
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Defaults applied by [Generate] and [Check] to empty [Config] fields.
+const (
+	DefaultSchema       = "tenancy"
+	DefaultTenantColumn = "clinic_id"
+	DefaultOwnerRole    = "tenancy_owner"
+	DefaultAppRole      = "tenancy_app"
+	DefaultPlatformRole = "tenancy_platform"
+)
+
+// Config names the database objects that tenant isolation is built from.
+// It is shared by [Generate] and [Check]; the zero Config is valid and
+// means the documented defaults. A Config is a value and safe to share.
+//
+// Role names are cluster-global in PostgreSQL, so they are configurable:
+// deployments (and tests) that share a server use their own names. Every
+// name may be any PostgreSQL identifier; the generated SQL quotes it.
+type Config struct {
+	// Schema holds the helper functions such as current_tenant_id().
+	// Default "tenancy".
+	Schema string `json:"schema,omitempty"`
+
+	// TenantColumn is the tenant column of tenant tables, unless a [Table]
+	// names its own. [Check] treats every table with a column of this name
+	// as a tenant table. Default "clinic_id".
+	TenantColumn string `json:"tenant_column,omitempty"`
+
+	// OwnerRole owns the tables, the helper schema and its functions, and
+	// runs the migrations. Default "tenancy_owner".
+	OwnerRole string `json:"owner_role,omitempty"`
+
+	// AppRole is the login role of the application. It must not be a
+	// superuser, have BYPASSRLS or own anything; the generated policies
+	// apply to it. Default "tenancy_app".
+	AppRole string `json:"app_role,omitempty"`
+
+	// PlatformRole is the role of the narrow cross-tenant operations: it
+	// reads and writes registries and has no privileges on tenant tables.
+	// Default "tenancy_platform".
+	PlatformRole string `json:"platform_role,omitempty"`
+
+	// AllowDefiner lists the SECURITY DEFINER functions that [Check]
+	// accepts, as "schema.function" (no argument list). A definer function
+	// must still have a fixed search_path.
+	AllowDefiner []string `json:"allow_definer,omitempty"`
+
+	// Citus makes [Generate] append a section that distributes tenant
+	// tables on their tenant column (co-located) and makes registries
+	// reference tables.
+	Citus bool `json:"citus,omitempty"`
+}
+
+// withDefaults returns c with empty fields set to their defaults, or an
+// error wrapping [ErrInvalidConfig].
+func (c Config) withDefaults() (Config, error) {
+	for _, f := range []struct {
+		field *string
+		def   string
+		name  string
+	}{
+		{&c.Schema, DefaultSchema, "Schema"},
+		{&c.TenantColumn, DefaultTenantColumn, "TenantColumn"},
+		{&c.OwnerRole, DefaultOwnerRole, "OwnerRole"},
+		{&c.AppRole, DefaultAppRole, "AppRole"},
+		{&c.PlatformRole, DefaultPlatformRole, "PlatformRole"},
+	} {
+		if *f.field == "" {
+			*f.field = f.def
+		}
+		if err := checkIdent(*f.field); err != nil {
+			return Config{}, fmt.Errorf("%w: %s: %v", ErrInvalidConfig, f.name, err)
+		}
+	}
+	for _, name := range c.AllowDefiner {
+		schema, fn, ok := strings.Cut(name, ".")
+		if !ok || checkIdent(schema) != nil || checkIdent(fn) != nil || strings.Contains(fn, "(") {
+			return Config{}, fmt.Errorf("%w: AllowDefiner: %q is not \"schema.function\"", ErrInvalidConfig, name)
+		}
+	}
+	return c, nil
+}
+
+// distinctRoles reports an error wrapping [ErrInvalidConfig] unless the
+// owner, app and platform roles are three roles. [Generate] needs that;
+// [Check] uses only the app role.
+func (c Config) distinctRoles() error {
+	if c.AppRole == c.OwnerRole || c.AppRole == c.PlatformRole || c.OwnerRole == c.PlatformRole {
+		return fmt.Errorf("%w: the owner, app and platform roles must be three different roles", ErrInvalidConfig)
+	}
+	return nil
+}

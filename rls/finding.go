@@ -1,0 +1,142 @@
+package rls
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Severity grades a [Finding]. The zero Severity is invalid.
+type Severity uint8
+
+const (
+	// SeverityWarning marks a weakness that leaks no rows by itself: a
+	// performance problem under the policies, or a side channel about
+	// volumes.
+	SeverityWarning Severity = iota + 1
+	// SeverityError marks a way rows of one tenant can be read or written
+	// by another, or a policy that does not hold. `tenancy rls check`
+	// exits with status 1 when it finds one.
+	SeverityError
+)
+
+// String returns "warning", "error", or "Severity(n)" for an invalid value.
+func (s Severity) String() string {
+	switch s {
+	case SeverityWarning:
+		return "warning"
+	case SeverityError:
+		return "error"
+	}
+	return fmt.Sprintf("Severity(%d)", uint8(s))
+}
+
+// MarshalText implements [encoding.TextMarshaler] with the String form.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// ObjectKind names the sort of database object a [Finding] is about.
+type ObjectKind string
+
+// The kinds of objects that findings name.
+const (
+	ObjectTable      ObjectKind = "table"
+	ObjectColumn     ObjectKind = "column"
+	ObjectIndex      ObjectKind = "index"
+	ObjectConstraint ObjectKind = "constraint"
+	ObjectPolicy     ObjectKind = "policy"
+	ObjectFunction   ObjectKind = "function"
+	ObjectView       ObjectKind = "view"
+	ObjectRole       ObjectKind = "role"
+)
+
+// Code identifies what a [Finding] found. Codes are stable: tools may
+// match on them.
+type Code string
+
+// The findings of [Check].
+const (
+	// Tables with the tenant column.
+	CodeRLSDisabled    Code = "rls-disabled"     // row-level security is not enabled
+	CodeRLSNotForced   Code = "rls-not-forced"   // enabled but not forced, so the table owner bypasses it
+	CodeNoPolicy       Code = "no-policy"        // no policy applies to the app role
+	CodeNoTenantPolicy Code = "no-tenant-policy" // no RESTRICTIVE FOR ALL policy compares the tenant column with current_tenant_id()
+
+	// Policies.
+	CodePolicyNoWithCheck Code = "policy-no-with-check"  // a FOR ALL, INSERT or UPDATE policy without WITH CHECK
+	CodePolicyAlwaysTrue  Code = "policy-always-true"    // USING or WITH CHECK is the constant true
+	CodePolicyNullEscape  Code = "policy-null-escape"    // an "IS NULL OR" escape that opens the table when a value is missing
+	CodePolicyUnwrapped   Code = "policy-unwrapped-call" // current_setting or a helper called per row, not in a sub-select
+
+	// Helper functions.
+	CodeHelperMissing    Code = "helper-missing"    // the helper schema has no current_tenant_id()
+	CodeHelperVolatility Code = "helper-volatility" // a helper is IMMUTABLE (error) or VOLATILE (warning)
+
+	// Roles.
+	CodeAppRoleMissing   Code = "app-role-missing"   // the app role does not exist
+	CodeAppRoleSuperuser Code = "app-role-superuser" // the app role is, or can become, a superuser
+	CodeAppRoleBypassRLS Code = "app-role-bypassrls" // the app role has, or can become a role with, BYPASSRLS
+	CodeAppRoleOwner     Code = "app-role-owner"     // the app role owns (or can act as the owner of) a tenant table
+	CodeAppRolePrivilege Code = "app-role-privilege" // the app role has TRUNCATE, REFERENCES or TRIGGER on a tenant table
+	CodeBypassRoleAccess Code = "bypass-role-access" // another superuser or BYPASSRLS role holds privileges on a tenant table
+	CodePublicAccess     Code = "public-access"      // PUBLIC holds privileges on a tenant table
+
+	// Keys and indexes.
+	CodeUniqueWithoutTenant     Code = "unique-without-tenant"      // a unique index or constraint without the tenant column
+	CodeForeignKeyWithoutTenant Code = "foreign-key-without-tenant" // a foreign key between tenant tables not matching tenant to tenant
+	CodeNoTenantIndex           Code = "no-tenant-index"            // no index leads with the tenant column
+	CodeSequenceDefault         Code = "sequence-default"           // a sequence or identity default, a shared counter
+
+	// Objects around the tables.
+	CodeSecurityDefiner        Code = "security-definer"          // a SECURITY DEFINER function not on the allow-list
+	CodeDefinerSearchPath      Code = "definer-search-path"       // a SECURITY DEFINER function without a fixed search_path
+	CodeViewNotSecurityInvoker Code = "view-not-security-invoker" // a view over a tenant table without security_invoker
+	CodeMaterializedView       Code = "materialized-view"         // a materialized view over a tenant table
+	CodeForeignTable           Code = "foreign-table"             // a foreign table with the tenant column
+)
+
+// Finding is one problem that [Check] found. It is a plain value, safe to
+// copy and compare; its JSON form uses the lower-case field names.
+type Finding struct {
+	// Code says what was found.
+	Code Code `json:"code"`
+	// Severity is [SeverityError] for a possible cross-tenant leak.
+	Severity Severity `json:"severity"`
+	// ObjectKind and Object name the object the finding is about; Object
+	// is schema-qualified where the object lives in a schema, and for
+	// policies, columns, indexes and constraints it is "table: name".
+	ObjectKind ObjectKind `json:"object_kind"`
+	Object     string     `json:"object"`
+	// Message says what is wrong, in one sentence.
+	Message string `json:"message"`
+	// Fix says how to repair it, often as SQL.
+	Fix string `json:"fix"`
+}
+
+// String formats f on one line as "severity code kind object: message".
+func (f Finding) String() string {
+	return fmt.Sprintf("%s %s %s %s: %s", f.Severity, f.Code, f.ObjectKind, f.Object, f.Message)
+}
+
+// HasErrors reports whether any of findings has [SeverityError].
+func HasErrors(findings []Finding) bool {
+	return slices.ContainsFunc(findings, func(f Finding) bool { return f.Severity == SeverityError })
+}
+
+// sortFindings orders errors first, then by object and code.
+func sortFindings(fs []Finding) {
+	slices.SortFunc(fs, func(a, b Finding) int {
+		if a.Severity != b.Severity {
+			return int(b.Severity) - int(a.Severity)
+		}
+		if c := strings.Compare(a.Object, b.Object); c != 0 {
+			return c
+		}
+		if c := strings.Compare(string(a.ObjectKind), string(b.ObjectKind)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(string(a.Code), string(b.Code)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Message, b.Message)
+	})
+}

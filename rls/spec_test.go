@@ -1,0 +1,62 @@
+package rls_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/rls"
+)
+
+func TestParseSpec(t *testing.T) {
+	in := `{
+		"schema": "tn",
+		"app_role": "app",
+		"citus": true,
+		"tables": [
+			{"name": "public.clinics", "kind": "registry"},
+			{"name": "public.appointments", "subject_column": "patient_id", "read_only": ["patient"]},
+			{"name": "audit.events", "kind": "tenant", "read_roles": ["owner"], "privileges": ["SELECT", "INSERT"]}
+		]
+	}`
+	got, err := rls.ParseSpec(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := rls.Spec{
+		Config: rls.Config{Schema: "tn", AppRole: "app", Citus: true},
+		Tables: []rls.Table{
+			{Name: "public.clinics", Kind: rls.Registry},
+			{Name: "public.appointments", SubjectColumn: "patient_id", ReadOnly: []tenancy.Kind{tenancy.KindPatient}},
+			{Name: "audit.events", ReadRoles: []string{"owner"}, Privileges: []string{"SELECT", "INSERT"}},
+		},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ParseSpec (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseSpecInvalid(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     error
+	}{
+		{"unknown field", `{"tables": [{"name": "public.a", "subjet_column": "p"}]}`, rls.ErrInvalidSpec},
+		{"unknown top-level field", `{"app": "x"}`, rls.ErrInvalidSpec},
+		{"bad kind", `{"tables": [{"name": "public.a", "kind": "shared"}]}`, rls.ErrInvalidTable},
+		{"bad principal kind", `{"tables": [{"name": "public.a", "read_only": ["robot"]}]}`, tenancy.ErrInvalidKind},
+		{"trailing data", `{} {}`, rls.ErrInvalidSpec},
+		{"not JSON", `tables:`, rls.ErrInvalidSpec},
+		{"empty", ``, rls.ErrInvalidSpec},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := rls.ParseSpec(strings.NewReader(tt.in))
+			if !errors.Is(err, tt.want) {
+				t.Errorf("ParseSpec error = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,172 @@
+package rls
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/mydentalpractice/tenancy"
+)
+
+// TableKind says how a table relates to tenants. The zero TableKind is
+// [TenantOwned], so a table whose kind is forgotten is isolated, not shared.
+type TableKind uint8
+
+const (
+	// TenantOwned tables hold one tenant's rows each, marked by the tenant
+	// column. The app role reads and writes only the current tenant's rows.
+	TenantOwned TableKind = iota
+	// Registry tables are global (the clinic registry, reference data): the
+	// app role may read them and not write them; the platform role may
+	// write them. They have no tenant column and no policies.
+	Registry
+)
+
+var tableKindNames = [...]string{TenantOwned: "tenant", Registry: "registry"}
+
+// String returns "tenant", "registry", or "TableKind(n)" for an invalid kind.
+func (k TableKind) String() string {
+	if int(k) < len(tableKindNames) {
+		return tableKindNames[k]
+	}
+	return fmt.Sprintf("TableKind(%d)", uint8(k))
+}
+
+// MarshalText implements [encoding.TextMarshaler]; invalid kinds fail.
+func (k TableKind) MarshalText() ([]byte, error) {
+	if int(k) >= len(tableKindNames) {
+		return nil, fmt.Errorf("%w: kind %d", ErrInvalidTable, uint8(k))
+	}
+	return []byte(tableKindNames[k]), nil
+}
+
+// UnmarshalText implements [encoding.TextUnmarshaler]: "tenant" or
+// "registry". Other text fails with an error wrapping [ErrInvalidTable].
+func (k *TableKind) UnmarshalText(b []byte) error {
+	i := slices.Index(tableKindNames[:], string(b))
+	if i < 0 {
+		return fmt.Errorf("%w: kind %q is neither \"tenant\" nor \"registry\"", ErrInvalidTable, b)
+	}
+	*k = TableKind(i)
+	return nil
+}
+
+// The privileges a [Table] may grant the app role. TRUNCATE, REFERENCES and
+// TRIGGER are never granted: TRUNCATE ignores row-level security, and the
+// others let the app role attach objects that see every tenant's rows.
+var dmlPrivileges = []string{"SELECT", "INSERT", "UPDATE", "DELETE"}
+
+// Table describes one table for [Generate]. Tables must exist when the
+// generated migration runs; Generate adds isolation to them and never
+// creates or alters columns. A Table is a value and safe to share.
+type Table struct {
+	// Name is the schema-qualified table name, "schema.table", unquoted
+	// (the generated SQL quotes it). Required.
+	Name string `json:"name"`
+
+	// Kind is [TenantOwned] (the default) or [Registry].
+	Kind TableKind `json:"kind,omitzero"`
+
+	// TenantColumn overrides [Config.TenantColumn] for this table (for
+	// example "id" for a table of clinics that is itself tenant-owned).
+	TenantColumn string `json:"tenant_column,omitempty"`
+
+	// SubjectColumn, when set, limits patient principals to the rows whose
+	// SubjectColumn equals the context's subject (tenancy.subject_id).
+	// Other principal kinds see all of the tenant's rows.
+	SubjectColumn string `json:"subject_column,omitempty"`
+
+	// ReadRoles, when set, lets only principals holding at least one of
+	// these application roles (tenancy.roles, such as "owner") read the
+	// table; writes are not limited by it. Used for the audit log.
+	ReadRoles []string `json:"read_roles,omitempty"`
+
+	// ReadOnly lists principal kinds that may read but not insert, update
+	// or delete rows, such as [tenancy.KindPatient].
+	ReadOnly []tenancy.Kind `json:"read_only,omitempty"`
+
+	// Privileges are the privileges granted to the app role on a tenant
+	// table, among SELECT, INSERT, UPDATE and DELETE (in any case).
+	// Default all four; an append-only table lists SELECT and INSERT. On a
+	// registry the app role gets SELECT only and Privileges must be empty.
+	Privileges []string `json:"privileges,omitempty"`
+}
+
+// table is a validated Table with defaults applied.
+type table struct {
+	Table
+	schema, name string
+	tenantColumn string
+	privileges   []string // canonical order, upper case
+}
+
+func (t table) qualified() string { return quoteIdent(t.schema) + "." + quoteIdent(t.name) }
+
+// resolve validates t against cfg (already defaulted) and applies defaults.
+func (t Table) resolve(cfg Config) (table, error) {
+	bad := func(format string, args ...any) (table, error) {
+		return table{}, fmt.Errorf("%w: %s: %s", ErrInvalidTable, t.Name, fmt.Sprintf(format, args...))
+	}
+	schema, name, ok := strings.Cut(t.Name, ".")
+	if !ok || strings.Contains(name, ".") {
+		return bad("name must be \"schema.table\"")
+	}
+	if err := checkIdent(schema); err != nil {
+		return bad("schema: %v", err)
+	}
+	if err := checkIdent(name); err != nil {
+		return bad("table: %v", err)
+	}
+	r := table{Table: t, schema: schema, name: name}
+	switch t.Kind {
+	case TenantOwned:
+	case Registry:
+		if t.TenantColumn != "" || t.SubjectColumn != "" || len(t.ReadRoles) > 0 || len(t.ReadOnly) > 0 || len(t.Privileges) > 0 {
+			return bad("a registry takes no tenant column, subject column, read roles, read-only kinds or privileges")
+		}
+		r.privileges = []string{"SELECT"}
+		return r, nil
+	default:
+		return bad("unknown kind %d", uint8(t.Kind))
+	}
+	r.tenantColumn = cmp.Or(t.TenantColumn, cfg.TenantColumn)
+	if err := checkIdent(r.tenantColumn); err != nil {
+		return bad("tenant column: %v", err)
+	}
+	if t.SubjectColumn != "" {
+		if err := checkIdent(t.SubjectColumn); err != nil {
+			return bad("subject column: %v", err)
+		}
+		if t.SubjectColumn == r.tenantColumn {
+			return bad("the subject column cannot be the tenant column")
+		}
+	}
+	for _, role := range t.ReadRoles {
+		// Roles travel in tenancy.roles as a comma-separated list.
+		if role == "" || strings.ContainsAny(role, ",\x00") || !utf8.ValidString(role) {
+			return bad("read role %q must be non-empty text without commas", role)
+		}
+	}
+	for _, k := range t.ReadOnly {
+		if !k.Valid() {
+			return bad("read-only kind %d is invalid", uint8(k))
+		}
+	}
+	if len(t.Privileges) == 0 {
+		r.privileges = dmlPrivileges
+	} else {
+		for _, p := range t.Privileges {
+			if !slices.Contains(dmlPrivileges, strings.ToUpper(p)) {
+				return bad("privilege %q is not one of %s", p, strings.Join(dmlPrivileges, ", "))
+			}
+		}
+		for _, p := range dmlPrivileges {
+			if slices.ContainsFunc(t.Privileges, func(q string) bool { return strings.EqualFold(p, q) }) {
+				r.privileges = append(r.privileges, p)
+			}
+		}
+	}
+	return r, nil
+}
