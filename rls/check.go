@@ -61,6 +61,7 @@ type checker struct {
 	findings []Finding
 
 	appOID   uint32 // 0 when the app role does not exist
+	appSuper bool   // the app role itself is a superuser: every privilege check would be true
 	appName  string // quoted
 	tables   []tenantTable
 	byOID    map[uint32]*tenantTable
@@ -140,6 +141,7 @@ func (c *checker) appRole(ctx context.Context) error {
 			fix = "REVOKE " + u.Name + " FROM " + c.appName + ";"
 		}
 		if u.Super {
+			c.appSuper = c.appSuper || u.Self
 			if u.Self {
 				fix += " NOSUPERUSER;"
 			}
@@ -192,7 +194,7 @@ func (c *checker) tenantTables(ctx context.Context) error {
 				"ALTER TABLE "+t.Name+" FORCE ROW LEVEL SECURITY;",
 				"tenant table %s does not force row-level security, so its owner %s (and whoever runs as it) bypasses the policies", t.Name, t.OwnerName)
 		}
-		if t.AppOwns {
+		if t.AppOwns && !c.appSuper { // a superuser is a member of every role; that is reported once
 			c.add(CodeAppRoleOwner, SeverityError, ObjectTable, t.Name,
 				"ALTER TABLE "+t.Name+" OWNER TO <owner role>; and make sure the app role is not a member of the owner.",
 				"the app role %s can act as %s, the owner of tenant table %s, and so can disable its row-level security", c.appName, t.OwnerName, t.Name)
@@ -354,7 +356,7 @@ func (c *checker) helpers(ctx context.Context) error {
 }
 
 func (c *checker) privileges(ctx context.Context) error {
-	if c.appOID != 0 {
+	if c.appOID != 0 && !c.appSuper {
 		type priv struct {
 			Table     uint32
 			Privilege string

@@ -1,0 +1,386 @@
+package rls_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/mydentalpractice/tenancy/internal/pgtest"
+	"github.com/mydentalpractice/tenancy/rls"
+)
+
+// found is the part of a Finding the tests compare: messages and fixes
+// are prose.
+type found struct {
+	Code     rls.Code
+	Severity rls.Severity
+	Kind     rls.ObjectKind
+	Object   string
+}
+
+func check(t *testing.T, db *pgtest.DB, cfg rls.Config) []found {
+	t.Helper()
+	// The checker needs no privileges: run it as the app role.
+	findings, err := rls.Check(context.Background(), db.Conn(t, pgtest.App), cfg)
+	if err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	var got []found
+	for _, f := range findings {
+		if f.Message == "" || f.Fix == "" {
+			t.Errorf("finding %v lacks a message or a fix", f)
+		}
+		got = append(got, found{f.Code, f.Severity, f.ObjectKind, f.Object})
+	}
+	return got
+}
+
+func TestCheckGeneratedSchemaIsClean(t *testing.T) {
+	db := seeded(t)
+	if got := check(t, db, config(db)); len(got) != 0 {
+		t.Errorf("Check of the generated schema found %v, want nothing", got)
+	}
+}
+
+// Re-running the migration is harmless: it succeeds, the database stays
+// clean, and the data stays isolated.
+func TestMigrationRerun(t *testing.T) {
+	db := seeded(t)
+	sql, err := rls.Generate(config(db), fixtureTables...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(t, pgtest.Owner, sql)
+	db.Exec(t, pgtest.Owner, sql)
+	if got := check(t, db, config(db)); len(got) != 0 {
+		t.Errorf("Check after re-runs found %v, want nothing", got)
+	}
+	if n := adminCount(t, db, `SELECT count(*) FROM pg_policy WHERE polrelid = 'public.appointments'::regclass`); n != 6 {
+		t.Errorf("appointments has %d policies after re-runs, want 6", n)
+	}
+	// Dropping an option from the spec drops its policies on the next run.
+	tables := append([]rls.Table(nil), fixtureTables...)
+	tables[2].ReadOnly = nil
+	sql, err = rls.Generate(config(db), tables...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(t, pgtest.Owner, sql)
+	if n := adminCount(t, db, `SELECT count(*) FROM pg_policy WHERE polrelid = 'public.appointments'::regclass`); n != 3 {
+		t.Errorf("appointments has %d policies after removing ReadOnly, want 3", n)
+	}
+}
+
+func TestMigrationRefusesBypassingAppRole(t *testing.T) {
+	for _, attr := range []string{"BYPASSRLS", "SUPERUSER"} {
+		t.Run(attr, func(t *testing.T) {
+			db := pgtest.New(t)
+			db.Exec(t, pgtest.Owner, schemaSQL)
+			db.Exec(t, pgtest.Admin, fmt.Sprintf(`ALTER ROLE %q %s`, db.RoleName(pgtest.App), attr))
+			sql, err := rls.Generate(config(db), fixtureTables...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = db.Conn(t, pgtest.Owner).Exec(context.Background(), sql)
+			if got := sqlState(err); got != "42501" {
+				t.Fatalf("migration with a %s app role: SQLSTATE %q (err %v), want 42501", attr, got, err)
+			}
+		})
+	}
+}
+
+// Names that need quoting, including quotes, a backslash and the dollar
+// tag, survive into a working migration.
+func TestMigrationQuotedNames(t *testing.T) {
+	db := pgtest.New(t)
+	odd := func(s string) string { return db.Name + ` "` + s + `" \ $tenancy$` }
+	cfg := rls.Config{
+		Schema:       "Tenancy Helpers",
+		TenantColumn: `Clinic "ID"`,
+		OwnerRole:    db.RoleName(pgtest.Owner),
+		AppRole:      odd("app"),
+		PlatformRole: odd("platform"),
+	}
+	admin := db.Conn(t, pgtest.Admin)
+	for _, r := range []string{cfg.AppRole, cfg.PlatformRole} {
+		db.Exec(t, pgtest.Admin, fmt.Sprintf(`CREATE ROLE %s`, quote(r)))
+		t.Cleanup(func() {
+			admin.Exec(context.Background(), fmt.Sprintf(`DROP OWNED BY %s; DROP ROLE {app}`, quote(r)))
+		})
+	}
+	db.Exec(t, pgtest.Owner, `CREATE SCHEMA "Odd"; CREATE TABLE "Odd"."order" ("Clinic ""ID""" uuid NOT NULL, id uuid NOT NULL, "patient id" uuid, PRIMARY KEY ("Clinic ""ID""", id))`)
+	sql, err := rls.Generate(cfg, rls.Table{Name: "Odd.order", SubjectColumn: "patient id", ReadRoles: []string{"o'wner"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(t, pgtest.Owner, sql)
+	db.Exec(t, pgtest.Owner, sql)
+	findings, err := rls.Check(context.Background(), admin, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(findings) != 0 {
+		t.Errorf("Check found %v, want nothing", findings)
+	}
+}
+
+func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// TestCheckFindings breaks the generated schema in exactly one way per case
+// and expects exactly the one finding about it.
+func TestCheckFindings(t *testing.T) {
+	tests := []struct {
+		name  string
+		sql   string // run as the superuser on the migrated database, after expand
+		cfg   func(rls.Config) rls.Config
+		roles []string // suffixes of the roles that sql creates, "{unique}_suffix", to drop at the end
+		want  []found
+	}{
+		{
+			name: "RLS disabled",
+			sql:  `ALTER TABLE public.patients DISABLE ROW LEVEL SECURITY`,
+			want: []found{{rls.CodeRLSDisabled, rls.SeverityError, rls.ObjectTable, "public.patients"}},
+		},
+		{
+			name: "RLS not forced",
+			sql:  `ALTER TABLE public.patients NO FORCE ROW LEVEL SECURITY`,
+			want: []found{{rls.CodeRLSNotForced, rls.SeverityError, rls.ObjectTable, "public.patients"}},
+		},
+		{
+			name: "no policy",
+			sql:  `DROP POLICY tenancy_tenant ON public.patients; DROP POLICY tenancy_access ON public.patients; DROP POLICY tenancy_subject ON public.patients`,
+			want: []found{{rls.CodeNoPolicy, rls.SeverityError, rls.ObjectTable, "public.patients"}},
+		},
+		{
+			name: "no restrictive tenant policy",
+			sql:  `DROP POLICY tenancy_tenant ON public.patients`,
+			want: []found{{rls.CodeNoTenantPolicy, rls.SeverityError, rls.ObjectTable, "public.patients"}},
+		},
+		{
+			name: "write policy without WITH CHECK",
+			sql:  `CREATE POLICY edit ON public.patients AS RESTRICTIVE FOR UPDATE TO {app} USING (name <> '')`,
+			want: []found{{rls.CodePolicyNoWithCheck, rls.SeverityError, rls.ObjectPolicy, "edit on public.patients"}},
+		},
+		{
+			name: "always-true policy",
+			sql:  `CREATE POLICY open ON public.patients FOR SELECT TO {app} USING (true)`,
+			want: []found{{rls.CodePolicyAlwaysTrue, rls.SeverityError, rls.ObjectPolicy, "open on public.patients"}},
+		},
+		{
+			name: "IS NULL OR escape",
+			sql: `CREATE POLICY lenient ON public.patients FOR SELECT TO {app}
+				USING ((SELECT current_setting('tenancy.tenant_id', true)) IS NULL OR clinic_id = (SELECT tenancy.current_tenant_id()))`,
+			want: []found{{rls.CodePolicyNullEscape, rls.SeverityError, rls.ObjectPolicy, "lenient on public.patients"}},
+		},
+		{
+			name: "helper called per row",
+			sql:  `CREATE POLICY slow ON public.patients AS RESTRICTIVE FOR SELECT TO {app} USING (clinic_id = tenancy.current_tenant_id())`,
+			want: []found{{rls.CodePolicyUnwrapped, rls.SeverityWarning, rls.ObjectPolicy, "slow on public.patients"}},
+		},
+		{
+			name: "current_setting called per row",
+			sql:  `CREATE POLICY slow ON public.patients AS RESTRICTIVE FOR SELECT TO {app} USING (clinic_id = current_setting('tenancy.tenant_id')::uuid)`,
+			want: []found{{rls.CodePolicyUnwrapped, rls.SeverityWarning, rls.ObjectPolicy, "slow on public.patients"}},
+		},
+		{
+			name: "IMMUTABLE helper",
+			sql:  `ALTER FUNCTION tenancy.current_actor_id() IMMUTABLE`,
+			want: []found{{rls.CodeHelperVolatility, rls.SeverityError, rls.ObjectFunction, "tenancy.current_actor_id()"}},
+		},
+		{
+			name: "VOLATILE helper",
+			sql:  `ALTER FUNCTION tenancy.current_request_id() VOLATILE`,
+			want: []found{{rls.CodeHelperVolatility, rls.SeverityWarning, rls.ObjectFunction, "tenancy.current_request_id()"}},
+		},
+		{
+			name: "app role missing",
+			cfg:  func(c rls.Config) rls.Config { c.AppRole = "no such role"; return c },
+			want: []found{{rls.CodeAppRoleMissing, rls.SeverityError, rls.ObjectRole, `"no such role"`}},
+		},
+		{
+			name: "app role is superuser",
+			sql:  `ALTER ROLE {app} SUPERUSER`,
+			want: []found{{rls.CodeAppRoleSuperuser, rls.SeverityError, rls.ObjectRole, "{app}"}},
+		},
+		{
+			name: "app role has BYPASSRLS",
+			sql:  `ALTER ROLE {app} BYPASSRLS`,
+			want: []found{{rls.CodeAppRoleBypassRLS, rls.SeverityError, rls.ObjectRole, "{app}"}},
+		},
+		{
+			name:  "app role can become a BYPASSRLS role",
+			sql:   `CREATE ROLE {unique}_bypass BYPASSRLS; GRANT {unique}_bypass TO {app}`,
+			roles: []string{"_bypass"},
+			want:  []found{{rls.CodeAppRoleBypassRLS, rls.SeverityError, rls.ObjectRole, "{app}"}},
+		},
+		{
+			name: "app role owns a tenant table",
+			sql:  `ALTER TABLE public.patients OWNER TO {app}`,
+			want: []found{{rls.CodeAppRoleOwner, rls.SeverityError, rls.ObjectTable, "public.patients"}},
+		},
+		{
+			name: "app role is a member of the owner",
+			sql:  `GRANT {owner} TO {app}`,
+			want: []found{
+				{rls.CodeAppRoleOwner, rls.SeverityError, rls.ObjectTable, "audit.events"},
+				{rls.CodeAppRoleOwner, rls.SeverityError, rls.ObjectTable, "public.appointments"},
+				{rls.CodeAppRoleOwner, rls.SeverityError, rls.ObjectTable, "public.patients"},
+			},
+		},
+		{
+			name: "app role has TRUNCATE",
+			sql:  `GRANT TRUNCATE ON public.appointments TO {app}`,
+			want: []found{{rls.CodeAppRolePrivilege, rls.SeverityError, rls.ObjectTable, "public.appointments"}},
+		},
+		{
+			name: "app role has REFERENCES on a column",
+			sql:  `GRANT REFERENCES (id) ON public.appointments TO {app}`,
+			want: []found{{rls.CodeAppRolePrivilege, rls.SeverityError, rls.ObjectTable, "public.appointments"}},
+		},
+		{
+			name:  "BYPASSRLS role holds privileges",
+			sql:   `CREATE ROLE {unique}_reporting BYPASSRLS; GRANT SELECT ON public.patients TO {unique}_reporting`,
+			roles: []string{"_reporting"},
+			want:  []found{{rls.CodeBypassRoleAccess, rls.SeverityError, rls.ObjectRole, "{unique}_reporting"}},
+		},
+		{
+			name:  "superuser member of a grantee",
+			sql:   `CREATE ROLE {unique}_readers; CREATE ROLE {unique}_root SUPERUSER; GRANT SELECT ON audit.events TO {unique}_readers; GRANT {unique}_readers TO {unique}_root`,
+			roles: []string{"_root", "_readers"},
+			want:  []found{{rls.CodeBypassRoleAccess, rls.SeverityError, rls.ObjectRole, "{unique}_root"}},
+		},
+		{
+			name: "PUBLIC holds privileges",
+			sql:  `GRANT SELECT ON public.appointments TO PUBLIC`,
+			want: []found{{rls.CodePublicAccess, rls.SeverityError, rls.ObjectTable, "public.appointments"}},
+		},
+		{
+			name: "unique constraint without the tenant column",
+			sql:  `ALTER TABLE public.patients ADD CONSTRAINT patients_name_key UNIQUE (name)`,
+			want: []found{{rls.CodeUniqueWithoutTenant, rls.SeverityError, rls.ObjectConstraint, "patients_name_key on public.patients"}},
+		},
+		{
+			name: "unique index without the tenant column",
+			sql:  `CREATE UNIQUE INDEX patients_lower_email ON public.patients (lower(email)) INCLUDE (clinic_id)`,
+			want: []found{{rls.CodeUniqueWithoutTenant, rls.SeverityError, rls.ObjectIndex, "public.patients_lower_email"}},
+		},
+		{
+			name: "foreign key not matching tenant to tenant",
+			sql: `ALTER TABLE public.appointments ADD CONSTRAINT appointments_swapped_fkey
+				FOREIGN KEY (patient_id, clinic_id) REFERENCES public.patients (clinic_id, id) NOT VALID`,
+			want: []found{{rls.CodeForeignKeyWithoutTenant, rls.SeverityError, rls.ObjectConstraint, "appointments_swapped_fkey on public.appointments"}},
+		},
+		{
+			name: "no index leads with the tenant column",
+			sql:  `ALTER TABLE audit.events DROP CONSTRAINT events_pkey; CREATE INDEX events_id ON audit.events (id, clinic_id)`,
+			want: []found{{rls.CodeNoTenantIndex, rls.SeverityWarning, rls.ObjectTable, "audit.events"}},
+		},
+		{
+			name: "sequence default",
+			sql:  `ALTER TABLE public.appointments ADD COLUMN number bigserial`,
+			want: []found{{rls.CodeSequenceDefault, rls.SeverityWarning, rls.ObjectColumn, "public.appointments.number"}},
+		},
+		{
+			name: "identity column",
+			sql:  `ALTER TABLE public.appointments ADD COLUMN number bigint GENERATED ALWAYS AS IDENTITY`,
+			want: []found{{rls.CodeSequenceDefault, rls.SeverityWarning, rls.ObjectColumn, "public.appointments.number"}},
+		},
+		{
+			name: "SECURITY DEFINER not allowed",
+			sql: `CREATE FUNCTION public.count_patients() RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog
+				AS 'SELECT count(*) FROM public.patients'`,
+			want: []found{{rls.CodeSecurityDefiner, rls.SeverityError, rls.ObjectFunction, "public.count_patients()"}},
+		},
+		{
+			name: "allowed SECURITY DEFINER without search_path",
+			sql:  `CREATE FUNCTION public.sign_in(email text) RETURNS uuid LANGUAGE sql SECURITY DEFINER AS 'SELECT NULL::uuid'`,
+			cfg:  func(c rls.Config) rls.Config { c.AllowDefiner = []string{"public.sign_in"}; return c },
+			want: []found{{rls.CodeDefinerSearchPath, rls.SeverityError, rls.ObjectFunction, "public.sign_in(email text)"}},
+		},
+		{
+			name: "allowed SECURITY DEFINER with search_path",
+			sql: `CREATE FUNCTION public.sign_in(email text) RETURNS uuid LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+				AS 'SELECT NULL::uuid'`,
+			cfg:  func(c rls.Config) rls.Config { c.AllowDefiner = []string{"public.sign_in"}; return c },
+			want: nil,
+		},
+		{
+			name: "view without security_invoker",
+			sql:  `CREATE VIEW public.patient_names AS SELECT clinic_id, name FROM public.patients`,
+			want: []found{{rls.CodeViewNotSecurityInvoker, rls.SeverityError, rls.ObjectView, "public.patient_names"}},
+		},
+		{
+			name: "view with security_invoker",
+			sql:  `CREATE VIEW public.patient_names WITH (security_invoker = true) AS SELECT clinic_id, name FROM public.patients`,
+			want: nil,
+		},
+		{
+			name: "view over an invoker view",
+			sql: `CREATE VIEW public.patient_names WITH (security_invoker = true) AS SELECT clinic_id, name FROM public.patients;
+				CREATE VIEW public.names AS SELECT name FROM public.patient_names`,
+			want: []found{{rls.CodeViewNotSecurityInvoker, rls.SeverityError, rls.ObjectView, "public.names"}},
+		},
+		{
+			name: "materialized view",
+			sql:  `CREATE MATERIALIZED VIEW public.patient_counts AS SELECT clinic_id, count(*) FROM public.patients GROUP BY clinic_id`,
+			want: []found{{rls.CodeMaterializedView, rls.SeverityError, rls.ObjectView, "public.patient_counts"}},
+		},
+		{
+			name: "foreign table",
+			sql: `CREATE FOREIGN DATA WRAPPER {unique}_fdw; CREATE SERVER {unique}_srv FOREIGN DATA WRAPPER {unique}_fdw;
+				CREATE FOREIGN TABLE public.remote_patients (clinic_id uuid, id uuid) SERVER {unique}_srv`,
+			want: []found{{rls.CodeForeignTable, rls.SeverityError, rls.ObjectTable, "public.remote_patients"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db := migrated(t)
+			app, owner, unique := db.RoleName(pgtest.App), db.RoleName(pgtest.Owner), db.Name
+			admin := db.Conn(t, pgtest.Admin)
+			for _, suffix := range tt.roles {
+				t.Cleanup(func() {
+					// Before pgtest drops the database: its grants go with the role.
+					admin.Exec(context.Background(), fmt.Sprintf(`DROP OWNED BY %s_%s; DROP ROLE {app}_{unique}`, unique, suffix[1:]))
+				})
+			}
+			cfg := config(db)
+			if got := check(t, db, cfg); len(got) != 0 {
+				t.Fatalf("before breaking it, Check found %v, want nothing", got)
+			}
+			expand := strings.NewReplacer("{app}", app, "{unique}", unique, "{owner}", owner).Replace
+			if tt.sql != "" {
+				db.Exec(t, pgtest.Admin, expand(tt.sql))
+			}
+			if tt.cfg != nil {
+				cfg = tt.cfg(cfg)
+			}
+			var want []found
+			for _, w := range tt.want {
+				w.Object = expand(w.Object)
+				want = append(want, w)
+			}
+			if diff := cmp.Diff(want, check(t, db, cfg)); diff != "" {
+				t.Errorf("Check findings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCheckHelperMissing(t *testing.T) {
+	db := pgtest.New(t)
+	want := []found{{rls.CodeHelperMissing, rls.SeverityError, rls.ObjectFunction, "tenancy.current_tenant_id()"}}
+	if diff := cmp.Diff(want, check(t, db, config(db))); diff != "" {
+		t.Errorf("Check of an empty database (-want +got):\n%s", diff)
+	}
+}
+
+func TestCheckInvalidConfig(t *testing.T) {
+	_, err := rls.Check(context.Background(), nil, rls.Config{AppRole: "a\x00b"})
+	if !errors.Is(err, rls.ErrInvalidConfig) {
+		t.Errorf("Check error = %v, want %v", err, rls.ErrInvalidConfig)
+	}
+}
