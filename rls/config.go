@@ -56,6 +56,15 @@ type Config struct {
 	Citus bool `json:"citus,omitempty"`
 }
 
+// Validate reports whether c's names are usable, after defaults: it
+// returns nil or an error wrapping [ErrInvalidConfig]. [Generate] and
+// [Check] call it themselves; Generate also needs the owner, app and
+// platform roles to be three different roles.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
 // withDefaults returns c with empty fields set to their defaults, or an
 // error wrapping [ErrInvalidConfig].
 func (c Config) withDefaults() (Config, error) {

@@ -101,9 +101,11 @@ type Finding struct {
 	Code Code `json:"code"`
 	// Severity is [SeverityError] for a possible cross-tenant leak.
 	Severity Severity `json:"severity"`
-	// ObjectKind and Object name the object the finding is about; Object
-	// is schema-qualified where the object lives in a schema, and for
-	// policies, columns, indexes and constraints it is "table: name".
+	// ObjectKind and Object name the object the finding is about, quoted
+	// as PostgreSQL's quote_ident does: "schema.table" for tables, views
+	// and indexes, "schema.table.column" for columns, "name on
+	// schema.table" for policies and constraints, "schema.function(args)"
+	// for functions, and the role name for roles.
 	ObjectKind ObjectKind `json:"object_kind"`
 	Object     string     `json:"object"`
 	// Message says what is wrong, in one sentence.

@@ -60,3 +60,24 @@ func TestParseSpecInvalid(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  rls.Config
+		want error
+	}{
+		{"zero means defaults", rls.Config{}, nil},
+		{"quoted names", rls.Config{Schema: "Tenancy", AppRole: `app "x"`, AllowDefiner: []string{"auth.sign_in"}}, nil},
+		{"NUL in schema", rls.Config{Schema: "a\x00"}, rls.ErrInvalidConfig},
+		{"long column", rls.Config{TenantColumn: strings.Repeat("c", 64)}, rls.ErrInvalidConfig},
+		{"unqualified definer", rls.Config{AllowDefiner: []string{"sign_in"}}, rls.ErrInvalidConfig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.cfg.Validate(); !errors.Is(err, tt.want) {
+				t.Errorf("Validate() = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}

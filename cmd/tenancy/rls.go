@@ -131,6 +131,9 @@ Examples:
 			return err
 		}
 		cfg.AllowDefiner = allow
+		if err := cfg.Validate(); err != nil {
+			return usageError("%v", err)
+		}
 		if *format != "text" && *format != "json" {
 			return usageError("--format must be text or json, not %q", *format)
 		}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/mydentalpractice/tenancy/internal/pgtest"
+	"github.com/mydentalpractice/tenancy/rls"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runCLI runs the command in-process with args, stdin and environment.
+func runCLI(t *testing.T, stdin string, environ map[string]string, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, env{
+		stdin:  strings.NewReader(stdin),
+		stdout: &stdout,
+		stderr: &stderr,
+		getenv: func(k string) string { return environ[k] },
+	})
+	return result{code, stdout.String(), stderr.String()}
+}
+
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		env        map[string]string
+		wantCode   int
+		wantStdout string // a substring
+		wantStderr string // a substring
+	}{
+		{"no command", nil, nil, exitUsage, "", "rls"},
+		{"help", []string{"-h"}, nil, exitOK, "Commands:", ""},
+		{"unknown command", []string{"frobnicate"}, nil, exitUsage, "", `unknown command "frobnicate"`},
+		{"rls alone", []string{"rls"}, nil, exitUsage, "", "generate"},
+		{"unknown rls command", []string{"rls", "fix"}, nil, exitUsage, "", `unknown command "fix"`},
+		{"generate help", []string{"rls", "generate", "-h"}, nil, exitOK, "Examples:", ""},
+		{"check help", []string{"rls", "check", "--help"}, nil, exitOK, "--allow-definer", ""},
+		{"generate without spec", []string{"rls", "generate"}, nil, exitUsage, "", "--spec is required"},
+		{"unknown flag", []string{"rls", "generate", "--spek", "x"}, nil, exitUsage, "", "spek"},
+		{"positional argument", []string{"rls", "generate", "--spec", "x", "extra"}, nil, exitUsage, "", `unexpected argument "extra"`},
+		{"check without DSN", []string{"rls", "check"}, nil, exitUsage, "", "--dsn"},
+		{"check with a bad format", []string{"rls", "check", "--dsn", "x", "--format", "xml"}, nil, exitUsage, "", "--format"},
+		{"check with an unqualified definer", []string{"rls", "check", "--dsn", "host=/nonexistent", "--allow-definer", "sign_in"}, nil, exitUsage, "", "invalid config"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := runCLI(t, "", tt.env, tt.args...)
+			if got.code != tt.wantCode {
+				t.Errorf("exit code = %d, want %d\nstdout: %s\nstderr: %s", got.code, tt.wantCode, got.stdout, got.stderr)
+			}
+			if !strings.Contains(got.stdout, tt.wantStdout) {
+				t.Errorf("stdout lacks %q:\n%s", tt.wantStdout, got.stdout)
+			}
+			if !strings.Contains(got.stderr, tt.wantStderr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.wantStderr, got.stderr)
+			}
+		})
+	}
+}
+
+func TestGenerate(t *testing.T) {
+	const spec = "../../rls/testdata/dental.json"
+	want, err := os.ReadFile("../../rls/testdata/dental.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, stdin string
+		args        []string
+	}{
+		{"file", "", []string{"rls", "generate", "--spec", spec}},
+		{"stdin", string(data), []string{"rls", "generate", "--spec", "-"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := runCLI(t, tt.stdin, nil, tt.args...)
+			if got.code != exitOK {
+				t.Fatalf("exit code = %d, stderr: %s", got.code, got.stderr)
+			}
+			if diff := cmp.Diff(string(want), got.stdout); diff != "" {
+				t.Errorf("output differs from the golden file (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestGenerateInvalidSpec(t *testing.T) {
+	for _, tt := range []struct{ name, spec string }{
+		{"unknown field", `{"tables": [{"name": "public.a", "tenant": "x"}]}`},
+		{"unqualified table", `{"tables": [{"name": "patients"}]}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := runCLI(t, tt.spec, nil, "rls", "generate", "--spec", "-")
+			if got.code != exitFailure || got.stdout != "" {
+				t.Errorf("exit code = %d with stdout %q, want %d and nothing", got.code, got.stdout, exitFailure)
+			}
+			if !strings.Contains(got.stderr, "rls: invalid") {
+				t.Errorf("stderr lacks the reason: %s", got.stderr)
+			}
+		})
+	}
+	got := runCLI(t, "", nil, "rls", "generate", "--spec", "/nonexistent/spec.json")
+	if got.code != exitFailure {
+		t.Errorf("missing spec file: exit code = %d, want %d", got.code, exitFailure)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	db := pgtest.New(t)
+	db.Exec(t, pgtest.Owner, `CREATE TABLE public.patients (clinic_id uuid NOT NULL, id uuid NOT NULL, PRIMARY KEY (clinic_id, id))`)
+	sql, err := rls.Generate(rls.Config{
+		OwnerRole:    db.RoleName(pgtest.Owner),
+		AppRole:      db.RoleName(pgtest.App),
+		PlatformRole: db.RoleName(pgtest.Platform),
+	}, rls.Table{Name: "public.patients"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(t, pgtest.Owner, sql)
+	dsn, app := db.ConnString(pgtest.App), db.RoleName(pgtest.App)
+
+	got := runCLI(t, "", nil, "rls", "check", "--dsn", dsn, "--app-role", app)
+	if got.code != exitOK || !strings.Contains(got.stdout, "0 errors, 0 warnings") {
+		t.Fatalf("clean database: exit code %d, stdout:\n%s\nstderr:\n%s", got.code, got.stdout, got.stderr)
+	}
+	got = runCLI(t, "", map[string]string{"DATABASE_URL": dsn}, "rls", "check", "--app-role", app, "--format", "json")
+	if got.code != exitOK || strings.TrimSpace(got.stdout) != `{
+  "findings": []
+}` {
+		t.Fatalf("clean database, DSN from $DATABASE_URL: exit code %d, stdout:\n%s\nstderr:\n%s", got.code, got.stdout, got.stderr)
+	}
+
+	db.Exec(t, pgtest.Admin, `ALTER TABLE public.patients NO FORCE ROW LEVEL SECURITY; ALTER TABLE public.patients ADD COLUMN n bigserial`)
+	got = runCLI(t, "", nil, "rls", "check", "--dsn", dsn, "--app-role", app, "--format", "json")
+	if got.code != exitFailure {
+		t.Fatalf("broken database: exit code %d, want %d; stderr:\n%s", got.code, exitFailure, got.stderr)
+	}
+	var report struct {
+		Findings []struct {
+			Code       string `json:"code"`
+			Severity   string `json:"severity"`
+			ObjectKind string `json:"object_kind"`
+			Object     string `json:"object"`
+			Fix        string `json:"fix"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(got.stdout), &report); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, got.stdout)
+	}
+	var codes []string
+	for _, f := range report.Findings {
+		codes = append(codes, f.Severity+" "+f.Code+" "+f.ObjectKind+" "+f.Object)
+		if f.Fix == "" {
+			t.Errorf("finding %s has no fix", f.Code)
+		}
+	}
+	want := []string{"error rls-not-forced table public.patients", "warning sequence-default column public.patients.n"}
+	if diff := cmp.Diff(want, codes); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+
+	got = runCLI(t, "", nil, "rls", "check", "--dsn", dsn, "--app-role", app)
+	if got.code != exitFailure || !strings.Contains(got.stdout, "ERROR") || !strings.Contains(got.stdout, "1 errors, 1 warnings") {
+		t.Errorf("text report: exit code %d, stdout:\n%s", got.code, got.stdout)
+	}
+
+	// Only warnings: exit 0.
+	db.Exec(t, pgtest.Admin, `ALTER TABLE public.patients FORCE ROW LEVEL SECURITY`)
+	got = runCLI(t, "", nil, "rls", "check", "--dsn", dsn, "--app-role", app)
+	if got.code != exitOK || !strings.Contains(got.stdout, "0 errors, 1 warnings") {
+		t.Errorf("warnings only: exit code %d, stdout:\n%s", got.code, got.stdout)
+	}
+}
+
+func TestCheckCannotConnect(t *testing.T) {
+	got := runCLI(t, "", nil, "rls", "check", "--dsn", "host=/nonexistent/socket/dir user=nobody connect_timeout=2")
+	if got.code != exitFailure || !strings.Contains(got.stderr, "connecting") {
+		t.Errorf("exit code %d, stderr: %s", got.code, got.stderr)
+	}
+}
