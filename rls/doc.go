@@ -29,6 +29,8 @@
 // [Config.Citus] it appends create_reference_table and
 // create_distributed_table calls; that section is tested as text only,
 // since Citus cannot be installed in this project's test environment.
+// Before relying on it, verify on your Citus version that the tenant context,
+// which is set with set_config, reaches the workers that evaluate policies.
 //
 // Generate creates no roles and no tables. Roles are global to a
 // PostgreSQL cluster and creating them needs CREATEROLE, which the owner

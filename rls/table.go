@@ -80,11 +80,15 @@ type Table struct {
 
 	// ReadRoles, when set, lets only principals holding at least one of
 	// these application roles (tenancy.roles, such as "owner") read the
-	// table; writes are not limited by it. Used for the audit log.
+	// table; writes are not limited by it. Used for the audit log. The
+	// roles come from the setting tenancy.roles ([SettingRoles]); an
+	// INSERT ... RETURNING needs a read role too, since RETURNING reads.
 	ReadRoles []string `json:"read_roles,omitempty"`
 
 	// ReadOnly lists principal kinds that may read but not insert, update
-	// or delete rows, such as [tenancy.KindPatient].
+	// or delete rows, such as [tenancy.KindPatient]. Their INSERT fails
+	// with a policy violation (SQLSTATE 42501); their UPDATE and DELETE
+	// find no rows to change.
 	ReadOnly []tenancy.Kind `json:"read_only,omitempty"`
 
 	// Privileges are the privileges granted to the app role on a tenant
