@@ -33,9 +33,11 @@ type Cluster struct {
 	superuser string
 	cred      *syscall.Credential // nil unless the server runs as another user
 
-	cmd     *exec.Cmd
-	done    chan struct{} // closed when the server process has exited
-	waitErr error         // set before done is closed
+	cmd        *exec.Cmd
+	program    string         // for messages; "" means postgres
+	stopSignal syscall.Signal // 0 means SIGINT, PostgreSQL's fast shutdown
+	done       chan struct{}  // closed when the server process has exited
+	waitErr    error          // set before done is closed
 
 	stopOnce sync.Once
 	stopErr  error
@@ -399,10 +401,18 @@ func (c *Cluster) Stop() error {
 }
 
 func (c *Cluster) shutdown() error {
+	first := c.stopSignal
+	if first == 0 {
+		first = syscall.SIGINT
+	}
+	program := c.program
+	if program == "" {
+		program = "postgres"
+	}
 	for _, step := range []struct {
 		sig  syscall.Signal
 		wait time.Duration
-	}{{syscall.SIGINT, stopTimeout}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}} {
+	}{{first, stopTimeout}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}} {
 		select {
 		case <-c.done:
 			return nil
@@ -411,14 +421,14 @@ func (c *Cluster) shutdown() error {
 		_ = c.cmd.Process.Signal(step.sig)
 		select {
 		case <-c.done:
-			if step.sig != syscall.SIGINT {
-				return fmt.Errorf("pglocal: postgres did not stop on a fast shutdown; sent %v", step.sig)
+			if step.sig != first {
+				return fmt.Errorf("pglocal: %s did not stop on %v; sent %v", program, first, step.sig)
 			}
 			return nil
 		case <-time.After(step.wait):
 		}
 	}
-	return fmt.Errorf("pglocal: postgres (pid %d) did not exit", c.cmd.Process.Pid)
+	return fmt.Errorf("pglocal: %s (pid %d) did not exit", program, c.cmd.Process.Pid)
 }
 
 // kill ends a server that failed to start.

@@ -38,6 +38,8 @@ type server struct {
 	source    string // for messages: where the server came from
 	adminUser string
 	admin     *pgxpool.Pool // superuser connections to the maintenance database
+	host      string        // where role logins go: a host name, IP or socket directory
+	port      int
 
 	adminConnString func(dbname string) string
 	roleConnString  func(user, password, dbname string) string
@@ -109,6 +111,8 @@ func openURL(ctx context.Context, connString string) (*server, error) {
 	srv := &server{
 		source:          EnvDatabaseURL,
 		adminUser:       cfg.User,
+		host:            cfg.Host,
+		port:            int(cfg.Port),
 		adminConnString: func(dbname string) string { return with("", "", dbname) },
 		roleConnString:  with,
 		stop:            func() error { return nil },
@@ -149,6 +153,8 @@ func openLocal(ctx context.Context) (*server, error) {
 	srv := &server{
 		source:          "pglocal",
 		adminUser:       c.Superuser(),
+		host:            c.Host(),
+		port:            c.Port(),
 		adminConnString: c.SuperuserConnString,
 		roleConnString: func(user, password, dbname string) string {
 			return fmt.Sprintf("host=%s port=%d user=%s password=%s dbname=%s sslmode=disable",
@@ -195,9 +201,16 @@ func openContainer(ctx context.Context) (srv *server, err error) {
 		_ = testcontainers.TerminateContainer(ctr)
 		return nil, fmt.Errorf("testcontainers-go: %w", err)
 	}
+	cc, err := pgx.ParseConfig(connString)
+	if err != nil {
+		_ = testcontainers.TerminateContainer(ctr)
+		return nil, fmt.Errorf("testcontainers-go: %w", err)
+	}
 	srv = &server{
 		source:          "testcontainers",
 		adminUser:       "postgres",
+		host:            cc.Host,
+		port:            int(cc.Port),
 		adminConnString: func(dbname string) string { return overrideConnString(connString, "", "", dbname) },
 		roleConnString: func(user, password, dbname string) string {
 			return overrideConnString(connString, user, password, dbname)

@@ -1,0 +1,75 @@
+// Package tenantdb gives application code a PostgreSQL handle on which
+// unscoped work is impossible. It wraps a [pgxpool.Pool] connected as the
+// application's role: every statement runs in a transaction whose tenant
+// context is set from the [tenancy.Principal] in the context, and passes a
+// [Guard] (package sqlguard) before it is sent.
+//
+// # Use
+//
+//	pool, _ := pgxpool.New(ctx, connString)        // as the app role
+//	db, err := tenantdb.New(ctx, pool, tenantdb.Config{})
+//	...
+//	ctx = tenancy.NewContext(ctx, principal)       // done by jwtctx middleware
+//	rows, err := db.Query(ctx, "select id, name from patients where clinic_id = $1", principal.Tenant)
+//	err = db.Tx(ctx, func(tx *tenantdb.Tx) error { ... })
+//
+// [Pool.Query], [Pool.QueryRow] and [Pool.Exec] run one statement each in
+// its own transaction; [Pool.Tx] runs a function in one. Store code can
+// accept a [Querier] and work with either.
+//
+// # How the context is set
+//
+// The tenant context is set with one parameterised statement,
+//
+//	select set_config('tenancy.tenant_id', $1, true), set_config('tenancy.subject_id', $2, true), ...
+//
+// local to the transaction (is_local true), never with a session-level
+// SET. It carries the tenant, the subject, the actor (the impersonating
+// admin, if any), the principal kind, the roles, the request id and the
+// impersonation grant; the helper functions that package rls generates read
+// them. The statement is pipelined: a one-statement call sends it and the
+// statement together (a pgx batch, one implicit transaction, one round
+// trip); [Pool.Tx] sends BEGIN and it together. So the context costs no
+// round trip, and it dies with the transaction: a pooled connection, or a
+// pgbouncer server connection, carries nothing into the next use.
+//
+// # pgbouncer and the exec mode
+//
+// Behind pgbouncer in transaction pooling mode use pgx's
+// QueryExecModeExec, for example by adding default_query_exec_mode=exec to
+// the connection string. pgx's default mode (cache_statement) prepares
+// named statements on a server connection, and pgbouncer (before 1.21, and
+// after it unless max_prepared_statements is set) may run the next
+// transaction of that client on another server connection, where the
+// statement does not exist. The exec mode uses the unnamed statement, sends
+// parameters as text with types inferred from their Go types, and still
+// runs each statement in one round trip. cache_describe also works; it
+// caches result descriptions per client connection and breaks when the
+// schema changes under it. Direct connections keep the default, which
+// prepares each statement once and is the fastest.
+//
+// # Security
+//
+//   - No principal, or one without a tenant: every method returns an error
+//     wrapping [tenancy.ErrNoTenant] before touching the network. A platform
+//     admin has no tenant until impersonating.
+//   - [New] refuses a role that row-level security would not bind: a
+//     superuser, a BYPASSRLS role, the owner of a tenant table, or a member
+//     of any of these ([ErrUnsafeRole]).
+//   - Every statement passes the guard first; a refused statement is not
+//     sent. pgx options that would rewrite a statement after the guard saw
+//     it (pgx.NamedArgs and other QueryRewriters, exec modes) are refused
+//     ([ErrUnsupportedArg]).
+//   - Rows and results do not expose the underlying connection.
+//   - A transaction rolls back on error, panic (re-raised afterwards) or a
+//     cancelled context, and a COMMIT that fails or answers ROLLBACK is an
+//     error. A connection still inside a transaction is discarded by the
+//     pool, never reused.
+//   - [Pool.System] is the only tenant-less path: a separate pool and role,
+//     a required reason, and a hook that records every use in the same
+//     transaction.
+//
+// The guard is a second line beside row-level security, not a
+// replacement: it cannot see inside views or functions, and RLS covers
+// those. See docs/tenantdb.md.
+package tenantdb

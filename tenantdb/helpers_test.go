@@ -1,0 +1,169 @@
+package tenantdb_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/internal/pgtest"
+	"github.com/mydentalpractice/tenancy/rls"
+	"github.com/mydentalpractice/tenancy/tenantdb"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+var (
+	clinicA = tenancy.MustParseID("0195f1c2-0000-7000-8000-00000000000a")
+	clinicB = tenancy.MustParseID("0195f1c2-0000-7000-8000-00000000000b")
+	staffA  = tenancy.MustParseID("0195f1c2-0000-7000-8000-0000000000a1")
+	staffB  = tenancy.MustParseID("0195f1c2-0000-7000-8000-0000000000b1")
+)
+
+func staffCtx(clinic, staff tenancy.ID) context.Context {
+	return tenancy.NewContext(context.Background(), tenancy.Principal{
+		Kind: tenancy.KindStaff, Tenant: clinic, Subject: staff, Roles: []string{"dentist"},
+	})
+}
+
+// allowAll lets every statement through, so a test sees what the tenant
+// context and row-level security do on their own.
+type allowAll struct{}
+
+func (allowAll) Check(string, []any, tenancy.ID) error { return nil }
+
+// schema makes a test database with two tenant tables under the generated
+// policies, and rows for clinics A and B (proved present as Admin).
+func schema(t *testing.T) *pgtest.DB {
+	t.Helper()
+	db := pgtest.New(t)
+	db.Exec(t, pgtest.Owner, `
+		create table public.clinics (id uuid primary key, name text not null);
+		create table public.patients (
+			clinic_id uuid not null, id uuid not null, name text not null,
+			primary key (clinic_id, id));
+		create table public.notes (
+			clinic_id uuid not null, id uuid not null, patient_id uuid not null, body text not null,
+			primary key (clinic_id, id),
+			foreign key (clinic_id, patient_id) references public.patients (clinic_id, id));
+		create table public.counters (
+			clinic_id uuid not null, id uuid not null, n int not null,
+			primary key (clinic_id, id),
+			constraint n_unique unique (clinic_id, n) deferrable initially deferred)`)
+	sql, err := rls.Generate(rls.Config{
+		OwnerRole:    db.RoleName(pgtest.Owner),
+		AppRole:      db.RoleName(pgtest.App),
+		PlatformRole: db.RoleName(pgtest.Platform),
+	},
+		rls.Table{Name: "public.clinics", Kind: rls.Registry},
+		rls.Table{Name: "public.patients"},
+		rls.Table{Name: "public.notes"},
+		rls.Table{Name: "public.counters"},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(t, pgtest.Owner, sql)
+	db.Exec(t, pgtest.Admin, fmt.Sprintf(`
+		insert into clinics values ('%[1]s', 'A'), ('%[2]s', 'B');
+		insert into patients select '%[1]s', gen_random_uuid(), 'a' || i from generate_series(1, 5) i;
+		insert into patients select '%[2]s', gen_random_uuid(), 'b' || i from generate_series(1, 7) i;`,
+		clinicA, clinicB))
+	var a, b int
+	admin := db.Conn(t, pgtest.Admin)
+	if err := admin.QueryRow(context.Background(),
+		`select count(*) filter (where clinic_id = $1), count(*) filter (where clinic_id = $2) from patients`,
+		clinicA.String(), clinicB.String()).Scan(&a, &b); err != nil {
+		t.Fatal(err)
+	}
+	if a != 5 || b != 7 {
+		t.Fatalf("fixture: %d patients at A and %d at B, want 5 and 7", a, b)
+	}
+	return db
+}
+
+// appPool opens a pgx pool as the app role with at most maxConns
+// connections, counting round trips.
+func appPool(t *testing.T, db *pgtest.DB, maxConns int32, extra string) (*pgxpool.Pool, *roundTrips) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(db.ConnString(pgtest.App) + extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = maxConns
+	rt := &roundTrips{}
+	dialer := &net.Dialer{}
+	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &countingConn{Conn: c, rt: rt}, nil
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool, rt
+}
+
+func newPool(t *testing.T, pool *pgxpool.Pool, cfg tenantdb.Config) *tenantdb.Pool {
+	t.Helper()
+	if cfg.Guard == nil {
+		cfg.Guard = allowAll{}
+	}
+	p, err := tenantdb.New(context.Background(), pool, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// roundTrips counts client-to-server round trips: a write after a read
+// (or the first write) starts a new one.
+type roundTrips struct {
+	mu        sync.Mutex
+	n         int
+	lastWrite bool
+}
+
+func (r *roundTrips) wrote() {
+	r.mu.Lock()
+	if !r.lastWrite {
+		r.n++
+		r.lastWrite = true
+	}
+	r.mu.Unlock()
+}
+
+func (r *roundTrips) read() {
+	r.mu.Lock()
+	r.lastWrite = false
+	r.mu.Unlock()
+}
+
+func (r *roundTrips) reset() { r.mu.Lock(); r.n = 0; r.mu.Unlock() }
+func (r *roundTrips) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
+}
+
+type countingConn struct {
+	net.Conn
+	rt *roundTrips
+}
+
+func (c *countingConn) Write(b []byte) (int, error) { c.rt.wrote(); return c.Conn.Write(b) }
+func (c *countingConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.rt.read()
+	}
+	return n, err
+}

@@ -1,0 +1,365 @@
+package tenantdb
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/rls"
+)
+
+// Pool runs tenant-scoped SQL over a pgxpool.Pool. Every statement runs in
+// a transaction whose tenant context is set from the principal in ctx, and
+// passes the guard before it is sent. A Pool is safe for concurrent use.
+type Pool struct {
+	pool            *pgxpool.Pool
+	guard           Guard
+	system          *pgxpool.Pool
+	onSystem        func(context.Context, pgx.Tx, SystemUse) error
+	rollbackTimeout time.Duration
+	tenantTables    []string
+}
+
+// Querier is what store code needs: [Pool] (each call its own transaction)
+// and [Tx] both implement it.
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+var (
+	_ Querier = (*Pool)(nil)
+	_ Querier = (*Tx)(nil)
+)
+
+// New checks the pool's role and returns a Pool. pool must be connected as
+// the application's role; New refuses it (an error wrapping
+// [ErrUnsafeRole]) when that role, or any role it is a member of, is a
+// superuser, has BYPASSRLS, or owns a tenant table, since row-level security
+// would then not bind it. New queries the catalog and needs no principal.
+//
+// The pool's exec mode matters behind pgbouncer in transaction pooling
+// mode: see the package documentation.
+func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Pool, error) {
+	if pool == nil {
+		return nil, fmt.Errorf("%w: nil pool", ErrInvalidConfig)
+	}
+	if cfg.System != nil && cfg.OnSystem == nil {
+		return nil, fmt.Errorf("%w: a System pool needs an OnSystem hook, so that tenant-less work is recorded", ErrInvalidConfig)
+	}
+	col := cmp.Or(cfg.TenantColumn, defaultTenantColumn)
+	if err := checkRole(ctx, pool, col); err != nil {
+		return nil, err
+	}
+	tables, err := tenantTables(ctx, pool, col)
+	if err != nil {
+		return nil, err
+	}
+	guard := cfg.Guard
+	if guard == nil {
+		if guard, err = defaultGuard(tables, col); err != nil {
+			return nil, err
+		}
+	}
+	return &Pool{
+		pool:            pool,
+		guard:           guard,
+		system:          cfg.System,
+		onSystem:        cfg.OnSystem,
+		rollbackTimeout: cmp.Or(cfg.RollbackTimeout, defaultRollbackTimeout),
+		tenantTables:    tables,
+	}, nil
+}
+
+// TenantTables returns the tenant tables New found in the catalog, as
+// "schema.table".
+func (p *Pool) TenantTables() []string { return append([]string(nil), p.tenantTables...) }
+
+// checkRole refuses a role that row-level security would not bind.
+func checkRole(ctx context.Context, pool *pgxpool.Pool, tenantColumn string) error {
+	// Every role whose privileges the current user has or can take with
+	// SET ROLE (MEMBER), itself included. Attributes such as SUPERUSER are
+	// not inherited, but SET ROLE reaches them; table ownership is
+	// inherited, and an owner's privileges bypass RLS unless FORCEd.
+	rows, err := pool.Query(ctx, `
+		select r.rolname, r.rolsuper, r.rolbypassrls,
+		       coalesce((select string_agg(format('%I.%I', n.nspname, c.relname), ', ' order by 1)
+		                 from pg_catalog.pg_class c
+		                 join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+		                 join pg_catalog.pg_attribute a on a.attrelid = c.oid
+		                 where c.relowner = r.oid and a.attname = $1 and not a.attisdropped
+		                   and c.relkind in ('r', 'p', 'v', 'm', 'f')), '')
+		from pg_catalog.pg_roles r
+		where pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER')
+		order by r.rolname`, tenantColumn)
+	if err != nil {
+		return fmt.Errorf("tenantdb: checking the database role: %w", err)
+	}
+	type role struct {
+		name          string
+		super, bypass bool
+		owns          string
+	}
+	roles, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (role, error) {
+		var r role
+		err := row.Scan(&r.name, &r.super, &r.bypass, &r.owns)
+		return r, err
+	})
+	if err != nil {
+		return fmt.Errorf("tenantdb: checking the database role: %w", err)
+	}
+	if len(roles) == 0 {
+		return fmt.Errorf("tenantdb: checking the database role: the catalog shows no role for current_user")
+	}
+	var problems []string
+	for _, r := range roles {
+		switch {
+		case r.super:
+			problems = append(problems, fmt.Sprintf("role %q is a superuser", r.name))
+		case r.bypass:
+			problems = append(problems, fmt.Sprintf("role %q has BYPASSRLS", r.name))
+		}
+		if r.owns != "" {
+			problems = append(problems, fmt.Sprintf("role %q owns tenant tables (%s)", r.name, r.owns))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s; connect as the application role, which must be NOSUPERUSER NOBYPASSRLS and own nothing",
+			ErrUnsafeRole, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// tenantTables lists the relations that carry the tenant column.
+func tenantTables(ctx context.Context, pool *pgxpool.Pool, tenantColumn string) ([]string, error) {
+	rows, err := pool.Query(ctx, `
+		select n.nspname || '.' || c.relname
+		from pg_catalog.pg_class c
+		join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+		join pg_catalog.pg_attribute a on a.attrelid = c.oid
+		where a.attname = $1 and not a.attisdropped
+		  and c.relkind in ('r', 'p', 'v', 'm', 'f')
+		  and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\_toast%'
+		order by 1`, tenantColumn)
+	if err != nil {
+		return nil, fmt.Errorf("tenantdb: finding tenant tables: %w", err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("tenantdb: finding tenant tables: %w", err)
+	}
+	return tables, nil
+}
+
+// setContextSQL sets the tenant context for the current transaction only
+// (is_local true), in one statement. The settings are those the helper
+// functions of package rls read.
+var setContextSQL = "select " + strings.Join([]string{
+	"set_config('" + rls.SettingTenantID + "', $1, true)",
+	"set_config('" + rls.SettingSubjectID + "', $2, true)",
+	"set_config('" + rls.SettingActorID + "', $3, true)",
+	"set_config('" + rls.SettingPrincipalKind + "', $4, true)",
+	"set_config('" + rls.SettingRoles + "', $5, true)",
+	"set_config('" + rls.SettingRequestID + "', $6, true)",
+	"set_config('" + rls.SettingGrantID + "', $7, true)",
+}, ", ")
+
+// contextArgs returns the arguments of setContextSQL for p.
+func contextArgs(p tenancy.Principal) ([]any, error) {
+	for _, r := range p.Roles {
+		if r == "" || strings.ContainsAny(r, ",{}\"\\") {
+			return nil, fmt.Errorf("%w: role names may not be empty or contain , { } \" or \\", tenancy.ErrInvalidPrincipal)
+		}
+	}
+	idText := func(id tenancy.ID) string {
+		if id.IsZero() {
+			return ""
+		}
+		return id.String()
+	}
+	grant := ""
+	if p.Impersonation != nil {
+		grant = idText(p.Impersonation.GrantID)
+	}
+	return []any{
+		p.Tenant.String(),
+		idText(p.Subject),
+		idText(p.Actor()),
+		p.Kind.String(),
+		strings.Join(p.Roles, ","),
+		p.RequestID,
+		grant,
+	}, nil
+}
+
+// prepare checks ctx's principal and the statement, in that order, before
+// anything touches the network.
+func (p *Pool) prepare(ctx context.Context, sql string, args []any) (tenancy.Principal, []any, error) {
+	pr, err := tenancy.Require(ctx)
+	if err != nil {
+		return tenancy.Principal{}, nil, err
+	}
+	ctxArgs, err := contextArgs(pr)
+	if err != nil {
+		return tenancy.Principal{}, nil, err
+	}
+	if err := p.check(sql, args, pr.Tenant); err != nil {
+		return tenancy.Principal{}, nil, err
+	}
+	return pr, ctxArgs, nil
+}
+
+func (p *Pool) check(sql string, args []any, tenant tenancy.ID) error {
+	if len(args) > 0 {
+		switch args[0].(type) {
+		case pgx.QueryRewriter, pgx.QueryExecMode, pgx.QueryResultFormats, pgx.QueryResultFormatsByOID:
+			return ErrUnsupportedArg
+		}
+	}
+	return p.guard.Check(sql, args, tenant)
+}
+
+// Exec runs one statement in its own tenant-scoped transaction: the context
+// and the statement go to the server in one round trip, and the transaction
+// commits when the statement succeeds. It needs a principal with a tenant in
+// ctx (else an error wrapping [tenancy.ErrNoTenant], before any network
+// use) and returns the guard's error, unsent, for a refused statement.
+func (p *Pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	_, ctxArgs, err := p.prepare(ctx, sql, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	conn, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	defer conn.Release()
+	br := conn.Conn().SendBatch(ctx, batchOf(ctxArgs, sql, args))
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return pgconn.CommandTag{}, fmt.Errorf("tenantdb: setting the tenant context: %w", err)
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+// Query runs one query in its own tenant-scoped transaction, in one round
+// trip with the context (see [Pool.Exec] for the requirements). The
+// transaction ends, and the connection returns to the pool, when the rows
+// are closed; always close them. Errors, including a refusal by the guard,
+// are returned before any rows.
+func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	_, ctxArgs, err := p.prepare(ctx, sql, args)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	br := conn.Conn().SendBatch(ctx, batchOf(ctxArgs, sql, args))
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		conn.Release()
+		return nil, fmt.Errorf("tenantdb: setting the tenant context: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		conn.Release()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br, conn: conn}, nil
+}
+
+// QueryRow is [Pool.Query] for at most one row. Its errors are returned by
+// the Row's Scan, which returns pgx.ErrNoRows when there is no row.
+func (p *Pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	rows, err := p.Query(ctx, sql, args...)
+	return &row{rows: rows, err: err}
+}
+
+func batchOf(ctxArgs []any, sql string, args []any) *pgx.Batch {
+	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, 2)}
+	b.Queue(setContextSQL, ctxArgs...)
+	b.Queue(sql, args...)
+	return b
+}
+
+// batchRows closes the batch and releases the connection when the rows
+// close, and hides the underlying connection.
+type batchRows struct {
+	pgx.Rows
+	br       pgx.BatchResults
+	conn     *pgxpool.Conn
+	closed   bool
+	closeErr error
+}
+
+func (r *batchRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.Close()
+	return false
+}
+
+func (r *batchRows) Close() {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	r.Rows.Close()
+	r.closeErr = r.br.Close()
+	r.conn.Release()
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.closeErr
+}
+
+// Conn returns nil: the connection belongs to the Pool, and statements sent
+// on it directly would escape the guard and the tenant context.
+func (r *batchRows) Conn() *pgx.Conn { return nil }
+
+// row implements pgx.Row over rows (or an early error).
+type row struct {
+	rows pgx.Rows
+	err  error
+}
+
+func (r *row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
+}
+
+// isCommitRollback reports whether a COMMIT's tag says the transaction
+// rolled back instead.
+func isCommitRollback(tag pgconn.CommandTag) bool { return tag.String() == "ROLLBACK" }

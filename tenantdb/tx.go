@@ -1,0 +1,154 @@
+package tenantdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/mydentalpractice/tenancy"
+)
+
+// Tx is a tenant-scoped transaction, valid only inside the function given
+// to [Pool.Tx]. Every statement passes the guard before it is sent. A Tx is
+// not safe for concurrent use.
+type Tx struct {
+	pool   *Pool
+	tx     pgx.Tx
+	tenant tenancy.ID
+	done   bool
+}
+
+// Tx runs fn in a transaction scoped to the tenant of the principal in ctx.
+// BEGIN and the tenant context go to the server in one round trip. When fn
+// returns nil the transaction commits; when fn returns an error, panics, or
+// ctx is cancelled, it rolls back (and a panic is re-raised after the
+// rollback). A COMMIT that fails, or that answers ROLLBACK because a
+// statement failed inside, is an error ([ErrCommitRollback]).
+//
+// Without a principal with a tenant in ctx, Tx returns an error wrapping
+// [tenancy.ErrNoTenant] before touching the network.
+func (p *Pool) Tx(ctx context.Context, fn func(tx *Tx) error) error {
+	pr, err := tenancy.Require(ctx)
+	if err != nil {
+		return err
+	}
+	ctxArgs, err := contextArgs(pr)
+	if err != nil {
+		return err
+	}
+	pc, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// Released last: the pool discards a connection that is still in a
+	// transaction, so no tenant context can outlive this call.
+	defer pc.Release()
+
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	b.Queue(setContextSQL, ctxArgs...)
+	br := pc.Conn().SendBatch(ctx, b)
+	tx := &Tx{pool: p, tx: br.Tx(), tenant: pr.Tenant}
+	if err := br.Close(); err != nil {
+		p.rollback(ctx, tx.tx)
+		return fmt.Errorf("tenantdb: begin: %w", err)
+	}
+
+	defer func() {
+		tx.done = true
+		if r := recover(); r != nil {
+			p.rollback(ctx, tx.tx)
+			panic(r)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		p.rollback(ctx, tx.tx)
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		p.rollback(ctx, tx.tx)
+		return err
+	}
+	if err := tx.tx.Commit(ctx); err != nil {
+		if errors.Is(err, pgx.ErrTxCommitRollback) {
+			return fmt.Errorf("%w: %w", ErrCommitRollback, err)
+		}
+		p.rollback(ctx, tx.tx)
+		return fmt.Errorf("tenantdb: commit: %w", err)
+	}
+	return nil
+}
+
+// rollback ends a failed transaction. It runs even when ctx is cancelled;
+// if it cannot finish in time pgx closes the connection, which makes the
+// server roll back, and the pool discards it.
+func (p *Pool) rollback(ctx context.Context, tx pgx.Tx) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.rollbackTimeout)
+	defer cancel()
+	_ = tx.Rollback(rctx)
+}
+
+// Exec runs a statement in the transaction. A statement the guard refuses
+// is not sent; the error is returned and the transaction stays usable.
+func (tx *Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := tx.check(sql, args); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return tx.tx.Exec(ctx, sql, args...)
+}
+
+// Query runs a query in the transaction; close the rows before the next
+// statement. Refusals are returned as errors, unsent.
+func (tx *Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := tx.check(sql, args); err != nil {
+		return nil, err
+	}
+	rows, err := tx.tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return hiddenConnRows{rows}, nil
+}
+
+// QueryRow runs a query for at most one row; errors come from Scan.
+func (tx *Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	rows, err := tx.Query(ctx, sql, args...)
+	return &row{rows: rows, err: err}
+}
+
+// SendBatch sends several statements in one round trip. Every queued
+// statement is checked first; if any is refused, nothing is sent and every
+// result returns the refusal.
+func (tx *Tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	for _, q := range b.QueuedQueries {
+		if err := tx.check(q.SQL, q.Arguments); err != nil {
+			return errBatchResults{err}
+		}
+	}
+	return tx.tx.SendBatch(ctx, b)
+}
+
+func (tx *Tx) check(sql string, args []any) error {
+	if tx.done {
+		return ErrTxDone
+	}
+	return tx.pool.check(sql, args, tx.tenant)
+}
+
+// hiddenConnRows hides the connection behind rows: statements sent on it
+// would escape the guard.
+type hiddenConnRows struct{ pgx.Rows }
+
+func (hiddenConnRows) Conn() *pgx.Conn { return nil }
+
+// errBatchResults answers every call with err.
+type errBatchResults struct{ err error }
+
+func (e errBatchResults) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, e.err }
+func (e errBatchResults) Query() (pgx.Rows, error)         { return nil, e.err }
+func (e errBatchResults) QueryRow() pgx.Row                { return &row{err: e.err} }
+func (e errBatchResults) Close() error                     { return e.err }
+func (e errBatchResults) Tx() pgx.Tx                       { return nil }
