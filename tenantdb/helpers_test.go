@@ -38,7 +38,7 @@ func (allowAll) Check(string, []any, tenancy.ID) error { return nil }
 
 // schema makes a test database with two tenant tables under the generated
 // policies, and rows for clinics A and B (proved present as Admin).
-func schema(t *testing.T) *pgtest.DB {
+func schema(t testing.TB) *pgtest.DB {
 	t.Helper()
 	db := pgtest.New(t)
 	db.Exec(t, pgtest.Owner, `
@@ -88,7 +88,7 @@ func schema(t *testing.T) *pgtest.DB {
 
 // appPool opens a pgx pool as the app role with at most maxConns
 // connections, counting round trips.
-func appPool(t *testing.T, db *pgtest.DB, maxConns int32, extra string) (*pgxpool.Pool, *roundTrips) {
+func appPool(t testing.TB, db *pgtest.DB, maxConns int32, extra string) (*pgxpool.Pool, *roundTrips) {
 	t.Helper()
 	cfg, err := pgxpool.ParseConfig(db.ConnString(pgtest.App) + extra)
 	if err != nil {
@@ -112,7 +112,7 @@ func appPool(t *testing.T, db *pgtest.DB, maxConns int32, extra string) (*pgxpoo
 	return pool, rt
 }
 
-func newPool(t *testing.T, pool *pgxpool.Pool, cfg tenantdb.Config) *tenantdb.Pool {
+func newPool(t testing.TB, pool *pgxpool.Pool, cfg tenantdb.Config) *tenantdb.Pool {
 	t.Helper()
 	if cfg.Guard == nil {
 		cfg.Guard = allowAll{}

@@ -1,0 +1,99 @@
+package tenantdb_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mydentalpractice/tenancy/internal/pgtest"
+	"github.com/mydentalpractice/tenancy/tenantdb"
+)
+
+// benchSchema adds patients_plain, a copy of patients without row-level
+// security, as the baseline's table, and returns one patient id of A.
+func benchSchema(b *testing.B) (*pgtest.DB, string) {
+	db := schema(b)
+	db.Exec(b, pgtest.Owner, "create table patients_plain (like patients including all)")
+	db.Exec(b, pgtest.Owner, "grant select, insert, update, delete on patients_plain to "+pgx.Identifier{db.RoleName(pgtest.App)}.Sanitize())
+	db.Exec(b, pgtest.Admin, "insert into patients_plain select * from patients")
+	var id string
+	if err := db.Conn(b, pgtest.Admin).QueryRow(context.Background(), "select id::text from patients where clinic_id = $1 limit 1", clinicA).Scan(&id); err != nil {
+		b.Fatal(err)
+	}
+	return db, id
+}
+
+// BenchmarkPointRead compares a primary-key read through tenantdb (tenant
+// context pipelined with the query, under the generated RLS policies) with
+// the same read through bare pgx on a table without RLS.
+func BenchmarkPointRead(b *testing.B) {
+	db, id := benchSchema(b)
+	for _, mode := range []string{"cache_statement", "exec"} {
+		pool, _ := appPool(b, db, 1, " default_query_exec_mode="+mode)
+		p := newPool(b, pool, tenantdb.Config{})
+		ctx := staffCtx(clinicA, staffA)
+		var name string
+		b.Run(mode+"/bare", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := pool.QueryRow(ctx, "select name from patients_plain where clinic_id = $1 and id = $2", clinicA, id).Scan(&name); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(mode+"/tenantdb", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := p.QueryRow(ctx, "select name from patients where clinic_id = $1 and id = $2", clinicA, id).Scan(&name); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTx3 compares a transaction of three statements (two reads and an
+// update) through tenantdb with a bare pgx transaction of the same
+// statements on the table without RLS.
+func BenchmarkTx3(b *testing.B) {
+	db, id := benchSchema(b)
+	pool, _ := appPool(b, db, 1, "")
+	p := newPool(b, pool, tenantdb.Config{})
+	ctx := staffCtx(clinicA, staffA)
+	var name string
+	b.Run("bare", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				return tx3(ctx, tx, "patients_plain", id, &name)
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("tenantdb", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			err := p.Tx(ctx, func(tx *tenantdb.Tx) error {
+				return tx3(ctx, tx, "patients", id, &name)
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func tx3(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, table, id string, name *string) error {
+	if err := q.QueryRow(ctx, "select name from "+table+" where clinic_id = $1 and id = $2", clinicA, id).Scan(name); err != nil {
+		return err
+	}
+	if err := q.QueryRow(ctx, "select count(*)::text from "+table+" where clinic_id = $1", clinicA).Scan(name); err != nil {
+		return err
+	}
+	return q.QueryRow(ctx, "update "+table+" set name = name where clinic_id = $1 and id = $2 returning name", clinicA, id).Scan(name)
+}
