@@ -2,7 +2,8 @@ package tenantdb
 
 import "fmt"
 
-// defaultGuard builds the guard used when Config.Guard is nil.
-func defaultGuard(tables []string, tenantColumn string) (Guard, error) {
+// DefaultGuard returns the guard [New] uses when [Config.Guard] is nil: a
+// sqlguard.Guard over tables (as "schema.table") and tenantColumn.
+func DefaultGuard(tables []string, tenantColumn string) (Guard, error) {
 	return nil, fmt.Errorf("%w: Config.Guard is required until package sqlguard lands", ErrInvalidConfig)
 }

@@ -56,16 +56,16 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Pool, error) {
 		return nil, fmt.Errorf("%w: a System pool needs an OnSystem hook, so that tenant-less work is recorded", ErrInvalidConfig)
 	}
 	col := cmp.Or(cfg.TenantColumn, defaultTenantColumn)
-	if err := checkRole(ctx, pool, col); err != nil {
+	if err := CheckRole(ctx, pool, col); err != nil {
 		return nil, err
 	}
-	tables, err := tenantTables(ctx, pool, col)
+	tables, err := FindTenantTables(ctx, pool, col)
 	if err != nil {
 		return nil, err
 	}
 	guard := cfg.Guard
 	if guard == nil {
-		if guard, err = defaultGuard(tables, col); err != nil {
+		if guard, err = DefaultGuard(tables, col); err != nil {
 			return nil, err
 		}
 	}
@@ -83,13 +83,24 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Pool, error) {
 // "schema.table".
 func (p *Pool) TenantTables() []string { return append([]string(nil), p.tenantTables...) }
 
-// checkRole refuses a role that row-level security would not bind.
-func checkRole(ctx context.Context, pool *pgxpool.Pool, tenantColumn string) error {
+// Queryer is the one method the catalog checks need; *pgx.Conn,
+// *pgxpool.Pool and pgx.Tx implement it.
+type Queryer interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// CheckRole returns an error wrapping [ErrUnsafeRole] when the role that db
+// is connected as could bypass row-level security on the tables with
+// tenantColumn: when it, or any role it is a member of (and so may inherit
+// from or SET ROLE to), is a superuser, has BYPASSRLS, or owns such a
+// table. [New] calls it; other integrations (package tenantbun) call it
+// at start-up too.
+func CheckRole(ctx context.Context, db Queryer, tenantColumn string) error {
 	// Every role whose privileges the current user has or can take with
 	// SET ROLE (MEMBER), itself included. Attributes such as SUPERUSER are
 	// not inherited, but SET ROLE reaches them; table ownership is
 	// inherited, and an owner's privileges bypass RLS unless FORCEd.
-	rows, err := pool.Query(ctx, `
+	rows, err := db.Query(ctx, `
 		select r.rolname, r.rolsuper, r.rolbypassrls,
 		       coalesce((select string_agg(format('%I.%I', n.nspname, c.relname), ', ' order by 1)
 		                 from pg_catalog.pg_class c
@@ -138,9 +149,11 @@ func checkRole(ctx context.Context, pool *pgxpool.Pool, tenantColumn string) err
 	return nil
 }
 
-// tenantTables lists the relations that carry the tenant column.
-func tenantTables(ctx context.Context, pool *pgxpool.Pool, tenantColumn string) ([]string, error) {
-	rows, err := pool.Query(ctx, `
+// FindTenantTables lists, as "schema.table", the tables, views,
+// materialized views and foreign tables that carry tenantColumn, outside
+// the system schemas: the relations the default guard protects.
+func FindTenantTables(ctx context.Context, db Queryer, tenantColumn string) ([]string, error) {
+	rows, err := db.Query(ctx, `
 		select n.nspname || '.' || c.relname
 		from pg_catalog.pg_class c
 		join pg_catalog.pg_namespace n on n.oid = c.relnamespace
@@ -171,6 +184,16 @@ var setContextSQL = "select " + strings.Join([]string{
 	"set_config('" + rls.SettingRequestID + "', $6, true)",
 	"set_config('" + rls.SettingGrantID + "', $7, true)",
 }, ", ")
+
+// ContextSQL returns the statement that sets p's tenant context for the
+// current transaction, and its arguments. Run it first in every transaction
+// of tenant work, as [Pool] does; it is exported for integrations with
+// other drivers. It fails (wrapping [tenancy.ErrInvalidPrincipal]) for a
+// role name that cannot be carried in the context.
+func ContextSQL(p tenancy.Principal) (string, []any, error) {
+	args, err := contextArgs(p)
+	return setContextSQL, args, err
+}
 
 // contextArgs returns the arguments of setContextSQL for p.
 func contextArgs(p tenancy.Principal) ([]any, error) {
