@@ -15,12 +15,12 @@ const (
 	// and revoked-by-expiry tokens alive.
 	MaxLeeway = 2 * time.Minute
 
-	// DefaultMaxLifetime bounds exp - nbf of session tokens.
+	// DefaultMaxLifetime bounds exp - iat of session tokens.
 	DefaultMaxLifetime = time.Hour
 	// MaxMaxLifetime is the largest session lifetime accepted.
 	MaxMaxLifetime = 24 * time.Hour
 
-	// DefaultMaxImpersonationLifetime bounds exp - nbf of impersonation
+	// DefaultMaxImpersonationLifetime bounds exp - iat of impersonation
 	// tokens.
 	DefaultMaxImpersonationLifetime = 15 * time.Minute
 	// MaxMaxImpersonationLifetime is the largest impersonation lifetime
@@ -61,11 +61,12 @@ type Config struct {
 	// Leeway is the clock skew tolerated on exp, nbf and iat. Zero means
 	// [DefaultLeeway]; negative or above [MaxLeeway] is an error.
 	Leeway time.Duration
-	// MaxLifetime bounds the lifetime (exp - nbf) of session tokens, when
+	// MaxLifetime bounds the lifetime (exp - iat) of session tokens, when
 	// issuing and when verifying. Zero means [DefaultMaxLifetime]; above
 	// [MaxMaxLifetime] is an error.
 	MaxLifetime time.Duration
-	// MaxImpersonationLifetime bounds the lifetime of impersonation tokens.
+	// MaxImpersonationLifetime bounds the lifetime (exp - iat) of
+	// impersonation tokens, when issuing and when verifying.
 	// Zero means [DefaultMaxImpersonationLifetime]; above
 	// [MaxMaxImpersonationLifetime] is an error.
 	MaxImpersonationLifetime time.Duration

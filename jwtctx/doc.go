@@ -83,8 +83,9 @@
 //     any unknown parameter are refused (RFC 8725 section 3.10).
 //   - exp, nbf, iat, jti, sub, iss and aud are required; iss must equal
 //     [Config.Issuer] and aud contain [Config.Audience], so a token of
-//     another service or environment fails. The lifetime exp - nbf may not
-//     exceed [Config.MaxLifetime] ([DefaultMaxLifetime], 1h) for sessions
+//     another service or environment fails. iat may not be after nbf, and the
+//     lifetime exp - iat (from the token's real birth, so an old iat with a
+//     recent nbf does not help) must be positive and may not exceed [Config.MaxLifetime] ([DefaultMaxLifetime], 1h) for sessions
 //     or [Config.MaxImpersonationLifetime] (15m by default, 1h at most,
 //     the longest grant) for impersonations, even for a correctly signed
 //     token.

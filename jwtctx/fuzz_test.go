@@ -150,8 +150,8 @@ func FuzzVerifySigned(f *testing.F) {
 		if tok.Type == jwtctx.ImpersonationToken {
 			maxLife = jwtctx.DefaultMaxImpersonationLifetime
 		}
-		if tok.ExpiresAt.Sub(tok.NotBefore) > maxLife || tok.ID == "" {
-			t.Fatalf("accepted lifetime %v, jti %q", tok.ExpiresAt.Sub(tok.NotBefore), tok.ID)
+		if life := tok.ExpiresAt.Sub(tok.IssuedAt); life <= 0 || life > maxLife || tok.IssuedAt.After(tok.NotBefore) || tok.ID == "" {
+			t.Fatalf("accepted lifetime %v (iat %v, nbf %v), jti %q", life, tok.IssuedAt, tok.NotBefore, tok.ID)
 		}
 	})
 }

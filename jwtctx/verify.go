@@ -73,8 +73,9 @@ func decodeHeader(token string) (header, error) {
 //     claims ([ErrType]);
 //   - with a missing or malformed tenant where one is required, or any
 //     tenant on a platform admin's session token ([ErrTenant]);
-//   - missing exp, nbf, iat, jti, sub, iss or aud, with an unknown or system kind, a
-//     lifetime above the maximum for its type, or a principal failing
+//   - missing exp, nbf, iat, jti, sub, iss or aud, with iat after nbf, an
+//     unknown or system kind, a lifetime (exp - iat) that is not positive or
+//     is above the maximum for its type, or a principal failing
 //     [tenancy.Principal.Validate] ([ErrClaims]);
 //   - that the [Revoker] revokes ([ErrRevoked]) or cannot judge
 //     ([ErrRevocationCheck]).
@@ -173,15 +174,18 @@ func (a *Authority) tokenFromClaims(c *claims, typ TokenType) (Token, error) {
 	if c.ID == "" || len(c.ID) > 64 {
 		return bad("jti missing or too long")
 	}
+	if c.IssuedAt.After(c.NotBefore.Time) {
+		return bad("iat after nbf")
+	}
+	// The lifetime runs from iat, the token's real birth, which is at or
+	// before nbf: measuring from nbf would let a token signed with an old
+	// iat and a recent nbf outlive the maximum.
 	maxTTL := a.cfg.MaxLifetime
 	if typ == ImpersonationToken {
 		maxTTL = a.cfg.MaxImpersonationLifetime
 	}
-	if life := c.ExpiresAt.Sub(c.NotBefore.Time); life > maxTTL {
-		return bad("lifetime %v above %v", life, maxTTL)
-	}
-	if c.IssuedAt.After(c.NotBefore.Time) {
-		return bad("iat after nbf")
+	if life := c.ExpiresAt.Sub(c.IssuedAt.Time); life <= 0 || life > maxTTL {
+		return bad("lifetime %v outside (0, %v]", life, maxTTL)
 	}
 	kind, err := tenancy.ParseKind(c.Kind)
 	if err != nil {

@@ -63,6 +63,11 @@ func TestVerifyAttacks(t *testing.T) {
 		{name: "missing sub", claims: func(c map[string]any) { delete(c, "sub") }, want: jwtctx.ErrClaims},
 		{name: "lifetime above maximum", claims: func(c map[string]any) { c["exp"] = t0.Add(2 * time.Hour).Unix() }, want: jwtctx.ErrClaims},
 		{name: "impersonation lifetime above maximum", imp: true, claims: func(c map[string]any) { c["exp"] = t0.Add(30 * time.Minute).Unix() }, want: jwtctx.ErrClaims},
+		{name: "lifetime from iat above maximum (old iat, recent nbf)", claims: func(c map[string]any) { c["iat"] = t0.Add(-2 * time.Hour).Unix() }, want: jwtctx.ErrClaims},
+		{name: "impersonation lifetime from iat above maximum", imp: true, claims: func(c map[string]any) { c["iat"] = t0.Add(-time.Hour).Unix() }, want: jwtctx.ErrClaims},
+		{name: "exp before iat", claims: func(c map[string]any) {
+			c["iat"], c["nbf"], c["exp"] = t0.Add(20*time.Second).Unix(), t0.Add(20*time.Second).Unix(), t0.Add(10*time.Second).Unix()
+		}, want: jwtctx.ErrClaims},
 		{name: "wrong iss", claims: func(c map[string]any) { c["iss"] = "https://evil.test" }, want: jwtctx.ErrIssuer},
 		{name: "missing iss", claims: func(c map[string]any) { delete(c, "iss") }, want: jwtctx.ErrClaims},
 		{name: "wrong aud", claims: func(c map[string]any) { c["aud"] = []string{"other-service"} }, want: jwtctx.ErrAudience},
@@ -211,6 +216,52 @@ func TestVerifyOversizedControl(t *testing.T) {
 		if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
 			t.Errorf("limit %d: got %v, want %v", tt.limit, err, tt.want)
 		}
+	}
+}
+
+// TestVerifyLifetimeControl shows the lifetime cases fail for the lifetime
+// alone: each token verifies under a maximum that admits it, and the
+// lifetime is measured from iat (the token's real age), not from nbf, so a
+// token signed with a recent nbf but an old iat cannot outlive the maximum.
+func TestVerifyLifetimeControl(t *testing.T) {
+	session := func(iat, exp time.Duration) string {
+		c := sessionClaims()
+		c["iat"], c["exp"] = t0.Add(iat).Unix(), t0.Add(exp).Unix()
+		return forge(t, jwt.SigningMethodEdDSA, edPriv, sessionHeader(), c)
+	}
+	imp := func(iat, exp time.Duration) string {
+		c := impersonationClaims()
+		c["iat"], c["exp"] = t0.Add(iat).Unix(), t0.Add(exp).Unix()
+		return forge(t, jwt.SigningMethodEdDSA, edPriv, impersonationHeader(), c)
+	}
+	for _, tt := range []struct {
+		name            string
+		tok             string
+		maxLife, maxImp time.Duration
+		want            error
+	}{
+		{"session of 2h10m under the default", session(-2*time.Hour, 10*time.Minute), 0, 0, jwtctx.ErrClaims},
+		{"session of 2h10m under a 3h maximum", session(-2*time.Hour, 10*time.Minute), 3 * time.Hour, 0, nil},
+		{"session of exactly the maximum", session(-50*time.Minute, 10*time.Minute), time.Hour, 0, nil},
+		{"session one second above the maximum", session(-50*time.Minute-time.Second, 10*time.Minute), time.Hour, 0, jwtctx.ErrClaims},
+		{"impersonation of 31m under the default", imp(-time.Minute, 30*time.Minute), 0, 0, jwtctx.ErrClaims},
+		{"impersonation of 31m under a 1h maximum", imp(-time.Minute, 30*time.Minute), 0, time.Hour, nil},
+		{"impersonation of 1h1m under the 1h cap", imp(-time.Hour, time.Minute), 0, jwtctx.MaxMaxImpersonationLifetime, jwtctx.ErrClaims},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := jwtctx.New(jwtctx.Config{
+				Issuer: testIssuer, Audience: testAudience, SigningKey: edKey,
+				MaxLifetime: tt.maxLife, MaxImpersonationLifetime: tt.maxImp,
+				Revoker: jwtctx.NoRevocation, Now: func() time.Time { return t0 },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = a.Verify(context.Background(), tt.tok, jwtctx.AnyToken)
+			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Errorf("got %v, want %v", err, tt.want)
+			}
+		})
 	}
 }
 
