@@ -1,0 +1,305 @@
+package tenantbun
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/tenantdb"
+)
+
+// NewConnector returns a database/sql connector over pgx's stdlib driver
+// whose connections scope every statement to the context's tenant and
+// check it with guard. It does not check the role; [Open] does. The
+// connector is safe for concurrent use.
+func NewConnector(config *pgx.ConnConfig, guard tenantdb.Guard) driver.Connector {
+	return &connector{inner: stdlib.GetConnector(*config), guard: guard}
+}
+
+type connector struct {
+	inner driver.Connector
+	guard tenantdb.Guard
+}
+
+func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.inner.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, ok := dc.(*stdlib.Conn)
+	if !ok {
+		dc.Close()
+		return nil, fmt.Errorf("tenantbun: pgx stdlib returned %T, not *stdlib.Conn", dc)
+	}
+	return &conn{inner: sc, pgx: sc.Conn(), guard: c.guard}, nil
+}
+
+func (c *connector) Driver() driver.Driver { return c.inner.Driver() }
+
+// conn is one database/sql connection; database/sql uses it from one
+// goroutine at a time.
+type conn struct {
+	inner *stdlib.Conn
+	pgx   *pgx.Conn
+	guard tenantdb.Guard
+	tx    *tx // the open transaction, if any
+}
+
+var (
+	_ driver.Conn               = (*conn)(nil)
+	_ driver.ConnBeginTx        = (*conn)(nil)
+	_ driver.ConnPrepareContext = (*conn)(nil)
+	_ driver.ExecerContext      = (*conn)(nil)
+	_ driver.QueryerContext     = (*conn)(nil)
+	_ driver.Pinger             = (*conn)(nil)
+	_ driver.SessionResetter    = (*conn)(nil)
+	_ driver.NamedValueChecker  = (*conn)(nil)
+)
+
+const rollbackTimeout = 5 * time.Second
+
+func (c *conn) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
+
+// PrepareContext returns a statement that is checked and scoped at each
+// execution, like any other; nothing is prepared on the server.
+func (c *conn) PrepareContext(_ context.Context, query string) (driver.Stmt, error) {
+	return &stmt{conn: c, query: query}, nil
+}
+
+func (c *conn) Close() error { return c.inner.Close() }
+
+func (c *conn) Ping(ctx context.Context) error { return c.inner.Ping(ctx) }
+
+func (c *conn) ResetSession(ctx context.Context) error { return c.inner.ResetSession(ctx) }
+
+func (c *conn) CheckNamedValue(nv *driver.NamedValue) error { return c.inner.CheckNamedValue(nv) }
+
+func (c *conn) Begin() (driver.Tx, error) {
+	return c.BeginTx(context.Background(), driver.TxOptions{})
+}
+
+// BeginTx begins a transaction scoped to the tenant in ctx: BEGIN and the
+// context in one round trip.
+func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if c.tx != nil {
+		return nil, ErrNestedTx
+	}
+	p, err := tenancy.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	txOpts, err := pgxTxOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	ptx, err := c.begin(ctx, p, txOpts)
+	if err != nil {
+		return nil, err
+	}
+	c.tx = &tx{conn: c, ptx: ptx, tenant: p.Tenant}
+	return c.tx, nil
+}
+
+func (c *conn) begin(ctx context.Context, p tenancy.Principal, opts pgx.TxOptions) (pgx.Tx, error) {
+	ctxSQL, ctxArgs, err := tenantdb.ContextSQL(p)
+	if err != nil {
+		return nil, err
+	}
+	b := &pgx.Batch{}
+	b.BeginTx(opts)
+	b.Queue(ctxSQL, ctxArgs...)
+	br := c.pgx.SendBatch(ctx, b)
+	ptx := br.Tx()
+	if err := br.Close(); err != nil {
+		rollback(ctx, ptx)
+		return nil, fmt.Errorf("tenantbun: begin: %w", err)
+	}
+	return ptx, nil
+}
+
+func rollback(ctx context.Context, ptx pgx.Tx) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	_ = ptx.Rollback(rctx)
+}
+
+// check requires a principal with a tenant and the guard's approval.
+func (c *conn) check(ctx context.Context, query string, args []driver.NamedValue) (tenancy.Principal, error) {
+	p, err := tenancy.Require(ctx)
+	if err != nil {
+		return tenancy.Principal{}, err
+	}
+	if c.tx != nil && c.tx.tenant != p.Tenant {
+		return tenancy.Principal{}, ErrTenantChanged
+	}
+	values := make([]any, len(args))
+	for _, a := range args {
+		if a.Name != "" || a.Ordinal < 1 || a.Ordinal > len(args) {
+			return tenancy.Principal{}, ErrNamedArgs
+		}
+		values[a.Ordinal-1] = a.Value
+	}
+	if err := c.guard.Check(query, values, p.Tenant); err != nil {
+		return tenancy.Principal{}, err
+	}
+	return p, nil
+}
+
+// ExecContext runs a statement: in the open transaction, or in one of its
+// own.
+func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	p, err := c.check(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	if c.tx != nil {
+		return c.inner.ExecContext(ctx, query, args)
+	}
+	ptx, err := c.begin(ctx, p, pgx.TxOptions{})
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.inner.ExecContext(ctx, query, args)
+	if err != nil {
+		rollback(ctx, ptx)
+		return nil, err
+	}
+	if err := ptx.Commit(ctx); err != nil {
+		rollback(ctx, ptx)
+		return nil, fmt.Errorf("tenantbun: commit: %w", err)
+	}
+	return res, nil
+}
+
+// QueryContext runs a query: in the open transaction, or in one of its own
+// that commits when the rows are closed.
+func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	p, err := c.check(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	if c.tx != nil {
+		return c.inner.QueryContext(ctx, query, args)
+	}
+	ptx, err := c.begin(ctx, p, pgx.TxOptions{})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := c.inner.QueryContext(ctx, query, args)
+	if err != nil {
+		rollback(ctx, ptx)
+		return nil, err
+	}
+	return &txRows{Rows: rows, ctx: ctx, ptx: ptx}, nil
+}
+
+// txRows commits its transaction when closed.
+type txRows struct {
+	driver.Rows
+	ctx    context.Context
+	ptx    pgx.Tx
+	closed bool
+	err    error
+}
+
+func (r *txRows) Close() error {
+	if r.closed {
+		return r.err
+	}
+	r.closed = true
+	if err := r.Rows.Close(); err != nil {
+		rollback(r.ctx, r.ptx)
+		r.err = err
+		return err
+	}
+	if err := r.ptx.Commit(r.ctx); err != nil {
+		rollback(r.ctx, r.ptx)
+		r.err = fmt.Errorf("tenantbun: commit: %w", err)
+	}
+	return r.err
+}
+
+// tx is a database/sql transaction scoped to one tenant.
+type tx struct {
+	conn   *conn
+	ptx    pgx.Tx
+	tenant tenancy.ID
+}
+
+func (t *tx) Commit() error {
+	t.conn.tx = nil
+	err := t.ptx.Commit(context.Background())
+	if err != nil {
+		rollback(context.Background(), t.ptx)
+	}
+	return err
+}
+
+func (t *tx) Rollback() error {
+	t.conn.tx = nil
+	return t.ptx.Rollback(context.Background())
+}
+
+// stmt is a prepared statement in name only: each execution goes through
+// the connection's checks.
+type stmt struct {
+	conn  *conn
+	query string
+}
+
+func (s *stmt) Close() error  { return nil }
+func (s *stmt) NumInput() int { return -1 }
+
+func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
+	return s.ExecContext(context.Background(), named(args))
+}
+
+func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
+	return s.QueryContext(context.Background(), named(args))
+}
+
+func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	return s.conn.ExecContext(ctx, s.query, args)
+}
+
+func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	return s.conn.QueryContext(ctx, s.query, args)
+}
+
+func named(args []driver.Value) []driver.NamedValue {
+	nv := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	return nv
+}
+
+// pgxTxOptions maps database/sql options as pgx's stdlib driver does.
+func pgxTxOptions(opts driver.TxOptions) (pgx.TxOptions, error) {
+	var o pgx.TxOptions
+	switch sql.IsolationLevel(opts.Isolation) {
+	case sql.LevelDefault:
+	case sql.LevelReadUncommitted:
+		o.IsoLevel = pgx.ReadUncommitted
+	case sql.LevelReadCommitted:
+		o.IsoLevel = pgx.ReadCommitted
+	case sql.LevelRepeatableRead, sql.LevelSnapshot:
+		o.IsoLevel = pgx.RepeatableRead
+	case sql.LevelSerializable:
+		o.IsoLevel = pgx.Serializable
+	default:
+		return o, fmt.Errorf("tenantbun: unsupported isolation level %v", sql.IsolationLevel(opts.Isolation))
+	}
+	if opts.ReadOnly {
+		o.AccessMode = pgx.ReadOnly
+	}
+	return o, nil
+}

@@ -1,0 +1,41 @@
+// Package tenantbun gives uptrace/bun the guarantees of package tenantdb:
+// every query runs in a transaction scoped to the tenant of the
+// [tenancy.Principal] in its context, and passes the guard before it is
+// sent.
+//
+// bun's query hooks cannot stop a query, so the scoping lives one level
+// down, in a database/sql connector that wraps pgx's stdlib driver. [Open]
+// returns an ordinary *bun.DB over it:
+//
+//	db, err := tenantbun.Open(ctx, connString, tenantbun.Config{}) // the app role
+//	ctx = tenancy.NewContext(ctx, principal)                       // done by jwtctx middleware
+//	err = db.NewSelect().Model(&patients).Where("clinic_id = ?", principal.Tenant).Scan(ctx)
+//	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { ... })
+//
+// Pass the request's context to every bun call: bun methods without a
+// context use context.Background, which has no principal, and fail.
+//
+// # Cost
+//
+// Outside RunInTx, each query is its own transaction: BEGIN and the tenant
+// context (one round trip, pipelined), the query, COMMIT: three round
+// trips where bare database/sql takes one. Inside RunInTx the context is
+// set once, with BEGIN. Use RunInTx for request handlers that run several
+// queries, or package tenantdb (one round trip per statement) for hot
+// paths.
+//
+// # Security
+//
+// The same as package tenantdb: no principal with a tenant means no
+// network use and an error wrapping [tenancy.ErrNoTenant]; [Open] refuses a
+// role that row-level security would not bind; a statement the guard
+// refuses is not sent; the context is set per transaction, never per
+// session; a transaction left open is discarded with its connection, never
+// reused. Inside a transaction, a statement whose context carries another
+// tenant is refused ([ErrTenantChanged]).
+//
+// bun writes argument values into the SQL text (it does not use $n
+// parameters), so the guard sees the tenant as a quoted literal; sqlguard
+// accepts a literal equal to the context's tenant where it accepts a
+// parameter.
+package tenantbun

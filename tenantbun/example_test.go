@@ -1,0 +1,60 @@
+package tenantbun_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+
+	"github.com/uptrace/bun"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/tenantbun"
+)
+
+// Appointment is a bun model of a tenant table: the tenant column leads
+// the primary key, as the database conventions ask.
+type Appointment struct {
+	bun.BaseModel `bun:"table:appointments,alias:a"`
+
+	ClinicID  tenancy.ID `bun:"clinic_id,pk,type:uuid"`
+	ID        tenancy.ID `bun:"id,pk,type:uuid"`
+	PatientID tenancy.ID `bun:"patient_id,type:uuid"`
+	Status    string     `bun:"status"`
+}
+
+// A handler's store reads and writes through bun as usual; the principal
+// in ctx (put there by jwtctx middleware) scopes every query. It needs a
+// database, so it only compiles here.
+func ExampleOpen() {
+	ctx := context.Background()
+	db, err := tenantbun.Open(ctx, "postgres://app:secret@localhost/dental", tenantbun.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+
+	clinic := tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f")
+	ctx = tenancy.NewContext(ctx, tenancy.Principal{
+		Kind: tenancy.KindStaff, Tenant: clinic, Subject: tenancy.NewID(), Roles: []string{"front_desk"},
+	})
+
+	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var booked []Appointment
+		if err := tx.NewSelect().Model(&booked).
+			Where("a.clinic_id = ?", clinic).
+			Where("a.status = ?", "scheduled").
+			Scan(ctx); err != nil {
+			return err
+		}
+		fmt.Println(len(booked), "scheduled")
+		_, err := tx.NewUpdate().Model((*Appointment)(nil)).
+			Set("status = ?", "confirmed").
+			Where("clinic_id = ?", clinic).
+			Where("status = ?", "scheduled").
+			Exec(ctx)
+		return err
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+}
