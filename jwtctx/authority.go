@@ -3,6 +3,7 @@ package jwtctx
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -10,13 +11,20 @@ import (
 )
 
 // Authority issues and verifies the tokens of one issuer and audience with
-// one key set. Build it with [New]; it is immutable and safe for concurrent
-// use. To rotate keys, build a new Authority and swap it in (for example
-// behind an atomic.Pointer).
+// one key set. Build it with [New]. It is safe for concurrent use. Its
+// settings are fixed; its key set can be replaced at any time with
+// [Authority.SetKeys], atomically, so keys rotate without downtime and
+// without rebuilding the [Middleware] that uses it.
 type Authority struct {
-	cfg     Config
+	cfg  Config // SigningKey and VerificationKeys are cleared: see set
+	keys atomic.Pointer[keySet]
+}
+
+// keySet is an immutable key set. Every Issue, Verify and JWKS call loads
+// the current one once and uses it throughout.
+type keySet struct {
 	signing *keyEntry
-	keys    map[string]*keyEntry
+	byID    map[string]*keyEntry
 	order   []*keyEntry
 }
 
@@ -37,20 +45,63 @@ func New(cfg Config) (*Authority, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.VerificationKeys = slices.Clone(cfg.VerificationKeys)
-	a := &Authority{cfg: cfg, keys: make(map[string]*keyEntry)}
-	all := cfg.VerificationKeys
-	if !cfg.SigningKey.IsZero() {
-		all = append([]Key{cfg.SigningKey}, all...)
+	set, err := cfg.newKeySet(cfg.SigningKey, cfg.VerificationKeys)
+	if err != nil {
+		return nil, err
 	}
+	cfg.SigningKey, cfg.VerificationKeys = Key{}, nil
+	a := &Authority{cfg: cfg}
+	a.keys.Store(set)
+	return a, nil
+}
+
+// SetKeys atomically replaces a's key set with signing (the zero Key makes
+// a verify-only) and verification, under the rules of [Config.SigningKey]
+// and [Config.VerificationKeys]. Calls of Issue, Verify and JWKS already
+// running finish with the old set; later ones use the new set. To rotate
+// without downtime:
+//
+//  1. SetKeys(current, next.VerifyOnly()) on every instance, so all of
+//     them accept tokens signed by the next key before any is issued;
+//  2. SetKeys(next, current.VerifyOnly()): new tokens use the next key,
+//     tokens of the current one still verify;
+//  3. once the longest token lifetime (plus the leeway) has passed,
+//     SetKeys(next) retires the old key; its tokens fail at once with
+//     [ErrUnknownKey].
+//
+// SetKeys fails with an error wrapping [ErrConfig], and leaves the key set
+// unchanged, when the keys are not a valid set. It is safe for concurrent
+// use.
+func (a *Authority) SetKeys(signing Key, verification ...Key) error {
+	set, err := a.cfg.newKeySet(signing, verification)
+	if err != nil {
+		return err
+	}
+	a.keys.Store(set)
+	return nil
+}
+
+// newKeySet validates a key set and builds its parsers, with c's settings.
+func (c Config) newKeySet(signing Key, verification []Key) (*keySet, error) {
+	if signing.IsZero() && len(verification) == 0 {
+		return nil, fmt.Errorf("%w: no keys", ErrConfig)
+	}
+	if !signing.IsZero() && !signing.CanSign() {
+		return nil, fmt.Errorf("%w: SigningKey %q is verify-only", ErrConfig, signing.ID())
+	}
+	all := slices.Clone(verification)
+	if !signing.IsZero() {
+		all = append([]Key{signing}, all...)
+	}
+	set := &keySet{byID: make(map[string]*keyEntry, len(all))}
 	for i, k := range all {
 		if k.IsZero() {
 			return nil, fmt.Errorf("%w: key %d is the zero Key", ErrConfig, i)
 		}
-		if _, dup := a.keys[k.id]; dup {
+		if _, dup := set.byID[k.id]; dup {
 			return nil, fmt.Errorf("%w: kid %q used twice", ErrConfig, k.id)
 		}
-		if k.alg == HS256 && !cfg.AllowHS256 {
+		if k.alg == HS256 && !c.AllowHS256 {
 			return nil, fmt.Errorf("%w: HS256 key %q needs AllowHS256", ErrConfig, k.id)
 		}
 		method := jwt.GetSigningMethod(string(k.alg))
@@ -62,23 +113,23 @@ func New(cfg Config) (*Authority, error) {
 			method: method,
 			parser: jwt.NewParser(
 				jwt.WithValidMethods([]string{string(k.alg)}),
-				jwt.WithIssuer(cfg.Issuer),
-				jwt.WithAudience(cfg.Audience),
+				jwt.WithIssuer(c.Issuer),
+				jwt.WithAudience(c.Audience),
 				jwt.WithExpirationRequired(),
 				jwt.WithNotBeforeRequired(),
 				jwt.WithIssuedAt(),
-				jwt.WithLeeway(cfg.Leeway),
-				jwt.WithTimeFunc(cfg.Now),
+				jwt.WithLeeway(c.Leeway),
+				jwt.WithTimeFunc(c.Now),
 				jwt.WithStrictDecoding(),
 			),
 		}
-		if i == 0 && !cfg.SigningKey.IsZero() {
-			a.signing = e
+		if i == 0 && !signing.IsZero() {
+			set.signing = e
 		}
-		a.keys[k.id] = e
-		a.order = append(a.order, e)
+		set.byID[k.id] = e
+		set.order = append(set.order, e)
 	}
-	return a, nil
+	return set, nil
 }
 
 // claims is the token payload.
@@ -112,7 +163,8 @@ type actor struct {
 // role, or ttl is not positive or exceeds the configured maximum lifetime
 // for the token type. It is safe for concurrent use.
 func (a *Authority) Issue(p tenancy.Principal, ttl time.Duration) (string, error) {
-	if a.signing == nil {
+	signing := a.keys.Load().signing
+	if signing == nil {
 		return "", ErrNoSigningKey
 	}
 	if err := p.Validate(); err != nil {
@@ -154,10 +206,10 @@ func (a *Authority) Issue(p tenancy.Principal, ttl time.Duration) (string, error
 		c.Grant = &g
 		c.Act = &actor{Subject: imp.Admin.String()}
 	}
-	tok := jwt.NewWithClaims(a.signing.method, c)
-	tok.Header["kid"] = a.signing.key.id
+	tok := jwt.NewWithClaims(signing.method, c)
+	tok.Header["kid"] = signing.key.id
 	tok.Header["typ"] = typ
-	s, err := tok.SignedString(a.signing.key.signer)
+	s, err := tok.SignedString(signing.key.signer)
 	if err != nil {
 		return "", fmt.Errorf("%w: signing: %w", ErrIssue, err)
 	}

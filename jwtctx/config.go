@@ -53,6 +53,7 @@ type Config struct {
 	// VerificationKeys verify tokens but never sign: the previous signing
 	// keys during a rotation, or another issuer's public keys from
 	// [ParseJWKS]. Key ids must be unique across SigningKey and these.
+	// [Authority.SetKeys] replaces both at run time, for rotation.
 	VerificationKeys []Key
 	// AllowHS256 must be set for any HS256 key to be accepted. A shared
 	// secret lets every holder mint tokens, so it is never a default.
@@ -124,12 +125,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
-	}
-	if c.SigningKey.IsZero() && len(c.VerificationKeys) == 0 {
-		return bad("no keys")
-	}
-	if !c.SigningKey.IsZero() && !c.SigningKey.CanSign() {
-		return bad("SigningKey %q is verify-only", c.SigningKey.ID())
 	}
 	return c, nil
 }

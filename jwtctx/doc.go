@@ -44,11 +44,12 @@
 // # Keys and rotation
 //
 // Every [Key] has a key id (kid) and one algorithm. [Config.SigningKey]
-// signs new tokens; [Config.VerificationKeys] only verify. To rotate: make a
-// new key, deploy it as a verification key everywhere, then make it the
+// signs new tokens; [Config.VerificationKeys] only verify.
+// [Authority.SetKeys] swaps the key set of a running Authority atomically,
+// so keys rotate without downtime and without rebuilding the middleware:
+// make a new key, add it as a verification key everywhere, then make it the
 // signing key and move the old one to the verification keys; once the
-// longest lifetime has passed the old key can go. An [Authority] is
-// immutable, so a rotation builds a new one and swaps it in.
+// longest lifetime has passed, drop the old key and its tokens fail at once.
 //
 // # Middleware
 //

@@ -49,7 +49,7 @@ func publicJWK(k Key) (jwk, bool) {
 // JSON encoding fails.
 func (a *Authority) JWKS() ([]byte, error) {
 	set := jwkSet{Keys: []jwk{}}
-	for _, e := range a.order {
+	for _, e := range a.keys.Load().order {
 		if j, ok := publicJWK(e.key); ok {
 			set.Keys = append(set.Keys, j)
 		}

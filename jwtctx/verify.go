@@ -93,7 +93,7 @@ func (a *Authority) Verify(ctx context.Context, token string, accept TokenType) 
 	if err != nil {
 		return Token{}, err
 	}
-	e, ok := a.keys[h.Kid]
+	e, ok := a.keys.Load().byID[h.Kid]
 	if !ok {
 		return Token{}, fmt.Errorf("%w: %q", ErrUnknownKey, truncate(h.Kid, MaxKeyIDLength))
 	}
