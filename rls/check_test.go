@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
 	"github.com/mydentalpractice/tenancy/rls"
 )
@@ -108,7 +109,7 @@ func TestMigrationQuotedNames(t *testing.T) {
 	for _, r := range []string{cfg.AppRole, cfg.PlatformRole} {
 		db.Exec(t, pgtest.Admin, fmt.Sprintf(`CREATE ROLE %s`, quote(r)))
 		t.Cleanup(func() {
-			admin.Exec(context.Background(), fmt.Sprintf(`DROP OWNED BY %s; DROP ROLE {app}`, quote(r)))
+			dropRole(t, admin, r)
 		})
 	}
 	db.Exec(t, pgtest.Owner, `CREATE SCHEMA "Odd"; CREATE TABLE "Odd"."order" ("Clinic ""ID""" uuid NOT NULL, id uuid NOT NULL, "patient id" uuid, PRIMARY KEY ("Clinic ""ID""", id))`)
@@ -124,6 +125,18 @@ func TestMigrationQuotedNames(t *testing.T) {
 	}
 	if len(findings) != 0 {
 		t.Errorf("Check found %v, want nothing", findings)
+	}
+}
+
+// dropRole drops a role that a test made, with its grants in the test's
+// database, before pgtest drops the database. Roles are global to the
+// server, so one left behind would outlive the test.
+func dropRole(t *testing.T, admin *pgx.Conn, name string) {
+	t.Helper()
+	for _, sql := range []string{`DROP OWNED BY ` + quote(name), `DROP ROLE ` + quote(name)} {
+		if _, err := admin.Exec(context.Background(), sql); err != nil {
+			t.Errorf("cleaning up: %s: %v", sql, err)
+		}
 	}
 }
 
@@ -344,7 +357,7 @@ func TestCheckFindings(t *testing.T) {
 			for _, suffix := range tt.roles {
 				t.Cleanup(func() {
 					// Before pgtest drops the database: its grants go with the role.
-					admin.Exec(context.Background(), fmt.Sprintf(`DROP OWNED BY %s_%s; DROP ROLE {app}_{unique}`, unique, suffix[1:]))
+					dropRole(t, admin, unique+suffix)
 				})
 			}
 			cfg := config(db)
