@@ -9,55 +9,66 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-
-	"github.com/mydentalpractice/tenancy"
 )
 
 const (
 	csrfNonceSize = 16
-	csrfDomain    = "jwtctx csrf v1\x00"
+	csrfDomain    = "jwtctx csrf v2\x00"
 )
 
-// csrfMAC binds a nonce to a principal: kind, tenant and subject.
-func (m *Middleware) csrfMAC(p tenancy.Principal, nonce []byte) []byte {
+// csrfMAC binds a nonce to a session: the token's jti (the session's
+// identity) and its principal's kind, tenant and subject.
+func (m *Middleware) csrfMAC(tok Token, nonce []byte) []byte {
+	p := tok.Principal
 	h := hmac.New(sha256.New, m.csrfKey)
 	h.Write([]byte(csrfDomain))
 	h.Write([]byte{byte(p.Kind)})
 	h.Write(p.Tenant[:])
 	h.Write(p.Subject[:])
+	h.Write([]byte{byte(len(tok.ID))}) // a jti has at most 64 bytes
+	h.Write([]byte(tok.ID))
 	h.Write(nonce)
 	return h.Sum(nil)
 }
 
-// CSRFToken returns a new CSRF token bound to p (its kind, tenant and
-// subject) with an HMAC under [MiddlewareConfig.CSRFKey]: a token minted for
-// one principal, or planted by another site, fails for every other. Put it
-// in the double-submit cookie ([Middleware.SetCSRFCookie] does both). It
-// fails with an error wrapping [ErrConfig] when the middleware is not in
-// cookie mode, and [tenancy.ErrInvalidPrincipal] when p is invalid. It is
+// CSRFToken returns a new CSRF token bound to the session of tok (its jti,
+// and its principal's kind, tenant and subject) with an HMAC under
+// [MiddlewareConfig.CSRFKey]: a token minted for another session, even of
+// the same principal, or planted by another site, fails. It dies with the
+// session token, so mint a new one whenever the session cookie is set (a
+// sign-in or a refresh). tok is the verified session token: from
+// [TokenFromContext] in a handler behind the middleware, or from
+// [Authority.Verify] of the token just issued at sign-in. Put it in the
+// double-submit cookie ([Middleware.SetCSRFCookie] does both). It fails
+// with an error wrapping [ErrConfig] when the middleware is not in cookie
+// mode, and [ErrClaims] when tok has no id or an invalid principal. It is
 // safe for concurrent use.
-func (m *Middleware) CSRFToken(p tenancy.Principal) (string, error) {
+func (m *Middleware) CSRFToken(tok Token) (string, error) {
 	if !m.sessionOn {
 		return "", fmt.Errorf("%w: no session cookie configured", ErrConfig)
 	}
-	if err := p.Validate(); err != nil {
-		return "", err
+	if tok.ID == "" || len(tok.ID) > 64 {
+		return "", fmt.Errorf("%w: token id missing or too long", ErrClaims)
+	}
+	if err := tok.Principal.Validate(); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrClaims, err)
 	}
 	nonce := make([]byte, csrfNonceSize)
 	if _, err := rand.Read(nonce); err != nil {
 		return "", err
 	}
-	return b64.EncodeToString(nonce) + "." + b64.EncodeToString(m.csrfMAC(p, nonce)), nil
+	return b64.EncodeToString(nonce) + "." + b64.EncodeToString(m.csrfMAC(tok, nonce)), nil
 }
 
 // SetCSRFCookie mints a token with [Middleware.CSRFToken], sets it as the
 // double-submit cookie (Secure, SameSite=Strict, Path "/", readable by the
 // page's own scripts so they can echo it in the CSRF header; it is useless
 // without the HttpOnly session cookie) and returns it, for a page to embed
-// in forms or a meta tag. Call it when setting the session cookie. It fails
-// as CSRFToken does. It is safe for concurrent use.
-func (m *Middleware) SetCSRFCookie(w http.ResponseWriter, p tenancy.Principal) (string, error) {
-	tok, err := m.CSRFToken(p)
+// in forms or a meta tag. Call it whenever the session cookie is set, with
+// that session's verified token. It fails as CSRFToken does. It is safe for
+// concurrent use.
+func (m *Middleware) SetCSRFCookie(w http.ResponseWriter, session Token) (string, error) {
+	tok, err := m.CSRFToken(session)
 	if err != nil {
 		return "", err
 	}
@@ -74,8 +85,8 @@ func (m *Middleware) SetCSRFCookie(w http.ResponseWriter, p tenancy.Principal) (
 // checkCSRF applies both CSRF defences to a cookie-authenticated unsafe
 // request: the browser's Origin / Sec-Fetch-Site headers must not say
 // cross-origin, and the CSRF header (or form field) must equal the CSRF
-// cookie, which must carry a valid HMAC for p.
-func (m *Middleware) checkCSRF(r *http.Request, p tenancy.Principal) error {
+// cookie, which must carry a valid HMAC for the session tok.
+func (m *Middleware) checkCSRF(r *http.Request, tok Token) error {
 	if err := m.csrf.Check(r); err != nil {
 		return fmt.Errorf("%w: %w", ErrCSRF, err)
 	}
@@ -104,8 +115,8 @@ func (m *Middleware) checkCSRF(r *http.Request, p tenancy.Principal) error {
 	if err1 != nil || err2 != nil || len(nonce) != csrfNonceSize {
 		return fmt.Errorf("%w: malformed CSRF token", ErrCSRF)
 	}
-	if !hmac.Equal(mac, m.csrfMAC(p, nonce)) {
-		return fmt.Errorf("%w: CSRF token not minted for this principal", ErrCSRF)
+	if !hmac.Equal(mac, m.csrfMAC(tok, nonce)) {
+		return fmt.Errorf("%w: CSRF token not minted for this session", ErrCSRF)
 	}
 	return nil
 }

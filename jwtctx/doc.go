@@ -117,9 +117,12 @@
 //     OPTIONS) then need two independent CSRF defences: the browser's
 //     Sec-Fetch-Site / Origin must not say cross-origin
 //     ([net/http.CrossOriginProtection]), and a double-submit token must
-//     be sent in a header (or form field) equal to the CSRF cookie and
-//     carry an HMAC binding it to the principal, so a cookie planted from
-//     a sibling subdomain fails ([Middleware.SetCSRFCookie]). A failure is
-//     403. Safe methods must not change state.
+//     be sent in a header (or form field) equal to the CSRF cookie
+//     (compared in constant time) and carry an HMAC binding it to the
+//     session (the token's jti and principal), so a cookie planted from a
+//     sibling subdomain, or a CSRF token left over from another session,
+//     fails ([Middleware.SetCSRFCookie]). A failure is 403. Safe methods
+//     must not change state. Bearer requests need no CSRF defence: a
+//     browser never attaches an Authorization header by itself.
 //   - Errors never contain the token; claim values in them are truncated.
 package jwtctx

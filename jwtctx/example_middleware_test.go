@@ -1,6 +1,7 @@
 package jwtctx_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -86,11 +87,14 @@ func ExampleMiddleware_SetCSRFCookie() {
 		Subject: tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-000000000001"),
 	}
 
-	// The sign-in handler:
+	// The sign-in handler sets the session cookie and a CSRF cookie bound
+	// to that session (behind the middleware, TokenFromContext gives the
+	// session's Token).
 	signIn := httptest.NewRecorder()
 	token, _ := auth.Issue(staff, time.Hour)
-	_ = m.SetSessionCookie(signIn, token, time.Now().Add(time.Hour))
-	csrf, _ := m.SetCSRFCookie(signIn, staff)
+	session, _ := auth.Verify(context.Background(), token, jwtctx.SessionToken)
+	_ = m.SetSessionCookie(signIn, token, session.ExpiresAt)
+	csrf, _ := m.SetCSRFCookie(signIn, session)
 	cookies := signIn.Result().Cookies()
 	for _, c := range cookies {
 		fmt.Println(c.Name, "HttpOnly:", c.HttpOnly, "Secure:", c.Secure)

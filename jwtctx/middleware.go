@@ -46,7 +46,7 @@ type MiddlewareConfig struct {
 	// by the cookie with an unsafe method (anything but GET, HEAD and
 	// OPTIONS) must pass the CSRF checks.
 	Cookie string
-	// CSRFKey keys the HMAC that binds CSRF tokens to the principal; at
+	// CSRFKey keys the HMAC that binds CSRF tokens to the session; at
 	// least 32 random bytes, shared by all instances. Required with Cookie.
 	CSRFKey []byte
 	// CSRFCookie names the double-submit cookie. Empty means
@@ -197,7 +197,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			return
 		}
 		if fromCookie && !isSafeMethod(r.Method) {
-			if err := m.checkCSRF(r, tok.Principal); err != nil {
+			if err := m.checkCSRF(r, tok); err != nil {
 				fail(err)
 				forbidden(w)
 				return

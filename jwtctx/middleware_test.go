@@ -203,8 +203,11 @@ func TestMiddlewareCookieCSRF(t *testing.T) {
 	defer srv.Close()
 
 	staffTok := issue(t, a, staffPrincipal, time.Hour)
-	csrf := mintCSRF(t, m, staffPrincipal)
-	otherCSRF := mintCSRF(t, m, tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinic2, Subject: dentist})
+	csrf := mintCSRF(t, m, verified(t, a, staffTok))
+	otherPrincipal := tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinic2, Subject: dentist}
+	otherCSRF := mintCSRF(t, m, verified(t, a, issue(t, a, otherPrincipal, time.Hour)))
+	// The same principal signed in a second time: another session.
+	otherSessionCSRF := mintCSRF(t, m, verified(t, a, issue(t, a, staffPrincipal, time.Hour)))
 	session := &http.Cookie{Name: sessionCookie, Value: staffTok}
 	csrfCookie := func(v string) *http.Cookie { return &http.Cookie{Name: "__Host-csrf", Value: v} }
 
@@ -229,6 +232,8 @@ func TestMiddlewareCookieCSRF(t *testing.T) {
 			header: http.Header{"X-Csrf-Token": {otherCSRF}}, status: 403, wantErr: jwtctx.ErrCSRF},
 		{name: "PUT with a token minted for another principal", method: "PUT", cookies: []*http.Cookie{session, csrfCookie(otherCSRF)},
 			header: http.Header{"X-Csrf-Token": {otherCSRF}}, status: 403, wantErr: jwtctx.ErrCSRF},
+		{name: "PATCH with a token minted for another session of the same principal", method: "PATCH", cookies: []*http.Cookie{session, csrfCookie(otherSessionCSRF)},
+			header: http.Header{"X-Csrf-Token": {otherSessionCSRF}}, status: 403, wantErr: jwtctx.ErrCSRF},
 		{name: "POST with a forged token", method: "POST", cookies: []*http.Cookie{session, csrfCookie("AAAAAAAAAAAAAAAAAAAAAA.AAAA")},
 			header: http.Header{"X-Csrf-Token": {"AAAAAAAAAAAAAAAAAAAAAA.AAAA"}}, status: 403, wantErr: jwtctx.ErrCSRF},
 		{name: "POST cross-site by Sec-Fetch-Site", method: "POST", cookies: []*http.Cookie{session, csrfCookie(csrf)},
@@ -288,10 +293,20 @@ func TestMiddlewareCookieCSRF(t *testing.T) {
 	}
 }
 
-func mintCSRF(t *testing.T, m *jwtctx.Middleware, p tenancy.Principal) string {
+// verified returns the verified form of the session token s.
+func verified(t *testing.T, a *jwtctx.Authority, s string) jwtctx.Token {
+	t.Helper()
+	tok, err := a.Verify(t.Context(), s, jwtctx.SessionToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func mintCSRF(t *testing.T, m *jwtctx.Middleware, session jwtctx.Token) string {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	tok, err := m.SetCSRFCookie(rec, p)
+	tok, err := m.SetCSRFCookie(rec, session)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +349,7 @@ func TestSessionCookie(t *testing.T) {
 	if err := bearerOnly.SetSessionCookie(rec, "tok", t0); !errors.Is(err, jwtctx.ErrConfig) {
 		t.Errorf("SetSessionCookie without cookie mode: got %v, want ErrConfig", err)
 	}
-	if _, err := bearerOnly.CSRFToken(staffPrincipal); !errors.Is(err, jwtctx.ErrConfig) {
+	if _, err := bearerOnly.CSRFToken(verified(t, a, issue(t, a, staffPrincipal, time.Hour))); !errors.Is(err, jwtctx.ErrConfig) {
 		t.Errorf("CSRFToken without cookie mode: got %v, want ErrConfig", err)
 	}
 }
