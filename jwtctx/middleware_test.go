@@ -1,6 +1,7 @@
 package jwtctx_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -497,4 +498,193 @@ func TestRouters(t *testing.T) {
 			checkUnauthorized(t, do(t, req), `Bearer realm="api"`)
 		})
 	}
+}
+
+// TestTenantOnlyFromToken sends requests whose URL path, query, headers,
+// cookies and body all name another clinic: the handler still sees only the
+// token's tenant, and a platform admin's session (no tenant) gets none.
+func TestTenantOnlyFromToken(t *testing.T) {
+	a := newAuthority(t, edKey, nil)
+	m := newMiddleware(t, a, jwtctx.MiddlewareConfig{Accept: jwtctx.AnyToken, Cookie: sessionCookie, CSRFKey: csrfKey})
+	var (
+		mu  sync.Mutex
+		got []string // tenant seen, or the Require error
+	)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The route names a clinic; the handler must not be able to get
+		// it into the principal.
+		if r.PathValue("clinic") != clinic2.String() {
+			t.Errorf("path clinic %q", r.PathValue("clinic"))
+		}
+		seen := "no tenant"
+		if p, err := tenancy.Require(r.Context()); err == nil {
+			seen = p.Tenant.String()
+		} else if !errors.Is(err, tenancy.ErrNoTenant) {
+			seen = err.Error()
+		}
+		mu.Lock()
+		got = append(got, seen)
+		mu.Unlock()
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/clinics/{clinic}/patients", m.Handler(h))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	hostile := clinic2.String()
+	for _, tt := range []struct {
+		name string
+		tok  string
+		want string
+	}{
+		{"staff of clinic", issue(t, a, staffPrincipal, time.Hour), clinic.String()},
+		{"impersonating admin", issue(t, a, impPrincipal, time.Minute), clinic.String()},
+		{"platform admin session", issue(t, a, adminPrincipal, time.Hour), "no tenant"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got = nil
+			form := url.Values{"tenant": {hostile}, "tenant_id": {hostile}, "clinic_id": {hostile}}
+			req, err := http.NewRequest("POST", srv.URL+"/clinics/"+hostile+"/patients?"+form.Encode(), strings.NewReader(form.Encode()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Authorization", "Bearer "+tt.tok)
+			for _, name := range []string{"X-Tenant-Id", "X-Tenant", "X-Clinic-Id", "Tenant"} {
+				req.Header.Set(name, hostile)
+			}
+			req.AddCookie(&http.Cookie{Name: "tenant", Value: hostile})
+			if res := do(t, req); res.status != 200 {
+				t.Fatalf("status %d, body %s", res.status, res.body)
+			}
+			if len(got) != 1 || got[0] != tt.want {
+				t.Errorf("handler saw tenant %v, want %s (the token's)", got, tt.want)
+			}
+		})
+	}
+}
+
+// chain composes middlewares the way chi's Use and Chain do: the first one
+// is the outermost.
+func chain(mws ...func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	return func(h http.Handler) http.Handler {
+		for i := len(mws) - 1; i >= 0; i-- {
+			h = mws[i](h)
+		}
+		return h
+	}
+}
+
+// TestChiStyleChain mounts Handler, RequireKind and RequireRole as a
+// chi-style middleware stack (func(http.Handler) http.Handler values
+// composed outermost first), as chi's r.Use(m.Handler, ...) does.
+func TestChiStyleChain(t *testing.T) {
+	a := newAuthority(t, edKey, nil)
+	m := newMiddleware(t, a, jwtctx.MiddlewareConfig{Accept: jwtctx.SessionToken})
+	h := chain(m.Handler, jwtctx.RequireKind(tenancy.KindStaff), jwtctx.RequireRole("owner"))(whoami)
+	for _, tt := range []struct {
+		name   string
+		tok    string
+		status int
+	}{
+		{"owner", issue(t, a, owner(), time.Hour), 200},
+		{"dentist (wrong role)", issue(t, a, staffPrincipal, time.Hour), 403},
+		{"platform admin (wrong kind)", issue(t, a, adminPrincipal, time.Hour), 403},
+		{"no token", "", 401},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/invoices", nil)
+			if tt.tok != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.tok)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d", rec.Code, tt.status)
+			}
+			if tt.status != 200 && rec.Header().Get("Content-Type") != "application/problem+json" {
+				t.Errorf("Content-Type %q, want application/problem+json", rec.Header().Get("Content-Type"))
+			}
+		})
+	}
+}
+
+// TestMiddlewareRevocation checks that the Revoker is consulted on every
+// request, that revoked tokens and ended grants get 401 at once, and that a
+// failing Revoker fails closed.
+func TestMiddlewareRevocation(t *testing.T) {
+	mem := &jwtctx.MemoryRevoker{}
+	var (
+		mu    sync.Mutex
+		calls int
+		down  bool
+	)
+	rev := jwtctx.RevokerFunc(func(ctx context.Context, tok jwtctx.Token) (bool, error) {
+		mu.Lock()
+		calls++
+		failing := down
+		mu.Unlock()
+		if failing {
+			return false, errors.New("revocation store unreachable")
+		}
+		return mem.Revoked(ctx, tok)
+	})
+	a := newAuthority(t, edKey, rev)
+	log := &errorLog{}
+	m := newMiddleware(t, a, jwtctx.MiddlewareConfig{Accept: jwtctx.AnyToken, OnError: log.hook})
+	h := m.Handler(whoami)
+	staffTok := issue(t, a, staffPrincipal, time.Hour)
+	impTok := issue(t, a, impPrincipal, time.Minute)
+	get := func(tok string) int {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+
+	for i := range 3 {
+		for _, tok := range []string{staffTok, impTok} {
+			if code := get(tok); code != 200 {
+				t.Fatalf("request %d before revocation: status %d (%v)", i, code, log.take())
+			}
+		}
+	}
+	if calls != 6 {
+		t.Errorf("Revoker called %d times for 6 requests", calls)
+	}
+
+	mem.RevokeGrant(grant)
+	if code := get(impTok); code != 401 {
+		t.Errorf("impersonation after its grant ended: status %d, want 401", code)
+	} else if errs := log.take(); len(errs) != 1 || !errors.Is(errs[0], jwtctx.ErrRevoked) {
+		t.Errorf("hook got %v, want ErrRevoked", errs)
+	}
+	if code := get(staffTok); code != 200 {
+		t.Errorf("ending a grant revoked a staff session: status %d", code)
+	}
+
+	tok := verified(t, a, staffTok)
+	mem.RevokeToken(tok.ID, tok.ExpiresAt)
+	if code := get(staffTok); code != 401 {
+		t.Errorf("after logout: status %d, want 401", code)
+	} else if errs := log.take(); len(errs) != 1 || !errors.Is(errs[0], jwtctx.ErrRevoked) {
+		t.Errorf("hook got %v, want ErrRevoked", errs)
+	}
+
+	mu.Lock()
+	down = true
+	mu.Unlock()
+	fresh := issue(t, a, owner(), time.Hour)
+	if code := get(fresh); code != 401 {
+		t.Errorf("with the Revoker failing: status %d, want 401 (fail closed)", code)
+	} else if errs := log.take(); len(errs) != 1 || !errors.Is(errs[0], jwtctx.ErrRevocationCheck) {
+		t.Errorf("hook got %v, want ErrRevocationCheck", errs)
+	}
+}
+
+func owner() tenancy.Principal {
+	p := staffPrincipal
+	p.Roles = []string{"owner"}
+	return p
 }

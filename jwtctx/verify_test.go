@@ -28,6 +28,7 @@ type attack struct {
 	post   func(t *testing.T, s string) string // edits the signed token
 	accept jwtctx.TokenType                    // default AnyToken
 	want   error                               // nil: must verify
+	cause  error                               // if set, must also be in the chain: the specific reason
 }
 
 func TestVerifyAttacks(t *testing.T) {
@@ -50,14 +51,14 @@ func TestVerifyAttacks(t *testing.T) {
 		{name: "HS256 with the shared secret but the EdDSA kid", header: func(h map[string]any) { h["alg"] = "HS256" },
 			method: jwt.SigningMethodHS256, key: hsSecret, want: jwtctx.ErrAlgorithm},
 		{name: "ES256 key claimed as EdDSA", header: func(h map[string]any) { h["kid"] = "es-1" }, want: jwtctx.ErrAlgorithm},
-		{name: "wrong key", key: edOther, want: jwtctx.ErrSignature},
+		{name: "wrong key", key: edOther, want: jwtctx.ErrSignature, cause: jwt.ErrTokenSignatureInvalid},
 		{name: "unknown kid", header: func(h map[string]any) { h["kid"] = "ed-2" }, want: jwtctx.ErrUnknownKey},
 		{name: "missing kid", header: func(h map[string]any) { delete(h, "kid") }, want: jwtctx.ErrUnknownKey},
-		{name: "expired", claims: func(c map[string]any) { c["exp"] = t0.Add(-time.Minute).Unix() }, want: jwtctx.ErrExpired},
-		{name: "not yet valid", claims: func(c map[string]any) { c["nbf"] = t0.Add(5 * time.Minute).Unix() }, want: jwtctx.ErrNotYetValid},
-		{name: "issued in the future", claims: func(c map[string]any) { c["iat"] = t0.Add(5 * time.Minute).Unix() }, want: jwtctx.ErrNotYetValid},
-		{name: "missing exp", claims: func(c map[string]any) { delete(c, "exp") }, want: jwtctx.ErrClaims},
-		{name: "missing nbf", claims: func(c map[string]any) { delete(c, "nbf") }, want: jwtctx.ErrClaims},
+		{name: "expired", claims: func(c map[string]any) { c["exp"] = t0.Add(-time.Minute).Unix() }, want: jwtctx.ErrExpired, cause: jwt.ErrTokenExpired},
+		{name: "not yet valid", claims: func(c map[string]any) { c["nbf"] = t0.Add(5 * time.Minute).Unix() }, want: jwtctx.ErrNotYetValid, cause: jwt.ErrTokenNotValidYet},
+		{name: "issued in the future", claims: func(c map[string]any) { c["iat"] = t0.Add(5 * time.Minute).Unix() }, want: jwtctx.ErrNotYetValid, cause: jwt.ErrTokenUsedBeforeIssued},
+		{name: "missing exp", claims: func(c map[string]any) { delete(c, "exp") }, want: jwtctx.ErrClaims, cause: jwt.ErrTokenRequiredClaimMissing},
+		{name: "missing nbf", claims: func(c map[string]any) { delete(c, "nbf") }, want: jwtctx.ErrClaims, cause: jwt.ErrTokenRequiredClaimMissing},
 		{name: "missing iat", claims: func(c map[string]any) { delete(c, "iat") }, want: jwtctx.ErrClaims},
 		{name: "missing jti", claims: func(c map[string]any) { delete(c, "jti") }, want: jwtctx.ErrClaims},
 		{name: "missing sub", claims: func(c map[string]any) { delete(c, "sub") }, want: jwtctx.ErrClaims},
@@ -68,10 +69,10 @@ func TestVerifyAttacks(t *testing.T) {
 		{name: "exp before iat", claims: func(c map[string]any) {
 			c["iat"], c["nbf"], c["exp"] = t0.Add(20*time.Second).Unix(), t0.Add(20*time.Second).Unix(), t0.Add(10*time.Second).Unix()
 		}, want: jwtctx.ErrClaims},
-		{name: "wrong iss", claims: func(c map[string]any) { c["iss"] = "https://evil.test" }, want: jwtctx.ErrIssuer},
-		{name: "missing iss", claims: func(c map[string]any) { delete(c, "iss") }, want: jwtctx.ErrClaims},
-		{name: "wrong aud", claims: func(c map[string]any) { c["aud"] = []string{"other-service"} }, want: jwtctx.ErrAudience},
-		{name: "missing aud", claims: func(c map[string]any) { delete(c, "aud") }, want: jwtctx.ErrClaims},
+		{name: "wrong iss", claims: func(c map[string]any) { c["iss"] = "https://evil.test" }, want: jwtctx.ErrIssuer, cause: jwt.ErrTokenInvalidIssuer},
+		{name: "missing iss", claims: func(c map[string]any) { delete(c, "iss") }, want: jwtctx.ErrClaims, cause: jwt.ErrTokenRequiredClaimMissing},
+		{name: "wrong aud", claims: func(c map[string]any) { c["aud"] = []string{"other-service"} }, want: jwtctx.ErrAudience, cause: jwt.ErrTokenInvalidAudience},
+		{name: "missing aud", claims: func(c map[string]any) { delete(c, "aud") }, want: jwtctx.ErrClaims, cause: jwt.ErrTokenRequiredClaimMissing},
 		{name: "wrong typ", header: func(h map[string]any) { h["typ"] = "JWT" }, want: jwtctx.ErrType},
 		{name: "missing typ", header: func(h map[string]any) { delete(h, "typ") }, want: jwtctx.ErrType},
 		{name: "session token where impersonation required", accept: jwtctx.ImpersonationToken, want: jwtctx.ErrType},
@@ -79,18 +80,18 @@ func TestVerifyAttacks(t *testing.T) {
 		{name: "session typ with act claim", imp: true, header: func(h map[string]any) { h["typ"] = "session+jwt" }, want: jwtctx.ErrType},
 		{name: "impersonation typ without act", header: func(h map[string]any) { h["typ"] = "impersonation+jwt" }, want: jwtctx.ErrType},
 		{name: "impersonation without grant", imp: true, claims: func(c map[string]any) { delete(c, "grant") }, want: jwtctx.ErrType},
-		{name: "impersonation with act naming another admin", imp: true, claims: func(c map[string]any) { c["act"] = map[string]any{"sub": dentist.String()} }, want: jwtctx.ErrClaims},
+		{name: "impersonation with act naming another admin", imp: true, claims: func(c map[string]any) { c["act"] = map[string]any{"sub": dentist.String()} }, want: jwtctx.ErrClaims, cause: tenancy.ErrInvalidPrincipal},
 		{name: "impersonation by staff", imp: true, claims: func(c map[string]any) { c["kind"] = "staff" }, want: jwtctx.ErrClaims},
-		{name: "impersonation with malformed grant", imp: true, claims: func(c map[string]any) { c["grant"] = "42" }, want: jwtctx.ErrClaims},
+		{name: "impersonation with malformed grant", imp: true, claims: func(c map[string]any) { c["grant"] = "42" }, want: jwtctx.ErrClaims, cause: tenancy.ErrInvalidID},
 		{name: "missing tenant", claims: func(c map[string]any) { delete(c, "tenant") }, want: jwtctx.ErrTenant},
-		{name: "malformed tenant", claims: func(c map[string]any) { c["tenant"] = "not-a-uuid" }, want: jwtctx.ErrTenant},
-		{name: "zero tenant", claims: func(c map[string]any) { c["tenant"] = "00000000-0000-0000-0000-000000000000" }, want: jwtctx.ErrTenant},
-		{name: "tenant in braces", claims: func(c map[string]any) { c["tenant"] = "{" + clinic.String() + "}" }, want: jwtctx.ErrTenant},
-		{name: "empty tenant", claims: func(c map[string]any) { c["tenant"] = "" }, want: jwtctx.ErrTenant},
+		{name: "malformed tenant", claims: func(c map[string]any) { c["tenant"] = "not-a-uuid" }, want: jwtctx.ErrTenant, cause: tenancy.ErrInvalidID},
+		{name: "zero tenant", claims: func(c map[string]any) { c["tenant"] = "00000000-0000-0000-0000-000000000000" }, want: jwtctx.ErrTenant, cause: tenancy.ErrInvalidID},
+		{name: "tenant in braces", claims: func(c map[string]any) { c["tenant"] = "{" + clinic.String() + "}" }, want: jwtctx.ErrTenant, cause: tenancy.ErrInvalidID},
+		{name: "empty tenant", claims: func(c map[string]any) { c["tenant"] = "" }, want: jwtctx.ErrTenant, cause: tenancy.ErrInvalidID},
 		{name: "tenant not a string", claims: func(c map[string]any) { c["tenant"] = 7 }, want: jwtctx.ErrMalformed},
 		{name: "impersonation without tenant", imp: true, claims: func(c map[string]any) { delete(c, "tenant") }, want: jwtctx.ErrTenant},
 		{name: "platform admin session with tenant", claims: func(c map[string]any) { c["kind"] = "platform_admin"; c["sub"] = admin.String() }, want: jwtctx.ErrTenant},
-		{name: "tampered tenant claim", post: func(t *testing.T, s string) string { return tamperTenant(t, s, clinic2) }, want: jwtctx.ErrSignature},
+		{name: "tampered tenant claim", post: func(t *testing.T, s string) string { return tamperTenant(t, s, clinic2) }, want: jwtctx.ErrSignature, cause: jwt.ErrTokenSignatureInvalid},
 		{name: "oversized token", claims: func(c map[string]any) { c["roles"] = []string{strings.Repeat("r", 5000)} }, want: jwtctx.ErrTokenTooLarge},
 		{name: "revoked jti", claims: func(c map[string]any) { c["jti"] = "revoked-jti" }, want: jwtctx.ErrRevoked},
 		{name: "jku header", header: func(h map[string]any) { h["jku"] = "https://evil.test/jwks.json" }, want: jwtctx.ErrHeader},
@@ -99,9 +100,9 @@ func TestVerifyAttacks(t *testing.T) {
 		{name: "x5c header", header: func(h map[string]any) { h["x5c"] = []string{"MIIB"} }, want: jwtctx.ErrHeader},
 		{name: "crit header", header: func(h map[string]any) { h["crit"] = []string{"exp"} }, want: jwtctx.ErrHeader},
 		{name: "system kind", claims: func(c map[string]any) { c["kind"] = "system" }, want: jwtctx.ErrClaims},
-		{name: "unknown kind", claims: func(c map[string]any) { c["kind"] = "root" }, want: jwtctx.ErrClaims},
-		{name: "missing kind", claims: func(c map[string]any) { delete(c, "kind") }, want: jwtctx.ErrClaims},
-		{name: "malformed sub", claims: func(c map[string]any) { c["sub"] = "alice" }, want: jwtctx.ErrClaims},
+		{name: "unknown kind", claims: func(c map[string]any) { c["kind"] = "root" }, want: jwtctx.ErrClaims, cause: tenancy.ErrInvalidKind},
+		{name: "missing kind", claims: func(c map[string]any) { delete(c, "kind") }, want: jwtctx.ErrClaims, cause: tenancy.ErrInvalidKind},
+		{name: "malformed sub", claims: func(c map[string]any) { c["sub"] = "alice" }, want: jwtctx.ErrClaims, cause: tenancy.ErrInvalidID},
 		{name: "empty role", claims: func(c map[string]any) { c["roles"] = []string{""} }, want: jwtctx.ErrClaims},
 		{name: "two segments", raw: func(t *testing.T) string { return "eyJhbGciOiJFZERTQSJ9.e30" }, want: jwtctx.ErrMalformed},
 		{name: "five segments (JWE)", raw: func(t *testing.T) string { return "a.b.c.d.e" }, want: jwtctx.ErrMalformed},
@@ -145,6 +146,9 @@ func TestVerifyAttacks(t *testing.T) {
 			got, err := a.Verify(context.Background(), tok, accept)
 			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
 				t.Fatalf("Verify: got error %v, want %v", err, tt.want)
+			}
+			if tt.cause != nil && !errors.Is(err, tt.cause) {
+				t.Fatalf("Verify: got error %v, want it caused by %v", err, tt.cause)
 			}
 			if err != nil {
 				if got.Principal.Kind != 0 || !got.Principal.Tenant.IsZero() {
