@@ -161,7 +161,7 @@ type actor struct {
 // Authority, and [ErrIssue] when p fails [tenancy.Principal.Validate], is a
 // system principal (system work never travels as a token), has an empty
 // role, or ttl is not positive or exceeds the configured maximum lifetime
-// for the token type. It is safe for concurrent use.
+// for the token type, or the token would exceed [Config.MaxTokenSize]. It is safe for concurrent use.
 func (a *Authority) Issue(p tenancy.Principal, ttl time.Duration) (string, error) {
 	signing := a.keys.Load().signing
 	if signing == nil {
@@ -212,6 +212,10 @@ func (a *Authority) Issue(p tenancy.Principal, ttl time.Duration) (string, error
 	s, err := tok.SignedString(signing.key.signer)
 	if err != nil {
 		return "", fmt.Errorf("%w: signing: %w", ErrIssue, err)
+	}
+	if len(s) > a.cfg.MaxTokenSize {
+		// Every Verify would refuse it; fail here, where the cause is known.
+		return "", fmt.Errorf("%w: token of %d bytes above MaxTokenSize %d (too many or too long roles?)", ErrIssue, len(s), a.cfg.MaxTokenSize)
 	}
 	return s, nil
 }

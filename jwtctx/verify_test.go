@@ -351,11 +351,13 @@ func TestIssueRefuses(t *testing.T) {
 		{"zero ttl", a, staffPrincipal, 0, jwtctx.ErrIssue},
 		{"session ttl above maximum", a, staffPrincipal, jwtctx.DefaultMaxLifetime + time.Second, jwtctx.ErrIssue},
 		{"impersonation ttl above maximum", a, impPrincipal, jwtctx.DefaultMaxImpersonationLifetime + time.Second, jwtctx.ErrIssue},
+		// A token Verify would refuse for its size is not issued at all.
+		{"token above MaxTokenSize", a, tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinic, Subject: dentist, Roles: []string{strings.Repeat("r", jwtctx.DefaultMaxTokenSize)}}, time.Minute, jwtctx.ErrIssue},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := tt.a.Issue(tt.p, tt.ttl)
 			if !errors.Is(err, tt.want) {
-				t.Fatalf("Issue: got %q, %v; want error %v", s, err, tt.want)
+				t.Fatalf("Issue: got a token of %d bytes, %v; want error %v", len(s), err, tt.want)
 			}
 			if s != "" {
 				t.Errorf("Issue returned a token with an error")
