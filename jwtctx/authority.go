@@ -160,8 +160,9 @@ type actor struct {
 // Issue fails with an error wrapping [ErrNoSigningKey] on a verify-only
 // Authority, and [ErrIssue] when p fails [tenancy.Principal.Validate], is a
 // system principal (system work never travels as a token), has an empty
-// role, or ttl is not positive or exceeds the configured maximum lifetime
-// for the token type, or the token would exceed [Config.MaxTokenSize]. It is safe for concurrent use.
+// role, ttl is not positive or exceeds the configured maximum lifetime for
+// the token type, or the token would exceed [Config.MaxTokenSize]. It is
+// safe for concurrent use.
 func (a *Authority) Issue(p tenancy.Principal, ttl time.Duration) (string, error) {
 	signing := a.keys.Load().signing
 	if signing == nil {

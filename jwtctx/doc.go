@@ -84,14 +84,20 @@
 //     any unknown parameter are refused (RFC 8725 section 3.10).
 //   - exp, nbf, iat, jti, sub, iss and aud are required; iss must equal
 //     [Config.Issuer] and aud contain [Config.Audience], so a token of
-//     another service or environment fails. iat may not be after nbf, and the
-//     lifetime exp - iat (from the token's real birth, so an old iat with a
-//     recent nbf does not help) must be positive and may not exceed [Config.MaxLifetime] ([DefaultMaxLifetime], 1h) for sessions
-//     or [Config.MaxImpersonationLifetime] (15m by default, 1h at most,
-//     the longest grant) for impersonations, even for a correctly signed
-//     token.
-//   - Leeway [DefaultLeeway] (30s), at most [MaxLeeway] (2m): enough for
-//     clock skew between servers, short enough not to extend expiry.
+//     another service or environment fails. iat may not be after nbf, and
+//     the lifetime exp - iat (from the token's real birth, so an old iat
+//     with a recent nbf does not help) must be positive and may not exceed
+//     [Config.MaxLifetime] ([DefaultMaxLifetime], 1h; at most
+//     [MaxMaxLifetime], 24h) for sessions or
+//     [Config.MaxImpersonationLifetime] ([DefaultMaxImpersonationLifetime],
+//     15m; at most [MaxMaxImpersonationLifetime], 1h, the longest grant)
+//     for impersonations, when issuing and again when verifying, so even a
+//     token correctly signed by our key with a far exp fails. Short
+//     lifetimes bound what a stolen token is worth when revocation is not
+//     consulted in time.
+//   - Leeway [DefaultLeeway] (30s), at most [MaxLeeway] (2m), on exp, nbf
+//     and iat (an iat in the future beyond it fails): enough for clock
+//     skew between servers, short enough not to extend expiry.
 //   - Explicit typing: typ must be one of the accepted types and agree with
 //     the claims (act and grant present exactly in impersonation tokens),
 //     so one kind of token can never stand in for the other (RFC 8725
@@ -99,21 +105,44 @@
 //   - Tenant: required and strictly parsed ([tenancy.ParseID]) for staff,
 //     patients and impersonations; refused on a platform admin's session.
 //     "system" tokens are never issued or accepted.
-//   - Size: tokens over [Config.MaxTokenSize] ([DefaultMaxTokenSize], 4 KiB)
-//     are refused before any base64 or JSON decoding. Base64 is decoded
-//     strictly (no padding, no stray bits), so a token has one encoding.
+//   - Size: tokens over [Config.MaxTokenSize] ([DefaultMaxTokenSize], 4 KiB,
+//     what a browser keeps in one cookie; at most [MaxMaxTokenSize]) are
+//     refused before any base64 or JSON decoding, so a hostile token costs
+//     little to refuse; [Authority.Issue] refuses to sign one that large.
+//     Base64 is decoded strictly (no padding, no stray bits), so a token
+//     has one encoding.
+//   - Keys: a kid has at most [MaxKeyIDLength] characters from a safe set,
+//     so it can be logged; [Authority.SetKeys] rotates keys atomically,
+//     without downtime, and a retired key's tokens fail at once.
 //   - Revocation: [Config.Revoker] is required and consulted on every
 //     verification after everything else passed; its error fails the
-//     request. [NoRevocation] is the explicit opt-out. [MemoryRevoker]
-//     revokes by jti, by subject (not-before) and by grant.
+//     request (fail closed). It sees every token, impersonations
+//     included, so logout (jti), a disabled account or changed password
+//     (per-subject not-before) and an ended grant (grant id) take effect
+//     on the next request. [NoRevocation] is the explicit opt-out.
+//     [MemoryRevoker] revokes by all three in one process.
 //   - Middleware answers: 401 with WWW-Authenticate: Bearer (RFC 6750)
 //     and a fixed application/problem+json body (RFC 9457) that carries no
 //     reason and echoes nothing; the reason goes to
 //     [MiddlewareConfig.OnError]. Tokens are never read from the URL or
 //     query, where they would leak into logs and Referer headers. Two
-//     Authorization headers or two session cookies fail.
-//   - Cookie mode: the session cookie is HttpOnly, Secure, SameSite=Lax
-//     ([Middleware.SetSessionCookie]). Unsafe methods (all but GET, HEAD,
+//     Authorization headers or two session cookies fail. The realm is
+//     [DefaultRealm] unless set. [RequireKind] and [RequireRole] answer 403
+//     with a fixed problem body, and 401 when no principal is in the
+//     context (the authentication middleware is missing: fail closed).
+//   - Request ids: [MiddlewareConfig.RequestIDHeader] is empty by default,
+//     so every request gets a fresh UUIDv7 and no client can choose the id
+//     that audit records carry; set it only behind a proxy that owns the
+//     header.
+//   - Cookie mode is off unless [MiddlewareConfig.Cookie] is set, and then
+//     needs a [MiddlewareConfig.CSRFKey]. The session cookie is HttpOnly,
+//     Secure, SameSite=Lax ([Middleware.SetSessionCookie]): scripts cannot
+//     read it, and links from other sites still arrive signed in. The CSRF
+//     cookie is [DefaultCSRFCookie] ("__Host-csrf": browsers accept it only
+//     Secure, host-only, for path "/", so a sibling subdomain cannot set
+//     it), SameSite=Strict, and readable by the page's scripts, which echo
+//     it in [DefaultCSRFHeader]; it is worthless without the session
+//     cookie. Unsafe methods (all but GET, HEAD,
 //     OPTIONS) then need two independent CSRF defences: the browser's
 //     Sec-Fetch-Site / Origin must not say cross-origin
 //     ([net/http.CrossOriginProtection]), and a double-submit token must
@@ -124,5 +153,8 @@
 //     fails ([Middleware.SetCSRFCookie]). A failure is 403. Safe methods
 //     must not change state. Bearer requests need no CSRF defence: a
 //     browser never attaches an Authorization header by itself.
-//   - Errors never contain the token; claim values in them are truncated.
+//   - Errors never contain the token. The package writes no logs itself;
+//     the errors it hands to [MiddlewareConfig.OnError] may quote, escaped
+//     and truncated, a header value (kid, alg, typ) or the kind claim, and
+//     never a tenant, subject or role.
 package jwtctx

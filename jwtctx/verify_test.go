@@ -157,6 +157,12 @@ func TestVerifyAttacks(t *testing.T) {
 				if tok != "" && strings.Contains(err.Error(), tok) {
 					t.Errorf("error %q contains the token", err)
 				}
+				// The error goes to logs: no tenant, subject, grant or jti.
+				for _, v := range []string{clinic.String(), clinic2.String(), dentist.String(), admin.String(), grant.String(), "0195f1c2-7b3a-7c4d-8e5f-00000000a001"} {
+					if strings.Contains(err.Error(), v) {
+						t.Errorf("error %q contains the claim value %s", err, v)
+					}
+				}
 				return
 			}
 			want := staffPrincipal
