@@ -195,3 +195,36 @@ func TestCheckCannotConnect(t *testing.T) {
 		t.Errorf("exit code %d, stderr: %s", got.code, got.stderr)
 	}
 }
+
+// No error message shows the password of a DSN, however malformed the DSN
+// (pgx redacts passwords only on a best-effort basis).
+func TestCheckDoesNotPrintPassword(t *testing.T) {
+	const pw = "s3cretpw"
+	for _, dsn := range []string{
+		"postgres://u:" + pw + "@127.0.0.1:1/db?connect_timeout=2",
+		"postgres://u:" + pw + "@127.0.0.1:badport/db",
+		"postgres://u@127.0.0.1:1/db?password=" + pw + "&sslmode=bogus",
+		"postgres://u:" + pw + " x@127.0.0.1/db",
+		"host=127.0.0.1 port=1 user=u password=" + pw + " connect_timeout=2",
+		"host=127.0.0.1 password=" + pw + " sslmode=bogus",
+		"host=127.0.0.1 password = " + pw + " sslmode=bogus",
+		"host=127.0.0.1 password='x\\' " + pw + "' sslmode=bogus",
+		"host=127.0.0.1 PASSWORD=" + pw + " sslmode=bogus",
+		"password=" + pw + " host='unterminated",
+	} {
+		t.Run(dsn, func(t *testing.T) {
+			for _, args := range [][]string{
+				{"rls", "check", "--dsn", dsn},
+				{"rls", "check"},
+			} {
+				got := runCLI(t, "", map[string]string{"DATABASE_URL": dsn}, args...)
+				if got.code != exitFailure {
+					t.Errorf("exit code = %d, want %d; stderr: %s", got.code, exitFailure, got.stderr)
+				}
+				if strings.Contains(got.stdout+got.stderr, pw) {
+					t.Errorf("output shows the password:\nstdout: %s\nstderr: %s", got.stdout, got.stderr)
+				}
+			}
+		})
+	}
+}

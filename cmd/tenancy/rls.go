@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mydentalpractice/tenancy/rls"
 )
 
@@ -143,9 +145,9 @@ Examples:
 		if *dsn == "" {
 			return usageError("--dsn (or $DATABASE_URL) is required")
 		}
-		conn, err := pgx.Connect(ctx, *dsn)
+		conn, err := connect(ctx, *dsn)
 		if err != nil {
-			return fmt.Errorf("connecting: %w", err)
+			return err
 		}
 		defer conn.Close(context.WithoutCancel(ctx))
 		findings, err := rls.Check(ctx, conn, cfg)
@@ -196,4 +198,53 @@ func writeText(w io.Writer, findings []rls.Finding) error {
 	}
 	_, err := fmt.Fprintf(w, "%d errors, %d warnings\n", errs, warns)
 	return err
+}
+
+// connect connects to dsn. Its errors never hold the DSN's text: pgx masks
+// the passwords it recognizes in a DSN it cannot parse, but only on a
+// best-effort basis ("password = x" or a stray quote defeats it), so a
+// parse error is reported by its reason alone.
+func connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		reason := "malformed"
+		var pe *pgconn.ParseConfigError
+		if errors.As(err, &pe) {
+			// Error is "cannot parse `<DSN>`: <reason>"; the reason is
+			// pgx's own text. Keep it only if it does not echo the DSN.
+			msg := pe.Error()
+			if i := strings.LastIndex(msg, "`: "); i >= 0 && !strings.Contains(dsn, msg[i+3:]) && !containsAnyField(msg[i+3:], dsn) {
+				reason = msg[i+3:]
+			}
+		}
+		return nil, fmt.Errorf("connecting: cannot parse the DSN (not shown, as it may hold a password): %s", reason)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		// A ConnectError names the user and database, never the password.
+		return nil, fmt.Errorf("connecting: %w", err)
+	}
+	return conn, nil
+}
+
+// containsAnyField reports whether s contains one of the fields of dsn
+// (split at spaces, quotes and URL punctuation) that is longer than three
+// bytes and not a connection parameter's name, such as a password.
+func containsAnyField(s, dsn string) bool {
+	fields := strings.FieldsFunc(dsn, func(r rune) bool { return strings.ContainsRune(" \t\n'\"=@:/?&\\,", r) })
+	for _, f := range fields {
+		if len(f) > 3 && !dsnKeywords[strings.ToLower(f)] && strings.Contains(s, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// dsnKeywords are names in DSNs that pgx's parse errors may repeat.
+var dsnKeywords = map[string]bool{
+	"postgres": true, "postgresql": true, "host": true, "hostaddr": true, "port": true, "dbname": true,
+	"user": true, "password": true, "passfile": true, "service": true, "servicefile": true,
+	"connect_timeout": true, "sslmode": true, "sslkey": true, "sslcert": true, "sslrootcert": true,
+	"sslpassword": true, "sslsni": true, "sslnegotiation": true, "target_session_attrs": true,
+	"application_name": true, "options": true, "search_path": true, "min_read_buffer_size": true,
 }
