@@ -45,14 +45,14 @@ func (k Kind) String() string {
 func (k Kind) Valid() bool { return k >= KindStaff && k <= KindSystem }
 
 // ParseKind parses a kind's text form. Unknown text gives an error wrapping
-// [ErrInvalidKind].
+// [ErrInvalidKind]; like [ParseID], the error does not echo the input.
 func ParseKind(s string) (Kind, error) {
 	for k, name := range kindNames {
 		if name != "" && name == s {
 			return Kind(k), nil
 		}
 	}
-	return 0, fmt.Errorf("%w: %q", ErrInvalidKind, truncate(s, 32))
+	return 0, fmt.Errorf("%w: not one of staff, patient, platform_admin, system", ErrInvalidKind)
 }
 
 // MarshalText implements [encoding.TextMarshaler]; invalid kinds fail.
@@ -172,11 +172,4 @@ func (p Principal) Validate() error {
 		}
 	}
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
