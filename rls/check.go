@@ -76,6 +76,21 @@ type tenantTable struct {
 	Attnum      int16
 	AppOwns     bool
 	OwnerName   string
+	Parent      *string // quoted, schema-qualified, for a partition or inheritance child
+	Partition   bool
+}
+
+// describe names t for messages: "tenant table x", or, for a child, also
+// its parent, whose policies do not bind queries that name t directly.
+func (t *tenantTable) describe() string {
+	if t.Parent == nil {
+		return "tenant table " + t.Name
+	}
+	what := "an inheritance child"
+	if t.Partition {
+		what = "a partition"
+	}
+	return fmt.Sprintf("tenant table %s (%s of %s, whose policies do not bind queries that name %s directly)", t.Name, what, *t.Parent, t.Name)
 }
 
 func (c *checker) add(code Code, sev Severity, kind ObjectKind, object, fix, format string, args ...any) {
@@ -164,7 +179,11 @@ func (c *checker) tenantTables(ctx context.Context) error {
 		SELECT c.oid, format('%I.%I', n.nspname, c.relname), c.relkind::text,
 			c.relrowsecurity, c.relforcerowsecurity, a.attnum,
 			$2::oid <> 0 AND pg_catalog.pg_has_role($2::oid, c.relowner, 'MEMBER'),
-			quote_ident(pg_catalog.pg_get_userbyid(c.relowner))
+			quote_ident(pg_catalog.pg_get_userbyid(c.relowner)),
+			(SELECT format('%I.%I', pn.nspname, pc.relname) FROM pg_catalog.pg_inherits i
+			 JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+			 WHERE i.inhrelid = c.oid ORDER BY i.inhseqno LIMIT 1),
+			c.relispartition
 		FROM pg_catalog.pg_class c
 		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 		JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = $1 AND a.attnum > 0 AND NOT a.attisdropped
@@ -187,12 +206,12 @@ func (c *checker) tenantTables(ctx context.Context) error {
 		if !t.RLS {
 			c.add(CodeRLSDisabled, SeverityError, ObjectTable, t.Name,
 				"ALTER TABLE "+t.Name+" ENABLE ROW LEVEL SECURITY;",
-				"tenant table %s does not have row-level security enabled, so every role with a grant sees every tenant's rows", t.Name)
+				"%s does not have row-level security enabled, so every role with a grant sees every tenant's rows", t.describe())
 		}
 		if !t.Forced {
 			c.add(CodeRLSNotForced, SeverityError, ObjectTable, t.Name,
 				"ALTER TABLE "+t.Name+" FORCE ROW LEVEL SECURITY;",
-				"tenant table %s does not force row-level security, so its owner %s (and whoever runs as it) bypasses the policies", t.Name, t.OwnerName)
+				"%s does not force row-level security, so its owner %s (and whoever runs as it) bypasses the policies", t.describe(), t.OwnerName)
 		}
 		if t.AppOwns && !c.appSuper { // a superuser is a member of every role; that is reported once
 			c.add(CodeAppRoleOwner, SeverityError, ObjectTable, t.Name,
@@ -296,8 +315,8 @@ func (c *checker) policies(ctx context.Context) error {
 		}
 		if len(applying) == 0 {
 			c.add(CodeNoPolicy, SeverityError, ObjectTable, t.Name,
-				"Create the tenant policies (rls.Generate), RESTRICTIVE and PERMISSIVE, both with USING and WITH CHECK.",
-				"tenant table %s has no policy for the app role %s", t.Name, c.appName)
+				"Create the tenant policies (rls.Generate), RESTRICTIVE and PERMISSIVE, both with USING and WITH CHECK; re-running the migration of rls.Generate also covers partitions and inheritance children made since.",
+				"%s has no policy for the app role %s", t.describe(), c.appName)
 			continue
 		}
 		tenantPolicy := slices.ContainsFunc(applying, func(p policy) bool {

@@ -25,7 +25,14 @@
 // current_grant_id(), each reading a tenancy.* setting (see
 // [SettingTenantID] and its siblings); grants; and, per tenant table,
 // ENABLE and FORCE ROW LEVEL SECURITY and the policies named by
-// [PolicyTenant] and its siblings. Registries get grants only. With
+// [PolicyTenant] and its siblings. Every partition and inheritance child of
+// a tenant table, at any depth, gets the same ENABLE, FORCE and policies,
+// the owner role and no grants: a query that names a child directly is
+// bound by the child's policies only, never by its parent's, and
+// PostgreSQL copies neither to a new partition. Children made after the
+// migration need it run again (Check reports them until then); the
+// partitioned parent's own grants and policies govern every query through
+// it. Registries get grants only. With
 // [Config.Citus] it appends create_reference_table and
 // create_distributed_table calls; that section is tested as text only,
 // since Citus cannot be installed in this project's test environment.

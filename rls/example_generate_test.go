@@ -20,8 +20,11 @@ func ExampleGenerate() {
 		fmt.Println(err)
 		return
 	}
-	// Print the part about the table; the rest sets up the helpers.
-	fmt.Print(sql[strings.Index(sql, "-- Tenant table"):])
+	// Print the part about the table itself. Before it come the helpers;
+	// after it, a block that isolates the table's partitions and
+	// inheritance children the same way.
+	table := sql[strings.Index(sql, "-- Tenant table"):]
+	fmt.Print(table[:strings.Index(table, "-- Its partitions")])
 	// Output:
 	// -- Tenant table public.patients, tenant column clinic_id.
 	// ALTER TABLE public.patients OWNER TO clinic_owner;

@@ -171,22 +171,90 @@ func (g *generator) tenantTable(t table) {
 	q := t.qualified()
 	g.printf("\n-- Tenant table %s, tenant column %s.\n", q, quoteIdent(t.tenantColumn))
 	g.grants(t)
-	g.printf("ALTER TABLE %s ENABLE ROW LEVEL SECURITY;\n", q)
-	g.printf("ALTER TABLE %s FORCE ROW LEVEL SECURITY;\n", q)
-	for _, p := range policyNames {
-		g.printf("DROP POLICY IF EXISTS %s ON %s;\n", quoteIdent(p), q)
+	for _, stmt := range g.isolate(t, q) {
+		g.printf("%s;\n", stmt)
 	}
+	g.children(t)
+}
 
+// childPlaceholder stands for a child table's name in the statements that
+// children runs with format(). checkIdent refuses NUL, so no name holds it.
+const childPlaceholder = "\x00"
+
+// children makes every partition and inheritance child of t, at any
+// depth, as isolated as t itself. A query that names a child directly is
+// bound by the child's own policies only, not by its parent's, and
+// PostgreSQL copies neither row-level security nor policies to a new
+// partition; so each child gets the same ENABLE, FORCE and policies, the
+// owner role, and no grants at all (the app role reaches the rows through
+// the parent). Children made after the migration need it run again; until
+// then Check reports them.
+func (g *generator) children(t table) {
+	stmts := []string{
+		"ALTER TABLE " + childPlaceholder + " OWNER TO " + quoteIdent(g.cfg.OwnerRole),
+		"REVOKE ALL ON TABLE " + childPlaceholder + " FROM PUBLIC, " + quoteIdent(g.cfg.AppRole) + ", " + quoteIdent(g.cfg.PlatformRole),
+	}
+	stmts = append(stmts, g.isolate(t, childPlaceholder)...)
+	var body strings.Builder
+	fmt.Fprintf(&body, `
+DECLARE
+    child text;
+BEGIN
+    FOR child IN
+        WITH RECURSIVE tree(oid) AS (
+            SELECT inhrelid FROM pg_catalog.pg_inherits WHERE inhparent = %s::pg_catalog.regclass
+            UNION
+            SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i JOIN tree ON i.inhparent = tree.oid
+        )
+        SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname)
+        FROM tree
+        JOIN pg_catalog.pg_class AS c ON c.oid = tree.oid
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p')
+        ORDER BY 1
+    LOOP
+`, quoteLiteral(t.qualified()))
+	for _, stmt := range stmts {
+		stmt = strings.ReplaceAll(stmt, "%", "%%")
+		stmt = strings.ReplaceAll(stmt, childPlaceholder, "%1$s")
+		fmt.Fprintf(&body, "        EXECUTE pg_catalog.format(%s, child);\n", quoteLiteral(stmt))
+	}
+	body.WriteString("    END LOOP;\nEND\n")
+	g.printf("-- Its partitions and inheritance children, queried directly, obey only their own policies.\n")
+	g.printf("DO %s;\n", dollarQuote("tenancy", body.String()))
+}
+
+// isolate returns the statements, without semicolons, that enable and
+// force row-level security on the table named q and (re)create t's
+// policies on it.
+func (g *generator) isolate(t table, q string) []string {
+	stmts := []string{
+		"ALTER TABLE " + q + " ENABLE ROW LEVEL SECURITY",
+		"ALTER TABLE " + q + " FORCE ROW LEVEL SECURITY",
+	}
+	for _, p := range policyNames {
+		stmts = append(stmts, "DROP POLICY IF EXISTS "+quoteIdent(p)+" ON "+q)
+	}
+	policy := func(name, as, cmd, using, check string) {
+		stmt := fmt.Sprintf("CREATE POLICY %s ON %s AS %s FOR %s TO %s", quoteIdent(name), q, as, cmd, quoteIdent(g.cfg.AppRole))
+		if using != "" {
+			stmt += "\n    USING (" + using + ")"
+		}
+		if check != "" {
+			stmt += "\n    WITH CHECK (" + check + ")"
+		}
+		stmts = append(stmts, stmt)
+	}
 	tenant := quoteIdent(t.tenantColumn) + " = " + g.sub("current_tenant_id")
-	g.policy(t, PolicyTenant, "RESTRICTIVE", "ALL", tenant, tenant)
-	g.policy(t, PolicyAccess, "PERMISSIVE", "ALL", tenant, tenant)
+	policy(PolicyTenant, "RESTRICTIVE", "ALL", tenant, tenant)
+	policy(PolicyAccess, "PERMISSIVE", "ALL", tenant, tenant)
 	if t.SubjectColumn != "" {
 		subject := fmt.Sprintf("%s <> %s OR %s = %s", g.sub("principal_kind"), quoteLiteral(tenancy.KindPatient.String()),
 			quoteIdent(t.SubjectColumn), g.sub("current_subject_id"))
-		g.policy(t, PolicySubject, "RESTRICTIVE", "ALL", subject, subject)
+		policy(PolicySubject, "RESTRICTIVE", "ALL", subject, subject)
 	}
 	if len(t.ReadRoles) > 0 {
-		g.policy(t, PolicyReadRoles, "RESTRICTIVE", "SELECT", g.sub("current_roles")+" && "+textArray(t.ReadRoles), "")
+		policy(PolicyReadRoles, "RESTRICTIVE", "SELECT", g.sub("current_roles")+" && "+textArray(t.ReadRoles), "")
 	}
 	if len(t.ReadOnly) > 0 {
 		kinds := make([]string, len(t.ReadOnly))
@@ -194,21 +262,11 @@ func (g *generator) tenantTable(t table) {
 			kinds[i] = k.String()
 		}
 		writer := g.sub("principal_kind") + " <> ALL (" + textArray(kinds) + ")"
-		g.policy(t, PolicyReadOnlyInsert, "RESTRICTIVE", "INSERT", "", writer)
-		g.policy(t, PolicyReadOnlyUpdate, "RESTRICTIVE", "UPDATE", writer, writer)
-		g.policy(t, PolicyReadOnlyDelete, "RESTRICTIVE", "DELETE", writer, "")
+		policy(PolicyReadOnlyInsert, "RESTRICTIVE", "INSERT", "", writer)
+		policy(PolicyReadOnlyUpdate, "RESTRICTIVE", "UPDATE", writer, writer)
+		policy(PolicyReadOnlyDelete, "RESTRICTIVE", "DELETE", writer, "")
 	}
-}
-
-func (g *generator) policy(t table, name, as, cmd, using, check string) {
-	g.printf("CREATE POLICY %s ON %s AS %s FOR %s TO %s", quoteIdent(name), t.qualified(), as, cmd, quoteIdent(g.cfg.AppRole))
-	if using != "" {
-		g.printf("\n    USING (%s)", using)
-	}
-	if check != "" {
-		g.printf("\n    WITH CHECK (%s)", check)
-	}
-	g.printf(";\n")
+	return stmts
 }
 
 // textArray returns ARRAY['a', 'b']::text[] with sorted, unique elements.

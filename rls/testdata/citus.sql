@@ -128,6 +128,44 @@ CREATE POLICY tenancy_tenant ON public.patients AS RESTRICTIVE FOR ALL TO dental
 CREATE POLICY tenancy_access ON public.patients AS PERMISSIVE FOR ALL TO dental_app
     USING (clinic_id = (SELECT tenancy.current_tenant_id()))
     WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()));
+-- Its partitions and inheritance children, queried directly, obey only their own policies.
+DO $tenancy$
+DECLARE
+    child text;
+BEGIN
+    FOR child IN
+        WITH RECURSIVE tree(oid) AS (
+            SELECT inhrelid FROM pg_catalog.pg_inherits WHERE inhparent = 'public.patients'::pg_catalog.regclass
+            UNION
+            SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i JOIN tree ON i.inhparent = tree.oid
+        )
+        SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM tree
+        JOIN pg_catalog.pg_class AS c ON c.oid = tree.oid
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p')
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s OWNER TO dental_owner', child);
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %1$s FROM PUBLIC, dental_app, dental_platform', child);
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s ENABLE ROW LEVEL SECURITY', child);
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s FORCE ROW LEVEL SECURITY', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_tenant ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_access ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_subject ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_roles ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_insert ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_update ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_delete ON %1$s', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_tenant ON %1$s AS RESTRICTIVE FOR ALL TO dental_app
+    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()))', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_access ON %1$s AS PERMISSIVE FOR ALL TO dental_app
+    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()))', child);
+    END LOOP;
+END
+$tenancy$;
 
 -- Registry public.clinics: read by the app role, written by the platform role.
 ALTER TABLE public.clinics OWNER TO dental_owner;
@@ -154,6 +192,44 @@ CREATE POLICY tenancy_tenant ON public.appointments AS RESTRICTIVE FOR ALL TO de
 CREATE POLICY tenancy_access ON public.appointments AS PERMISSIVE FOR ALL TO dental_app
     USING (clinic_id = (SELECT tenancy.current_tenant_id()))
     WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()));
+-- Its partitions and inheritance children, queried directly, obey only their own policies.
+DO $tenancy$
+DECLARE
+    child text;
+BEGIN
+    FOR child IN
+        WITH RECURSIVE tree(oid) AS (
+            SELECT inhrelid FROM pg_catalog.pg_inherits WHERE inhparent = 'public.appointments'::pg_catalog.regclass
+            UNION
+            SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i JOIN tree ON i.inhparent = tree.oid
+        )
+        SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM tree
+        JOIN pg_catalog.pg_class AS c ON c.oid = tree.oid
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p')
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s OWNER TO dental_owner', child);
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %1$s FROM PUBLIC, dental_app, dental_platform', child);
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s ENABLE ROW LEVEL SECURITY', child);
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s FORCE ROW LEVEL SECURITY', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_tenant ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_access ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_subject ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_roles ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_insert ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_update ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_delete ON %1$s', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_tenant ON %1$s AS RESTRICTIVE FOR ALL TO dental_app
+    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()))', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_access ON %1$s AS PERMISSIVE FOR ALL TO dental_app
+    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()))', child);
+    END LOOP;
+END
+$tenancy$;
 
 -- Citus: registries become reference tables; tenant tables are distributed on the
 -- tenant column and co-located, so a tenant's rows, joins and foreign keys stay on one node.

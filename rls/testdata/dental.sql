@@ -139,6 +139,47 @@ CREATE POLICY tenancy_access ON public.patients AS PERMISSIVE FOR ALL TO dental_
 CREATE POLICY tenancy_subject ON public.patients AS RESTRICTIVE FOR ALL TO dental_app
     USING ((SELECT tenancy.principal_kind()) <> 'patient' OR id = (SELECT tenancy.current_subject_id()))
     WITH CHECK ((SELECT tenancy.principal_kind()) <> 'patient' OR id = (SELECT tenancy.current_subject_id()));
+-- Its partitions and inheritance children, queried directly, obey only their own policies.
+DO $tenancy$
+DECLARE
+    child text;
+BEGIN
+    FOR child IN
+        WITH RECURSIVE tree(oid) AS (
+            SELECT inhrelid FROM pg_catalog.pg_inherits WHERE inhparent = 'public.patients'::pg_catalog.regclass
+            UNION
+            SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i JOIN tree ON i.inhparent = tree.oid
+        )
+        SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM tree
+        JOIN pg_catalog.pg_class AS c ON c.oid = tree.oid
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p')
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s OWNER TO dental_owner', child);
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %1$s FROM PUBLIC, dental_app, dental_platform', child);
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s ENABLE ROW LEVEL SECURITY', child);
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s FORCE ROW LEVEL SECURITY', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_tenant ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_access ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_subject ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_roles ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_insert ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_update ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_delete ON %1$s', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_tenant ON %1$s AS RESTRICTIVE FOR ALL TO dental_app
+    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()))', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_access ON %1$s AS PERMISSIVE FOR ALL TO dental_app
+    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()))', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_subject ON %1$s AS RESTRICTIVE FOR ALL TO dental_app
+    USING ((SELECT tenancy.principal_kind()) <> ''patient'' OR id = (SELECT tenancy.current_subject_id()))
+    WITH CHECK ((SELECT tenancy.principal_kind()) <> ''patient'' OR id = (SELECT tenancy.current_subject_id()))', child);
+    END LOOP;
+END
+$tenancy$;
 
 -- Tenant table public.appointments, tenant column clinic_id.
 ALTER TABLE public.appointments OWNER TO dental_owner;
@@ -169,6 +210,54 @@ CREATE POLICY tenancy_read_only_update ON public.appointments AS RESTRICTIVE FOR
     WITH CHECK ((SELECT tenancy.principal_kind()) <> ALL (ARRAY['patient']::text[]));
 CREATE POLICY tenancy_read_only_delete ON public.appointments AS RESTRICTIVE FOR DELETE TO dental_app
     USING ((SELECT tenancy.principal_kind()) <> ALL (ARRAY['patient']::text[]));
+-- Its partitions and inheritance children, queried directly, obey only their own policies.
+DO $tenancy$
+DECLARE
+    child text;
+BEGIN
+    FOR child IN
+        WITH RECURSIVE tree(oid) AS (
+            SELECT inhrelid FROM pg_catalog.pg_inherits WHERE inhparent = 'public.appointments'::pg_catalog.regclass
+            UNION
+            SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i JOIN tree ON i.inhparent = tree.oid
+        )
+        SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM tree
+        JOIN pg_catalog.pg_class AS c ON c.oid = tree.oid
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p')
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s OWNER TO dental_owner', child);
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %1$s FROM PUBLIC, dental_app, dental_platform', child);
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s ENABLE ROW LEVEL SECURITY', child);
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s FORCE ROW LEVEL SECURITY', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_tenant ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_access ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_subject ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_roles ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_insert ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_update ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_delete ON %1$s', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_tenant ON %1$s AS RESTRICTIVE FOR ALL TO dental_app
+    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()))', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_access ON %1$s AS PERMISSIVE FOR ALL TO dental_app
+    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()))', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_subject ON %1$s AS RESTRICTIVE FOR ALL TO dental_app
+    USING ((SELECT tenancy.principal_kind()) <> ''patient'' OR patient_id = (SELECT tenancy.current_subject_id()))
+    WITH CHECK ((SELECT tenancy.principal_kind()) <> ''patient'' OR patient_id = (SELECT tenancy.current_subject_id()))', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_read_only_insert ON %1$s AS RESTRICTIVE FOR INSERT TO dental_app
+    WITH CHECK ((SELECT tenancy.principal_kind()) <> ALL (ARRAY[''patient'']::text[]))', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_read_only_update ON %1$s AS RESTRICTIVE FOR UPDATE TO dental_app
+    USING ((SELECT tenancy.principal_kind()) <> ALL (ARRAY[''patient'']::text[]))
+    WITH CHECK ((SELECT tenancy.principal_kind()) <> ALL (ARRAY[''patient'']::text[]))', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_read_only_delete ON %1$s AS RESTRICTIVE FOR DELETE TO dental_app
+    USING ((SELECT tenancy.principal_kind()) <> ALL (ARRAY[''patient'']::text[]))', child);
+    END LOOP;
+END
+$tenancy$;
 
 -- Tenant table audit.events, tenant column clinic_id.
 ALTER TABLE audit.events OWNER TO dental_owner;
@@ -191,3 +280,43 @@ CREATE POLICY tenancy_access ON audit.events AS PERMISSIVE FOR ALL TO dental_app
     WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()));
 CREATE POLICY tenancy_read_roles ON audit.events AS RESTRICTIVE FOR SELECT TO dental_app
     USING ((SELECT tenancy.current_roles()) && ARRAY['owner']::text[]);
+-- Its partitions and inheritance children, queried directly, obey only their own policies.
+DO $tenancy$
+DECLARE
+    child text;
+BEGIN
+    FOR child IN
+        WITH RECURSIVE tree(oid) AS (
+            SELECT inhrelid FROM pg_catalog.pg_inherits WHERE inhparent = 'audit.events'::pg_catalog.regclass
+            UNION
+            SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i JOIN tree ON i.inhparent = tree.oid
+        )
+        SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM tree
+        JOIN pg_catalog.pg_class AS c ON c.oid = tree.oid
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p')
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s OWNER TO dental_owner', child);
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %1$s FROM PUBLIC, dental_app, dental_platform', child);
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s ENABLE ROW LEVEL SECURITY', child);
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s FORCE ROW LEVEL SECURITY', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_tenant ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_access ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_subject ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_roles ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_insert ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_update ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_delete ON %1$s', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_tenant ON %1$s AS RESTRICTIVE FOR ALL TO dental_app
+    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()))', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_access ON %1$s AS PERMISSIVE FOR ALL TO dental_app
+    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()))', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_read_roles ON %1$s AS RESTRICTIVE FOR SELECT TO dental_app
+    USING ((SELECT tenancy.current_roles()) && ARRAY[''owner'']::text[])', child);
+    END LOOP;
+END
+$tenancy$;

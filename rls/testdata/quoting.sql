@@ -142,6 +142,56 @@ CREATE POLICY tenancy_read_only_update ON public."order" AS RESTRICTIVE FOR UPDA
     WITH CHECK ((SELECT "Tenancy Helpers".principal_kind()) <> ALL (ARRAY['patient', 'staff']::text[]));
 CREATE POLICY tenancy_read_only_delete ON public."order" AS RESTRICTIVE FOR DELETE TO "user"
     USING ((SELECT "Tenancy Helpers".principal_kind()) <> ALL (ARRAY['patient', 'staff']::text[]));
+-- Its partitions and inheritance children, queried directly, obey only their own policies.
+DO $tenancy_1$
+DECLARE
+    child text;
+BEGIN
+    FOR child IN
+        WITH RECURSIVE tree(oid) AS (
+            SELECT inhrelid FROM pg_catalog.pg_inherits WHERE inhparent = 'public."order"'::pg_catalog.regclass
+            UNION
+            SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i JOIN tree ON i.inhparent = tree.oid
+        )
+        SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM tree
+        JOIN pg_catalog.pg_class AS c ON c.oid = tree.oid
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p')
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s OWNER TO "owner''s role"', child);
+        EXECUTE pg_catalog.format(E'REVOKE ALL ON TABLE %1$s FROM PUBLIC, "user", "platform\\role$tenancy$"', child);
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s ENABLE ROW LEVEL SECURITY', child);
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s FORCE ROW LEVEL SECURITY', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_tenant ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_access ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_subject ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_roles ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_insert ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_update ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_delete ON %1$s', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_tenant ON %1$s AS RESTRICTIVE FOR ALL TO "user"
+    USING ("Clinic ""ID""" = (SELECT "Tenancy Helpers".current_tenant_id()))
+    WITH CHECK ("Clinic ""ID""" = (SELECT "Tenancy Helpers".current_tenant_id()))', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_access ON %1$s AS PERMISSIVE FOR ALL TO "user"
+    USING ("Clinic ""ID""" = (SELECT "Tenancy Helpers".current_tenant_id()))
+    WITH CHECK ("Clinic ""ID""" = (SELECT "Tenancy Helpers".current_tenant_id()))', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_subject ON %1$s AS RESTRICTIVE FOR ALL TO "user"
+    USING ((SELECT "Tenancy Helpers".principal_kind()) <> ''patient'' OR "patient id" = (SELECT "Tenancy Helpers".current_subject_id()))
+    WITH CHECK ((SELECT "Tenancy Helpers".principal_kind()) <> ''patient'' OR "patient id" = (SELECT "Tenancy Helpers".current_subject_id()))', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_read_roles ON %1$s AS RESTRICTIVE FOR SELECT TO "user"
+    USING ((SELECT "Tenancy Helpers".current_roles()) && ARRAY[''o''''wner'', ''owner'']::text[])', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_read_only_insert ON %1$s AS RESTRICTIVE FOR INSERT TO "user"
+    WITH CHECK ((SELECT "Tenancy Helpers".principal_kind()) <> ALL (ARRAY[''patient'', ''staff'']::text[]))', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_read_only_update ON %1$s AS RESTRICTIVE FOR UPDATE TO "user"
+    USING ((SELECT "Tenancy Helpers".principal_kind()) <> ALL (ARRAY[''patient'', ''staff'']::text[]))
+    WITH CHECK ((SELECT "Tenancy Helpers".principal_kind()) <> ALL (ARRAY[''patient'', ''staff'']::text[]))', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_read_only_delete ON %1$s AS RESTRICTIVE FOR DELETE TO "user"
+    USING ((SELECT "Tenancy Helpers".principal_kind()) <> ALL (ARRAY[''patient'', ''staff'']::text[]))', child);
+    END LOOP;
+END
+$tenancy_1$;
 
 -- Registry "Odd"."Schema": read by the app role, written by the platform role.
 ALTER TABLE "Odd"."Schema" OWNER TO "owner's role";
