@@ -230,6 +230,8 @@ type policy struct {
 	AppliesApp bool
 	Using      *string
 	Check      *string
+	Roles      []uint32 // pg_policy.polroles; 0 is PUBLIC
+	RoleNames  string   // quoted, comma-separated
 }
 
 func (p policy) object(t *tenantTable) string { return p.Name + " on " + t.Name }
@@ -247,7 +249,10 @@ func (c *checker) policies(ctx context.Context) error {
 	pols, err := query[policy](ctx, c, `
 		SELECT p.polrelid, quote_ident(p.polname), p.polpermissive, p.polcmd::text,
 			EXISTS (SELECT FROM unnest(p.polroles) r WHERE r = 0 OR ($2::oid <> 0 AND pg_catalog.pg_has_role($2::oid, r, 'USAGE'))),
-			pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)
+			pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),
+			p.polroles::oid[],
+			(SELECT string_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE quote_ident(pg_catalog.pg_get_userbyid(r)) END, ', ' ORDER BY r)
+			 FROM unnest(p.polroles) r)
 		FROM pg_catalog.pg_policy p
 		WHERE p.polrelid = ANY($1)
 		ORDER BY p.polrelid, p.polname`, c.tableIDs, c.appOID)
@@ -329,6 +334,30 @@ func (c *checker) policies(ctx context.Context) error {
 			}
 			return isTenantPredicate(*p.Using, col(&t), tenantFn) && isTenantPredicate(*check, col(&t), tenantFn)
 		})
+		// Roles bound by a RESTRICTIVE tenant policy; a PERMISSIVE policy
+		// for any other role admits rows of every tenant to it.
+		bound := make(map[uint32]bool)
+		for _, p := range byTable[t.OID] {
+			if !p.Permissive && p.Cmd == "*" && p.Using != nil && isTenantPredicate(*p.Using, col(&t), tenantFn) &&
+				(p.Check == nil || isTenantPredicate(*p.Check, col(&t), tenantFn)) {
+				for _, r := range p.Roles {
+					bound[r] = true
+				}
+			}
+		}
+		if !tenantPolicy && c.appOID != 0 {
+			bound[c.appOID] = true // reported below as no-tenant-policy
+		}
+		for _, p := range byTable[t.OID] {
+			if !p.Permissive || bound[0] {
+				continue
+			}
+			if slices.ContainsFunc(p.Roles, func(r uint32) bool { return !bound[r] }) {
+				c.add(CodePolicyUnboundRole, SeverityError, ObjectPolicy, p.object(&t),
+					fmt.Sprintf("Limit the policy to the app role (ALTER POLICY %s ON %s TO %s;), or bind its roles with a RESTRICTIVE tenant policy too.", p.Name, t.Name, c.appName),
+					"permissive policy %s on %s applies to %s, which no RESTRICTIVE tenant policy binds, so it admits every tenant's rows to those roles", p.Name, t.Name, p.RoleNames)
+			}
+		}
 		if !tenantPolicy {
 			c.add(CodeNoTenantPolicy, SeverityError, ObjectTable, t.Name,
 				fmt.Sprintf("CREATE POLICY tenancy_tenant ON %s AS RESTRICTIVE FOR ALL TO %s USING (%s = (SELECT %s())) WITH CHECK (%[3]s = (SELECT %[4]s()));",

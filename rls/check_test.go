@@ -200,6 +200,23 @@ func TestCheckFindings(t *testing.T) {
 			want: []found{{rls.CodePolicyUnwrapped, rls.SeverityWarning, rls.ObjectPolicy, "slow on public.patients"}},
 		},
 		{
+			name: "permissive policy for PUBLIC",
+			sql:  `CREATE POLICY reporting ON public.patients FOR SELECT USING (name <> '')`,
+			want: []found{{rls.CodePolicyUnboundRole, rls.SeverityError, rls.ObjectPolicy, "reporting on public.patients"}},
+		},
+		{
+			name: "permissive policy for another role",
+			sql:  `CREATE POLICY platform_reads ON audit.events FOR SELECT TO {platform} USING (action <> '')`,
+			want: []found{{rls.CodePolicyUnboundRole, rls.SeverityError, rls.ObjectPolicy, "platform_reads on audit.events"}},
+		},
+		{
+			name: "permissive policy for another role that is bound",
+			sql: `CREATE POLICY platform_tenant ON audit.events AS RESTRICTIVE TO {platform}
+					USING (clinic_id = (SELECT tenancy.current_tenant_id())) WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()));
+				CREATE POLICY platform_reads ON audit.events FOR SELECT TO {platform} USING (action <> '')`,
+			want: nil,
+		},
+		{
 			name: "IMMUTABLE helper",
 			sql:  `ALTER FUNCTION tenancy.current_actor_id() IMMUTABLE`,
 			want: []found{{rls.CodeHelperVolatility, rls.SeverityError, rls.ObjectFunction, "tenancy.current_actor_id()"}},
@@ -353,7 +370,7 @@ func TestCheckFindings(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			db := migrated(t)
-			app, owner, unique := db.RoleName(pgtest.App), db.RoleName(pgtest.Owner), db.Name
+			app, owner, platform, unique := db.RoleName(pgtest.App), db.RoleName(pgtest.Owner), db.RoleName(pgtest.Platform), db.Name
 			admin := db.Conn(t, pgtest.Admin)
 			for _, suffix := range tt.roles {
 				t.Cleanup(func() {
@@ -365,7 +382,7 @@ func TestCheckFindings(t *testing.T) {
 			if got := check(t, db, cfg); len(got) != 0 {
 				t.Fatalf("before breaking it, Check found %v, want nothing", got)
 			}
-			expand := strings.NewReplacer("{app}", app, "{unique}", unique, "{owner}", owner).Replace
+			expand := strings.NewReplacer("{app}", app, "{unique}", unique, "{owner}", owner, "{platform}", platform).Replace
 			if tt.sql != "" {
 				db.Exec(t, pgtest.Admin, expand(tt.sql))
 			}

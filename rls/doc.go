@@ -76,7 +76,10 @@
 // can widen access beyond the tenant, and no row can be inserted into, or
 // updated into, another tenant. One PERMISSIVE policy admits the tenant's
 // rows. The finer rules (patients' own rows, read roles, read-only kinds)
-// are RESTRICTIVE too, for the same reason.
+// are RESTRICTIVE too, for the same reason. The tenant policy binds the app
+// role only, so a PERMISSIVE policy for any other role (or PUBLIC) would
+// admit every tenant's rows to that role; Check reports one unless a
+// RESTRICTIVE tenant policy binds the same roles.
 //
 // Policies call the helpers inside a sub-select, as in
 // clinic_id = (SELECT tenancy.current_tenant_id()), which PostgreSQL plans

@@ -66,6 +66,7 @@ const (
 	CodePolicyAlwaysTrue  Code = "policy-always-true"    // USING or WITH CHECK is the constant true
 	CodePolicyNullEscape  Code = "policy-null-escape"    // an "IS NULL OR" escape that opens the table when a value is missing
 	CodePolicyUnwrapped   Code = "policy-unwrapped-call" // current_setting or a helper called per row, not in a sub-select
+	CodePolicyUnboundRole Code = "policy-unbound-role"   // a PERMISSIVE policy for a role (or PUBLIC) that no RESTRICTIVE tenant policy binds
 
 	// Helper functions.
 	CodeHelperMissing    Code = "helper-missing"    // the helper schema has no current_tenant_id()
