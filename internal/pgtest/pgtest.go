@@ -70,6 +70,23 @@ func New(t testing.TB) *DB {
 
 func newDB(t testing.TB, srv *server) *DB {
 	t.Helper()
+	db, err := create(srv)
+	if db != nil {
+		t.Cleanup(func() {
+			if err := db.drop(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// create makes the roles and the database. On error it returns the DB
+// made so far, so the caller can drop it.
+func create(srv *server) (*DB, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -79,14 +96,12 @@ func newDB(t testing.TB, srv *server) *DB {
 		db.roles[r] = db.Name + "_" + roleSuffixes[r]
 		db.passwords[r] = randomHex(16)
 	}
-	t.Cleanup(func() { db.drop(t) })
-
 	for r := Owner; int(r) < len(roleSuffixes); r++ {
 		// PASSWORD takes no parameter; the password is random hex, safe to inline.
 		sql := fmt.Sprintf("create role %s login password '%s' nosuperuser nobypassrls nocreatedb nocreaterole noreplication",
 			ident(db.roles[r]), db.passwords[r])
 		if _, err := srv.admin.Exec(ctx, sql); err != nil {
-			t.Fatalf("pgtest: creating role %s: %v", db.roles[r], err)
+			return db, fmt.Errorf("pgtest: creating role %s: %w", db.roles[r], err)
 		}
 	}
 	for _, sql := range []string{
@@ -95,24 +110,51 @@ func newDB(t testing.TB, srv *server) *DB {
 		fmt.Sprintf("grant connect, temporary on database %s to %s, %s", ident(db.Name), ident(db.roles[App]), ident(db.roles[Platform])),
 	} {
 		if _, err := srv.admin.Exec(ctx, sql); err != nil {
-			t.Fatalf("pgtest: %s: %v", sql, err)
+			return db, fmt.Errorf("pgtest: %s: %w", sql, err)
 		}
 	}
-	return db
+	return db, nil
 }
 
-func (db *DB) drop(t testing.TB) {
+// NewShared returns a fresh database like [New] that lives until [Main]
+// ends, for a fixture shared by the tests of a package (an app started
+// once). It needs [Main] in TestMain, which drops it. Without a server it
+// returns an error wrapping the reason; call [SkipOrFail] with it.
+func NewShared() (*DB, error) {
+	srv, err := shared()
+	if err != nil {
+		return nil, err
+	}
+	db, err := create(srv)
+	if db != nil {
+		sharedMu.Lock()
+		detached = append(detached, db)
+		sharedMu.Unlock()
+	}
+	return db, err
+}
+
+// SkipOrFail skips t for a missing server (fails it when CI is set), and
+// fails it for any other error, as New does.
+func SkipOrFail(t testing.TB, err error) {
+	t.Helper()
+	skipOrFail(t, err)
+}
+
+var detached []*DB
+
+func (db *DB) drop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if _, err := db.srv.admin.Exec(ctx, fmt.Sprintf("drop database if exists %s with (force)", ident(db.Name))); err != nil {
-		t.Errorf("pgtest: dropping database %s: %v", db.Name, err)
-		return
+		return fmt.Errorf("pgtest: dropping database %s: %w", db.Name, err)
 	}
 	for r := Owner; int(r) < len(roleSuffixes); r++ {
 		if _, err := db.srv.admin.Exec(ctx, "drop role if exists "+ident(db.roles[r])); err != nil {
-			t.Errorf("pgtest: dropping role %s: %v", db.roles[r], err)
+			return fmt.Errorf("pgtest: dropping role %s: %w", db.roles[r], err)
 		}
 	}
+	return nil
 }
 
 // RoleName returns the name of role r in the server, such as

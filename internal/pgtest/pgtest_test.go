@@ -245,3 +245,15 @@ func TestNoServer(t *testing.T) {
 		t.Errorf("a setup error was skipped: %q", r.skipped)
 	}
 }
+
+func TestNewShared(t *testing.T) {
+	db, err := NewShared()
+	if err != nil {
+		SkipOrFail(t, err)
+		return
+	}
+	var name string
+	if err := db.Conn(t, App).QueryRow(context.Background(), "select current_database()").Scan(&name); err != nil || name != db.Name {
+		t.Fatalf("shared database: %q, %v", name, err)
+	}
+}

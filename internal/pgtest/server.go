@@ -77,8 +77,14 @@ func shutdown() error {
 	if sharedSrv == nil {
 		return nil
 	}
+	var errs []error
+	for _, db := range detached {
+		errs = append(errs, db.drop())
+	}
+	detached = nil
 	sharedSrv.admin.Close()
-	err := sharedSrv.stop()
+	errs = append(errs, sharedSrv.stop())
+	err := errors.Join(errs...)
 	sharedSrv, sharedErr = nil, errors.New("pgtest: server already shut down")
 	return err
 }
