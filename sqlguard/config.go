@@ -1,0 +1,177 @@
+package sqlguard
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Mode says what [Guard.Check] does with a refused statement.
+type Mode int
+
+const (
+	// Enforce, the zero value and default, returns the refusal as an error.
+	Enforce Mode = iota
+	// Report calls [Config.OnReport] with the refusal and lets the
+	// statement run. It is meant for rolling the guard out on existing
+	// code; row-level security still applies.
+	Report
+)
+
+// String returns "enforce", "report" or "Mode(n)".
+func (m Mode) String() string {
+	switch m {
+	case Enforce:
+		return "enforce"
+	case Report:
+		return "report"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// Defaults for the zero fields of a [Config].
+const (
+	DefaultTenantColumn = "clinic_id"
+	DefaultTenantFunc   = "tenancy.current_tenant_id"
+	DefaultCacheSize    = 4096
+)
+
+// Config configures a [Guard]. Names are given as PostgreSQL stores them:
+// unquoted identifiers folded to lower case, so "patients", not
+// "Patients", unless the table was created with a quoted mixed-case name.
+type Config struct {
+	// TenantTables lists the tables whose rows belong to tenants, as
+	// "schema.table" or "table". Required, non-empty. An unqualified
+	// reference in SQL matches an entry with the same table name in any
+	// schema, and an unqualified entry matches the table name in any
+	// schema, so a search_path can never hide a tenant table. List every
+	// view over tenant tables and every partition or inheritance child
+	// too: the guard cannot see what a view or a parent reads.
+	TenantTables []string
+
+	// TenantColumn is the tenant column of every tenant table; default
+	// [DefaultTenantColumn].
+	TenantColumn string
+
+	// TenantFunc is the schema-qualified helper function that returns the
+	// transaction's tenant; default [DefaultTenantFunc]. Only calls
+	// qualified exactly so count: an unqualified call resolves through the
+	// search_path.
+	TenantFunc string
+
+	// TenantColumnDefault says that the tenant column of every tenant table
+	// defaults to the helper, so an INSERT may leave it out or set it to
+	// DEFAULT. The guard cannot see column defaults; row-level security's
+	// WITH CHECK refuses a wrong one. Default false: an INSERT must set the
+	// tenant column.
+	TenantColumnDefault bool
+
+	// Mode is [Enforce] (the default) or [Report].
+	Mode Mode
+
+	// OnReport receives each refusal in [Report] mode; required there. It
+	// may be called concurrently, and must not keep the error after it
+	// returns if it changes it.
+	OnReport func(*RefusalError)
+
+	// CacheSize bounds the number of distinct SQL texts whose analysis is
+	// kept; default [DefaultCacheSize]. The least recently used are
+	// evicted (approximately).
+	CacheSize int
+}
+
+// config is a validated Config in the form the analysis uses.
+type config struct {
+	tables    map[string][]string // relation name -> schemas ("" = any schema)
+	column    string
+	funcParts [2]string
+	defaults  bool
+	mode      Mode
+	onReport  func(*RefusalError)
+	cacheSize int
+}
+
+func (c Config) validate() (*config, error) {
+	out := &config{
+		tables:    make(map[string][]string),
+		column:    c.TenantColumn,
+		defaults:  c.TenantColumnDefault,
+		mode:      c.Mode,
+		onReport:  c.OnReport,
+		cacheSize: c.CacheSize,
+	}
+	if len(c.TenantTables) == 0 {
+		return nil, fmt.Errorf("%w: TenantTables is empty", ErrInvalidConfig)
+	}
+	for _, t := range c.TenantTables {
+		parts := strings.Split(t, ".")
+		if len(parts) > 2 || !validNames(parts) {
+			return nil, fmt.Errorf("%w: TenantTables entry %q is not \"schema.table\" or \"table\"", ErrInvalidConfig, t)
+		}
+		schema, rel := "", parts[len(parts)-1]
+		if len(parts) == 2 {
+			schema = parts[0]
+		}
+		out.tables[rel] = append(out.tables[rel], schema)
+	}
+	if out.column == "" {
+		out.column = DefaultTenantColumn
+	}
+	if !validNames([]string{out.column}) {
+		return nil, fmt.Errorf("%w: TenantColumn %q is not a column name", ErrInvalidConfig, out.column)
+	}
+	fn := c.TenantFunc
+	if fn == "" {
+		fn = DefaultTenantFunc
+	}
+	parts := strings.Split(fn, ".")
+	if len(parts) != 2 || !validNames(parts) {
+		return nil, fmt.Errorf("%w: TenantFunc %q is not \"schema.function\"", ErrInvalidConfig, fn)
+	}
+	out.funcParts = [2]string{parts[0], parts[1]}
+	switch c.Mode {
+	case Enforce:
+	case Report:
+		if c.OnReport == nil {
+			return nil, fmt.Errorf("%w: Report mode needs OnReport", ErrInvalidConfig)
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown Mode %d", ErrInvalidConfig, int(c.Mode))
+	}
+	if out.cacheSize < 0 {
+		return nil, fmt.Errorf("%w: negative CacheSize", ErrInvalidConfig)
+	}
+	if out.cacheSize == 0 {
+		out.cacheSize = DefaultCacheSize
+	}
+	return out, nil
+}
+
+// validNames reports whether each name is a non-empty identifier without
+// characters that would need quoting in a way this package does not model
+// (NUL, quotes, dots, white space).
+func validNames(names []string) bool {
+	for _, n := range names {
+		if n == "" || len(n) > 63 || strings.ContainsAny(n, "\x00\"'. \t\r\n") {
+			return false
+		}
+	}
+	return true
+}
+
+// isTenant reports whether a relation named schema.rel (schema "" when the
+// SQL does not qualify it) may be a tenant table.
+func (c *config) isTenant(schema, rel string) bool {
+	schemas, ok := c.tables[rel]
+	if !ok {
+		return false
+	}
+	if schema == "" {
+		return true
+	}
+	for _, s := range schemas {
+		if s == "" || s == schema {
+			return true
+		}
+	}
+	return false
+}

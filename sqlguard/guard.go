@@ -1,0 +1,98 @@
+package sqlguard
+
+import (
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/mydentalpractice/tenancy"
+)
+
+// Guard checks SQL statements against the tenant-scoping rules before they
+// are sent. It is safe for concurrent use; create one per set of tenant
+// tables and share it.
+type Guard struct {
+	cfg   *config
+	cache *cache
+}
+
+// New returns a Guard for cfg, or an error wrapping [ErrInvalidConfig] when
+// a field is missing or malformed. See [Config] for the defaults.
+func New(cfg Config) (*Guard, error) {
+	c, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	return &Guard{cfg: c, cache: newCache(c.cacheSize)}, nil
+}
+
+// Check checks one SQL text, with its arguments, for the given tenant. It
+// parses sql once per distinct text (the analysis is cached, bounded by
+// [Config.CacheSize]) and then compares, on every call, each parameter $n
+// that the statement uses as the tenant with args[n-1].
+//
+// It returns nil when the statement may be sent. A refusal is a
+// [*RefusalError] wrapping [ErrRefused] in [Enforce] mode; in [Report] mode
+// Check passes it to [Config.OnReport] and returns nil. For the zero tenant
+// it returns an error wrapping [tenancy.ErrNoTenant] in either mode.
+//
+// Check is safe for concurrent use. A cached check allocates nothing unless
+// it refuses.
+func (g *Guard) Check(sql string, args []any, tenant tenancy.ID) error {
+	if tenant.IsZero() {
+		return errNoTenant
+	}
+	p := g.cache.get(sql)
+	if p == nil {
+		p = g.cache.put(sql, compile(g.cfg, sql))
+	}
+	if p.refusal != nil {
+		e := *p.refusal
+		return g.refuse(&e)
+	}
+	for i := range p.params {
+		u := &p.params[i]
+		if u.n > len(args) || !isTenant(args[u.n-1], tenant) {
+			return g.refuse(&RefusalError{Table: u.table, Rule: RuleParamTenant, Pos: u.pos, Param: u.n})
+		}
+	}
+	return nil
+}
+
+func (g *Guard) refuse(e *RefusalError) error {
+	if g.cfg.mode == Report {
+		g.cfg.onReport(e)
+		return nil
+	}
+	return e
+}
+
+// isTenant reports whether arg, bound to a parameter, is the tenant. It
+// fails closed: any type it does not know is not the tenant.
+func isTenant(arg any, tenant tenancy.ID) bool {
+	switch v := arg.(type) {
+	case tenancy.ID:
+		return v == tenant
+	case *tenancy.ID:
+		return v != nil && *v == tenant
+	case [16]byte:
+		return v == tenant
+	case *[16]byte:
+		return v != nil && *v == tenant
+	case pgtype.UUID:
+		return v.Valid && v.Bytes == tenant
+	case *pgtype.UUID:
+		return v != nil && v.Valid && v.Bytes == tenant
+	case string:
+		return stringIsTenant(v, tenant)
+	case *string:
+		return v != nil && stringIsTenant(*v, tenant)
+	}
+	return false
+}
+
+func stringIsTenant(s string, tenant tenancy.ID) bool {
+	if len(s) != 36 {
+		return false
+	}
+	id, err := tenancy.ParseID(s)
+	return err == nil && id == tenant
+}

@@ -1,0 +1,79 @@
+package sqlguard
+
+import (
+	"errors"
+	"unicode/utf8"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"github.com/pganalyze/pg_query_go/v6/parser"
+)
+
+// plan is what the analysis of one SQL text leaves for each execution:
+// either a fixed refusal, or the parameters whose values must be the
+// tenant. Plans are shared through the cache and never changed.
+type plan struct {
+	refusal *RefusalError
+	params  []paramUse
+}
+
+// paramUse is a parameter $n that stands for the tenant.
+type paramUse struct {
+	n     int
+	table string
+	pos   int
+}
+
+// compile parses sql and analyses it into a plan.
+func compile(cfg *config, sql string) *plan {
+	tree, err := pg_query.Parse(sql)
+	if err != nil {
+		pos := 0
+		var pe *parser.Error
+		if errors.As(err, &pe) && pe.Cursorpos > 0 {
+			pos = byteOffset(sql, pe.Cursorpos-1)
+		}
+		return &plan{refusal: &RefusalError{Rule: RuleSyntax, Pos: pos}}
+	}
+	a := &analyzer{cfg: cfg, levels: make(map[*pg_query.SelectStmt]*level)}
+	switch len(tree.Stmts) {
+	case 0:
+		// Only white space, comments or semicolons: nothing is run.
+	case 1:
+		a.statement(tree.Stmts[0])
+	default:
+		a.refuse(RuleMultipleStatements, "", tree.Stmts[1].StmtLocation)
+	}
+	if a.refusal != nil {
+		return &plan{refusal: a.refusal}
+	}
+	return &plan{params: dedupe(a.params)}
+}
+
+// byteOffset converts a character offset, as PostgreSQL reports error
+// positions, to a byte offset in s.
+func byteOffset(s string, chars int) int {
+	i := 0
+	for n := 0; n < chars && i < len(s); n++ {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return i
+}
+
+// dedupe keeps the first use of each parameter number.
+func dedupe(uses []paramUse) []paramUse {
+	var out []paramUse
+	for _, u := range uses {
+		seen := false
+		for _, o := range out {
+			if o.n == u.n {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			out = append(out, u)
+		}
+	}
+	return out
+}

@@ -1,0 +1,128 @@
+# Seed statements for FuzzGuard and FuzzGuardDifferential, one per line.
+# Lines starting with # are comments of this file (SQL comments are seeds).
+# Parameters: $1 is tenant A, $2 is tenant B, $3 is the text 'x'.
+# Schema (see differential_test.go): patients, appointments, clinic.invoices
+# and "Notes" are tenant tables; clinics is a global registry.
+select * from patients where clinic_id = $1
+select * from patients where clinic_id = $2
+select * from patients where $1 = clinic_id and name <> $3
+SELECT * FROM PUBLIC.PATIENTS P WHERE P.CLINIC_ID = $1
+select * from only public.patients as p where p.clinic_id = $1::uuid
+select * from patients where clinic_id = tenancy.current_tenant_id()
+select * from patients where clinic_id = (select tenancy.current_tenant_id())
+select * from patients where clinic_id = current_tenant_id()
+select * from patients /* where clinic_id = $1 */
+select * from patients -- where clinic_id = $1
+select * from patients where clinic_id = $1 or name = $3
+select * from patients where (clinic_id = $1 or clinic_id = $1)
+select * from patients where not (clinic_id <> $1)
+select * from patients where clinic_id = $1 and (name = $3 or true)
+select * from patients p, appointments a where p.clinic_id = $1 and a.clinic_id = p.clinic_id and a.patient_id = p.id
+select * from patients p join appointments a on a.clinic_id = p.clinic_id and a.patient_id = p.id where p.clinic_id = $1
+select * from patients p join appointments a on a.patient_id = p.id where p.clinic_id = $1
+select * from patients p left join appointments a on a.clinic_id = p.clinic_id and a.patient_id = p.id where p.clinic_id = $1
+select * from patients p left join appointments a on p.clinic_id = $1 and a.clinic_id = p.clinic_id
+select * from patients p right join appointments a on a.clinic_id = p.clinic_id where a.clinic_id = $1
+select * from patients p full join appointments a on a.clinic_id = p.clinic_id and p.clinic_id = $1 and a.clinic_id = $1
+select * from patients p full join appointments a on a.clinic_id = p.clinic_id where p.clinic_id = $1 and a.clinic_id = $1
+select * from patients p left join appointments a on a.clinic_id = $1 where p.clinic_id = $1
+select * from patients p join appointments a using (clinic_id) where p.clinic_id = $1
+select * from patients natural join appointments where clinic_id = $1
+select * from patients p cross join clinics c where p.clinic_id = $1 and c.id = p.clinic_id
+select c.name, count(*) from clinics c join patients p on p.clinic_id = c.id group by c.name
+select c.name from clinics c where exists (select 1 from patients p where p.clinic_id = c.id and p.clinic_id = $1)
+select id, name from patients where clinic_id = $1 union select id, name from patients where clinic_id = $1
+select id, name from patients where clinic_id = $1 union all select id, name from patients
+select id from patients where clinic_id = $1 intersect select patient_id from appointments where clinic_id = $1
+select id from patients where clinic_id = $1 except select patient_id from appointments
+with p as (select * from patients where clinic_id = $1) select * from p
+with p as (select * from patients) select * from p where clinic_id = $1
+with recursive r(n) as (select 1 union all select n + 1 from r where n < 3) select * from r, patients p where p.clinic_id = $1
+with patients as (select * from public.patients where clinic_id = $1) select * from patients where clinic_id = $1
+with d as (delete from appointments where clinic_id = $1 returning *) select * from d
+with d as (delete from appointments returning *) select count(*) from d
+with u as (update patients set name = $3 where clinic_id = $1 returning id) select * from u
+select name, (select count(*) from appointments a where a.clinic_id = p.clinic_id and a.patient_id = p.id) from patients p where p.clinic_id = $1
+select name, (select count(*) from appointments a where a.patient_id = p.id) from patients p where p.clinic_id = $1
+select (select name from patients limit 1)
+select (select name from patients where clinic_id = $1 limit 1)
+select * from patients p where p.clinic_id = $1 and p.id in (select patient_id from appointments)
+select * from patients p where p.clinic_id = $1 and p.id in (select patient_id from appointments where clinic_id = $1)
+select * from patients p, lateral (select * from appointments a where a.clinic_id = p.clinic_id and a.patient_id = p.id) x where p.clinic_id = $1
+select * from patients p, lateral (select * from appointments a where a.patient_id = p.id) x where p.clinic_id = $1
+select * from patients p left join lateral (select * from appointments a where a.clinic_id = $1) x on true where p.clinic_id = $1
+select * from (select * from patients where clinic_id = $1) s
+select * from (select * from patients) s where s.clinic_id = $1
+select count(*) from patients where clinic_id = $1 having count(*) > 0
+select clinic_id, count(*) from patients group by clinic_id having clinic_id = $1
+select * from patients where clinic_id = $1 order by (select max(note) from appointments)
+select * from patients p where p.clinic_id = $1 and p.id = any (select patient_id from appointments a where a.clinic_id = p.clinic_id)
+select * from clinic.invoices i where i.clinic_id = $1
+select * from clinic.invoices i join patients p on p.clinic_id = i.clinic_id and p.id = i.patient_id where i.clinic_id = $1
+select * from invoices
+select * from "Notes" where clinic_id = $1
+select * from "Notes"
+select * from notes
+select * from patients as p(a, b, c) where p.clinic_id = $1
+select * from patients tablesample system (100) where clinic_id = $1
+select * from clinics
+select 1
+values (1), (2)
+select * from patients where clinic_id = $1 for update
+select * from (patients p join appointments a on a.clinic_id = p.clinic_id) j where p.clinic_id = $1
+select * from (patients p join appointments a on a.clinic_id = p.clinic_id and p.clinic_id = $1) j
+select * from patients where clinic_id in ($1)
+select * from patients where clinic_id = any (array[$1::uuid])
+select * from patients where clinic_id is not distinct from $1
+select * from patients where clinic_id = $1 and clinic_id = $2
+select * from patients where clinic_id = $2 and clinic_id = $1
+insert into patients (clinic_id, id, name) values ($1, '0190a8c0-0000-7000-8000-0000000a0099', $3)
+insert into patients (clinic_id, id, name) values ($1, '0190a8c0-0000-7000-8000-0000000a0099', $3) returning *
+insert into patients (clinic_id, id, name) values ($2, '0190a8c0-0000-7000-8000-0000000a0099', $3)
+insert into patients (clinic_id, id, name) values (tenancy.current_tenant_id(), '0190a8c0-0000-7000-8000-0000000a0099', $3)
+insert into patients (id, name) values ('0190a8c0-0000-7000-8000-0000000a0099', $3)
+insert into patients values ($1, '0190a8c0-0000-7000-8000-0000000a0099', $3)
+insert into patients (clinic_id, id, name) select clinic_id, gen_random_uuid(), name from patients where clinic_id = $1
+insert into patients (clinic_id, id, name) select $1, gen_random_uuid(), name from patients
+insert into patients (clinic_id, id, name) select clinic_id, gen_random_uuid(), name || 'x' from patients
+insert into patients (clinic_id, id, name) values ($1, '0190a8c0-0000-7000-8000-0000000a0001', $3) on conflict (clinic_id, id) do update set name = excluded.name
+insert into patients (clinic_id, id, name) values ($1, '0190a8c0-0000-7000-8000-0000000a0001', $3) on conflict (id, clinic_id) do nothing
+insert into patients (clinic_id, id, name) values ($1, '0190a8c0-0000-7000-8000-0000000a0001', $3) on conflict (clinic_id, id) do update set clinic_id = excluded.clinic_id
+insert into clinics (id, name) select clinic_id, name from patients where clinic_id = $1 on conflict do nothing
+update patients set name = $3 where clinic_id = $1
+update patients set name = $3 where clinic_id = $1 returning *
+update patients set name = $3
+update patients set name = $3 where clinic_id = $1 or true
+update patients set clinic_id = $1 where clinic_id = $1
+update patients p set name = a.note from appointments a where p.clinic_id = $1 and a.clinic_id = p.clinic_id and a.patient_id = p.id
+update patients p set name = a.note from appointments a where p.clinic_id = $1 and a.patient_id = p.id
+update appointments set note = (select name from patients p where p.clinic_id = appointments.clinic_id and p.id = appointments.patient_id) where clinic_id = $1
+update appointments set note = (select name from patients p where p.id = appointments.patient_id) where clinic_id = $1
+delete from appointments where clinic_id = $1
+delete from appointments where clinic_id = $1 returning *
+delete from appointments
+delete from appointments a using patients p where a.clinic_id = $1 and p.clinic_id = a.clinic_id and p.id = a.patient_id
+delete from appointments a using patients p where a.clinic_id = $1 and p.id = a.patient_id
+delete from appointments where clinic_id = $1 and patient_id in (select id from patients where clinic_id = $1)
+select set_config('tenancy.tenant_id', $2, true)
+select set_config('tenancy.tenant_id', $2, false)
+select * from patients where clinic_id = $1 and set_config('tenancy.tenant_id', $2, true) is not null
+set tenancy.tenant_id = 'x'
+set local tenancy.tenant_id = 'x'
+set local statement_timeout = '1s'
+set role postgres
+reset all
+reset role
+truncate patients
+copy patients to stdout
+create table x (id int)
+drop table patients
+grant select on patients to public
+select * from patients where clinic_id = $1; select 1
+select 1; select 2
+explain select * from patients where clinic_id = $1
+do $$ begin perform 1; end $$
+lock table patients
+select * into y from patients where clinic_id = $1
+select query_to_xml('select * from patients', true, false, '')
+savepoint s1
