@@ -1,0 +1,165 @@
+package audit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/internal/pgtest"
+	"github.com/mydentalpractice/tenancy/rls"
+	"github.com/mydentalpractice/tenancy/tenantdb"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+var (
+	clinicA  = tenancy.MustParseID("0195f1c2-0000-7000-8000-00000000000a")
+	clinicB  = tenancy.MustParseID("0195f1c2-0000-7000-8000-00000000000b")
+	ownerA   = tenancy.MustParseID("0195f1c2-0000-7000-8000-0000000000a1")
+	dentistA = tenancy.MustParseID("0195f1c2-0000-7000-8000-0000000000a2")
+	patientA = tenancy.MustParseID("0195f1c2-0000-7000-8000-0000000000a3")
+	ownerB   = tenancy.MustParseID("0195f1c2-0000-7000-8000-0000000000b1")
+	admin    = tenancy.MustParseID("0195f1c2-0000-7000-8000-0000000000ff")
+)
+
+func as(p tenancy.Principal) context.Context {
+	return tenancy.NewContext(context.Background(), p)
+}
+
+func staff(clinic, subject tenancy.ID, roles ...string) context.Context {
+	return as(tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinic, Subject: subject, Roles: roles, RequestID: "req-1"})
+}
+
+func adminCtx() context.Context {
+	return as(tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Subject: admin, RequestID: "req-admin"})
+}
+
+// allowAll lets every statement through: package sqlguard is not part of
+// these tests, row-level security is.
+type allowAll struct{}
+
+func (allowAll) Check(string, []any, tenancy.ID) error { return nil }
+
+// fixture is a test database with the audit schema and a tenant table
+// public.notes, and pools as the app and platform roles.
+type fixture struct {
+	db       *pgtest.DB
+	app      *tenantdb.Pool
+	platform *pgxpool.Pool
+}
+
+func setup(t testing.TB) *fixture {
+	t.Helper()
+	db := pgtest.New(t)
+	cfg := rls.Config{
+		OwnerRole:    db.RoleName(pgtest.Owner),
+		AppRole:      db.RoleName(pgtest.App),
+		PlatformRole: db.RoleName(pgtest.Platform),
+	}
+	db.Exec(t, pgtest.Owner, `create table public.notes (clinic_id uuid not null, id uuid not null, body text not null,
+		primary key (clinic_id, id))`)
+	notes, err := rls.Generate(cfg, rls.Table{Name: "public.notes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(t, pgtest.Owner, notes)
+	schema, err := audit.Schema(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(t, pgtest.Owner, schema)
+	app, err := tenantdb.New(context.Background(), db.Pool(t, pgtest.App), tenantdb.Config{Guard: allowAll{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{db: db, app: app, platform: db.Pool(t, pgtest.Platform)}
+}
+
+// record appends n events to ctx's clinic, each in its own transaction.
+func (f *fixture) record(t testing.TB, ctx context.Context, n int, action string) []audit.Event {
+	t.Helper()
+	var out []audit.Event
+	for i := range n {
+		err := f.app.Tx(ctx, func(tx *tenantdb.Tx) error {
+			e, err := audit.Record(ctx, tx, audit.Event{Action: action, ResourceType: "patient",
+				ResourceID: fmt.Sprint("p", i), Outcome: audit.Success})
+			out = append(out, e)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// adminCount counts, as the superuser, the events of clinic (zero: the
+// platform chain) with action (empty: any).
+func (f *fixture) adminCount(t testing.TB, clinic tenancy.ID, action string) int {
+	t.Helper()
+	conn := f.db.Conn(t, pgtest.Admin)
+	var n int
+	var c any
+	if !clinic.IsZero() {
+		c = clinic
+	}
+	err := conn.QueryRow(context.Background(), `select count(*) from audit.events
+		where clinic_id is not distinct from $1::uuid and ($2 = '' or action = $2)`, c, action).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// tamper runs sql as the superuser with triggers disabled.
+func (f *fixture) tamper(t testing.TB, sql string, args ...any) {
+	t.Helper()
+	conn := f.db.Conn(t, pgtest.Admin)
+	err := pgx.BeginFunc(context.Background(), conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(context.Background(), "set local session_replication_role = replica"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(context.Background(), sql, args...)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("tampering: %v\n%s", err, sql)
+	}
+}
+
+func sqlState(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// clock is a settable clock for grants and tokens.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Now().UTC().Truncate(time.Second)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
