@@ -55,6 +55,7 @@ func commands() *command {
 		short: helpOverview,
 		sub: []*command{
 			rlsCommand(),
+			auditCommand(),
 		},
 	}
 }
