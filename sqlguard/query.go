@@ -62,6 +62,14 @@ func (a *analyzer) with(w *pg_query.WithClause, outer *scope) {
 			a.refuse(RuleStatementKind, "", 0)
 			return
 		}
+		// SEARCH and CYCLE hold column names and constants; walked in case.
+		empty := &scope{lvl: &level{outer: outer}, outer: outer}
+		if cte.SearchClause != nil {
+			a.walk(empty, cte.SearchClause.ProtoReflect())
+		}
+		if cte.CycleClause != nil {
+			a.walk(empty, cte.CycleClause.ProtoReflect())
+		}
 		switch q := cte.Ctequery.GetNode().(type) {
 		case *pg_query.Node_SelectStmt:
 			a.selectStmt(q.SelectStmt, outer)

@@ -126,3 +126,36 @@ lock table patients
 select * into y from patients where clinic_id = $1
 select query_to_xml('select * from patients', true, false, '')
 savepoint s1
+# Adversarial shapes.
+select * from patients p where p.clinic_id = $1 and exists (select 1 from patients p2 join appointments p on p.clinic_id = $1)
+select * from patients p, lateral (select * from appointments p where p.clinic_id = p.clinic_id) x where p.clinic_id = $1
+select * from appointments a where a.clinic_id = (select p.clinic_id from patients p where p.clinic_id = $1)
+select x.* from patients p left join appointments x on x.clinic_id = p.clinic_id where p.clinic_id = $1
+select * from patients p full join appointments a on a.clinic_id = p.clinic_id where a.clinic_id = $1
+select * from clinics c left join patients p on p.clinic_id = c.id where c.id = $1
+select * from clinics c left join patients p on p.clinic_id = $1 and p.clinic_id = c.id
+select * from clinics c left join (patients p join appointments a on a.clinic_id = p.clinic_id and p.clinic_id = $1) on c.id = p.clinic_id
+select * from patients p join appointments a on a.clinic_id = p.clinic_id join clinic.invoices i on i.clinic_id = a.clinic_id where p.clinic_id = $1
+select * from patients p where p.clinic_id = $1 union select * from patients q where q.clinic_id = p.clinic_id
+select (select p.name from patients p where p.clinic_id = c.id limit 1) from clinics c
+select * from appointments a join patients p on p.clinic_id = a.clinic_id and a.clinic_id = $1
+select * from patients where clinic_id = $1 and clinic_id = clinic_id
+select * from patients p1, patients p2 where p1.clinic_id = p2.clinic_id and p2.clinic_id = p1.clinic_id
+select * from patients join appointments on patients.clinic_id = appointments.clinic_id where patients.clinic_id = $1
+select * from patients p where p.clinic_id = $1 and exists (select * from appointments a where a.clinic_id = p.clinic_id and exists (select 1 from clinic.invoices i where i.clinic_id = a.clinic_id))
+select * from patients p where p.clinic_id = $1 and exists (select 1 from (select * from appointments a where a.clinic_id = p.clinic_id) s)
+select * from (select * from patients where clinic_id = $1) patients join appointments a on a.clinic_id = patients.clinic_id
+update patients set name = 'x' from patients p2 where patients.clinic_id = $1 and p2.clinic_id = patients.clinic_id
+delete from patients using appointments patients where patients.clinic_id = $1
+select * from patients p natural join appointments a where p.clinic_id = $1 and a.clinic_id = $1
+select * from (patients p join appointments a using (clinic_id)) j where p.clinic_id = $1
+select * from patients p right join appointments a on a.clinic_id = p.clinic_id where p.clinic_id = $1
+select * from patients p where p.clinic_id = $1 and p.name = (select name from patients where clinic_id = p.clinic_id and id <> p.id limit 1)
+insert into patients as p (clinic_id, id, name) values ($1, '0190a8c0-0000-7000-8000-0000000a0001', $3) on conflict (id, clinic_id) do update set name = excluded.name where p.clinic_id = $1
+insert into appointments (clinic_id, id, patient_id) select p.clinic_id, gen_random_uuid(), p.id from patients p where p.clinic_id = $1
+insert into appointments (clinic_id, id, patient_id) select a.clinic_id, gen_random_uuid(), p.id from patients p left join appointments a on a.clinic_id = p.clinic_id where p.clinic_id = $1
+with x as (select p.clinic_id, p.id from patients p where p.clinic_id = $1) insert into appointments (clinic_id, id, patient_id) select x.clinic_id, gen_random_uuid(), x.id from x
+select count(*), max(name) from patients where clinic_id = $1 group by rollup (name)
+select name, row_number() over (partition by (select count(*) from appointments)) from patients where clinic_id = $1
+select * from patients where clinic_id = $1 and id = any (array(select patient_id from appointments where clinic_id = $1))
+select * from patients where clinic_id = $1::uuid and name = $3::text
