@@ -46,6 +46,9 @@ func Check(ctx context.Context, db Querier, cfg Config) ([]Finding, error) {
 		{"column defaults", c.sequences},
 		{"definer functions", c.definers},
 		{"views", c.views},
+		{"policy functions", c.policyFunctions},
+		{"app role's reach", c.appReach},
+		{"default privileges", c.defaultPrivileges},
 	} {
 		if err := step.fn(ctx); err != nil {
 			return nil, fmt.Errorf("rls: check %s: %w", step.name, err)
@@ -66,6 +69,8 @@ type checker struct {
 	tables   []tenantTable
 	byOID    map[uint32]*tenantTable
 	tableIDs []uint32 // of tables with relkind r or p
+	allIDs   []uint32 // of every tenant table, foreign tables included
+	fnIDs    []uint32 // of the user-defined functions that policies on tenant tables call
 }
 
 type tenantTable struct {
@@ -196,6 +201,7 @@ func (c *checker) tenantTables(ctx context.Context) error {
 	for i := range c.tables {
 		t := &c.tables[i]
 		c.byOID[t.OID] = t
+		c.allIDs = append(c.allIDs, t.OID)
 		if t.Kind == "f" {
 			c.add(CodeForeignTable, SeverityError, ObjectTable, t.Name,
 				"Keep tenant data in local tables with row-level security, or restrict the foreign table to the owner role.",
@@ -681,6 +687,151 @@ func (c *checker) views(ctx context.Context) error {
 				"ALTER VIEW "+v.Name+" SET (security_invoker = true);",
 				"view %s reads tenant table %s with its owner's rights, not the caller's, so the caller's policies do not apply", v.Name, v.Over)
 		}
+	}
+	return nil
+}
+
+// policyFunctions checks the user-defined functions that policies on
+// tenant tables call (those of the helper schema are checked by helpers,
+// but for their rights): a SECURITY DEFINER one runs with its owner's
+// rights inside every policy check; an IMMUTABLE one that reads the
+// context may be folded into a plan that another tenant reuses; a
+// VOLATILE one runs per row.
+func (c *checker) policyFunctions(ctx context.Context) error {
+	type fn struct {
+		OID          uint32
+		Name         string
+		Volatility   string
+		Definer      bool
+		ReadsContext bool
+		InHelpers    bool
+		Policy       string
+	}
+	fns, err := query[fn](ctx, c, `
+		SELECT p.oid, format('%I.%I', n.nspname, p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
+			p.provolatile::text, p.prosecdef,
+			p.prosrc ~ 'current_setting|current_tenant_id|current_subject_id|principal_kind|current_roles|current_actor_id',
+			n.nspname = $2,
+			min(quote_ident(pol.polname) || ' on ' || format('%I.%I', tn.nspname, t.relname))
+		FROM pg_catalog.pg_policy pol
+		JOIN pg_catalog.pg_class t ON t.oid = pol.polrelid
+		JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
+		JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_policy'::regclass AND d.objid = pol.oid
+			AND d.refclassid = 'pg_catalog.pg_proc'::regclass
+		JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid
+		JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		WHERE pol.polrelid = ANY($1) AND `+userSchemas+`
+		GROUP BY 1, 2, 3, 4, 5, 6
+		ORDER BY 2`, c.tableIDs, c.cfg.Schema)
+	if err != nil {
+		return err
+	}
+	for _, f := range fns {
+		c.fnIDs = append(c.fnIDs, f.OID)
+		if f.Definer {
+			c.add(CodePolicyDefiner, SeverityError, ObjectFunction, f.Name, "ALTER FUNCTION "+f.Name+" SECURITY INVOKER;",
+				"function %s, called by policy %s, is SECURITY DEFINER, so it reads with its owner's rights, past row-level security, while deciding what the caller may see", f.Name, f.Policy)
+		}
+		if f.InHelpers {
+			continue // helpers reports its volatility
+		}
+		switch {
+		case f.Volatility == "i" && f.ReadsContext:
+			c.add(CodeHelperVolatility, SeverityError, ObjectFunction, f.Name, "ALTER FUNCTION "+f.Name+" STABLE;",
+				"function %s, called by policy %s, reads the tenant context but is IMMUTABLE, so the planner may fold one tenant's value into a plan that another reuses", f.Name, f.Policy)
+		case f.Volatility == "v":
+			c.add(CodeHelperVolatility, SeverityWarning, ObjectFunction, f.Name, "ALTER FUNCTION "+f.Name+" STABLE; if it has no side effects.",
+				"function %s, called by policy %s, is VOLATILE, so it may run once per row and keeps indexes from being used", f.Name, f.Policy)
+		}
+	}
+	return nil
+}
+
+// appReach reports what lets the app role change the objects that
+// isolation rests on: owning objects (an owner can replace a function,
+// alter a view, drop what is in its schema), or creating objects in a
+// schema or the database (a function or operator that shadows one on
+// another role's search_path, or a schema named after another role, which
+// "$user" puts first on that role's path). Temporary objects are fine.
+func (c *checker) appReach(ctx context.Context) error {
+	if c.appOID == 0 || c.appSuper {
+		return nil
+	}
+	type obj struct {
+		Kind string
+		Name string
+		Own  bool // owns it (else may create in it)
+	}
+	objs, err := query[obj](ctx, c, `
+		SELECT 'schema', quote_ident(n.nspname), true
+		FROM pg_catalog.pg_namespace n
+		WHERE `+userSchemas+` AND (n.nspowner = $1 OR (n.nspname = $2 AND pg_catalog.pg_has_role($1, n.nspowner, 'MEMBER')))
+		UNION ALL
+		SELECT 'function', format('%I.%I', n.nspname, p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')', true
+		FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		WHERE `+userSchemas+` AND (p.proowner = $1
+			OR ((n.nspname = $2 OR p.oid = ANY($3)) AND pg_catalog.pg_has_role($1, p.proowner, 'MEMBER')))
+		UNION ALL
+		SELECT CASE WHEN c.relkind IN ('v', 'm') THEN 'view' WHEN c.relkind = 'S' THEN 'sequence' ELSE 'table' END,
+			format('%I.%I', n.nspname, c.relname), true
+		FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		WHERE `+userSchemas+` AND c.relowner = $1 AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S') AND NOT c.oid = ANY($4)
+		UNION ALL
+		SELECT 'schema', quote_ident(n.nspname), false
+		FROM pg_catalog.pg_namespace n
+		WHERE `+userSchemas+` AND pg_catalog.has_schema_privilege($1, n.oid, 'CREATE')
+			AND NOT pg_catalog.pg_has_role($1, n.nspowner, 'MEMBER')
+		UNION ALL
+		SELECT 'database', quote_ident(d.datname), false
+		FROM pg_catalog.pg_database d
+		WHERE d.datname = pg_catalog.current_database() AND pg_catalog.has_database_privilege($1, d.oid, 'CREATE')
+			AND NOT pg_catalog.pg_has_role($1, d.datdba, 'MEMBER')
+		ORDER BY 1, 2`, c.appOID, c.cfg.Schema, c.fnIDs, c.allIDs)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		kind := ObjectKind(o.Kind)
+		if o.Own {
+			c.add(CodeAppRoleOwnsObject, SeverityError, kind, o.Name,
+				fmt.Sprintf("ALTER %s %s OWNER TO <owner role>; the app role must own nothing, and be a member of no owner.", strings.ToUpper(o.Kind), o.Name),
+				"the app role %s owns %s %s (or can act as its owner), so it can replace or drop what the isolation relies on", c.appName, o.Kind, o.Name)
+			continue
+		}
+		c.add(CodeAppRoleCreate, SeverityError, kind, o.Name,
+			fmt.Sprintf("REVOKE CREATE ON %s %s FROM PUBLIC, %s;", strings.ToUpper(o.Kind), o.Name, c.appName),
+			"the app role %s may create objects in %s %s, such as functions, operators or schemas that shadow those another role's search_path finds", c.appName, o.Kind, o.Name)
+	}
+	return nil
+}
+
+// defaultPrivileges reports default privileges (ALTER DEFAULT PRIVILEGES)
+// that would give a new table to PUBLIC, or TRUNCATE, REFERENCES or
+// TRIGGER on it to the app role, before any policy is on it.
+func (c *checker) defaultPrivileges(ctx context.Context) error {
+	type def struct {
+		Object     string
+		Grantee    string
+		Privileges string
+	}
+	defs, err := query[def](ctx, c, `
+		SELECT quote_ident(pg_catalog.pg_get_userbyid(d.defaclrole)) || coalesce(' in schema ' || quote_ident(n.nspname), ''),
+			CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END,
+			string_agg(a.privilege_type, ', ' ORDER BY a.privilege_type)
+		FROM pg_catalog.pg_default_acl d
+		LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace
+		CROSS JOIN LATERAL aclexplode(d.defaclacl) a
+		WHERE d.defaclobjtype = 'r' AND (a.grantee = 0
+			OR ($1::oid <> 0 AND a.privilege_type IN ('TRUNCATE', 'REFERENCES', 'TRIGGER') AND pg_catalog.pg_has_role($1::oid, a.grantee, 'USAGE')))
+		GROUP BY 1, 2
+		ORDER BY 1, 2`, c.appOID)
+	if err != nil {
+		return err
+	}
+	for _, d := range defs {
+		c.add(CodeDefaultPrivileges, SeverityError, ObjectDefaultPrivileges, d.Object,
+			fmt.Sprintf("ALTER DEFAULT PRIVILEGES FOR ROLE %s REVOKE %s ON TABLES FROM %s;", d.Object, d.Privileges, d.Grantee),
+			"default privileges of %s give %s %s on every new table, before any policy is on it", d.Object, d.Grantee, d.Privileges)
 	}
 	return nil
 }

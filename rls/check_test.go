@@ -134,7 +134,7 @@ func TestMigrationQuotedNames(t *testing.T) {
 // server, so one left behind would outlive the test.
 func dropRole(t *testing.T, admin *pgx.Conn, name string) {
 	t.Helper()
-	for _, sql := range []string{`DROP OWNED BY ` + quote(name), `DROP ROLE ` + quote(name)} {
+	for _, sql := range []string{`REASSIGN OWNED BY ` + quote(name) + ` TO CURRENT_USER`, `DROP OWNED BY ` + quote(name), `DROP ROLE ` + quote(name)} {
 		if _, err := admin.Exec(context.Background(), sql); err != nil {
 			t.Errorf("cleaning up: %s: %v", sql, err)
 		}
@@ -259,7 +259,100 @@ func TestCheckFindings(t *testing.T) {
 				{rls.CodeAppRoleOwner, rls.SeverityError, rls.ObjectTable, "audit.events"},
 				{rls.CodeAppRoleOwner, rls.SeverityError, rls.ObjectTable, "public.appointments"},
 				{rls.CodeAppRoleOwner, rls.SeverityError, rls.ObjectTable, "public.patients"},
+				// The helper schema and its functions, which it could replace.
+				{rls.CodeAppRoleOwnsObject, rls.SeverityError, rls.ObjectSchema, "tenancy"},
+				{rls.CodeAppRoleOwnsObject, rls.SeverityError, rls.ObjectFunction, "tenancy.current_actor_id()"},
+				{rls.CodeAppRoleOwnsObject, rls.SeverityError, rls.ObjectFunction, "tenancy.current_grant_id()"},
+				{rls.CodeAppRoleOwnsObject, rls.SeverityError, rls.ObjectFunction, "tenancy.current_request_id()"},
+				{rls.CodeAppRoleOwnsObject, rls.SeverityError, rls.ObjectFunction, "tenancy.current_roles()"},
+				{rls.CodeAppRoleOwnsObject, rls.SeverityError, rls.ObjectFunction, "tenancy.current_subject_id()"},
+				{rls.CodeAppRoleOwnsObject, rls.SeverityError, rls.ObjectFunction, "tenancy.current_tenant_id()"},
+				{rls.CodeAppRoleOwnsObject, rls.SeverityError, rls.ObjectFunction, "tenancy.principal_kind()"},
 			},
+		},
+		{
+			name: "app role owns a function",
+			sql:  `CREATE FUNCTION public.f() RETURNS int LANGUAGE sql AS 'SELECT 1'; ALTER FUNCTION public.f() OWNER TO {app}`,
+			want: []found{{rls.CodeAppRoleOwnsObject, rls.SeverityError, rls.ObjectFunction, "public.f()"}},
+		},
+		{
+			name: "app role owns the helper schema",
+			sql:  `ALTER SCHEMA tenancy OWNER TO {app}`,
+			want: []found{{rls.CodeAppRoleOwnsObject, rls.SeverityError, rls.ObjectSchema, "tenancy"}},
+		},
+		{
+			name: "app role is a member of the owner of a policy's function",
+			sql: `CREATE ROLE {unique}_fnowner; GRANT {unique}_fnowner TO {app};
+				ALTER FUNCTION tenancy.principal_kind() OWNER TO {unique}_fnowner`,
+			roles: []string{"_fnowner"},
+			want:  []found{{rls.CodeAppRoleOwnsObject, rls.SeverityError, rls.ObjectFunction, "tenancy.principal_kind()"}},
+		},
+		{
+			name: "app role may create in a schema",
+			sql:  `GRANT CREATE ON SCHEMA audit TO {app}`,
+			want: []found{{rls.CodeAppRoleCreate, rls.SeverityError, rls.ObjectSchema, "audit"}},
+		},
+		{
+			name: "PUBLIC may create in the helper schema",
+			sql:  `GRANT CREATE ON SCHEMA tenancy TO PUBLIC`,
+			want: []found{{rls.CodeAppRoleCreate, rls.SeverityError, rls.ObjectSchema, "tenancy"}},
+		},
+		{
+			name: "app role may create schemas",
+			sql:  `GRANT CREATE ON DATABASE {unique} TO {app}`,
+			want: []found{{rls.CodeAppRoleCreate, rls.SeverityError, rls.ObjectDatabase, "{unique}"}},
+		},
+		{
+			name: "app role may create temporary tables",
+			sql:  `GRANT TEMPORARY ON DATABASE {unique} TO {app}`,
+			want: nil,
+		},
+		{
+			name: "default privileges for PUBLIC",
+			sql:  `ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT SELECT ON TABLES TO PUBLIC`,
+			want: []found{{rls.CodeDefaultPrivileges, rls.SeverityError, rls.ObjectDefaultPrivileges, "{owner} in schema public"}},
+		},
+		{
+			name: "default TRUNCATE for the app role",
+			sql:  `ALTER DEFAULT PRIVILEGES FOR ROLE {owner} GRANT SELECT, TRUNCATE ON TABLES TO {app}`,
+			want: []found{{rls.CodeDefaultPrivileges, rls.SeverityError, rls.ObjectDefaultPrivileges, "{owner}"}},
+		},
+		{
+			name: "default DML for the app role",
+			sql:  `ALTER DEFAULT PRIVILEGES FOR ROLE {owner} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}`,
+			want: nil,
+		},
+		{
+			name: "column privilege for PUBLIC",
+			sql:  `GRANT SELECT (name) ON public.patients TO PUBLIC`,
+			want: []found{{rls.CodePublicAccess, rls.SeverityError, rls.ObjectTable, "public.patients"}},
+		},
+		{
+			name: "policy calls a SECURITY DEFINER function",
+			sql: `CREATE FUNCTION public.tenant_of() RETURNS uuid LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog
+					AS 'SELECT tenancy.current_tenant_id()';
+				CREATE POLICY definer ON public.patients AS RESTRICTIVE FOR SELECT TO {app} USING (clinic_id = (SELECT public.tenant_of()))`,
+			cfg:  func(c rls.Config) rls.Config { c.AllowDefiner = []string{"public.tenant_of"}; return c },
+			want: []found{{rls.CodePolicyDefiner, rls.SeverityError, rls.ObjectFunction, "public.tenant_of()"}},
+		},
+		{
+			name: "policy calls an IMMUTABLE function that reads the context",
+			sql: `CREATE FUNCTION public.tenant_now() RETURNS uuid LANGUAGE sql IMMUTABLE
+					AS 'SELECT current_setting(''tenancy.tenant_id'')::uuid';
+				CREATE POLICY folded ON public.patients AS RESTRICTIVE FOR SELECT TO {app} USING (clinic_id = (SELECT public.tenant_now()))`,
+			want: []found{{rls.CodeHelperVolatility, rls.SeverityError, rls.ObjectFunction, "public.tenant_now()"}},
+		},
+		{
+			name: "policy calls an IMMUTABLE function that does not read the context",
+			sql: `CREATE FUNCTION public.norm(text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower($1)';
+				CREATE POLICY named ON public.patients AS RESTRICTIVE FOR SELECT TO {app} USING (public.norm(name) <> '')`,
+			want: nil,
+		},
+		{
+			name: "policy calls a VOLATILE function",
+			sql: `CREATE FUNCTION public.coin() RETURNS boolean LANGUAGE sql AS 'SELECT true';
+				CREATE POLICY coin ON public.patients AS RESTRICTIVE FOR SELECT TO {app} USING (public.coin())`,
+			want: []found{{rls.CodeHelperVolatility, rls.SeverityWarning, rls.ObjectFunction, "public.coin()"}},
 		},
 		{
 			name: "app role has TRUNCATE",

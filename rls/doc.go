@@ -51,9 +51,14 @@
 // # Checking a live database
 //
 // [Check] treats every table with the tenant column as a tenant table and
-// returns [Finding] values: missing ENABLE or FORCE, missing or weak
-// policies, helpers with the wrong volatility, roles that bypass row-level
-// security, keys and indexes without the tenant column, shared sequences,
+// returns [Finding] values: missing ENABLE or FORCE (on partitions and
+// inheritance children too), missing or weak policies, PERMISSIVE policies
+// for roles that no RESTRICTIVE tenant policy binds, helpers and functions
+// called by policies with the wrong volatility or SECURITY DEFINER, roles
+// that bypass row-level security, an app role that owns objects or may
+// create them in a schema or the database, default privileges that give
+// new tables to PUBLIC (or TRUNCATE, REFERENCES or TRIGGER to the app
+// role), keys and indexes without the tenant column, shared sequences,
 // SECURITY DEFINER functions, and views that read tenant tables with their
 // owner's rights. Each finding names the object and says how to fix it.
 // The `tenancy rls check` command prints them and exits with status 1 when

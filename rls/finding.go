@@ -47,6 +47,12 @@ const (
 	ObjectFunction   ObjectKind = "function"
 	ObjectView       ObjectKind = "view"
 	ObjectRole       ObjectKind = "role"
+	ObjectSchema     ObjectKind = "schema"
+	ObjectDatabase   ObjectKind = "database"
+	ObjectSequence   ObjectKind = "sequence"
+	// ObjectDefaultPrivileges names the default privileges (ALTER DEFAULT
+	// PRIVILEGES) of a role, as "role" or "role in schema s".
+	ObjectDefaultPrivileges ObjectKind = "default-privileges"
 )
 
 // Code identifies what a [Finding] found. Codes are stable: tools may
@@ -73,13 +79,16 @@ const (
 	CodeHelperVolatility Code = "helper-volatility" // a helper is IMMUTABLE (error) or VOLATILE (warning)
 
 	// Roles.
-	CodeAppRoleMissing   Code = "app-role-missing"   // the app role does not exist
-	CodeAppRoleSuperuser Code = "app-role-superuser" // the app role is, or can become, a superuser
-	CodeAppRoleBypassRLS Code = "app-role-bypassrls" // the app role has, or can become a role with, BYPASSRLS
-	CodeAppRoleOwner     Code = "app-role-owner"     // the app role owns (or can act as the owner of) a tenant table
-	CodeAppRolePrivilege Code = "app-role-privilege" // the app role has TRUNCATE, REFERENCES or TRIGGER on a tenant table
-	CodeBypassRoleAccess Code = "bypass-role-access" // another superuser or BYPASSRLS role holds privileges on a tenant table
-	CodePublicAccess     Code = "public-access"      // PUBLIC holds privileges on a tenant table
+	CodeAppRoleMissing    Code = "app-role-missing"     // the app role does not exist
+	CodeAppRoleSuperuser  Code = "app-role-superuser"   // the app role is, or can become, a superuser
+	CodeAppRoleBypassRLS  Code = "app-role-bypassrls"   // the app role has, or can become a role with, BYPASSRLS
+	CodeAppRoleOwner      Code = "app-role-owner"       // the app role owns (or can act as the owner of) a tenant table
+	CodeAppRolePrivilege  Code = "app-role-privilege"   // the app role has TRUNCATE, REFERENCES or TRIGGER on a tenant table
+	CodeBypassRoleAccess  Code = "bypass-role-access"   // another superuser or BYPASSRLS role holds privileges on a tenant table
+	CodePublicAccess      Code = "public-access"        // PUBLIC holds privileges on a tenant table
+	CodeAppRoleOwnsObject Code = "app-role-owns-object" // the app role owns a schema, function, view or other relation, or can act as the owner of the helper schema or of a function a policy calls
+	CodeAppRoleCreate     Code = "app-role-create"      // the app role may create objects in a schema or schemas in the database
+	CodeDefaultPrivileges Code = "default-privileges"   // default privileges give new tables to PUBLIC, or TRUNCATE, REFERENCES or TRIGGER to the app role
 
 	// Keys and indexes.
 	CodeUniqueWithoutTenant     Code = "unique-without-tenant"      // a unique index or constraint without the tenant column
@@ -90,6 +99,7 @@ const (
 	// Objects around the tables.
 	CodeSecurityDefiner        Code = "security-definer"          // a SECURITY DEFINER function not on the allow-list
 	CodeDefinerSearchPath      Code = "definer-search-path"       // a SECURITY DEFINER function without a fixed search_path
+	CodePolicyDefiner          Code = "policy-definer"            // a policy on a tenant table calls a SECURITY DEFINER function
 	CodeViewNotSecurityInvoker Code = "view-not-security-invoker" // a view over a tenant table without security_invoker
 	CodeMaterializedView       Code = "materialized-view"         // a materialized view over a tenant table
 	CodeForeignTable           Code = "foreign-table"             // a foreign table with the tenant column
@@ -106,7 +116,7 @@ type Finding struct {
 	// as PostgreSQL's quote_ident does: "schema.table" for tables, views
 	// and indexes, "schema.table.column" for columns, "name on
 	// schema.table" for policies and constraints, "schema.function(args)"
-	// for functions, and the role name for roles.
+	// for functions, and the bare name for roles, schemas and databases.
 	ObjectKind ObjectKind `json:"object_kind"`
 	Object     string     `json:"object"`
 	// Message says what is wrong, in one sentence.

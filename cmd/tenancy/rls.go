@@ -99,12 +99,15 @@ Usage: tenancy rls check --dsn DSN [--tenant-column NAME] [--app-role NAME] [--s
                          [--format text|json] [--allow-definer SCHEMA.FUNCTION]...
 
 Reads the catalog of a live database and reports every way rows could cross
-tenants: tables with the tenant column but without ENABLE or FORCE ROW LEVEL
-SECURITY or a tenant policy, weak policies, helpers with the wrong volatility,
-an app role that can bypass row-level security, keys and indexes without the
-tenant column, shared sequences, SECURITY DEFINER functions, and views that
-read tenant tables with their owner's rights. Each finding names the object
-and the fix.
+tenants: tables (partitions and inheritance children included) with the
+tenant column but without ENABLE or FORCE ROW LEVEL SECURITY or a tenant
+policy, weak policies or permissive ones for roles the tenant policy does not
+bind, helpers and policy functions with the wrong volatility or SECURITY
+DEFINER, an app role that can bypass row-level security, owns objects or may
+create them, default privileges that open new tables, keys and indexes
+without the tenant column, shared sequences, SECURITY DEFINER functions, and
+views that read tenant tables with their owner's rights. Each finding names
+the object and the fix.
 
 Any role may run it, the app role included; it only reads the catalog.
 The DSN may also come from $DATABASE_URL, which keeps a password out of the
