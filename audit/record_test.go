@@ -1,0 +1,283 @@
+package audit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/internal/pgtest"
+	"github.com/mydentalpractice/tenancy/tenantdb"
+)
+
+func TestRecordRefusesBadEvents(t *testing.T) {
+	f := setup(t)
+	ctx := staff(clinicA, ownerA, "owner")
+	tests := []struct {
+		name string
+		e    audit.Event
+		want error
+	}{
+		{"no action", audit.Event{Outcome: audit.Success}, audit.ErrInvalidEvent},
+		{"upper-case action", audit.Event{Action: "Patient.Read", Outcome: audit.Success}, audit.ErrInvalidEvent},
+		{"no outcome", audit.Event{Action: "patient.read"}, audit.ErrInvalidEvent},
+		{"control character in reason", audit.Event{Action: "patient.read", Outcome: audit.Success, Reason: "a\nb"}, audit.ErrInvalidEvent},
+		{"long reason", audit.Event{Action: "patient.read", Outcome: audit.Success, Reason: string(make([]byte, 501))}, audit.ErrInvalidEvent},
+		{"another clinic", audit.Event{Clinic: clinicB, Action: "patient.read", Outcome: audit.Success}, audit.ErrClinicMismatch},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := f.app.Tx(ctx, func(tx *tenantdb.Tx) error {
+				_, err := audit.Record(ctx, tx, tt.e)
+				return err
+			})
+			if !errors.Is(err, tt.want) {
+				t.Errorf("Record: %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRecordSetsActorFromContext(t *testing.T) {
+	f := setup(t)
+	grant := tenancy.NewID()
+	ctx := as(tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Tenant: clinicA, Subject: admin, RequestID: "r-9",
+		Impersonation: &tenancy.Impersonation{GrantID: grant, Admin: admin}})
+	var got audit.Event
+	err := f.app.Tx(ctx, func(tx *tenantdb.Tx) error {
+		var err error
+		got, err = audit.Record(ctx, tx, audit.Event{Action: "patient.read", Outcome: audit.Success,
+			ActorKind: tenancy.KindSystem, Actor: ownerA}) // ignored: the context names the actor
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := audit.Event{Clinic: clinicA, Seq: 1, Version: 1, ActorKind: tenancy.KindPlatformAdmin, Actor: admin,
+		Grant: grant, Impersonator: admin, Action: "patient.read", Outcome: audit.Success, RequestID: "r-9"}
+	ignore := func(e audit.Event) audit.Event { e.ID, e.OccurredAt, e.Hash = tenancy.ID{}, time.Time{}, audit.Hash{}; return e }
+	if diff := cmp.Diff(want, ignore(got)); diff != "" {
+		t.Errorf("event (-want +got):\n%s", diff)
+	}
+	stored, err := audit.List(context.Background(), f.platformQuerier(t), clinicA, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]audit.Event{got}, stored); diff != "" {
+		t.Errorf("stored event differs from the returned one (-returned +stored):\n%s", diff)
+	}
+}
+
+// platformQuerier is a transaction as the platform role that declares
+// system work, rolled back when the test ends.
+func (f *fixture) platformQuerier(t *testing.T) audit.Querier {
+	t.Helper()
+	tx, err := f.platform.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(context.Background()) })
+	if _, err := tx.Exec(context.Background(), `select set_config('tenancy.principal_kind', 'system', true)`); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+func TestOwnerAloneReadsTheClinicsEvents(t *testing.T) {
+	f := setup(t)
+	f.record(t, staff(clinicA, dentistA, "dentist"), 2, "patient.read")
+	f.record(t, staff(clinicB, ownerB, "owner"), 3, "patient.read")
+	imp, err := newImpersonation(t, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := imp.Start(adminCtx(), clinicA, "support ticket 4711", 30*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	// The data the readers below must or must not see exists.
+	if a, b := f.adminCount(t, clinicA, ""), f.adminCount(t, clinicB, ""); a != 3 || b != 3 {
+		t.Fatalf("fixture: %d events at A, %d at B, want 3 and 3", a, b)
+	}
+	tests := []struct {
+		name    string
+		ctx     context.Context
+		clinic  tenancy.ID
+		actions []string
+	}{
+		{"A's owner reads A's events and the impersonation", staff(clinicA, ownerA, "owner"), clinicA,
+			[]string{"patient.read", "patient.read", audit.ActionImpersonationStarted}},
+		{"A's dentist reads none", staff(clinicA, dentistA, "dentist"), clinicA, nil},
+		{"A's patient reads none", as(tenancy.Principal{Kind: tenancy.KindPatient, Tenant: clinicA, Subject: patientA}), clinicA, nil},
+		{"A's patient with an owner role reads none", as(tenancy.Principal{Kind: tenancy.KindPatient, Tenant: clinicA, Subject: patientA, Roles: []string{"owner"}}), clinicA, nil},
+		{"an impersonating admin reads none", as(tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Tenant: clinicA, Subject: admin,
+			Roles: []string{"owner"}, Impersonation: &tenancy.Impersonation{GrantID: tenancy.NewID(), Admin: admin}}), clinicA, nil},
+		{"B's owner reads none of A's", staff(clinicB, ownerB, "owner"), clinicA, nil},
+		{"B's owner reads B's", staff(clinicB, ownerB, "owner"), clinicB, []string{"patient.read", "patient.read", "patient.read"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			err := f.app.Tx(tt.ctx, func(tx *tenantdb.Tx) error {
+				events, err := audit.List(tt.ctx, tx, tt.clinic, 0, 100)
+				for _, e := range events {
+					got = append(got, e.Action)
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.actions, got); diff != "" {
+				t.Errorf("actions read (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("the platform role reads both", func(t *testing.T) {
+		q := f.platformQuerier(t)
+		for clinic, want := range map[tenancy.ID]int{clinicA: 3, clinicB: 3} {
+			events, err := audit.List(context.Background(), q, clinic, 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(events) != want {
+				t.Errorf("clinic %s: %d events, want %d", clinic, len(events), want)
+			}
+		}
+	})
+}
+
+func TestConcurrentWritersKeepEveryChainValid(t *testing.T) {
+	f := setup(t)
+	const writers, each = 8, 5
+	others := make([]tenancy.ID, writers)
+	for i := range others {
+		others[i] = tenancy.NewID()
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*writers)
+	for i := range writers {
+		for _, clinic := range []tenancy.ID{clinicA, others[i]} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx := staff(clinic, tenancy.NewID(), "dentist")
+				for j := range each {
+					err := f.app.Tx(ctx, func(tx *tenantdb.Tx) error {
+						_, err := audit.Record(ctx, tx, audit.Event{Action: "patient.read", ResourceID: fmt.Sprint(i, "-", j), Outcome: audit.Success})
+						return err
+					})
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	reports, err := audit.VerifyAll(context.Background(), f.platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[tenancy.ID]int64{}
+	for _, r := range reports {
+		got[r.Clinic] = r.Events
+	}
+	want := map[tenancy.ID]int64{{}: 0, clinicA: writers * each}
+	for _, c := range others {
+		want[c] = each
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events per chain (-want +got):\n%s", diff)
+	}
+}
+
+func TestWritersOfOneClinicSerializeAndOthersDoNotWait(t *testing.T) {
+	f := setup(t)
+	ctxA, ctxB := staff(clinicA, ownerA, "owner"), staff(clinicB, ownerB, "owner")
+	f.record(t, ctxA, 1, "patient.read")
+	f.record(t, ctxB, 1, "patient.read")
+
+	held := make(chan struct{})
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- f.app.Tx(ctxA, func(tx *tenantdb.Tx) error {
+			if _, err := audit.Record(ctxA, tx, audit.Event{Action: "patient.read", Outcome: audit.Success}); err != nil {
+				return err
+			}
+			close(held) // A's head is locked until this transaction ends
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	try := func(ctx context.Context) error {
+		return f.app.Tx(ctx, func(tx *tenantdb.Tx) error {
+			if _, err := tx.Exec(ctx, `set local lock_timeout = '300ms'`); err != nil {
+				return err
+			}
+			_, err := audit.Record(ctx, tx, audit.Event{Action: "patient.read", Outcome: audit.Success})
+			return err
+		})
+	}
+	if err := try(ctxB); err != nil {
+		t.Errorf("clinic B while A's head is held: %v, want nil", err)
+	}
+	if err := try(ctxA); sqlState(err) != "55P03" {
+		t.Errorf("clinic A while A's head is held: %v, want lock_not_available (55P03)", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := try(ctxA); err != nil {
+		t.Errorf("clinic A after release: %v", err)
+	}
+	if _, err := audit.VerifyAll(context.Background(), f.platform); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestFailedAuditInsertRollsBackTheAction(t *testing.T) {
+	f := setup(t)
+	ctx := staff(clinicA, ownerA, "owner")
+	// Forced failure: the database refuses this one action's event.
+	f.db.Exec(t, pgtest.Admin, `alter table audit.events add constraint forced_failure check (action <> 'note.delete_all')`)
+	note := tenancy.NewID()
+	write := func(action string) error {
+		return f.app.Tx(ctx, func(tx *tenantdb.Tx) error {
+			if _, err := tx.Exec(ctx, `insert into public.notes (clinic_id, id, body) values ($1, $2, 'x')`, clinicA, note); err != nil {
+				return err
+			}
+			_, err := audit.Record(ctx, tx, audit.Event{Action: action, ResourceType: "note", ResourceID: note.String(), Outcome: audit.Success})
+			return err
+		})
+	}
+	if err := write("note.delete_all"); sqlState(err) != "23514" {
+		t.Fatalf("action with a failing audit insert: %v, want check_violation (23514)", err)
+	}
+	var notes int
+	if err := f.db.Conn(t, pgtest.Admin).QueryRow(context.Background(), `select count(*) from public.notes`).Scan(&notes); err != nil {
+		t.Fatal(err)
+	}
+	if notes != 0 || f.adminCount(t, clinicA, "") != 0 {
+		t.Errorf("after the failed audit insert: %d notes and %d events, want none", notes, f.adminCount(t, clinicA, ""))
+	}
+	if err := write("note.create"); err != nil {
+		t.Fatalf("the same action with an audit insert that succeeds: %v", err)
+	}
+	if _, err := audit.Verify(context.Background(), f.platform, clinicA); err != nil {
+		t.Error(err)
+	}
+}
