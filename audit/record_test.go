@@ -61,7 +61,10 @@ func TestRecordSetsActorFromContext(t *testing.T) {
 	}
 	want := audit.Event{Clinic: clinicA, Seq: 1, Version: 1, ActorKind: tenancy.KindPlatformAdmin, Actor: admin,
 		Grant: grant, Impersonator: admin, Action: "patient.read", Outcome: audit.Success, RequestID: "r-9"}
-	ignore := func(e audit.Event) audit.Event { e.ID, e.OccurredAt, e.Hash = tenancy.ID{}, time.Time{}, audit.Hash{}; return e }
+	ignore := func(e audit.Event) audit.Event {
+		e.ID, e.OccurredAt, e.Hash = tenancy.ID{}, time.Time{}, audit.Hash{}
+		return e
+	}
 	if diff := cmp.Diff(want, ignore(got)); diff != "" {
 		t.Errorf("event (-want +got):\n%s", diff)
 	}
