@@ -1,0 +1,61 @@
+package tenantdb_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/mydentalpractice/tenancy/sqlguard"
+	"github.com/mydentalpractice/tenancy/tenantdb"
+)
+
+// TestDefaultGuard: with no Guard configured, New guards the tenant tables
+// it finds, so unscoped SQL is refused before it is sent and scoped SQL
+// runs.
+func TestDefaultGuard(t *testing.T) {
+	db := schema(t)
+	pool, rt := appPool(t, db, 1, "")
+	p, err := tenantdb.New(context.Background(), pool, tenantdb.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"public.counters", "public.notes", "public.patients"}
+	if got := p.TenantTables(); len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Errorf("TenantTables() = %v, want %v", got, want)
+	}
+	ctx := staffCtx(clinicA, staffA)
+
+	rt.reset()
+	var refusal *sqlguard.RefusalError
+	if _, err := p.Exec(ctx, "delete from patients"); !errors.As(err, &refusal) {
+		t.Fatalf("unscoped delete = %v, want a *sqlguard.RefusalError", err)
+	}
+	if refusal.Table != "patients" {
+		t.Errorf("refusal names table %q, want patients", refusal.Table)
+	}
+	if _, err := p.Exec(ctx, "delete from patients where clinic_id = $1", clinicB); !errors.Is(err, sqlguard.ErrRefused) {
+		t.Errorf("delete scoped to another tenant = %v, want a refusal", err)
+	}
+	if n := rt.count(); n != 0 {
+		t.Errorf("%d round trips for refused statements", n)
+	}
+
+	got, err := scanPatients(p.Query(ctx, "select clinic_id, name from patients where clinic_id = $1", clinicA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOnly(t, got, clinicA, 5)
+	var n int
+	if err := p.QueryRow(ctx, "select count(*) from patients where clinic_id = (select tenancy.current_tenant_id())").Scan(&n); err != nil || n != 5 {
+		t.Errorf("count scoped by the helper = %d, %v; want 5", n, err)
+	}
+	if err := p.QueryRow(ctx, "select 1").Scan(&n); err != nil {
+		t.Errorf("select 1 (no tenant table) = %v", err)
+	}
+}
+
+func TestDefaultGuardNeedsTenantTables(t *testing.T) {
+	if _, err := tenantdb.DefaultGuard(nil, "clinic_id"); !errors.Is(err, tenantdb.ErrInvalidConfig) {
+		t.Errorf("DefaultGuard(no tables) = %v, want ErrInvalidConfig", err)
+	}
+}
