@@ -1,0 +1,142 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+)
+
+// Problem is an RFC 9457 problem details body. Title and Detail are plain
+// words for people; Code is stable for programs. Nothing internal, no
+// patient data and no token ever goes in one.
+type Problem struct {
+	Type    string         `json:"type"`
+	Title   string         `json:"title"`
+	Status  int            `json:"status"`
+	Code    string         `json:"code"`
+	Detail  string         `json:"detail,omitempty"`
+	Field   string         `json:"field,omitempty"`
+	Choices any            `json:"choices,omitempty"`
+	Extra   map[string]any `json:"-"`
+}
+
+func writeProblem(w http.ResponseWriter, p Problem) {
+	if p.Type == "" {
+		p.Type = "about:blank"
+	}
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// notFound is the one answer for a missing object and for another
+// clinic's object: same status, same body.
+func notFound(w http.ResponseWriter) {
+	writeProblem(w, Problem{Status: http.StatusNotFound, Code: "not_found", Detail: "There is no such record."})
+}
+
+func badRequest(w http.ResponseWriter, code, detail string) {
+	writeProblem(w, Problem{Status: http.StatusBadRequest, Code: code, Detail: detail})
+}
+
+// fail maps an error from the store to a response, logging what is not the
+// caller's fault without any detail that could be patient data.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var se *store.Error
+	switch {
+	case errors.As(err, &se) && errors.Is(err, store.ErrNotFound):
+		notFound(w)
+	case errors.As(err, &se) && errors.Is(err, store.ErrInvalid):
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: se.Code, Detail: se.Msg, Field: se.Field})
+	case errors.As(err, &se) && errors.Is(err, store.ErrConflict):
+		writeProblem(w, Problem{Status: http.StatusConflict, Code: se.Code, Detail: se.Msg, Choices: se.Detail})
+	case errors.Is(err, tenancy.ErrNoTenant):
+		writeProblem(w, Problem{Status: http.StatusForbidden, Code: "no_clinic", Detail: "This action needs a clinic session."})
+	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
+		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: "timeout", Detail: "The request took too long."})
+	default:
+		s.log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", requestID(r))
+		writeProblem(w, Problem{Status: http.StatusInternalServerError, Code: "internal", Detail: "Something went wrong on our side."})
+	}
+}
+
+func requestID(r *http.Request) string {
+	if p, ok := tenancy.FromContext(r.Context()); ok {
+		return p.RequestID
+	}
+	return ""
+}
+
+// maxBody bounds request bodies.
+const maxBody = 1 << 20
+
+// decode reads a single JSON object into v, refusing unknown fields,
+// trailing data, a wrong content type and oversize bodies. On failure it
+// has answered 400 (or 413, 415) and returns false.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		writeProblem(w, Problem{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Detail: "Send JSON (application/json)."})
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		var typeErr *json.UnmarshalTypeError
+		var se *store.Error
+		switch {
+		case errors.As(err, &tooBig):
+			writeProblem(w, Problem{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Detail: "The request body is too large."})
+		case errors.As(err, &typeErr):
+			badRequest(w, "bad_json", "Field "+typeErr.Field+" has the wrong type.")
+		case errors.As(err, &se):
+			badRequest(w, "bad_json", se.Msg)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			badRequest(w, "unknown_field", "Unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field ")+".")
+		case errors.Is(err, io.EOF):
+			badRequest(w, "bad_json", "The request body is empty.")
+		default:
+			badRequest(w, "bad_json", "The request body is not valid JSON.")
+		}
+		return false
+	}
+	if dec.More() {
+		badRequest(w, "bad_json", "Send exactly one JSON object.")
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// page is the shape of every list.
+type page[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+func newPage[T any](items []T, next string) page[T] {
+	if items == nil {
+		items = []T{}
+	}
+	p := page[T]{Items: items}
+	if next != "" {
+		p.NextCursor = &next
+	}
+	return p
+}

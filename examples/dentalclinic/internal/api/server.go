@@ -1,0 +1,183 @@
+// Package api is the reference app's JSON API under /api/v1. The tenant of
+// every scoped route comes only from the verified token: no scoped route
+// takes a clinic in its path, query, headers or body.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+	"github.com/mydentalpractice/tenancy/jwtctx"
+)
+
+// Config holds what the API needs.
+type Config struct {
+	Store   *store.Store
+	Tokens  *jwtctx.Authority
+	Revoker *jwtctx.MemoryRevoker
+	Log     *slog.Logger
+	// SessionTTL is the lifetime of sign-in tokens. Default 8h.
+	SessionTTL time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Server serves the API. It is safe for concurrent use.
+type Server struct {
+	store      *store.Store
+	tokens     *jwtctx.Authority
+	revoker    *jwtctx.MemoryRevoker
+	log        *slog.Logger
+	sessionTTL time.Duration
+	now        func() time.Time
+	limiter    *limiter
+	router     *mux.Router
+	routes     []Route
+}
+
+// Route describes one registered route, for the OpenAPI document and the
+// leak harness's inventory.
+type Route struct {
+	Method, Path string
+	Allow        Allow
+}
+
+// Allow says who may call a route: deny by default. Kinds lists the
+// principal kinds allowed; Roles, when set, further requires one of these
+// roles (for staff and impersonating admins).
+type Allow struct {
+	Public bool // no token needed
+	Kinds  []tenancy.Kind
+	Roles  []string
+}
+
+// New builds the API's routes.
+func New(cfg Config) (*Server, error) {
+	s := &Server{
+		store:      cfg.Store,
+		tokens:     cfg.Tokens,
+		revoker:    cfg.Revoker,
+		log:        cfg.Log,
+		sessionTTL: cfg.SessionTTL,
+		now:        cfg.Now,
+		limiter:    newLimiter(10, time.Minute),
+		router:     mux.NewRouter(),
+	}
+	if s.sessionTTL == 0 {
+		s.sessionTTL = 8 * time.Hour
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	auth, err := jwtctx.NewMiddleware(s.tokens, jwtctx.MiddlewareConfig{
+		Accept: jwtctx.AnyToken,
+		OnError: func(r *http.Request, requestID string, err error) {
+			s.log.InfoContext(r.Context(), "token refused", "reason", err, "request_id", requestID, "path", r.URL.Path)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { notFound(w) })
+	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, Problem{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed"})
+	})
+	s.routesFor(auth)
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// Routes returns every registered route.
+func (s *Server) Routes() []Route { return slices.Clone(s.routes) }
+
+// Router returns the gorilla/mux router, for mux.Walk.
+func (s *Server) Router() *mux.Router { return s.router }
+
+// handle registers a route with its permission. Every route passes through
+// here, so none can be added without saying who may call it.
+func (s *Server) handle(auth *jwtctx.Middleware, method, path string, allow Allow, h http.HandlerFunc) {
+	s.routes = append(s.routes, Route{Method: method, Path: path, Allow: allow})
+	var handler http.Handler = h
+	if !allow.Public {
+		handler = auth.Handler(permit(allow, h))
+	}
+	s.router.Handle(path, handler).Methods(method)
+}
+
+// permit enforces Allow after the token is verified: 403 for a principal
+// of the wrong kind or without a required role.
+func permit(allow Allow, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := tenancy.FromContext(r.Context())
+		if !ok || !slices.Contains(allow.Kinds, p.Kind) {
+			forbidden(w)
+			return
+		}
+		if len(allow.Roles) > 0 && !slices.ContainsFunc(p.Roles, func(role string) bool { return slices.Contains(allow.Roles, role) }) {
+			forbidden(w)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func forbidden(w http.ResponseWriter) {
+	writeProblem(w, Problem{Status: http.StatusForbidden, Code: "forbidden", Detail: "Your role does not allow this."})
+}
+
+// Who may do what. Staff routes also admit an impersonating platform admin
+// (kind platform_admin with a tenant), who acts with the "support" role.
+var (
+	staffKinds  = []tenancy.Kind{tenancy.KindStaff, tenancy.KindPlatformAdmin}
+	anyStaff    = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "hygienist", "front_desk", "billing", "support"}}
+	clinical    = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "hygienist", "front_desk", "support"}}
+	signedIn    = Allow{Kinds: []tenancy.Kind{tenancy.KindStaff, tenancy.KindPatient, tenancy.KindPlatformAdmin}}
+	publicRoute = Allow{Public: true}
+)
+
+// v1 is the API's path prefix.
+const v1 = "/api/v1"
+
+// routesFor registers every area's routes. Each area keeps its routes in
+// its own file, in a function named after it.
+func (s *Server) routesFor(auth *jwtctx.Middleware) {
+	s.authRoutes(auth)
+	s.patientRoutes(auth)
+	s.appointmentRoutes(auth)
+	s.billingRoutes(auth)
+	s.prescriptionRoutes(auth)
+	s.settingsRoutes(auth)
+	s.portalRoutes(auth)
+	s.adminRoutes(auth)
+}
+
+// pathID parses the {id} path variable; a malformed id is as missing as an
+// unknown one.
+func pathID(w http.ResponseWriter, r *http.Request) (tenancy.ID, bool) {
+	id, err := tenancy.ParseID(mux.Vars(r)["id"])
+	if err != nil {
+		notFound(w)
+		return tenancy.ID{}, false
+	}
+	return id, true
+}
+
+func clientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return host
+}

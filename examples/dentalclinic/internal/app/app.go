@@ -1,0 +1,352 @@
+// Package app wires the reference app together: the database (embedded or
+// given), migrations, demo data, the SDK's layers, and the HTTP server.
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+	"github.com/mydentalpractice/tenancy/internal/pglocal"
+	"github.com/mydentalpractice/tenancy/jwtctx"
+	"github.com/mydentalpractice/tenancy/tenantdb"
+)
+
+// Config says how to run the app.
+type Config struct {
+	Addr string // HTTP listen address
+
+	// DatabaseURL connects as the app role; MigrationDatabaseURL as the
+	// owner role; PlatformDatabaseURL as the platform role. With
+	// DatabaseURL empty the app runs its own PostgreSQL in DataDir.
+	DatabaseURL          string
+	MigrationDatabaseURL string
+	PlatformDatabaseURL  string
+
+	// DataDir holds the embedded PostgreSQL's data (DataDir/pgdata) and the
+	// token signing key (DataDir/jwt-signing-key.pem).
+	DataDir string
+	// KeyFile overrides where the signing key is kept.
+	KeyFile string
+
+	// Seed writes the demo data when the database has no clinic yet.
+	// Always true for the embedded database.
+	Seed bool
+
+	Log *slog.Logger
+	Out io.Writer // where the start-up banner goes
+	// Ready, if set, receives the base URL once the server listens.
+	Ready chan<- string
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Role names of the embedded database.
+var embeddedRoles = migrations.Roles{Owner: "dental_owner", App: "dental_app", Platform: "dental_platform"}
+
+const embeddedDatabase = "dentalclinic"
+
+// Run runs the app until ctx is cancelled, then shuts down gracefully.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	conns := connStrings{app: cfg.DatabaseURL, owner: cfg.MigrationDatabaseURL, platform: cfg.PlatformDatabaseURL}
+	seedDemo := cfg.Seed
+	if conns.app == "" {
+		fmt.Fprintf(cfg.Out, "Starting the embedded PostgreSQL in %s ...\n", filepath.Join(cfg.DataDir, "pgdata"))
+		cluster, err := pglocal.Start(ctx, pglocal.Config{DataDir: filepath.Join(cfg.DataDir, "pgdata")})
+		if err != nil {
+			return fmt.Errorf("embedded PostgreSQL (set DATABASE_URL to use your own server): %w", err)
+		}
+		defer func() {
+			if err := cluster.Stop(); err != nil {
+				cfg.Log.Error("stopping the embedded PostgreSQL", "err", err)
+			}
+		}()
+		if conns, err = bootstrap(ctx, cluster); err != nil {
+			return err
+		}
+		seedDemo = true
+	}
+	if conns.owner == "" {
+		return errors.New("MIGRATION_DATABASE_URL (the owner role) is required with DATABASE_URL")
+	}
+	if conns.platform == "" {
+		conns.platform = conns.owner
+	}
+
+	roles, err := roleNames(ctx, conns)
+	if err != nil {
+		return err
+	}
+	if _, err := migrations.Up(ctx, conns.owner, roles); err != nil {
+		return err
+	}
+	if seedDemo {
+		seeded, err := seedIfEmpty(ctx, conns.owner, cfg.Now())
+		if err != nil {
+			return err
+		}
+		if seeded {
+			cfg.Log.Info("wrote the demo data")
+		}
+	}
+
+	appPool, err := pgxpool.New(ctx, conns.app)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer appPool.Close()
+	platformPool, err := pgxpool.New(ctx, conns.platform)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer platformPool.Close()
+
+	db, err := tenantdb.New(ctx, appPool, tenantdb.Config{})
+	if err != nil {
+		return err
+	}
+	key, err := signingKey(cfg.keyFile())
+	if err != nil {
+		return err
+	}
+	revoker := &jwtctx.MemoryRevoker{}
+	tokens, err := jwtctx.New(jwtctx.Config{
+		Issuer: "dentalclinic", Audience: "dentalclinic-api",
+		SigningKey: key, Revoker: revoker, MaxLifetime: 12 * time.Hour, Now: cfg.Now,
+	})
+	if err != nil {
+		return err
+	}
+	handler, err := api.New(api.Config{
+		Store: store.New(db, appPool, platformPool), Tokens: tokens, Revoker: revoker, Log: cfg.Log, Now: cfg.Now,
+	})
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, handler)
+}
+
+func (cfg Config) keyFile() string {
+	if cfg.KeyFile != "" {
+		return cfg.KeyFile
+	}
+	return filepath.Join(cfg.DataDir, "jwt-signing-key.pem")
+}
+
+type connStrings struct{ app, owner, platform string }
+
+// bootstrap makes the embedded server's roles and database. The roles get
+// fresh random passwords at every start, so none is ever stored; the owner
+// may bypass RLS (it runs migrations and owns the sign-in functions), the
+// app and platform roles may not.
+func bootstrap(ctx context.Context, c *pglocal.Cluster) (connStrings, error) {
+	conn, err := pgx.Connect(ctx, c.SuperuserConnString("postgres"))
+	if err != nil {
+		return connStrings{}, fmt.Errorf("embedded PostgreSQL: %w", err)
+	}
+	defer conn.Close(ctx)
+	pw := map[string]string{}
+	for _, r := range []struct {
+		name, attrs string
+	}{
+		{embeddedRoles.Owner, "BYPASSRLS"},
+		{embeddedRoles.App, "NOBYPASSRLS"},
+		{embeddedRoles.Platform, "NOBYPASSRLS"},
+	} {
+		b := make([]byte, 24)
+		_, _ = rand.Read(b)
+		pw[r.name] = hex.EncodeToString(b)
+		var exists bool
+		if err := conn.QueryRow(ctx, "select exists (select 1 from pg_roles where rolname = $1)", r.name).Scan(&exists); err != nil {
+			return connStrings{}, err
+		}
+		verb := "CREATE"
+		if exists {
+			verb = "ALTER"
+		}
+		sql := fmt.Sprintf("%s ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE %s PASSWORD '%s'", verb,
+			pgx.Identifier{r.name}.Sanitize(), r.attrs, pw[r.name])
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			return connStrings{}, fmt.Errorf("embedded PostgreSQL: role %s: %w", r.name, err)
+		}
+	}
+	var dbExists bool
+	if err := conn.QueryRow(ctx, "select exists (select 1 from pg_database where datname = $1)", embeddedDatabase).Scan(&dbExists); err != nil {
+		return connStrings{}, err
+	}
+	if !dbExists {
+		if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s OWNER %s", embeddedDatabase, embeddedRoles.Owner)); err != nil {
+			return connStrings{}, fmt.Errorf("embedded PostgreSQL: %w", err)
+		}
+		if _, err := conn.Exec(ctx, fmt.Sprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC; GRANT CONNECT ON DATABASE %[1]s TO %s, %s",
+			embeddedDatabase, embeddedRoles.App, embeddedRoles.Platform)); err != nil {
+			return connStrings{}, fmt.Errorf("embedded PostgreSQL: %w", err)
+		}
+	}
+	cs := func(role string) string {
+		return fmt.Sprintf("host=%s port=%d user=%s password=%s dbname=%s sslmode=disable", c.Host(), c.Port(), role, pw[role], embeddedDatabase)
+	}
+	return connStrings{app: cs(embeddedRoles.App), owner: cs(embeddedRoles.Owner), platform: cs(embeddedRoles.Platform)}, nil
+}
+
+// roleNames reads the three roles' names from their connections.
+func roleNames(ctx context.Context, cs connStrings) (migrations.Roles, error) {
+	var r migrations.Roles
+	for _, x := range []struct {
+		conn string
+		name *string
+	}{{cs.owner, &r.Owner}, {cs.app, &r.App}, {cs.platform, &r.Platform}} {
+		cfg, err := pgx.ParseConfig(x.conn)
+		if err != nil {
+			return r, fmt.Errorf("database URL: %w", err)
+		}
+		*x.name = cfg.User
+	}
+	if r.Platform == r.Owner {
+		// No separate platform role was given: grant platform work to a role
+		// that exists but is distinct, as rls requires three roles.
+		return r, errors.New("PLATFORM_DATABASE_URL must connect as a role other than the owner's")
+	}
+	return r, nil
+}
+
+func seedIfEmpty(ctx context.Context, ownerConn string, now time.Time) (bool, error) {
+	conn, err := pgx.Connect(ctx, ownerConn)
+	if err != nil {
+		return false, fmt.Errorf("seed: %w", err)
+	}
+	defer conn.Close(ctx)
+	seeded := false
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "lock table clinics in exclusive mode"); err != nil {
+			return err
+		}
+		empty, err := seed.Empty(ctx, tx)
+		if err != nil || !empty {
+			return err
+		}
+		seeded = true
+		return seed.Write(ctx, tx, now)
+	})
+	return seeded, err
+}
+
+// signingKey loads the Ed25519 signing key from path, or makes one and
+// keeps it there (mode 0600) so tokens survive restarts.
+func signingKey(path string) (jwtctx.Key, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return jwtctx.Key{}, err
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(priv)
+		if err != nil {
+			return jwtctx.Key{}, err
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return jwtctx.Key{}, err
+		}
+		b = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return jwtctx.Key{}, fmt.Errorf("signing key: %w", err)
+		}
+	} else if err != nil {
+		return jwtctx.Key{}, fmt.Errorf("signing key: %w", err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return jwtctx.Key{}, fmt.Errorf("signing key %s: not PEM", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return jwtctx.Key{}, fmt.Errorf("signing key %s: %w", path, err)
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return jwtctx.Key{}, fmt.Errorf("signing key %s: not Ed25519", path)
+	}
+	pub := priv.Public().(ed25519.PublicKey)
+	return jwtctx.NewEd25519Key("ed25519-"+hex.EncodeToString(pub[:6]), priv)
+}
+
+func serve(ctx context.Context, cfg Config, handler http.Handler) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s (choose another address with ADDR or -addr): %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	base := "http://" + ln.Addr().String()
+	banner(cfg.Out, base)
+	if cfg.Ready != nil {
+		cfg.Ready <- base
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func banner(out io.Writer, base string) {
+	fmt.Fprintf(out, "\nMyDentalPractice is running at %s\n\n", base)
+	fmt.Fprintf(out, "Demo sign-ins (password %q for all):\n", seed.Password)
+	for _, c := range seed.Clinics {
+		fmt.Fprintf(out, "  %-26s", c.Name)
+		for _, s := range seed.StaffRoles {
+			fmt.Fprintf(out, " %s", seed.StaffEmail(s.Local, c))
+		}
+		fmt.Fprintln(out)
+	}
+	fmt.Fprintf(out, "  %-26s %s (portal, at Riverside and Hillcrest)\n", "Patient", seed.PortalEmail)
+	fmt.Fprintf(out, "  %-26s %s\n\n", "Platform admin", seed.AdminEmail)
+	fmt.Fprintf(out, "Try:\n  curl -s %s/api/v1/auth/login -H 'Content-Type: application/json' \\\n    -d '{\"email\":\"owner@riverside.example\",\"password\":%q}'\n", base, seed.Password)
+	fmt.Fprintln(out, "Ctrl-C stops it.")
+}

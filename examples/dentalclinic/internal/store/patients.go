@@ -1,0 +1,226 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mydentalpractice/tenancy"
+)
+
+// Patient is a patient's record at one clinic.
+type Patient struct {
+	ID               tenancy.ID  `json:"id"`
+	ClinicID         tenancy.ID  `json:"clinic_id"`
+	GivenName        string      `json:"given_name"`
+	FamilyName       string      `json:"family_name"`
+	DateOfBirth      *Date       `json:"date_of_birth"`
+	Sex              string      `json:"sex"`
+	Phone            string      `json:"phone"`
+	Email            string      `json:"email"`
+	Address          string      `json:"address"`
+	Status           string      `json:"status"`
+	MedicalAlerts    []string    `json:"medical_alerts"`
+	Allergies        []string    `json:"allergies"`
+	PrimaryDentistID *tenancy.ID `json:"primary_dentist_id"`
+	CreatedAt        time.Time   `json:"created_at"`
+	UpdatedAt        time.Time   `json:"updated_at"`
+}
+
+// PatientInput is a new patient, or (with pointers left nil) a partial
+// update.
+type PatientInput struct {
+	GivenName        *string     `json:"given_name"`
+	FamilyName       *string     `json:"family_name"`
+	DateOfBirth      *Date       `json:"date_of_birth"`
+	Sex              *string     `json:"sex"`
+	Phone            *string     `json:"phone"`
+	Email            *string     `json:"email"`
+	Address          *string     `json:"address"`
+	Status           *string     `json:"status"`
+	MedicalAlerts    *[]string   `json:"medical_alerts"`
+	Allergies        *[]string   `json:"allergies"`
+	PrimaryDentistID *tenancy.ID `json:"primary_dentist_id"`
+}
+
+const patientColumns = `id, clinic_id, given_name, family_name, date_of_birth, sex, phone, email, address, status,
+	medical_alerts, allergies, primary_dentist_id, created_at, updated_at`
+
+func scanPatient(row pgx.Row) (Patient, error) {
+	var p Patient
+	var dob *time.Time
+	err := row.Scan(&p.ID, &p.ClinicID, &p.GivenName, &p.FamilyName, &dob, &p.Sex, &p.Phone, &p.Email, &p.Address,
+		&p.Status, &p.MedicalAlerts, &p.Allergies, &p.PrimaryDentistID, &p.CreatedAt, &p.UpdatedAt)
+	if dob != nil {
+		d := DateOf(*dob)
+		p.DateOfBirth = &d
+	}
+	return p, err
+}
+
+// PatientFilter narrows a patient list.
+type PatientFilter struct {
+	Query  string // matches name, phone or email, case-insensitively
+	Cursor string
+	Limit  int
+}
+
+// ListPatients returns the clinic's patients ordered by family name, given
+// name and id, a page at a time.
+func (s *Store) ListPatients(ctx context.Context, f PatientFilter) ([]Patient, string, error) {
+	p, err := tenant(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	var after struct {
+		F, G string
+		ID   tenancy.ID
+	}
+	if err := decodeCursor(f.Cursor, &after); err != nil {
+		return nil, "", err
+	}
+	limit := pageLimit(f.Limit)
+	args := []any{p.Tenant, limit + 1}
+	where := ""
+	if q := strings.TrimSpace(f.Query); q != "" {
+		args = append(args, "%"+escapeLike(strings.ToLower(q))+"%")
+		where += ` and (lower(given_name || ' ' || family_name) like $3 or lower(family_name || ' ' || given_name) like $3
+			or lower(email) like $3 or phone like $3)`
+	}
+	if !after.ID.IsZero() {
+		args = append(args, after.F, after.G, after.ID)
+		n := len(args)
+		where += ` and (lower(family_name), lower(given_name), id) > ($` + itoa(n-2) + `, $` + itoa(n-1) + `, $` + itoa(n) + `)`
+	}
+	rows, err := s.db.Query(ctx, `select `+patientColumns+` from patients where clinic_id = $1`+where+`
+		order by lower(family_name), lower(given_name), id limit $2`, args...)
+	if err != nil {
+		return nil, "", wrap("list patients", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Patient, error) { return scanPatient(r) })
+	if err != nil {
+		return nil, "", wrap("list patients", err)
+	}
+	next := ""
+	if len(list) > limit {
+		list = list[:limit]
+		last := list[limit-1]
+		after.F, after.G, after.ID = strings.ToLower(last.FamilyName), strings.ToLower(last.GivenName), last.ID
+		next = encodeCursor(after)
+	}
+	return list, next, nil
+}
+
+// GetPatient returns one patient of the caller's clinic, or ErrNotFound.
+func (s *Store) GetPatient(ctx context.Context, id tenancy.ID) (Patient, error) {
+	p, err := tenant(ctx)
+	if err != nil {
+		return Patient{}, err
+	}
+	pt, err := scanPatient(s.db.QueryRow(ctx, `select `+patientColumns+` from patients where clinic_id = $1 and id = $2`, p.Tenant, id))
+	return pt, wrap("get patient", notFound(err))
+}
+
+var (
+	sexes           = []string{"female", "male", "other", "unknown"}
+	patientStatuses = []string{"active", "inactive", "archived"}
+)
+
+func (in PatientInput) validate(create bool) error {
+	if create && (in.GivenName == nil || in.FamilyName == nil) {
+		return invalid("given_name", "given_name and family_name are required")
+	}
+	if err := textField("given_name", in.GivenName, 1, 100); err != nil {
+		return err
+	}
+	if err := textField("family_name", in.FamilyName, 1, 100); err != nil {
+		return err
+	}
+	if err := textField("phone", in.Phone, 0, 40); err != nil {
+		return err
+	}
+	if err := textField("email", in.Email, 0, 254); err != nil {
+		return err
+	}
+	if err := textField("address", in.Address, 0, 500); err != nil {
+		return err
+	}
+	if in.Sex != nil && !oneOf(*in.Sex, sexes) {
+		return invalid("sex", "sex must be one of female, male, other, unknown")
+	}
+	if in.Status != nil && !oneOf(*in.Status, patientStatuses) {
+		return invalid("status", "status must be one of active, inactive, archived")
+	}
+	if in.DateOfBirth != nil && in.DateOfBirth.After(time.Now()) {
+		return invalid("date_of_birth", "date_of_birth is in the future")
+	}
+	for field, list := range map[string]*[]string{"medical_alerts": in.MedicalAlerts, "allergies": in.Allergies} {
+		if list == nil {
+			continue
+		}
+		if len(*list) > 50 {
+			return invalid(field, field+" has more than 50 entries")
+		}
+		for _, v := range *list {
+			if err := textField(field, &v, 1, 200); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// CreatePatient adds a patient to the caller's clinic.
+func (s *Store) CreatePatient(ctx context.Context, in PatientInput) (Patient, error) {
+	p, err := tenant(ctx)
+	if err != nil {
+		return Patient{}, err
+	}
+	if err := in.validate(true); err != nil {
+		return Patient{}, err
+	}
+	id := tenancy.NewID()
+	pt, err := scanPatient(s.db.QueryRow(ctx, `insert into patients (clinic_id, id, given_name, family_name, date_of_birth,
+		sex, phone, email, address, status, medical_alerts, allergies, primary_dentist_id)
+		values ($1, $2, $3, $4, $5, coalesce($6, 'unknown'), coalesce($7, ''), coalesce($8, ''), coalesce($9, ''),
+		        coalesce($10, 'active'), coalesce($11, '{}'::text[]), coalesce($12, '{}'::text[]), $13)
+		returning `+patientColumns,
+		p.Tenant, id, in.GivenName, in.FamilyName, in.DateOfBirth.timePtr(), in.Sex, in.Phone, in.Email, in.Address,
+		in.Status, in.MedicalAlerts, in.Allergies, in.PrimaryDentistID))
+	return pt, wrap("create patient", dentistRef(err))
+}
+
+// UpdatePatient changes the given fields of a patient of the caller's
+// clinic. Patients are never deleted: set status "archived".
+func (s *Store) UpdatePatient(ctx context.Context, id tenancy.ID, in PatientInput) (Patient, error) {
+	p, err := tenant(ctx)
+	if err != nil {
+		return Patient{}, err
+	}
+	if err := in.validate(false); err != nil {
+		return Patient{}, err
+	}
+	pt, err := scanPatient(s.db.QueryRow(ctx, `update patients set
+		given_name = coalesce($3, given_name), family_name = coalesce($4, family_name),
+		date_of_birth = coalesce($5, date_of_birth), sex = coalesce($6, sex), phone = coalesce($7, phone),
+		email = coalesce($8, email), address = coalesce($9, address), status = coalesce($10, status),
+		medical_alerts = coalesce($11, medical_alerts), allergies = coalesce($12, allergies),
+		primary_dentist_id = coalesce($13, primary_dentist_id), updated_at = now()
+		where clinic_id = $1 and id = $2
+		returning `+patientColumns,
+		p.Tenant, id, in.GivenName, in.FamilyName, in.DateOfBirth.timePtr(), in.Sex, in.Phone, in.Email, in.Address,
+		in.Status, in.MedicalAlerts, in.Allergies, in.PrimaryDentistID))
+	return pt, wrap("update patient", dentistRef(notFound(err)))
+}
+
+// dentistRef turns a foreign-key failure on the primary dentist into a
+// plain invalid-input error (another clinic's staff id is as unknown as a
+// made-up one).
+func dentistRef(err error) error {
+	if code, name := constraint(err); code == "23503" && strings.Contains(name, "primary_dentist") {
+		return invalid("primary_dentist_id", "primary_dentist_id is not a member of this clinic's staff")
+	}
+	return err
+}
