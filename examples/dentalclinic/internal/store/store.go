@@ -42,7 +42,9 @@ type Error struct {
 func (e *Error) Error() string { return e.Msg }
 func (e *Error) Unwrap() error { return e.Kind }
 
-func invalid(field, msg string) error { return &Error{Kind: ErrInvalid, Field: field, Msg: msg, Code: "invalid"} }
+func invalid(field, msg string) error {
+	return &Error{Kind: ErrInvalid, Field: field, Msg: msg, Code: "invalid"}
+}
 func conflict(code, msg string) error { return &Error{Kind: ErrConflict, Code: code, Msg: msg} }
 
 // Store is the app's data access. It is safe for concurrent use.
