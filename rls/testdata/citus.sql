@@ -34,6 +34,7 @@ GRANT USAGE ON SCHEMA tenancy TO dental_app, dental_platform;
 
 CREATE OR REPLACE FUNCTION tenancy.current_tenant_id() RETURNS uuid
     LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY INVOKER
+    SET search_path = pg_catalog, pg_temp
     AS $function$
 DECLARE
     v text := pg_catalog.current_setting('tenancy.tenant_id', true);
@@ -53,6 +54,7 @@ GRANT EXECUTE ON FUNCTION tenancy.current_tenant_id() TO dental_app, dental_plat
 
 CREATE OR REPLACE FUNCTION tenancy.current_subject_id() RETURNS uuid
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
+    SET search_path = pg_catalog, pg_temp
     AS $function$
 SELECT NULLIF(pg_catalog.current_setting('tenancy.subject_id', true), '')::uuid
 $function$;
@@ -62,6 +64,7 @@ GRANT EXECUTE ON FUNCTION tenancy.current_subject_id() TO dental_app, dental_pla
 
 CREATE OR REPLACE FUNCTION tenancy.current_actor_id() RETURNS uuid
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
+    SET search_path = pg_catalog, pg_temp
     AS $function$
 SELECT NULLIF(pg_catalog.current_setting('tenancy.actor_id', true), '')::uuid
 $function$;
@@ -71,6 +74,7 @@ GRANT EXECUTE ON FUNCTION tenancy.current_actor_id() TO dental_app, dental_platf
 
 CREATE OR REPLACE FUNCTION tenancy.principal_kind() RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
+    SET search_path = pg_catalog, pg_temp
     AS $function$
 SELECT NULLIF(pg_catalog.current_setting('tenancy.principal_kind', true), '')
 $function$;
@@ -80,6 +84,7 @@ GRANT EXECUTE ON FUNCTION tenancy.principal_kind() TO dental_app, dental_platfor
 
 CREATE OR REPLACE FUNCTION tenancy.current_roles() RETURNS text[]
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
+    SET search_path = pg_catalog, pg_temp
     AS $function$
 SELECT pg_catalog.string_to_array(NULLIF(pg_catalog.current_setting('tenancy.roles', true), ''), ',')
 $function$;
@@ -89,6 +94,7 @@ GRANT EXECUTE ON FUNCTION tenancy.current_roles() TO dental_app, dental_platform
 
 CREATE OR REPLACE FUNCTION tenancy.current_request_id() RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
+    SET search_path = pg_catalog, pg_temp
     AS $function$
 SELECT NULLIF(pg_catalog.current_setting('tenancy.request_id', true), '')
 $function$;
@@ -98,6 +104,7 @@ GRANT EXECUTE ON FUNCTION tenancy.current_request_id() TO dental_app, dental_pla
 
 CREATE OR REPLACE FUNCTION tenancy.current_grant_id() RETURNS uuid
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
+    SET search_path = pg_catalog, pg_temp
     AS $function$
 SELECT NULLIF(pg_catalog.current_setting('tenancy.grant_id', true), '')::uuid
 $function$;
