@@ -626,3 +626,34 @@ func TestPartitionsAndChildren(t *testing.T) {
 		t.Errorf("reading the new partition after the re-run: SQLSTATE %q (err %v), want 42501", got, err)
 	}
 }
+
+// quoteIdent (through Generate) and the server's quote_ident agree on odd
+// names, so Check, which compares names printed by the server with names
+// quoted by this package, sees the generated policies.
+func TestQuoteIdentMatchesServer(t *testing.T) {
+	db := pgtest.New(t)
+	admin := db.Conn(t, pgtest.Admin)
+	rows, err := admin.Query(context.Background(), `SELECT word FROM pg_get_keywords() ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = append(names, "clinic_id", "Clinic", "a b", `a"b`, `"`, "1st", "_x", "x1", "é", "naïve", "ß", "a-b", "a;b",
+		"a'b", `a\b`, "$tenancy$", "a$b", "DROP TABLE x; --", "select", "SELECT", "user", "z"+strings.Repeat("x", 62))
+	for _, name := range names {
+		var want string
+		if err := admin.QueryRow(context.Background(), `SELECT quote_ident($1)`, name).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		sql, err := rls.Generate(rls.Config{TenantColumn: name}, rls.Table{Name: "public.t"})
+		if err != nil {
+			t.Fatalf("Generate with tenant column %q: %v", name, err)
+		}
+		if got := "USING (" + want + " = (SELECT"; !strings.Contains(sql, got) {
+			t.Errorf("tenant column %q: the policy does not read %q:\n%s", name, got, sql[strings.Index(sql, "CREATE POLICY"):][:200])
+		}
+	}
+}
