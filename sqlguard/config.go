@@ -5,7 +5,8 @@ import (
 	"strings"
 )
 
-// Mode says what [Guard.Check] does with a refused statement.
+// Mode says what [Guard.Check] does with a refused statement. Modes are
+// plain values, safe to share between goroutines.
 type Mode int
 
 const (
@@ -17,7 +18,8 @@ const (
 	Report
 )
 
-// String returns "enforce", "report" or "Mode(n)".
+// String returns "enforce", "report" or "Mode(n)". It is safe for
+// concurrent use.
 func (m Mode) String() string {
 	switch m {
 	case Enforce:
@@ -35,7 +37,9 @@ const (
 	DefaultCacheSize    = 4096
 )
 
-// Config configures a [Guard]. Names are given as PostgreSQL stores them:
+// Config configures a [Guard]. [New] copies what it needs, so a Config may
+// be reused or changed after New returns; it is not otherwise safe for
+// concurrent use while being changed. Names are given as PostgreSQL stores them:
 // unquoted identifiers folded to lower case, so "patients", not
 // "Patients", unless the table was created with a quoted mixed-case name.
 type Config struct {

@@ -40,9 +40,10 @@ create table clinic.invoices (
 create table "Notes" (clinic_id uuid not null, id uuid not null, body text, primary key (clinic_id, id));
 `
 
-// seedData gives each tenant rows in every tenant table. Tenant B's ids
-// contain "0000000b" and its texts "secret-b", so that a leak of any of
-// its values into a result is seen.
+// seedData gives each tenant rows in every tenant table. Tenant B's row
+// ids and texts carry the bMarkers, so that a leak of any of its values
+// into a result is seen. (Tenant B's own id is not a marker: it is a
+// parameter, and the clinics registry is global.)
 func seedData(c rune) string {
 	id := func(n int) string { return fmt.Sprintf("'0190a8c0-0000-7000-8000-0000000%c%04d'", c, n) }
 	tenant := fmt.Sprintf("'0190a8c0-0000-7000-8000-00000000000%c'", c)
@@ -63,6 +64,8 @@ func seedData(c rune) string {
 	}
 	return b.String()
 }
+
+var bMarkers = []string{"-secret-b", "0190a8c0-0000-7000-8000-0000000b"}
 
 const deleteB = `
 delete from appointments where clinic_id = '0190a8c0-0000-7000-8000-00000000000b';
@@ -194,9 +197,11 @@ func (d *differential) check(t *testing.T, sql string, args []any) (ran bool, le
 		return false, fmt.Errorf("%q changed tenant B's rows:\nbefore %s\nafter  %s", sql, beforeB, with1.bAfter)
 	}
 	for _, row := range with1.rows {
-		if strings.Contains(row, "secret-b") || strings.Contains(row, "0000000b0") ||
-			strings.Contains(row, "clinic_id="+tenantB.String()) {
-			return false, fmt.Errorf("%q returned tenant B's data: %s", sql, row)
+		for _, m := range bMarkers {
+			// A marker the statement spells out itself proves nothing.
+			if strings.Contains(row, m) && !strings.Contains(strings.ToLower(sql), m) {
+				return false, fmt.Errorf("%q returned tenant B's data: %s", sql, row)
+			}
 		}
 	}
 	with2, _ := d.run(t, sql, args, true)

@@ -56,6 +56,15 @@
 // global registry, are allowed. Every refusal is a [*RefusalError] naming
 // the table, the [Rule] and the byte position in the statement.
 //
+// # Use with pgx
+//
+// Check must see the text that is sent and the arguments bound to its
+// parameters, in order. A caller that wraps pgx passes the SQL after any
+// rewriting (pgx.NamedArgs and other QueryRewriter arguments) and leaves
+// out pgx's option arguments (a QueryExecMode, QueryResultFormats, ...)
+// that may lead the argument list. An @name placeholder is not a parameter
+// to the parser, so a statement scoped only by one is refused.
+//
 // # Performance
 //
 // The analysis of each distinct SQL text is cached (bounded by

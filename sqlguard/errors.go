@@ -44,7 +44,8 @@ type RefusalError struct {
 }
 
 // Error returns a message naming the rule, the table and the position. It
-// never contains parameter values.
+// never contains parameter values. It is safe for concurrent use as long
+// as e is not being changed.
 func (e *RefusalError) Error() string {
 	msg := "sqlguard: statement refused (" + string(e.Rule) + ")"
 	if e.Table != "" {
@@ -56,5 +57,5 @@ func (e *RefusalError) Error() string {
 	return msg + fmt.Sprintf(" at byte %d", e.Pos)
 }
 
-// Unwrap returns [ErrRefused].
+// Unwrap returns [ErrRefused]. It is safe for concurrent use.
 func (e *RefusalError) Unwrap() error { return ErrRefused }

@@ -15,7 +15,9 @@ type Guard struct {
 }
 
 // New returns a Guard for cfg, or an error wrapping [ErrInvalidConfig] when
-// a field is missing or malformed. See [Config] for the defaults.
+// a field is missing or malformed. See [Config] for the defaults. It is
+// safe for concurrent use; the Guard keeps its own copy of the settings,
+// so cfg may be changed afterwards.
 func New(cfg Config) (*Guard, error) {
 	c, err := cfg.validate()
 	if err != nil {

@@ -1,7 +1,8 @@
 package sqlguard
 
 // Rule names the rule a refused statement breaks. The values are stable
-// strings, fit for logs, metrics and tests.
+// strings, fit for logs, metrics and tests, and safe to share between
+// goroutines.
 type Rule string
 
 // The rules. Each constant's comment says what it refuses.
