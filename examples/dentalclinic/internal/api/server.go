@@ -13,16 +13,22 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
+	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
 // Config holds what the API needs.
 type Config struct {
-	Store   *store.Store
-	Tokens  *jwtctx.Authority
-	Revoker *jwtctx.MemoryRevoker
-	Log     *slog.Logger
+	Store *store.Store
+	// DB is the tenant-scoped pool the store uses, for the audit of
+	// impersonated requests.
+	DB             *tenantdb.Pool
+	Tokens         *jwtctx.Authority
+	Revoker        *jwtctx.MemoryRevoker
+	Impersonations *audit.Impersonations
+	Log            *slog.Logger
 	// SessionTTL is the lifetime of sign-in tokens. Default 8h.
 	SessionTTL time.Duration
 	// Now is the clock; default time.Now.
@@ -32,6 +38,9 @@ type Config struct {
 // Server serves the API. It is safe for concurrent use.
 type Server struct {
 	store      *store.Store
+	db         *tenantdb.Pool
+	imp        *audit.Impersonations
+	auditMW    *audit.Middleware
 	tokens     *jwtctx.Authority
 	revoker    *jwtctx.MemoryRevoker
 	log        *slog.Logger
@@ -62,6 +71,8 @@ type Allow struct {
 func New(cfg Config) (*Server, error) {
 	s := &Server{
 		store:      cfg.Store,
+		db:         cfg.DB,
+		imp:        cfg.Impersonations,
 		tokens:     cfg.Tokens,
 		revoker:    cfg.Revoker,
 		log:        cfg.Log,
@@ -83,6 +94,24 @@ func New(cfg Config) (*Server, error) {
 		Accept: jwtctx.AnyToken,
 		OnError: func(r *http.Request, requestID string, err error) {
 			s.log.InfoContext(r.Context(), "token refused", "reason", err, "request_id", requestID, "path", r.URL.Path)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Every request made with an impersonation token is recorded in the
+	// clinic's audit chain, by method and route pattern.
+	s.auditMW, err = audit.NewMiddleware(s.db, audit.MiddlewareConfig{
+		Route: func(r *http.Request) string {
+			if route := mux.CurrentRoute(r); route != nil {
+				if tpl, err := route.GetPathTemplate(); err == nil {
+					return r.Method + " " + tpl
+				}
+			}
+			return r.Method + " (no route)"
+		},
+		OnError: func(r *http.Request, err error) {
+			s.log.ErrorContext(r.Context(), "audit of an impersonated request failed", "err", err, "request_id", requestID(r))
 		},
 	})
 	if err != nil {
@@ -111,7 +140,7 @@ func (s *Server) handle(auth *jwtctx.Middleware, method, path string, allow Allo
 	s.routes = append(s.routes, Route{Method: method, Path: path, Allow: allow})
 	var handler http.Handler = h
 	if !allow.Public {
-		handler = auth.Handler(permit(allow, h))
+		handler = auth.Handler(s.auditMW.Handler(permit(allow, h)))
 	}
 	s.router.Handle(path, handler).Methods(method)
 }
@@ -161,6 +190,7 @@ func (s *Server) routesFor(auth *jwtctx.Middleware) {
 	s.settingsRoutes(auth)
 	s.portalRoutes(auth)
 	s.adminRoutes(auth)
+	s.auditRoutes(auth)
 }
 
 // pathID parses the {id} path variable; a malformed id is as missing as an

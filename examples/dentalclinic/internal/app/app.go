@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
@@ -129,7 +130,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer platformPool.Close()
 
-	db, err := tenantdb.New(ctx, appPool, tenantdb.Config{})
+	// Tenant work runs as the app role; the only tenant-less path
+	// (registry work) runs as the platform role and is recorded in the
+	// platform-wide audit chain.
+	db, err := tenantdb.New(ctx, appPool, tenantdb.Config{System: platformPool, OnSystem: audit.OnSystem})
 	if err != nil {
 		return err
 	}
@@ -137,16 +141,30 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	revoker := &jwtctx.MemoryRevoker{}
+	// Logout revokes single tokens in memory; ended and expired
+	// impersonation grants are refused by the database, on every instance.
+	logouts := &jwtctx.MemoryRevoker{}
+	grants, err := audit.NewGrantRevoker(platformPool, logouts, cfg.Now)
+	if err != nil {
+		return err
+	}
 	tokens, err := jwtctx.New(jwtctx.Config{
 		Issuer: "dentalclinic", Audience: "dentalclinic-api",
-		SigningKey: key, Revoker: revoker, MaxLifetime: 12 * time.Hour, Now: cfg.Now,
+		SigningKey: key, Revoker: grants, Now: cfg.Now,
+		MaxLifetime: 12 * time.Hour, MaxImpersonationLifetime: audit.MaxGrantDuration,
+	})
+	if err != nil {
+		return err
+	}
+	impersonations, err := audit.NewImpersonations(audit.ImpersonationConfig{
+		Platform: platformPool, Issuer: tokens, Revoker: grants, Roles: []string{migrations.RoleSupport}, Now: cfg.Now,
 	})
 	if err != nil {
 		return err
 	}
 	handler, err := api.New(api.Config{
-		Store: store.New(db, appPool, platformPool), Tokens: tokens, Revoker: revoker, Log: cfg.Log, Now: cfg.Now,
+		Store: store.New(db, appPool, platformPool), DB: db, Tokens: tokens, Revoker: logouts,
+		Impersonations: impersonations, Log: cfg.Log, Now: cfg.Now,
 	})
 	if err != nil {
 		return err

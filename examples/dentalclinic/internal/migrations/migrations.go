@@ -15,6 +15,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/rls"
 )
 
@@ -113,11 +114,16 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 			return err
 		}}
 	}
+	auditSchema, err := audit.Schema(rls.Config{OwnerRole: roles.Owner, AppRole: roles.App, PlatformRole: roles.Platform})
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
 	return goose.NewProvider(goose.DialectPostgres, db, sub,
 		goose.WithDisableGlobalRegistry(true),
 		goose.WithGoMigrations(
 			goose.NewGoMigration(2, exec(policies), nil),
 			goose.NewGoMigration(4, exec(grantAuth), nil),
+			goose.NewGoMigration(5, exec(auditSchema), nil),
 		),
 	)
 }

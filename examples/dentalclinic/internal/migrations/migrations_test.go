@@ -39,7 +39,16 @@ func TestUpAndCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The audit schema's platform-role policies read every clinic's chain
+	// by design (audit.md); they are the only cross-tenant policies.
+	crossTenant := map[string]bool{
+		"audit_platform on audit.events": true, "audit_owner_system on audit.events": true,
+		"audit_platform on audit.chain_heads": true, "audit_platform on audit.impersonation_grants": true,
+	}
 	for _, f := range findings {
+		if f.Code == "policy-unbound-role" && crossTenant[f.Object] {
+			continue
+		}
 		if f.Severity == rls.SeverityError {
 			t.Errorf("finding: %v", f)
 		} else {

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
 // Patient is a patient's record at one clinic.
@@ -114,13 +115,22 @@ func (s *Store) ListPatients(ctx context.Context, f PatientFilter) ([]Patient, s
 }
 
 // GetPatient returns one patient of the caller's clinic, or ErrNotFound.
+// Opening a chart is recorded in the clinic's audit log.
 func (s *Store) GetPatient(ctx context.Context, id tenancy.ID) (Patient, error) {
 	p, err := tenant(ctx)
 	if err != nil {
 		return Patient{}, err
 	}
-	pt, err := scanPatient(s.db.QueryRow(ctx, `select `+patientColumns+` from patients where clinic_id = $1 and id = $2`, p.Tenant, id))
-	return pt, wrap("get patient", notFound(err))
+	var pt Patient
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
+		var err error
+		pt, err = scanPatient(tx.QueryRow(ctx, `select `+patientColumns+` from patients where clinic_id = $1 and id = $2`, p.Tenant, id))
+		if err != nil {
+			return notFound(err)
+		}
+		return record(ctx, tx, "patient.view", "patient", id)
+	})
+	return pt, wrap("get patient", err)
 }
 
 var (
@@ -182,14 +192,22 @@ func (s *Store) CreatePatient(ctx context.Context, in PatientInput) (Patient, er
 		return Patient{}, err
 	}
 	id := tenancy.NewID()
-	pt, err := scanPatient(s.db.QueryRow(ctx, `insert into patients (clinic_id, id, given_name, family_name, date_of_birth,
+	var pt Patient
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
+		var err error
+		pt, err = scanPatient(tx.QueryRow(ctx, `insert into patients (clinic_id, id, given_name, family_name, date_of_birth,
 		sex, phone, email, address, status, medical_alerts, allergies, primary_dentist_id)
 		values ($1, $2, $3, $4, $5, coalesce($6, 'unknown'), coalesce($7, ''), coalesce($8, ''), coalesce($9, ''),
 		        coalesce($10, 'active'), coalesce($11, '{}'::text[]), coalesce($12, '{}'::text[]), $13)
 		returning `+patientColumns,
-		p.Tenant, id, in.GivenName, in.FamilyName, in.DateOfBirth.timePtr(), in.Sex, in.Phone, in.Email, in.Address,
-		in.Status, in.MedicalAlerts, in.Allergies, in.PrimaryDentistID))
-	return pt, wrap("create patient", dentistRef(err))
+			p.Tenant, id, in.GivenName, in.FamilyName, in.DateOfBirth.timePtr(), in.Sex, in.Phone, in.Email, in.Address,
+			in.Status, in.MedicalAlerts, in.Allergies, in.PrimaryDentistID))
+		if err != nil {
+			return dentistRef(err)
+		}
+		return record(ctx, tx, "patient.create", "patient", id)
+	})
+	return pt, wrap("create patient", err)
 }
 
 // UpdatePatient changes the given fields of a patient of the caller's
@@ -202,7 +220,10 @@ func (s *Store) UpdatePatient(ctx context.Context, id tenancy.ID, in PatientInpu
 	if err := in.validate(false); err != nil {
 		return Patient{}, err
 	}
-	pt, err := scanPatient(s.db.QueryRow(ctx, `update patients set
+	var pt Patient
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
+		var err error
+		pt, err = scanPatient(tx.QueryRow(ctx, `update patients set
 		given_name = coalesce($3, given_name), family_name = coalesce($4, family_name),
 		date_of_birth = coalesce($5, date_of_birth), sex = coalesce($6, sex), phone = coalesce($7, phone),
 		email = coalesce($8, email), address = coalesce($9, address), status = coalesce($10, status),
@@ -210,9 +231,14 @@ func (s *Store) UpdatePatient(ctx context.Context, id tenancy.ID, in PatientInpu
 		primary_dentist_id = coalesce($13, primary_dentist_id), updated_at = now()
 		where clinic_id = $1 and id = $2
 		returning `+patientColumns,
-		p.Tenant, id, in.GivenName, in.FamilyName, in.DateOfBirth.timePtr(), in.Sex, in.Phone, in.Email, in.Address,
-		in.Status, in.MedicalAlerts, in.Allergies, in.PrimaryDentistID))
-	return pt, wrap("update patient", dentistRef(notFound(err)))
+			p.Tenant, id, in.GivenName, in.FamilyName, in.DateOfBirth.timePtr(), in.Sex, in.Phone, in.Email, in.Address,
+			in.Status, in.MedicalAlerts, in.Allergies, in.PrimaryDentistID))
+		if err != nil {
+			return dentistRef(notFound(err))
+		}
+		return record(ctx, tx, "patient.update", "patient", id)
+	})
+	return pt, wrap("update patient", err)
 }
 
 // dentistRef turns a foreign-key failure on the primary dentist into a

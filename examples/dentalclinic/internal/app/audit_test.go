@@ -1,0 +1,87 @@
+package app
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
+)
+
+type auditEventJSON struct {
+	Seq          int64      `json:"seq"`
+	ClinicID     tenancy.ID `json:"clinic_id"`
+	Action       string     `json:"action"`
+	ResourceID   string     `json:"resource_id"`
+	Actor        *tenancy.ID
+	Impersonator *tenancy.ID `json:"impersonator"`
+}
+
+// auditLog reads every page of the clinic's audit log as the owner.
+func (a *testApp) auditLog(t *testing.T, ownerToken string) []auditEventJSON {
+	t.Helper()
+	var all []auditEventJSON
+	cursor := ""
+	for {
+		var page struct {
+			Items      []auditEventJSON `json:"items"`
+			NextCursor *string          `json:"next_cursor"`
+		}
+		r := a.do(t, "GET", "/api/v1/audit?limit=200&cursor="+cursor, ownerToken, nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("GET /audit: %d %s", r.status, r.body)
+		}
+		r.json(t, &page)
+		all = append(all, page.Items...)
+		if page.NextCursor == nil {
+			return all
+		}
+		cursor = *page.NextCursor
+	}
+}
+
+// TestChartAccessIsAudited: a dentist opening a chart and changing it
+// leaves events the owner reads, and no one else: other staff are refused,
+// and another clinic's owner sees none of them.
+func TestChartAccessIsAudited(t *testing.T) {
+	a := startApp(t)
+	dentist := a.login(t, seed.StaffEmail("dentist", riverside), tenancy.ID{})
+	var created patientJSON
+	r := a.do(t, "POST", "/api/v1/patients", dentist, map[string]any{"given_name": "Audit", "family_name": "Subject"})
+	if r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	r.json(t, &created)
+	if r := a.do(t, "GET", "/api/v1/patients/"+created.ID.String(), dentist, nil); r.status != http.StatusOK {
+		t.Fatalf("view: %d %s", r.status, r.body)
+	}
+	if r := a.do(t, "PATCH", "/api/v1/patients/"+created.ID.String(), dentist, map[string]any{"phone": "01632 960001"}); r.status != http.StatusOK {
+		t.Fatalf("update: %d %s", r.status, r.body)
+	}
+
+	owner := a.login(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
+	seen := map[string]bool{}
+	for _, e := range a.auditLog(t, owner) {
+		if e.ClinicID != riverside.ID {
+			t.Fatalf("LEAK: Riverside's audit log holds an event of %v", e.ClinicID)
+		}
+		if e.ResourceID == created.ID.String() {
+			seen[e.Action] = true
+		}
+	}
+	for _, action := range []string{"patient.create", "patient.view", "patient.update"} {
+		if !seen[action] {
+			t.Errorf("no %s event for the patient in the owner's audit log (saw %v)", action, seen)
+		}
+	}
+
+	if r := a.do(t, "GET", "/api/v1/audit", dentist, nil); r.status != http.StatusForbidden {
+		t.Errorf("dentist reading the audit log: %d %s", r.status, r.body)
+	}
+	hillOwner := a.login(t, seed.StaffEmail("owner", hillcrest), tenancy.ID{})
+	for _, e := range a.auditLog(t, hillOwner) {
+		if e.ClinicID != hillcrest.ID || e.ResourceID == created.ID.String() {
+			t.Fatalf("LEAK: Hillcrest's owner sees %+v", e)
+		}
+	}
+}
