@@ -238,6 +238,7 @@ type policy struct {
 	Check      *string
 	Roles      []uint32 // pg_policy.polroles; 0 is PUBLIC
 	RoleNames  string   // quoted, comma-separated
+	Raw        string   // "schema.table.policy", unquoted, as Config.AllowCrossTenant lists it
 }
 
 func (p policy) object(t *tenantTable) string { return p.Name + " on " + t.Name }
@@ -258,8 +259,11 @@ func (c *checker) policies(ctx context.Context) error {
 			pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),
 			p.polroles::oid[],
 			(SELECT string_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE quote_ident(pg_catalog.pg_get_userbyid(r)) END, ', ' ORDER BY r)
-			 FROM unnest(p.polroles) r)
+			 FROM unnest(p.polroles) r),
+			n.nspname || '.' || c.relname || '.' || p.polname
 		FROM pg_catalog.pg_policy p
+		JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
+		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 		WHERE p.polrelid = ANY($1)
 		ORDER BY p.polrelid, p.polname`, c.tableIDs, c.appOID)
 	if err != nil {
@@ -355,12 +359,14 @@ func (c *checker) policies(ctx context.Context) error {
 			bound[c.appOID] = true // reported below as no-tenant-policy
 		}
 		for _, p := range byTable[t.OID] {
-			if !p.Permissive || bound[0] {
+			// Entries have exactly three dot-free parts, so only the
+			// policy whose three names they are can equal one.
+			if !p.Permissive || bound[0] || slices.Contains(c.cfg.AllowCrossTenant, p.Raw) {
 				continue
 			}
 			if slices.ContainsFunc(p.Roles, func(r uint32) bool { return !bound[r] }) {
 				c.add(CodePolicyUnboundRole, SeverityError, ObjectPolicy, p.object(&t),
-					fmt.Sprintf("Limit the policy to the app role (ALTER POLICY %s ON %s TO %s;), or bind its roles with a RESTRICTIVE tenant policy too.", p.Name, t.Name, c.appName),
+					fmt.Sprintf("Limit the policy to the app role (ALTER POLICY %s ON %s TO %s;), or bind its roles with a RESTRICTIVE tenant policy too; or, if it is meant to cross tenants, allow it (Config.AllowCrossTenant, --allow-cross-tenant %s).", p.Name, t.Name, c.appName, p.Raw),
 					"permissive policy %s on %s applies to %s, which no RESTRICTIVE tenant policy binds, so it admits every tenant's rows to those roles", p.Name, t.Name, p.RoleNames)
 			}
 		}

@@ -210,6 +210,52 @@ func TestCheckFindings(t *testing.T) {
 			want: []found{{rls.CodePolicyUnboundRole, rls.SeverityError, rls.ObjectPolicy, "platform_reads on audit.events"}},
 		},
 		{
+			name: "allowed cross-tenant policy",
+			sql:  `CREATE POLICY platform_reads ON audit.events FOR SELECT TO {platform} USING (action <> '')`,
+			cfg: func(c rls.Config) rls.Config {
+				c.AllowCrossTenant = []string{"audit.events.platform_reads"}
+				return c
+			},
+			want: nil,
+		},
+		{
+			name: "allowed cross-tenant policy with a quoted name",
+			sql:  `CREATE POLICY "Platform ""Reads""" ON audit.events FOR SELECT TO {platform} USING (action <> '')`,
+			cfg: func(c rls.Config) rls.Config {
+				c.AllowCrossTenant = []string{`audit.events.Platform "Reads"`}
+				return c
+			},
+			want: nil,
+		},
+		{
+			name: "unlisted policy beside an allowed one",
+			sql: `CREATE POLICY platform_reads ON audit.events FOR SELECT TO {platform} USING (action <> '');
+				CREATE POLICY platform_writes ON audit.events FOR INSERT TO {platform} WITH CHECK (action <> '')`,
+			cfg: func(c rls.Config) rls.Config {
+				c.AllowCrossTenant = []string{"audit.events.platform_reads"}
+				return c
+			},
+			want: []found{{rls.CodePolicyUnboundRole, rls.SeverityError, rls.ObjectPolicy, "platform_writes on audit.events"}},
+		},
+		{
+			name: "allowed name on another table",
+			sql:  `CREATE POLICY platform_reads ON audit.events FOR SELECT TO {platform} USING (action <> '')`,
+			cfg: func(c rls.Config) rls.Config {
+				c.AllowCrossTenant = []string{"public.patients.platform_reads", "audit.events.platform_read", "AUDIT.events.platform_reads"}
+				return c
+			},
+			want: []found{{rls.CodePolicyUnboundRole, rls.SeverityError, rls.ObjectPolicy, "platform_reads on audit.events"}},
+		},
+		{
+			name: "allowed cross-tenant policy that is always true",
+			sql:  `CREATE POLICY platform_reads ON audit.events FOR SELECT TO {platform} USING (true)`,
+			cfg: func(c rls.Config) rls.Config {
+				c.AllowCrossTenant = []string{"audit.events.platform_reads"}
+				return c
+			},
+			want: []found{{rls.CodePolicyAlwaysTrue, rls.SeverityError, rls.ObjectPolicy, "platform_reads on audit.events"}},
+		},
+		{
 			name: "permissive policy for another role that is bound",
 			sql: `CREATE POLICY platform_tenant ON audit.events AS RESTRICTIVE TO {platform}
 					USING (clinic_id = (SELECT tenancy.current_tenant_id())) WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()));
@@ -503,9 +549,20 @@ func TestCheckHelperMissing(t *testing.T) {
 }
 
 func TestCheckInvalidConfig(t *testing.T) {
-	_, err := rls.Check(context.Background(), nil, rls.Config{AppRole: "a\x00b"})
-	if !errors.Is(err, rls.ErrInvalidConfig) {
-		t.Errorf("Check error = %v, want %v", err, rls.ErrInvalidConfig)
+	for _, tt := range []struct {
+		name string
+		cfg  rls.Config
+	}{
+		{"NUL in app role", rls.Config{AppRole: "a\x00b"}},
+		{"cross-tenant policy without schema", rls.Config{AllowCrossTenant: []string{"events.audit_platform"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// A nil Querier: the config is refused before any query.
+			_, err := rls.Check(context.Background(), nil, tt.cfg)
+			if !errors.Is(err, rls.ErrInvalidConfig) {
+				t.Errorf("Check error = %v, want %v", err, rls.ErrInvalidConfig)
+			}
+		})
 	}
 }
 

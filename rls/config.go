@@ -2,6 +2,7 @@ package rls
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -50,6 +51,20 @@ type Config struct {
 	// must still have a fixed search_path.
 	AllowDefiner []string `json:"allow_definer,omitempty"`
 
+	// AllowCrossTenant lists the PERMISSIVE policies that [Check] accepts
+	// although they admit rows of every tenant to a role that no
+	// RESTRICTIVE tenant policy binds (finding [CodePolicyUnboundRole]),
+	// as "schema.table.policy": the unquoted names, exactly as in the
+	// catalog, so a name that contains a dot cannot be listed. It exempts
+	// only the listed policy on the listed table, and only from that
+	// finding; the policy's other findings, and every unlisted policy on
+	// the same table, are still reported. The name vouches for what the
+	// policy says, so review the list whenever a listed policy changes.
+	// The audit package lists its own in
+	// [github.com/mydentalpractice/tenancy/audit.CrossTenantPolicies].
+	// [Generate] ignores it.
+	AllowCrossTenant []string `json:"allow_cross_tenant,omitempty"`
+
 	// Citus makes [Generate] append a section that distributes tenant
 	// tables on their tenant column (co-located) and makes registries
 	// reference tables.
@@ -90,6 +105,12 @@ func (c Config) withDefaults() (Config, error) {
 		schema, fn, ok := strings.Cut(name, ".")
 		if !ok || checkIdent(schema) != nil || checkIdent(fn) != nil || strings.Contains(fn, "(") {
 			return Config{}, fmt.Errorf("%w: AllowDefiner: %q is not \"schema.function\"", ErrInvalidConfig, name)
+		}
+	}
+	for _, name := range c.AllowCrossTenant {
+		parts := strings.Split(name, ".")
+		if len(parts) != 3 || slices.ContainsFunc(parts, func(p string) bool { return checkIdent(p) != nil }) {
+			return Config{}, fmt.Errorf("%w: AllowCrossTenant: %q is not \"schema.table.policy\"", ErrInvalidConfig, name)
 		}
 	}
 	return c, nil

@@ -64,6 +64,14 @@
 // The `tenancy rls check` command prints them and exits with status 1 when
 // one is an error.
 //
+// Two allow-lists in [Config] accept deliberate exceptions, each by name
+// and each narrow: [Config.AllowDefiner] the SECURITY DEFINER sign-in
+// lookup, and [Config.AllowCrossTenant] PERMISSIVE policies that are meant
+// to cross tenants, such as the audit package's platform-role reads
+// ([github.com/mydentalpractice/tenancy/audit.CrossTenantPolicies]). A
+// listed policy is exempt from [CodePolicyUnboundRole] only; every other
+// finding about it, and every unlisted policy, is still reported.
+//
 // # Security
 //
 // Row-level security binds only roles that are neither superusers nor
@@ -84,7 +92,11 @@
 // are RESTRICTIVE too, for the same reason. The tenant policy binds the app
 // role only, so a PERMISSIVE policy for any other role (or PUBLIC) would
 // admit every tenant's rows to that role; Check reports one unless a
-// RESTRICTIVE tenant policy binds the same roles.
+// RESTRICTIVE tenant policy binds the same roles, or it is listed in
+// [Config.AllowCrossTenant]. An entry there names one policy on one table
+// and vouches for what it says today: the check cannot tell a narrow
+// cross-tenant policy from a broad one of the same name, so review the list
+// whenever a listed policy changes.
 //
 // Policies call the helpers inside a sub-select, as in
 // clinic_id = (SELECT tenancy.current_tenant_id()), which PostgreSQL plans

@@ -5,7 +5,8 @@ import "errors"
 var (
 	// ErrInvalidConfig is returned by [Generate] and [Check] when a [Config]
 	// field is malformed: an empty or over-long name, a name with a NUL byte,
-	// or an allow-list entry that is not schema-qualified.
+	// or an allow-list entry that is not schema-qualified ("schema.function"
+	// in AllowDefiner, "schema.table.policy" in AllowCrossTenant).
 	ErrInvalidConfig = errors.New("rls: invalid config")
 
 	// ErrInvalidTable is returned by [Generate] when a [Table] is malformed:

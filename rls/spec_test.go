@@ -15,6 +15,7 @@ func TestParseSpec(t *testing.T) {
 		"schema": "tn",
 		"app_role": "app",
 		"citus": true,
+		"allow_cross_tenant": ["audit.events.audit_platform"],
 		"tables": [
 			{"name": "public.clinics", "kind": "registry"},
 			{"name": "public.appointments", "subject_column": "patient_id", "read_only": ["patient"]},
@@ -26,7 +27,7 @@ func TestParseSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := rls.Spec{
-		Config: rls.Config{Schema: "tn", AppRole: "app", Citus: true},
+		Config: rls.Config{Schema: "tn", AppRole: "app", Citus: true, AllowCrossTenant: []string{"audit.events.audit_platform"}},
 		Tables: []rls.Table{
 			{Name: "public.clinics", Kind: rls.Registry},
 			{Name: "public.appointments", SubjectColumn: "patient_id", ReadOnly: []tenancy.Kind{tenancy.KindPatient}},
@@ -72,6 +73,13 @@ func TestConfigValidate(t *testing.T) {
 		{"NUL in schema", rls.Config{Schema: "a\x00"}, rls.ErrInvalidConfig},
 		{"long column", rls.Config{TenantColumn: strings.Repeat("c", 64)}, rls.ErrInvalidConfig},
 		{"unqualified definer", rls.Config{AllowDefiner: []string{"sign_in"}}, rls.ErrInvalidConfig},
+		{"cross-tenant policy", rls.Config{AllowCrossTenant: []string{"audit.events.audit_platform", `Odd.order.Platform "Reads"`}}, nil},
+		{"cross-tenant policy without a table", rls.Config{AllowCrossTenant: []string{"audit.audit_platform"}}, rls.ErrInvalidConfig},
+		{"cross-tenant policy name alone", rls.Config{AllowCrossTenant: []string{"audit_platform"}}, rls.ErrInvalidConfig},
+		{"cross-tenant policy with a fourth part", rls.Config{AllowCrossTenant: []string{"db.audit.events.audit_platform"}}, rls.ErrInvalidConfig},
+		{"cross-tenant policy with an empty part", rls.Config{AllowCrossTenant: []string{"audit..audit_platform"}}, rls.ErrInvalidConfig},
+		{"cross-tenant policy as SQL", rls.Config{AllowCrossTenant: []string{"audit_platform on audit.events"}}, rls.ErrInvalidConfig},
+		{"cross-tenant policy with a newline", rls.Config{AllowCrossTenant: []string{"audit.events.audit\nplatform"}}, rls.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

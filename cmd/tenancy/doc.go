@@ -5,6 +5,7 @@
 //	tenancy rls generate --spec FILE
 //	tenancy rls check --dsn DSN [--tenant-column NAME] [--app-role NAME] [--schema NAME]
 //	                  [--format text|json] [--allow-definer SCHEMA.FUNCTION]...
+//	                  [--allow-cross-tenant SCHEMA.TABLE.POLICY]...
 //
 // "rls generate" prints the migration SQL of a JSON spec (see rls.Spec).
 // "rls check" reads a live database's catalog and reports every way it

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
 	"github.com/mydentalpractice/tenancy/rls"
 )
@@ -55,6 +56,8 @@ func TestUsage(t *testing.T) {
 		{"check without DSN", []string{"rls", "check"}, nil, exitUsage, "", "--dsn"},
 		{"check with a bad format", []string{"rls", "check", "--dsn", "x", "--format", "xml"}, nil, exitUsage, "", "--format"},
 		{"check with an unqualified definer", []string{"rls", "check", "--dsn", "host=/nonexistent", "--allow-definer", "sign_in"}, nil, exitUsage, "", "invalid config"},
+		{"check help names the cross-tenant flag", []string{"rls", "check", "--help"}, nil, exitOK, "--allow-cross-tenant SCHEMA.TABLE.POLICY", ""},
+		{"check with an unqualified cross-tenant policy", []string{"rls", "check", "--dsn", "host=/nonexistent", "--allow-cross-tenant", "events.audit_platform"}, nil, exitUsage, "", "invalid config"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,6 +189,39 @@ func TestCheck(t *testing.T) {
 	got = runCLI(t, "", nil, "rls", "check", "--dsn", dsn, "--app-role", app)
 	if got.code != exitOK || !strings.Contains(got.stdout, "0 errors, 1 warnings") {
 		t.Errorf("warnings only: exit code %d, stdout:\n%s", got.code, got.stdout)
+	}
+
+	// Permissive policies for the platform role: each is reported until it
+	// is allowed by name, and allowing one leaves the other reported.
+	db.Exec(t, pgtest.Admin, `CREATE POLICY platform_reads ON public.patients FOR SELECT TO `+db.RoleName(pgtest.Platform)+` USING (id IS NOT NULL)`)
+	got = runCLI(t, "", nil, "rls", "check", "--dsn", dsn, "--app-role", app)
+	if got.code != exitFailure || !strings.Contains(got.stdout, "policy-unbound-role") || !strings.Contains(got.stdout, "--allow-cross-tenant public.patients.platform_reads") {
+		t.Errorf("cross-tenant policy, not allowed: exit code %d, stdout:\n%s", got.code, got.stdout)
+	}
+	got = runCLI(t, "", nil, "rls", "check", "--dsn", dsn, "--app-role", app, "--allow-cross-tenant", "public.patients.platform_reads")
+	if got.code != exitOK || !strings.Contains(got.stdout, "0 errors, 1 warnings") {
+		t.Errorf("cross-tenant policy, allowed: exit code %d, stdout:\n%s", got.code, got.stdout)
+	}
+	db.Exec(t, pgtest.Admin, `CREATE POLICY platform_writes ON public.patients FOR INSERT TO `+db.RoleName(pgtest.Platform)+` WITH CHECK (id IS NOT NULL)`)
+	got = runCLI(t, "", nil, "rls", "check", "--dsn", dsn, "--app-role", app, "--allow-cross-tenant", "public.patients.platform_reads")
+	if got.code != exitFailure || !strings.Contains(got.stdout, "platform_writes on public.patients") || strings.Contains(got.stdout, "platform_reads on") {
+		t.Errorf("second cross-tenant policy, not allowed: exit code %d, stdout:\n%s", got.code, got.stdout)
+	}
+	got = runCLI(t, "", nil, "rls", "check", "--dsn", dsn, "--app-role", app,
+		"--allow-cross-tenant", "public.patients.platform_reads", "--allow-cross-tenant", "public.patients.platform_writes")
+	if got.code != exitOK {
+		t.Errorf("both cross-tenant policies allowed: exit code %d, stdout:\n%s", got.code, got.stdout)
+	}
+}
+
+// The help lists the audit schema's cross-tenant policies; it must name
+// every one that audit.CrossTenantPolicies returns.
+func TestCheckHelpListsAuditPolicies(t *testing.T) {
+	got := runCLI(t, "", nil, "rls", "check", "--help")
+	for _, name := range audit.CrossTenantPolicies() {
+		if !strings.Contains(got.stdout, " "+name+" ") && !strings.Contains(got.stdout, " "+name+"\n") {
+			t.Errorf("rls check --help does not list %s", name)
+		}
 	}
 }
 

@@ -97,6 +97,7 @@ func rlsCheckCommand() *command {
 		usage: `
 Usage: tenancy rls check --dsn DSN [--tenant-column NAME] [--app-role NAME] [--schema NAME]
                          [--format text|json] [--allow-definer SCHEMA.FUNCTION]...
+                         [--allow-cross-tenant SCHEMA.TABLE.POLICY]...
 
 Reads the catalog of a live database and reports every way rows could cross
 tenants: tables (partitions and inheritance children included) with the
@@ -109,6 +110,16 @@ without the tenant column, shared sequences, SECURITY DEFINER functions, and
 views that read tenant tables with their owner's rights. Each finding names
 the object and the fix.
 
+Deliberate exceptions are accepted by name, one flag each: --allow-definer
+for the narrow SECURITY DEFINER sign-in lookup, --allow-cross-tenant for a
+permissive policy meant to give a role other than the app role rows of every
+tenant. Names are unquoted, as in the catalog. A listed policy is exempt from
+policy-unbound-role only; unlisted ones, on the same table too, are still
+reported. The audit schema's policies of that kind are:
+
+  audit.chain_heads.audit_platform      audit.events.audit_platform
+  audit.events.audit_owner_system       audit.impersonation_grants.audit_platform
+
 Any role may run it, the app role included; it only reads the catalog.
 The DSN may also come from $DATABASE_URL, which keeps a password out of the
 process list; pgx also reads ~/.pgpass and the PG* variables.
@@ -120,6 +131,9 @@ Examples:
 
   tenancy rls check --dsn postgres://clinic_app@db/clinic --app-role clinic_app
   tenancy rls check --dsn "$DSN" --app-role clinic_app --allow-definer auth.sign_in --format json
+  tenancy rls check --dsn "$DSN" --app-role clinic_app \
+      --allow-cross-tenant audit.events.audit_platform --allow-cross-tenant audit.events.audit_owner_system \
+      --allow-cross-tenant audit.chain_heads.audit_platform --allow-cross-tenant audit.impersonation_grants.audit_platform
 `,
 	}
 	c.run = func(ctx context.Context, args []string, e env) error {
@@ -132,10 +146,13 @@ Examples:
 		format := fs.String("format", "text", "output `FORMAT`: text or json")
 		var allow stringList
 		fs.Var(&allow, "allow-definer", "a SECURITY DEFINER function to accept, as `SCHEMA.FUNCTION` (repeatable)")
+		var crossTenant stringList
+		fs.Var(&crossTenant, "allow-cross-tenant", "a permissive policy meant to cross tenants, as `SCHEMA.TABLE.POLICY` (repeatable)")
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
 		cfg.AllowDefiner = allow
+		cfg.AllowCrossTenant = crossTenant
 		if err := cfg.Validate(); err != nil {
 			return usageError("%v", err)
 		}
