@@ -1,0 +1,87 @@
+package tenantdb_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/tenantdb"
+)
+
+// A service opens one Pool at start-up, connected as the application's
+// role, and hands it to its store. It needs a database, so it only
+// compiles here; the package's tests run the same calls against real
+// PostgreSQL.
+func ExampleNew() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, "postgres://dental_app:secret@localhost/dental")
+	if err != nil {
+		log.Fatal(err)
+	}
+	// New refuses a superuser, a BYPASSRLS role or a table owner, and
+	// guards every tenant table it finds with sqlguard.
+	db, err := tenantdb.New(ctx, pool, tenantdb.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(db.TenantTables())
+}
+
+// Tx runs a function in one transaction scoped to the principal's tenant;
+// the handler's context carries the principal (jwtctx puts it there).
+func ExamplePool_Tx() {
+	var db *tenantdb.Pool // from tenantdb.New
+	clinic := tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f")
+	ctx := tenancy.NewContext(context.Background(), tenancy.Principal{
+		Kind: tenancy.KindStaff, Tenant: clinic, Subject: tenancy.NewID(), Roles: []string{"front_desk"},
+	})
+	appointment := tenancy.NewID()
+
+	err := db.Tx(ctx, func(tx *tenantdb.Tx) error {
+		var status string
+		err := tx.QueryRow(ctx, "select status from appointments where clinic_id = $1 and id = $2 for update",
+			clinic, appointment).Scan(&status)
+		if err != nil {
+			return err // pgx.ErrNoRows for another clinic's appointment, as for a missing one
+		}
+		if status != "scheduled" {
+			return fmt.Errorf("cannot confirm a %s appointment", status)
+		}
+		_, err = tx.Exec(ctx, "update appointments set status = 'confirmed' where clinic_id = $1 and id = $2",
+			clinic, appointment)
+		return err
+	})
+	if err != nil {
+		log.Print(err)
+	}
+}
+
+// System is the one way around the tenant scoping: a separate role, a
+// stated reason, and a record of every use.
+func ExamplePool_System() {
+	var db *tenantdb.Pool // from tenantdb.New with Config.System and Config.OnSystem
+	ctx := context.Background()
+	err := db.System(ctx, "list clinics for the admin console", func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "select id, name from clinics order by name")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id tenancy.ID
+			var name string
+			if err := rows.Scan(&id, &name); err != nil {
+				return err
+			}
+			fmt.Println(id, name)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		log.Print(err)
+	}
+}
