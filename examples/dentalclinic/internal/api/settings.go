@@ -1,6 +1,163 @@
 package api
 
-import "github.com/mydentalpractice/tenancy/jwtctx"
+import (
+	"net/http"
+
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+	"github.com/mydentalpractice/tenancy/jwtctx"
+)
+
+// clinicAdmin admits the clinic's owners, and an impersonating platform
+// admin ("support"), who acts as an owner would. Every staff role may read
+// the settings, chairs, fee schedule and staff list (anyStaff); only these
+// may change them.
+var clinicAdmin = Allow{Kinds: staffKinds, Roles: []string{"owner", "support"}}
 
 // settingsRoutes registers the routes of clinic settings, operatories, staff, the owner's audit log.
-func (s *Server) settingsRoutes(auth *jwtctx.Middleware) {}
+func (s *Server) settingsRoutes(auth *jwtctx.Middleware) {
+	s.handle(auth, http.MethodGet, v1+"/settings", anyStaff, s.getSettings)
+	s.handle(auth, http.MethodPut, v1+"/settings", clinicAdmin, s.putSettings)
+	s.handle(auth, http.MethodGet, v1+"/fee-schedule", anyStaff, s.getFees)
+	s.handle(auth, http.MethodPut, v1+"/fee-schedule", clinicAdmin, s.putFees)
+	s.handle(auth, http.MethodGet, v1+"/operatories", anyStaff, s.listOperatories)
+	s.handle(auth, http.MethodPost, v1+"/operatories", clinicAdmin, s.createOperatory)
+	s.handle(auth, http.MethodPatch, v1+"/operatories/{id}", clinicAdmin, s.updateOperatory)
+	s.handle(auth, http.MethodGet, v1+"/staff", anyStaff, s.listStaff)
+	s.handle(auth, http.MethodPost, v1+"/staff", clinicAdmin, s.createStaff)
+	s.handle(auth, http.MethodPatch, v1+"/staff/{id}", clinicAdmin, s.updateStaff)
+}
+
+func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) {
+	st, err := s.store.GetSettings(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// putSettings changes the fields it is given and keeps the others; the
+// clinic's name is the platform's and is not among them.
+func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
+	var in store.SettingsInput
+	if !decode(w, r, &in) {
+		return
+	}
+	st, err := s.store.UpdateSettings(r.Context(), in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// feeSchedule is the body of PUT /fee-schedule: the whole new schedule.
+type feeSchedule struct {
+	Items []store.FeeInput `json:"items"`
+}
+
+func (s *Server) getFees(w http.ResponseWriter, r *http.Request) {
+	list, err := s.store.Fees(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newPage(list, ""))
+}
+
+func (s *Server) putFees(w http.ResponseWriter, r *http.Request) {
+	var in feeSchedule
+	if !decode(w, r, &in) {
+		return
+	}
+	if in.Items == nil {
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Field: "items",
+			Detail: "items is required (an empty list clears the schedule)."})
+		return
+	}
+	list, err := s.store.ReplaceFees(r.Context(), in.Items)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newPage(list, ""))
+}
+
+func (s *Server) listOperatories(w http.ResponseWriter, r *http.Request) {
+	list, err := s.store.ListOperatories(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newPage(list, ""))
+}
+
+func (s *Server) createOperatory(w http.ResponseWriter, r *http.Request) {
+	var in store.OperatoryInput
+	if !decode(w, r, &in) {
+		return
+	}
+	o, err := s.store.CreateOperatory(r.Context(), in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", v1+"/operatories/"+o.ID.String())
+	writeJSON(w, http.StatusCreated, o)
+}
+
+func (s *Server) updateOperatory(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var in store.OperatoryInput
+	if !decode(w, r, &in) {
+		return
+	}
+	o, err := s.store.UpdateOperatory(r.Context(), id, in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+func (s *Server) listStaff(w http.ResponseWriter, r *http.Request) {
+	list, err := s.store.ListStaff(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newPage(list, ""))
+}
+
+func (s *Server) createStaff(w http.ResponseWriter, r *http.Request) {
+	var in store.StaffInput
+	if !decode(w, r, &in) {
+		return
+	}
+	m, err := s.store.CreateStaff(r.Context(), in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, m)
+}
+
+func (s *Server) updateStaff(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var in store.StaffUpdate
+	if !decode(w, r, &in) {
+		return
+	}
+	m, err := s.store.UpdateStaff(r.Context(), id, in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}

@@ -1,0 +1,756 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+	"github.com/mydentalpractice/tenancy/internal/pgtest"
+)
+
+// The schedule tests share the app and its demo clinics with every other
+// test of the package, so each books in a chair of its own (made for the
+// test), with a dentist and patients of its own, on a random day decades
+// ahead: nothing they do can collide with another test's bookings.
+
+var (
+	schedLakeside = seed.Clinics[2]
+
+	// schedTokens caches sign-ins by email: sign-in is rate-limited per
+	// email, and many tests of the package sign in the demo owners.
+	schedTokens sync.Map
+)
+
+// schedLogin signs in once per email for the whole test binary.
+func schedLogin(t *testing.T, a *testApp, email string) string {
+	t.Helper()
+	if tok, ok := schedTokens.Load(email); ok {
+		return tok.(string)
+	}
+	tok := a.login(t, email, tenancy.ID{})
+	schedTokens.Store(email, tok)
+	return tok
+}
+
+// schedOwner is the demo owner's token at c.
+func schedOwner(t *testing.T, a *testApp, c seed.Clinic) string {
+	return schedLogin(t, a, seed.StaffEmail("owner", c))
+}
+
+// schedStaff adds, through the API as the clinic's owner, a staff account
+// with exactly these roles, and signs it in.
+func schedStaff(t *testing.T, a *testApp, c seed.Clinic, roles ...string) (tenancy.ID, string) {
+	t.Helper()
+	email := fmt.Sprintf("sched-%s-%s@%s.example", strings.ReplaceAll(strings.Join(roles, "-"), "_", ""), tenancy.NewID().String()[24:], c.Slug)
+	r := a.do(t, "POST", "/api/v1/staff", schedOwner(t, a, c), map[string]any{
+		"email": email, "name": "Sched " + strings.Join(roles, " "), "roles": roles, "password": seed.Password,
+	})
+	if r.status != http.StatusCreated {
+		t.Fatalf("create staff %v: %d %s", roles, r.status, r.body)
+	}
+	var m store.StaffMember
+	r.json(t, &m)
+	return m.ID, schedLogin(t, a, email)
+}
+
+// schedRole returns a cached account with exactly these roles at c.
+func schedRole(t *testing.T, a *testApp, c seed.Clinic, roles ...string) (tenancy.ID, string) {
+	t.Helper()
+	key := c.Slug + "/" + strings.Join(roles, ",")
+	if v, ok := schedAccounts.Load(key); ok {
+		acc := v.(schedAccount)
+		return acc.id, acc.token
+	}
+	id, tok := schedStaff(t, a, c, roles...)
+	schedAccounts.Store(key, schedAccount{id, tok})
+	return id, tok
+}
+
+type schedAccount struct {
+	id    tenancy.ID
+	token string
+}
+
+var schedAccounts sync.Map
+
+// schedFix is one test's corner of a clinic: a chair, a dentist, a day.
+type schedFix struct {
+	a       *testApp
+	c       seed.Clinic
+	loc     *time.Location
+	owner   string // the demo owner's token
+	front   string // a front desk account's token
+	dentist tenancy.ID
+	chair   tenancy.ID
+	day     time.Time // local midnight of the test's day
+}
+
+func newSchedFix(t *testing.T, c seed.Clinic) *schedFix {
+	t.Helper()
+	a := startApp(t)
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &schedFix{a: a, c: c, loc: loc, owner: schedOwner(t, a, c)}
+	_, f.front = schedRole(t, a, c, "front_desk")
+	f.dentist, _ = schedStaff(t, a, c, "dentist")
+	f.chair = f.newChair(t)
+	f.day = time.Date(2040+rand.IntN(60), 1, 1+rand.IntN(360), 0, 0, 0, 0, loc)
+	return f
+}
+
+// newChair makes a chair of the test's own.
+func (f *schedFix) newChair(t *testing.T) tenancy.ID {
+	t.Helper()
+	r := f.a.do(t, "POST", "/api/v1/operatories", f.owner, map[string]any{"name": "Test chair " + tenancy.NewID().String()[19:]})
+	if r.status != http.StatusCreated {
+		t.Fatalf("create chair: %d %s", r.status, r.body)
+	}
+	var o store.Operatory
+	r.json(t, &o)
+	return o.ID
+}
+
+// patient makes a patient of the test's own.
+func (f *schedFix) patient(t *testing.T) tenancy.ID {
+	t.Helper()
+	r := f.a.do(t, "POST", "/api/v1/patients", f.front, map[string]any{"given_name": "Sched", "family_name": "Test " + tenancy.NewID().String()[24:]})
+	if r.status != http.StatusCreated {
+		t.Fatalf("create patient: %d %s", r.status, r.body)
+	}
+	var p patientJSON
+	r.json(t, &p)
+	return p.ID
+}
+
+// at is the test's day at a local wall-clock time.
+func (f *schedFix) at(h, m int) time.Time {
+	return time.Date(f.day.Year(), f.day.Month(), f.day.Day(), h, m, 0, 0, f.loc)
+}
+
+// booking is a request body for the fixture's dentist and chair.
+func (f *schedFix) booking(patient tenancy.ID, start time.Time, minutes int) map[string]any {
+	return map[string]any{
+		"patient_id": patient, "dentist_id": f.dentist, "operatory_id": f.chair,
+		"starts_at": start.Format(time.RFC3339), "duration_min": minutes, "type": "Check-up",
+	}
+}
+
+// book posts a booking and returns the response.
+func (f *schedFix) book(t *testing.T, token string, body map[string]any) response {
+	t.Helper()
+	return f.a.do(t, "POST", "/api/v1/appointments", token, body)
+}
+
+// mustBook posts a booking that must succeed.
+func (f *schedFix) mustBook(t *testing.T, body map[string]any) store.Appointment {
+	t.Helper()
+	r := f.book(t, f.front, body)
+	if r.status != http.StatusCreated {
+		t.Fatalf("book %v: %d %s", body, r.status, r.body)
+	}
+	schedCheckClinic(t, r.body, f.c.ID)
+	var ap store.Appointment
+	r.json(t, &ap)
+	return ap
+}
+
+// chairCount counts the appointments in a chair, as the superuser.
+func (f *schedFix) chairCount(t *testing.T, chair tenancy.ID) int {
+	t.Helper()
+	var n int
+	if err := f.a.db.Conn(t, pgtest.Admin).QueryRow(context.Background(),
+		`select count(*) from appointments where operatory_id = $1`, chair).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// schedWant checks a response's status, its problem+json type for errors,
+// and its code when want is not "".
+func schedWant(t *testing.T, what string, r response, status int, code string) {
+	t.Helper()
+	if r.status != status {
+		t.Errorf("%s: got %d %s, want %d %s", what, r.status, r.body, status, code)
+		return
+	}
+	if status >= 400 {
+		if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+			t.Errorf("%s: content type %q, want application/problem+json", what, ct)
+		}
+		var p struct{ Code string }
+		_ = json.Unmarshal(r.body, &p)
+		if code != "" && p.Code != code {
+			t.Errorf("%s: code %q, want %q (%s)", what, p.Code, code, r.body)
+		}
+	}
+}
+
+// schedCheckClinic fails the test for any record in a JSON body (an object
+// with an "id") whose clinic_id is not want.
+func schedCheckClinic(t *testing.T, body []byte, want tenancy.ID) {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if _, ok := x["id"]; ok {
+				if got := x["clinic_id"]; got != want.String() {
+					t.Errorf("LEAK or missing clinic_id: record %v has clinic_id %v, want %v", x["id"], got, want)
+				}
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+}
+
+func TestAppointmentBookAndRead(t *testing.T) {
+	f := newSchedFix(t, riverside)
+	a := f.a
+	pt := f.patient(t)
+	body := f.booking(pt, f.at(9, 0), 30)
+	body["note"] = "Sensitive upper left"
+	ap := f.mustBook(t, body)
+	if ap.Status != "scheduled" || ap.ClinicID != riverside.ID || ap.PatientID != pt || ap.DurationMin != 30 ||
+		!ap.StartsAt.Equal(f.at(9, 0)) || !ap.EndsAt.Equal(f.at(9, 30)) || ap.TimeZone != riverside.TimeZone ||
+		ap.LocalStart != f.at(9, 0).Format(store.LocalLayout) || ap.Note != "Sensitive upper left" || ap.HygienistID != nil {
+		t.Errorf("created %+v", ap)
+	}
+	if ap.StartsAt.Location() != time.UTC {
+		t.Errorf("starts_at %v is not in UTC", ap.StartsAt)
+	}
+	var raw map[string]any
+	a.do(t, "GET", "/api/v1/appointments/"+ap.ID.String(), f.owner, nil).json(t, &raw)
+	if s, _ := raw["starts_at"].(string); !strings.HasSuffix(s, "Z") {
+		t.Errorf("starts_at is written %q, want UTC with Z", raw["starts_at"])
+	}
+
+	// Every staff role reads it; the list finds it by day, chair and patient.
+	_, billing := schedRole(t, a, riverside, "billing")
+	_, hyg := schedRole(t, a, riverside, "hygienist")
+	for who, tok := range map[string]string{"billing": billing, "hygienist": hyg, "owner": f.owner, "front desk": f.front} {
+		r := a.do(t, "GET", "/api/v1/appointments/"+ap.ID.String(), tok, nil)
+		schedWant(t, "GET as "+who, r, 200, "")
+		schedCheckClinic(t, r.body, riverside.ID)
+	}
+	q := url.Values{"from": {f.at(0, 0).Format(time.RFC3339)}, "to": {f.at(0, 0).AddDate(0, 0, 1).Format(time.RFC3339)},
+		"operatory_id": {f.chair.String()}, "patient_id": {pt.String()}}
+	r := a.do(t, "GET", "/api/v1/appointments?"+q.Encode(), hyg, nil)
+	schedWant(t, "list", r, 200, "")
+	schedCheckClinic(t, r.body, riverside.ID)
+	var page struct {
+		Items      []store.Appointment
+		NextCursor *string `json:"next_cursor"`
+	}
+	r.json(t, &page)
+	if len(page.Items) != 1 || page.Items[0].ID != ap.ID || page.NextCursor != nil {
+		t.Errorf("list = %+v", page)
+	}
+
+	// Pagination: three in the chair, two a page.
+	f.mustBook(t, f.booking(f.patient(t), f.at(10, 0), 30))
+	f.mustBook(t, f.booking(f.patient(t), f.at(11, 0), 30))
+	q = url.Values{"operatory_id": {f.chair.String()}, "limit": {"2"}}
+	a.do(t, "GET", "/api/v1/appointments?"+q.Encode(), hyg, nil).json(t, &page)
+	if len(page.Items) != 2 || page.NextCursor == nil || !page.Items[0].StartsAt.Equal(f.at(9, 0)) {
+		t.Fatalf("first page = %+v", page)
+	}
+	q.Set("cursor", *page.NextCursor)
+	a.do(t, "GET", "/api/v1/appointments?"+q.Encode(), hyg, nil).json(t, &page)
+	if len(page.Items) != 1 || page.NextCursor != nil || !page.Items[0].StartsAt.Equal(f.at(11, 0)) {
+		t.Errorf("second page = %+v", page)
+	}
+
+	// The seeded week's schedule: every record is Riverside's.
+	r = a.do(t, "GET", "/api/v1/appointments?limit=200", f.front, nil)
+	schedWant(t, "whole list", r, 200, "")
+	schedCheckClinic(t, r.body, riverside.ID)
+}
+
+func TestAppointmentPermissions(t *testing.T) {
+	f := newSchedFix(t, riverside)
+	a := f.a
+	_, billing := schedRole(t, a, riverside, "billing")
+	_, hyg := schedRole(t, a, riverside, "hygienist")
+	dentistTok := schedLogin(t, a, seed.StaffEmail("dentist", riverside))
+
+	// Booking: the front desk, dentists and the owner; not a hygienist or
+	// billing alone.
+	for who, tok := range map[string]string{"hygienist": hyg, "billing": billing} {
+		pt := f.patient(t)
+		r := f.book(t, tok, f.booking(pt, f.at(8, 0), 30))
+		schedWant(t, "POST as "+who, r, 403, "forbidden")
+	}
+	if n := f.chairCount(t, f.chair); n != 0 {
+		t.Errorf("refused bookings left %d appointments", n)
+	}
+	var ids []tenancy.ID
+	for i, tok := range []string{f.front, dentistTok, f.owner} {
+		r := f.book(t, tok, f.booking(f.patient(t), f.at(9+i, 0), 30))
+		schedWant(t, fmt.Sprintf("POST %d", i), r, 201, "")
+		var ap store.Appointment
+		r.json(t, &ap)
+		ids = append(ids, ap.ID)
+	}
+
+	// Status: a hygienist may mark arrival; billing may not; a hygienist
+	// may not move an appointment.
+	path := "/api/v1/appointments/" + ids[0].String()
+	schedWant(t, "PATCH as billing", a.do(t, "PATCH", path, billing, map[string]any{"status": "confirmed"}), 403, "forbidden")
+	schedWant(t, "move as hygienist", a.do(t, "PATCH", path, hyg, map[string]any{"starts_at": f.at(14, 0).Format(time.RFC3339)}), 403, "forbidden")
+	schedWant(t, "arrive as hygienist", a.do(t, "PATCH", path, hyg, map[string]any{"status": "arrived", "note": "On time"}), 200, "")
+	schedWant(t, "move as front desk", a.do(t, "PATCH", "/api/v1/appointments/"+ids[1].String(), f.front,
+		map[string]any{"starts_at": f.at(14, 0).Format(time.RFC3339)}), 200, "")
+	// No token at all.
+	schedWant(t, "no token", a.do(t, "GET", path, "", nil), 401, "")
+}
+
+func TestAppointmentForeignClinic(t *testing.T) {
+	river := newSchedFix(t, riverside)
+	hill := newSchedFix(t, hillcrest)
+	a := river.a
+	hillPatient := hill.patient(t)
+	foreign := hill.mustBook(t, hill.booking(hillPatient, hill.at(9, 0), 30))
+	// It exists: Hillcrest reads it, and so does the superuser.
+	schedWant(t, "Hillcrest reads its own", a.do(t, "GET", "/api/v1/appointments/"+foreign.ID.String(), hill.front, nil), 200, "")
+	if n := river.chairCount(t, hill.chair); n != 1 {
+		t.Fatalf("Hillcrest's chair has %d appointments, want 1", n)
+	}
+
+	unknown := tenancy.NewID()
+	for _, m := range []string{"GET", "PATCH"} {
+		var body any
+		if m == "PATCH" {
+			body = map[string]any{"status": "cancelled"}
+		}
+		got := a.do(t, m, "/api/v1/appointments/"+foreign.ID.String(), river.owner, body)
+		want := a.do(t, m, "/api/v1/appointments/"+unknown.String(), river.owner, body)
+		if got.status != 404 || !bytes.Equal(got.body, want.body) {
+			t.Errorf("%s another clinic's appointment: %d %s; unknown id: %d %s; want identical 404s", m, got.status, got.body, want.status, want.body)
+		}
+		schedWant(t, m+" foreign", got, 404, "not_found")
+	}
+	var status string
+	if err := a.db.Conn(t, pgtest.Admin).QueryRow(context.Background(), `select status from appointments where id = $1`, foreign.ID).Scan(&status); err != nil || status != "scheduled" {
+		t.Errorf("foreign appointment is %q (%v) after Riverside's refused PATCH", status, err)
+	}
+
+	// Hillcrest's patient, dentist and chair are unknown ids at Riverside,
+	// exactly like made-up ones, and the refusal names the field.
+	pt := river.patient(t)
+	for _, field := range []string{"patient_id", "dentist_id", "operatory_id", "hygienist_id"} {
+		foreignID := map[string]tenancy.ID{"patient_id": hillPatient, "dentist_id": hill.dentist, "operatory_id": hill.chair, "hygienist_id": hill.dentist}[field]
+		body := river.booking(pt, river.at(9, 0), 30)
+		body[field] = foreignID
+		got := river.book(t, river.front, body)
+		body[field] = tenancy.NewID()
+		want := river.book(t, river.front, body)
+		schedWant(t, "booking with a foreign "+field, got, 422, "")
+		if !bytes.Equal(got.body, want.body) || !strings.Contains(string(got.body), `"field":"`+field+`"`) {
+			t.Errorf("foreign %s: %s; unknown: %s; want identical 422s naming the field", field, got.body, want.body)
+		}
+	}
+	if n := river.chairCount(t, river.chair); n != 0 {
+		t.Errorf("refused bookings left %d appointments", n)
+	}
+	// Filtering by a foreign patient finds nothing.
+	var page struct{ Items []store.Appointment }
+	r := a.do(t, "GET", "/api/v1/appointments?patient_id="+hillPatient.String(), river.front, nil)
+	r.json(t, &page)
+	if r.status != 200 || len(page.Items) != 0 {
+		t.Errorf("Riverside filtering by Hillcrest's patient: %d %s", r.status, r.body)
+	}
+}
+
+// TestChairConcurrentBooking races two bookings of one chair at one time,
+// for different patients and dentists: exactly one wins.
+func TestChairConcurrentBooking(t *testing.T) {
+	f := newSchedFix(t, riverside)
+	other, _ := schedStaff(t, f.a, riverside, "dentist")
+	for round := range 5 {
+		start := f.at(9+round, 0)
+		bodies := []map[string]any{f.booking(f.patient(t), start, 30), f.booking(f.patient(t), start, 30)}
+		bodies[1]["dentist_id"] = other
+		var wg sync.WaitGroup
+		results := make([]response, 2)
+		for i := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = f.book(t, f.front, bodies[i])
+			}()
+		}
+		wg.Wait()
+		codes := map[int]int{}
+		for _, r := range results {
+			codes[r.status]++
+			if r.status == 409 {
+				schedWant(t, "loser", r, 409, "chair_busy")
+				if !strings.Contains(string(r.body), "chair is already booked") {
+					t.Errorf("loser's words: %s", r.body)
+				}
+			}
+		}
+		if codes[201] != 1 || codes[409] != 1 {
+			t.Errorf("round %d: statuses %v, want one 201 and one 409: %s / %s", round, codes, results[0].body, results[1].body)
+		}
+	}
+	if n := f.chairCount(t, f.chair); n != 5 {
+		t.Errorf("chair has %d appointments after 5 rounds, want 5", n)
+	}
+}
+
+func TestBackToBackAndCancel(t *testing.T) {
+	f := newSchedFix(t, riverside)
+	a := f.a
+	p1, p2, p3 := f.patient(t), f.patient(t), f.patient(t)
+	first := f.mustBook(t, f.booking(p1, f.at(9, 0), 30))
+	f.mustBook(t, f.booking(p2, f.at(9, 30), 30)) // back to back: fine
+
+	// Overlapping the first, in its chair.
+	overlap := f.booking(p3, f.at(9, 15), 10)
+	overlap["allow_dentist_overlap"] = true
+	schedWant(t, "overlap", f.book(t, f.front, overlap), 409, "chair_busy")
+	// The first patient in another chair at the same time.
+	elsewhere := f.booking(p1, f.at(9, 10), 30)
+	elsewhere["operatory_id"] = f.newChair(t)
+	elsewhere["allow_dentist_overlap"] = true
+	schedWant(t, "patient twice", f.book(t, f.front, elsewhere), 409, "patient_busy")
+
+	// Cancelling frees the slot.
+	r := a.do(t, "PATCH", "/api/v1/appointments/"+first.ID.String(), f.front, map[string]any{"status": "cancelled"})
+	schedWant(t, "cancel", r, 200, "")
+	f.mustBook(t, f.booking(p3, f.at(9, 0), 30))
+	// A no-show frees it too.
+	late := f.mustBook(t, f.booking(p1, f.at(10, 0), 30))
+	schedWant(t, "no-show", a.do(t, "PATCH", "/api/v1/appointments/"+late.ID.String(), f.front, map[string]any{"status": "no_show"}), 200, "")
+	f.mustBook(t, f.booking(f.patient(t), f.at(10, 0), 30))
+	// A cancelled appointment stays cancelled.
+	schedWant(t, "revive", a.do(t, "PATCH", "/api/v1/appointments/"+first.ID.String(), f.front, map[string]any{"status": "scheduled"}), 409, "invalid_transition")
+}
+
+func TestDentistOverlap(t *testing.T) {
+	f := newSchedFix(t, riverside)
+	hygID, _ := schedRole(t, f.a, riverside, "hygienist")
+	f.mustBook(t, f.booking(f.patient(t), f.at(9, 0), 60))
+
+	second := f.booking(f.patient(t), f.at(9, 30), 30)
+	second["operatory_id"] = f.newChair(t)
+	schedWant(t, "dentist twice", f.book(t, f.front, second), 409, "dentist_busy")
+	withHyg := f.booking(f.patient(t), f.at(9, 30), 30)
+	withHyg["operatory_id"] = second["operatory_id"]
+	withHyg["hygienist_id"] = hygID
+	f.mustBook(t, withHyg) // supervising a hygienist is not an overlap
+	second["operatory_id"] = f.newChair(t)
+	second["allow_dentist_overlap"] = true
+	f.mustBook(t, second)
+
+	// A hygienist in the dentist field is not a dentist.
+	notDentist := f.booking(f.patient(t), f.at(15, 0), 30)
+	notDentist["dentist_id"] = hygID
+	schedWant(t, "hygienist as dentist", f.book(t, f.front, notDentist), 422, "invalid")
+
+	// Two bookings of one dentist at once in two chairs: the lock makes
+	// the second see the first.
+	for round := range 3 {
+		start := f.at(11+round, 0)
+		bodies := []map[string]any{f.booking(f.patient(t), start, 30), f.booking(f.patient(t), start.Add(10*time.Minute), 30)}
+		bodies[1]["operatory_id"] = f.newChair(t)
+		results := make([]response, 2)
+		var wg sync.WaitGroup
+		for i := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = f.book(t, f.front, bodies[i])
+			}()
+		}
+		wg.Wait()
+		if !(results[0].status == 201) != (results[1].status == 201) {
+			t.Errorf("round %d: %d %s / %d %s, want exactly one 201", round, results[0].status, results[0].body, results[1].status, results[1].body)
+		}
+		for _, r := range results {
+			if r.status != 201 {
+				schedWant(t, "racing dentist booking", r, 409, "dentist_busy")
+			}
+		}
+	}
+
+	// Moving an appointment onto the dentist's busy time is refused too.
+	free := f.mustBook(t, f.booking(f.patient(t), f.at(16, 0), 30))
+	mv := f.a.do(t, "PATCH", "/api/v1/appointments/"+free.ID.String(), f.front, map[string]any{"starts_at": f.at(9, 15).Format(time.RFC3339), "operatory_id": f.newChair(t)})
+	schedWant(t, "move onto a busy dentist", mv, 409, "dentist_busy")
+}
+
+func TestAppointmentTransitions(t *testing.T) {
+	f := newSchedFix(t, riverside)
+	a := f.a
+	allowed := map[string][]string{
+		"scheduled": {"confirmed", "arrived", "cancelled", "no_show"},
+		"confirmed": {"arrived", "cancelled", "no_show"},
+		"arrived":   {"completed", "cancelled"},
+		"completed": {},
+		"cancelled": {},
+		"no_show":   {},
+	}
+	// path reaches each status from scheduled.
+	path := map[string][]string{
+		"scheduled": {}, "confirmed": {"confirmed"}, "arrived": {"arrived"}, "completed": {"arrived", "completed"},
+		"cancelled": {"cancelled"}, "no_show": {"no_show"},
+	}
+	hour := 0
+	for from, tos := range allowed {
+		for _, to := range store.AppointmentStatuses {
+			if to == from {
+				continue
+			}
+			t.Run(from+"->"+to, func(t *testing.T) {
+				start := f.at(0, 0).Add(time.Duration(hour) * 30 * time.Minute)
+				hour++
+				ap := f.mustBook(t, f.booking(f.patient(t), start, 30))
+				p := "/api/v1/appointments/" + ap.ID.String()
+				for _, s := range path[from] {
+					schedWant(t, "to "+s, a.do(t, "PATCH", p, f.front, map[string]any{"status": s}), 200, "")
+				}
+				r := a.do(t, "PATCH", p, f.front, map[string]any{"status": to})
+				ok := false
+				for _, x := range tos {
+					ok = ok || x == to
+				}
+				if ok {
+					schedWant(t, from+"->"+to, r, 200, "")
+					var got store.Appointment
+					r.json(t, &got)
+					if got.Status != to {
+						t.Errorf("status %q, want %q", got.Status, to)
+					}
+				} else {
+					schedWant(t, from+"->"+to, r, 409, "invalid_transition")
+				}
+			})
+		}
+	}
+	// A finished appointment cannot move.
+	ap := f.mustBook(t, f.booking(f.patient(t), f.at(22, 0), 30))
+	p := "/api/v1/appointments/" + ap.ID.String()
+	a.do(t, "PATCH", p, f.front, map[string]any{"status": "arrived"})
+	schedWant(t, "move an arrived appointment", a.do(t, "PATCH", p, f.front, map[string]any{"duration_min": 60}), 409, "not_reschedulable")
+	// The same status again is no change.
+	schedWant(t, "arrived again", a.do(t, "PATCH", p, f.front, map[string]any{"status": "arrived"}), 200, "")
+}
+
+// lastSunday is the last Sunday of a month; firstSunday and secondSunday
+// the first and second.
+func lastSunday(year int, m time.Month) time.Time {
+	d := time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC)
+	return d.AddDate(0, 0, -int(d.Weekday()))
+}
+
+func nthSunday(year int, m time.Month, n int) time.Time {
+	d := time.Date(year, m, 1, 0, 0, 0, 0, time.UTC)
+	return d.AddDate(0, 0, (7-int(d.Weekday()))%7+7*(n-1))
+}
+
+// TestAppointmentDaylightSaving books 09:00 local the day after each
+// daylight-saving change of next year, at Riverside (Europe/London) and
+// Lakeside (America/Chicago): each is still 09:00 local, at the UTC
+// instant the change implies.
+func TestAppointmentDaylightSaving(t *testing.T) {
+	year := time.Now().Year() + 1
+	cases := []struct {
+		name      string
+		clinic    seed.Clinic
+		day       time.Time // the change
+		offset    string    // the zone's offset the day after
+		utc       int       // 09:00 local the day after, in UTC hours
+		utcBefore int       // 09:00 local the day before, in UTC hours
+	}{
+		{"London spring", riverside, lastSunday(year, time.March), "+01:00", 8, 9},
+		{"London autumn", riverside, lastSunday(year, time.October), "+00:00", 9, 8},
+		{"Chicago spring", schedLakeside, nthSunday(year, time.March, 2), "-05:00", 14, 15},
+		{"Chicago autumn", schedLakeside, nthSunday(year, time.November, 1), "-06:00", 15, 14},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newSchedFix(t, c.clinic)
+			after := c.day.AddDate(0, 0, 1)
+			before := c.day.AddDate(0, 0, -1)
+			date := after.Format(time.DateOnly)
+			wantUTC := time.Date(after.Year(), after.Month(), after.Day(), c.utc, 0, 0, 0, time.UTC)
+
+			// As an instant with the local offset ...
+			body := f.booking(f.patient(t), wantUTC, 30)
+			body["starts_at"] = date + "T09:00:00" + c.offset
+			ap := f.mustBook(t, body)
+			// ... and as a local wall-clock time the server converts.
+			body = f.booking(f.patient(t), wantUTC, 30)
+			delete(body, "starts_at")
+			body["local_start"] = date + "T10:00:00"
+			ap2 := f.mustBook(t, body)
+			// The day before the change, 09:00 local is an hour away in UTC.
+			body = f.booking(f.patient(t), wantUTC, 30)
+			delete(body, "starts_at")
+			body["local_start"] = before.Format(time.DateOnly) + "T09:00:00"
+			ap0 := f.mustBook(t, body)
+
+			for _, x := range []struct {
+				ap    store.Appointment
+				local string
+				utc   time.Time
+			}{
+				{ap, date + "T09:00:00", wantUTC},
+				{ap2, date + "T10:00:00", wantUTC.Add(time.Hour)},
+				{ap0, before.Format(time.DateOnly) + "T09:00:00", time.Date(before.Year(), before.Month(), before.Day(), c.utcBefore, 0, 0, 0, time.UTC)},
+			} {
+				var got store.Appointment
+				f.a.do(t, "GET", "/api/v1/appointments/"+x.ap.ID.String(), f.owner, nil).json(t, &got)
+				if got.LocalStart != x.local || !got.StartsAt.Equal(x.utc) || got.TimeZone != c.clinic.TimeZone {
+					t.Errorf("got local %s, UTC %s, zone %s; want local %s, UTC %s, zone %s",
+						got.LocalStart, got.StartsAt, got.TimeZone, x.local, x.utc, c.clinic.TimeZone)
+				}
+			}
+			// Across the change two local days are 47 or 49 hours.
+			if d := ap.StartsAt.Sub(ap0.StartsAt); d != 47*time.Hour && d != 49*time.Hour {
+				t.Errorf("09:00 local before and after the change are %v apart, want 47h or 49h", d)
+			}
+		})
+	}
+	// A wall-clock time the spring change skips does not exist.
+	f := newSchedFix(t, riverside)
+	body := f.booking(f.patient(t), time.Now(), 30)
+	delete(body, "starts_at")
+	body["local_start"] = lastSunday(year, time.March).Format(time.DateOnly) + "T01:30:00"
+	schedWant(t, "skipped local time", f.book(t, f.front, body), 422, "invalid")
+}
+
+func TestAppointmentHiddenChair(t *testing.T) {
+	f := newSchedFix(t, riverside)
+	ap := f.mustBook(t, f.booking(f.patient(t), f.at(9, 0), 30))
+	r := f.a.do(t, "PATCH", "/api/v1/operatories/"+f.chair.String(), f.owner, map[string]any{"hidden": true})
+	schedWant(t, "hide", r, 200, "")
+	schedWant(t, "book a hidden chair", f.book(t, f.front, f.booking(f.patient(t), f.at(10, 0), 30)), 422, "operatory_hidden")
+	// Its appointments stay.
+	schedWant(t, "read an appointment of a hidden chair", f.a.do(t, "GET", "/api/v1/appointments/"+ap.ID.String(), f.front, nil), 200, "")
+	schedWant(t, "unhide", f.a.do(t, "PATCH", "/api/v1/operatories/"+f.chair.String(), f.owner, map[string]any{"hidden": false}), 200, "")
+	f.mustBook(t, f.booking(f.patient(t), f.at(10, 0), 30))
+}
+
+func TestAppointmentBadInput(t *testing.T) {
+	f := newSchedFix(t, riverside)
+	a := f.a
+	pt := f.patient(t)
+	ap := f.mustBook(t, f.booking(pt, f.at(9, 0), 30))
+	good := func(change func(map[string]any)) map[string]any {
+		b := f.booking(f.patient(t), f.at(12, 0), 30)
+		change(b)
+		return b
+	}
+	long := strings.Repeat("x", 2001)
+	cases := []struct {
+		name   string
+		body   any
+		raw    string // sent as is when set
+		status int
+	}{
+		{"malformed JSON", nil, `{"patient_id": `, 400},
+		{"two objects", nil, `{} {}`, 400},
+		{"unknown field", good(func(b map[string]any) { b["clinic_id"] = riverside.ID }), "", 400},
+		{"wrong type", good(func(b map[string]any) { b["duration_min"] = "thirty" }), "", 400},
+		{"invalid uuid", good(func(b map[string]any) { b["patient_id"] = "not-a-uuid" }), "", 400},
+		{"no offset", good(func(b map[string]any) { b["starts_at"] = "2050-01-01T09:00:00" }), "", 400},
+		{"too short", good(func(b map[string]any) { b["duration_min"] = 4 }), "", 422},
+		{"too long", good(func(b map[string]any) { b["duration_min"] = 481 }), "", 422},
+		{"overlong note", good(func(b map[string]any) { b["note"] = long }), "", 422},
+		{"overlong type", good(func(b map[string]any) { b["type"] = long[:101] }), "", 422},
+		{"empty type", good(func(b map[string]any) { b["type"] = "" }), "", 422},
+		{"unknown status", good(func(b map[string]any) { b["status"] = "done" }), "", 422},
+		{"born completed", good(func(b map[string]any) { b["status"] = "completed" }), "", 422},
+		{"both starts", good(func(b map[string]any) { b["local_start"] = "2050-01-01T09:00:00" }), "", 422},
+		{"bad local", good(func(b map[string]any) { delete(b, "starts_at"); b["local_start"] = "2050-01-01 09:00" }), "", 422},
+		{"missing patient", good(func(b map[string]any) { delete(b, "patient_id") }), "", 422},
+	}
+	before := f.chairCount(t, f.chair)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var r response
+			if c.raw != "" {
+				r = schedRaw(t, a, "POST", "/api/v1/appointments", f.front, c.raw)
+			} else {
+				r = f.book(t, f.front, c.body.(map[string]any))
+			}
+			schedWant(t, c.name, r, c.status, "")
+		})
+	}
+	// PATCH with bad input changes nothing either.
+	p := "/api/v1/appointments/" + ap.ID.String()
+	for name, body := range map[string]any{
+		"patch unknown status": map[string]any{"status": "done"},
+		"patch long note":      map[string]any{"note": long},
+		"patch patient":        map[string]any{"patient_id": f.patient(t)},
+		"patch unknown field":  map[string]any{"ends_at": "2050-01-01T09:00:00Z"},
+		"patch bad hygienist":  map[string]any{"hygienist_id": "nope"},
+	} {
+		r := a.do(t, "PATCH", p, f.front, body)
+		if r.status < 400 || r.status >= 500 || r.header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s: %d %s", name, r.status, r.body)
+		}
+	}
+	if n := f.chairCount(t, f.chair); n != before {
+		t.Errorf("bad input changed the chair's appointments: %d, want %d", n, before)
+	}
+	var got store.Appointment
+	a.do(t, "GET", p, f.front, nil).json(t, &got)
+	if got.Note != ap.Note || got.Status != ap.Status || !got.UpdatedAt.Equal(ap.UpdatedAt) {
+		t.Errorf("bad PATCHes changed the appointment: %+v", got)
+	}
+	// Bad query parameters and path ids.
+	for _, q := range []string{"from=yesterday", "to=2050-01-01", "patient_id=42", "operatory_id=x", "limit=-1", "status=done", "cursor=%21%21"} {
+		r := a.do(t, "GET", "/api/v1/appointments?"+q, f.front, nil)
+		if r.status < 400 || r.status >= 500 || r.header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("GET ?%s: %d %s", q, r.status, r.body)
+		}
+	}
+	schedWant(t, "malformed path id", a.do(t, "GET", "/api/v1/appointments/not-an-id", f.front, nil), 404, "not_found")
+}
+
+// schedRaw sends a raw JSON body.
+func schedRaw(t *testing.T, a *testApp, method, path, token, body string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, a.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: buf.Bytes()}
+}
