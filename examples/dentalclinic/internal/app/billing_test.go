@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
@@ -359,6 +360,27 @@ func TestInvoiceLifecycle(t *testing.T) {
 	if len(page.Items) != 3 || page.Items[0].Number < page.Items[2].Number {
 		t.Errorf("list = %+v; want 3, newest first", page.Items)
 	}
+
+	// Each change, and opening an invoice, is in the owner's audit log.
+	billWant(t, "open", a.do(t, "GET", path(first, ""), tok, nil), 200)
+	var paymentID string
+	var detail billInvoiceJSON
+	a.do(t, "GET", path(first, ""), tok, nil).json(t, &detail)
+	if len(detail.Payments) == 1 {
+		paymentID = detail.Payments[0].ID.String()
+	}
+	events := map[string]bool{}
+	for _, e := range a.auditLog(t, a.login(t, seed.StaffEmail("owner", riverside), tenancy.ID{})) {
+		events[e.Action+" "+e.ResourceID] = true
+	}
+	for _, want := range []string{
+		"invoice.create " + first.ID.String(), "invoice.issue " + first.ID.String(), "invoice.view " + first.ID.String(),
+		"payment.create " + paymentID, "invoice.void " + second.ID.String(), "invoice.void " + third.ID.String(),
+	} {
+		if !events[want] {
+			t.Errorf("no audit event %q", want)
+		}
+	}
 }
 
 // TestInvoicePagination walks a patient's invoices two at a time.
@@ -648,5 +670,51 @@ func TestBillingBadInput(t *testing.T) {
 	}
 	if got := billCount(t, a, `select count(*) from payments where clinic_id = $1 and patient_id = $2`, billingLakeside.ID, patient); got != payments {
 		t.Errorf("payments %d, want %d", got, payments)
+	}
+}
+
+// TestBillingUnderImpersonation: a platform admin impersonating a clinic
+// acts with the "support" role: reads and bills as an owner would, cannot
+// prescribe, and reaches nothing of another clinic.
+func TestBillingUnderImpersonation(t *testing.T) {
+	a := startApp(t)
+	admin := a.login(t, seed.AdminEmail, tenancy.ID{})
+	r := a.do(t, "POST", "/api/v1/admin/impersonations", admin, map[string]any{"clinic_id": riverside.ID, "reason": "billing support test", "minutes": 5})
+	if r.status == http.StatusNotFound || r.status == http.StatusMethodNotAllowed {
+		t.Skip("POST /api/v1/admin/impersonations is not served yet")
+	}
+	if r.status != http.StatusOK && r.status != http.StatusCreated {
+		t.Fatalf("impersonate: %d %s", r.status, r.body)
+	}
+	var grant struct {
+		GrantID tenancy.ID `json:"grant_id"`
+		Token   string     `json:"token"`
+	}
+	r.json(t, &grant)
+	support := grant.Token
+	defer a.do(t, "DELETE", "/api/v1/admin/impersonations/"+grant.GrantID.String(), admin, nil)
+
+	patient := billPatient(t, a, a.login(t, seed.StaffEmail("frontdesk", riverside), tenancy.ID{}))
+	inv := billCreate(t, a, support, patient, billLine("EXAM", 2))
+	p := "/api/v1/invoices/" + inv.ID.String()
+	billWant(t, "support issues", a.do(t, "POST", p+"/issue", support, nil), 200)
+	billWant(t, "support takes a payment", a.do(t, "POST", p+"/payments", support, map[string]any{"amount_minor": 1, "method": "cash"}), 201)
+	r = a.do(t, "GET", p, support, nil)
+	billWant(t, "support reads", r, 200)
+	billCheckClinic(t, r.body, riverside.ID)
+	r = a.do(t, "GET", "/api/v1/invoices", support, nil)
+	billWant(t, "support lists", r, 200)
+	billCheckClinic(t, r.body, riverside.ID)
+	billWant(t, "support reads prescriptions", a.do(t, "GET", "/api/v1/prescriptions", support, nil), 200)
+	billWant(t, "support prescribes", a.do(t, "POST", "/api/v1/prescriptions", support, map[string]any{
+		"patient_id": patient, "drug": "Ibuprofen", "strength": "400 mg", "form": "tablet", "directions": "x", "quantity": 1,
+		"prescribed_on": time.Now().UTC().AddDate(0, 0, -2).Format(time.DateOnly)}), 403)
+
+	hill := a.login(t, seed.StaffEmail("owner", hillcrest), tenancy.ID{})
+	foreign := billCreate(t, a, hill, billPatient(t, a, hill), billLine("EXAM", 1))
+	f := a.do(t, "GET", "/api/v1/invoices/"+foreign.ID.String(), support, nil)
+	m := a.do(t, "GET", "/api/v1/invoices/"+tenancy.NewID().String(), support, nil)
+	if f.status != 404 || !bytes.Equal(f.body, m.body) {
+		t.Errorf("support reading Hillcrest's invoice: %d %s; a missing one: %d %s", f.status, f.body, m.status, m.body)
 	}
 }

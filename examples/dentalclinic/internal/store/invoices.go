@@ -184,13 +184,16 @@ func (s *Store) ListInvoices(ctx context.Context, f InvoiceFilter) ([]Invoice, s
 }
 
 // GetInvoice returns one invoice of the caller's clinic with its lines and
-// payments, or ErrNotFound.
+// payments, or ErrNotFound. Opening an invoice is recorded in the clinic's
+// audit log, as it is part of the patient's record.
 func (s *Store) GetInvoice(ctx context.Context, id tenancy.ID) (InvoiceDetail, error) {
 	var d InvoiceDetail
-	err := s.db.Tx(ctx, func(tx *tenantdb.Tx) error {
+	err := s.tx(ctx, func(tx *tenantdb.Tx) error {
 		var err error
-		d, err = invoiceDetail(ctx, tx, id)
-		return err
+		if d, err = invoiceDetail(ctx, tx, id); err != nil {
+			return err
+		}
+		return record(ctx, tx, "invoice.view", "invoice", id)
 	})
 	return d, wrap("get invoice", err)
 }
@@ -277,7 +280,7 @@ func (s *Store) CreateInvoice(ctx context.Context, in InvoiceInput) (InvoiceDeta
 	}
 	id := tenancy.NewID()
 	var d InvoiceDetail
-	err = s.db.Tx(ctx, func(tx *tenantdb.Tx) error {
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
 		codes := make([]string, len(in.Lines))
 		for i, l := range in.Lines {
 			codes[i] = l.Code
@@ -334,8 +337,10 @@ func (s *Store) CreateInvoice(ctx context.Context, in InvoiceInput) (InvoiceDeta
 				return err
 			}
 		}
-		d, err = invoiceDetail(ctx, tx, id)
-		return err
+		if d, err = invoiceDetail(ctx, tx, id); err != nil {
+			return err
+		}
+		return record(ctx, tx, "invoice.create", "invoice", id)
 	})
 	return d, wrap("create invoice", err)
 }
@@ -357,7 +362,7 @@ func (s *Store) IssueInvoice(ctx context.Context, id tenancy.ID) (InvoiceDetail,
 		return InvoiceDetail{}, err
 	}
 	var d InvoiceDetail
-	err = s.db.Tx(ctx, func(tx *tenantdb.Tx) error {
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
 		status, _, _, err := lockInvoice(ctx, tx, p.Tenant, id)
 		if err != nil {
 			return err
@@ -368,8 +373,10 @@ func (s *Store) IssueInvoice(ctx context.Context, id tenancy.ID) (InvoiceDetail,
 		if _, err := tx.Exec(ctx, `update invoices set status = 'issued', issued_at = now() where clinic_id = $1 and id = $2`, p.Tenant, id); err != nil {
 			return err
 		}
-		d, err = invoiceDetail(ctx, tx, id)
-		return err
+		if d, err = invoiceDetail(ctx, tx, id); err != nil {
+			return err
+		}
+		return record(ctx, tx, "invoice.issue", "invoice", id)
 	})
 	return d, wrap("issue invoice", err)
 }
@@ -383,7 +390,7 @@ func (s *Store) VoidInvoice(ctx context.Context, id tenancy.ID) (InvoiceDetail, 
 		return InvoiceDetail{}, err
 	}
 	var d InvoiceDetail
-	err = s.db.Tx(ctx, func(tx *tenantdb.Tx) error {
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
 		status, _, _, err := lockInvoice(ctx, tx, p.Tenant, id)
 		if err != nil {
 			return err
@@ -401,8 +408,10 @@ func (s *Store) VoidInvoice(ctx context.Context, id tenancy.ID) (InvoiceDetail, 
 		if _, err := tx.Exec(ctx, `update invoices set status = 'void', voided_at = now() where clinic_id = $1 and id = $2`, p.Tenant, id); err != nil {
 			return err
 		}
-		d, err = invoiceDetail(ctx, tx, id)
-		return err
+		if d, err = invoiceDetail(ctx, tx, id); err != nil {
+			return err
+		}
+		return record(ctx, tx, "invoice.void", "invoice", id)
 	})
 	return d, wrap("void invoice", err)
 }
@@ -425,7 +434,7 @@ func (s *Store) AddPayment(ctx context.Context, invoiceID tenancy.ID, in Payment
 		return InvoiceDetail{}, invalid("method", "method must be one of cash, card, bank_transfer, insurance, other")
 	}
 	var d InvoiceDetail
-	err = s.db.Tx(ctx, func(tx *tenantdb.Tx) error {
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
 		status, patient, total, err := lockInvoice(ctx, tx, p.Tenant, invoiceID)
 		if err != nil {
 			return err
@@ -441,12 +450,15 @@ func (s *Store) AddPayment(ctx context.Context, invoiceID tenancy.ID, in Payment
 		if in.AmountMinor > total-paid {
 			return conflict("overpayment", "The payment is more than the balance of the invoice.")
 		}
+		paymentID := tenancy.NewID()
 		if _, err := tx.Exec(ctx, `insert into payments (clinic_id, id, invoice_id, patient_id, amount_minor, method)
-			values ($1, $2, $3, $4, $5, $6)`, p.Tenant, tenancy.NewID(), invoiceID, patient, in.AmountMinor, in.Method); err != nil {
+			values ($1, $2, $3, $4, $5, $6)`, p.Tenant, paymentID, invoiceID, patient, in.AmountMinor, in.Method); err != nil {
 			return err
 		}
-		d, err = invoiceDetail(ctx, tx, invoiceID)
-		return err
+		if d, err = invoiceDetail(ctx, tx, invoiceID); err != nil {
+			return err
+		}
+		return record(ctx, tx, "payment.create", "payment", paymentID)
 	})
 	return d, wrap("add payment", err)
 }
