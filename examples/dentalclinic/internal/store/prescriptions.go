@@ -1,0 +1,242 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/tenantdb"
+)
+
+// Prescription is a prescription written by a dentist of the clinic.
+// Prescriptions are voided, never deleted: Status is "active" or "void".
+type Prescription struct {
+	ID           tenancy.ID `json:"id"`
+	ClinicID     tenancy.ID `json:"clinic_id"`
+	PatientID    tenancy.ID `json:"patient_id"`
+	DentistID    tenancy.ID `json:"dentist_id"`
+	Drug         string     `json:"drug"`
+	Strength     string     `json:"strength"`
+	Form         string     `json:"form"`
+	Directions   string     `json:"directions"`
+	Quantity     int        `json:"quantity"`
+	Refills      int        `json:"refills"`
+	PrescribedOn Date       `json:"prescribed_on"`
+	Notes        string     `json:"notes"`
+	Status       string     `json:"status"`
+	VoidedAt     *time.Time `json:"voided_at"`
+	VoidReason   *string    `json:"void_reason"`
+	CreatedAt    time.Time  `json:"created_at"`
+}
+
+// PrescriptionInput is a new prescription. The prescribing dentist is the
+// caller; PrescribedOn defaults to today in the clinic's time zone.
+type PrescriptionInput struct {
+	PatientID    tenancy.ID `json:"patient_id"`
+	Drug         *string    `json:"drug"`
+	Strength     *string    `json:"strength"`
+	Form         *string    `json:"form"`
+	Directions   *string    `json:"directions"`
+	Quantity     *int       `json:"quantity"`
+	Refills      *int       `json:"refills"`
+	PrescribedOn *Date      `json:"prescribed_on"`
+	Notes        *string    `json:"notes"`
+}
+
+// PrescriptionFilter narrows a prescription list.
+type PrescriptionFilter struct {
+	PatientID tenancy.ID // zero: every patient
+	Cursor    string
+	Limit     int
+}
+
+// PrescriberRole is the role that may prescribe.
+const PrescriberRole = "dentist"
+
+const prescriptionColumns = `id, clinic_id, patient_id, dentist_id, drug, strength, form, directions, quantity, refills,
+	prescribed_on, notes, voided_at, void_reason, created_at`
+
+func scanPrescription(row pgx.Row) (Prescription, error) {
+	var rx Prescription
+	err := row.Scan(&rx.ID, &rx.ClinicID, &rx.PatientID, &rx.DentistID, &rx.Drug, &rx.Strength, &rx.Form, &rx.Directions,
+		&rx.Quantity, &rx.Refills, &rx.PrescribedOn.Time, &rx.Notes, &rx.VoidedAt, &rx.VoidReason, &rx.CreatedAt)
+	rx.Status = "active"
+	if rx.VoidedAt != nil {
+		rx.Status = "void"
+	}
+	return rx, err
+}
+
+// ListPrescriptions returns the clinic's prescriptions, most recent first,
+// a page at a time.
+func (s *Store) ListPrescriptions(ctx context.Context, f PrescriptionFilter) ([]Prescription, string, error) {
+	p, err := tenant(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	var after struct {
+		On Date
+		ID tenancy.ID
+	}
+	if err := decodeCursor(f.Cursor, &after); err != nil {
+		return nil, "", err
+	}
+	limit := pageLimit(f.Limit)
+	args := []any{p.Tenant, limit + 1}
+	where := ""
+	if !f.PatientID.IsZero() {
+		args = append(args, f.PatientID)
+		where += ` and patient_id = $` + itoa(len(args))
+	}
+	if !after.ID.IsZero() {
+		args = append(args, after.On.Time, after.ID)
+		n := len(args)
+		where += ` and (prescribed_on, id) < ($` + itoa(n-1) + `::date, $` + itoa(n) + `)`
+	}
+	rows, err := s.db.Query(ctx, `select `+prescriptionColumns+` from prescriptions where clinic_id = $1`+where+`
+		order by prescribed_on desc, id desc limit $2`, args...)
+	if err != nil {
+		return nil, "", wrap("list prescriptions", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Prescription, error) { return scanPrescription(r) })
+	if err != nil {
+		return nil, "", wrap("list prescriptions", err)
+	}
+	next := ""
+	if len(list) > limit {
+		list = list[:limit]
+		last := list[limit-1]
+		after.On, after.ID = last.PrescribedOn, last.ID
+		next = encodeCursor(after)
+	}
+	return list, next, nil
+}
+
+// GetPrescription returns one prescription of the caller's clinic, or
+// ErrNotFound. Opening one is recorded in the clinic's audit log.
+func (s *Store) GetPrescription(ctx context.Context, id tenancy.ID) (Prescription, error) {
+	p, err := tenant(ctx)
+	if err != nil {
+		return Prescription{}, err
+	}
+	var rx Prescription
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
+		var err error
+		rx, err = scanPrescription(tx.QueryRow(ctx, `select `+prescriptionColumns+` from prescriptions where clinic_id = $1 and id = $2`, p.Tenant, id))
+		if err != nil {
+			return notFound(err)
+		}
+		return record(ctx, tx, "prescription.view", "prescription", id)
+	})
+	return rx, wrap("get prescription", err)
+}
+
+func (in PrescriptionInput) validate() error {
+	if in.PatientID.IsZero() {
+		return invalid("patient_id", "patient_id is required")
+	}
+	for _, f := range []struct {
+		name     string
+		v        *string
+		min, max int
+	}{
+		{"drug", in.Drug, 1, 200}, {"strength", in.Strength, 1, 100}, {"form", in.Form, 1, 100},
+		{"directions", in.Directions, 1, 1000}, {"notes", in.Notes, 0, 2000},
+	} {
+		if f.v == nil && f.min > 0 {
+			return invalid(f.name, f.name+" is required")
+		}
+		if err := textField(f.name, f.v, f.min, f.max); err != nil {
+			return err
+		}
+	}
+	if in.Quantity == nil || *in.Quantity < 1 || *in.Quantity > 10000 {
+		return invalid("quantity", "quantity must be 1 to 10000")
+	}
+	if in.Refills != nil && (*in.Refills < 0 || *in.Refills > 12) {
+		return invalid("refills", "refills must be 0 to 12")
+	}
+	return nil
+}
+
+// CreatePrescription writes a prescription for a patient of the caller's
+// clinic. Only a dentist may prescribe: the caller must be a staff member
+// with the dentist role, and is recorded as the prescribing dentist. A
+// prescription may not be dated after today in the clinic's time zone.
+func (s *Store) CreatePrescription(ctx context.Context, in PrescriptionInput) (Prescription, error) {
+	p, err := tenant(ctx)
+	if err != nil {
+		return Prescription{}, err
+	}
+	if p.Kind != tenancy.KindStaff || !p.HasRole(PrescriberRole) {
+		return Prescription{}, invalid("", "only a dentist may prescribe")
+	}
+	if err := in.validate(); err != nil {
+		return Prescription{}, err
+	}
+	var rx Prescription
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
+		var zone string
+		if err := tx.QueryRow(ctx, `select time_zone from clinics where id = $1`, p.Tenant).Scan(&zone); err != nil {
+			return err
+		}
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			return err
+		}
+		today := DateOf(time.Now().In(loc))
+		on := today
+		if in.PrescribedOn != nil {
+			on = *in.PrescribedOn
+		}
+		if on.After(today.Time) {
+			return invalid("prescribed_on", "prescribed_on is in the future")
+		}
+		if on.Before(today.AddDate(-1, 0, 0)) {
+			return invalid("prescribed_on", "prescribed_on is more than a year ago")
+		}
+		rx, err = scanPrescription(tx.QueryRow(ctx, `insert into prescriptions (clinic_id, id, patient_id, dentist_id, drug, strength,
+			form, directions, quantity, refills, prescribed_on, notes)
+			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, 0), $11, coalesce($12, ''))
+			returning `+prescriptionColumns,
+			p.Tenant, tenancy.NewID(), in.PatientID, p.Subject, in.Drug, in.Strength, in.Form, in.Directions, in.Quantity,
+			in.Refills, on.Time, in.Notes))
+		if err != nil {
+			return patientFKInvalid(err)
+		}
+		return record(ctx, tx, "prescription.create", "prescription", rx.ID)
+	})
+	return rx, wrap("create prescription", err)
+}
+
+// VoidPrescription voids a prescription with a reason; it is kept, never
+// deleted. Voiding twice is a conflict.
+func (s *Store) VoidPrescription(ctx context.Context, id tenancy.ID, reason string) (Prescription, error) {
+	p, err := tenant(ctx)
+	if err != nil {
+		return Prescription{}, err
+	}
+	if err := textField("reason", &reason, 1, 500); err != nil {
+		return Prescription{}, err
+	}
+	var rx Prescription
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
+		var voided *time.Time
+		err := tx.QueryRow(ctx, `select voided_at from prescriptions where clinic_id = $1 and id = $2 for update`, p.Tenant, id).Scan(&voided)
+		if err != nil {
+			return notFound(err)
+		}
+		if voided != nil {
+			return conflict("already_void", "The prescription is already void.")
+		}
+		rx, err = scanPrescription(tx.QueryRow(ctx, `update prescriptions set voided_at = now(), void_reason = $3
+			where clinic_id = $1 and id = $2 returning `+prescriptionColumns, p.Tenant, id, reason))
+		if err != nil {
+			return err
+		}
+		return record(ctx, tx, "prescription.void", "prescription", id)
+	})
+	return rx, wrap("void prescription", err)
+}
