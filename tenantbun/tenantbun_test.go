@@ -146,7 +146,7 @@ func TestWritesThroughModels(t *testing.T) {
 	if _, err := bdb.NewInsert().Model(&Patient{ClinicID: clinicB, ID: tenancy.NewID(), Name: "smuggled"}).Exec(ctx); err == nil {
 		t.Error("inserting a row of B in A's context succeeded")
 	}
-	res, err := bdb.NewUpdate().Model((*Patient)(nil)).Set("name = 'hijacked'").Where("clinic_id = ?", clinicB).Exec(ctx)
+	res, err := bdb.NewUpdate().Model((*Patient)(nil)).Set("name = 'hijacked'").Where("clinic_id = ?", &clinicB).Exec(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
