@@ -298,6 +298,7 @@ func TestPrescriptionBadInput(t *testing.T) {
 		{"invalid patient uuid", "/api/v1/prescriptions", with("patient_id", "nope"), 400, ""},
 		{"missing patient", "/api/v1/prescriptions", with("patient_id", nil), 422, "patient_id"},
 		{"void without reason", voidPath, map[string]any{}, 422, "reason"},
+		{"void blank reason", voidPath, map[string]any{"reason": "  \n "}, 422, "reason"},
 		{"void overlong reason", voidPath, map[string]any{"reason": strings.Repeat("r", 501)}, 422, "reason"},
 		{"void unknown field", voidPath, map[string]any{"reason": "x", "deleted": true}, 400, ""},
 		{"void empty body", voidPath, "", 400, ""},

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -151,6 +152,9 @@ func (in PrescriptionInput) validate() error {
 		if err := textField(f.name, f.v, f.min, f.max); err != nil {
 			return err
 		}
+		if f.min > 0 && strings.TrimSpace(*f.v) == "" {
+			return invalid(f.name, f.name+" is required")
+		}
 	}
 	if in.Quantity == nil || *in.Quantity < 1 || *in.Quantity > 10000 {
 		return invalid("quantity", "quantity must be 1 to 10000")
@@ -220,6 +224,9 @@ func (s *Store) VoidPrescription(ctx context.Context, id tenancy.ID, reason stri
 	}
 	if err := textField("reason", &reason, 1, 500); err != nil {
 		return Prescription{}, err
+	}
+	if strings.TrimSpace(reason) == "" {
+		return Prescription{}, invalid("reason", "reason is required")
 	}
 	var rx Prescription
 	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
