@@ -9,6 +9,8 @@ import (
 
 var benchSQL = []struct{ name, sql string }{
 	{"point", "select id, name from patients where clinic_id = $1 and id = $2"},
+	// The same point query scoped by a literal, as uptrace/bun writes it.
+	{"point-literal", `SELECT "p"."id", "p"."name" FROM "patients" AS "p" WHERE (p.clinic_id = '` + litA + `') AND (p.id = 'x')`},
 	{"join", "select p.name, a.note from patients p join appointments a on a.clinic_id = p.clinic_id and a.patient_id = p.id where p.clinic_id = $1 and p.id = $2"},
 	{"subquery", "select p.name, (select count(*) from appointments a where a.clinic_id = p.clinic_id and a.patient_id = p.id) from patients p where p.clinic_id = $1 and p.name like $2 order by p.name limit 20"},
 }

@@ -276,6 +276,8 @@ func TestDifferential(t *testing.T) {
 		"select p.name from patients p left join appointments a on a.clinic_id = $1 and a.patient_id = p.id",
 		"select p.name from appointments a, patients p where a.clinic_id = $1",
 		"insert into patients (clinic_id, id, name) values ($2, gen_random_uuid(), 'x')",
+		`SELECT "p"."name" FROM "patients" AS "p" WHERE (p.clinic_id = '` + litB + `')`,
+		`DELETE FROM "appointments" AS "a" WHERE (a.clinic_id = '` + litB + `'::uuid)`,
 	} {
 		args, _ := argsFor(sql)
 		if err := g.Check(sql, args, tenantA); !errors.Is(err, sqlguard.ErrRefused) {

@@ -20,11 +20,22 @@
 //     of the form alias.clinic_id = X (either way round; an unqualified
 //     clinic_id only when it names the one tenant table in scope). X is a
 //     parameter whose bound value is the tenant (compared on every call),
-//     a call of tenancy.current_tenant_id() (schema-qualified exactly as
-//     configured, optionally as (SELECT tenancy.current_tenant_id()) or
-//     cast to uuid), or the tenant column of another reference that is
-//     already scoped, in the same or an enclosing query level (join
-//     propagation). A conjunct under OR or NOT never counts.
+//     a string constant whose value is the tenant (see below), a call of
+//     tenancy.current_tenant_id() (schema-qualified exactly as configured,
+//     optionally as (SELECT tenancy.current_tenant_id()) or cast to uuid),
+//     or the tenant column of another reference that is already scoped,
+//     in the same or an enclosing query level (join propagation). A
+//     conjunct under OR or NOT never counts.
+//   - A string constant stands for the tenant, as uptrace/bun writes
+//     arguments ('0195f1c2-…', optionally '…'::uuid, CAST('…' AS uuid) or
+//     uuid '…'), only when its text (after the parser decodes any escapes)
+//     is a canonical UUID (36 characters with hyphens, either case) whose
+//     value is the context's tenant, compared on every call like a
+//     parameter. Every parameter and string constant that a top-level
+//     conjunct compares with a tenant column, or that an INSERT writes to
+//     one, is checked, even where something else scopes the reference:
+//     another tenant's value, or a text that is not a canonical UUID, is
+//     refused ([RuleLiteralTenant]).
 //   - A WHERE conjunct constrains every reference of its level. An ON
 //     conjunct of an inner join constrains both sides; of a LEFT or RIGHT
 //     join only the nullable side, since rows of the preserved side appear
@@ -59,7 +70,8 @@
 // # Use with pgx
 //
 // Check must see the text that is sent and the arguments bound to its
-// parameters, in order. A caller that wraps pgx passes the SQL after any
+// parameters, in order (with bun, which writes the arguments into the
+// text, there are none). A caller that wraps pgx passes the SQL after any
 // rewriting (pgx.NamedArgs and other QueryRewriter arguments) and leaves
 // out pgx's option arguments (a QueryExecMode, QueryResultFormats, ...)
 // that may lead the argument list. An @name placeholder is not a parameter
@@ -70,8 +82,10 @@
 // The analysis of each distinct SQL text is cached (bounded by
 // [Config.CacheSize], with approximately least-recently-used eviction) as
 // a plan: either a fixed refusal, or the list of parameters that must hold
-// the tenant. A cached check is a map lookup under a shard's read lock
-// plus those comparisons, and allocates nothing when it accepts.
+// the tenant and the values, parsed once, of the string constants that
+// must be the tenant. A cached check is a map lookup under a shard's read
+// lock plus those comparisons (16 bytes for a constant), and allocates
+// nothing when it accepts.
 //
 // # Security
 //
@@ -80,7 +94,11 @@
 // that names two items, a hidden or not-yet-visible FROM item, a column
 // alias list, a FROM item it does not model), it treats the reference as
 // unscoped. It fails closed on parameters: a value of an unknown type, nil,
-// or missing is not the tenant. FuzzGuardDifferential runs every
+// or missing is not the tenant; and on string constants: only the
+// canonical text of a UUID is read, never another spelling that the
+// server's uuid input would accept (braces, no hyphens), and a cached
+// plan keeps the constant's value, never the answer for the first tenant
+// that ran it. FuzzGuardDifferential runs every
 // statement it accepts for tenant A against a database with tenant B's
 // rows and no row-level security, and fails when B's rows show in the
 // result, change it, or change.

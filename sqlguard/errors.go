@@ -35,8 +35,8 @@ type RefusalError struct {
 	Rule Rule
 
 	// Pos is the 0-based byte offset in the SQL text of the construct that
-	// breaks the rule: the table reference, the parameter, the assignment,
-	// or the start of the statement.
+	// breaks the rule: the table reference, the parameter, the string
+	// constant, the assignment, or the start of the statement.
 	Pos int
 
 	// Param is the parameter number n of $n for [RuleParamTenant], else 0.

@@ -29,7 +29,9 @@ func New(cfg Config) (*Guard, error) {
 // Check checks one SQL text, with its arguments, for the given tenant. It
 // parses sql once per distinct text (the analysis is cached, bounded by
 // [Config.CacheSize]) and then compares, on every call, each parameter $n
-// that the statement uses as the tenant with args[n-1].
+// that the statement uses as the tenant with args[n-1], and the value of
+// each string constant that it uses as the tenant (as bun writes
+// arguments) with tenant.
 //
 // It returns nil when the statement may be sent. A refusal is a
 // [*RefusalError] wrapping [ErrRefused] in [Enforce] mode; in [Report] mode
@@ -54,6 +56,12 @@ func (g *Guard) Check(sql string, args []any, tenant tenancy.ID) error {
 		u := &p.params[i]
 		if u.n > len(args) || !isTenant(args[u.n-1], tenant) {
 			return g.refuse(&RefusalError{Table: u.table, Rule: RuleParamTenant, Pos: u.pos, Param: u.n})
+		}
+	}
+	for i := range p.literals {
+		u := &p.literals[i]
+		if u.id != tenant {
+			return g.refuse(&RefusalError{Table: u.table, Rule: RuleLiteralTenant, Pos: u.pos})
 		}
 	}
 	return nil

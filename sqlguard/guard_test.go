@@ -99,8 +99,7 @@ func TestCheckSelect(t *testing.T) {
 		{name: "sub-select not the helper", sql: "select * from patients where clinic_id = (select clinic_id from appointments limit 1)",
 			rule: unscoped, table: "patients", at: "patients"},
 		{name: "no where", sql: "select * from patients", rule: unscoped, table: "patients", at: "patients"},
-		{name: "literal", sql: "select * from patients where clinic_id = '0190a8c0-0000-7000-8000-00000000000a'",
-			rule: unscoped, table: "patients", at: "patients"},
+		{name: "literal", sql: "select * from patients where clinic_id = '0190a8c0-0000-7000-8000-00000000000a'"}, // see TestCheckLiteral
 		{name: "other column", sql: "select * from patients where id = $1", rule: unscoped, table: "patients", at: "patients"},
 		{name: "in list", sql: "select * from patients where clinic_id in ($1)", rule: unscoped, table: "patients", at: "patients"},
 		{name: "any", sql: "select * from patients where clinic_id = any($1)", rule: unscoped, table: "patients", at: "patients"},
@@ -302,7 +301,7 @@ func TestCheckInsert(t *testing.T) {
 		{name: "values other tenant", sql: "insert into patients (clinic_id, id, name) values ($2, $3, $3)",
 			rule: sqlguard.RuleParamTenant, table: "patients", at: "$2", param: 2},
 		{name: "values literal", sql: "insert into patients (clinic_id, id) values ('0190a8c0-0000-7000-8000-00000000000b', $3)",
-			rule: sqlguard.RuleInsertTenant, table: "patients", at: "patients"},
+			rule: sqlguard.RuleLiteralTenant, table: "patients", at: "'"},
 		{name: "every row", sql: "insert into patients (clinic_id, id) values ($1, $3), (tenancy.current_tenant_id(), $3), ($1::uuid, $3)"},
 		{name: "one row wrong", sql: "insert into patients (clinic_id, id) values ($1, $3), (null, $3)",
 			rule: sqlguard.RuleInsertTenant, table: "patients", at: "patients"},

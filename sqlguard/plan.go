@@ -6,19 +6,31 @@ import (
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	"github.com/pganalyze/pg_query_go/v6/parser"
+
+	"github.com/mydentalpractice/tenancy"
 )
 
 // plan is what the analysis of one SQL text leaves for each execution:
 // either a fixed refusal, or the parameters whose values must be the
-// tenant. Plans are shared through the cache and never changed.
+// tenant and the literal values that must be the tenant. Plans are shared
+// through the cache and never changed.
 type plan struct {
-	refusal *RefusalError
-	params  []paramUse
+	refusal  *RefusalError
+	params   []paramUse
+	literals []literalUse
 }
 
 // paramUse is a parameter $n that stands for the tenant.
 type paramUse struct {
 	n     int
+	table string
+	pos   int
+}
+
+// literalUse is a string constant that stands for the tenant, parsed
+// once, so that a check compares 16 bytes.
+type literalUse struct {
+	id    tenancy.ID
 	table string
 	pos   int
 }
@@ -46,7 +58,7 @@ func compile(cfg *config, sql string) *plan {
 	if a.refusal != nil {
 		return &plan{refusal: a.refusal}
 	}
-	return &plan{params: dedupe(a.params)}
+	return &plan{params: dedupe(a.params), literals: dedupeLiterals(a.literals)}
 }
 
 // byteOffset converts a character offset, as PostgreSQL reports error
@@ -67,6 +79,25 @@ func dedupe(uses []paramUse) []paramUse {
 		seen := false
 		for _, o := range out {
 			if o.n == u.n {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// dedupeLiterals keeps the first use of each literal value: the others
+// pass or fail with it.
+func dedupeLiterals(uses []literalUse) []literalUse {
+	var out []literalUse
+	for _, u := range uses {
+		seen := false
+		for _, o := range out {
+			if o.id == u.id {
 				seen = true
 				break
 			}

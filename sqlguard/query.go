@@ -354,11 +354,7 @@ func (a *analyzer) suppliesValue(n *pg_query.Node, s *scope, table string) bool 
 	if n.GetSetToDefault() != nil {
 		return a.cfg.defaults
 	}
-	switch kind, num, pos := a.tenantValue(n); kind {
-	case tenantParam:
-		a.useParam(num, table, pos)
-		return true
-	case tenantFunc:
+	if a.use(a.tenantValue(n), table) {
 		return true
 	}
 	if s != nil {

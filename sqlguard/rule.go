@@ -83,11 +83,21 @@ const (
 	// value than the tenant.
 	RuleParamTenant Rule = "param-tenant"
 
+	// RuleLiteralTenant refuses a statement that uses a string constant
+	// (optionally cast to uuid: '…'::uuid, CAST('…' AS uuid), uuid '…')
+	// as the tenant, in a comparison with a tenant column or as the tenant
+	// column of an inserted row, when its text is not a canonical UUID (36
+	// characters with hyphens, in either case; the zero UUID is not one)
+	// or its value is not the tenant. Tools such as uptrace/bun write
+	// arguments so.
+	RuleLiteralTenant Rule = "literal-tenant"
+
 	// RuleInsertTenant refuses an INSERT into a tenant table that does not
 	// set the tenant column to the tenant in every row: no column list,
 	// the tenant column left out or set to DEFAULT (unless
 	// [Config.TenantColumnDefault]), or set to anything else than a
-	// parameter, the helper, or the tenant column of a scoped reference.
+	// parameter, a string constant (see [RuleLiteralTenant]), the helper,
+	// or the tenant column of a scoped reference.
 	RuleInsertTenant Rule = "insert-tenant"
 
 	// RuleAssignTenant refuses UPDATE ... SET and ON CONFLICT DO UPDATE

@@ -2,6 +2,8 @@ package sqlguard
 
 import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/mydentalpractice/tenancy"
 )
 
 // A level is one query level: the FROM items of one SELECT, or the target
@@ -148,18 +150,33 @@ func (a *analyzer) tenantColumn(n *pg_query.Node, s *scope, innermostOnly bool) 
 type valueKind int
 
 const (
-	notTenant   valueKind = iota
-	tenantParam           // a parameter, checked at execution
-	tenantFunc            // the helper, or a sub-select of it
+	notTenant     valueKind = iota
+	tenantParam             // a parameter, checked at execution
+	tenantLiteral           // a string constant that parses as an ID, checked at execution
+	badLiteral              // a string constant that is not an ID: refused
+	tenantFunc              // the helper, or a sub-select of it
 )
 
-// tenantValue classifies n as a tenant value: a parameter, the helper
-// function, or (SELECT helper()), each optionally cast to uuid. It returns
-// the parameter's number and position for tenantParam.
-func (a *analyzer) tenantValue(n *pg_query.Node) (valueKind, int32, int32) {
+// A value is what [analyzer.tenantValue] found in an expression.
+type value struct {
+	kind  valueKind
+	param int32      // tenantParam: n of $n
+	id    tenancy.ID // tenantLiteral: the constant's value
+	pos   int32      // tenantParam, tenantLiteral, badLiteral: the location
+}
+
+// tenantValue classifies n as a tenant value: a parameter, a string
+// constant, the helper function, or (SELECT helper()), each optionally
+// cast to uuid. A string constant is a tenant value only when its text is
+// a canonical UUID (36 characters, either case; see [tenancy.ParseID]),
+// whose value must then be the tenant at execution; any other string
+// constant is a badLiteral. The text is the constant's value after the
+// parser has decoded escapes and joined continued lines, which is the
+// text the server's uuid input function reads.
+func (a *analyzer) tenantValue(n *pg_query.Node) value {
 	if tc := n.GetTypeCast(); tc != nil {
 		if !isUUIDType(tc.TypeName) {
-			return notTenant, 0, 0
+			return value{}
 		}
 		n = tc.Arg
 	}
@@ -167,15 +184,22 @@ func (a *analyzer) tenantValue(n *pg_query.Node) (valueKind, int32, int32) {
 	case n.GetParamRef() != nil:
 		p := n.GetParamRef()
 		if p.Number < 1 {
-			return notTenant, 0, 0
+			return value{}
 		}
-		return tenantParam, p.Number, p.Location
+		return value{kind: tenantParam, param: p.Number, pos: p.Location}
+	case n.GetAConst().GetSval() != nil:
+		c := n.GetAConst()
+		id, err := tenancy.ParseID(c.GetSval().Sval)
+		if err != nil {
+			return value{kind: badLiteral, pos: c.Location}
+		}
+		return value{kind: tenantLiteral, id: id, pos: c.Location}
 	case a.isHelperCall(n):
-		return tenantFunc, 0, 0
+		return value{kind: tenantFunc}
 	}
 	sl := n.GetSubLink()
 	if sl == nil || sl.SubLinkType != pg_query.SubLinkType_EXPR_SUBLINK || sl.Testexpr != nil {
-		return notTenant, 0, 0
+		return value{}
 	}
 	sel := sl.Subselect.GetSelectStmt()
 	if sel == nil || sel.Op != pg_query.SetOperation_SETOP_NONE || len(sel.TargetList) != 1 ||
@@ -184,20 +208,40 @@ func (a *analyzer) tenantValue(n *pg_query.Node) (valueKind, int32, int32) {
 		len(sel.SortClause) != 0 || sel.LimitCount != nil || sel.LimitOffset != nil ||
 		len(sel.DistinctClause) != 0 || sel.WithClause != nil || sel.IntoClause != nil ||
 		len(sel.LockingClause) != 0 {
-		return notTenant, 0, 0
+		return value{}
 	}
 	rt := sel.TargetList[0].GetResTarget()
 	if rt == nil || len(rt.Indirection) != 0 {
-		return notTenant, 0, 0
+		return value{}
 	}
 	v := rt.Val
 	if tc := v.GetTypeCast(); tc != nil && isUUIDType(tc.TypeName) {
 		v = tc.Arg
 	}
 	if a.isHelperCall(v) {
-		return tenantFunc, 0, 0
+		return value{kind: tenantFunc}
 	}
-	return notTenant, 0, 0
+	return value{}
+}
+
+// use records what v leaves to be checked at execution, a parameter or a
+// literal to compare with the tenant, refuses a badLiteral, and reports
+// whether v is a tenant value. table names the tenant table whose tenant
+// column v is compared with or assigned to.
+func (a *analyzer) use(v value, table string) bool {
+	switch v.kind {
+	case tenantParam:
+		a.params = append(a.params, paramUse{n: int(v.param), table: table, pos: int(v.pos)})
+		return true
+	case tenantLiteral:
+		a.literals = append(a.literals, literalUse{id: v.id, table: table, pos: int(v.pos)})
+		return true
+	case badLiteral:
+		a.refuse(RuleLiteralTenant, table, v.pos)
+	case tenantFunc:
+		return true
+	}
+	return false
 }
 
 func isUUIDType(t *pg_query.TypeName) bool {
@@ -294,20 +338,13 @@ func (a *analyzer) scopeBy(l *level, c conj, col, val *pg_query.Node) bool {
 	if r == nil || !contains(c.domain, r) {
 		return false
 	}
-	kind, n, pos := a.tenantValue(val)
-	if kind == tenantParam {
-		// Every parameter compared so with a tenant column is checked,
-		// even when the reference is scoped by something else too.
-		a.useParam(n, r.table, pos)
-	}
+	// Every parameter and literal compared so with a tenant column is
+	// checked, even when the reference is scoped by something else too.
+	isTenant := a.use(a.tenantValue(val), r.table)
 	if r.scoped {
 		return false
 	}
-	switch kind {
-	case tenantParam:
-		r.scoped = true
-		return true
-	case tenantFunc:
+	if isTenant {
 		r.scoped = true
 		return true
 	}

@@ -7,13 +7,14 @@ import (
 )
 
 // analyzer walks one parsed statement. It keeps the first refusal it
-// finds and the parameters that must be the tenant.
+// finds and the parameters and literals that must be the tenant.
 type analyzer struct {
-	cfg     *config
-	refusal *RefusalError
-	params  []paramUse
-	stmtPos int32
-	levels  map[*pg_query.SelectStmt]*level // plain SELECT levels, for INSERT ... SELECT
+	cfg      *config
+	refusal  *RefusalError
+	params   []paramUse
+	literals []literalUse
+	stmtPos  int32
+	levels   map[*pg_query.SelectStmt]*level // plain SELECT levels, for INSERT ... SELECT
 }
 
 func (a *analyzer) refuse(rule Rule, table string, pos int32) {
@@ -24,10 +25,6 @@ func (a *analyzer) refuse(rule Rule, table string, pos int32) {
 		pos = a.stmtPos
 	}
 	a.refusal = &RefusalError{Table: table, Rule: rule, Pos: int(pos)}
-}
-
-func (a *analyzer) useParam(n int32, table string, pos int32) {
-	a.params = append(a.params, paramUse{n: int(n), table: table, pos: int(pos)})
 }
 
 // statement checks one top-level statement: default deny, with the

@@ -159,3 +159,28 @@ select count(*), max(name) from patients where clinic_id = $1 group by rollup (n
 select name, row_number() over (partition by (select count(*) from appointments)) from patients where clinic_id = $1
 select * from patients where clinic_id = $1 and id = any (array(select patient_id from appointments where clinic_id = $1))
 select * from patients where clinic_id = $1::uuid and name = $3::text
+# uptrace/bun writes arguments into the text: a literal of tenant A scopes
+# (in either case, optionally cast to uuid); B's, or a malformed one, is refused.
+SELECT "p"."clinic_id", "p"."id", "p"."name" FROM "patients" AS "p" WHERE (p.clinic_id = '0190a8c0-0000-7000-8000-00000000000a')
+SELECT "p"."id" FROM "patients" AS "p" WHERE (p.clinic_id = '0190a8c0-0000-7000-8000-00000000000b')
+SELECT count(*) FROM "patients" AS "p" WHERE ("p"."clinic_id" = '0190A8C0-0000-7000-8000-00000000000A')
+SELECT "p"."name", "a"."note" FROM "patients" AS "p" JOIN "appointments" AS "a" ON ("a"."clinic_id" = "p"."clinic_id") AND ("a"."patient_id" = "p"."id") WHERE (p.clinic_id = '0190a8c0-0000-7000-8000-00000000000a')
+select * from patients p left join appointments a on a.clinic_id = '0190a8c0-0000-7000-8000-00000000000a'::uuid and a.patient_id = p.id where p.clinic_id = CAST('0190a8c0-0000-7000-8000-00000000000a' AS uuid)
+select * from patients p join appointments a on a.clinic_id = '0190a8c0-0000-7000-8000-00000000000a' and a.patient_id = p.id where p.clinic_id = uuid '0190a8c0-0000-7000-8000-00000000000a'
+select * from patients where clinic_id = $1 and clinic_id = '0190a8c0-0000-7000-8000-00000000000b'
+select * from patients where clinic_id = 'not-a-uuid'
+select * from patients where clinic_id = '0190a8c0-0000-7000-8000-00000000000a'::text
+select * from patients where clinic_id = '0190a8c0-0000-7000-8000-00000000000a' or name = $3
+select * from patients p where p.clinic_id = '0190a8c0-0000-7000-8000-00000000000a' and exists (select 1 from appointments a where a.clinic_id = p.clinic_id and a.patient_id = p.id)
+INSERT INTO "patients" AS "p" ("clinic_id", "id", "name") VALUES ('0190a8c0-0000-7000-8000-00000000000a', '0190a8c0-0000-7000-8000-0000000a0009', 'bun') RETURNING "p"."id"
+INSERT INTO "patients" AS "p" ("clinic_id", "id", "name") VALUES ('0190a8c0-0000-7000-8000-00000000000a', '0190a8c0-0000-7000-8000-0000000a0009', 'x'), ('0190a8c0-0000-7000-8000-00000000000a', '0190a8c0-0000-7000-8000-0000000a0010', 'y')
+INSERT INTO "patients" AS "p" ("clinic_id", "id", "name") VALUES ('0190a8c0-0000-7000-8000-00000000000a', '0190a8c0-0000-7000-8000-0000000a0009', 'x'), ('0190a8c0-0000-7000-8000-00000000000b', '0190a8c0-0000-7000-8000-0000000a0010', 'y')
+INSERT INTO "patients" AS "p" ("clinic_id", "id", "name") VALUES ('0190a8c0-0000-7000-8000-00000000000a', '0190a8c0-0000-7000-8000-0000000a0001', 'x') ON CONFLICT ("clinic_id", "id") DO UPDATE SET "name" = EXCLUDED."name"
+INSERT INTO "patients" AS "p" ("clinic_id", "id", "name") VALUES ('0190a8c0-0000-7000-8000-00000000000a', '0190a8c0-0000-7000-8000-0000000b0001', 'x') ON CONFLICT ("clinic_id", "id") DO UPDATE SET "name" = EXCLUDED."name" WHERE (p.clinic_id = '0190a8c0-0000-7000-8000-00000000000a')
+insert into clinic.invoices (clinic_id, id, amount) select '0190a8c0-0000-7000-8000-00000000000a', gen_random_uuid(), amount from clinic.invoices where clinic_id = '0190a8c0-0000-7000-8000-00000000000a'
+UPDATE "patients" AS "p" SET "name" = 'bun' WHERE (clinic_id = '0190a8c0-0000-7000-8000-00000000000a') AND ("p"."name" = 'patient1-a')
+UPDATE "patients" AS "p" SET "name" = 'bun' WHERE (clinic_id = '0190a8c0-0000-7000-8000-00000000000b')
+update patients p set name = a.note from appointments a where p.clinic_id = '0190a8c0-0000-7000-8000-00000000000a' and a.clinic_id = p.clinic_id and a.patient_id = p.id
+DELETE FROM "appointments" AS "a" WHERE (a.clinic_id = '0190a8c0-0000-7000-8000-00000000000a') RETURNING "a"."id"
+DELETE FROM "appointments" AS "a" WHERE (a.note = 'note1-a')
+DELETE FROM "Notes" AS "n" WHERE ("n"."clinic_id" = '0190a8c0-0000-7000-8000-00000000000a') AND ("n"."id" IN ('0190a8c0-0000-7000-8000-0000000a0301', '0190a8c0-0000-7000-8000-0000000b0301'))
