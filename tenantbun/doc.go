@@ -35,7 +35,11 @@
 // tenant is refused ([ErrTenantChanged]).
 //
 // bun writes argument values into the SQL text (it does not use $n
-// parameters), so the guard sees the tenant as a quoted literal; sqlguard
-// accepts a literal equal to the context's tenant where it accepts a
-// parameter.
+// parameters), so the guard sees the tenant as a quoted literal. The
+// default guard (package sqlguard) accepts a literal equal to the
+// context's tenant where it accepts a parameter, and checks it again on
+// every query: scope each query with Where("clinic_id = ?", tenant) (or
+// WherePK on a key that leads with the tenant column) and set the tenant
+// column of inserted models. A query without it, or with another tenant's
+// value, is refused before it is sent with a *sqlguard.RefusalError.
 package tenantbun
