@@ -18,7 +18,9 @@ import (
 //
 // The database stores draft, issued or void; Status shows an issued
 // invoice as "partly_paid" or "paid" from its payments. PaidMinor and
-// BalanceMinor are computed on every read, never stored.
+// BalanceMinor are computed on every read, never stored: BalanceMinor is
+// TotalMinor − PaidMinor, and 0 on a void invoice, on which nothing is
+// owed (an invoice with payments cannot be voided).
 type Invoice struct {
 	ID           tenancy.ID `json:"id"`
 	ClinicID     tenancy.ID `json:"clinic_id"`
