@@ -1,6 +1,226 @@
 package api
 
-import "github.com/mydentalpractice/tenancy/jwtctx"
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+	"github.com/mydentalpractice/tenancy/jwtctx"
+)
+
+var (
+	// portalPatient admits only a patient's portal session: no staff, no
+	// platform admin, impersonating or not.
+	portalPatient = Allow{Kinds: []tenancy.Kind{tenancy.KindPatient}}
+	// portalInviters are the staff who hand out portal invite codes. An
+	// impersonating admin ("support") may not: a portal account made from
+	// such a code would outlive the grant.
+	portalInviters = Allow{Kinds: []tenancy.Kind{tenancy.KindStaff}, Roles: []string{"owner", "front_desk"}}
+)
 
 // portalRoutes registers the routes of the patient portal.
-func (s *Server) portalRoutes(auth *jwtctx.Middleware) {}
+func (s *Server) portalRoutes(auth *jwtctx.Middleware) {
+	s.handle(auth, http.MethodPost, v1+"/patients/{id}/portal-invite", portalInviters, s.portalInvite)
+	s.handle(auth, http.MethodPost, v1+"/portal/enrol", publicRoute, s.portalEnrol)
+	s.handle(auth, http.MethodPost, v1+"/portal/login", publicRoute, s.portalLogin)
+	s.handle(auth, http.MethodGet, v1+"/portal/me", portalPatient, s.portalMe)
+	s.handle(auth, http.MethodPatch, v1+"/portal/me", portalPatient, s.portalUpdateMe)
+	s.handle(auth, http.MethodGet, v1+"/portal/appointments", portalPatient, s.portalAppointments)
+	s.handle(auth, http.MethodGet, v1+"/portal/appointments/{id}", portalPatient, s.portalAppointment)
+	s.handle(auth, http.MethodPost, v1+"/portal/appointment-requests", portalPatient, s.portalRequestAppointment)
+	s.handle(auth, http.MethodGet, v1+"/portal/invoices", portalPatient, s.portalInvoices)
+	s.handle(auth, http.MethodGet, v1+"/portal/invoices/{id}", portalPatient, s.portalInvoice)
+	s.handle(auth, http.MethodGet, v1+"/portal/prescriptions", portalPatient, s.portalPrescriptions)
+}
+
+// portalInvite issues an invite code for a patient of the caller's
+// clinic. The code is in this response only; the server keeps its hash.
+func (s *Server) portalInvite(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	inv, err := s.store.CreatePortalInvite(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, inv)
+}
+
+type portalEnrolRequest struct {
+	Code     string `json:"code"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// portalEnrol turns an invite code into a portal account at the code's
+// clinic. Attempts are rate-limited per address, like sign-in.
+func (s *Server) portalEnrol(w http.ResponseWriter, r *http.Request) {
+	var req portalEnrolRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Code == "" || req.Email == "" || req.Password == "" {
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Detail: "code, email and password are required."})
+		return
+	}
+	if s.rateLimited(w, r, "portal-enrol") {
+		return
+	}
+	out, err := s.store.EnrolPortal(r.Context(), req.Code, req.Email, req.Password)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
+// portalLogin signs a patient in to one clinic's portal. The rules are
+// staff sign-in's: one answer for an unknown email, a wrong password, a
+// disabled account and a suspended clinic; 409 with the choices when the
+// email and password match accounts at several clinics and no clinic_id
+// was given; the same rate limit.
+func (s *Server) portalLogin(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	email := strings.ToLower(strings.TrimSpace(req.Email))
+	if email == "" || req.Password == "" {
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Detail: "email and password are required."})
+		return
+	}
+	if s.rateLimited(w, r, email) {
+		return
+	}
+	accounts, err := s.store.PortalAccounts(r.Context(), email)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var matched []store.PortalAccount
+	for _, a := range accounts {
+		if req.ClinicID != nil && a.ClinicID != *req.ClinicID {
+			continue
+		}
+		if passwords.Check(a.PasswordHash, req.Password) == nil && !a.Disabled && a.ClinicStatus == "active" {
+			matched = append(matched, a)
+		}
+	}
+	switch {
+	case len(accounts) == 0:
+		_ = passwords.CheckNone(req.Password)
+		wrongCredentials(w)
+	case len(matched) == 0:
+		wrongCredentials(w)
+	case len(matched) > 1:
+		choices := make([]clinicChoice, len(matched))
+		for i, a := range matched {
+			choices[i] = clinicChoice{ClinicID: a.ClinicID, ClinicName: a.ClinicName}
+		}
+		writeProblem(w, Problem{Status: http.StatusConflict, Code: "choose_clinic",
+			Detail: "This email has portal accounts at several clinics; choose one and sign in again with its clinic_id.", Choices: choices})
+	default:
+		a := matched[0]
+		s.issue(w, r, tenancy.Principal{Kind: tenancy.KindPatient, Tenant: a.ClinicID, Subject: a.PatientID})
+	}
+}
+
+func (s *Server) portalMe(w http.ResponseWriter, r *http.Request) {
+	p, err := s.store.PortalMe(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) portalUpdateMe(w http.ResponseWriter, r *http.Request) {
+	var in store.PortalContact
+	if !decode(w, r, &in) {
+		return
+	}
+	p, err := s.store.UpdatePortalMe(r.Context(), in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func portalPageOf(r *http.Request) store.PortalPage {
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	return store.PortalPage{Cursor: q.Get("cursor"), Limit: limit}
+}
+
+func (s *Server) portalAppointments(w http.ResponseWriter, r *http.Request) {
+	list, next, err := s.store.PortalAppointments(r.Context(), portalPageOf(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newPage(list, next))
+}
+
+func (s *Server) portalAppointment(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	a, err := s.store.PortalAppointment(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) portalRequestAppointment(w http.ResponseWriter, r *http.Request) {
+	var in store.AppointmentRequest
+	if !decode(w, r, &in) {
+		return
+	}
+	a, err := s.store.RequestAppointment(r.Context(), in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", v1+"/portal/appointments/"+a.ID.String())
+	writeJSON(w, http.StatusCreated, a)
+}
+
+func (s *Server) portalInvoices(w http.ResponseWriter, r *http.Request) {
+	list, next, err := s.store.PortalInvoices(r.Context(), portalPageOf(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newPage(list, next))
+}
+
+func (s *Server) portalInvoice(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	v, err := s.store.PortalInvoice(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) portalPrescriptions(w http.ResponseWriter, r *http.Request) {
+	list, next, err := s.store.PortalPrescriptions(r.Context(), portalPageOf(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newPage(list, next))
+}
