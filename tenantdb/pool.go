@@ -316,7 +316,7 @@ func (p *Pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 func batchOf(ctxArgs []any, sql string, args []any) *pgx.Batch {
 	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, 2)}
 	b.Queue(setContextSQL, ctxArgs...)
-	b.Queue(sql, args...)
+	b.Queue(sql, encodeArgs(args)...)
 	return b
 }
 

@@ -97,7 +97,7 @@ func (tx *Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Command
 	if err := tx.check(sql, args); err != nil {
 		return pgconn.CommandTag{}, err
 	}
-	return tx.tx.Exec(ctx, sql, args...)
+	return tx.tx.Exec(ctx, sql, encodeArgs(args)...)
 }
 
 // Query runs a query in the transaction; close the rows before the next
@@ -106,7 +106,7 @@ func (tx *Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, err
 	if err := tx.check(sql, args); err != nil {
 		return nil, err
 	}
-	rows, err := tx.tx.Query(ctx, sql, args...)
+	rows, err := tx.tx.Query(ctx, sql, encodeArgs(args)...)
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +127,9 @@ func (tx *Tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 		if err := tx.check(q.SQL, q.Arguments); err != nil {
 			return errBatchResults{err}
 		}
+	}
+	for _, q := range b.QueuedQueries {
+		q.Arguments = encodeArgs(q.Arguments)
 	}
 	return tx.tx.SendBatch(ctx, b)
 }
