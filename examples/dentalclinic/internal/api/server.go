@@ -139,8 +139,10 @@ func (s *Server) Router() *mux.Router { return s.router }
 func (s *Server) handle(auth *jwtctx.Middleware, method, path string, allow Allow, h http.HandlerFunc) {
 	s.routes = append(s.routes, Route{Method: method, Path: path, Allow: allow})
 	var handler http.Handler = h
-	if !allow.Public {
-		handler = auth.Handler(s.auditMW.Handler(permit(allow, h)))
+	if allow.Public {
+		handler = s.logged(method, path, handler)
+	} else {
+		handler = auth.Handler(s.logged(method, path, s.auditMW.Handler(permit(allow, h))))
 	}
 	s.router.Handle(path, handler).Methods(method)
 }
@@ -191,6 +193,7 @@ func (s *Server) routesFor(auth *jwtctx.Middleware) {
 	s.portalRoutes(auth)
 	s.adminRoutes(auth)
 	s.auditRoutes(auth)
+	s.opsRoutes(auth)
 }
 
 // pathID parses the {id} path variable; a malformed id is as missing as an

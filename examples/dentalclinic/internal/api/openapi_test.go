@@ -1,0 +1,85 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/mux"
+
+	"github.com/mydentalpractice/tenancy/jwtctx"
+	"github.com/mydentalpractice/tenancy/tenantdb"
+)
+
+// TestOpenAPIMatchesRouter: every route the router serves is in the
+// OpenAPI document with its method, and nothing else is.
+func TestOpenAPIMatchesRouter(t *testing.T) {
+	s := &Server{router: mux.NewRouter()}
+	noop := func(http.ResponseWriter, *http.Request) {}
+	// Register through the same path the real server uses, without auth.
+	for _, rt := range []Route{
+		{http.MethodGet, "/healthz", publicRoute},
+		{http.MethodGet, v1 + "/patients/{id}", anyStaff},
+		{http.MethodPatch, v1 + "/patients/{id}", clinical},
+	} {
+		s.routes = append(s.routes, rt)
+		s.router.HandleFunc(rt.Path, noop).Methods(rt.Method)
+	}
+	checkOpenAPI(t, s)
+}
+
+func checkOpenAPI(t *testing.T, s *Server) {
+	t.Helper()
+	doc := s.OpenAPI()
+	paths := doc["paths"].(map[string]map[string]any)
+	served := 0
+	err := s.router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tpl, err := route.GetPathTemplate()
+		if err != nil {
+			return nil
+		}
+		methods, err := route.GetMethods()
+		if err != nil {
+			t.Errorf("route %s has no method", tpl)
+			return nil
+		}
+		for _, m := range methods {
+			served++
+			if _, ok := paths[tpl][strings.ToLower(m)]; !ok {
+				t.Errorf("served route %s %s is missing from the OpenAPI document", m, tpl)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := 0
+	for _, ops := range paths {
+		documented += len(ops)
+	}
+	if documented != served || served == 0 {
+		t.Errorf("the document has %d operations, the router serves %d", documented, served)
+	}
+}
+
+// TestOpenAPICoversTheRealRouter builds the real API and checks its
+// document against its router.
+func TestOpenAPICoversTheRealRouter(t *testing.T) {
+	key, err := jwtctx.GenerateKey("k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := jwtctx.New(jwtctx.Config{Issuer: "i", Audience: "a", SigningKey: key, Revoker: jwtctx.NoRevocation})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Tokens: tokens, Revoker: &jwtctx.MemoryRevoker{}, DB: &tenantdb.Pool{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOpenAPI(t, s)
+	if len(s.Routes()) < 10 {
+		t.Errorf("only %d routes registered", len(s.Routes()))
+	}
+}
