@@ -109,7 +109,7 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 }
 
 func (c *conn) begin(ctx context.Context, p tenancy.Principal, opts pgx.TxOptions) (pgx.Tx, error) {
-	ctxSQL, ctxArgs, err := tenantdb.ContextSQL(p)
+	ctxSQL, ctxArgs, err := tenantdb.ContextSQL(ctx, p)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -185,14 +186,33 @@ var setContextSQL = "select " + strings.Join([]string{
 	"set_config('" + rls.SettingGrantID + "', $7, true)",
 }, ", ")
 
+// setContextTimeoutSQL also bounds every statement of the transaction by
+// the time left before the context's deadline.
+var setContextTimeoutSQL = setContextSQL + ", set_config('statement_timeout', $8, true)"
+
 // ContextSQL returns the statement that sets p's tenant context for the
-// current transaction, and its arguments. Run it first in every transaction
-// of tenant work, as [Pool] does; it is exported for integrations with
-// other drivers. It fails (wrapping [tenancy.ErrInvalidPrincipal]) for a
-// role name that cannot be carried in the context.
-func ContextSQL(p tenancy.Principal) (string, []any, error) {
+// current transaction, and its arguments. When ctx has a deadline, the
+// statement also sets statement_timeout, for this transaction only, to the
+// time left (at least 1 ms), so a slow query stops at the server when the
+// request gives up, and frees its connection. Run it first in every
+// transaction of tenant work, as [Pool] does; it is exported for
+// integrations with other drivers. It fails (wrapping
+// [tenancy.ErrInvalidPrincipal]) for a role name that cannot be carried in
+// the context.
+func ContextSQL(ctx context.Context, p tenancy.Principal) (string, []any, error) {
 	args, err := contextArgs(p)
-	return setContextSQL, args, err
+	if err != nil {
+		return "", nil, err
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return setContextSQL, args, nil
+	}
+	ms := time.Until(deadline).Milliseconds()
+	if ms < 1 {
+		ms = 1
+	}
+	return setContextTimeoutSQL, append(args, strconv.FormatInt(ms, 10)), nil
 }
 
 // contextArgs returns the arguments of setContextSQL for p.
@@ -224,20 +244,21 @@ func contextArgs(p tenancy.Principal) ([]any, error) {
 }
 
 // prepare checks ctx's principal and the statement, in that order, before
-// anything touches the network.
-func (p *Pool) prepare(ctx context.Context, sql string, args []any) (tenancy.Principal, []any, error) {
+// anything touches the network, and returns the batch to send: the context
+// statement and the statement.
+func (p *Pool) prepare(ctx context.Context, sql string, args []any) (*pgx.Batch, error) {
 	pr, err := tenancy.Require(ctx)
 	if err != nil {
-		return tenancy.Principal{}, nil, err
+		return nil, err
 	}
-	ctxArgs, err := contextArgs(pr)
+	ctxSQL, ctxArgs, err := ContextSQL(ctx, pr)
 	if err != nil {
-		return tenancy.Principal{}, nil, err
+		return nil, err
 	}
 	if err := p.check(sql, args, pr.Tenant); err != nil {
-		return tenancy.Principal{}, nil, err
+		return nil, err
 	}
-	return pr, ctxArgs, nil
+	return batchOf(ctxSQL, ctxArgs, sql, args), nil
 }
 
 func (p *Pool) check(sql string, args []any, tenant tenancy.ID) error {
@@ -256,7 +277,7 @@ func (p *Pool) check(sql string, args []any, tenant tenancy.ID) error {
 // ctx (else an error wrapping [tenancy.ErrNoTenant], before any network
 // use) and returns the guard's error, unsent, for a refused statement.
 func (p *Pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	_, ctxArgs, err := p.prepare(ctx, sql, args)
+	batch, err := p.prepare(ctx, sql, args)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -265,7 +286,7 @@ func (p *Pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 		return pgconn.CommandTag{}, err
 	}
 	defer conn.Release()
-	br := conn.Conn().SendBatch(ctx, batchOf(ctxArgs, sql, args))
+	br := conn.Conn().SendBatch(ctx, batch)
 	if _, err := br.Exec(); err != nil {
 		br.Close()
 		return pgconn.CommandTag{}, fmt.Errorf("tenantdb: setting the tenant context: %w", err)
@@ -283,7 +304,7 @@ func (p *Pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 // are closed; always close them. Errors, including a refusal by the guard,
 // are returned before any rows.
 func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	_, ctxArgs, err := p.prepare(ctx, sql, args)
+	batch, err := p.prepare(ctx, sql, args)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +312,7 @@ func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 	if err != nil {
 		return nil, err
 	}
-	br := conn.Conn().SendBatch(ctx, batchOf(ctxArgs, sql, args))
+	br := conn.Conn().SendBatch(ctx, batch)
 	if _, err := br.Exec(); err != nil {
 		br.Close()
 		conn.Release()
@@ -313,9 +334,10 @@ func (p *Pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return &row{rows: rows, err: err}
 }
 
-func batchOf(ctxArgs []any, sql string, args []any) *pgx.Batch {
+// batchOf queues the context statement and the statement.
+func batchOf(ctxSQL string, ctxArgs []any, sql string, args []any) *pgx.Batch {
 	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, 2)}
-	b.Queue(setContextSQL, ctxArgs...)
+	b.Queue(ctxSQL, ctxArgs...)
 	b.Queue(sql, encodeArgs(args)...)
 	return b
 }

@@ -35,7 +35,7 @@ func (p *Pool) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return err
 	}
-	ctxArgs, err := contextArgs(pr)
+	ctxSQL, ctxArgs, err := ContextSQL(ctx, pr)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (p *Pool) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 
 	b := &pgx.Batch{}
 	b.BeginTx(pgx.TxOptions{})
-	b.Queue(setContextSQL, ctxArgs...)
+	b.Queue(ctxSQL, ctxArgs...)
 	br := pc.Conn().SendBatch(ctx, b)
 	tx := &Tx{pool: p, tx: br.Tx(), tenant: pr.Tenant}
 	if err := br.Close(); err != nil {

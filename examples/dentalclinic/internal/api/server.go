@@ -4,6 +4,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -144,7 +145,21 @@ func (s *Server) handle(auth *jwtctx.Middleware, method, path string, allow Allo
 	} else {
 		handler = auth.Handler(s.logged(method, path, s.auditMW.Handler(permit(allow, h))))
 	}
+	handler = withDeadline(requestTimeout, handler)
 	s.router.Handle(path, handler).Methods(method)
+}
+
+// requestTimeout bounds every request. tenantdb turns the deadline into
+// each transaction's statement_timeout, so a slow query stops at the
+// server and frees its connection.
+const requestTimeout = 15 * time.Second
+
+func withDeadline(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // permit enforces Allow after the token is verified: 403 for a principal
