@@ -1,6 +1,185 @@
 package api
 
-import "github.com/mydentalpractice/tenancy/jwtctx"
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+	"github.com/mydentalpractice/tenancy/jwtctx"
+)
+
+// platformConsole admits a platform admin; console wraps every console
+// handler to refuse, besides, a principal with a tenant: an admin
+// impersonating a clinic carries the same kind, and the impersonation
+// token must never reach the console.
+var platformConsole = Allow{Kinds: []tenancy.Kind{tenancy.KindPlatformAdmin}}
 
 // adminRoutes registers the routes of the platform admin console and impersonation.
-func (s *Server) adminRoutes(auth *jwtctx.Middleware) {}
+//
+// Any platform admin may end any impersonation grant, not only the admin
+// who started it: ending is the safe direction (it only takes access
+// away), and another admin must be able to cut off a grant whose holder
+// is away or whose laptop is lost. The end names who ended it in the
+// clinic's audit chain.
+func (s *Server) adminRoutes(auth *jwtctx.Middleware) {
+	s.handle(auth, http.MethodGet, v1+"/admin/clinics", platformConsole, console(s.adminListClinics))
+	s.handle(auth, http.MethodPost, v1+"/admin/clinics", platformConsole, console(s.adminCreateClinic))
+	s.handle(auth, http.MethodPost, v1+"/admin/clinics/{id}/suspend", platformConsole, console(s.adminSuspendClinic))
+	s.handle(auth, http.MethodPost, v1+"/admin/impersonations", platformConsole, console(s.adminStartImpersonation))
+	s.handle(auth, http.MethodDelete, v1+"/admin/impersonations/{id}", platformConsole, console(s.adminEndImpersonation))
+}
+
+// console refuses (403) any principal but a platform admin's own session,
+// which has no tenant.
+func console(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, ok := tenancy.FromContext(r.Context())
+		if !ok || p.Kind != tenancy.KindPlatformAdmin || p.HasTenant() || p.Impersonation != nil {
+			forbidden(w)
+			return
+		}
+		if tok, ok := jwtctx.TokenFromContext(r.Context()); !ok || tok.Type != jwtctx.SessionToken {
+			forbidden(w)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// adminFail maps the console's own errors, then the store's.
+func (s *Server) adminFail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotPlatformAdmin), errors.Is(err, audit.ErrNotAdmin):
+		forbidden(w)
+	case errors.Is(err, audit.ErrNoReason), errors.Is(err, audit.ErrInvalidEvent):
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Field: "reason",
+			Detail: "reason must say why, in at most 500 bytes of plain text."})
+	case errors.Is(err, audit.ErrDuration):
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Field: "minutes", Detail: "minutes must be 1 to 60."})
+	case errors.Is(err, audit.ErrGrantNotFound):
+		notFound(w)
+	case errors.Is(err, audit.ErrGrantEnded):
+		writeProblem(w, Problem{Status: http.StatusConflict, Code: "already_ended", Detail: "This impersonation has already ended."})
+	default:
+		s.fail(w, r, err)
+	}
+}
+
+func (s *Server) adminListClinics(w http.ResponseWriter, r *http.Request) {
+	list, err := s.store.ListClinics(r.Context())
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newPage(list, ""))
+}
+
+func (s *Server) adminCreateClinic(w http.ResponseWriter, r *http.Request) {
+	var in store.ClinicInput
+	if !decode(w, r, &in) {
+		return
+	}
+	c, err := s.store.CreateClinic(r.Context(), in)
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, c)
+}
+
+func (s *Server) adminSuspendClinic(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	c, err := s.store.SuspendClinic(r.Context(), id)
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+type impersonationRequest struct {
+	ClinicID *tenancy.ID `json:"clinic_id"`
+	Reason   string      `json:"reason"`
+	Minutes  int         `json:"minutes"`
+}
+
+type impersonationResponse struct {
+	GrantID   tenancy.ID `json:"grant_id"`
+	ClinicID  tenancy.ID `json:"clinic_id"`
+	Token     string     `json:"token"`
+	ExpiresAt time.Time  `json:"expires_at"`
+}
+
+// adminStartImpersonation starts an audited impersonation of an active
+// clinic: 404 for an unknown clinic, 422 for a suspended one, a missing
+// reason or minutes outside 1..60.
+func (s *Server) adminStartImpersonation(w http.ResponseWriter, r *http.Request) {
+	var req impersonationRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	switch {
+	case req.ClinicID == nil || req.ClinicID.IsZero():
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Field: "clinic_id", Detail: "clinic_id is required."})
+		return
+	case strings.TrimSpace(req.Reason) == "":
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Field: "reason", Detail: "reason is required: say why."})
+		return
+	case req.Minutes < 1 || time.Duration(req.Minutes)*time.Minute > audit.MaxGrantDuration:
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Field: "minutes", Detail: "minutes must be 1 to 60."})
+		return
+	}
+	c, err := s.store.ClinicByID(r.Context(), *req.ClinicID)
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	if c.Status != "active" {
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "clinic_suspended", Field: "clinic_id",
+			Detail: "This clinic is suspended; it cannot be impersonated."})
+		return
+	}
+	g, token, err := s.imp.Start(r.Context(), c.ID, req.Reason, time.Duration(req.Minutes)*time.Minute)
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, impersonationResponse{GrantID: g.ID, ClinicID: g.Clinic, Token: token, ExpiresAt: g.ExpiresAt.UTC()})
+}
+
+type impersonationEnded struct {
+	GrantID   tenancy.ID `json:"grant_id"`
+	ClinicID  tenancy.ID `json:"clinic_id"`
+	AdminID   tenancy.ID `json:"admin_id"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	EndedAt   time.Time  `json:"ended_at"`
+	EndedBy   tenancy.ID `json:"ended_by"`
+}
+
+// adminEndImpersonation ends a grant at once: its token is refused from
+// now on. 404 for an unknown grant, 409 for one already ended.
+func (s *Server) adminEndImpersonation(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	g, err := s.store.ImpersonationGrant(r.Context(), id)
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	ended, err := s.imp.End(r.Context(), g.ClinicID, g.ID)
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, impersonationEnded{GrantID: ended.ID, ClinicID: ended.Clinic, AdminID: ended.Admin,
+		ExpiresAt: ended.ExpiresAt.UTC(), EndedAt: ended.EndedAt.UTC(), EndedBy: ended.EndedBy})
+}

@@ -7,12 +7,14 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
 )
@@ -37,6 +39,43 @@ func (a *testApp) portalLogin(t *testing.T, email, password string, clinic tenan
 		t.Fatalf("portal login %s gave principal %+v", email, out.Principal)
 	}
 	return out.Token
+}
+
+// sessions caches the sign-ins of this file's tests. Sign-in is
+// rate-limited per email, and the other tests of the package sign in as
+// the demo staff, so these tests sign in as staff accounts of their own.
+var sessions sync.Map // key -> token
+
+// staffSession returns a token for a staff account of clinic with roles,
+// made for these tests (as the superuser) and signed in once per test
+// binary.
+func (a *testApp) staffSession(t *testing.T, c seed.Clinic, roles ...string) string {
+	t.Helper()
+	key := c.Slug + ":" + strings.Join(roles, ",")
+	if tok, ok := sessions.Load(key); ok {
+		return tok.(string)
+	}
+	hash, err := passwords.Hash(seed.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	email := strings.ReplaceAll(strings.Join(roles, "-"), "_", "") + "." + tenancy.NewID().String()[24:] + "@" + c.Slug + ".example"
+	a.adminExec(t, `insert into staff (clinic_id, id, email, name, roles, password_hash) values ($1, $2, $3, 'Portal and console tests', $4, $5)`,
+		c.ID, tenancy.NewID(), email, roles, hash)
+	tok := a.login(t, email, tenancy.ID{})
+	sessions.Store(key, tok)
+	return tok
+}
+
+// adminSession returns a token for the demo platform admin, signed in once.
+func (a *testApp) adminSession(t *testing.T) string {
+	t.Helper()
+	if tok, ok := sessions.Load(seed.AdminEmail); ok {
+		return tok.(string)
+	}
+	tok := a.login(t, seed.AdminEmail, tenancy.ID{})
+	sessions.Store(seed.AdminEmail, tok)
+	return tok
 }
 
 // adminStrings runs a one-column query as the superuser, to prove data
@@ -220,6 +259,7 @@ func TestPortalAlexSeesOnlyOneClinic(t *testing.T) {
 				{"GET", "/api/v1/invoices/" + want[c.ID]["invoices"][0]},
 				{"POST", "/api/v1/patients/" + alex[c.ID].String() + "/portal-invite"},
 				{"GET", "/api/v1/audit"},
+				{"GET", "/api/v1/admin/clinics"},
 			} {
 				var body any
 				if route.method != "GET" {
@@ -243,7 +283,7 @@ type portalFixture struct {
 
 func (a *testApp) newPortalPatient(t *testing.T, given string) portalFixture {
 	t.Helper()
-	desk := a.login(t, seed.StaffEmail("frontdesk", riverside), tenancy.ID{})
+	desk := a.staffSession(t, riverside, "front_desk")
 	dentist := a.adminStrings(t, `select id from staff where clinic_id = $1 and email = $2`, riverside.ID, seed.StaffEmail("dentist", riverside))
 	var p patientJSON
 	r := a.do(t, "POST", "/api/v1/patients", desk, map[string]any{"given_name": given, "family_name": "Portaltest", "primary_dentist_id": dentist[0]})
@@ -285,12 +325,12 @@ func TestPortalEnrol(t *testing.T) {
 	}
 
 	// Roles: a dentist and a patient may not issue codes.
-	dentist := a.login(t, seed.StaffEmail("dentist", riverside), tenancy.ID{})
+	dentist := a.staffSession(t, riverside, "dentist")
 	if r := a.do(t, "POST", "/api/v1/patients/"+f.patient.String()+"/portal-invite", dentist, nil); r.status != http.StatusForbidden {
 		t.Errorf("dentist issuing an invite: %d %s", r.status, r.body)
 	}
 	// Another clinic's patient is as missing as an unknown one.
-	hillDesk := a.login(t, seed.StaffEmail("frontdesk", hillcrest), tenancy.ID{})
+	hillDesk := a.staffSession(t, hillcrest, "front_desk")
 	foreign := a.do(t, "POST", "/api/v1/patients/"+f.patient.String()+"/portal-invite", hillDesk, nil)
 	unknown := a.do(t, "POST", "/api/v1/patients/"+tenancy.NewID().String()+"/portal-invite", hillDesk, nil)
 	if foreign.status != http.StatusNotFound || !bytes.Equal(foreign.body, unknown.body) {
