@@ -71,7 +71,7 @@ func TestSettingsReadAndUpdate(t *testing.T) {
 	_, billing := schedRole(t, a, riverside, "billing")
 	_, hyg := schedRole(t, a, riverside, "hygienist")
 	_, front := schedRole(t, a, riverside, "front_desk")
-	dentist := schedLogin(t, a, seed.StaffEmail("dentist", riverside))
+	_, dentist := schedRole(t, a, riverside, "dentist")
 
 	// Every staff role reads the settings of its own clinic.
 	for who, tok := range map[string]string{"owner": owner, "billing": billing, "hygienist": hyg, "front desk": front} {
@@ -323,7 +323,7 @@ func TestOperatories(t *testing.T) {
 	owner := schedOwner(t, a, riverside)
 	_, hyg := schedRole(t, a, riverside, "hygienist")
 	_, front := schedRole(t, a, riverside, "front_desk")
-	dentist := schedLogin(t, a, seed.StaffEmail("dentist", riverside))
+	_, dentist := schedRole(t, a, riverside, "dentist")
 	name := "Op test " + tenancy.NewID().String()[24:]
 
 	for who, tok := range map[string]string{"dentist": dentist, "front desk": front} {

@@ -340,8 +340,16 @@ func (s *Store) GetAppointment(ctx context.Context, id tenancy.ID) (Appointment,
 	if err != nil {
 		return Appointment{}, err
 	}
-	a, err := scanAppointment(s.db.QueryRow(ctx, `select `+appointmentColumns+appointmentFrom+` where a.clinic_id = $1 and a.id = $2`, p.Tenant, id))
-	return a, wrap("get appointment", notFound(err))
+	var a Appointment
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
+		var err error
+		a, err = scanAppointment(tx.QueryRow(ctx, `select `+appointmentColumns+appointmentFrom+` where a.clinic_id = $1 and a.id = $2`, p.Tenant, id))
+		if err != nil {
+			return notFound(err)
+		}
+		return record(ctx, tx, "appointment.view", "appointment", id)
+	})
+	return a, wrap("get appointment", err)
 }
 
 // CreateAppointment books an appointment at the caller's clinic. It
@@ -358,7 +366,7 @@ func (s *Store) CreateAppointment(ctx context.Context, in AppointmentInput) (App
 		return Appointment{}, err
 	}
 	var out Appointment
-	err = s.db.Tx(ctx, func(tx *tenantdb.Tx) error {
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
 		loc, err := clinicZone(ctx, tx, p.Tenant)
 		if err != nil {
 			return err
@@ -403,6 +411,9 @@ func (s *Store) CreateAppointment(ctx context.Context, in AppointmentInput) (App
 				return err
 			}
 		}
+		if err := record(ctx, tx, "appointment.create", "appointment", id); err != nil {
+			return err
+		}
 		out, err = scanAppointment(tx.QueryRow(ctx, `select `+appointmentColumns+appointmentFrom+` where a.clinic_id = $1 and a.id = $2`, p.Tenant, id))
 		return err
 	})
@@ -413,7 +424,9 @@ func (s *Store) CreateAppointment(ctx context.Context, in AppointmentInput) (App
 // status (along Transitions only, else ErrConflict "invalid_transition"),
 // note and type at any time, and its dentist, hygienist, chair, start
 // and duration while it is scheduled or confirmed ("not_reschedulable"
-// otherwise), with the same checks as CreateAppointment.
+// otherwise), with the same checks as CreateAppointment. Confirming an
+// appointment checks the dentist's other bookings too ("dentist_busy"
+// unless AllowDentistOverlap).
 func (s *Store) UpdateAppointment(ctx context.Context, id tenancy.ID, in AppointmentInput) (Appointment, error) {
 	p, err := tenant(ctx)
 	if err != nil {
@@ -423,7 +436,7 @@ func (s *Store) UpdateAppointment(ctx context.Context, id tenancy.ID, in Appoint
 		return Appointment{}, err
 	}
 	var out Appointment
-	err = s.db.Tx(ctx, func(tx *tenantdb.Tx) error {
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
 		cur, err := scanAppointment(tx.QueryRow(ctx, `select `+appointmentColumns+appointmentFrom+`
 			where a.clinic_id = $1 and a.id = $2 for update of a`, p.Tenant, id))
 		if err != nil {
@@ -477,7 +490,12 @@ func (s *Store) UpdateAppointment(ctx context.Context, id tenancy.ID, in Appoint
 				chair = *in.OperatoryID
 			}
 		}
-		checkDentist := in.reschedules() && liveStatus(status) && hygienist == nil && !in.AllowDentistOverlap
+		// Moving an appointment checks the dentist again, and so does
+		// confirming one: portal requests are booked without the check
+		// (a patient cannot see the dentist's other patients), and the
+		// front desk's confirmation is where an overlap is caught.
+		confirming := status == StatusConfirmed && cur.Status != StatusConfirmed
+		checkDentist := (in.reschedules() || confirming) && liveStatus(status) && hygienist == nil && !in.AllowDentistOverlap
 		if checkDentist {
 			if err := lockDentist(ctx, tx, p.Tenant, dentist); err != nil {
 				return err
@@ -493,6 +511,9 @@ func (s *Store) UpdateAppointment(ctx context.Context, id tenancy.ID, in Appoint
 			if err := dentistFree(ctx, tx, p.Tenant, id, dentist, start, end); err != nil {
 				return err
 			}
+		}
+		if err := record(ctx, tx, "appointment.update", "appointment", id); err != nil {
+			return err
 		}
 		out, err = scanAppointment(tx.QueryRow(ctx, `select `+appointmentColumns+appointmentFrom+` where a.clinic_id = $1 and a.id = $2`, p.Tenant, id))
 		return err

@@ -222,7 +222,7 @@ func (s *Store) UpdateSettings(ctx context.Context, in SettingsInput) (Settings,
 		}
 	}
 	var out Settings
-	err = s.db.Tx(ctx, func(tx *tenantdb.Tx) error {
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
 		cur, err := readSettings(ctx, tx, p.Tenant)
 		if err != nil {
 			return err
@@ -271,6 +271,9 @@ func (s *Store) UpdateSettings(ctx context.Context, in SettingsInput) (Settings,
 			if err != nil {
 				return err
 			}
+		}
+		if err := record(ctx, tx, "settings.update", "clinic", p.Tenant); err != nil {
+			return err
 		}
 		out, err = readSettings(ctx, tx, p.Tenant)
 		return err
@@ -352,8 +355,11 @@ func (s *Store) ReplaceFees(ctx context.Context, list []FeeInput) ([]Fee, error)
 		}
 		codes[i], descs[i], prices[i] = f.Code, f.Description, f.PriceMinor
 	}
-	err = s.db.Tx(ctx, func(tx *tenantdb.Tx) error {
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
 		if _, err := tx.Exec(ctx, `delete from fee_schedule where clinic_id = $1`, p.Tenant); err != nil {
+			return err
+		}
+		if err := record(ctx, tx, "fee_schedule.replace", "clinic", p.Tenant); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `insert into fee_schedule (clinic_id, code, description, price_minor)
@@ -432,9 +438,17 @@ func (s *Store) CreateOperatory(ctx context.Context, in OperatoryInput) (Operato
 	if err := in.validate(true); err != nil {
 		return Operatory{}, err
 	}
-	o, err := scanOperatory(s.db.QueryRow(ctx, `insert into operatories (clinic_id, id, name, hidden) values ($1, $2, $3, coalesce($4, false))
-		returning id, clinic_id, name, hidden`, p.Tenant, tenancy.NewID(), *in.Name, in.Hidden))
-	return o, wrap("create operatory", chairNameTaken(err))
+	var o Operatory
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
+		var err error
+		o, err = scanOperatory(tx.QueryRow(ctx, `insert into operatories (clinic_id, id, name, hidden) values ($1, $2, $3, coalesce($4, false))
+			returning id, clinic_id, name, hidden`, p.Tenant, tenancy.NewID(), *in.Name, in.Hidden))
+		if err != nil {
+			return chairNameTaken(err)
+		}
+		return record(ctx, tx, "operatory.create", "operatory", o.ID)
+	})
+	return o, wrap("create operatory", err)
 }
 
 // UpdateOperatory renames, hides or unhides a chair; hiding keeps its
@@ -447,7 +461,15 @@ func (s *Store) UpdateOperatory(ctx context.Context, id tenancy.ID, in Operatory
 	if err := in.validate(false); err != nil {
 		return Operatory{}, err
 	}
-	o, err := scanOperatory(s.db.QueryRow(ctx, `update operatories set name = coalesce($3, name), hidden = coalesce($4, hidden)
-		where clinic_id = $1 and id = $2 returning id, clinic_id, name, hidden`, p.Tenant, id, in.Name, in.Hidden))
-	return o, wrap("update operatory", chairNameTaken(notFound(err)))
+	var o Operatory
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
+		var err error
+		o, err = scanOperatory(tx.QueryRow(ctx, `update operatories set name = coalesce($3, name), hidden = coalesce($4, hidden)
+			where clinic_id = $1 and id = $2 returning id, clinic_id, name, hidden`, p.Tenant, id, in.Name, in.Hidden))
+		if err != nil {
+			return chairNameTaken(notFound(err))
+		}
+		return record(ctx, tx, "operatory.update", "operatory", id)
+	})
+	return o, wrap("update operatory", err)
 }

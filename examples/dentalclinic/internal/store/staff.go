@@ -144,9 +144,17 @@ func (s *Store) CreateStaff(ctx context.Context, in StaffInput) (StaffMember, er
 	if err != nil {
 		return StaffMember{}, wrap("create staff", err)
 	}
-	m, err := scanStaff(s.db.QueryRow(ctx, `insert into staff (clinic_id, id, email, name, roles, password_hash)
-		values ($1, $2, $3, $4, $5, $6) returning `+staffColumns, p.Tenant, tenancy.NewID(), email, name, roles, hash))
-	return m, wrap("create staff", emailTaken(err))
+	var m StaffMember
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
+		var err error
+		m, err = scanStaff(tx.QueryRow(ctx, `insert into staff (clinic_id, id, email, name, roles, password_hash)
+			values ($1, $2, $3, $4, $5, $6) returning `+staffColumns, p.Tenant, tenancy.NewID(), email, name, roles, hash))
+		if err != nil {
+			return emailTaken(err)
+		}
+		return record(ctx, tx, "staff.create", "staff", m.ID)
+	})
+	return m, wrap("create staff", err)
 }
 
 // UpdateStaff changes a staff account of the caller's clinic. Nobody may
@@ -188,7 +196,7 @@ func (s *Store) UpdateStaff(ctx context.Context, id tenancy.ID, in StaffUpdate) 
 		return StaffMember{}, conflict("cannot_disable_self", "You cannot disable your own account.")
 	}
 	var out StaffMember
-	err = s.db.Tx(ctx, func(tx *tenantdb.Tx) error {
+	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
 		var owners []tenancy.ID
 		if in.Roles != nil || in.Disabled != nil {
 			rows, err := tx.Query(ctx, `select id from staff where clinic_id = $1 and 'owner' = any(roles) and not disabled
@@ -218,7 +226,10 @@ func (s *Store) UpdateStaff(ctx context.Context, id tenancy.ID, in StaffUpdate) 
 		out, err = scanStaff(tx.QueryRow(ctx, `update staff set name = coalesce($3, name), roles = coalesce($4, roles),
 			disabled = coalesce($5, disabled), password_hash = coalesce($6, password_hash)
 			where clinic_id = $1 and id = $2 returning `+staffColumns, p.Tenant, id, name, roles, in.Disabled, hash))
-		return err
+		if err != nil {
+			return err
+		}
+		return record(ctx, tx, "staff.update", "staff", id)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = notFound(err)
