@@ -27,6 +27,9 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 type testApp struct {
 	base string
 	db   *pgtest.DB
+
+	mu     sync.Mutex
+	tokens map[string]string // email and clinic -> session token, see login
 }
 
 var (
@@ -77,7 +80,7 @@ func startApp(t *testing.T) *testApp {
 		}()
 		select {
 		case base := <-ready:
-			theApp = &testApp{base: base, db: db}
+			theApp = &testApp{base: base, db: db, tokens: map[string]string{}}
 		case err := <-errc:
 			appErr = fmt.Errorf("app stopped: %w", err)
 		case <-time.After(2 * time.Minute):
@@ -132,8 +135,28 @@ func (a *testApp) do(t *testing.T, method, path, token string, body any) respons
 	return response{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
-// login signs in and returns the token; clinic may be zero.
+// login returns a session token for email (at clinic, which may be zero),
+// signing in once per test binary: sign-in is rate limited per address
+// and email, and the tests of this package share one app. Tests that end
+// their session (logout) use freshLogin.
 func (a *testApp) login(t *testing.T, email string, clinic tenancy.ID) string {
+	t.Helper()
+	key := email + " " + clinic.String()
+	a.mu.Lock()
+	tok, ok := a.tokens[key]
+	a.mu.Unlock()
+	if ok {
+		return tok
+	}
+	tok = a.freshLogin(t, email, clinic)
+	a.mu.Lock()
+	a.tokens[key] = tok
+	a.mu.Unlock()
+	return tok
+}
+
+// freshLogin signs in and returns a new token; clinic may be zero.
+func (a *testApp) freshLogin(t *testing.T, email string, clinic tenancy.ID) string {
 	t.Helper()
 	body := map[string]any{"email": email, "password": seed.Password}
 	if !clinic.IsZero() {
@@ -234,7 +257,7 @@ func TestLogin(t *testing.T) {
 	if wrong.status != 401 || unknown.status != 401 || !bytes.Equal(wrong.body, unknown.body) {
 		t.Errorf("wrong password %d %s vs unknown email %d %s: want identical 401s", wrong.status, wrong.body, unknown.status, unknown.body)
 	}
-	tok := a.login(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
+	tok := a.freshLogin(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
 	var me struct {
 		Principal  tenancy.Principal `json:"principal"`
 		ClinicName string            `json:"clinic_name"`
