@@ -159,5 +159,10 @@ func (s *Server) updateStaff(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// A disabled account, new roles or a new password end the member's
+	// sessions at once: their tokens carry the old roles.
+	if in.Disabled != nil || in.Roles != nil || in.Password != nil {
+		s.revoker.RevokeSubject(id, s.now())
+	}
 	writeJSON(w, http.StatusOK, m)
 }
