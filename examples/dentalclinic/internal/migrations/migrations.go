@@ -114,6 +114,26 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 			return err
 		}}
 	}
+	// Enrolment marks its invite used inside the new account's
+	// transaction, which carries the invite's clinic as its tenant. The
+	// app role cannot update invites (only staff roles read them), so this
+	// narrow definer function does it: one unused, unexpired invite, by
+	// hash, of the transaction's own clinic, and nothing else. It replaces
+	// a system principal borrowing the front desk's role.
+	useInvite := fmt.Sprintf(`
+		CREATE FUNCTION auth.use_portal_invite(p_code_hash text)
+		RETURNS TABLE (clinic_id uuid, patient_id uuid)
+		LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+		AS $$
+			UPDATE public.portal_invites AS i SET used_at = now()
+			WHERE i.clinic_id = (SELECT tenancy.current_tenant_id()) AND i.code_hash = p_code_hash
+				AND i.used_at IS NULL AND i.expires_at > now()
+			RETURNING i.clinic_id, i.patient_id
+		$$;
+		ALTER FUNCTION auth.use_portal_invite(text) OWNER TO %[1]s;
+		REVOKE ALL ON FUNCTION auth.use_portal_invite(text) FROM PUBLIC;
+		GRANT EXECUTE ON FUNCTION auth.use_portal_invite(text) TO %[2]s;`,
+		pgx.Identifier{roles.Owner}.Sanitize(), pgx.Identifier{roles.App}.Sanitize())
 	auditSchema, err := audit.Schema(rls.Config{OwnerRole: roles.Owner, AppRole: roles.App, PlatformRole: roles.Platform})
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
@@ -124,6 +144,7 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 			goose.NewGoMigration(2, exec(policies), nil),
 			goose.NewGoMigration(4, exec(grantAuth), nil),
 			goose.NewGoMigration(5, exec(auditSchema), nil),
+			goose.NewGoMigration(6, exec(useInvite), nil),
 		),
 	)
 }

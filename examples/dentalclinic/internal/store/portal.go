@@ -132,8 +132,9 @@ func portalEmail(s string) (string, error) {
 // email and password, and uses up the code. It needs no principal: the
 // code names the clinic and the patient, through auth.portal_invite (by
 // hash), and the account is written as a system principal scoped to that
-// clinic, through tenantdb, in one transaction with marking the code
-// used, so a code enrols once even when two requests race.
+// clinic, through tenantdb, in one transaction with marking the code used
+// (auth.use_portal_invite), so a code enrols once even when two requests
+// race.
 //
 // An unknown, used or expired code answers the same ErrInvalid (code
 // "invalid_invite"). A password shorter than passwords.MinLength or an
@@ -169,24 +170,25 @@ func (s *Store) EnrolPortal(ctx context.Context, code, email, password string) (
 	if err != nil {
 		return PortalEnrolment{}, wrap("portal enrol", err)
 	}
-	// Invites are readable only by staff roles (migrations.Tables), and an
-	// UPDATE must read the row it changes; so the system principal acts
-	// with the role of the front desk that issued the code, in this
-	// clinic only, for this one transaction, which touches only this
-	// code's invite and this patient's new account.
-	sys := tenancy.Principal{Kind: tenancy.KindSystem, Tenant: clinic, Roles: []string{"front_desk"}}
+	// The account is written as a system principal scoped to the code's
+	// clinic, with no role. auth.use_portal_invite marks the invite used
+	// in the same transaction, so a failed insert leaves the code usable
+	// and two racing requests enrol once.
+	sys := tenancy.Principal{Kind: tenancy.KindSystem, Tenant: clinic}
 	if p, ok := tenancy.FromContext(ctx); ok {
 		sys.RequestID = p.RequestID
 	}
 	sctx := tenancy.NewContext(ctx, sys)
 	out := PortalEnrolment{ClinicID: clinic, PatientID: patient, Email: email}
 	err = s.db.Tx(sctx, func(tx *tenantdb.Tx) error {
-		tag, err := tx.Exec(sctx, `update portal_invites set used_at = now()
-			where clinic_id = $1 and code_hash = $2 and used_at is null and expires_at > now()`, clinic, hash)
-		if err != nil {
+		var usedClinic, usedPatient tenancy.ID
+		err := tx.QueryRow(sctx, `select clinic_id, patient_id from auth.use_portal_invite($1)`, hash).Scan(&usedClinic, &usedPatient)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return errPortalInvite
+		case err != nil:
 			return err
-		}
-		if tag.RowsAffected() != 1 {
+		case usedClinic != clinic || usedPatient != patient:
 			return errPortalInvite
 		}
 		id := tenancy.NewID()
