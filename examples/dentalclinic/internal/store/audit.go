@@ -12,8 +12,27 @@ import (
 // one, the audit middleware's record of it is appended in the same
 // transaction, so the change and its record commit together or not at
 // all. Every write of the store goes through here.
+//
+// A transaction that PostgreSQL aborts as a deadlock victim or for a
+// serialization failure is run again, a few times: two bookings racing
+// for one chair can deadlock inside the exclusion constraint's check, and
+// the loser must then see the winner's row and answer "chair_busy", not
+// fail. fn must therefore have no effect outside tx.
 func (s *Store) tx(ctx context.Context, fn func(tx *tenantdb.Tx) error) error {
-	return audit.RequestTx(ctx, s.db, fn)
+	const attempts = 4
+	for i := 1; ; i++ {
+		err := audit.RequestTx(ctx, s.db, fn)
+		if i == attempts || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+// retryable reports whether err aborted a transaction that may succeed if
+// run again: deadlock_detected or serialization_failure.
+func retryable(err error) bool {
+	code, _ := constraint(err)
+	return code == "40P01" || code == "40001"
 }
 
 // record appends a domain event (such as "patient.view" or
