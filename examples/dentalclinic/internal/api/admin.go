@@ -101,6 +101,7 @@ func (s *Server) adminSuspendClinic(w http.ResponseWriter, r *http.Request) {
 		s.adminFail(w, r, err)
 		return
 	}
+	s.clinics.forget(id)
 	writeJSON(w, http.StatusOK, c)
 }
 

@@ -48,6 +48,7 @@ type Server struct {
 	sessionTTL time.Duration
 	now        func() time.Time
 	limiter    *limiter
+	clinics    clinicStatuses
 	router     *mux.Router
 	routes     []Route
 }
@@ -94,7 +95,7 @@ func New(cfg Config) (*Server, error) {
 	auth, err := jwtctx.NewMiddleware(s.tokens, jwtctx.MiddlewareConfig{
 		Accept: jwtctx.AnyToken,
 		OnError: func(r *http.Request, requestID string, err error) {
-			s.log.InfoContext(r.Context(), "token refused", "reason", err, "request_id", requestID, "path", r.URL.Path)
+			s.log.InfoContext(r.Context(), "token refused", "reason", err, "request_id", requestID)
 		},
 	})
 	if err != nil {
@@ -143,7 +144,7 @@ func (s *Server) handle(auth *jwtctx.Middleware, method, path string, allow Allo
 	if allow.Public {
 		handler = s.logged(method, path, handler)
 	} else {
-		handler = auth.Handler(s.logged(method, path, s.auditMW.Handler(permit(allow, h))))
+		handler = auth.Handler(s.logged(method, path, s.activeClinic(s.auditMW.Handler(permit(allow, h)))))
 	}
 	handler = withDeadline(requestTimeout, handler)
 	s.router.Handle(path, handler).Methods(method)

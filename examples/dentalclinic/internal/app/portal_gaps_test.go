@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
 )
@@ -22,10 +23,7 @@ import (
 func TestPortalArchivedPatientCannotSignIn(t *testing.T) {
 	a := startApp(t)
 	f := a.newPortalPatient(t, "Archive")
-	email := "archive." + tenancy.NewID().String()[24:] + "@example.org"
-	if r := a.do(t, "POST", "/api/v1/portal/enrol", "", map[string]any{"code": f.code, "email": email, "password": seed.Password}); r.status != http.StatusCreated {
-		t.Fatalf("enrol: %d %s", r.status, r.body)
-	}
+	email := a.portalAccount(t, riverside.ID, f.patient)
 	a.portalLogin(t, email, seed.Password, tenancy.ID{}) // the account works
 
 	setStatus := func(status string) {
@@ -87,4 +85,21 @@ func TestPortalInviteUseIsScoped(t *testing.T) {
 	if n := a.adminCount(t, `select count(*) from portal_invites where clinic_id = $1 and code_hash = $2 and used_at is null`, riverside.ID, hash); n != 1 {
 		t.Errorf("the invite was used by rolled-back calls: %d unused", n)
 	}
+}
+
+// portalAccount gives patient a portal account at clinic, as the database
+// superuser, and returns its email (password seed.Password). Enrolment
+// through the API is rate-limited per address, and TestPortalEnrol and
+// TestEveryRoute use it; tests that need an account, not an enrolment,
+// use this.
+func (a *testApp) portalAccount(t *testing.T, clinic, patient tenancy.ID) string {
+	t.Helper()
+	hash, err := passwords.Hash(seed.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	email := "portal." + tenancy.NewID().String()[24:] + "@example.org"
+	a.adminExec(t, `insert into portal_accounts (clinic_id, id, patient_id, email, password_hash) values ($1, $2, $3, $4, $5)`,
+		clinic, tenancy.NewID(), patient, email, hash)
+	return email
 }
