@@ -96,10 +96,10 @@ func Run(ctx context.Context, cfg Config) error {
 		seedDemo = true
 	}
 	if conns.owner == "" {
-		return errors.New("MIGRATION_DATABASE_URL (the owner role) is required with DATABASE_URL")
+		return errors.New("MIGRATION_DATABASE_URL (the owner role, which runs the migrations) is required with DATABASE_URL")
 	}
 	if conns.platform == "" {
-		conns.platform = conns.owner
+		return errors.New("PLATFORM_DATABASE_URL (the platform role, for the clinic registry and the audit chains) is required with DATABASE_URL")
 	}
 
 	roles, err := roleNames(ctx, conns)
@@ -248,10 +248,8 @@ func roleNames(ctx context.Context, cs connStrings) (migrations.Roles, error) {
 		}
 		*x.name = cfg.User
 	}
-	if r.Platform == r.Owner {
-		// No separate platform role was given: grant platform work to a role
-		// that exists but is distinct, as rls requires three roles.
-		return r, errors.New("PLATFORM_DATABASE_URL must connect as a role other than the owner's")
+	if r.Platform == r.Owner || r.Platform == r.App || r.App == r.Owner {
+		return r, errors.New("DATABASE_URL, MIGRATION_DATABASE_URL and PLATFORM_DATABASE_URL must connect as three different roles")
 	}
 	return r, nil
 }
