@@ -340,16 +340,8 @@ func (s *Store) GetAppointment(ctx context.Context, id tenancy.ID) (Appointment,
 	if err != nil {
 		return Appointment{}, err
 	}
-	var a Appointment
-	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
-		var err error
-		a, err = scanAppointment(tx.QueryRow(ctx, `select `+appointmentColumns+appointmentFrom+` where a.clinic_id = $1 and a.id = $2`, p.Tenant, id))
-		if err != nil {
-			return notFound(err)
-		}
-		return record(ctx, tx, "appointment.view", "appointment", id)
-	})
-	return a, wrap("get appointment", err)
+	return viewRecord(ctx, s, "get appointment", `select `+appointmentColumns+appointmentFrom+` where a.clinic_id = $1 and a.id = $2`,
+		scanAppointment, "appointment.view", "appointment", p.Tenant, id)
 }
 
 // CreateAppointment books an appointment at the caller's clinic. It

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/tenantdb"
@@ -48,6 +50,24 @@ func record(ctx context.Context, tx *tenantdb.Tx, action, resourceType string, i
 		Action: action, ResourceType: resourceType, ResourceID: id.String(), Outcome: audit.Success,
 	})
 	return err
+}
+
+// viewRecord reads one record with query, which takes the clinic as $1 and
+// the record's id as $2, in a transaction that records the opening as
+// action in the clinic's audit log: the shape of every "open one record"
+// of the store. No row is ErrNotFound, for another clinic's record as for
+// a missing one.
+func viewRecord[T any](ctx context.Context, s *Store, op, query string, scan func(pgx.Row) (T, error),
+	action, resourceType string, clinic, id tenancy.ID) (T, error) {
+	var v T
+	err := s.tx(ctx, func(tx *tenantdb.Tx) error {
+		var err error
+		if v, err = scan(tx.QueryRow(ctx, query, clinic, id)); err != nil {
+			return notFound(err)
+		}
+		return record(ctx, tx, action, resourceType, id)
+	})
+	return v, wrap(op, err)
 }
 
 // AuditEvent is one entry of a clinic's audit log as the owner sees it.

@@ -121,16 +121,8 @@ func (s *Store) GetPatient(ctx context.Context, id tenancy.ID) (Patient, error) 
 	if err != nil {
 		return Patient{}, err
 	}
-	var pt Patient
-	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
-		var err error
-		pt, err = scanPatient(tx.QueryRow(ctx, `select `+patientColumns+` from patients where clinic_id = $1 and id = $2`, p.Tenant, id))
-		if err != nil {
-			return notFound(err)
-		}
-		return record(ctx, tx, "patient.view", "patient", id)
-	})
-	return pt, wrap("get patient", err)
+	return viewRecord(ctx, s, "get patient", `select `+patientColumns+` from patients where clinic_id = $1 and id = $2`,
+		scanPatient, "patient.view", "patient", p.Tenant, id)
 }
 
 var (

@@ -228,16 +228,8 @@ func (s *Store) PortalMe(ctx context.Context) (Patient, error) {
 	if err != nil {
 		return Patient{}, err
 	}
-	var pt Patient
-	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
-		var err error
-		pt, err = scanPatient(tx.QueryRow(ctx, `select `+patientColumns+` from patients where clinic_id = $1 and id = $2`, clinic, self))
-		if err != nil {
-			return notFound(err)
-		}
-		return record(ctx, tx, "patient.view", "patient", self)
-	})
-	return pt, wrap("portal me", err)
+	return viewRecord(ctx, s, "portal me", `select `+patientColumns+` from patients where clinic_id = $1 and id = $2`,
+		scanPatient, "patient.view", "patient", clinic, self)
 }
 
 // PortalContact is what a patient may change about themselves: contact

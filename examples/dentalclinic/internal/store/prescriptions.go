@@ -122,16 +122,8 @@ func (s *Store) GetPrescription(ctx context.Context, id tenancy.ID) (Prescriptio
 	if err != nil {
 		return Prescription{}, err
 	}
-	var rx Prescription
-	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
-		var err error
-		rx, err = scanPrescription(tx.QueryRow(ctx, `select `+prescriptionColumns+` from prescriptions where clinic_id = $1 and id = $2`, p.Tenant, id))
-		if err != nil {
-			return notFound(err)
-		}
-		return record(ctx, tx, "prescription.view", "prescription", id)
-	})
-	return rx, wrap("get prescription", err)
+	return viewRecord(ctx, s, "get prescription", `select `+prescriptionColumns+` from prescriptions where clinic_id = $1 and id = $2`,
+		scanPrescription, "prescription.view", "prescription", p.Tenant, id)
 }
 
 func (in PrescriptionInput) validate() error {
