@@ -61,11 +61,11 @@ func ExampleMiddleware_Handler() {
 	// log: jwtctx: invalid signature: token signature is invalid: ed25519: verification error
 	// 401
 	// WWW-Authenticate: Bearer realm="api", error="invalid_token"
-	// {"type":"about:blank","title":"Unauthorized","status":401,"detail":"A valid access token is required."}
+	// {"type":"about:blank","title":"Unauthorized","status":401,"code":"unauthorized","detail":"A valid access token is required."}
 	// log: jwtctx: no token in request
 	// 401
 	// WWW-Authenticate: Bearer realm="api"
-	// {"type":"about:blank","title":"Unauthorized","status":401,"detail":"A valid access token is required."}
+	// {"type":"about:blank","title":"Unauthorized","status":401,"code":"unauthorized","detail":"A valid access token is required."}
 }
 
 // In cookie mode, sign-in sets the HttpOnly session cookie and the CSRF

@@ -22,8 +22,8 @@ import (
 )
 
 const (
-	wantUnauthorizedBody = `{"type":"about:blank","title":"Unauthorized","status":401,"detail":"A valid access token is required."}`
-	wantForbiddenBody    = `{"type":"about:blank","title":"Forbidden","status":403,"detail":"This request is not allowed."}`
+	wantUnauthorizedBody = `{"type":"about:blank","title":"Unauthorized","status":401,"code":"unauthorized","detail":"A valid access token is required."}`
+	wantForbiddenBody    = `{"type":"about:blank","title":"Forbidden","status":403,"code":"forbidden","detail":"This request is not allowed."}`
 	sessionCookie        = "__Host-session"
 )
 

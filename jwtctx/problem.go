@@ -7,9 +7,11 @@ import (
 
 // Fixed problem details (RFC 9457) bodies. They name no reason and echo
 // nothing from the request, so a probing client learns only the status.
+// The "code" extension member is a stable machine-readable code, as
+// applications built on this package commonly carry one.
 const (
-	unauthorizedBody = `{"type":"about:blank","title":"Unauthorized","status":401,"detail":"A valid access token is required."}`
-	forbiddenBody    = `{"type":"about:blank","title":"Forbidden","status":403,"detail":"This request is not allowed."}`
+	unauthorizedBody = `{"type":"about:blank","title":"Unauthorized","status":401,"code":"unauthorized","detail":"A valid access token is required."}`
+	forbiddenBody    = `{"type":"about:blank","title":"Forbidden","status":403,"code":"forbidden","detail":"This request is not allowed."}`
 )
 
 // writeProblem writes a fixed problem+json body.
