@@ -482,6 +482,12 @@ func TestDentistOverlap(t *testing.T) {
 	withHyg["operatory_id"] = second["operatory_id"]
 	withHyg["hygienist_id"] = hygID
 	f.mustBook(t, withHyg) // supervising a hygienist is not an overlap
+	// The hygienist, though, is in one chair at a time.
+	hygTwice := f.booking(f.patient(t), f.at(9, 45), 30)
+	hygTwice["operatory_id"] = f.newChair(t)
+	hygTwice["hygienist_id"] = hygID
+	hygTwice["allow_dentist_overlap"] = true
+	schedWant(t, "hygienist twice", f.book(t, f.front, hygTwice), 409, "hygienist_busy")
 	second["operatory_id"] = f.newChair(t)
 	second["allow_dentist_overlap"] = true
 	f.mustBook(t, second)

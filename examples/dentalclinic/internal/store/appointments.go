@@ -348,7 +348,7 @@ func (s *Store) GetAppointment(ctx context.Context, id tenancy.ID) (Appointment,
 // answers ErrInvalid naming the field for an unknown (or another
 // clinic's) patient, dentist, hygienist or chair, a staff member without
 // the role, or a hidden chair; ErrConflict with code "chair_busy",
-// "patient_busy" or "dentist_busy" for a clash.
+// "patient_busy", "hygienist_busy" or "dentist_busy" for a clash.
 func (s *Store) CreateAppointment(ctx context.Context, in AppointmentInput) (Appointment, error) {
 	p, err := tenant(ctx)
 	if err != nil {
@@ -618,6 +618,8 @@ func appointmentConflict(err error) error {
 		return conflict("chair_busy", "That chair is already booked at that time. Choose another time or chair.")
 	case code == "23P01" && name == "appointments_patient_free":
 		return conflict("patient_busy", "This patient already has an appointment at that time.")
+	case code == "23P01" && name == "appointments_hygienist_free":
+		return conflict("hygienist_busy", "The hygienist already has a patient at that time. Choose another time or hygienist.")
 	case code == "23503":
 		for _, f := range []string{"patient_id", "dentist_id", "hygienist_id", "operatory_id"} {
 			if strings.Contains(name, "_"+f+"_") {
