@@ -67,5 +67,10 @@ func (s *Server) updatePatient(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// A record no longer active closes the patient's portal sessions at
+	// once (their tokens' subject is the patient); sign-in refuses them too.
+	if p.Status != "active" {
+		s.revoker.RevokeSubject(id, s.now())
+	}
 	writeJSON(w, http.StatusOK, p)
 }

@@ -18,13 +18,16 @@ import (
 )
 
 // TestPortalArchivedPatientCannotSignIn: archiving a patient's record
-// closes their portal: sign-in answers as for a wrong password, and
-// reactivating the record opens it again.
+// closes their portal: the open session ends at once, sign-in answers as
+// for a wrong password, and reactivating the record opens it again.
 func TestPortalArchivedPatientCannotSignIn(t *testing.T) {
 	a := startApp(t)
 	f := a.newPortalPatient(t, "Archive")
 	email := a.portalAccount(t, riverside.ID, f.patient)
-	a.portalLogin(t, email, seed.Password, tenancy.ID{}) // the account works
+	session := a.portalLogin(t, email, seed.Password, tenancy.ID{}) // the account works
+	if r := a.do(t, "GET", "/api/v1/portal/me", session, nil); r.status != http.StatusOK {
+		t.Fatalf("portal session before archiving: %d %s", r.status, r.body)
+	}
 
 	setStatus := func(status string) {
 		t.Helper()
@@ -33,6 +36,9 @@ func TestPortalArchivedPatientCannotSignIn(t *testing.T) {
 		}
 	}
 	setStatus("archived")
+	if r := a.do(t, "GET", "/api/v1/portal/me", session, nil); r.status != http.StatusUnauthorized {
+		t.Errorf("portal session after archiving: %d %s, want 401", r.status, r.body)
+	}
 	archived := a.do(t, "POST", "/api/v1/portal/login", "", map[string]any{"email": email, "password": seed.Password})
 	wrong := a.do(t, "POST", "/api/v1/portal/login", "", map[string]any{"email": email, "password": "not-the-password"})
 	if archived.status != http.StatusUnauthorized || !bytes.Equal(archived.body, wrong.body) {
