@@ -107,31 +107,56 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var matched []store.StaffAccount
+	candidates := make([]signInAccount, len(accounts))
+	for i, a := range accounts {
+		candidates[i] = signInAccount{
+			clinic: a.ClinicID, clinicName: a.ClinicName, active: a.ClinicStatus == "active" && !a.Disabled, hash: a.PasswordHash,
+			principal: tenancy.Principal{Kind: tenancy.KindStaff, Tenant: a.ClinicID, Subject: a.StaffID, Roles: a.Roles},
+		}
+	}
+	s.signIn(w, r, candidates, req.ClinicID, req.Password, "accounts")
+}
+
+// signInAccount is what sign-in knows of one account at one clinic, for
+// staff and portal accounts alike.
+type signInAccount struct {
+	clinic     tenancy.ID
+	clinicName string
+	active     bool // the account and its clinic may sign in
+	hash       string
+	principal  tenancy.Principal
+}
+
+// signIn checks password against the accounts of one email (at clinic,
+// when given) and answers: a session token for exactly one match, 409
+// with the choices for several, and one identical 401 for an unknown
+// email, a wrong password, a disabled account or a suspended clinic. what
+// names the accounts in the 409's words ("accounts", "portal accounts").
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, accounts []signInAccount, clinic *tenancy.ID, password, what string) {
+	var matched []signInAccount
 	for _, a := range accounts {
-		if req.ClinicID != nil && a.ClinicID != *req.ClinicID {
+		if clinic != nil && a.clinic != *clinic {
 			continue
 		}
-		if passwords.Check(a.PasswordHash, req.Password) == nil && !a.Disabled && a.ClinicStatus == "active" {
+		if passwords.Check(a.hash, password) == nil && a.active {
 			matched = append(matched, a)
 		}
 	}
 	switch {
 	case len(accounts) == 0:
-		_ = passwords.CheckNone(req.Password)
+		_ = passwords.CheckNone(password) // as slow as a wrong password
 		wrongCredentials(w)
 	case len(matched) == 0:
 		wrongCredentials(w)
 	case len(matched) > 1:
 		choices := make([]clinicChoice, len(matched))
 		for i, a := range matched {
-			choices[i] = clinicChoice{ClinicID: a.ClinicID, ClinicName: a.ClinicName}
+			choices[i] = clinicChoice{ClinicID: a.clinic, ClinicName: a.clinicName}
 		}
 		writeProblem(w, Problem{Status: http.StatusConflict, Code: "choose_clinic",
-			Detail: "This email has accounts at several clinics; choose one and sign in again with its clinic_id.", Choices: choices})
+			Detail: "This email has " + what + " at several clinics; choose one and sign in again with its clinic_id.", Choices: choices})
 	default:
-		a := matched[0]
-		s.issue(w, r, tenancy.Principal{Kind: tenancy.KindStaff, Tenant: a.ClinicID, Subject: a.StaffID, Roles: a.Roles})
+		s.issue(w, r, matched[0].principal)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/mydentalpractice/tenancy"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
@@ -102,32 +101,14 @@ func (s *Server) portalLogin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var matched []store.PortalAccount
-	for _, a := range accounts {
-		if req.ClinicID != nil && a.ClinicID != *req.ClinicID {
-			continue
-		}
-		if passwords.Check(a.PasswordHash, req.Password) == nil && !a.Disabled && a.ClinicStatus == "active" {
-			matched = append(matched, a)
+	candidates := make([]signInAccount, len(accounts))
+	for i, a := range accounts {
+		candidates[i] = signInAccount{
+			clinic: a.ClinicID, clinicName: a.ClinicName, active: a.ClinicStatus == "active" && !a.Disabled, hash: a.PasswordHash,
+			principal: tenancy.Principal{Kind: tenancy.KindPatient, Tenant: a.ClinicID, Subject: a.PatientID},
 		}
 	}
-	switch {
-	case len(accounts) == 0:
-		_ = passwords.CheckNone(req.Password)
-		wrongCredentials(w)
-	case len(matched) == 0:
-		wrongCredentials(w)
-	case len(matched) > 1:
-		choices := make([]clinicChoice, len(matched))
-		for i, a := range matched {
-			choices[i] = clinicChoice{ClinicID: a.ClinicID, ClinicName: a.ClinicName}
-		}
-		writeProblem(w, Problem{Status: http.StatusConflict, Code: "choose_clinic",
-			Detail: "This email has portal accounts at several clinics; choose one and sign in again with its clinic_id.", Choices: choices})
-	default:
-		a := matched[0]
-		s.issue(w, r, tenancy.Principal{Kind: tenancy.KindPatient, Tenant: a.ClinicID, Subject: a.PatientID})
-	}
+	s.signIn(w, r, candidates, req.ClinicID, req.Password, "portal accounts")
 }
 
 func (s *Server) portalMe(w http.ResponseWriter, r *http.Request) {
