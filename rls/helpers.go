@@ -54,40 +54,40 @@ const (
 // [tenancy.ErrInvalidPrincipal], for a role name that is empty or contains
 // one of , | { } " or \, which could not be carried unambiguously.
 func EncodePrincipal(p tenancy.Principal) (string, error) {
-	n := len(p.Kind.String()) + 3*36 + 36 + len(p.RequestID) + 5
+	n := len(p.Kind.String()) + 3*36 + len(p.RequestID) + 5
 	for _, r := range p.Roles {
 		if r == "" || strings.ContainsAny(r, ",|{}\"\\") {
 			return "", fmt.Errorf("%w: role names may not be empty or contain , | { } \" or \\", tenancy.ErrInvalidPrincipal)
 		}
 		n += len(r) + 1
 	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteString(p.Kind.String())
-	b.WriteByte('|')
-	writeID(&b, p.Subject)
-	b.WriteByte('|')
-	writeID(&b, p.Actor())
-	b.WriteByte('|')
+	b := make([]byte, 0, n)
+	b = append(b, p.Kind.String()...)
+	b = appendID(append(b, '|'), p.Subject)
+	b = appendID(append(b, '|'), p.Actor())
+	b = append(b, '|')
 	if p.Impersonation != nil {
-		writeID(&b, p.Impersonation.GrantID)
+		b = appendID(b, p.Impersonation.GrantID)
 	}
-	b.WriteByte('|')
+	b = append(b, '|')
 	for i, r := range p.Roles {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteString(r)
+		b = append(b, r...)
 	}
-	b.WriteByte('|')
-	b.WriteString(p.RequestID)
-	return b.String(), nil
+	b = append(b, '|')
+	b = append(b, p.RequestID...)
+	return string(b), nil
 }
 
-func writeID(b *strings.Builder, id tenancy.ID) {
-	if !id.IsZero() {
-		b.WriteString(id.String())
+// appendID appends id's text, or nothing for the zero ID.
+func appendID(b []byte, id tenancy.ID) []byte {
+	if id.IsZero() {
+		return b
 	}
+	b, _ = id.AppendText(b) // cannot fail for a non-zero ID
+	return b
 }
 
 // helper is one generated function in the helper schema.

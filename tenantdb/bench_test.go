@@ -148,6 +148,7 @@ func BenchmarkPaired(b *testing.B) {
 		{"bare", func() error {
 			return pool.QueryRow(ctx, "select name from patients_plain where clinic_id = $1 and id = $2", clinicA.String(), id).Scan(&name)
 		}},
+		{"batch+plain", func() error { return batch("patients_plain", false) }},
 		{"context+plain", func() error { return batch("patients_plain", true) }},
 		{"context+rls", func() error { return batch("patients", true) }},
 		{"tenantdb", func() error {
@@ -157,6 +158,22 @@ func BenchmarkPaired(b *testing.B) {
 	txs := []variant{
 		{"bare", func() error {
 			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return tx3(ctx, tx, "patients_plain", clinicA.String(), id, &name) })
+		}},
+		{"context+plain", func() error {
+			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, ctxSQL, ctxArgs...); err != nil {
+					return err
+				}
+				return tx3(ctx, tx, "patients_plain", clinicA.String(), id, &name)
+			})
+		}},
+		{"context+rls", func() error {
+			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, ctxSQL, ctxArgs...); err != nil {
+					return err
+				}
+				return tx3(ctx, tx, "patients", clinicA.String(), id, &name)
+			})
 		}},
 		{"tenantdb", func() error {
 			return p.Tx(ctx, func(tx *tenantdb.Tx) error { return tx3(ctx, tx, "patients", clinicA, id, &name) })
