@@ -385,6 +385,7 @@ func (p *httpProbe) route(ctx context.Context, s RouteSpec) {
 		}
 	}
 	allowedAny, comparedAny, okAny, skippedWrite := false, false, false, false
+	calls := 0
 	for _, a := range p.cfg.Actors {
 		known := s.Allowed != nil
 		allowed := !known || s.Allowed(a)
@@ -403,6 +404,7 @@ func (p *httpProbe) route(ctx context.Context, s RouteSpec) {
 				skippedWrite = true
 				continue // it would write as the actor; see RouteSpec.Call
 			}
+			calls++
 			r, err := p.do(ctx, rt, a, s.Method, s.Path+s.Query, body)
 			if err != nil {
 				p.fail(rt, a.Name, CheckAccess, "request failed: %v", err)
@@ -435,12 +437,16 @@ func (p *httpProbe) route(ctx context.Context, s RouteSpec) {
 				continue
 			}
 			comparedAny = comparedAny || allowed
+			calls++
 			p.foreign(ctx, s, a, f, known, allowed, body)
 		}
 	}
+	p.t.Logf("tenancytest: %s: %d calls as %d actors (%d allowed); foreign objects compared: %t", rt, calls, len(p.cfg.Actors), countAllowed(s, p.cfg.Actors), comparedAny)
 	switch {
 	case skippedWrite && s.Allowed == nil:
 		p.fail(rt, "", CheckCoverage, "the route writes and takes no object, so only Call makes the prober call it; set Call (with a Body) or Allowed, or Skip with the reason")
+	case calls == 0:
+		p.fail(rt, "", CheckCoverage, "no request was made: the route writes and takes no object, and every actor may call it; set Call (with a Body), or Skip with the reason")
 	case s.Allowed != nil && !allowedAny:
 		p.fail(rt, "", CheckCoverage, "no actor may call the route, so only refusals were seen, which prove nothing about scoping: add an actor that Allowed admits")
 	case hasParam && !comparedAny:
@@ -448,6 +454,19 @@ func (p *httpProbe) route(ctx context.Context, s RouteSpec) {
 	case s.Method == http.MethodGet && !okAny:
 		p.fail(rt, "", CheckCoverage, "no actor got a successful answer, so there was nothing to check for foreign data")
 	}
+}
+
+func countAllowed(s RouteSpec, actors []Actor) int {
+	if s.Allowed == nil {
+		return len(actors)
+	}
+	n := 0
+	for _, a := range actors {
+		if s.Allowed(a) {
+			n++
+		}
+	}
+	return n
 }
 
 // access checks the status against Allowed.
