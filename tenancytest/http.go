@@ -197,16 +197,24 @@ type HTTPConfig struct {
 	Refusals func() []error
 }
 
-// httpFailure is one hole that ProbeHTTP found; it is passed to t.Errorf
-// whole, so tests can tell the checks apart without parsing messages.
-type httpFailure struct {
-	Route  Route
-	Actor  string // "" for checks of the whole config
-	Check  Check
+// HTTPFailure is one hole that [ProbeHTTP] found. ProbeHTTP passes it,
+// whole, as the only argument of t.Errorf("%v", ...), so that a test of
+// the harness's own wiring (with a testing.TB that records failures) can
+// tell the checks apart without parsing messages.
+type HTTPFailure struct {
+	// Route is the route probed; for CheckVacuous, Method is "*" and Path
+	// the fixture's kind.
+	Route Route
+	// Actor is the actor's name, or "" for checks of the whole config.
+	Actor string
+	// Check is the check that failed.
+	Check Check
+	// Detail says what was seen, with the object's id and tenant.
 	Detail string
 }
 
-func (f httpFailure) String() string {
+// String returns the failure as ProbeHTTP reports it.
+func (f HTTPFailure) String() string {
 	if f.Actor == "" {
 		return fmt.Sprintf("tenancytest: %s: %s: %s", f.Route, f.Check, f.Detail)
 	}
@@ -320,7 +328,7 @@ func (r result) ok() bool { return r.status >= 200 && r.status < 300 }
 
 func (p *httpProbe) fail(rt Route, actor string, check Check, format string, args ...any) {
 	p.t.Helper()
-	p.t.Errorf("%v", httpFailure{Route: rt, Actor: actor, Check: check, Detail: fmt.Sprintf(format, args...)})
+	p.t.Errorf("%v", HTTPFailure{Route: rt, Actor: actor, Check: check, Detail: fmt.Sprintf(format, args...)})
 }
 
 func (p *httpProbe) run(ctx context.Context) {

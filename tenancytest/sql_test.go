@@ -156,7 +156,7 @@ type recorder struct {
 	testing.TB
 	mu       sync.Mutex
 	failures []failure
-	http     []httpFailure
+	http     []HTTPFailure
 	errs     []error  // errors passed to Errorf or Fatalf
 	other    []string // messages with neither
 	fatal    bool
@@ -185,7 +185,7 @@ func (r *recorder) record(format string, args []any) {
 		case failure:
 			r.failures = append(r.failures, v)
 			found = true
-		case httpFailure:
+		case HTTPFailure:
 			r.http = append(r.http, v)
 			found = true
 		case error:
