@@ -85,16 +85,9 @@ func newFuzzBodies(t *testing.T, a *testApp) *fuzzBodies {
 	fx.objects["/api/v1/appointments/"] = tenancy.MustParseID(appt[0])
 
 	// A portal patient of the clinic.
-	r = a.do(t, "POST", "/api/v1/patients/"+patient.String()+"/portal-invite", staff, nil)
-	if r.status != http.StatusCreated {
-		t.Fatalf("invite at the fuzz clinic: %d %s", r.status, r.body)
-	}
-	var inv struct{ Code string }
-	r.json(t, &inv)
-	email := "fuzz." + tenancy.NewID().String()[24:] + "@example.org"
-	if r := a.do(t, "POST", "/api/v1/portal/enrol", "", map[string]any{"code": inv.Code, "email": email, "password": seed.Password}); r.status != http.StatusCreated {
-		t.Fatalf("enrol at the fuzz clinic: %d %s", r.status, r.body)
-	}
+	// An account made as the superuser: enrolment through the API is
+	// rate-limited per address, and other tests of the package enrol.
+	email := a.portalAccount(t, c.ID, patient)
 	portal := a.portalLogin(t, email, seed.Password, c.ID)
 
 	for _, tok := range []struct{ name, token string }{{"staff", staff}, {"portal", portal}, {"admin", admin}} {

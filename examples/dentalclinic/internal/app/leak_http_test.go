@@ -200,16 +200,9 @@ func newLeakPortal(t *testing.T, a *testApp, c seed.Clinic) leakPortal {
 		t.Fatalf("create patient at %s: %d %s", c.Slug, r.status, r.body)
 	}
 	r.json(t, &pt)
-	r = a.do(t, "POST", "/api/v1/patients/"+pt.ID.String()+"/portal-invite", desk, nil)
-	if r.status != http.StatusCreated {
-		t.Fatalf("invite at %s: %d %s", c.Slug, r.status, r.body)
-	}
-	var inv struct{ Code string }
-	r.json(t, &inv)
-	email := "leak." + tenancy.NewID().String()[24:] + "@example.org"
-	if r := a.do(t, "POST", "/api/v1/portal/enrol", "", map[string]any{"code": inv.Code, "email": email, "password": seed.Password}); r.status != http.StatusCreated {
-		t.Fatalf("enrol at %s: %d %s", c.Slug, r.status, r.body)
-	}
+	// An account made as the superuser: enrolment through the API is
+	// rate-limited per address, and other tests of the package enrol.
+	email := a.portalAccount(t, c.ID, pt.ID)
 	p := leakPortal{patient: pt.ID, token: a.portalLogin(t, email, seed.Password, c.ID)}
 
 	f := newSchedFix(t, c)

@@ -165,16 +165,9 @@ func newModelPortal(t *testing.T, a *testApp, c seed.Clinic) *modelActor {
 		t.Fatalf("create patient at %s: %d %s", c.Slug, r.status, r.body)
 	}
 	r.json(t, &pt)
-	r = a.do(t, "POST", "/api/v1/patients/"+pt.ID.String()+"/portal-invite", desk, nil)
-	if r.status != http.StatusCreated {
-		t.Fatalf("invite at %s: %d %s", c.Slug, r.status, r.body)
-	}
-	var inv struct{ Code string }
-	r.json(t, &inv)
-	email := "model." + tenancy.NewID().String()[24:] + "@example.org"
-	if r := a.do(t, "POST", "/api/v1/portal/enrol", "", map[string]any{"code": inv.Code, "email": email, "password": seed.Password}); r.status != http.StatusCreated {
-		t.Fatalf("enrol at %s: %d %s", c.Slug, r.status, r.body)
-	}
+	// An account made as the superuser: enrolment through the API is
+	// rate-limited per address, and other tests of the package enrol.
+	email := a.portalAccount(t, c.ID, pt.ID)
 	return &modelActor{name: c.Slug + "/portal", token: a.portalLogin(t, email, seed.Password, c.ID), kind: tenancy.KindPatient, clinic: c.ID, patient: pt.ID}
 }
 
