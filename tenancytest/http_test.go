@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -42,6 +43,7 @@ const (
 	leakPatch   leak = "patch"   // PATCH /patients/{id} writes through the privileged pool, then answers as if scoped
 	leakMessage leak = "message" // a foreign patient's 404 says why
 	leakReport  leak = "report"  // the guard is in report mode and GET /patients/{id} forgets its tenant filter
+	leakRandom  leak = "random"  // every 404 of GET /patients/{id} carries a fresh request id
 )
 
 // leakyAPI is the test's API. Tokens are principals' names.
@@ -164,6 +166,9 @@ func (h *leakyAPI) getPatient(w http.ResponseWriter, r *http.Request) {
 			if err := h.priv.QueryRow(r.Context(), `select count(*) from public.patients where id = $1`, id).Scan(&n); err == nil && n > 0 {
 				detail = "This patient belongs to another clinic."
 			}
+		}
+		if h.leak == leakRandom && r.Method == http.MethodGet {
+			detail = "request " + tenancy.NewID().String()
 		}
 		writeTestProblem(w, 404, "not_found", detail)
 	default:
@@ -406,6 +411,20 @@ func TestProbeHTTPFindsHoles(t *testing.T) {
 			[]httpHole{{getP, CheckForeign}}},
 		{"the guard in report mode lets a statement without its tenant run", leakReport, nil,
 			[]httpHole{{getP, CheckGuard}}},
+		{"404s that differ by a request id", leakRandom, nil,
+			[]httpHole{{getP, CheckForeign}}},
+		{"404s that differ by a request id, normalized", leakRandom,
+			func(c *HTTPConfig) {
+				re := regexp.MustCompile(`request [0-9a-f-]{36}`)
+				c.Normalize = func(b []byte) []byte { return re.ReplaceAll(b, []byte("request {request}")) }
+			},
+			nil},
+		{"a write route without an object that nothing calls", leakNone,
+			func(c *HTTPConfig) {
+				c.Inventory = append(c.Inventory, Route{"POST", "/patients"})
+				c.Routes = append(c.Routes, RouteSpec{Method: "POST", Path: "/patients"})
+			},
+			[]httpHole{{Route{"POST", "/patients"}, CheckCoverage}}},
 		{"a route of the inventory without a spec", leakNone,
 			func(c *HTTPConfig) { c.Inventory = append(c.Inventory, Route{"DELETE", "/patients/{id}"}) },
 			[]httpHole{{Route{"DELETE", "/patients/{id}"}, CheckCoverage}}},
