@@ -2,6 +2,7 @@ package rls
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -207,4 +208,24 @@ func plpgsqlFunction(body string) string {
 		tag = fmt.Sprintf("$pgq%d$", i)
 	}
 	return "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS " + tag + body + tag
+}
+
+// TestGenerateRefusesReservedRoles: FuzzGenerate found that a role named
+// public, even quoted, is the PUBLIC pseudo-role in a GRANT, so a config
+// naming it would grant the tables to every role. Generate refuses the
+// names PostgreSQL reserves for roles, and accepts look-alikes.
+func TestGenerateRefusesReservedRoles(t *testing.T) {
+	tbl := Table{Name: "public.patients"}
+	for _, name := range []string{"public", "none", "pg_read_all_data", "pg_x"} {
+		for _, cfg := range []Config{{OwnerRole: name}, {AppRole: name}, {PlatformRole: name}} {
+			if _, err := Generate(cfg, tbl); !errors.Is(err, ErrInvalidConfig) {
+				t.Errorf("Generate(%+v) = %v, want ErrInvalidConfig", cfg, err)
+			}
+		}
+	}
+	for _, name := range []string{"PUBLIC", "Public", "public_app", "none2", "pgx", "current_user"} {
+		if _, err := Generate(Config{AppRole: name}, tbl); err != nil {
+			t.Errorf("Generate with app role %q: %v", name, err)
+		}
+	}
 }
