@@ -13,6 +13,7 @@ import (
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
 	"github.com/mydentalpractice/tenancy/tenancytest"
 )
@@ -23,55 +24,94 @@ type leakRoute struct {
 	object string         // the kind of fixture in the path's {id}
 	body   map[string]any // the request body, valid so the handler reaches the lookup
 	query  string
-	call   bool   // a create that every allowed actor calls (it writes)
+	// create, for a write without an object, is the body that each actor
+	// the route admits sends; the prober then checks its answer. Without
+	// it, only the actors the route refuses call it.
+	create func(a tenancytest.Actor, d *leakData) any
 	skip   string // why the route is not probed
 }
+
+// leakData is what the create bodies need of each clinic.
+type leakData struct {
+	clinics map[tenancy.ID]leakClinic
+}
+
+type leakClinic struct {
+	slug     string
+	patient  tenancy.ID     // the portal patient of the test's own
+	fee      string         // a code of the fee schedule
+	settings map[string]any // the settings as they are, written back unchanged
+	fees     map[string]any // the fee schedule as it is
+}
+
+// of returns the actor's clinic; an actor outside both (the platform
+// admin), whom the route refuses, gets well-formed values of no clinic.
+func (d *leakData) of(a tenancytest.Actor) leakClinic {
+	if c, ok := d.clinics[a.Principal.Tenant]; ok {
+		return c
+	}
+	return leakClinic{slug: "nowhere", patient: tenancy.NewID(), fee: "X", settings: map[string]any{}, fees: map[string]any{"items": []any{}}}
+}
+
+func leakSuffix() string { return tenancy.NewID().String()[24:] }
 
 // leakRoutes lists every route of the API. Bodies of writes aimed at an
 // object are valid, so that a foreign object's 404 comes from the lookup,
 // not from the body's validation.
 var leakRoutes = map[string]leakRoute{
-	"GET /healthz":                             {},
-	"GET /readyz":                              {},
-	"GET /.well-known/jwks.json":               {},
-	"GET /api/openapi.json":                    {},
-	"POST /api/v1/auth/login":                  {skip: "public sign-in: takes no object and answers only the caller's own session (TestLogin, TestEveryRoute)"},
-	"POST /api/v1/auth/logout":                 {skip: "it ends the actor's session, which the rest of the matrix needs (TestLogin, TestEveryRoute)"},
-	"GET /api/v1/me":                           {},
-	"GET /api/v1/patients":                     {query: "?limit=200"},
-	"POST /api/v1/patients":                    {call: true, body: map[string]any{"given_name": "Leak", "family_name": "Probe"}},
+	"GET /healthz":               {},
+	"GET /readyz":                {},
+	"GET /.well-known/jwks.json": {},
+	"GET /api/openapi.json":      {},
+	"POST /api/v1/auth/login":    {skip: "public sign-in: takes no object and answers only the caller's own session (TestLogin, TestEveryRoute)"},
+	"POST /api/v1/auth/logout":   {skip: "it ends the actor's session, which the rest of the matrix needs (TestLogin, TestEveryRoute)"},
+	"GET /api/v1/me":             {},
+	"GET /api/v1/patients":       {query: "?limit=200"},
+	"POST /api/v1/patients": {create: func(tenancytest.Actor, *leakData) any {
+		return map[string]any{"given_name": "Leak", "family_name": "Probe"}
+	}},
 	"GET /api/v1/patients/{id}":                {object: "patients"},
 	"PATCH /api/v1/patients/{id}":              {object: "patients", body: map[string]any{"phone": "+44 7700 900999"}},
 	"POST /api/v1/patients/{id}/portal-invite": {object: "patients"},
 	"GET /api/v1/appointments":                 {},
-	"POST /api/v1/appointments":                {},
-	"GET /api/v1/appointments/{id}":            {object: "appointments"},
-	"PATCH /api/v1/appointments/{id}":          {object: "appointments", body: map[string]any{"note": "Leak probe"}},
-	"GET /api/v1/invoices":                     {},
-	"POST /api/v1/invoices":                    {},
-	"GET /api/v1/invoices/{id}":                {object: "invoices"},
-	"POST /api/v1/invoices/{id}/issue":         {object: "invoices"},
-	"POST /api/v1/invoices/{id}/void":          {object: "invoices"},
-	"POST /api/v1/invoices/{id}/payments":      {object: "invoices", body: map[string]any{"amount_minor": 1, "method": "cash"}},
-	"GET /api/v1/prescriptions":                {},
-	"POST /api/v1/prescriptions":               {},
-	"GET /api/v1/prescriptions/{id}":           {object: "prescriptions"},
-	"POST /api/v1/prescriptions/{id}/void":     {object: "prescriptions", body: map[string]any{"reason": "Leak probe"}},
-	"GET /api/v1/settings":                     {},
-	"PUT /api/v1/settings":                     {},
-	"GET /api/v1/fee-schedule":                 {},
-	"PUT /api/v1/fee-schedule":                 {},
-	"GET /api/v1/operatories":                  {},
-	"POST /api/v1/operatories":                 {},
-	"PATCH /api/v1/operatories/{id}":           {object: "operatories", body: map[string]any{"hidden": true}},
-	"GET /api/v1/staff":                        {},
-	"POST /api/v1/staff":                       {},
-	"PATCH /api/v1/staff/{id}":                 {object: "staff", body: map[string]any{"name": "Leak probe"}},
-	"GET /api/v1/audit":                        {query: "?limit=50"},
-	"GET /api/v1/portal/me":                    {},
-	"PATCH /api/v1/portal/me":                  {},
-	"GET /api/v1/portal/appointments":          {query: "?limit=200"},
-	"GET /api/v1/portal/appointments/{id}":     {object: "appointments"},
+	// Booking needs a free chair, dentist and slot per actor: only the
+	// actors it refuses call it here; TestEveryRoute and the scheduling
+	// tests book.
+	"POST /api/v1/appointments":       {},
+	"GET /api/v1/appointments/{id}":   {object: "appointments"},
+	"PATCH /api/v1/appointments/{id}": {object: "appointments", body: map[string]any{"note": "Leak probe"}},
+	"GET /api/v1/invoices":            {},
+	"POST /api/v1/invoices": {create: func(a tenancytest.Actor, d *leakData) any {
+		return map[string]any{"patient_id": d.of(a).patient, "lines": []any{billLine(d.of(a).fee, 1)}}
+	}},
+	"GET /api/v1/invoices/{id}":            {object: "invoices"},
+	"POST /api/v1/invoices/{id}/issue":     {object: "invoices"},
+	"POST /api/v1/invoices/{id}/void":      {object: "invoices"},
+	"POST /api/v1/invoices/{id}/payments":  {object: "invoices", body: map[string]any{"amount_minor": 1, "method": "cash"}},
+	"GET /api/v1/prescriptions":            {},
+	"POST /api/v1/prescriptions":           {create: func(a tenancytest.Actor, d *leakData) any { return rxBody(d.of(a).patient) }},
+	"GET /api/v1/prescriptions/{id}":       {object: "prescriptions"},
+	"POST /api/v1/prescriptions/{id}/void": {object: "prescriptions", body: map[string]any{"reason": "Leak probe"}},
+	"GET /api/v1/settings":                 {},
+	"PUT /api/v1/settings":                 {create: func(a tenancytest.Actor, d *leakData) any { return d.of(a).settings }},
+	"GET /api/v1/fee-schedule":             {},
+	"PUT /api/v1/fee-schedule":             {create: func(a tenancytest.Actor, d *leakData) any { return d.of(a).fees }},
+	"GET /api/v1/operatories":              {},
+	"POST /api/v1/operatories": {create: func(tenancytest.Actor, *leakData) any {
+		return map[string]any{"name": "Leak chair " + leakSuffix()}
+	}},
+	"PATCH /api/v1/operatories/{id}": {object: "operatories", body: map[string]any{"hidden": true}},
+	"GET /api/v1/staff":              {},
+	"POST /api/v1/staff": {create: func(a tenancytest.Actor, d *leakData) any {
+		return map[string]any{"email": "leak-" + leakSuffix() + "@" + d.of(a).slug + ".example", "name": "Leak Probe", "roles": []string{"hygienist"}, "password": seed.Password}
+	}},
+	"PATCH /api/v1/staff/{id}":             {object: "staff", body: map[string]any{"name": "Leak probe"}},
+	"GET /api/v1/audit":                    {query: "?limit=50"},
+	"GET /api/v1/portal/me":                {},
+	"PATCH /api/v1/portal/me":              {create: func(tenancytest.Actor, *leakData) any { return map[string]any{"phone": "+44 7700 900777"} }},
+	"GET /api/v1/portal/appointments":      {query: "?limit=200"},
+	"GET /api/v1/portal/appointments/{id}": {object: "appointments"},
+	// As for booking: refusals here, requests in TestPortalAppointmentRequest.
 	"POST /api/v1/portal/appointment-requests": {},
 	"GET /api/v1/portal/invoices":              {query: "?limit=200"},
 	"GET /api/v1/portal/invoices/{id}":         {object: "invoices"},
@@ -79,9 +119,13 @@ var leakRoutes = map[string]leakRoute{
 	"POST /api/v1/portal/enrol":                {skip: "public: redeems an invite code, whose scoping TestPortalInviteUseIsScoped and TestPortalEnrol prove"},
 	"POST /api/v1/portal/login":                {skip: "public sign-in: takes no object and answers only the caller's own session (TestPortalEnrol)"},
 	"GET /api/v1/admin/clinics":                {},
-	"POST /api/v1/admin/clinics":               {},
-	"POST /api/v1/admin/clinics/{id}/suspend":  {skip: "platform console: the object is a clinic of the registry, not a tenant's record, and only a platform admin outside any clinic may call it (TestAdminConsole, TestEveryRoute)"},
-	"POST /api/v1/admin/impersonations":        {},
+	"POST /api/v1/admin/clinics": {create: func(tenancytest.Actor, *leakData) any {
+		return map[string]any{"name": "Leak Clinic " + leakSuffix(), "time_zone": "Europe/Dublin", "currency": "EUR"}
+	}},
+	"POST /api/v1/admin/clinics/{id}/suspend": {skip: "platform console: the object is a clinic of the registry, not a tenant's record, and only a platform admin outside any clinic may call it (TestAdminConsole, TestEveryRoute)"},
+	"POST /api/v1/admin/impersonations": {create: func(tenancytest.Actor, *leakData) any {
+		return map[string]any{"clinic_id": riverside.ID, "reason": "HTTP leak probe", "minutes": 1}
+	}},
 	"DELETE /api/v1/admin/impersonations/{id}": {skip: "platform console: the object is the admin's own impersonation grant (TestImpersonation, TestEveryRoute)"},
 }
 
@@ -282,14 +326,41 @@ func TestLeakHTTP(t *testing.T) {
 		fixture("staff", tenancy.MustParseID(ids[0]), tenancy.ID{})
 	}
 
+	// What the create bodies need: each clinic's own patient, a fee code,
+	// and the settings and fee schedule as they are (written back as is).
+	data := &leakData{clinics: map[tenancy.ID]leakClinic{}}
+	for _, c := range []seed.Clinic{riverside, hillcrest} {
+		lc := leakClinic{slug: c.Slug, patient: portals[c.ID].patient}
+		for code := range billFees(t, a, c.ID) {
+			lc.fee = code
+			break
+		}
+		owner := schedOwner(t, a, c)
+		var st store.Settings
+		a.do(t, "GET", "/api/v1/settings", owner, nil).json(t, &st)
+		lc.settings = map[string]any{"opening_hours": st.OpeningHours, "closures": st.Closures}
+		var fees struct{ Items []store.Fee }
+		a.do(t, "GET", "/api/v1/fee-schedule", owner, nil).json(t, &fees)
+		items := []map[string]any{}
+		for _, f := range fees.Items {
+			items = append(items, map[string]any{"code": f.Code, "description": f.Description, "price_minor": f.PriceMinor})
+		}
+		lc.fees = map[string]any{"items": items}
+		data.clinics[c.ID] = lc
+	}
+
 	var specs []tenancytest.RouteSpec
 	for _, rt := range a.api.Routes() {
 		lr, ok := leakRoutes[rt.Method+" "+rt.Path]
 		if !ok {
 			continue // ProbeHTTP fails the route: the inventory has it
 		}
-		spec := tenancytest.RouteSpec{Method: rt.Method, Path: rt.Path, Object: lr.object, Query: lr.query, Call: lr.call, Skip: lr.skip, Allowed: allows(rt)}
-		if lr.body != nil {
+		spec := tenancytest.RouteSpec{Method: rt.Method, Path: rt.Path, Object: lr.object, Query: lr.query, Skip: lr.skip, Allowed: allows(rt)}
+		switch {
+		case lr.create != nil:
+			spec.Call = true
+			spec.Body = func(a tenancytest.Actor) any { return lr.create(a, data) }
+		case lr.body != nil:
 			body := lr.body
 			spec.Body = func(tenancytest.Actor) any { return body }
 		}
