@@ -76,8 +76,11 @@ type ownershipModel struct {
 	patients []*modelPatient
 	// requests counts the requests made under each impersonation grant.
 	requests map[tenancy.ID]int
-	admin    string        // the platform admin's session
-	db       *pgxpool.Pool // the superuser
+	// ended are impersonations the admin has ended: their tokens are
+	// refused, and their requests are not audited as actions.
+	ended []*modelActor
+	admin string        // the platform admin's session
+	db    *pgxpool.Pool // the superuser
 }
 
 // TestModelOwnership runs random sequences of operations by random actors
@@ -87,7 +90,8 @@ type ownershipModel struct {
 // no answer carries a patient of another clinic (or, for the portal,
 // another patient); a refused call changes nothing (the patient's row, as
 // the superuser reads it, and the number of the sequence's patients); and
-// each request made under an impersonation has exactly one audit event.
+// each request made under an impersonation has exactly one audit event; an
+// ended impersonation's token is refused, and its requests are no actions.
 // The app and database are real; the app is the package's shared one.
 func TestModelOwnership(t *testing.T) {
 	a := startApp(t)
@@ -128,6 +132,19 @@ func TestModelOwnership(t *testing.T) {
 			"impersonate": func(rt *rapid.T) {
 				c := rapid.SampledFrom(clinics).Draw(rt, "clinic")
 				m.impersonate(rt, c)
+			},
+			"end": func(rt *rapid.T) {
+				i := slices.IndexFunc(m.actors, func(x *modelActor) bool { return !x.grant.IsZero() })
+				if i < 0 {
+					rt.Skip("no impersonation to end")
+				}
+				m.endImpersonation(rt, i)
+			},
+			"ended": func(rt *rapid.T) {
+				if len(m.ended) == 0 {
+					rt.Skip("no ended impersonation")
+				}
+				m.endedCall(rt, rapid.SampledFrom(m.ended).Draw(rt, "ended"), m.drawPatient(rt))
 			},
 			"": func(rt *rapid.T) { m.checkAudit(rt) },
 		})
@@ -367,6 +384,26 @@ func (m *ownershipModel) impersonate(rt *rapid.T, c seed.Clinic) {
 	}
 	m.requests[g.GrantID] = 0
 	m.actors = append(m.actors, &modelActor{name: "platform-admin-as-" + c.Slug, token: g.Token, kind: tenancy.KindPlatformAdmin, clinic: c.ID, roles: []string{"support"}, grant: g.GrantID})
+}
+
+// endImpersonation ends the impersonation of m.actors[i].
+func (m *ownershipModel) endImpersonation(rt *rapid.T, i int) {
+	actor := m.actors[i]
+	r := m.do(rt, "DELETE", "/api/v1/admin/impersonations/"+actor.grant.String(), m.admin, nil)
+	if r.status != http.StatusOK {
+		rt.Fatalf("ending %s: %d %s", actor.name, r.status, r.body)
+	}
+	m.actors = slices.Delete(m.actors, i, i+1)
+	m.ended = append(m.ended, actor)
+}
+
+// endedCall: an ended impersonation's token is refused with 401, and the
+// refused request is no action of the grant's.
+func (m *ownershipModel) endedCall(rt *rapid.T, actor *modelActor, p *modelPatient) {
+	r := m.do(rt, "GET", "/api/v1/patients/"+p.id.String(), actor.token, nil)
+	if r.status != http.StatusUnauthorized || !isProblem(r) {
+		rt.Fatalf("a request under the ended %s: %d %s, want 401", actor.name, r.status, r.body)
+	}
 }
 
 // checkAudit: every request under each grant has exactly one audit event.
