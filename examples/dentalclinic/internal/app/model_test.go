@@ -55,6 +55,25 @@ func (a *modelActor) reads() bool {
 // its token.
 func (a *modelActor) GoString() string { return a.name }
 
+// billsWrite and billsRead are the invoice routes' roles.
+func (a *modelActor) billsWrite() bool { return a.hasRole("owner", "billing", "support") }
+func (a *modelActor) billsRead() bool  { return a.hasRole("owner", "billing", "front_desk", "support") }
+
+func (a *modelActor) hasRole(roles ...string) bool {
+	return a.kind != tenancy.KindPatient && !a.clinic.IsZero() &&
+		slices.ContainsFunc(a.roles, func(r string) bool { return slices.Contains(roles, r) })
+}
+
+// modelInvoice is what the model knows of an invoice it created.
+type modelInvoice struct {
+	id, clinic, patient tenancy.ID
+}
+
+// GoString names the invoice in rapid's logs.
+func (i *modelInvoice) GoString() string {
+	return fmt.Sprintf("invoice %s of clinic %s", i.id, i.clinic)
+}
+
 // modelPatient is what the model knows of a patient it created.
 type modelPatient struct {
 	id     tenancy.ID
@@ -74,6 +93,8 @@ type ownershipModel struct {
 	tag      string // the family name of this sequence's patients
 	actors   []*modelActor
 	patients []*modelPatient
+	invoices []*modelInvoice
+	fees     map[tenancy.ID]string // a fee code of each clinic
 	// requests counts the requests made under each impersonation grant.
 	requests map[tenancy.ID]int
 	// ended are impersonations the admin has ended: their tokens are
@@ -86,10 +107,12 @@ type ownershipModel struct {
 // TestModelOwnership runs random sequences of operations by random actors
 // (staff of every role at three clinics, portal patients at two, the
 // platform admin outside any clinic and impersonating one) against an
-// in-memory model of which clinic owns which patient. After every step:
-// no answer carries a patient of another clinic (or, for the portal,
-// another patient); a refused call changes nothing (the patient's row, as
-// the superuser reads it, and the number of the sequence's patients); and
+// in-memory model of which clinic owns which patient and invoice. After
+// every step: no answer carries a patient or invoice of another clinic (or,
+// for the portal, another patient's), and another clinic's answers exactly
+// as a missing one; a refused call changes nothing (the patient's row and
+// invoices, as the superuser reads them, and the number of the sequence's
+// patients); and
 // each request made under an impersonation has exactly one audit event; an
 // ended impersonation's token is refused, and its requests are no actions.
 // The app and database are real; the app is the package's shared one.
@@ -115,8 +138,16 @@ func TestModelOwnership(t *testing.T) {
 	super := a.db.Pool(t, pgtest.Admin)
 	base = append(base, &modelActor{name: "platform-admin", token: admin, kind: tenancy.KindPlatformAdmin})
 
+	fees := map[tenancy.ID]string{}
+	for _, c := range clinics {
+		for code := range billFees(t, a, c.ID) {
+			fees[c.ID] = code
+			break
+		}
+	}
+
 	rapid.Check(t, func(rt *rapid.T) {
-		m := &ownershipModel{a: a, tag: "Model" + tenancy.NewID().String()[24:], actors: slices.Clone(base), requests: map[tenancy.ID]int{}, admin: admin, db: super}
+		m := &ownershipModel{a: a, tag: "Model" + tenancy.NewID().String()[24:], actors: slices.Clone(base), requests: map[tenancy.ID]int{}, admin: admin, db: super, fees: fees}
 		defer m.endImpersonations(rt)
 		// Every clinic starts with one patient of the sequence's own, so
 		// that reads of other clinics' patients can be drawn at once.
@@ -128,6 +159,13 @@ func TestModelOwnership(t *testing.T) {
 			"read":   func(rt *rapid.T) { m.read(rt, m.drawActor(rt), m.drawPatient(rt)) },
 			"update": func(rt *rapid.T) { m.update(rt, m.drawActor(rt), m.drawPatient(rt)) },
 			"search": func(rt *rapid.T) { m.search(rt, m.drawActor(rt)) },
+			"bill":   func(rt *rapid.T) { m.bill(rt, m.drawActor(rt), m.drawPatient(rt)) },
+			"readInvoice": func(rt *rapid.T) {
+				if len(m.invoices) == 0 {
+					rt.Skip("no invoice yet")
+				}
+				m.readInvoice(rt, m.drawActor(rt), rapid.SampledFrom(m.invoices).Draw(rt, "invoice"))
+			},
 			"portal": func(rt *rapid.T) { m.portalMe(rt, m.drawActor(rt)) },
 			"impersonate": func(rt *rapid.T) {
 				c := rapid.SampledFrom(clinics).Draw(rt, "clinic")
@@ -215,6 +253,11 @@ func (m *ownershipModel) noForeign(rt *rapid.T, actor *modelActor, what string, 
 			rt.Fatalf("LEAK: %s as %s returned patient %s of clinic %s: %s", what, actor.name, p.id, p.clinic, r.body)
 		}
 	}
+	for _, i := range m.invoices {
+		if !m.ownsInvoice(actor, i) && bytes.Contains(r.body, []byte(i.id.String())) {
+			rt.Fatalf("LEAK: %s as %s returned invoice %s of clinic %s: %s", what, actor.name, i.id, i.clinic, r.body)
+		}
+	}
 	if actor.clinic.IsZero() {
 		return
 	}
@@ -250,6 +293,75 @@ func (m *ownershipModel) owns(actor *modelActor, p *modelPatient) bool {
 		return actor.patient == p.id
 	}
 	return !actor.clinic.IsZero() && actor.clinic == p.clinic
+}
+
+// ownsInvoice reports whether actor may see i: staff of its clinic, and
+// the portal patient it bills.
+func (m *ownershipModel) ownsInvoice(actor *modelActor, i *modelInvoice) bool {
+	if actor.kind == tenancy.KindPatient {
+		return actor.patient == i.patient
+	}
+	return !actor.clinic.IsZero() && actor.clinic == i.clinic
+}
+
+// bill drafts an invoice for p: for a billing writer of p's clinic it is
+// created; anyone else is refused, and p's invoices do not change.
+func (m *ownershipModel) bill(rt *rapid.T, actor *modelActor, p *modelPatient) {
+	count := func() int { return m.count(rt, `select count(*) from invoices where patient_id = $1`, p.id) }
+	before := count()
+	fee := m.fees[actor.clinic]
+	if fee == "" {
+		fee = m.fees[p.clinic]
+	}
+	r := m.call(rt, actor, "POST", "/api/v1/invoices", map[string]any{"patient_id": p.id, "lines": []any{billLine(fee, 1)}})
+	switch {
+	case actor.billsWrite() && actor.clinic == p.clinic:
+		var inv struct {
+			ID       tenancy.ID `json:"id"`
+			ClinicID tenancy.ID `json:"clinic_id"`
+		}
+		if r.status != http.StatusCreated || json.Unmarshal(r.body, &inv) != nil || inv.ClinicID != actor.clinic {
+			rt.Fatalf("invoice for its own clinic's patient as %s: %d %s", actor.name, r.status, r.body)
+		}
+		m.invoices = append(m.invoices, &modelInvoice{id: inv.ID, clinic: p.clinic, patient: p.id})
+		return
+	case actor.billsWrite():
+		// Another clinic's patient is as missing: the same 4xx, byte for
+		// byte, as for a patient that exists nowhere.
+		missing := m.call(rt, actor, "POST", "/api/v1/invoices", map[string]any{"patient_id": tenancy.NewID(), "lines": []any{billLine(fee, 1)}})
+		if r.status/100 != 4 || r.status == http.StatusForbidden || !isProblem(r) || !bytes.Equal(r.body, missing.body) {
+			rt.Fatalf("invoice for another clinic's patient as %s: %d %s; for a missing patient: %d %s", actor.name, r.status, r.body, missing.status, missing.body)
+		}
+	default:
+		if r.status != http.StatusForbidden {
+			rt.Fatalf("invoice as %s: %d %s, want 403", actor.name, r.status, r.body)
+		}
+	}
+	if n := count(); n != before {
+		rt.Fatalf("a refused invoice as %s changed patient %s's invoices: %d -> %d", actor.name, p.id, before, n)
+	}
+}
+
+func (m *ownershipModel) readInvoice(rt *rapid.T, actor *modelActor, i *modelInvoice) {
+	r := m.call(rt, actor, "GET", "/api/v1/invoices/"+i.id.String(), nil)
+	switch {
+	case !actor.billsRead():
+		if r.status != http.StatusForbidden {
+			rt.Fatalf("invoice read as %s: %d %s, want 403", actor.name, r.status, r.body)
+		}
+	case m.ownsInvoice(actor, i):
+		if r.status != http.StatusOK {
+			rt.Fatalf("invoice of its own clinic as %s: %d %s", actor.name, r.status, r.body)
+		}
+	default:
+		missing := m.do(rt, "GET", "/api/v1/invoices/"+tenancy.NewID().String(), actor.token, nil)
+		if !actor.grant.IsZero() {
+			m.requests[actor.grant]++
+		}
+		if r.status != http.StatusNotFound || !bytes.Equal(r.body, missing.body) {
+			rt.Fatalf("invoice of another clinic as %s: %d %s; a missing one: %d %s", actor.name, r.status, r.body, missing.status, missing.body)
+		}
+	}
 }
 
 // tagCount is the number of the sequence's patients in the database.
