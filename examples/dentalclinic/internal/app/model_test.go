@@ -112,9 +112,9 @@ type ownershipModel struct {
 // for the portal, another patient's), and another clinic's answers exactly
 // as a missing one; a refused call changes nothing (the patient's row and
 // invoices, as the superuser reads them, and the number of the sequence's
-// patients); and
-// each request made under an impersonation has exactly one audit event; an
-// ended impersonation's token is refused, and its requests are no actions.
+// patients); and each request made under an impersonation has exactly one
+// audit event, while an ended impersonation's token is refused and its
+// requests are no actions.
 // The app and database are real; the app is the package's shared one.
 func TestModelOwnership(t *testing.T) {
 	a := startApp(t)
