@@ -21,7 +21,9 @@ const (
 //
 // Role names are cluster-global in PostgreSQL, so they are configurable:
 // deployments (and tests) that share a server use their own names. Every
-// name may be any PostgreSQL identifier; the generated SQL quotes it.
+// name may be any PostgreSQL identifier; the generated SQL quotes it. Role
+// names that PostgreSQL reserves ("public", "none", and names that begin
+// with "pg_") are refused.
 type Config struct {
 	// Schema holds the helper functions such as current_tenant_id().
 	// Default "tenancy".
@@ -100,6 +102,11 @@ func (c Config) withDefaults() (Config, error) {
 		if err := checkIdent(*f.field); err != nil {
 			return Config{}, fmt.Errorf("%w: %s: %v", ErrInvalidConfig, f.name, err)
 		}
+		if strings.HasSuffix(f.name, "Role") {
+			if err := checkRoleName(*f.field); err != nil {
+				return Config{}, fmt.Errorf("%w: %s: %v", ErrInvalidConfig, f.name, err)
+			}
+		}
 	}
 	for _, name := range c.AllowDefiner {
 		schema, fn, ok := strings.Cut(name, ".")
@@ -119,6 +126,17 @@ func (c Config) withDefaults() (Config, error) {
 // distinctRoles reports an error wrapping [ErrInvalidConfig] unless the
 // owner, app and platform roles are three roles. [Generate] needs that;
 // [Check] uses only the app role.
+// checkRoleName refuses the role names that PostgreSQL reserves: "public"
+// names the PUBLIC pseudo-role even when quoted, so a GRANT to it would
+// grant to every role; "none" is refused by the parser; "pg_" names the
+// predefined roles, which no migration should grant to or rely on.
+func checkRoleName(s string) error {
+	if s == "public" || s == "none" || strings.HasPrefix(s, "pg_") {
+		return fmt.Errorf("role name %q is reserved by PostgreSQL", s)
+	}
+	return nil
+}
+
 func (c Config) distinctRoles() error {
 	if c.AppRole == c.OwnerRole || c.AppRole == c.PlatformRole || c.OwnerRole == c.PlatformRole {
 		return fmt.Errorf("%w: the owner, app and platform roles must be three different roles", ErrInvalidConfig)

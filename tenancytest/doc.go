@@ -2,9 +2,49 @@
 // tenant cannot reach another's data. It is meant to be imported from
 // _test.go files, and so imports package testing.
 //
-// This version has the SQL prober, [ProbeSQL]. Probers of other layers (an
-// HTTP route matrix, a model-based test of random actors) are to join it
-// here, each with its own Config and Probe function.
+// It has two probers, each with its own Config: [ProbeHTTP] replays every
+// route of an API as every actor against every object that actor does not
+// own; [ProbeSQL] probes every tenant table as the application's database
+// role, to test row-level security on its own.
+//
+// # Probing the HTTP API
+//
+// ProbeHTTP needs the route inventory, read from the router so that a new
+// route cannot slip past ([HTTPConfig.Inventory]; with gorilla/mux, from
+// mux.Walk and each route's GetPathTemplate and GetMethods), a [RouteSpec]
+// per route (the object kind in its path, a valid body, who may call it),
+// actors (a credential and its principal, per tenant and role, patients and
+// admins too), fixtures (object ids per tenant, of every kind, at two
+// tenants or more) and a privileged Snapshot of one object:
+//
+//	tenancytest.ProbeHTTP(t, tenancytest.HTTPConfig{
+//		BaseURL:   srv.URL,
+//		Inventory: routesFromRouter(router),
+//		Routes:    specs,    // one per route, or Skip with the reason
+//		Actors:    actors,   // tokens of staff of every role at two tenants, patients, admins
+//		Fixtures:  fixtures, // ids of each kind at each tenant
+//		Snapshot:  snapshot, // a superuser's read of one object
+//	})
+//
+// For every route, method and actor it checks that another tenant's (or, for
+// a patient, another patient's) object answers exactly as a missing one
+// ([CheckForeign]), that no successful answer names a foreign object
+// ([CheckForeignID]) or carries another tenant in the tenant field
+// ([CheckTenantField]), that a write aimed at a foreign object changes
+// nothing ([CheckUnchanged]), that allowed actors succeed and others get
+// 403 ([CheckAccess]) and, optionally, that the SQL guard refused nothing
+// ([CheckGuard]). It refuses to pass vacuously: an inventory route without
+// a spec, a route no allowed actor reached with a foreign object, and a
+// fixture that no owner saw in a successful answer fail ([CheckCoverage],
+// [CheckVacuous]). Each hole is reported as an [HTTPFailure] naming the
+// route, method, actor and check.
+//
+// A passing ProbeHTTP does not prove anything about routes skipped with a
+// reason, objects that are not fixtures (give one of every kind at each
+// tenant), actors that are not listed, writes on the actor's own objects
+// (a write route without a parameter is called only with [RouteSpec.Call]),
+// or side channels such as timing; nor, for a write, changes outside what
+// Snapshot reads.
 //
 // # Probing the database
 //

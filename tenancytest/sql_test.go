@@ -150,12 +150,13 @@ func config(t *testing.T, db *pgtest.DB, tables ...SQLTable) SQLConfig {
 	}
 }
 
-// recorder is a testing.TB that records what ProbeSQL reports instead of
+// recorder is a testing.TB that records what ProbeSQL and ProbeHTTP report instead of
 // failing the test. Its Fatalf ends the goroutine, as testing's does.
 type recorder struct {
 	testing.TB
 	mu       sync.Mutex
 	failures []failure
+	http     []HTTPFailure
 	errs     []error  // errors passed to Errorf or Fatalf
 	other    []string // messages with neither
 	fatal    bool
@@ -183,6 +184,9 @@ func (r *recorder) record(format string, args []any) {
 		switch v := a.(type) {
 		case failure:
 			r.failures = append(r.failures, v)
+			found = true
+		case HTTPFailure:
+			r.http = append(r.http, v)
 			found = true
 		case error:
 			r.errs = append(r.errs, v)

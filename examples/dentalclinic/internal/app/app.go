@@ -59,6 +59,9 @@ type Config struct {
 	Ready chan<- string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// API, if set, receives the API server once it is built, before it
+	// serves: tests read its route table, the leak harness's inventory.
+	API func(*api.Server)
 }
 
 // Role names of the embedded database.
@@ -168,6 +171,9 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.API != nil {
+		cfg.API(handler)
 	}
 	return serve(ctx, cfg, handler)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
 )
@@ -27,6 +28,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 type testApp struct {
 	base string
 	db   *pgtest.DB
+	api  *api.Server // its route table; requests go through base
 
 	mu     sync.Mutex
 	tokens map[string]string // email and clinic -> session token, see login
@@ -66,6 +68,7 @@ func startApp(t *testing.T) *testApp {
 		}
 		ready := make(chan string, 1)
 		errc := make(chan error, 1)
+		var server *api.Server
 		go func() {
 			errc <- Run(context.Background(), Config{
 				Addr:                 "127.0.0.1:0",
@@ -76,11 +79,12 @@ func startApp(t *testing.T) *testApp {
 				Seed:                 true,
 				Log:                  slog.New(slog.NewTextHandler(io.Discard, nil)),
 				Ready:                ready,
+				API:                  func(s *api.Server) { server = s },
 			})
 		}()
 		select {
 		case base := <-ready:
-			theApp = &testApp{base: base, db: db, tokens: map[string]string{}}
+			theApp = &testApp{base: base, db: db, api: server, tokens: map[string]string{}}
 		case err := <-errc:
 			appErr = fmt.Errorf("app stopped: %w", err)
 		case <-time.After(2 * time.Minute):

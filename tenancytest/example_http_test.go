@@ -1,0 +1,42 @@
+package tenancytest_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/tenancytest"
+)
+
+// A test in the application's own package replays every route as every
+// actor against the other tenant's objects. The handler, tokens and ids
+// come from the application's test fixture; this example is only compiled.
+func ExampleProbeHTTP() {
+	testNoHTTPLeaks := func(t *testing.T, handler http.Handler, routes []tenancytest.Route,
+		tokenA, tokenB string, staffA, staffB tenancy.Principal, patientA, patientB string,
+		snapshot func(context.Context, tenancytest.Fixture) (string, error)) {
+		staffOnly := func(a tenancytest.Actor) bool { return a.Principal.Kind == tenancy.KindStaff }
+		tenancytest.ProbeHTTP(t, tenancytest.HTTPConfig{
+			Handler:   handler,
+			Inventory: routes, // read from the router, such as with mux.Walk
+			Routes: []tenancytest.RouteSpec{
+				{Method: "GET", Path: "/api/patients", Query: "?limit=200", Allowed: staffOnly},
+				{Method: "GET", Path: "/api/patients/{id}", Object: "patients", Allowed: staffOnly},
+				{Method: "PATCH", Path: "/api/patients/{id}", Object: "patients", Allowed: staffOnly,
+					Body: func(tenancytest.Actor) any { return map[string]any{"phone": "+44 7700 900123"} }},
+				{Method: "POST", Path: "/api/logout", Skip: "ends the actor's session; TestLogout covers it"},
+			},
+			Actors: []tenancytest.Actor{
+				{Name: "a/front_desk", Principal: staffA, Token: tokenA},
+				{Name: "b/front_desk", Principal: staffB, Token: tokenB},
+			},
+			Fixtures: []tenancytest.Fixture{
+				{Kind: "patients", ID: patientA, Tenant: staffA.Tenant},
+				{Kind: "patients", ID: patientB, Tenant: staffB.Tenant},
+			},
+			Snapshot: snapshot,
+		})
+	}
+	_ = testNoHTTPLeaks
+}
