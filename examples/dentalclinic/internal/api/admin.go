@@ -28,9 +28,9 @@ var platformConsole = Allow{Kinds: []tenancy.Kind{tenancy.KindPlatformAdmin}}
 func (s *Server) adminRoutes(auth *jwtctx.Middleware) {
 	s.handle(auth, http.MethodGet, v1+"/admin/clinics", platformConsole, console(s.adminListClinics))
 	s.handle(auth, http.MethodPost, v1+"/admin/clinics", platformConsole, console(s.adminCreateClinic))
-	s.handle(auth, http.MethodPost, v1+"/admin/clinics/{id}/suspend", platformConsole, console(s.adminSuspendClinic))
+	s.handle(auth, http.MethodPost, v1+"/admin/clinics/{id}/suspend", platformConsole, console(noBody(s.adminSuspendClinic)))
 	s.handle(auth, http.MethodPost, v1+"/admin/impersonations", platformConsole, console(s.adminStartImpersonation))
-	s.handle(auth, http.MethodDelete, v1+"/admin/impersonations/{id}", platformConsole, console(s.adminEndImpersonation))
+	s.handle(auth, http.MethodDelete, v1+"/admin/impersonations/{id}", platformConsole, console(noBody(s.adminEndImpersonation)))
 }
 
 // console refuses (403) any principal but a platform admin's own session,
