@@ -69,6 +69,10 @@ type Config struct {
 	Ready chan<- string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+
+	// onAPI, if set, receives the API server once it is built: the tests
+	// read its route table.
+	onAPI func(*api.Server)
 }
 
 // Role names of the embedded database.
@@ -185,6 +189,9 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.onAPI != nil {
+		cfg.onAPI(handler)
 	}
 	return serve(ctx, cfg, handler)
 }

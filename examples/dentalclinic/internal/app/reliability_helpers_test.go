@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/internal/pglocal"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
@@ -50,6 +51,7 @@ type ownApp struct {
 	*testApp
 	super   string           // superuser connection string to the app's database
 	cluster *pglocal.Cluster // with ownAppOptions.cluster
+	api     *api.Server      // the app's API, for its route table
 	cancel  context.CancelFunc
 	errc    chan error
 	stopped bool
@@ -109,6 +111,7 @@ func startOwnApp(t *testing.T, o ownAppOptions) *ownApp {
 			Addr: "127.0.0.1:0", DatabaseURL: conns.app, MigrationDatabaseURL: conns.owner, PlatformDatabaseURL: conns.platform,
 			DataDir: dir, Seed: true, MaxConns: o.maxConns, RequestTimeout: o.timeout,
 			Log: slog.New(slog.NewTextHandler(logw, nil)), Ready: ready,
+			onAPI: func(s *api.Server) { oa.api = s },
 		})
 	}()
 	select {
