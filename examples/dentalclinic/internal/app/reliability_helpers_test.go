@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -86,23 +87,90 @@ func startOwnApp(t *testing.T, o ownAppOptions) *ownApp {
 		oa.testApp = &testApp{tokens: map[string]string{}}
 	} else {
 		db := pgtest.New(t)
-		db.Exec(t, pgtest.Admin, "alter role "+pgx.Identifier{db.RoleName(pgtest.Owner)}.Sanitize()+" bypassrls")
-		conns = connStrings{app: db.ConnString(pgtest.App), owner: db.ConnString(pgtest.Owner), platform: db.ConnString(pgtest.Platform)}
-		if o.bouncer {
-			via := db.Bouncer(t, 1, pgtest.App, pgtest.Platform)
-			// pgbouncer in transaction mode: no named prepared statements.
-			conns.app = via(pgtest.App) + " default_query_exec_mode=exec"
-			conns.platform = via(pgtest.Platform) + " default_query_exec_mode=exec"
-		}
+		conns = relConns(t, db, o)
 		oa.super = db.ConnString(pgtest.Admin)
 		oa.testApp = &testApp{db: db, tokens: map[string]string{}}
 	}
 	dir := t.TempDir()
+	if err := oa.launch(o, conns, dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { oa.stop(t) })
+	return oa
+}
+
+// relConns makes db's owner able to bypass RLS (it runs the migrations, as
+// in production) and returns the roles' connection strings, through
+// pgbouncer when o says so.
+func relConns(t *testing.T, db *pgtest.DB, o ownAppOptions) connStrings {
+	if t != nil {
+		t.Helper()
+		db.Exec(t, pgtest.Admin, "alter role "+pgx.Identifier{db.RoleName(pgtest.Owner)}.Sanitize()+" bypassrls")
+	}
+	conns := connStrings{app: db.ConnString(pgtest.App), owner: db.ConnString(pgtest.Owner), platform: db.ConnString(pgtest.Platform)}
+	if o.bouncer {
+		via := db.Bouncer(t, 1, pgtest.App, pgtest.Platform)
+		// pgbouncer in transaction mode: no named prepared statements.
+		conns.app = via(pgtest.App) + " default_query_exec_mode=exec"
+		conns.platform = via(pgtest.Platform) + " default_query_exec_mode=exec"
+	}
+	return conns
+}
+
+var (
+	relOnce sync.Once
+	relApp  *ownApp
+	relErr  error
+)
+
+// relSharedApp is one app, on a database of its own that lives as long as
+// the test binary, for the reliability tests that need no settings of
+// their own (TestSoak, TestTerminateMidTransaction, TestBadInputCorpus,
+// TestMetacharactersAreData): starting an app costs seconds. Those tests
+// do not run in parallel, so each still has the database to itself while
+// it runs.
+func relSharedApp(t *testing.T) *ownApp {
+	t.Helper()
+	relOnce.Do(func() {
+		db, err := pgtest.NewShared()
+		if err != nil {
+			relErr = err
+			return
+		}
+		ctx := context.Background()
+		admin, err := pgx.Connect(ctx, db.ConnString(pgtest.Admin))
+		if err != nil {
+			relErr = err
+			return
+		}
+		defer admin.Close(ctx)
+		if _, err := admin.Exec(ctx, "alter role "+pgx.Identifier{db.RoleName(pgtest.Owner)}.Sanitize()+" bypassrls"); err != nil {
+			relErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "dentalclinic-reliability-")
+		if err != nil {
+			relErr = err
+			return
+		}
+		oa := &ownApp{super: db.ConnString(pgtest.Admin), testApp: &testApp{db: db, tokens: map[string]string{}}}
+		if relErr = oa.launch(ownAppOptions{maxConns: 16}, relConns(nil, db, ownAppOptions{}), dir); relErr == nil {
+			relApp = oa
+		}
+	})
+	if relErr != nil {
+		pgtest.SkipOrFail(t, relErr)
+	}
+	return relApp
+}
+
+// launch runs the app on conns and waits until it listens.
+func (oa *ownApp) launch(o ownAppOptions, conns connStrings, dir string) error {
 	var logw io.Writer = io.Discard
 	if o.log != nil {
 		logw = o.log
 	}
-	runCtx, cancel := context.WithCancel(ctx)
+	runCtx, cancel := context.WithCancel(context.Background())
 	oa.cancel = cancel
 	oa.errc = make(chan error, 1)
 	ready := make(chan string, 1)
@@ -116,15 +184,14 @@ func startOwnApp(t *testing.T, o ownAppOptions) *ownApp {
 	}()
 	select {
 	case oa.base = <-ready:
+		return nil
 	case err := <-oa.errc:
 		cancel()
-		t.Fatalf("the app did not start: %v", err)
+		return fmt.Errorf("the app did not start: %w", err)
 	case <-time.After(2 * time.Minute):
 		cancel()
-		t.Fatal("the app did not start within 2 minutes")
+		return fmt.Errorf("the app did not start within 2 minutes")
 	}
-	t.Cleanup(func() { oa.stop(t) })
-	return oa
 }
 
 // stop shuts the app down gracefully and waits for Run to return.

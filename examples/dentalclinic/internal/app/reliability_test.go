@@ -32,7 +32,7 @@ var soakFor = flag.Duration("soak", 3*time.Second, "how long TestSoak runs its l
 // foreign patient must be 404), none may be a 5xx, and every record the
 // clients created must be in the database under their own clinic.
 func TestSoak(t *testing.T) {
-	oa := startOwnApp(t, ownAppOptions{})
+	oa := relSharedApp(t)
 	works := relPrepareWork(t, oa)
 	since := time.Now()
 	stats := newRelStats()
@@ -456,7 +456,7 @@ func TestDatabaseRestartMidLoad(t *testing.T) {
 // their rows exists afterwards (invoice, lines, counter, booking, patient:
 // all or nothing), and the same requests then succeed on the same app.
 func TestTerminateMidTransaction(t *testing.T) {
-	oa := startOwnApp(t, ownAppOptions{maxConns: 16, timeout: 10 * time.Second})
+	oa := relSharedApp(t) // a pool of 16: every request below holds a connection at once
 	works := relPrepareWork(t, oa)
 	since := time.Now()
 	super := oa.superConn(t)
@@ -539,7 +539,7 @@ func TestTerminateMidTransaction(t *testing.T) {
 		t.Errorf("terminated transactions left rows behind:\nbefore %s\nafter  %s", before, after)
 	}
 	t.Logf("%d transactions terminated after their writes: all answered 503 within %v; rows unchanged (%s)",
-		killed, answered.Round(time.Millisecond), before)
+		killed, answered.Round(100*time.Microsecond), before)
 
 	// The same app serves the same requests now (the pool replaces the
 	// dead connections; a request on one may still answer 503 once).
