@@ -90,8 +90,8 @@ func requestID(r *http.Request) string {
 const maxBody = 1 << 20
 
 // decode reads a single JSON object into v, refusing unknown fields,
-// trailing data, invalid UTF-8, a wrong content type and oversize bodies. On failure it
-// has answered 400 (or 413, 415) and returns false.
+// trailing data, invalid UTF-8, a wrong content type and oversize bodies.
+// On failure it has answered 400 (or 413, 415) and returns false.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		writeProblem(w, Problem{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Detail: "Send JSON (application/json)."})
