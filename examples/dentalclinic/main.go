@@ -12,17 +12,23 @@
 //
 // In production set DATABASE_URL (the app role, which must not be able to
 // bypass row-level security), MIGRATION_DATABASE_URL (the owner role) and
-// PLATFORM_DATABASE_URL (the platform role).
+// PLATFORM_DATABASE_URL (the platform role). DB_MAX_CONNS caps the app
+// role's connection pool and REQUEST_TIMEOUT bounds each request (default
+// 15s); a request that cannot get a connection or finish its queries in
+// time answers 503 with Retry-After.
 package main
 
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/app"
 )
@@ -35,6 +41,22 @@ func main() {
 		KeyFile:              os.Getenv("SIGNING_KEY_FILE"),
 		Seed:                 os.Getenv("SEED_DEMO") == "1",
 		Out:                  os.Stdout,
+	}
+	if v := os.Getenv("DB_MAX_CONNS"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "DB_MAX_CONNS=%q: want a positive whole number\n", v)
+			os.Exit(2)
+		}
+		cfg.MaxConns = int32(n)
+	}
+	if v := os.Getenv("REQUEST_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			fmt.Fprintf(os.Stderr, "REQUEST_TIMEOUT=%q: want a positive duration such as 15s\n", v)
+			os.Exit(2)
+		}
+		cfg.RequestTimeout = d
 	}
 	flag.StringVar(&cfg.Addr, "addr", envOr("ADDR", "127.0.0.1:8080"), "HTTP listen address (env ADDR)")
 	flag.StringVar(&cfg.DataDir, "data", envOr("DENTALCLINIC_DATA_DIR", defaultDataDir()),

@@ -33,6 +33,11 @@ type Cluster struct {
 	superuser string
 	cred      *syscall.Credential // nil unless the server runs as another user
 
+	cfg Config // as given to Start, for Restart
+
+	// procMu guards cmd, done and waitErr against Restart, which replaces
+	// them.
+	procMu     sync.Mutex
 	cmd        *exec.Cmd
 	program    string         // for messages; "" means postgres
 	stopSignal syscall.Signal // 0 means SIGINT, PostgreSQL's fast shutdown
@@ -76,7 +81,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	reapStale()
 
-	c := &Cluster{binDir: binDir, superuser: cfg.Superuser, cred: cred, temporary: cfg.DataDir == ""}
+	c := &Cluster{binDir: binDir, superuser: cfg.Superuser, cred: cred, temporary: cfg.DataDir == "", cfg: cfg}
 	if c.runDir, err = makeRunDir(cred); err != nil {
 		return nil, err
 	}
@@ -384,7 +389,37 @@ func (c *Cluster) ready() bool {
 }
 
 // PID returns the server's (postmaster's) process id.
-func (c *Cluster) PID() int { return c.cmd.Process.Pid }
+func (c *Cluster) PID() int {
+	c.procMu.Lock()
+	defer c.procMu.Unlock()
+	return c.cmd.Process.Pid
+}
+
+// Restart stops the server with a fast shutdown and starts it again on the
+// same port and data directory, as `pg_ctl restart -m fast` does: open
+// transactions roll back, every client connection ends, and until the
+// server is back new connections are refused or told that the database
+// system is shutting down or starting up. It returns once the server
+// accepts connections again; ctx bounds the start (with the Config's
+// StartTimeout). It is for tests of what an application does meanwhile.
+// A Stop during a Restart waits for it.
+func (c *Cluster) Restart(ctx context.Context) error {
+	c.procMu.Lock()
+	defer c.procMu.Unlock()
+	_ = c.cmd.Process.Signal(syscall.SIGINT) // PostgreSQL's fast shutdown
+	select {
+	case <-c.done:
+	case <-time.After(stopTimeout):
+		return fmt.Errorf("pglocal: postgres did not stop for the restart:\n%s", c.logTail(30))
+	}
+	timeout := c.cfg.StartTimeout
+	if timeout <= 0 {
+		timeout = defaultStartTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return c.start(ctx, c.cfg)
+}
 
 // Stop shuts the server down (fast shutdown: open transactions roll back),
 // waits for it to exit, and removes the temporary directories. It escalates
@@ -392,6 +427,8 @@ func (c *Cluster) PID() int { return c.cmd.Process.Pid }
 // time. Stop is idempotent; later calls return the first call's result.
 func (c *Cluster) Stop() error {
 	c.stopOnce.Do(func() {
+		c.procMu.Lock()
+		defer c.procMu.Unlock()
 		c.stopErr = c.shutdown()
 		if err := os.RemoveAll(c.runDir); err != nil && c.stopErr == nil {
 			c.stopErr = fmt.Errorf("pglocal: removing %s: %w", c.runDir, err)
@@ -444,7 +481,12 @@ func (c *Cluster) kill() {
 
 // Done returns a channel that is closed when the server process exits, for
 // whatever reason.
-func (c *Cluster) Done() <-chan struct{} { return c.done }
+// After a [Cluster.Restart] it is the restarted process's channel.
+func (c *Cluster) Done() <-chan struct{} {
+	c.procMu.Lock()
+	defer c.procMu.Unlock()
+	return c.done
+}
 
 // Port returns the loopback TCP port the server listens on.
 func (c *Cluster) Port() int { return c.port }

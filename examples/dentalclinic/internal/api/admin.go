@@ -3,8 +3,10 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
@@ -28,9 +30,9 @@ var platformConsole = Allow{Kinds: []tenancy.Kind{tenancy.KindPlatformAdmin}}
 func (s *Server) adminRoutes(auth *jwtctx.Middleware) {
 	s.handle(auth, http.MethodGet, v1+"/admin/clinics", platformConsole, console(s.adminListClinics))
 	s.handle(auth, http.MethodPost, v1+"/admin/clinics", platformConsole, console(s.adminCreateClinic))
-	s.handle(auth, http.MethodPost, v1+"/admin/clinics/{id}/suspend", platformConsole, console(s.adminSuspendClinic))
+	s.handle(auth, http.MethodPost, v1+"/admin/clinics/{id}/suspend", platformConsole, console(noBody(s.adminSuspendClinic)))
 	s.handle(auth, http.MethodPost, v1+"/admin/impersonations", platformConsole, console(s.adminStartImpersonation))
-	s.handle(auth, http.MethodDelete, v1+"/admin/impersonations/{id}", platformConsole, console(s.adminEndImpersonation))
+	s.handle(auth, http.MethodDelete, v1+"/admin/impersonations/{id}", platformConsole, console(noBody(s.adminEndImpersonation)))
 }
 
 // console refuses (403) any principal but a platform admin's own session,
@@ -133,7 +135,15 @@ func (s *Server) adminStartImpersonation(w http.ResponseWriter, r *http.Request)
 	case strings.TrimSpace(req.Reason) == "":
 		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Field: "reason", Detail: "reason is required: say why."})
 		return
-	case req.Minutes < 1 || time.Duration(req.Minutes)*time.Minute > audit.MaxGrantDuration:
+	case len(req.Reason) > audit.MaxReasonLen || strings.ContainsFunc(req.Reason, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }):
+		// Checked here, before the clinic lookup writes its own audit
+		// record, as audit.Impersonations.Start would refuse it after.
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Field: "reason",
+			Detail: "reason must be at most " + strconv.Itoa(audit.MaxReasonLen) + " bytes of printable text."})
+		return
+	case req.Minutes < 1 || req.Minutes > int(audit.MaxGrantDuration/time.Minute):
+		// Compared in minutes: a huge count multiplied into a Duration
+		// would overflow and pass.
 		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Field: "minutes", Detail: "minutes must be 1 to 60."})
 		return
 	}

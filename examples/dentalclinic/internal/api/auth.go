@@ -17,7 +17,7 @@ func (s *Server) authRoutes(auth *jwtctx.Middleware) {
 	s.handle(auth, http.MethodGet, "/healthz", publicRoute, s.healthz)
 	s.handle(auth, http.MethodGet, "/.well-known/jwks.json", publicRoute, s.jwks)
 	s.handle(auth, http.MethodPost, v1+"/auth/login", publicRoute, s.login)
-	s.handle(auth, http.MethodPost, v1+"/auth/logout", signedIn, s.logout)
+	s.handle(auth, http.MethodPost, v1+"/auth/logout", signedIn, noBody(s.logout))
 	s.handle(auth, http.MethodGet, v1+"/me", signedIn, s.me)
 }
 

@@ -22,8 +22,8 @@ func (s *Server) billingRoutes(auth *jwtctx.Middleware) {
 	s.handle(auth, http.MethodGet, v1+"/invoices", billingReaders, s.listInvoices)
 	s.handle(auth, http.MethodPost, v1+"/invoices", billingWriters, s.createInvoice)
 	s.handle(auth, http.MethodGet, v1+"/invoices/{id}", billingReaders, s.getInvoice)
-	s.handle(auth, http.MethodPost, v1+"/invoices/{id}/issue", billingWriters, s.issueInvoice)
-	s.handle(auth, http.MethodPost, v1+"/invoices/{id}/void", billingWriters, s.voidInvoice)
+	s.handle(auth, http.MethodPost, v1+"/invoices/{id}/issue", billingWriters, noBody(s.issueInvoice))
+	s.handle(auth, http.MethodPost, v1+"/invoices/{id}/void", billingWriters, noBody(s.voidInvoice))
 	s.handle(auth, http.MethodPost, v1+"/invoices/{id}/payments", billingWriters, s.addPayment)
 }
 

@@ -19,7 +19,7 @@ func (s *Server) opsRoutes(auth *jwtctx.Middleware) {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.Ping(r.Context()); err != nil {
 		s.log.WarnContext(r.Context(), "not ready", "err", err)
-		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: "not_ready", Detail: "The database is not reachable."})
+		serviceUnavailable(w, "not_ready", "The database is not reachable.")
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

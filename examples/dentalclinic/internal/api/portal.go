@@ -22,7 +22,7 @@ var (
 
 // portalRoutes registers the routes of the patient portal.
 func (s *Server) portalRoutes(auth *jwtctx.Middleware) {
-	s.handle(auth, http.MethodPost, v1+"/patients/{id}/portal-invite", portalInviters, s.portalInvite)
+	s.handle(auth, http.MethodPost, v1+"/patients/{id}/portal-invite", portalInviters, noBody(s.portalInvite))
 	s.handle(auth, http.MethodPost, v1+"/portal/enrol", publicRoute, s.portalEnrol)
 	s.handle(auth, http.MethodPost, v1+"/portal/login", publicRoute, s.portalLogin)
 	s.handle(auth, http.MethodGet, v1+"/portal/me", portalPatient, s.portalMe)

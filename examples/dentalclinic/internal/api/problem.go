@@ -1,11 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
@@ -61,9 +63,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblem(w, Problem{Status: http.StatusConflict, Code: se.Code, Detail: se.Msg, Choices: se.Detail})
 	case errors.Is(err, tenancy.ErrNoTenant):
 		writeProblem(w, Problem{Status: http.StatusForbidden, Code: "no_clinic", Detail: "This action needs a clinic session."})
-	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
-		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: "timeout", Detail: "The request took too long."})
+	case r.Context().Err() != nil:
+		// Whatever the error says, the request ran out of time (or its
+		// client left): statement_timeout, a pool wait or a cancelled read.
+		s.log.WarnContext(r.Context(), "request timed out", "request_id", requestID(r))
+		serviceUnavailable(w, "timeout", "The request took too long; try again shortly.")
 	default:
+		if cause, ok := unavailable(err); ok {
+			s.log.WarnContext(r.Context(), "database unavailable", "cause", cause, "request_id", requestID(r))
+			serviceUnavailable(w, "unavailable", "The service is briefly unavailable; try again shortly.")
+			return
+		}
 		s.log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", requestID(r))
 		writeProblem(w, Problem{Status: http.StatusInternalServerError, Code: "internal", Detail: "Something went wrong on our side."})
 	}
@@ -80,23 +90,35 @@ func requestID(r *http.Request) string {
 const maxBody = 1 << 20
 
 // decode reads a single JSON object into v, refusing unknown fields,
-// trailing data, a wrong content type and oversize bodies. On failure it
-// has answered 400 (or 413, 415) and returns false.
+// trailing data, invalid UTF-8, a wrong content type and oversize bodies.
+// On failure it has answered 400 (or 413, 415) and returns false.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		writeProblem(w, Problem{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Detail: "Send JSON (application/json)."})
 		return false
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	dec := json.NewDecoder(r.Body)
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeProblem(w, Problem{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Detail: "The request body is too large."})
+		} else {
+			badRequest(w, "bad_json", "The request body could not be read.")
+		}
+		return false
+	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD and store
+	// the mangled text: refuse it instead.
+	if !utf8.Valid(b) {
+		badRequest(w, "bad_encoding", "The request body is not valid UTF-8.")
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
 		var typeErr *json.UnmarshalTypeError
 		var se *store.Error
 		switch {
-		case errors.As(err, &tooBig):
-			writeProblem(w, Problem{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Detail: "The request body is too large."})
 		case errors.As(err, &typeErr):
 			badRequest(w, "bad_json", "Field "+typeErr.Field+" has the wrong type.")
 		case errors.As(err, &se):
@@ -140,3 +162,34 @@ func newPage[T any](items []T, next string) page[T] {
 	}
 	return p
 }
+
+// noBody wraps the handler of an action that takes no input (issue, void,
+// suspend, end, log out): an empty body or an empty JSON object passes;
+// anything else is refused like any unknown field, before the action runs,
+// so a client that thinks it is sending data learns that it is not.
+func noBody(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+			if err == nil && len(bytes.TrimSpace(b)) == 0 {
+				r.Body = http.NoBody
+			} else {
+				if err == nil {
+					r.Body = io.NopCloser(bytes.NewReader(b))
+				} else {
+					r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), errReader{err}))
+				}
+				var none struct{}
+				if !decode(w, r, &none) {
+					return
+				}
+			}
+		}
+		h(w, r)
+	}
+}
+
+// errReader returns err, to hand a read error on to decode.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }

@@ -32,6 +32,10 @@ type Config struct {
 	Log            *slog.Logger
 	// SessionTTL is the lifetime of sign-in tokens. Default 8h.
 	SessionTTL time.Duration
+	// RequestTimeout bounds every request, waiting for a database
+	// connection included; tenantdb turns the time left into each
+	// transaction's statement_timeout. Default 15s.
+	RequestTimeout time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -46,6 +50,7 @@ type Server struct {
 	revoker    *jwtctx.MemoryRevoker
 	log        *slog.Logger
 	sessionTTL time.Duration
+	timeout    time.Duration
 	now        func() time.Time
 	limiter    *limiter
 	clinics    clinicStatuses
@@ -79,12 +84,16 @@ func New(cfg Config) (*Server, error) {
 		revoker:    cfg.Revoker,
 		log:        cfg.Log,
 		sessionTTL: cfg.SessionTTL,
+		timeout:    cfg.RequestTimeout,
 		now:        cfg.Now,
 		limiter:    newLimiter(10, time.Minute),
 		router:     mux.NewRouter(),
 	}
 	if s.sessionTTL == 0 {
 		s.sessionTTL = 8 * time.Hour
+	}
+	if s.timeout <= 0 {
+		s.timeout = defaultRequestTimeout
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -146,14 +155,16 @@ func (s *Server) handle(auth *jwtctx.Middleware, method, path string, allow Allo
 	} else {
 		handler = auth.Handler(s.logged(method, path, s.activeClinic(s.auditMW.Handler(permit(allow, h)))))
 	}
-	handler = withDeadline(requestTimeout, handler)
+	handler = withDeadline(s.timeout, handler)
 	s.router.Handle(path, handler).Methods(method)
 }
 
-// requestTimeout bounds every request. tenantdb turns the deadline into
-// each transaction's statement_timeout, so a slow query stops at the
-// server and frees its connection.
-const requestTimeout = 15 * time.Second
+// defaultRequestTimeout bounds every request unless Config says otherwise.
+// tenantdb turns the deadline into each transaction's statement_timeout,
+// so a slow query stops at the server and frees its connection, and the
+// wait for a pooled connection ends with it too: a request answers (503
+// when the database could not serve it in time) and never hangs.
+const defaultRequestTimeout = 15 * time.Second
 
 func withDeadline(d time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

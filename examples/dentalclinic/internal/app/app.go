@@ -49,6 +49,16 @@ type Config struct {
 	// KeyFile overrides where the signing key is kept.
 	KeyFile string
 
+	// MaxConns caps the app role's connection pool (DB_MAX_CONNS in
+	// main). Zero means pgxpool's default, the larger of 4 and the number
+	// of CPUs. Requests beyond it wait for a connection, at most until
+	// their deadline, and then answer 503 with Retry-After.
+	MaxConns int32
+	// RequestTimeout bounds every API request, the wait for a database
+	// connection and each statement included (REQUEST_TIMEOUT in main).
+	// Zero means 15s.
+	RequestTimeout time.Duration
+
 	// Seed writes the demo data when the database has no clinic yet.
 	// Always true for the embedded database.
 	Seed bool
@@ -122,7 +132,14 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 
-	appPool, err := pgxpool.New(ctx, conns.app)
+	appPoolCfg, err := pgxpool.ParseConfig(conns.app)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	if cfg.MaxConns > 0 {
+		appPoolCfg.MaxConns = cfg.MaxConns
+	}
+	appPool, err := pgxpool.NewWithConfig(ctx, appPoolCfg)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -167,7 +184,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	handler, err := api.New(api.Config{
 		Store: store.New(db, appPool, platformPool), DB: db, Tokens: tokens, Revoker: logouts,
-		Impersonations: impersonations, Log: cfg.Log, Now: cfg.Now,
+		Impersonations: impersonations, Log: cfg.Log, Now: cfg.Now, RequestTimeout: cfg.RequestTimeout,
 	})
 	if err != nil {
 		return err

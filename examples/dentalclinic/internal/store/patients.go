@@ -146,6 +146,9 @@ func (in PatientInput) validate(create bool) error {
 	if err := textField("email", in.Email, 0, 254); err != nil {
 		return err
 	}
+	if in.Email != nil && *in.Email != "" && !emailShaped(*in.Email) {
+		return invalid("email", "email is not an email address")
+	}
 	if err := textField("address", in.Address, 0, 500); err != nil {
 		return err
 	}

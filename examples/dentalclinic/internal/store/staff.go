@@ -81,11 +81,20 @@ func staffEmail(s string) (string, error) {
 	if err := textField("email", &e, 3, 254); err != nil {
 		return "", err
 	}
-	at := strings.IndexByte(e, '@')
-	if at < 1 || at != strings.LastIndexByte(e, '@') || at == len(e)-1 || strings.ContainsAny(e, " \t\n") {
+	if !emailShaped(e) {
 		return "", invalid("email", "email is not an email address")
 	}
 	return e, nil
+}
+
+// emailShaped reports whether s looks like an address: one @ with text on
+// both sides, a dot in the domain, and none of RFC 5322's specials or
+// white space, which no address people type needs and which belong to
+// markup and to quoting ("<a>", "x'; --" with its space).
+func emailShaped(s string) bool {
+	at := strings.IndexByte(s, '@')
+	return at >= 1 && at == strings.LastIndexByte(s, '@') && at < len(s)-1 &&
+		strings.Contains(s[at+1:], ".") && !strings.ContainsAny(s, " \t\n\r<>()[]\\,;:\"")
 }
 
 func checkPassword(pw string) error {
