@@ -34,6 +34,7 @@ func main() {
 		PlatformDatabaseURL:  os.Getenv("PLATFORM_DATABASE_URL"),
 		KeyFile:              os.Getenv("SIGNING_KEY_FILE"),
 		Seed:                 os.Getenv("SEED_DEMO") == "1",
+		SecureCookies:        os.Getenv("SECURE_COOKIES") == "1",
 		Out:                  os.Stdout,
 	}
 	flag.StringVar(&cfg.Addr, "addr", envOr("ADDR", "127.0.0.1:8080"), "HTTP listen address (env ADDR)")
