@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 )
 
@@ -256,6 +257,7 @@ func (s *Server) saveFees(w http.ResponseWriter, r *http.Request) {
 
 type auditData struct {
 	Events []store.AuditEvent
+	Grants []store.AuditEvent // impersonation.started entries
 	Names  map[tenancy.ID]string
 	Next   string
 	Prev   bool
@@ -297,6 +299,11 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 	d := auditData{Events: all, Names: map[tenancy.ID]string{}}
 	for _, m := range staff {
 		d.Names[m.ID] = m.Name
+	}
+	for _, e := range all {
+		if e.Action == audit.ActionImpersonationStarted {
+			d.Grants = append(d.Grants, e)
+		}
 	}
 	v.Data = d
 	s.render(w, r, http.StatusOK, "audit", v)
