@@ -9,6 +9,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
 
@@ -268,6 +269,11 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.store.EnrolPortal(r.Context(), data.Code, data.Email, password); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			v.Error = "This invite code is not valid, or it has expired or been used. Ask your clinic for a new one."
+			s.render(w, r, http.StatusUnprocessableEntity, "enrol", v)
+			return
+		}
 		if msg, status := formError(err); msg != "" {
 			v.Error = msg
 			s.render(w, r, status, "enrol", v)
