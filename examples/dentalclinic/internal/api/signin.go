@@ -31,7 +31,10 @@ var (
 // limit. It wraps [ErrTooManyAttempts].
 type RateLimitError struct{ Wait time.Duration }
 
+// Error says that there were too many attempts.
 func (e *RateLimitError) Error() string { return ErrTooManyAttempts.Error() }
+
+// Unwrap returns [ErrTooManyAttempts].
 func (e *RateLimitError) Unwrap() error { return ErrTooManyAttempts }
 
 // SignInRequest is one sign-in attempt.

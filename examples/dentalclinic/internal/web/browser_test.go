@@ -53,6 +53,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.NoSandbox, // CI runs as root
 		chromedp.WindowSize(1280, 900),
 		chromedp.Flag("lang", "en-GB"),
+		chromedp.Env("LANG=en_GB.UTF-8", "LANGUAGE=en_GB"),
 		chromedp.Flag("hide-scrollbars", true),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)

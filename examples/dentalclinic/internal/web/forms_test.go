@@ -334,3 +334,36 @@ func TestConsoleForms(t *testing.T) {
 		t.Errorf("refused impersonations left %d grants", grants)
 	}
 }
+
+// TestStaffClinicChoice: an email with staff accounts at two clinics is
+// asked which clinic, and the session is then that clinic's only.
+func TestStaffClinicChoice(t *testing.T) {
+	a := startApp(t)
+	email := fmt.Sprintf("locum.%d@example.org", time.Now().UnixNano())
+	const password = "a locum's long password"
+	for _, c := range []seed.Clinic{riverside, lakeside} {
+		owner := newClient(t, a.base)
+		owner.signIn(seed.StaffEmail("owner", c), false, "/schedule")
+		tok := csrf(t, owner.get("/staff"))
+		wantRedirect(t, "add the locum at "+c.Name, owner.post("/staff", url.Values{"csrf_token": {tok}, "name": {"Locum Dentist"}, "email": {email},
+			"roles": {"dentist"}, "password": {password}}), "/staff")
+	}
+	c := newClient(t, a.base)
+	choice := c.post("/signin", url.Values{"email": {email}, "password": {password}})
+	if choice.status != http.StatusOK || !strings.Contains(choice.body, `id="clinic-choice"`) ||
+		!strings.Contains(choice.body, riverside.Name) || !strings.Contains(choice.body, lakeside.Name) || len(choice.header.Values("Set-Cookie")) != 0 {
+		t.Fatalf("sign-in with two clinics: %d, choice shown %v, cookies %v", choice.status, strings.Contains(choice.body, `id="clinic-choice"`), choice.header.Values("Set-Cookie"))
+	}
+	wantRedirect(t, "choose Lakeside", c.post("/signin", url.Values{"email": {email}, "password": {password}, "clinic": {lakeside.ID.String()}}), "/schedule")
+	session := c.get("/session")
+	if !strings.Contains(session.body, `id="session-clinic">`+lakeside.Name) || !strings.Contains(session.body, lakeside.ID.String()) {
+		t.Errorf("the chosen session is not Lakeside's")
+	}
+	a.patientID(t, riverside, "Alex", "Morgan") // exists, at Riverside, where the locum also works
+	if p := c.get("/patients?q=Alex+Morgan"); !strings.Contains(p.body, `id="no-results"`) {
+		t.Error("the Lakeside session finds Riverside's Alex Morgan")
+	}
+	// A clinic id the password does not open is the one wrong-credentials answer.
+	wantRefused(t, "a clinic without the account", newClient(t, a.base).post("/signin", url.Values{"email": {email}, "password": {password}, "clinic": {hillcrest.ID.String()}}),
+		http.StatusUnauthorized, "email or password is wrong")
+}
