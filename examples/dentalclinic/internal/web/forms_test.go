@@ -321,7 +321,23 @@ func TestConsoleForms(t *testing.T) {
 	a.one(t, &id, `select id from clinics where name = $1`, name)
 	wantRefused(t, "no reason", c.post("/admin/impersonate", url.Values{"csrf_token": {tok}, "clinic": {id.String()}, "reason": {"  "}, "minutes": {"15"}}), 422, "reason")
 	wantRefused(t, "two hours", c.post("/admin/impersonate", url.Values{"csrf_token": {tok}, "clinic": {id.String()}, "reason": {"checking"}, "minutes": {"120"}}), 422, "60 minutes")
+	// Another admin session impersonates the new clinic; suspending the
+	// clinic ends the impersonation at once, and that session is handed
+	// back its own console.
+	imp := newClient(t, a.base)
+	imp.signIn(seed.AdminEmail, false, "/admin")
+	wantRedirect(t, "impersonate", imp.post("/admin/impersonate", url.Values{"csrf_token": {csrf(t, imp.get("/admin"))}, "clinic": {id.String()},
+		"reason": {"set-up check"}, "minutes": {"30"}}), "/schedule")
+	if p := imp.get("/session"); p.status != 200 || !strings.Contains(p.body, `id="impersonation-banner"`) || !strings.Contains(p.body, name) {
+		t.Fatalf("impersonating the new clinic: %d, banner shown: %v", p.status, strings.Contains(p.body, `id="impersonation-banner"`))
+	}
 	wantRedirect(t, "suspend", c.post("/admin/clinics/"+id.String()+"/suspend", url.Values{"csrf_token": {tok}}), "/admin")
+	if p := imp.get("/schedule"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/admin?done=ended" {
+		t.Errorf("the suspended clinic's impersonation: %d to %q, want 303 to /admin?done=ended", p.status, p.header.Get("Location"))
+	}
+	if p := imp.get("/admin"); p.status != 200 || strings.Contains(p.body, `id="impersonation-banner"`) {
+		t.Errorf("back in the console: %d, banner shown: %v", p.status, strings.Contains(p.body, `id="impersonation-banner"`))
+	}
 	var status string
 	a.one(t, &status, `select status from clinics where id = $1`, id)
 	if status != "suspended" {
@@ -330,8 +346,8 @@ func TestConsoleForms(t *testing.T) {
 	wantRefused(t, "a suspended clinic", c.post("/admin/impersonate", url.Values{"csrf_token": {tok}, "clinic": {id.String()}, "reason": {"checking"}, "minutes": {"15"}}), 422, "suspended")
 	var grants int
 	a.one(t, &grants, `select count(*) from audit.impersonation_grants where clinic_id = $1`, id)
-	if grants != 0 {
-		t.Errorf("refused impersonations left %d grants", grants)
+	if grants != 1 {
+		t.Errorf("the clinic has %d impersonation grants, want the one that was not refused", grants)
 	}
 }
 
