@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -210,5 +211,39 @@ func TestRolesAndTenancy(t *testing.T) {
 	replay.http.Jar.SetCookies(u, old)
 	if p := replay.get("/schedule"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/signin" {
 		t.Errorf("the signed-out session replayed: %d to %q, want a redirect to sign in", p.status, p.header.Get("Location"))
+	}
+}
+
+// TestNoClinicInURLs: no link or form of a clinic's pages names the clinic;
+// the API and the UI share the binary, each with its own not-found answer.
+func TestNoClinicInURLs(t *testing.T) {
+	a := startApp(t)
+	c := newClient(t, a.base)
+	c.signIn(seed.StaffEmail("owner", hillcrest), false, "/schedule")
+	jordan := a.patientID(t, hillcrest, "Jordan", "Whitlock")
+	urls := regexp.MustCompile(`(?:href|action)="([^"]*)"`)
+	for _, path := range []string{"/schedule", "/schedule?view=week", "/patients?q=Whitlock", "/patients/" + jordan.String(), "/invoices",
+		"/invoices/new", "/appointments/new", "/staff", "/settings", "/session", "/audit"} {
+		p := c.get(path)
+		if p.status != http.StatusOK {
+			t.Errorf("GET %s: %d", path, p.status)
+			continue
+		}
+		n := 0
+		for _, m := range urls.FindAllStringSubmatch(p.body, -1) {
+			n++
+			if strings.Contains(m[1], hillcrest.ID.String()) || strings.Contains(strings.ToLower(m[1]), "clinic") {
+				t.Errorf("GET %s links to %q", path, m[1])
+			}
+		}
+		if n == 0 {
+			t.Errorf("GET %s has no links", path)
+		}
+	}
+	if p := c.get("/api/v1/no-such-route"); p.status != http.StatusNotFound || p.header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("an unknown API path: %d %s, want the API's problem", p.status, p.header.Get("Content-Type"))
+	}
+	if p := c.get("/no-such-page"); p.status != http.StatusNotFound || !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") {
+		t.Errorf("an unknown page: %d %s, want the UI's page", p.status, p.header.Get("Content-Type"))
 	}
 }
