@@ -27,6 +27,7 @@ func (s *Server) adminRoutes() {
 
 type adminData struct {
 	Clinics              []store.Clinic
+	Activity             map[tenancy.ID]store.ClinicActivity
 	Name, Zone, Currency string
 	Clinic, Reason       string
 	Minutes              int
@@ -35,6 +36,10 @@ type adminData struct {
 func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, status int, v *view, d *adminData) {
 	list, err := s.store.ListClinics(r.Context())
 	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if d.Activity, err = s.store.ClinicActivities(r.Context()); err != nil {
 		s.fail(w, r, err)
 		return
 	}

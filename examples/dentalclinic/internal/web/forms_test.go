@@ -331,6 +331,10 @@ func TestConsoleForms(t *testing.T) {
 	if p := imp.get("/session"); p.status != 200 || !strings.Contains(p.body, `id="impersonation-banner"`) || !strings.Contains(p.body, name) {
 		t.Fatalf("impersonating the new clinic: %d, banner shown: %v", p.status, strings.Contains(p.body, `id="impersonation-banner"`))
 	}
+	row := regexp.MustCompile(regexp.QuoteMeta(name) + `.*?</tr>`).FindString(strings.ReplaceAll(c.get("/admin").body, "\n", " "))
+	if !strings.Contains(row, `<td class="num">1 (1)</td>`) {
+		t.Errorf("the console's row for the new clinic does not count one active impersonation: %s", row)
+	}
 	wantRedirect(t, "suspend", c.post("/admin/clinics/"+id.String()+"/suspend", url.Values{"csrf_token": {tok}}), "/admin")
 	if p := imp.get("/schedule"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/admin?done=ended" {
 		t.Errorf("the suspended clinic's impersonation: %d to %q, want 303 to /admin?done=ended", p.status, p.header.Get("Location"))

@@ -119,6 +119,7 @@ type sessionView struct {
 	Roles       []string
 	TokenType   string
 	ExpiresAt   time.Time
+	ExpiresIn   string // "7 h 59 min"
 	HasClinic   bool
 	ClinicID    tenancy.ID
 	ClinicName  string
@@ -152,6 +153,11 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request, title string) (*v
 	}
 	if tok.Type == jwtctx.ImpersonationToken {
 		sv.TokenType = "impersonation"
+	}
+	if left := tok.ExpiresAt.Sub(s.now()).Round(time.Minute); left >= time.Hour {
+		sv.ExpiresIn = fmt.Sprintf("%d h %d min", int(left.Hours()), int(left.Minutes())%60)
+	} else {
+		sv.ExpiresIn = fmt.Sprintf("%d min", int(left.Minutes()))
 	}
 	if p.HasTenant() {
 		c, err := s.store.CurrentClinic(r.Context())
