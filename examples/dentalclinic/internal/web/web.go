@@ -17,8 +17,8 @@ import (
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
-// Config holds what the web UI needs. Every field but Log and Now is
-// required.
+// Config holds what the web UI needs. Store, DB, API, Tokens, Revoker,
+// Impersonations and CSRFKey are required.
 type Config struct {
 	Store *store.Store
 	// DB is the tenant-scoped pool, for the audit of impersonated requests.
