@@ -387,3 +387,31 @@ func TestStaffClinicChoice(t *testing.T) {
 	wantRefused(t, "a clinic without the account", newClient(t, a.base).post("/signin", url.Values{"email": {email}, "password": {password}, "clinic": {hillcrest.ID.String()}}),
 		http.StatusUnauthorized, "email or password is wrong")
 }
+
+// TestSignOutWhileImpersonating: signing out during an impersonation ends
+// the grant and revokes the admin's own session as well.
+func TestSignOutWhileImpersonating(t *testing.T) {
+	a := startApp(t)
+	c := newClient(t, a.base)
+	c.signIn(seed.AdminEmail, false, "/admin")
+	u, _ := url.Parse(a.base)
+	console := c.http.Jar.Cookies(u)
+	reason := fmt.Sprintf("sign-out check %d", time.Now().UnixNano())
+	wantRedirect(t, "impersonate", c.post("/admin/impersonate", url.Values{"csrf_token": {csrf(t, c.get("/admin"))}, "clinic": {lakeside.ID.String()},
+		"reason": {reason}, "minutes": {"10"}}), "/schedule")
+	sched := c.get("/schedule")
+	if !strings.Contains(sched.body, `id="impersonation-banner"`) {
+		t.Fatal("no banner while impersonating")
+	}
+	wantRedirect(t, "sign out", c.post("/signout", url.Values{"csrf_token": {csrf(t, sched)}}), "/signin")
+	var ended bool
+	a.one(t, &ended, `select ended_at is not null from audit.impersonation_grants where clinic_id = $1 and reason = $2`, lakeside.ID, reason)
+	if !ended {
+		t.Error("signing out left the impersonation grant running")
+	}
+	replay := newClient(t, a.base)
+	replay.http.Jar.SetCookies(u, console)
+	if p := replay.get("/admin"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/signin" {
+		t.Errorf("the admin's console session after sign-out: %d to %q, want a redirect to sign in", p.status, p.header.Get("Location"))
+	}
+}
