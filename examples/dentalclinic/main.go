@@ -40,6 +40,7 @@ func main() {
 		PlatformDatabaseURL:  os.Getenv("PLATFORM_DATABASE_URL"),
 		KeyFile:              os.Getenv("SIGNING_KEY_FILE"),
 		Seed:                 os.Getenv("SEED_DEMO") == "1",
+		SecureCookies:        os.Getenv("SECURE_COOKIES") == "1",
 		Out:                  os.Stdout,
 	}
 	if v := os.Getenv("DB_MAX_CONNS"); v != "" {

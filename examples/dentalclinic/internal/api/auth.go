@@ -133,19 +133,8 @@ type signInAccount struct {
 // email, a wrong password, a disabled account or a suspended clinic. what
 // names the accounts in the 409's words ("accounts", "portal accounts").
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, accounts []signInAccount, clinic *tenancy.ID, password, what string) {
-	var matched []signInAccount
-	for _, a := range accounts {
-		if clinic != nil && a.clinic != *clinic {
-			continue
-		}
-		if passwords.Check(a.hash, password) == nil && a.active {
-			matched = append(matched, a)
-		}
-	}
+	matched := matchAccounts(accounts, clinic, password)
 	switch {
-	case len(accounts) == 0:
-		_ = passwords.CheckNone(password) // as slow as a wrong password
-		wrongCredentials(w)
 	case len(matched) == 0:
 		wrongCredentials(w)
 	case len(matched) > 1:

@@ -5,7 +5,9 @@ package app
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
@@ -27,6 +29,7 @@ import (
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/web"
 	"github.com/mydentalpractice/tenancy/internal/pglocal"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/tenantdb"
@@ -69,6 +72,9 @@ type Config struct {
 	Ready chan<- string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// SecureCookies marks the web UI's cookies Secure (with the __Host-
+	// prefix): set it whenever people reach the app over HTTPS.
+	SecureCookies bool
 	// API, if set, receives the API server once it is built, before it
 	// serves: tests read its route table, the leak harness's inventory.
 	API func(*api.Server)
@@ -157,7 +163,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	key, err := signingKey(cfg.keyFile())
+	key, csrfKey, err := signingKey(cfg.keyFile())
 	if err != nil {
 		return err
 	}
@@ -182,17 +188,25 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	handler, err := api.New(api.Config{
-		Store: store.New(db, appPool, platformPool), DB: db, Tokens: tokens, Revoker: logouts,
+	st := store.New(db, appPool, platformPool)
+	apiHandler, err := api.New(api.Config{
+		Store: st, DB: db, Tokens: tokens, Revoker: logouts,
 		Impersonations: impersonations, Log: cfg.Log, Now: cfg.Now, RequestTimeout: cfg.RequestTimeout,
 	})
 	if err != nil {
 		return err
 	}
 	if cfg.API != nil {
-		cfg.API(handler)
+		cfg.API(apiHandler)
 	}
-	return serve(ctx, cfg, handler)
+	webHandler, err := web.New(web.Config{
+		Store: st, DB: db, API: apiHandler, Tokens: tokens, Revoker: logouts, Impersonations: impersonations,
+		CSRFKey: csrfKey, SecureCookies: cfg.SecureCookies, Log: cfg.Log, Now: cfg.Now,
+	})
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, mount(apiHandler, webHandler))
 }
 
 func (cfg Config) keyFile() string {
@@ -298,43 +312,67 @@ func seedIfEmpty(ctx context.Context, ownerConn string, now time.Time) (bool, er
 	return seeded, err
 }
 
+// mount serves the JSON API (under /api/, and its health, readiness and
+// key-set endpoints) beside the web UI, which has every other path.
+func mount(apiHandler, webHandler http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	for _, p := range []string{"/api/", "/healthz", "/readyz", "/.well-known/"} {
+		mux.Handle(p, apiHandler)
+	}
+	mux.Handle("/", webHandler)
+	return mux
+}
+
 // signingKey loads the Ed25519 signing key from path, or makes one and
-// keeps it there (mode 0600) so tokens survive restarts.
-func signingKey(path string) (jwtctx.Key, error) {
+// keeps it there (mode 0600) so tokens survive restarts. It also derives
+// the web UI's CSRF key from it, so every instance sharing the signing key
+// shares the CSRF key.
+func signingKey(path string) (jwtctx.Key, []byte, error) {
+	k, priv, err := loadSigningKey(path)
+	if err != nil {
+		return jwtctx.Key{}, nil, err
+	}
+	mac := hmac.New(sha256.New, priv.Seed())
+	mac.Write([]byte("dentalclinic web csrf key v1"))
+	return k, mac.Sum(nil), nil
+}
+
+func loadSigningKey(path string) (jwtctx.Key, ed25519.PrivateKey, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
-			return jwtctx.Key{}, err
+			return jwtctx.Key{}, nil, err
 		}
 		der, err := x509.MarshalPKCS8PrivateKey(priv)
 		if err != nil {
-			return jwtctx.Key{}, err
+			return jwtctx.Key{}, nil, err
 		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return jwtctx.Key{}, err
+			return jwtctx.Key{}, nil, err
 		}
 		b = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return jwtctx.Key{}, fmt.Errorf("signing key: %w", err)
+			return jwtctx.Key{}, nil, fmt.Errorf("signing key: %w", err)
 		}
 	} else if err != nil {
-		return jwtctx.Key{}, fmt.Errorf("signing key: %w", err)
+		return jwtctx.Key{}, nil, fmt.Errorf("signing key: %w", err)
 	}
 	block, _ := pem.Decode(b)
 	if block == nil {
-		return jwtctx.Key{}, fmt.Errorf("signing key %s: not PEM", path)
+		return jwtctx.Key{}, nil, fmt.Errorf("signing key %s: not PEM", path)
 	}
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
-		return jwtctx.Key{}, fmt.Errorf("signing key %s: %w", path, err)
+		return jwtctx.Key{}, nil, fmt.Errorf("signing key %s: %w", path, err)
 	}
 	priv, ok := k.(ed25519.PrivateKey)
 	if !ok {
-		return jwtctx.Key{}, fmt.Errorf("signing key %s: not Ed25519", path)
+		return jwtctx.Key{}, nil, fmt.Errorf("signing key %s: not Ed25519", path)
 	}
 	pub := priv.Public().(ed25519.PublicKey)
-	return jwtctx.NewEd25519Key("ed25519-"+hex.EncodeToString(pub[:6]), priv)
+	key, err := jwtctx.NewEd25519Key("ed25519-"+hex.EncodeToString(pub[:6]), priv)
+	return key, priv, err
 }
 
 func serve(ctx context.Context, cfg Config, handler http.Handler) error {
@@ -375,7 +413,7 @@ func serve(ctx context.Context, cfg Config, handler http.Handler) error {
 }
 
 func banner(out io.Writer, base string) {
-	fmt.Fprintf(out, "\nMyDentalPractice is running at %s\n\n", base)
+	fmt.Fprintf(out, "\nMyDentalPractice is running at %s (sign in at %s/signin)\n\n", base, base)
 	fmt.Fprintf(out, "Demo sign-ins (password %q for all):\n", seed.Password)
 	for _, c := range seed.Clinics {
 		fmt.Fprintf(out, "  %-26s", c.Name)

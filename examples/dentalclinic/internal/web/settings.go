@@ -1,0 +1,312 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+)
+
+func (s *Server) settingsRoutes() {
+	s.handle("GET /staff", anyStaff, s.staff)
+	s.handle("POST /staff", clinicAdmin, s.createStaff)
+	s.handle("POST /staff/{id}", clinicAdmin, s.updateStaff)
+	s.handle("GET /settings", anyStaff, s.settings)
+	s.handle("POST /settings", clinicAdmin, s.saveSettings)
+	s.handle("POST /settings/chairs", clinicAdmin, s.addChair)
+	s.handle("POST /settings/chairs/{id}", clinicAdmin, s.updateChair)
+	s.handle("POST /settings/fees", clinicAdmin, s.saveFees)
+	s.handle("GET /audit", ownerOnly, s.auditLog)
+}
+
+// staffRoles are the roles an owner can give.
+var staffRoles = []string{"owner", "dentist", "hygienist", "front_desk", "billing"}
+
+type staffData struct {
+	Staff    []store.StaffMember
+	Roles    []string
+	CanEdit  bool
+	New      store.StaffInput
+	NewRoles []string
+}
+
+func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, v *view, status int, d *staffData) {
+	list, err := s.store.ListStaff(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d.Staff, d.Roles, d.CanEdit = list, staffRoles, can(r, clinicAdmin)
+	v.Data = d
+	s.render(w, r, status, "staff", v)
+}
+
+func (s *Server) staff(w http.ResponseWriter, r *http.Request) {
+	v, ok := s.start(w, r, "Staff")
+	if !ok {
+		return
+	}
+	s.staffPage(w, r, v, http.StatusOK, &staffData{})
+}
+
+func (s *Server) createStaff(w http.ResponseWriter, r *http.Request) {
+	v, ok := s.start(w, r, "Staff")
+	if !ok {
+		return
+	}
+	if !parseForm(w, r) {
+		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	in := store.StaffInput{Email: strings.TrimSpace(r.PostFormValue("email")), Name: strings.TrimSpace(r.PostFormValue("name")),
+		Roles: r.PostForm["roles"], Password: r.PostFormValue("password")}
+	if _, err := s.store.CreateStaff(r.Context(), in); err != nil {
+		if msg, status := formError(err); msg != "" {
+			v.Error = msg
+			in.Password = ""
+			s.staffPage(w, r, v, status, &staffData{New: in, NewRoles: in.Roles})
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/staff?done=staff", http.StatusSeeOther)
+}
+
+// updateStaff changes a member's roles, or disables or enables them.
+func (s *Server) updateStaff(w http.ResponseWriter, r *http.Request) {
+	id, err := tenancy.ParseID(r.PathValue("id"))
+	if err != nil {
+		s.renderError(w, r, http.StatusNotFound, "")
+		return
+	}
+	v, ok := s.start(w, r, "Staff")
+	if !ok {
+		return
+	}
+	if !parseForm(w, r) {
+		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	roles := r.PostForm["roles"]
+	disabled := r.PostFormValue("disabled") == "on"
+	if _, err := s.store.UpdateStaff(r.Context(), id, store.StaffUpdate{Roles: &roles, Disabled: &disabled}); err != nil {
+		if msg, status := formError(err); msg != "" {
+			v.Error = msg
+			s.staffPage(w, r, v, status, &staffData{})
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/staff?done=staff", http.StatusSeeOther)
+}
+
+var weekdays = []struct{ Key, Name string }{
+	{"mon", "Monday"}, {"tue", "Tuesday"}, {"wed", "Wednesday"}, {"thu", "Thursday"}, {"fri", "Friday"}, {"sat", "Saturday"}, {"sun", "Sunday"},
+}
+
+type dayHours struct {
+	Key, Name, Open, Close string
+	Extra                  int // further ranges kept as they are
+}
+
+type settingsData struct {
+	Settings store.Settings
+	Hours    []dayHours
+	Chairs   []store.Operatory
+	Fees     []store.Fee
+	Blank    []int
+	CanEdit  bool
+}
+
+func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, v *view, status int) {
+	ctx := r.Context()
+	st, err := s.store.GetSettings(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := &settingsData{Settings: st, CanEdit: can(r, clinicAdmin), Blank: []int{0, 1, 2}}
+	for _, wd := range weekdays {
+		h := dayHours{Key: wd.Key, Name: wd.Name}
+		if ranges := st.OpeningHours[wd.Key]; len(ranges) > 0 && len(ranges[0]) == 2 {
+			h.Open, h.Close, h.Extra = ranges[0][0], ranges[0][1], len(ranges)-1
+		}
+		d.Hours = append(d.Hours, h)
+	}
+	if d.Chairs, err = s.store.ListOperatories(ctx); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if d.Fees, err = s.store.Fees(ctx); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v.Data = d
+	s.render(w, r, status, "settings", v)
+}
+
+func (s *Server) settings(w http.ResponseWriter, r *http.Request) {
+	v, ok := s.start(w, r, "Settings")
+	if !ok {
+		return
+	}
+	s.settingsPage(w, r, v, http.StatusOK)
+}
+
+// settingsChange runs one settings change and shows the page again, with
+// the refusal in words when there is one.
+func (s *Server) settingsChange(w http.ResponseWriter, r *http.Request, done string, act func() error) {
+	v, ok := s.start(w, r, "Settings")
+	if !ok {
+		return
+	}
+	if !parseForm(w, r) {
+		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	if err := act(); err != nil {
+		if msg, status := formError(err); msg != "" {
+			v.Error = msg
+			s.settingsPage(w, r, v, status)
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/settings?done="+done, http.StatusSeeOther)
+}
+
+// saveSettings saves the time zone, currency and the first opening range
+// of each day (a day without both times is closed; further ranges stay).
+func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
+	s.settingsChange(w, r, "settings", func() error {
+		cur, err := s.store.GetSettings(r.Context())
+		if err != nil {
+			return err
+		}
+		hours := store.OpeningHours{}
+		for _, wd := range weekdays {
+			open, closeAt := strings.TrimSpace(r.PostFormValue("open_"+wd.Key)), strings.TrimSpace(r.PostFormValue("close_"+wd.Key))
+			ranges := [][]string{}
+			if open != "" && closeAt != "" {
+				ranges = append(ranges, []string{open, closeAt})
+			} else if open != "" || closeAt != "" {
+				return &store.Error{Kind: store.ErrInvalid, Code: "invalid", Msg: wd.Name + " needs both an opening and a closing time, or neither."}
+			}
+			if old := cur.OpeningHours[wd.Key]; len(old) > 1 {
+				ranges = append(ranges, old[1:]...)
+			}
+			hours[wd.Key] = ranges
+		}
+		tz, cc := strings.TrimSpace(r.PostFormValue("time_zone")), strings.ToUpper(strings.TrimSpace(r.PostFormValue("currency")))
+		_, err = s.store.UpdateSettings(r.Context(), store.SettingsInput{TimeZone: &tz, Currency: &cc, OpeningHours: &hours})
+		return err
+	})
+}
+
+func (s *Server) addChair(w http.ResponseWriter, r *http.Request) {
+	s.settingsChange(w, r, "chairs", func() error {
+		name := r.PostFormValue("name")
+		_, err := s.store.CreateOperatory(r.Context(), store.OperatoryInput{Name: &name})
+		return err
+	})
+}
+
+func (s *Server) updateChair(w http.ResponseWriter, r *http.Request) {
+	id, err := tenancy.ParseID(r.PathValue("id"))
+	if err != nil {
+		s.renderError(w, r, http.StatusNotFound, "")
+		return
+	}
+	s.settingsChange(w, r, "chairs", func() error {
+		name, hidden := r.PostFormValue("name"), r.PostFormValue("hidden") == "on"
+		_, err := s.store.UpdateOperatory(r.Context(), id, store.OperatoryInput{Name: &name, Hidden: &hidden})
+		return err
+	})
+}
+
+// saveFees replaces the fee schedule with the rows of the form (code,
+// description, price in major units); rows without a code are dropped.
+func (s *Server) saveFees(w http.ResponseWriter, r *http.Request) {
+	s.settingsChange(w, r, "fees", func() error {
+		codes, descs, prices := r.PostForm["code"], r.PostForm["description"], r.PostForm["price"]
+		if len(descs) != len(codes) || len(prices) != len(codes) {
+			return &store.Error{Kind: store.ErrInvalid, Code: "invalid", Msg: "The fee schedule form is incomplete."}
+		}
+		var list []store.FeeInput
+		for i, code := range codes {
+			code = strings.TrimSpace(code)
+			if code == "" {
+				continue
+			}
+			minor, ok := parseMoney(prices[i])
+			if !ok {
+				return &store.Error{Kind: store.ErrInvalid, Code: "invalid", Msg: "The price of " + code + " is not a number such as 45.00."}
+			}
+			list = append(list, store.FeeInput{Code: code, Description: strings.TrimSpace(descs[i]), PriceMinor: minor})
+		}
+		_, err := s.store.ReplaceFees(r.Context(), list)
+		return err
+	})
+}
+
+type auditData struct {
+	Events []store.AuditEvent
+	Grants []store.AuditEvent // impersonation.started entries
+	Names  map[tenancy.ID]string
+	Next   string
+	Prev   bool
+}
+
+// auditLog is the owner's audit log, newest first; entries made under an
+// impersonation grant, and the grants' start and end, are set apart.
+func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
+	v, ok := s.start(w, r, "Audit log")
+	if !ok {
+		return
+	}
+	// Read the whole chain in pages and show the newest 500.
+	var all []store.AuditEvent
+	var after int64
+	for {
+		page, err := s.store.AuditLog(r.Context(), after, 1000)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		all = append(all, page...)
+		if len(page) < 1000 {
+			break
+		}
+		after = page[len(page)-1].Seq
+	}
+	if len(all) > 500 {
+		all = all[len(all)-500:]
+	}
+	for i, j := 0, len(all)-1; i < j; i, j = i+1, j-1 {
+		all[i], all[j] = all[j], all[i]
+	}
+	staff, err := s.store.ListStaff(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := auditData{Events: all, Names: map[tenancy.ID]string{}}
+	for _, m := range staff {
+		d.Names[m.ID] = m.Name
+	}
+	for _, e := range all {
+		if e.Action == audit.ActionImpersonationStarted {
+			d.Grants = append(d.Grants, e)
+		}
+	}
+	v.Data = d
+	s.render(w, r, http.StatusOK, "audit", v)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

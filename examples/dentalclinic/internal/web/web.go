@@ -1,0 +1,332 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+	"github.com/mydentalpractice/tenancy/jwtctx"
+	"github.com/mydentalpractice/tenancy/tenantdb"
+)
+
+// Config holds what the web UI needs. Store, DB, API, Tokens, Revoker,
+// Impersonations and CSRFKey are required.
+type Config struct {
+	Store *store.Store
+	// DB is the tenant-scoped pool, for the audit of impersonated requests.
+	DB *tenantdb.Pool
+	// API is the JSON API of the same binary: the web UI signs people in
+	// through its sign-in path (same rules, same rate limiter) and refuses
+	// suspended clinics through its clinic-status check.
+	API            *api.Server
+	Tokens         *jwtctx.Authority
+	Revoker        *jwtctx.MemoryRevoker
+	Impersonations *audit.Impersonations
+	// CSRFKey keys the CSRF tokens bound to each session: at least 32
+	// random bytes, the same on every instance.
+	CSRFKey []byte
+	// SecureCookies marks the cookies Secure and gives them the __Host-
+	// prefix. Set it whenever the site is reached over HTTPS (directly or
+	// through a TLS-terminating proxy); leave it off only for plain-HTTP
+	// development on loopback, where browsers would drop Secure cookies.
+	SecureCookies bool
+	Log           *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Server serves the web UI. It is safe for concurrent use.
+type Server struct {
+	store   *store.Store
+	api     *api.Server
+	tokens  *jwtctx.Authority
+	revoker *jwtctx.MemoryRevoker
+	imp     *audit.Impersonations
+	auth    *jwtctx.Middleware
+	auditMW *audit.Middleware
+	log     *slog.Logger
+	now     func() time.Time
+	cookies cookieNames
+	secure  bool
+	public  *http.CrossOriginProtection
+	mux     *http.ServeMux
+	pages   map[string]pageTemplate
+	routes  []Route
+}
+
+// Route describes one registered page or form target.
+type Route struct {
+	Pattern string // such as "GET /patients/{id}"
+	Allow   Allow
+}
+
+// Allow says who may reach a route: deny by default, like the API's.
+// Kinds lists the principal kinds allowed; Roles, when set, further
+// requires one of them. Console admits only a platform admin's own
+// session (no clinic, no impersonation).
+type Allow struct {
+	Public  bool
+	Kinds   []tenancy.Kind
+	Roles   []string
+	Console bool
+}
+
+type cookieNames struct{ session, csrf, admin string }
+
+// csrfField is the form field that carries the CSRF token.
+const csrfField = "csrf_token"
+
+// New builds the web UI's routes. It fails when a required field is
+// missing or the CSRF key is too short.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.DB == nil || cfg.API == nil || cfg.Tokens == nil || cfg.Revoker == nil || cfg.Impersonations == nil {
+		return nil, errors.New("web: Store, DB, API, Tokens, Revoker and Impersonations are required")
+	}
+	s := &Server{
+		store: cfg.Store, api: cfg.API, tokens: cfg.Tokens, revoker: cfg.Revoker, imp: cfg.Impersonations,
+		log: cfg.Log, now: cfg.Now, secure: cfg.SecureCookies,
+		public: http.NewCrossOriginProtection(), mux: http.NewServeMux(),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.cookies = cookieNames{session: "session", csrf: "csrf", admin: "admin-session"}
+	if s.secure {
+		s.cookies = cookieNames{session: "__Host-session", csrf: "__Host-csrf", admin: "__Host-admin-session"}
+	}
+	var err error
+	s.auth, err = jwtctx.NewMiddleware(s.tokens, jwtctx.MiddlewareConfig{
+		Accept: jwtctx.AnyToken, Realm: "web",
+		Cookie: s.cookies.session, CSRFKey: cfg.CSRFKey, CSRFCookie: s.cookies.csrf, CSRFFormField: csrfField,
+		OnError: func(r *http.Request, requestID string, err error) {
+			s.log.InfoContext(r.Context(), "web session refused", "reason", err, "request_id", requestID)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	s.auditMW, err = audit.NewMiddleware(cfg.DB, audit.MiddlewareConfig{
+		OnError: func(r *http.Request, err error) {
+			s.log.ErrorContext(r.Context(), "audit of an impersonated page failed", "err", err)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	if s.pages, err = parsePages(); err != nil {
+		return nil, err
+	}
+	s.routesFor()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler: every response carries the security
+// headers.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	securityHeaders(w.Header())
+	s.mux.ServeHTTP(w, r)
+}
+
+// Routes returns every registered route.
+func (s *Server) Routes() []Route { return slices.Clone(s.routes) }
+
+// ContentSecurityPolicy is the policy of every response: nothing but the
+// app's own scripts, styles and images, no inline script or style, no
+// plugins, forms only to this origin, never framed.
+const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+func securityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", ContentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+}
+
+// requestTimeout bounds every request, as in the API.
+const requestTimeout = 15 * time.Second
+
+// handle registers a route with who may reach it. Every route passes
+// through here, so none can be added without saying who may use it.
+//
+// A signed-in route runs behind jwtctx's middleware in cookie mode (the
+// token only from the HttpOnly session cookie or a Bearer header, never
+// from the URL or a form; unsafe methods need the CSRF token bound to the
+// session), the API's suspended-clinic check, and the audit of
+// impersonated requests. A refused session sends the browser to sign in.
+// A public route's unsafe methods must come from this origin.
+func (s *Server) handle(pattern string, allow Allow, h http.HandlerFunc) {
+	s.routes = append(s.routes, Route{Pattern: pattern, Allow: allow})
+	var handler http.Handler
+	if allow.Public {
+		handler = s.sameOrigin(h)
+	} else {
+		handler = s.gate(allow, h)
+	}
+	s.mux.Handle(pattern, withDeadline(handler))
+}
+
+func withDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// sameOrigin refuses cross-origin unsafe requests to public forms (sign-in,
+// enrolment), which have no session to bind a CSRF token to: the browser's
+// Sec-Fetch-Site and Origin headers must not say another site.
+func (s *Server) sameOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.public.Check(r); err != nil {
+			s.renderError(w, r, http.StatusForbidden, "This form came from another site, so it was not accepted.")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// gate authenticates and authorises a signed-in route. Refusals by the
+// middlewares before the page is reached (no or bad session, suspended
+// clinic, CSRF) are turned into pages: sign in again, or a 403 page.
+func (s *Server) gate(allow Allow, h http.HandlerFunc) http.Handler {
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !permitted(allow, r) {
+			s.renderError(w, r, http.StatusForbidden, "Your role does not allow this page.")
+			return
+		}
+		h(w, r)
+	})
+	chain := s.auth.Handler(s.api.ActiveClinic(s.auditMW.Handler(passMark(inner))))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gw := &gateWriter{ResponseWriter: w}
+		chain.ServeHTTP(gw, r.WithContext(context.WithValue(r.Context(), gateKey{}, gw)))
+		if gw.refused == 0 {
+			return
+		}
+		for _, k := range []string{"Content-Type", "WWW-Authenticate", "Content-Length", "Cache-Control"} {
+			w.Header().Del(k)
+		}
+		if gw.refused == http.StatusUnauthorized {
+			s.sessionEnded(w, r)
+		} else {
+			s.renderError(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back, reload the page and try again.")
+		}
+	})
+}
+
+// passMark tells the gateWriter that the middlewares let the request
+// through; the audit middleware wraps the writer, so the mark travels in
+// the context.
+func passMark(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m, ok := r.Context().Value(gateKey{}).(*gateWriter); ok {
+			m.passed = true
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type gateKey struct{}
+
+// gateWriter holds back a 401 or 403 written before the page was reached,
+// so that gate can answer with a page instead of a problem document.
+type gateWriter struct {
+	http.ResponseWriter
+	passed  bool
+	refused int
+}
+
+func (g *gateWriter) WriteHeader(code int) {
+	if !g.passed && g.refused == 0 && (code == http.StatusUnauthorized || code == http.StatusForbidden) {
+		g.refused = code
+		return
+	}
+	if g.refused != 0 {
+		return
+	}
+	g.ResponseWriter.WriteHeader(code)
+}
+
+func (g *gateWriter) Write(b []byte) (int, error) {
+	if g.refused != 0 {
+		return len(b), nil
+	}
+	return g.ResponseWriter.Write(b)
+}
+
+// permitted applies Allow to the verified principal.
+func permitted(allow Allow, r *http.Request) bool {
+	p, ok := tenancy.FromContext(r.Context())
+	if !ok {
+		return false
+	}
+	if allow.Console {
+		tok, ok := jwtctx.TokenFromContext(r.Context())
+		return p.Kind == tenancy.KindPlatformAdmin && !p.HasTenant() && p.Impersonation == nil && ok && tok.Type == jwtctx.SessionToken
+	}
+	if !slices.Contains(allow.Kinds, p.Kind) {
+		return false
+	}
+	if len(allow.Roles) == 0 {
+		return true
+	}
+	if p.Kind == tenancy.KindPlatformAdmin && !p.HasTenant() {
+		return false // an admin's own session reaches no clinic page
+	}
+	return slices.ContainsFunc(p.Roles, func(role string) bool { return slices.Contains(allow.Roles, role) })
+}
+
+// can reports whether the request's principal passes allow, for showing or
+// hiding links and forms. The route itself still checks.
+func can(r *http.Request, allow Allow) bool { return permitted(allow, r) }
+
+// Who may do what: the API's permission sets, page by page. Staff pages
+// also admit an impersonating platform admin, who acts as "support".
+var (
+	staffKinds     = []tenancy.Kind{tenancy.KindStaff, tenancy.KindPlatformAdmin}
+	anyStaff       = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "hygienist", "front_desk", "billing", "support"}}
+	clinical       = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "hygienist", "front_desk", "support"}}
+	booking        = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "front_desk", "support"}}
+	apptUpdating   = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "hygienist", "front_desk", "support"}}
+	billingReaders = Allow{Kinds: staffKinds, Roles: []string{"owner", "billing", "front_desk", "support"}}
+	billingWriters = Allow{Kinds: staffKinds, Roles: []string{"owner", "billing", "support"}}
+	prescribers    = Allow{Kinds: []tenancy.Kind{tenancy.KindStaff}, Roles: []string{store.PrescriberRole}}
+	rxReaders      = clinical
+	clinicAdmin    = Allow{Kinds: staffKinds, Roles: []string{"owner", "support"}}
+	ownerOnly      = Allow{Kinds: []tenancy.Kind{tenancy.KindStaff}, Roles: []string{"owner"}}
+	portalPatient  = Allow{Kinds: []tenancy.Kind{tenancy.KindPatient}}
+	signedIn       = Allow{Kinds: []tenancy.Kind{tenancy.KindStaff, tenancy.KindPatient, tenancy.KindPlatformAdmin}}
+	console        = Allow{Console: true}
+	publicPage     = Allow{Public: true}
+)
+
+func (s *Server) routesFor() {
+	s.handle("GET /static/", publicPage, staticHandler().ServeHTTP)
+	s.handle("GET /{$}", publicPage, s.home)
+	s.authRoutes()
+	s.scheduleRoutes()
+	s.patientRoutes()
+	s.billingRoutes()
+	s.settingsRoutes()
+	s.portalRoutes()
+	s.adminRoutes()
+	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, http.StatusNotFound, "")
+	}))
+}
