@@ -140,12 +140,12 @@ func NewRLSBench(ctx context.Context, superuser string, conns Conns) (*RLSBench,
 		b.Close()
 		return nil, err
 	}
-	if err := b.base.QueryRow(ctx, `select (select count(*) from clinics),
-			min((starts_at at time zone $2)::date), count(distinct (starts_at at time zone $2)::date)
-		from appointments where clinic_id = $1`, ClinicID(1), TimeZone).Scan(&b.Clinics, &b.First, &b.Days); err != nil {
+	l, err := DetectLayout(ctx, b.base)
+	if err != nil {
 		b.Close()
-		return nil, fmt.Errorf("scale: not a generated database: %w", err)
+		return nil, err
 	}
+	b.Clinics, b.First, b.Days = l.Clinics, l.First, l.Days
 	for v, conn := range map[string]string{Generated: conns.App, ContextOnly: naive[contextOnlyRole], NaiveSetting: naive[naiveSettingRole], NaiveHelpers: naive[naiveHelpersRole]} {
 		p, err := open(conn)
 		if err != nil {
