@@ -6,9 +6,13 @@
 //
 // Data is made on the server (INSERT ... SELECT over generate_series) by
 // several connections at once, as the owner role, with the big tables'
-// keys, indexes, exclusion constraints and foreign keys dropped during
-// the load and built (and checked) afterwards. Row-level security and
-// every constraint are as the app's migrations leave them.
+// keys, indexes and foreign keys dropped during the load and built (and
+// checked) afterwards. The appointments' three exclusion constraints stay
+// in place: built afterwards, each is one process inserting every row into
+// its GiST index and then probing it once per row, one constraint after
+// another (each takes the table's exclusive lock), which took three times
+// as long as loading with them spread over the workers. Row-level security
+// and every constraint are as the app's migrations leave them.
 package scale
 
 import (
@@ -197,7 +201,7 @@ func Generate(ctx context.Context, conns Conns, s Scale, now time.Time, log io.W
 	}); err != nil {
 		return rep, err
 	}
-	if err := phase("keys, indexes and exclusion constraints, then foreign keys", func() error {
+	if err := phase("keys and indexes, then foreign keys", func() error {
 		return parallel(ctx, pool, rebuild, log)
 	}); err != nil {
 		return rep, err
@@ -240,16 +244,15 @@ func roleNames(c Conns) (migrations.Roles, error) {
 	return r, nil
 }
 
-// dropConstraints drops the big tables' primary keys, unique and
-// exclusion constraints, foreign keys (theirs and those that point at
-// them) and other indexes, and returns the statements that make them
-// again: keys first, then indexes and exclusion constraints, then foreign
-// keys (each checked against all the rows).
+// dropConstraints drops the big tables' primary keys, unique constraints,
+// foreign keys (theirs and those that point at them) and other indexes,
+// and returns the statements that make them again: keys first, then
+// indexes, then foreign keys (each checked against all the rows).
 func dropConstraints(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 	rows, err := pool.Query(ctx, `
 		select c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid), c.contype::text
 		from pg_constraint c
-		where (c.conrelid = any($1::regclass[]) and c.contype in ('p', 'u', 'x', 'f'))
+		where (c.conrelid = any($1::regclass[]) and c.contype in ('p', 'u', 'f'))
 		   or (c.confrelid = any($1::regclass[]) and c.contype = 'f')
 		order by c.contype = 'f' desc, c.conrelid::regclass::text, c.conname`, bigTables)
 	if err != nil {
@@ -281,8 +284,6 @@ func dropConstraints(ctx context.Context, pool *pgxpool.Pool) ([]string, error) 
 		switch c.Typ {
 		case "f":
 			fks = append(fks, add)
-		case "x":
-			others = append(others, add)
 		default:
 			keys = append(keys, add)
 		}
@@ -296,23 +297,9 @@ func dropConstraints(ctx context.Context, pool *pgxpool.Pool) ([]string, error) 
 			return nil, fmt.Errorf("%s: %w", d, err)
 		}
 	}
-	// Keys before what depends on them; the slowest (exclusion constraints
-	// on appointments) early so that the other worker fills in around them.
-	out := append(keys, reorder(others)...)
+	// Keys before what depends on them.
+	out := append(keys, others...)
 	return append(out, fks...), nil
-}
-
-// reorder puts the exclusion constraints first.
-func reorder(stmts []string) []string {
-	var x, rest []string
-	for _, s := range stmts {
-		if strings.Contains(s, "EXCLUDE") {
-			x = append(x, s)
-		} else {
-			rest = append(rest, s)
-		}
-	}
-	return append(x, rest...)
 }
 
 // parallel runs stmts on the pool's connections, in order of start, with
