@@ -9,8 +9,10 @@
 //
 //	go run ./examples/dentalclinic/cmd/dentalrls -data /tmp/dentalscale -plans /tmp/plans.txt
 //
-// Every variant must first return exactly the baseline's rows for a few
-// clinics, or nothing is measured.
+// It applies pending migrations first, so that a database generated with
+// an older SDK is measured under the current policies. Every variant must
+// first return exactly the baseline's rows for a few clinics, or nothing
+// is measured.
 package main
 
 import (
@@ -20,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/scale"
 )
 
@@ -47,6 +50,10 @@ func run(ctx context.Context, dir string, rounds, iters int, plans string) error
 		return err
 	}
 	defer c.Stop()
+	// Pending migrations first: a newer SDK's policies and helpers.
+	if _, err := migrations.Up(ctx, c.Conns.Owner, scale.Roles); err != nil {
+		return err
+	}
 	b, err := scale.NewRLSBench(ctx, c.SuperuserConnString(scale.Database), c.Conns)
 	if err != nil {
 		return err
