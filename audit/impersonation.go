@@ -223,19 +223,17 @@ func platformTx(ctx context.Context, db Beginner, p tenancy.Principal, fn func(p
 	})
 }
 
-var declareSQL = "SELECT set_config('" + rls.SettingPrincipalKind + "', $1, true), set_config('" +
-	rls.SettingActorID + "', $2, true), set_config('" + rls.SettingRequestID + "', $3, true)"
+var declareSQL = "SELECT set_config('" + rls.SettingPrincipal + "', $1, true)"
 
 // declareArgs declares platform_admin work for a platform admin and system
-// work for anyone else (an owner ending a grant, the revoker).
+// work for anyone else (an owner ending a grant, the revoker), with the
+// actor as subject.
 func declareArgs(p tenancy.Principal) []any {
 	kind := tenancy.KindSystem
 	if p.Kind == tenancy.KindPlatformAdmin {
 		kind = tenancy.KindPlatformAdmin
 	}
-	actor := ""
-	if !p.Actor().IsZero() {
-		actor = p.Actor().String()
-	}
-	return []any{kind.String(), actor, p.RequestID}
+	// No roles are carried, so encoding cannot fail.
+	v, _ := rls.EncodePrincipal(tenancy.Principal{Kind: kind, Subject: p.Actor(), RequestID: p.RequestID})
+	return []any{v}
 }

@@ -86,7 +86,7 @@ func (f *fixture) platformQuerier(t *testing.T) audit.Querier {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tx.Rollback(context.Background()) })
-	if _, err := tx.Exec(context.Background(), `select set_config('tenancy.principal_kind', 'system', true)`); err != nil {
+	if _, err := tx.Exec(context.Background(), `select set_config('tenancy.principal', 'system|||||', true)`); err != nil {
 		t.Fatal(err)
 	}
 	return tx

@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mydentalpractice/tenancy"
-	"github.com/mydentalpractice/tenancy/rls"
 )
 
 // Beginner starts transactions: *pgxpool.Pool and *pgx.Conn implement it.
@@ -199,7 +198,7 @@ func VerifyAll(ctx context.Context, db Beginner) ([]Report, error) {
 // system work (the platform role's policies require a declared kind).
 func readTx(ctx context.Context, db Beginner, fn func(pgx.Tx) error) error {
 	return pgx.BeginTxFunc(ctx, db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT set_config('"+rls.SettingPrincipalKind+"', $1, true)", tenancy.KindSystem.String()); err != nil {
+		if _, err := tx.Exec(ctx, declareSQL, declareArgs(tenancy.Principal{Kind: tenancy.KindSystem})...); err != nil {
 			return fmt.Errorf("audit: declaring system work: %w", err)
 		}
 		return fn(tx)

@@ -3,7 +3,6 @@ package rls_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -113,11 +112,12 @@ func inTx(t *testing.T, conn *pgx.Conn, p principal, fn func(tx pgx.Tx) error) e
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	_, err = tx.Exec(ctx, `SELECT set_config('tenancy.tenant_id', $1, true),
-		set_config('tenancy.principal_kind', $2, true),
-		set_config('tenancy.subject_id', $3, true),
-		set_config('tenancy.roles', $4, true)`,
-		p.tenant.String(), p.kind.String(), p.subject.String(), strings.Join(p.roles, ","))
+	v, err := rls.EncodePrincipal(tenancy.Principal{Kind: p.kind, Tenant: p.tenant, Subject: p.subject, Roles: p.roles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tx.Exec(ctx, `SELECT set_config('tenancy.tenant_id', $1, true), set_config('tenancy.principal', $2, true)`,
+		p.tenant.String(), v)
 	if err != nil {
 		t.Fatal(err)
 	}

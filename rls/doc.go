@@ -20,10 +20,11 @@
 // [Generate] emits, in order: a guard that stops the migration when a role
 // is missing or when the app or platform role is a superuser or has
 // BYPASSRLS; the helper schema (tenancy by default) with STABLE functions
-// current_tenant_id(), current_subject_id(), current_actor_id(),
-// principal_kind(), current_roles(), current_request_id() and
-// current_grant_id(), each reading a tenancy.* setting (see
-// [SettingTenantID] and its siblings); grants; and, per tenant table,
+// current_tenant_id(), reading [SettingTenantID], and current_subject_id(),
+// current_actor_id(), principal_kind(), current_roles(),
+// current_request_id() and current_grant_id(), reading the fields of
+// [SettingPrincipal] (written by [EncodePrincipal]); grants; and, per
+// tenant table,
 // ENABLE and FORCE ROW LEVEL SECURITY and the policies named by
 // [PolicyTenant] and its siblings. Every partition and inheritance child of
 // a tenant table, at any depth, gets the same ENABLE, FORCE and policies,

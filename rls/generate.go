@@ -121,10 +121,10 @@ END
 		fn := g.helper(h.name)
 		g.printf("\nCREATE OR REPLACE FUNCTION %s RETURNS %s\n", fn, h.returns)
 		g.printf("    LANGUAGE %s STABLE PARALLEL SAFE SECURITY INVOKER\n", h.language)
-		// Operators and casts in the bodies are found on the search_path;
-		// fix it, so a caller's objects can never stand in for pg_catalog's.
-		g.printf("    SET search_path = pg_catalog, pg_temp\n")
-		g.printf("    AS %s;\n", dollarQuote("function", h.body))
+		if h.searchPath {
+			g.printf("    SET search_path = pg_catalog, pg_temp\n")
+		}
+		g.printf("    AS %s;\n", dollarQuote("function", h.body(g.cfg.Schema)))
 		g.printf("ALTER FUNCTION %s OWNER TO %s;\n", fn, owner)
 		g.printf("REVOKE ALL ON FUNCTION %s FROM PUBLIC, %s, %s;\n", fn, app, platform)
 		g.printf("GRANT EXECUTE ON FUNCTION %s TO %s, %s;\n", fn, app, platform)

@@ -1,6 +1,11 @@
 package rls
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mydentalpractice/tenancy"
+)
 
 // SQLStateNoTenant is the SQLSTATE of the error that the generated
 // current_tenant_id() raises when the transaction carries no tenant (the
@@ -11,56 +16,155 @@ import "fmt"
 const SQLStateNoTenant = "TN001"
 
 // Settings read by the generated helper functions. The tenant context is set
-// per transaction, never per session, with
-// set_config(name, value, true); a value that is missing or empty means
-// "none".
+// per transaction, never per session, with set_config(name, value, true),
+// in one statement:
+//
+//	select set_config('tenancy.tenant_id', $1, true), set_config('tenancy.principal', $2, true)
+//
+// A value that is missing or empty means "none". The principal is packed
+// into one setting (see [EncodePrincipal]) because each transaction-local
+// setting costs the server a GUC stack entry to push and pop: seven
+// separate settings made a point read about 40 µs slower, two cost nothing
+// measurable (docs/benchmarks.md).
 const (
-	SettingTenantID      = "tenancy.tenant_id"      // uuid of the tenant
-	SettingSubjectID     = "tenancy.subject_id"     // uuid of the principal
-	SettingActorID       = "tenancy.actor_id"       // uuid of who really acts (the impersonating admin)
-	SettingPrincipalKind = "tenancy.principal_kind" // text form of a tenancy.Kind, such as "patient"
-	SettingRoles         = "tenancy.roles"          // comma-separated application roles, such as "owner,dentist"
-	SettingRequestID     = "tenancy.request_id"     // text
-	SettingGrantID       = "tenancy.grant_id"       // uuid of an impersonation grant
+	SettingTenantID  = "tenancy.tenant_id" // uuid of the tenant
+	SettingPrincipal = "tenancy.principal" // the rest of the principal, from EncodePrincipal
 )
+
+// The fields of [SettingPrincipal], in order, separated by '|'. The request
+// id comes last and may itself contain '|'.
+const (
+	fieldKind = 1 + iota
+	fieldSubject
+	fieldActor
+	fieldGrant
+	fieldRoles
+	fieldRequestID
+)
+
+// EncodePrincipal returns the value of [SettingPrincipal] for p: its kind,
+// subject, actor ([tenancy.Principal.Actor]), impersonation grant, roles and
+// request id, in the form the generated helpers read:
+//
+//	kind|subject|actor|grant|role,role|request id
+//
+// The tenant is not part of it; it goes in [SettingTenantID]. For tenant-less
+// system work, pass a principal of kind [tenancy.KindSystem] whose subject is
+// whoever asked for the work, if anyone. EncodePrincipal fails, wrapping
+// [tenancy.ErrInvalidPrincipal], for a role name that is empty or contains
+// one of , | { } " or \, which could not be carried unambiguously.
+func EncodePrincipal(p tenancy.Principal) (string, error) {
+	n := len(p.Kind.String()) + 3*36 + len(p.RequestID) + 5
+	for _, r := range p.Roles {
+		if r == "" || strings.ContainsAny(r, ",|{}\"\\") {
+			return "", fmt.Errorf("%w: role names may not be empty or contain , | { } \" or \\", tenancy.ErrInvalidPrincipal)
+		}
+		n += len(r) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, p.Kind.String()...)
+	b = appendID(append(b, '|'), p.Subject)
+	b = appendID(append(b, '|'), p.Actor())
+	b = append(b, '|')
+	if p.Impersonation != nil {
+		b = appendID(b, p.Impersonation.GrantID)
+	}
+	b = append(b, '|')
+	for i, r := range p.Roles {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, r...)
+	}
+	b = append(b, '|')
+	b = append(b, p.RequestID...)
+	return string(b), nil
+}
+
+// appendID appends id's text, or nothing for the zero ID.
+func appendID(b []byte, id tenancy.ID) []byte {
+	if id.IsZero() {
+		return b
+	}
+	b, _ = id.AppendText(b) // cannot fail for a non-zero ID
+	return b
+}
 
 // helper is one generated function in the helper schema.
 type helper struct {
 	name     string // function name, without schema
 	returns  string
 	language string
-	body     string
+	// body returns the function's body for the helper schema, quoted.
+	body func(schema string) string
+	// searchPath fixes the function's search_path. Only for functions that
+	// are never inlined anyway: a SET clause keeps PostgreSQL from inlining
+	// a SQL function and makes every call save and restore the setting.
+	searchPath bool
 }
 
 // helpers are the STABLE, SECURITY INVOKER functions that policies call. All
 // but current_tenant_id return NULL when their setting is missing or empty,
 // which policies treat as "no access".
+//
+// They are single-expression SQL functions with no SET clause, so the
+// planner inlines them into the policies' sub-selects: a helper costs a
+// setting lookup per statement, not a function call. Their bodies name
+// every function, operator and type with its schema, so they mean the same
+// on any caller's search_path.
 var helpers = []helper{
-	{"current_tenant_id", "uuid", "plpgsql", fmt.Sprintf(`
-DECLARE
-    v text := pg_catalog.current_setting(%[1]s, true);
+	{name: "no_tenant", returns: "text", language: "plpgsql", searchPath: true, body: func(string) string {
+		return fmt.Sprintf(`
 BEGIN
-    IF v IS NULL OR v = '' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = %[2]s,
-            MESSAGE = 'tenancy: no tenant in this transaction (setting %[3]s is missing or empty)',
-            HINT = 'Run tenant work in a transaction that sets it with set_config(name, value, true).';
-    END IF;
-    RETURN v::uuid;
+    RAISE EXCEPTION USING
+        ERRCODE = %[1]s,
+        MESSAGE = 'tenancy: no tenant in this transaction (setting %[2]s is missing or empty)',
+        HINT = 'Run tenant work in a transaction that sets it with set_config(name, value, true).';
 END
-`, quoteLiteral(SettingTenantID), quoteLiteral(SQLStateNoTenant), SettingTenantID)},
-	{"current_subject_id", "uuid", "sql", settingBody(SettingSubjectID, "::uuid")},
-	{"current_actor_id", "uuid", "sql", settingBody(SettingActorID, "::uuid")},
-	{"principal_kind", "text", "sql", settingBody(SettingPrincipalKind, "")},
-	{"current_roles", "text[]", "sql", fmt.Sprintf(`
-SELECT pg_catalog.string_to_array(NULLIF(pg_catalog.current_setting(%s, true), ''), ',')
-`, quoteLiteral(SettingRoles))},
-	{"current_request_id", "text", "sql", settingBody(SettingRequestID, "")},
-	{"current_grant_id", "uuid", "sql", settingBody(SettingGrantID, "::uuid")},
+`, quoteLiteral(SQLStateNoTenant), SettingTenantID)
+	}},
+	{name: "current_tenant_id", returns: "uuid", language: "sql", body: func(schema string) string {
+		v := setting(SettingTenantID)
+		return fmt.Sprintf("\nSELECT CAST(COALESCE(CASE WHEN %[1]s OPERATOR(pg_catalog.<>) '' THEN %[1]s END, %[2]s.no_tenant()) AS pg_catalog.uuid)\n",
+			v, quoteIdent(schema))
+	}},
+	{name: "principal_kind", returns: "text", language: "sql", body: field(fieldKind, "")},
+	{name: "current_subject_id", returns: "uuid", language: "sql", body: field(fieldSubject, "pg_catalog.uuid")},
+	{name: "current_actor_id", returns: "uuid", language: "sql", body: field(fieldActor, "pg_catalog.uuid")},
+	{name: "current_grant_id", returns: "uuid", language: "sql", body: field(fieldGrant, "pg_catalog.uuid")},
+	{name: "current_roles", returns: "text[]", language: "sql", body: func(string) string {
+		return "\nSELECT pg_catalog.string_to_array(" + nullIfEmpty(splitPart(fieldRoles)) + ", ',')\n"
+	}},
+	{name: "current_request_id", returns: "text", language: "sql", body: func(string) string {
+		// Everything after the fifth '|': the request id may contain '|'.
+		rest := fmt.Sprintf("pg_catalog.substring(%s, '^(?:[^|]*[|]){%d}(.*)$')", setting(SettingPrincipal), fieldRequestID-1)
+		return "\nSELECT " + nullIfEmpty(rest) + "\n"
+	}},
 }
 
-func settingBody(setting, cast string) string {
-	return fmt.Sprintf(`
-SELECT NULLIF(pg_catalog.current_setting(%s, true), '')%s
-`, quoteLiteral(setting), cast)
+// setting reads a setting, NULL when it is missing.
+func setting(name string) string {
+	return "pg_catalog.current_setting(" + quoteLiteral(name) + ", true)"
+}
+
+// splitPart is field n of the principal setting.
+func splitPart(n int) string {
+	return fmt.Sprintf("pg_catalog.split_part(%s, '|', %d)", setting(SettingPrincipal), n)
+}
+
+// nullIfEmpty is NULLIF(expr, ”) with a schema-qualified operator.
+func nullIfEmpty(expr string) string {
+	return fmt.Sprintf("CASE WHEN %[1]s OPERATOR(pg_catalog.<>) '' THEN %[1]s END", expr)
+}
+
+// field returns the body of a helper that reads field n of the principal
+// setting, cast to the type conv (such as pg_catalog.uuid) if set.
+func field(n int, conv string) func(string) string {
+	return func(string) string {
+		v := nullIfEmpty(splitPart(n))
+		if conv != "" {
+			v = "CAST(" + v + " AS " + conv + ")"
+		}
+		return "\nSELECT " + v + "\n"
+	}
 }

@@ -267,7 +267,7 @@ func TestPatientSeesOnlyOwnRows(t *testing.T) {
 	}
 	// A patient context without a subject sees nothing.
 	err = inTx(t, app, principal{tenant: clinicA, kind: tenancy.KindPatient}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT set_config('tenancy.subject_id', '', true)`); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT set_config('tenancy.principal', 'patient|||||', true)`); err != nil {
 			return err
 		}
 		if got := queryStrings(t, tx, `SELECT id::text FROM public.patients`); len(got) != 0 {

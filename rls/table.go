@@ -74,14 +74,14 @@ type Table struct {
 	TenantColumn string `json:"tenant_column,omitempty"`
 
 	// SubjectColumn, when set, limits patient principals to the rows whose
-	// SubjectColumn equals the context's subject (tenancy.subject_id).
+	// SubjectColumn equals the context's subject (current_subject_id()).
 	// Other principal kinds see all of the tenant's rows.
 	SubjectColumn string `json:"subject_column,omitempty"`
 
 	// ReadRoles, when set, lets only principals holding at least one of
-	// these application roles (tenancy.roles, such as "owner") read the
-	// table; writes are not limited by it. Used for the audit log. The
-	// roles come from the setting tenancy.roles ([SettingRoles]); an
+	// these application roles (such as "owner") read the table; writes
+	// are not limited by it. Used for the audit log. The roles come from
+	// the principal's setting ([SettingPrincipal], current_roles()); an
 	// INSERT ... RETURNING needs a read role too, since RETURNING reads.
 	ReadRoles []string `json:"read_roles,omitempty"`
 
@@ -148,9 +148,9 @@ func (t Table) resolve(cfg Config) (table, error) {
 		}
 	}
 	for _, role := range t.ReadRoles {
-		// Roles travel in tenancy.roles as a comma-separated list.
-		if role == "" || strings.ContainsAny(role, ",\x00") || !utf8.ValidString(role) {
-			return bad("read role %q must be non-empty text without commas", role)
+		// Roles travel in tenancy.principal as a comma-separated list.
+		if role == "" || strings.ContainsAny(role, ",|{}\"\\\x00") || !utf8.ValidString(role) {
+			return bad("read role %q must be non-empty text without , | { } \" or \\", role)
 		}
 	}
 	for _, k := range t.ReadOnly {

@@ -3,16 +3,18 @@ package tenantdb_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
 // benchSchema adds patients_plain, a copy of patients without row-level
 // security, as the baseline's table, and returns one patient id of A.
-func benchSchema(b *testing.B) (*pgtest.DB, string) {
+func benchSchema(b testing.TB) (*pgtest.DB, string) {
 	db := schema(b)
 	db.Exec(b, pgtest.Owner, "create table patients_plain (like patients including all)")
 	db.Exec(b, pgtest.Owner, "grant select, insert, update, delete on patients_plain to "+pgx.Identifier{db.RoleName(pgtest.App)}.Sanitize())
@@ -98,4 +100,106 @@ func tx3(ctx context.Context, q interface {
 		return err
 	}
 	return q.QueryRow(ctx, "update "+table+" set name = name where clinic_id = $1 and id = $2 returning name", clinic, id).Scan(name)
+}
+
+// BenchmarkPaired interleaves the baseline and tenantdb in every iteration
+// and reports each one's mean time, and their ratio, as metrics. On a
+// shared, noisy machine, load that comes and goes then falls on both
+// alike, so the ratio is steadier than that of two benchmarks run one after
+// the other. The variants between the two take the cost apart.
+func BenchmarkPaired(b *testing.B) {
+	db, id := benchSchema(b)
+	pool, _ := appPool(b, db, 1, "")
+	p := newPool(b, pool, tenantdb.Config{})
+	ctx := staffCtx(clinicA, staffA)
+	pr, err := tenancy.Require(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctxSQL, ctxArgs, err := tenantdb.ContextSQL(ctx, pr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var name string
+	batch := func(table string, withContext bool) error {
+		var bt pgx.Batch
+		if withContext {
+			bt.Queue(ctxSQL, ctxArgs...)
+		}
+		bt.Queue("select name from "+table+" where clinic_id = $1 and id = $2", clinicA.String(), id)
+		br := pool.SendBatch(ctx, &bt)
+		if withContext {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return err
+			}
+		}
+		if err := br.QueryRow().Scan(&name); err != nil {
+			br.Close()
+			return err
+		}
+		return br.Close()
+	}
+	type variant struct {
+		name string
+		run  func() error
+	}
+	reads := []variant{
+		{"bare", func() error {
+			return pool.QueryRow(ctx, "select name from patients_plain where clinic_id = $1 and id = $2", clinicA.String(), id).Scan(&name)
+		}},
+		{"batch+plain", func() error { return batch("patients_plain", false) }},
+		{"context+plain", func() error { return batch("patients_plain", true) }},
+		{"context+rls", func() error { return batch("patients", true) }},
+		{"tenantdb", func() error {
+			return p.QueryRow(ctx, "select name from patients where clinic_id = $1 and id = $2", clinicA, id).Scan(&name)
+		}},
+	}
+	txs := []variant{
+		{"bare", func() error {
+			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return tx3(ctx, tx, "patients_plain", clinicA.String(), id, &name) })
+		}},
+		{"context+plain", func() error {
+			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, ctxSQL, ctxArgs...); err != nil {
+					return err
+				}
+				return tx3(ctx, tx, "patients_plain", clinicA.String(), id, &name)
+			})
+		}},
+		{"context+rls", func() error {
+			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, ctxSQL, ctxArgs...); err != nil {
+					return err
+				}
+				return tx3(ctx, tx, "patients", clinicA.String(), id, &name)
+			})
+		}},
+		{"tenantdb", func() error {
+			return p.Tx(ctx, func(tx *tenantdb.Tx) error { return tx3(ctx, tx, "patients", clinicA, id, &name) })
+		}},
+	}
+	for _, c := range []struct {
+		name     string
+		variants []variant
+	}{{"PointRead", reads}, {"Tx3", txs}} {
+		b.Run(c.name, func(b *testing.B) {
+			total := make([]time.Duration, len(c.variants))
+			n := 0
+			for b.Loop() {
+				for i, v := range c.variants {
+					start := time.Now()
+					if err := v.run(); err != nil {
+						b.Fatal(v.name, err)
+					}
+					total[i] += time.Since(start)
+				}
+				n++
+			}
+			for i, v := range c.variants {
+				b.ReportMetric(float64(total[i].Microseconds())/float64(n), v.name+"-µs")
+			}
+			b.ReportMetric(float64(total[len(total)-1])/float64(total[0]), "ratio")
+		})
+	}
 }

@@ -21,7 +21,7 @@
 //
 // The tenant context is set with one parameterised statement,
 //
-//	select set_config('tenancy.tenant_id', $1, true), set_config('tenancy.subject_id', $2, true), ...
+//	select set_config('tenancy.tenant_id', $1, true), set_config('tenancy.principal', $2, true)
 //
 // local to the transaction (is_local true), never with a session-level
 // SET. It carries the tenant, the subject, the actor (the impersonating

@@ -174,21 +174,14 @@ func FindTenantTables(ctx context.Context, db Queryer, tenantColumn string) ([]s
 }
 
 // setContextSQL sets the tenant context for the current transaction only
-// (is_local true), in one statement. The settings are those the helper
-// functions of package rls read.
-var setContextSQL = "select " + strings.Join([]string{
-	"set_config('" + rls.SettingTenantID + "', $1, true)",
-	"set_config('" + rls.SettingSubjectID + "', $2, true)",
-	"set_config('" + rls.SettingActorID + "', $3, true)",
-	"set_config('" + rls.SettingPrincipalKind + "', $4, true)",
-	"set_config('" + rls.SettingRoles + "', $5, true)",
-	"set_config('" + rls.SettingRequestID + "', $6, true)",
-	"set_config('" + rls.SettingGrantID + "', $7, true)",
-}, ", ")
+// (is_local true), in one statement: the tenant and the packed principal
+// that the helper functions of package rls read. Two settings, not one per
+// field: each transaction-local setting costs the server a GUC stack entry.
+var setContextSQL = "select set_config('" + rls.SettingTenantID + "', $1, true), set_config('" + rls.SettingPrincipal + "', $2, true)"
 
 // setContextTimeoutSQL also bounds every statement of the transaction by
 // the time left before the context's deadline.
-var setContextTimeoutSQL = setContextSQL + ", set_config('statement_timeout', $8, true)"
+var setContextTimeoutSQL = setContextSQL + ", set_config('statement_timeout', $3, true)"
 
 // ContextSQL returns the statement that sets p's tenant context for the
 // current transaction, and its arguments. When ctx has a deadline, the
@@ -217,30 +210,11 @@ func ContextSQL(ctx context.Context, p tenancy.Principal) (string, []any, error)
 
 // contextArgs returns the arguments of setContextSQL for p.
 func contextArgs(p tenancy.Principal) ([]any, error) {
-	for _, r := range p.Roles {
-		if r == "" || strings.ContainsAny(r, ",{}\"\\") {
-			return nil, fmt.Errorf("%w: role names may not be empty or contain , { } \" or \\", tenancy.ErrInvalidPrincipal)
-		}
+	principal, err := rls.EncodePrincipal(p)
+	if err != nil {
+		return nil, err
 	}
-	idText := func(id tenancy.ID) string {
-		if id.IsZero() {
-			return ""
-		}
-		return id.String()
-	}
-	grant := ""
-	if p.Impersonation != nil {
-		grant = idText(p.Impersonation.GrantID)
-	}
-	return []any{
-		p.Tenant.String(),
-		idText(p.Subject),
-		idText(p.Actor()),
-		p.Kind.String(),
-		strings.Join(p.Roles, ","),
-		p.RequestID,
-		grant,
-	}, nil
+	return []any{p.Tenant.String(), principal}, nil
 }
 
 // prepare checks ctx's principal and the statement, in that order, before

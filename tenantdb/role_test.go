@@ -156,7 +156,7 @@ func TestSystem(t *testing.T) {
 	var names []string
 	var kind, actor string
 	err := p.System(ctx, "list clinics", func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, "select current_setting('tenancy.principal_kind'), current_setting('tenancy.actor_id')").Scan(&kind, &actor); err != nil {
+		if err := tx.QueryRow(ctx, "select tenancy.principal_kind(), tenancy.current_actor_id()::text").Scan(&kind, &actor); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, "select name from clinics order by name")

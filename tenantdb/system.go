@@ -34,14 +34,18 @@ func (p *Pool) System(ctx context.Context, reason string, fn func(tx pgx.Tx) err
 	}
 	use := SystemUse{Reason: reason, Time: time.Now().UTC()}
 	use.Principal, use.HasPrincipal = tenancy.FromContext(ctx)
-	actor := ""
-	if use.HasPrincipal && !use.Principal.Actor().IsZero() {
-		actor = use.Principal.Actor().String()
+	// System work is declared as kind system, with whoever asked for it as
+	// subject and actor.
+	declared := tenancy.Principal{Kind: tenancy.KindSystem, RequestID: use.Principal.RequestID}
+	if use.HasPrincipal {
+		declared.Subject = use.Principal.Actor()
+	}
+	principal, err := rls.EncodePrincipal(declared)
+	if err != nil {
+		return err
 	}
 	return pgx.BeginFunc(ctx, p.system, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "select set_config('"+rls.SettingPrincipalKind+"', $1, true), set_config('"+
-			rls.SettingActorID+"', $2, true), set_config('"+rls.SettingRequestID+"', $3, true)",
-			tenancy.KindSystem.String(), actor, use.Principal.RequestID)
+		_, err := tx.Exec(ctx, "select set_config('"+rls.SettingPrincipal+"', $1, true)", principal)
 		if err != nil {
 			return fmt.Errorf("tenantdb: system context: %w", err)
 		}

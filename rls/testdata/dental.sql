@@ -32,31 +32,43 @@ ALTER SCHEMA tenancy OWNER TO dental_owner;
 REVOKE ALL ON SCHEMA tenancy FROM PUBLIC, dental_app, dental_platform;
 GRANT USAGE ON SCHEMA tenancy TO dental_app, dental_platform;
 
-CREATE OR REPLACE FUNCTION tenancy.current_tenant_id() RETURNS uuid
+CREATE OR REPLACE FUNCTION tenancy.no_tenant() RETURNS text
     LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY INVOKER
     SET search_path = pg_catalog, pg_temp
     AS $function$
-DECLARE
-    v text := pg_catalog.current_setting('tenancy.tenant_id', true);
 BEGIN
-    IF v IS NULL OR v = '' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'TN001',
-            MESSAGE = 'tenancy: no tenant in this transaction (setting tenancy.tenant_id is missing or empty)',
-            HINT = 'Run tenant work in a transaction that sets it with set_config(name, value, true).';
-    END IF;
-    RETURN v::uuid;
+    RAISE EXCEPTION USING
+        ERRCODE = 'TN001',
+        MESSAGE = 'tenancy: no tenant in this transaction (setting tenancy.tenant_id is missing or empty)',
+        HINT = 'Run tenant work in a transaction that sets it with set_config(name, value, true).';
 END
+$function$;
+ALTER FUNCTION tenancy.no_tenant() OWNER TO dental_owner;
+REVOKE ALL ON FUNCTION tenancy.no_tenant() FROM PUBLIC, dental_app, dental_platform;
+GRANT EXECUTE ON FUNCTION tenancy.no_tenant() TO dental_app, dental_platform;
+
+CREATE OR REPLACE FUNCTION tenancy.current_tenant_id() RETURNS uuid
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
+    AS $function$
+SELECT CAST(COALESCE(CASE WHEN pg_catalog.current_setting('tenancy.tenant_id', true) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.current_setting('tenancy.tenant_id', true) END, tenancy.no_tenant()) AS pg_catalog.uuid)
 $function$;
 ALTER FUNCTION tenancy.current_tenant_id() OWNER TO dental_owner;
 REVOKE ALL ON FUNCTION tenancy.current_tenant_id() FROM PUBLIC, dental_app, dental_platform;
 GRANT EXECUTE ON FUNCTION tenancy.current_tenant_id() TO dental_app, dental_platform;
 
+CREATE OR REPLACE FUNCTION tenancy.principal_kind() RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
+    AS $function$
+SELECT CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 1) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 1) END
+$function$;
+ALTER FUNCTION tenancy.principal_kind() OWNER TO dental_owner;
+REVOKE ALL ON FUNCTION tenancy.principal_kind() FROM PUBLIC, dental_app, dental_platform;
+GRANT EXECUTE ON FUNCTION tenancy.principal_kind() TO dental_app, dental_platform;
+
 CREATE OR REPLACE FUNCTION tenancy.current_subject_id() RETURNS uuid
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
-    SET search_path = pg_catalog, pg_temp
     AS $function$
-SELECT NULLIF(pg_catalog.current_setting('tenancy.subject_id', true), '')::uuid
+SELECT CAST(CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 2) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 2) END AS pg_catalog.uuid)
 $function$;
 ALTER FUNCTION tenancy.current_subject_id() OWNER TO dental_owner;
 REVOKE ALL ON FUNCTION tenancy.current_subject_id() FROM PUBLIC, dental_app, dental_platform;
@@ -64,29 +76,26 @@ GRANT EXECUTE ON FUNCTION tenancy.current_subject_id() TO dental_app, dental_pla
 
 CREATE OR REPLACE FUNCTION tenancy.current_actor_id() RETURNS uuid
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
-    SET search_path = pg_catalog, pg_temp
     AS $function$
-SELECT NULLIF(pg_catalog.current_setting('tenancy.actor_id', true), '')::uuid
+SELECT CAST(CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 3) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 3) END AS pg_catalog.uuid)
 $function$;
 ALTER FUNCTION tenancy.current_actor_id() OWNER TO dental_owner;
 REVOKE ALL ON FUNCTION tenancy.current_actor_id() FROM PUBLIC, dental_app, dental_platform;
 GRANT EXECUTE ON FUNCTION tenancy.current_actor_id() TO dental_app, dental_platform;
 
-CREATE OR REPLACE FUNCTION tenancy.principal_kind() RETURNS text
+CREATE OR REPLACE FUNCTION tenancy.current_grant_id() RETURNS uuid
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
-    SET search_path = pg_catalog, pg_temp
     AS $function$
-SELECT NULLIF(pg_catalog.current_setting('tenancy.principal_kind', true), '')
+SELECT CAST(CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 4) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 4) END AS pg_catalog.uuid)
 $function$;
-ALTER FUNCTION tenancy.principal_kind() OWNER TO dental_owner;
-REVOKE ALL ON FUNCTION tenancy.principal_kind() FROM PUBLIC, dental_app, dental_platform;
-GRANT EXECUTE ON FUNCTION tenancy.principal_kind() TO dental_app, dental_platform;
+ALTER FUNCTION tenancy.current_grant_id() OWNER TO dental_owner;
+REVOKE ALL ON FUNCTION tenancy.current_grant_id() FROM PUBLIC, dental_app, dental_platform;
+GRANT EXECUTE ON FUNCTION tenancy.current_grant_id() TO dental_app, dental_platform;
 
 CREATE OR REPLACE FUNCTION tenancy.current_roles() RETURNS text[]
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
-    SET search_path = pg_catalog, pg_temp
     AS $function$
-SELECT pg_catalog.string_to_array(NULLIF(pg_catalog.current_setting('tenancy.roles', true), ''), ',')
+SELECT pg_catalog.string_to_array(CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 5) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 5) END, ',')
 $function$;
 ALTER FUNCTION tenancy.current_roles() OWNER TO dental_owner;
 REVOKE ALL ON FUNCTION tenancy.current_roles() FROM PUBLIC, dental_app, dental_platform;
@@ -94,23 +103,12 @@ GRANT EXECUTE ON FUNCTION tenancy.current_roles() TO dental_app, dental_platform
 
 CREATE OR REPLACE FUNCTION tenancy.current_request_id() RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
-    SET search_path = pg_catalog, pg_temp
     AS $function$
-SELECT NULLIF(pg_catalog.current_setting('tenancy.request_id', true), '')
+SELECT CASE WHEN pg_catalog.substring(pg_catalog.current_setting('tenancy.principal', true), '^(?:[^|]*[|]){5}(.*)$') OPERATOR(pg_catalog.<>) '' THEN pg_catalog.substring(pg_catalog.current_setting('tenancy.principal', true), '^(?:[^|]*[|]){5}(.*)$') END
 $function$;
 ALTER FUNCTION tenancy.current_request_id() OWNER TO dental_owner;
 REVOKE ALL ON FUNCTION tenancy.current_request_id() FROM PUBLIC, dental_app, dental_platform;
 GRANT EXECUTE ON FUNCTION tenancy.current_request_id() TO dental_app, dental_platform;
-
-CREATE OR REPLACE FUNCTION tenancy.current_grant_id() RETURNS uuid
-    LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
-    SET search_path = pg_catalog, pg_temp
-    AS $function$
-SELECT NULLIF(pg_catalog.current_setting('tenancy.grant_id', true), '')::uuid
-$function$;
-ALTER FUNCTION tenancy.current_grant_id() OWNER TO dental_owner;
-REVOKE ALL ON FUNCTION tenancy.current_grant_id() FROM PUBLIC, dental_app, dental_platform;
-GRANT EXECUTE ON FUNCTION tenancy.current_grant_id() TO dental_app, dental_platform;
 
 -- Table schemas: usable, not writable, by the app and platform roles.
 REVOKE CREATE ON SCHEMA public FROM PUBLIC, dental_app, dental_platform;

@@ -32,31 +32,43 @@ ALTER SCHEMA "Tenancy Helpers" OWNER TO "owner's role";
 REVOKE ALL ON SCHEMA "Tenancy Helpers" FROM PUBLIC, "user", "platform\role$tenancy$";
 GRANT USAGE ON SCHEMA "Tenancy Helpers" TO "user", "platform\role$tenancy$";
 
-CREATE OR REPLACE FUNCTION "Tenancy Helpers".current_tenant_id() RETURNS uuid
+CREATE OR REPLACE FUNCTION "Tenancy Helpers".no_tenant() RETURNS text
     LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY INVOKER
     SET search_path = pg_catalog, pg_temp
     AS $function$
-DECLARE
-    v text := pg_catalog.current_setting('tenancy.tenant_id', true);
 BEGIN
-    IF v IS NULL OR v = '' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'TN001',
-            MESSAGE = 'tenancy: no tenant in this transaction (setting tenancy.tenant_id is missing or empty)',
-            HINT = 'Run tenant work in a transaction that sets it with set_config(name, value, true).';
-    END IF;
-    RETURN v::uuid;
+    RAISE EXCEPTION USING
+        ERRCODE = 'TN001',
+        MESSAGE = 'tenancy: no tenant in this transaction (setting tenancy.tenant_id is missing or empty)',
+        HINT = 'Run tenant work in a transaction that sets it with set_config(name, value, true).';
 END
+$function$;
+ALTER FUNCTION "Tenancy Helpers".no_tenant() OWNER TO "owner's role";
+REVOKE ALL ON FUNCTION "Tenancy Helpers".no_tenant() FROM PUBLIC, "user", "platform\role$tenancy$";
+GRANT EXECUTE ON FUNCTION "Tenancy Helpers".no_tenant() TO "user", "platform\role$tenancy$";
+
+CREATE OR REPLACE FUNCTION "Tenancy Helpers".current_tenant_id() RETURNS uuid
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
+    AS $function$
+SELECT CAST(COALESCE(CASE WHEN pg_catalog.current_setting('tenancy.tenant_id', true) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.current_setting('tenancy.tenant_id', true) END, "Tenancy Helpers".no_tenant()) AS pg_catalog.uuid)
 $function$;
 ALTER FUNCTION "Tenancy Helpers".current_tenant_id() OWNER TO "owner's role";
 REVOKE ALL ON FUNCTION "Tenancy Helpers".current_tenant_id() FROM PUBLIC, "user", "platform\role$tenancy$";
 GRANT EXECUTE ON FUNCTION "Tenancy Helpers".current_tenant_id() TO "user", "platform\role$tenancy$";
 
+CREATE OR REPLACE FUNCTION "Tenancy Helpers".principal_kind() RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
+    AS $function$
+SELECT CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 1) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 1) END
+$function$;
+ALTER FUNCTION "Tenancy Helpers".principal_kind() OWNER TO "owner's role";
+REVOKE ALL ON FUNCTION "Tenancy Helpers".principal_kind() FROM PUBLIC, "user", "platform\role$tenancy$";
+GRANT EXECUTE ON FUNCTION "Tenancy Helpers".principal_kind() TO "user", "platform\role$tenancy$";
+
 CREATE OR REPLACE FUNCTION "Tenancy Helpers".current_subject_id() RETURNS uuid
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
-    SET search_path = pg_catalog, pg_temp
     AS $function$
-SELECT NULLIF(pg_catalog.current_setting('tenancy.subject_id', true), '')::uuid
+SELECT CAST(CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 2) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 2) END AS pg_catalog.uuid)
 $function$;
 ALTER FUNCTION "Tenancy Helpers".current_subject_id() OWNER TO "owner's role";
 REVOKE ALL ON FUNCTION "Tenancy Helpers".current_subject_id() FROM PUBLIC, "user", "platform\role$tenancy$";
@@ -64,29 +76,26 @@ GRANT EXECUTE ON FUNCTION "Tenancy Helpers".current_subject_id() TO "user", "pla
 
 CREATE OR REPLACE FUNCTION "Tenancy Helpers".current_actor_id() RETURNS uuid
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
-    SET search_path = pg_catalog, pg_temp
     AS $function$
-SELECT NULLIF(pg_catalog.current_setting('tenancy.actor_id', true), '')::uuid
+SELECT CAST(CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 3) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 3) END AS pg_catalog.uuid)
 $function$;
 ALTER FUNCTION "Tenancy Helpers".current_actor_id() OWNER TO "owner's role";
 REVOKE ALL ON FUNCTION "Tenancy Helpers".current_actor_id() FROM PUBLIC, "user", "platform\role$tenancy$";
 GRANT EXECUTE ON FUNCTION "Tenancy Helpers".current_actor_id() TO "user", "platform\role$tenancy$";
 
-CREATE OR REPLACE FUNCTION "Tenancy Helpers".principal_kind() RETURNS text
+CREATE OR REPLACE FUNCTION "Tenancy Helpers".current_grant_id() RETURNS uuid
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
-    SET search_path = pg_catalog, pg_temp
     AS $function$
-SELECT NULLIF(pg_catalog.current_setting('tenancy.principal_kind', true), '')
+SELECT CAST(CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 4) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 4) END AS pg_catalog.uuid)
 $function$;
-ALTER FUNCTION "Tenancy Helpers".principal_kind() OWNER TO "owner's role";
-REVOKE ALL ON FUNCTION "Tenancy Helpers".principal_kind() FROM PUBLIC, "user", "platform\role$tenancy$";
-GRANT EXECUTE ON FUNCTION "Tenancy Helpers".principal_kind() TO "user", "platform\role$tenancy$";
+ALTER FUNCTION "Tenancy Helpers".current_grant_id() OWNER TO "owner's role";
+REVOKE ALL ON FUNCTION "Tenancy Helpers".current_grant_id() FROM PUBLIC, "user", "platform\role$tenancy$";
+GRANT EXECUTE ON FUNCTION "Tenancy Helpers".current_grant_id() TO "user", "platform\role$tenancy$";
 
 CREATE OR REPLACE FUNCTION "Tenancy Helpers".current_roles() RETURNS text[]
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
-    SET search_path = pg_catalog, pg_temp
     AS $function$
-SELECT pg_catalog.string_to_array(NULLIF(pg_catalog.current_setting('tenancy.roles', true), ''), ',')
+SELECT pg_catalog.string_to_array(CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 5) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 5) END, ',')
 $function$;
 ALTER FUNCTION "Tenancy Helpers".current_roles() OWNER TO "owner's role";
 REVOKE ALL ON FUNCTION "Tenancy Helpers".current_roles() FROM PUBLIC, "user", "platform\role$tenancy$";
@@ -94,23 +103,12 @@ GRANT EXECUTE ON FUNCTION "Tenancy Helpers".current_roles() TO "user", "platform
 
 CREATE OR REPLACE FUNCTION "Tenancy Helpers".current_request_id() RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
-    SET search_path = pg_catalog, pg_temp
     AS $function$
-SELECT NULLIF(pg_catalog.current_setting('tenancy.request_id', true), '')
+SELECT CASE WHEN pg_catalog.substring(pg_catalog.current_setting('tenancy.principal', true), '^(?:[^|]*[|]){5}(.*)$') OPERATOR(pg_catalog.<>) '' THEN pg_catalog.substring(pg_catalog.current_setting('tenancy.principal', true), '^(?:[^|]*[|]){5}(.*)$') END
 $function$;
 ALTER FUNCTION "Tenancy Helpers".current_request_id() OWNER TO "owner's role";
 REVOKE ALL ON FUNCTION "Tenancy Helpers".current_request_id() FROM PUBLIC, "user", "platform\role$tenancy$";
 GRANT EXECUTE ON FUNCTION "Tenancy Helpers".current_request_id() TO "user", "platform\role$tenancy$";
-
-CREATE OR REPLACE FUNCTION "Tenancy Helpers".current_grant_id() RETURNS uuid
-    LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
-    SET search_path = pg_catalog, pg_temp
-    AS $function$
-SELECT NULLIF(pg_catalog.current_setting('tenancy.grant_id', true), '')::uuid
-$function$;
-ALTER FUNCTION "Tenancy Helpers".current_grant_id() OWNER TO "owner's role";
-REVOKE ALL ON FUNCTION "Tenancy Helpers".current_grant_id() FROM PUBLIC, "user", "platform\role$tenancy$";
-GRANT EXECUTE ON FUNCTION "Tenancy Helpers".current_grant_id() TO "user", "platform\role$tenancy$";
 
 -- Table schemas: usable, not writable, by the app and platform roles.
 REVOKE CREATE ON SCHEMA public FROM PUBLIC, "user", "platform\role$tenancy$";

@@ -61,7 +61,7 @@ func TestPortalInviteUseIsScoped(t *testing.T) {
 	use := func(clinic tenancy.ID) (n int) {
 		t.Helper()
 		err := pgx.BeginFunc(ctx, a.db.Conn(t, pgtest.App), func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `select set_config('tenancy.tenant_id', $1, true), set_config('tenancy.principal_kind', 'system', true)`, clinic.String()); err != nil {
+			if _, err := tx.Exec(ctx, `select set_config('tenancy.tenant_id', $1, true), set_config('tenancy.principal', 'system|||||', true)`, clinic.String()); err != nil {
 				return err
 			}
 			rows, err := tx.Query(ctx, `select clinic_id, patient_id from auth.use_portal_invite($1)`, hash)

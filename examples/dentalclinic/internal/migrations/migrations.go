@@ -145,6 +145,11 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 			goose.NewGoMigration(4, exec(grantAuth), nil),
 			goose.NewGoMigration(5, exec(auditSchema), nil),
 			goose.NewGoMigration(6, exec(useInvite), nil),
+			// The rls helpers changed (the principal packed into one
+			// setting, inlinable SQL helpers): databases migrated before
+			// get them again. rls.Generate's output may be re-run at any
+			// time; re-run it whenever the SDK's version changes.
+			goose.NewGoMigration(9, exec(policies), nil),
 		),
 	)
 }
