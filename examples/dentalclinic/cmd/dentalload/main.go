@@ -131,7 +131,10 @@ func run(ctx context.Context, o opts) error {
 			if err := cmd.Start(); err != nil {
 				return err
 			}
-			s, err := measure(ctx, o, client, "http://"+addr, mode, cmd.Process.Pid, tokens, clinics, layout, uint64(r))
+			// A seed per run: a run with another's seed would book the
+			// same slots again and get 409s, cheaper than bookings.
+			seed := uint64(2*r + slices.Index([]string{sdk, baseline}, mode))
+			s, err := measure(ctx, o, client, "http://"+addr, mode, cmd.Process.Pid, tokens, clinics, layout, seed)
 			_ = cmd.Process.Signal(syscall.SIGTERM)
 			_ = cmd.Wait()
 			logFile.Close()
