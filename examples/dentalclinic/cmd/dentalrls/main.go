@@ -31,6 +31,7 @@ func main() {
 	rounds := flag.Int("rounds", 6, "rounds; the variants' order alternates between rounds")
 	iters := flag.Int("iters", 200, "queries per variant, query and round")
 	plans := flag.String("plans", "", "file for the EXPLAIN (ANALYZE, BUFFERS) plans")
+	generic := flag.Bool("generic", false, "plan_cache_mode=force_generic_plan on every variant's connections")
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "dentalrls: -data DIR is required")
@@ -38,13 +39,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *dir, *rounds, *iters, *plans); err != nil {
+	if err := run(ctx, *dir, *rounds, *iters, *plans, *generic); err != nil {
 		fmt.Fprintln(os.Stderr, "dentalrls:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, dir string, rounds, iters int, plans string) error {
+func run(ctx context.Context, dir string, rounds, iters int, plans string, generic bool) error {
 	c, err := scale.StartCluster(ctx, dir, scale.BenchSettings)
 	if err != nil {
 		return err
@@ -54,7 +55,7 @@ func run(ctx context.Context, dir string, rounds, iters int, plans string) error
 	if _, err := migrations.Up(ctx, c.Conns.Owner, scale.Roles); err != nil {
 		return err
 	}
-	b, err := scale.NewRLSBench(ctx, c.SuperuserConnString(scale.Database), c.Conns)
+	b, err := scale.NewRLSBench(ctx, c.SuperuserConnString(scale.Database), c.Conns, generic)
 	if err != nil {
 		return err
 	}

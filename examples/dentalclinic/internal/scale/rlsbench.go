@@ -116,8 +116,11 @@ func (allowAll) Check(string, []any, tenancy.ID) error { return nil }
 
 // NewRLSBench makes the naive roles and policies (superuser is a
 // superuser's connection string to the database), and connects every
-// variant. The database must have been made by Generate.
-func NewRLSBench(ctx context.Context, superuser string, conns Conns) (*RLSBench, error) {
+// variant. The database must have been made by Generate. With
+// genericPlans, every variant's connections use plan_cache_mode
+// force_generic_plan: prepared statements are planned once per connection
+// instead of at every execution.
+func NewRLSBench(ctx context.Context, superuser string, conns Conns, genericPlans bool) (*RLSBench, error) {
 	b := &RLSBench{pools: map[string]*tenantdb.Pool{}, explain: map[string]*tenantdb.Pool{}}
 	naive, err := makeNaive(ctx, superuser, conns)
 	if err != nil {
@@ -130,6 +133,9 @@ func NewRLSBench(ctx context.Context, superuser string, conns Conns) (*RLSBench,
 			return nil, err
 		}
 		cfg.MaxConns = 2
+		if genericPlans {
+			cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+		}
 		p, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err == nil {
 			b.raw = append(b.raw, p)
