@@ -101,6 +101,7 @@ func run(ctx context.Context, o opts) error {
 
 	tokens := map[int]string{}
 	results := map[string][]sample{}
+	base := uint64(time.Now().UnixNano())
 	order := []string{sdk, baseline}
 	for r := range o.rounds {
 		for _, mode := range order {
@@ -131,9 +132,10 @@ func run(ctx context.Context, o opts) error {
 			if err := cmd.Start(); err != nil {
 				return err
 			}
-			// A seed per run: a run with another's seed would book the
-			// same slots again and get 409s, cheaper than bookings.
-			seed := uint64(2*r + slices.Index([]string{sdk, baseline}, mode))
+			// A seed per run, and per invocation: a run with an earlier
+			// run's seed would book the same slots again and get 409s,
+			// which are cheaper than bookings.
+			seed := base + uint64(2*r+slices.Index([]string{sdk, baseline}, mode))
 			s, err := measure(ctx, o, client, "http://"+addr, mode, cmd.Process.Pid, tokens, clinics, layout, seed)
 			_ = cmd.Process.Signal(syscall.SIGTERM)
 			_ = cmd.Wait()
