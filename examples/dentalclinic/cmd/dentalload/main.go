@@ -170,6 +170,12 @@ func run(ctx context.Context, o opts) error {
 	}
 	fmt.Printf("| ratio SDK/baseline | %.2fx | %.2fx | %.2fx | %.2fx |\n", med(sdk, rps)/med(baseline, rps),
 		med(sdk, p50)/med(baseline, p50), med(sdk, p99)/med(baseline, p99), med(sdk, rss)/med(baseline, rss))
+	fmt.Printf("\nMedian latency per kind of request (medians of the rounds):\n\n| request | baseline | SDK | ratio |\n| --- | --- | --- | --- |\n")
+	for _, op := range scale.Mix {
+		b := med(baseline, func(s sample) float64 { return ms(s.res.OpP50[op.Name]) })
+		a := med(sdk, func(s sample) float64 { return ms(s.res.OpP50[op.Name]) })
+		fmt.Printf("| %s | %.2f ms | %.2f ms | %.2fx |\n", op.Name, b, a, a/b)
+	}
 	return nil
 }
 

@@ -150,6 +150,7 @@ type LoadConfig struct {
 type LoadResult struct {
 	Requests, Errors, Conflicts int
 	ByOp                        map[string]int
+	OpP50                       map[string]time.Duration // median latency per kind of request
 	Took                        time.Duration
 	P50, P99                    time.Duration
 	FirstErrors                 []string
@@ -176,8 +177,9 @@ func RunLoad(ctx context.Context, client *http.Client, cfg LoadConfig) (LoadResu
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	var mu sync.Mutex
-	res := LoadResult{ByOp: map[string]int{}}
+	res := LoadResult{ByOp: map[string]int{}, OpP50: map[string]time.Duration{}}
 	var lat []time.Duration
+	opLat := map[string][]time.Duration{}
 	var wg sync.WaitGroup
 	start := time.Now()
 	for c := range cfg.Clients {
@@ -186,6 +188,7 @@ func RunLoad(ctx context.Context, client *http.Client, cfg LoadConfig) (LoadResu
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(c)))
 			var mine []time.Duration
+			mineOp := map[string][]time.Duration{}
 			byOp := map[string]int{}
 			var errs, conflicts int
 			var firstErrs []string
@@ -206,7 +209,9 @@ func RunLoad(ctx context.Context, client *http.Client, cfg LoadConfig) (LoadResu
 				if ctx.Err() != nil {
 					break // cut off by the end of the run: not counted
 				}
-				mine = append(mine, time.Since(t))
+				d := time.Since(t)
+				mine = append(mine, d)
+				mineOp[op.Name] = append(mineOp[op.Name], d)
 				byOp[op.Name]++
 				switch {
 				case err == nil && status < 300:
@@ -224,6 +229,7 @@ func RunLoad(ctx context.Context, client *http.Client, cfg LoadConfig) (LoadResu
 			lat = append(lat, mine...)
 			for k, v := range byOp {
 				res.ByOp[k] += v
+				opLat[k] = append(opLat[k], mineOp[k]...)
 			}
 			res.Errors += errs
 			res.Conflicts += conflicts
@@ -235,6 +241,10 @@ func RunLoad(ctx context.Context, client *http.Client, cfg LoadConfig) (LoadResu
 	res.Requests = len(lat)
 	slices.Sort(lat)
 	res.P50, res.P99 = pct(lat, 50), pct(lat, 99)
+	for k, d := range opLat {
+		slices.Sort(d)
+		res.OpP50[k] = pct(d, 50)
+	}
 	return res, nil
 }
 
