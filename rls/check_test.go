@@ -313,6 +313,7 @@ func TestCheckFindings(t *testing.T) {
 				{rls.CodeAppRoleOwnsObject, rls.SeverityError, rls.ObjectFunction, "tenancy.current_roles()"},
 				{rls.CodeAppRoleOwnsObject, rls.SeverityError, rls.ObjectFunction, "tenancy.current_subject_id()"},
 				{rls.CodeAppRoleOwnsObject, rls.SeverityError, rls.ObjectFunction, "tenancy.current_tenant_id()"},
+				{rls.CodeAppRoleOwnsObject, rls.SeverityError, rls.ObjectFunction, "tenancy.no_principal()"},
 				{rls.CodeAppRoleOwnsObject, rls.SeverityError, rls.ObjectFunction, "tenancy.no_tenant()"},
 				{rls.CodeAppRoleOwnsObject, rls.SeverityError, rls.ObjectFunction, "tenancy.principal_kind()"},
 			},

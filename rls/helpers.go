@@ -103,9 +103,10 @@ type helper struct {
 	searchPath bool
 }
 
-// helpers are the STABLE, SECURITY INVOKER functions that policies call. All
-// but current_tenant_id return NULL when their setting is missing or empty,
-// which policies treat as "no access".
+// helpers are the STABLE, SECURITY INVOKER functions that policies call.
+// current_tenant_id and principal_kind raise TN001 when their setting is
+// missing or empty; the others return NULL, which policies treat as "no
+// access".
 //
 // They are single-expression SQL functions with no SET clause, so the
 // planner inlines them into the policies' sub-selects: a helper costs a
@@ -123,12 +124,28 @@ BEGIN
 END
 `, quoteLiteral(SQLStateNoTenant), SettingTenantID)
 	}},
+	{name: "no_principal", returns: "text", language: "plpgsql", searchPath: true, body: func(string) string {
+		return fmt.Sprintf(`
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = %[1]s,
+        MESSAGE = 'tenancy: no principal in this transaction (setting %[2]s is missing or empty)',
+        HINT = 'Run tenant work in a transaction that sets it with set_config(name, value, true).';
+END
+`, quoteLiteral(SQLStateNoTenant), SettingPrincipal)
+	}},
 	{name: "current_tenant_id", returns: "uuid", language: "sql", body: func(schema string) string {
 		v := setting(SettingTenantID)
 		return fmt.Sprintf("\nSELECT CAST(COALESCE(CASE WHEN %[1]s OPERATOR(pg_catalog.<>) '' THEN %[1]s END, %[2]s.no_tenant()) AS pg_catalog.uuid)\n",
 			v, quoteIdent(schema))
 	}},
-	{name: "principal_kind", returns: "text", language: "sql", body: field(fieldKind, "")},
+	// principal_kind raises like current_tenant_id when the principal is
+	// missing: a policy that reads only the kind (such as "staff read the
+	// audit log") then fails closed with TN001 as the tenant check does,
+	// whichever of the two the planner evaluates first.
+	{name: "principal_kind", returns: "text", language: "sql", body: func(schema string) string {
+		return fmt.Sprintf("\nSELECT COALESCE(%s, %s.no_principal())\n", nullIfEmpty(splitPart(fieldKind)), quoteIdent(schema))
+	}},
 	{name: "current_subject_id", returns: "uuid", language: "sql", body: field(fieldSubject, "pg_catalog.uuid")},
 	{name: "current_actor_id", returns: "uuid", language: "sql", body: field(fieldActor, "pg_catalog.uuid")},
 	{name: "current_grant_id", returns: "uuid", language: "sql", body: field(fieldGrant, "pg_catalog.uuid")},

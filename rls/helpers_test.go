@@ -89,18 +89,33 @@ func TestHelpersReadEncodePrincipal(t *testing.T) {
 	}
 }
 
-// TestHelpersMissingContext: without a principal setting every helper but
-// current_tenant_id is NULL; without a tenant, current_tenant_id raises
-// TN001, also when called directly rather than from a policy.
+// TestHelpersMissingContext: without a principal setting principal_kind
+// raises TN001 and the other principal fields are NULL; without a tenant,
+// current_tenant_id raises TN001, also when called directly rather than
+// from a policy.
 func TestHelpersMissingContext(t *testing.T) {
 	db := migrated(t)
 	app := db.Conn(t, pgtest.App)
-	got, err := readContext(t, app, clinicA.String(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(helperValues{Tenant: ptr(clinicA.String())}, got); diff != "" {
-		t.Errorf("empty principal (-want +got):\n%s", diff)
+	for _, principal := range []string{"", "|||||"} {
+		_, err := readContext(t, app, clinicA.String(), principal)
+		if got := sqlState(err); got != rls.SQLStateNoTenant {
+			t.Errorf("principal %q: SQLSTATE %q (%v), want %s", principal, got, err, rls.SQLStateNoTenant)
+		}
+		var got helperValues
+		err = pgx.BeginFunc(context.Background(), app, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(context.Background(), `SELECT set_config('tenancy.tenant_id', $1, true), set_config('tenancy.principal', $2, true)`, clinicA.String(), principal); err != nil {
+				return err
+			}
+			return tx.QueryRow(context.Background(), `SELECT tenancy.current_tenant_id()::text, tenancy.current_subject_id()::text,
+				tenancy.current_actor_id()::text, tenancy.current_grant_id()::text, tenancy.current_request_id(), tenancy.current_roles()`).
+				Scan(&got.Tenant, &got.Subject, &got.Actor, &got.Grant, &got.RequestID, &got.Roles)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(helperValues{Tenant: ptr(clinicA.String())}, got); diff != "" {
+			t.Errorf("principal %q (-want +got):\n%s", principal, diff)
+		}
 	}
 	for _, tenant := range []string{"", "   "} {
 		_, err := readContext(t, app, tenant, "staff|||||")
@@ -113,12 +128,19 @@ func TestHelpersMissingContext(t *testing.T) {
 		}
 	}
 	// Never set at all in this session's transaction.
-	err = pgx.BeginFunc(context.Background(), app, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(context.Background(), app, func(tx pgx.Tx) error {
 		var s *string
 		return tx.QueryRow(context.Background(), "SELECT tenancy.current_tenant_id()::text").Scan(&s)
 	})
 	if got := sqlState(err); got != rls.SQLStateNoTenant {
 		t.Errorf("unset tenant: SQLSTATE %q (%v), want %s", got, err, rls.SQLStateNoTenant)
+	}
+	err = pgx.BeginFunc(context.Background(), app, func(tx pgx.Tx) error {
+		var s *string
+		return tx.QueryRow(context.Background(), "SELECT tenancy.principal_kind()").Scan(&s)
+	})
+	if got := sqlState(err); got != rls.SQLStateNoTenant {
+		t.Errorf("unset principal: SQLSTATE %q (%v), want %s", got, err, rls.SQLStateNoTenant)
 	}
 }
 

@@ -47,6 +47,21 @@ ALTER FUNCTION tenancy.no_tenant() OWNER TO dental_owner;
 REVOKE ALL ON FUNCTION tenancy.no_tenant() FROM PUBLIC, dental_app, dental_platform;
 GRANT EXECUTE ON FUNCTION tenancy.no_tenant() TO dental_app, dental_platform;
 
+CREATE OR REPLACE FUNCTION tenancy.no_principal() RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY INVOKER
+    SET search_path = pg_catalog, pg_temp
+    AS $function$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'TN001',
+        MESSAGE = 'tenancy: no principal in this transaction (setting tenancy.principal is missing or empty)',
+        HINT = 'Run tenant work in a transaction that sets it with set_config(name, value, true).';
+END
+$function$;
+ALTER FUNCTION tenancy.no_principal() OWNER TO dental_owner;
+REVOKE ALL ON FUNCTION tenancy.no_principal() FROM PUBLIC, dental_app, dental_platform;
+GRANT EXECUTE ON FUNCTION tenancy.no_principal() TO dental_app, dental_platform;
+
 CREATE OR REPLACE FUNCTION tenancy.current_tenant_id() RETURNS uuid
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
     AS $function$
@@ -59,7 +74,7 @@ GRANT EXECUTE ON FUNCTION tenancy.current_tenant_id() TO dental_app, dental_plat
 CREATE OR REPLACE FUNCTION tenancy.principal_kind() RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
     AS $function$
-SELECT CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 1) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 1) END
+SELECT COALESCE(CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 1) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 1) END, tenancy.no_principal())
 $function$;
 ALTER FUNCTION tenancy.principal_kind() OWNER TO dental_owner;
 REVOKE ALL ON FUNCTION tenancy.principal_kind() FROM PUBLIC, dental_app, dental_platform;

@@ -47,6 +47,21 @@ ALTER FUNCTION "Tenancy Helpers".no_tenant() OWNER TO "owner's role";
 REVOKE ALL ON FUNCTION "Tenancy Helpers".no_tenant() FROM PUBLIC, "user", "platform\role$tenancy$";
 GRANT EXECUTE ON FUNCTION "Tenancy Helpers".no_tenant() TO "user", "platform\role$tenancy$";
 
+CREATE OR REPLACE FUNCTION "Tenancy Helpers".no_principal() RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY INVOKER
+    SET search_path = pg_catalog, pg_temp
+    AS $function$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'TN001',
+        MESSAGE = 'tenancy: no principal in this transaction (setting tenancy.principal is missing or empty)',
+        HINT = 'Run tenant work in a transaction that sets it with set_config(name, value, true).';
+END
+$function$;
+ALTER FUNCTION "Tenancy Helpers".no_principal() OWNER TO "owner's role";
+REVOKE ALL ON FUNCTION "Tenancy Helpers".no_principal() FROM PUBLIC, "user", "platform\role$tenancy$";
+GRANT EXECUTE ON FUNCTION "Tenancy Helpers".no_principal() TO "user", "platform\role$tenancy$";
+
 CREATE OR REPLACE FUNCTION "Tenancy Helpers".current_tenant_id() RETURNS uuid
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
     AS $function$
@@ -59,7 +74,7 @@ GRANT EXECUTE ON FUNCTION "Tenancy Helpers".current_tenant_id() TO "user", "plat
 CREATE OR REPLACE FUNCTION "Tenancy Helpers".principal_kind() RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
     AS $function$
-SELECT CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 1) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 1) END
+SELECT COALESCE(CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 1) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 1) END, "Tenancy Helpers".no_principal())
 $function$;
 ALTER FUNCTION "Tenancy Helpers".principal_kind() OWNER TO "owner's role";
 REVOKE ALL ON FUNCTION "Tenancy Helpers".principal_kind() FROM PUBLIC, "user", "platform\role$tenancy$";

@@ -390,6 +390,9 @@ func (fx *corpusFixture) bases() map[string]corpusBase {
 	const v1 = "/api/v1"
 	start := time.Date(2047, 5, 6, 10, 0, 0, 0, time.UTC).Format(time.RFC3339)
 	soon := time.Now().UTC().AddDate(0, 1, 0)
+	for soon.Weekday() == time.Saturday || soon.Weekday() == time.Sunday { // the seed's clinics open on weekdays
+		soon = soon.AddDate(0, 0, 1)
+	}
 	soonStart := time.Date(soon.Year(), soon.Month(), soon.Day(), 10, 0, 0, 0, time.UTC).Format(time.RFC3339)
 	patientFields := map[string]string{"given_name": "text", "family_name": "text", "date_of_birth": "date", "email": "email",
 		"phone": "text", "sex": "enum", "status": "enum", "primary_dentist_id": "id", "address": "text"}

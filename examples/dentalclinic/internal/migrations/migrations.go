@@ -150,6 +150,10 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 			// get them again. rls.Generate's output may be re-run at any
 			// time; re-run it whenever the SDK's version changes.
 			goose.NewGoMigration(9, exec(policies), nil),
+			// principal_kind() raises TN001 without a principal (through
+			// the new no_principal()), so that a kind-only policy fails
+			// closed with an error, not with zero rows.
+			goose.NewGoMigration(10, exec(policies), nil),
 		),
 	)
 }
