@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/mydentalpractice/tenancy"
@@ -130,6 +133,53 @@ func (p *tab) submit(form string) int {
 		p.t.Fatalf("submitting %s: %v", form, err)
 	}
 	return int(resp.Status)
+}
+
+// tokenShowsClinic checks the product's promise "to see your tenant,
+// decode your JWT in the browser's developer tools": the session cookie,
+// as the DevTools protocol lists it (Application → Cookies), is a JWT whose
+// tenant claim is clinic; no script can read it (HttpOnly, so not in
+// document.cookie) and nothing is kept in Local Storage.
+func (p *tab) tokenShowsClinic(clinic tenancy.ID) {
+	p.t.Helper()
+	res, err := chromedp.Run(p.ctx, func(ctx context.Context, t *chromedp.Target) (network.GetCookiesResult, error) {
+		return cdp.Call(ctx, t, network.GetCookies, network.GetCookiesParams{})
+	})
+	if err != nil {
+		p.t.Fatalf("reading the cookies: %v", err)
+	}
+	var token string
+	for _, c := range res.Cookies {
+		if c.Name == "session" {
+			token = c.Value
+			if !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict {
+				p.t.Errorf("session cookie: HttpOnly %v, SameSite %q; want HttpOnly, Strict", c.HTTPOnly, c.SameSite)
+			}
+		}
+	}
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		p.t.Fatalf("the session cookie is not a JWT (%d parts)", len(parts))
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		p.t.Fatalf("decoding the token's payload: %v", err)
+	}
+	var claims struct {
+		Tenant string `json:"tenant"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		p.t.Fatalf("the token's payload: %v", err)
+	}
+	if claims.Tenant != clinic.String() {
+		p.t.Errorf("the token decoded in developer tools names clinic %q, want %s", claims.Tenant, clinic)
+	}
+	if got := eval[string](p, "document.cookie"); strings.Contains(got, parts[1]) {
+		p.t.Error("a script can read the session token (document.cookie)")
+	}
+	if n := eval[int](p, "window.localStorage.length + window.sessionStorage.length"); n != 0 {
+		p.t.Errorf("the page keeps %d items in Local or Session Storage", n)
+	}
 }
 
 // eval evaluates a JavaScript expression and decodes its value into T.
@@ -291,6 +341,7 @@ func (b *browser) eachRole(t *testing.T) {
 			if i == 0 {
 				p.shot("session")
 			}
+			p.tokenShowsClinic(w.clinic.ID)
 		})
 	}
 	t.Run(seed.AdminEmail, func(t *testing.T) {
