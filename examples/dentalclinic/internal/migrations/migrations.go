@@ -134,6 +134,24 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 		REVOKE ALL ON FUNCTION auth.use_portal_invite(text) FROM PUBLIC;
 		GRANT EXECUTE ON FUNCTION auth.use_portal_invite(text) TO %[2]s;`,
 		pgx.Identifier{roles.Owner}.Sanitize(), pgx.Identifier{roles.App}.Sanitize())
+	// The platform console shows each clinic's size without reaching
+	// inside it: the platform role reads no patient or staff row, only
+	// these two numbers per clinic, through one definer function.
+	clinicSizes := fmt.Sprintf(`
+		CREATE FUNCTION auth.clinic_sizes()
+		RETURNS TABLE (clinic_id uuid, staff bigint, patients bigint)
+		LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+		AS $$
+			SELECT c.id,
+				(SELECT count(*) FROM public.staff AS s WHERE s.clinic_id = c.id AND NOT s.disabled),
+				(SELECT count(*) FROM public.patients AS p WHERE p.clinic_id = c.id AND p.status <> 'archived')
+			FROM public.clinics AS c
+		$$;
+		ALTER FUNCTION auth.clinic_sizes() OWNER TO %[1]s;
+		REVOKE ALL ON FUNCTION auth.clinic_sizes() FROM PUBLIC;
+		GRANT USAGE ON SCHEMA auth TO %[2]s;
+		GRANT EXECUTE ON FUNCTION auth.clinic_sizes() TO %[2]s;`,
+		pgx.Identifier{roles.Owner}.Sanitize(), pgx.Identifier{roles.Platform}.Sanitize())
 	auditSchema, err := audit.Schema(rls.Config{OwnerRole: roles.Owner, AppRole: roles.App, PlatformRole: roles.Platform})
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
@@ -154,6 +172,7 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 			// the new no_principal()), so that a kind-only policy fails
 			// closed with an error, not with zero rows.
 			goose.NewGoMigration(10, exec(policies), nil),
+			goose.NewGoMigration(12, exec(clinicSizes), nil),
 		),
 	)
 }

@@ -9,10 +9,13 @@ import (
 )
 
 // ClinicActivity is what the platform console counts of a clinic without
-// reaching inside it: its audit entries and its impersonation grants, all
-// and active (neither ended nor expired). Patients, staff and appointments
-// stay unreadable to the platform role.
+// reaching inside it: its enabled staff and its patients not archived
+// (numbers only, from the auth.clinic_sizes definer function), its audit
+// entries and its impersonation grants, all and active (neither ended nor
+// expired). Patient and staff rows stay unreadable to the platform role.
 type ClinicActivity struct {
+	Staff                int64
+	Patients             int64
 	AuditEntries         int64
 	Impersonations       int64
 	ActiveImpersonations int64
@@ -28,12 +31,24 @@ func (s *Store) ClinicActivities(ctx context.Context) (map[tenancy.ID]ClinicActi
 	}
 	out := map[tenancy.ID]ClinicActivity{}
 	err := s.db.System(ctx, "admin console: count clinic activity", func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `select clinic_id, count(*) from audit.events where clinic_id is not null group by clinic_id`)
+		rows, err := tx.Query(ctx, `select clinic_id, staff, patients from auth.clinic_sizes()`)
 		if err != nil {
 			return err
 		}
 		var id tenancy.ID
-		var n int64
+		var n, m int64
+		if _, err := pgx.ForEachRow(rows, []any{&id, &n, &m}, func() error {
+			a := out[id]
+			a.Staff, a.Patients = n, m
+			out[id] = a
+			return nil
+		}); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `select clinic_id, count(*) from audit.events where clinic_id is not null group by clinic_id`)
+		if err != nil {
+			return err
+		}
 		if _, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error {
 			a := out[id]
 			a.AuditEntries = n

@@ -332,8 +332,19 @@ func TestConsoleForms(t *testing.T) {
 		t.Fatalf("impersonating the new clinic: %d, banner shown: %v", p.status, strings.Contains(p.body, `id="impersonation-banner"`))
 	}
 	row := regexp.MustCompile(regexp.QuoteMeta(name) + `.*?</tr>`).FindString(strings.ReplaceAll(c.get("/admin").body, "\n", " "))
-	if !regexp.MustCompile(`<td class="num">[1-9][0-9]*</td><td class="num">1 \(1\)</td>`).MatchString(row) {
-		t.Errorf("the console's row for the new clinic does not count its audit entries and one active impersonation: %s", row)
+	if !regexp.MustCompile(`<td class="num">0</td><td class="num">0</td><td class="num">[1-9][0-9]*</td><td class="num">1 \(1\)</td>`).MatchString(row) {
+		t.Errorf("the console's row for the new clinic does not count no staff, no patients, its audit entries and one active impersonation: %s", row)
+	}
+	// A seeded clinic's size, as the console shows it, is what its rows say.
+	var staff, patients int
+	a.one(t, &staff, `select count(*) from staff where clinic_id = $1 and not disabled`, riverside.ID)
+	a.one(t, &patients, `select count(*) from patients where clinic_id = $1 and status <> 'archived'`, riverside.ID)
+	if staff == 0 || patients == 0 {
+		t.Fatalf("Riverside has %d staff and %d patients: the fixture is missing", staff, patients)
+	}
+	row = regexp.MustCompile(regexp.QuoteMeta(riverside.Name) + `.*?</tr>`).FindString(strings.ReplaceAll(c.get("/admin").body, "\n", " "))
+	if want := fmt.Sprintf(`<td class="num">%d</td><td class="num">%d</td>`, staff, patients); !strings.Contains(row, want) {
+		t.Errorf("the console's row for Riverside does not show its %d staff and %d patients: %s", staff, patients, row)
 	}
 	wantRedirect(t, "suspend", c.post("/admin/clinics/"+id.String()+"/suspend", url.Values{"csrf_token": {tok}}), "/admin")
 	if p := imp.get("/schedule"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/admin?done=ended" {
