@@ -170,7 +170,11 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		forbidden(w)
 		return
 	}
-	s.revoker.RevokeToken(tok.ID, tok.ExpiresAt)
+	if err := s.revoker.RevokeToken(r.Context(), tok.ID, tok.ExpiresAt); err != nil {
+		// Refused on this instance already; not yet stored for the others.
+		s.fail(w, r, err)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -4,9 +4,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
@@ -74,7 +76,7 @@ func TestOpenAPICoversTheRealRouter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Tokens: tokens, Revoker: &jwtctx.MemoryRevoker{}, DB: &tenantdb.Pool{}})
+	s, err := New(Config{Tokens: tokens, Revoker: store.NewRevocations(&jwtctx.MemoryRevoker{}, nil, time.Hour), DB: &tenantdb.Pool{}})
 	if err != nil {
 		t.Fatal(err)
 	}

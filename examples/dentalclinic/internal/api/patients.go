@@ -70,7 +70,10 @@ func (s *Server) updatePatient(w http.ResponseWriter, r *http.Request) {
 	// A record no longer active closes the patient's portal sessions at
 	// once (their tokens' subject is the patient); sign-in refuses them too.
 	if p.Status != "active" {
-		s.revoker.RevokeSubject(id, s.now())
+		if err := s.revoker.RevokeSubject(r.Context(), id, s.now()); err != nil {
+			s.fail(w, r, err) // the change is saved; sending it again stores the revocation
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, p)
 }

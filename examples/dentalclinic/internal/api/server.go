@@ -25,9 +25,11 @@ type Config struct {
 	Store *store.Store
 	// DB is the tenant-scoped pool the store uses, for the audit of
 	// impersonated requests.
-	DB             *tenantdb.Pool
-	Tokens         *jwtctx.Authority
-	Revoker        *jwtctx.MemoryRevoker
+	DB     *tenantdb.Pool
+	Tokens *jwtctx.Authority
+	// Revoker ends tokens before they expire: logout, a disabled or
+	// changed staff account, an archived patient.
+	Revoker        *store.Revocations
 	Impersonations *audit.Impersonations
 	Log            *slog.Logger
 	// SessionTTL is the lifetime of sign-in tokens. Default 8h.
@@ -47,7 +49,7 @@ type Server struct {
 	imp        *audit.Impersonations
 	auditMW    *audit.Middleware
 	tokens     *jwtctx.Authority
-	revoker    *jwtctx.MemoryRevoker
+	revoker    *store.Revocations
 	log        *slog.Logger
 	sessionTTL time.Duration
 	timeout    time.Duration

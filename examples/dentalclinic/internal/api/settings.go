@@ -162,7 +162,10 @@ func (s *Server) updateStaff(w http.ResponseWriter, r *http.Request) {
 	// A disabled account, new roles or a new password end the member's
 	// sessions at once: their tokens carry the old roles.
 	if in.Disabled != nil || in.Roles != nil || in.Password != nil {
-		s.revoker.RevokeSubject(id, s.now())
+		if err := s.revoker.RevokeSubject(r.Context(), id, s.now()); err != nil {
+			s.fail(w, r, err) // the change is saved; sending it again stores the revocation
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, m)
 }

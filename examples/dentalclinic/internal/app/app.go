@@ -80,6 +80,13 @@ type Config struct {
 	API func(*api.Server)
 }
 
+// sessionMaxLifetime is the longest lifetime of a token the app accepts;
+// revocationPoll is how soon another instance's revocation takes effect.
+const (
+	sessionMaxLifetime = 12 * time.Hour
+	revocationPoll     = 5 * time.Second
+)
+
 // Role names of the embedded database.
 var embeddedRoles = migrations.Roles{Owner: "dental_owner", App: "dental_app", Platform: "dental_platform"}
 
@@ -167,9 +174,19 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	// Logout revokes single tokens in memory; ended and expired
-	// impersonation grants are refused by the database, on every instance.
+	// Revoked tokens (logout, a disabled or changed account, an archived
+	// patient) are refused here at once and stored, so that they stay
+	// refused after a restart and on the other instances within
+	// revocationPoll; ended and expired impersonation grants are refused by
+	// the database, on every instance.
 	logouts := &jwtctx.MemoryRevoker{}
+	revocations := store.NewRevocations(logouts, appPool, sessionMaxLifetime)
+	if err := revocations.Load(ctx); err != nil {
+		return err
+	}
+	go revocations.Follow(ctx, revocationPoll, func(err error) {
+		cfg.Log.WarnContext(ctx, "loading token revocations", "err", err)
+	})
 	grants, err := audit.NewGrantRevoker(platformPool, logouts, cfg.Now)
 	if err != nil {
 		return err
@@ -177,7 +194,7 @@ func Run(ctx context.Context, cfg Config) error {
 	tokens, err := jwtctx.New(jwtctx.Config{
 		Issuer: "dentalclinic", Audience: "dentalclinic-api",
 		SigningKey: key, Revoker: grants, Now: cfg.Now,
-		MaxLifetime: 12 * time.Hour, MaxImpersonationLifetime: audit.MaxGrantDuration,
+		MaxLifetime: sessionMaxLifetime, MaxImpersonationLifetime: audit.MaxGrantDuration,
 	})
 	if err != nil {
 		return err
@@ -190,7 +207,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	st := store.New(db, appPool, platformPool)
 	apiHandler, err := api.New(api.Config{
-		Store: st, DB: db, Tokens: tokens, Revoker: logouts,
+		Store: st, DB: db, Tokens: tokens, Revoker: revocations,
 		Impersonations: impersonations, Log: cfg.Log, Now: cfg.Now, RequestTimeout: cfg.RequestTimeout,
 	})
 	if err != nil {
@@ -200,7 +217,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.API(apiHandler)
 	}
 	webHandler, err := web.New(web.Config{
-		Store: st, DB: db, API: apiHandler, Tokens: tokens, Revoker: logouts, Impersonations: impersonations,
+		Store: st, DB: db, API: apiHandler, Tokens: tokens, Revoker: revocations, Impersonations: impersonations,
 		CSRFKey: csrfKey, SecureCookies: cfg.SecureCookies, Log: cfg.Log, Now: cfg.Now,
 	})
 	if err != nil {

@@ -152,6 +152,30 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 		GRANT USAGE ON SCHEMA auth TO %[2]s;
 		GRANT EXECUTE ON FUNCTION auth.clinic_sizes() TO %[2]s;`,
 		pgx.Identifier{roles.Owner}.Sanitize(), pgx.Identifier{roles.Platform}.Sanitize())
+	// Revoked tokens outlive a restart and reach every instance
+	// (store.Revocations). The rows hold token and subject ids and times,
+	// no tenant data. The app role adds and reads them, and may delete a
+	// row only once no token it names can verify.
+	revocations := fmt.Sprintf(`
+		CREATE TABLE public.token_revocations (
+			id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+			token_id text CHECK (length(token_id) BETWEEN 1 AND 200),
+			subject uuid,
+			issued_not_after timestamptz,
+			forget_after timestamptz NOT NULL,
+			CHECK ((token_id IS NULL) <> (subject IS NULL)),
+			CHECK ((subject IS NULL) = (issued_not_after IS NULL))
+		);
+		CREATE INDEX token_revocations_forget_after ON public.token_revocations (forget_after);
+		ALTER TABLE public.token_revocations OWNER TO %[1]s;
+		REVOKE ALL ON TABLE public.token_revocations FROM PUBLIC;
+		GRANT SELECT, INSERT, DELETE ON TABLE public.token_revocations TO %[2]s;
+		ALTER TABLE public.token_revocations ENABLE ROW LEVEL SECURITY;
+		ALTER TABLE public.token_revocations FORCE ROW LEVEL SECURITY;
+		CREATE POLICY revocations_read ON public.token_revocations FOR SELECT TO %[2]s USING (true);
+		CREATE POLICY revocations_add ON public.token_revocations FOR INSERT TO %[2]s WITH CHECK (true);
+		CREATE POLICY revocations_forget_spent ON public.token_revocations FOR DELETE TO %[2]s USING (forget_after < now());`,
+		pgx.Identifier{roles.Owner}.Sanitize(), pgx.Identifier{roles.App}.Sanitize())
 	auditSchema, err := audit.Schema(rls.Config{OwnerRole: roles.Owner, AppRole: roles.App, PlatformRole: roles.Platform})
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
@@ -173,6 +197,7 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 			// closed with an error, not with zero rows.
 			goose.NewGoMigration(10, exec(policies), nil),
 			goose.NewGoMigration(12, exec(clinicSizes), nil),
+			goose.NewGoMigration(13, exec(revocations), nil),
 		),
 	)
 }

@@ -167,6 +167,9 @@ func (s *Server) endImpersonation(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.revoker.RevokeToken(tok.ID, tok.ExpiresAt)
+	if err := s.revoker.RevokeToken(r.Context(), tok.ID, tok.ExpiresAt); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.sessionEnded(w, r)
 }

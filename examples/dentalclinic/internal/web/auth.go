@@ -221,12 +221,19 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 		}
 		if c := r.CookiesNamed(s.cookies.admin); len(c) == 1 {
 			if admin, err := s.tokens.Verify(r.Context(), c[0].Value, jwtctx.SessionToken); err == nil {
-				s.revoker.RevokeToken(admin.ID, admin.ExpiresAt)
+				if err := s.revoker.RevokeToken(r.Context(), admin.ID, admin.ExpiresAt); err != nil {
+					s.fail(w, r, err)
+					return
+				}
 			}
 		}
 	}
-	s.revoker.RevokeToken(tok.ID, tok.ExpiresAt)
-	s.clearCookies(w)
+	err := s.revoker.RevokeToken(r.Context(), tok.ID, tok.ExpiresAt)
+	s.clearCookies(w) // this browser forgets the token whatever happens
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	to := "/signin"
 	if p.Kind == tenancy.KindPatient {
 		to = "/portal/signin"

@@ -28,7 +28,7 @@ type Config struct {
 	// suspended clinics through its clinic-status check.
 	API            *api.Server
 	Tokens         *jwtctx.Authority
-	Revoker        *jwtctx.MemoryRevoker
+	Revoker        *store.Revocations
 	Impersonations *audit.Impersonations
 	// CSRFKey keys the CSRF tokens bound to each session: at least 32
 	// random bytes, the same on every instance.
@@ -48,7 +48,7 @@ type Server struct {
 	store   *store.Store
 	api     *api.Server
 	tokens  *jwtctx.Authority
-	revoker *jwtctx.MemoryRevoker
+	revoker *store.Revocations
 	imp     *audit.Impersonations
 	auth    *jwtctx.Middleware
 	auditMW *audit.Middleware
