@@ -1,6 +1,7 @@
 package jwtctx
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -170,7 +171,9 @@ func isToken(s string) bool {
 // cookie mode, from exactly one session cookie. Never from the URL, the
 // query or the body. A request without a valid token gets 401
 // application/problem+json with a fixed body and a WWW-Authenticate Bearer
-// challenge; a cookie-authenticated unsafe request failing the CSRF checks
+// challenge; a token that verifies but that the [Revoker] could not judge
+// ([ErrRevocationCheck]) gets 503 with Retry-After, refused all the same
+// but without telling the client to discard it; a cookie-authenticated unsafe request failing the CSRF checks
 // gets 403. On success the context carries the principal, with its
 // RequestID set, for [tenancy.FromContext] and [tenancy.Require], and the
 // token for [TokenFromContext].
@@ -191,6 +194,14 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			return
 		}
 		tok, err := m.auth.Verify(r.Context(), raw, m.cfg.Accept)
+		if errors.Is(err, ErrRevocationCheck) {
+			// Not a bad token: the revocation store did not answer.
+			// The request is refused all the same, but a 401 would tell
+			// the client to throw a good token away.
+			fail(err)
+			unavailable(w)
+			return
+		}
 		if err != nil {
 			fail(err)
 			unauthorized(w, m.cfg.Realm, true)

@@ -676,8 +676,17 @@ func TestMiddlewareRevocation(t *testing.T) {
 	down = true
 	mu.Unlock()
 	fresh := issue(t, a, owner(), time.Hour)
-	if code := get(fresh); code != 401 {
-		t.Errorf("with the Revoker failing: status %d, want 401 (fail closed)", code)
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Bearer "+fresh)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	// Refused (fail closed), as unavailable rather than unauthorized: the
+	// token is good, the check could not be made.
+	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Errorf("with the Revoker failing: status %d, Retry-After %q, Content-Type %q; want 503, set, problem+json",
+			rec.Code, rec.Header().Get("Retry-After"), rec.Header().Get("Content-Type"))
+	} else if body := rec.Body.String(); strings.Contains(body, "unreachable") || strings.Contains(body, staffPrincipal.Subject.String()) {
+		t.Errorf("the 503 body says more than it should: %s", rec.Body)
 	} else if errs := log.take(); len(errs) != 1 || !errors.Is(errs[0], jwtctx.ErrRevocationCheck) {
 		t.Errorf("hook got %v, want ErrRevocationCheck", errs)
 	}

@@ -12,7 +12,12 @@ import (
 const (
 	unauthorizedBody = `{"type":"about:blank","title":"Unauthorized","status":401,"code":"unauthorized","detail":"A valid access token is required."}`
 	forbiddenBody    = `{"type":"about:blank","title":"Forbidden","status":403,"code":"forbidden","detail":"This request is not allowed."}`
+	unavailableBody  = `{"type":"about:blank","title":"Service Unavailable","status":503,"code":"unavailable","detail":"The token could not be checked just now. Try again shortly."}`
 )
+
+// RevocationRetryAfter is the Retry-After, in seconds, of the 503 that
+// [Middleware.Handler] answers when the [Revoker] cannot judge a token.
+const RevocationRetryAfter = 2
 
 // writeProblem writes a fixed problem+json body.
 func writeProblem(w http.ResponseWriter, status int, body string) {
@@ -40,6 +45,13 @@ func unauthorized(w http.ResponseWriter, realm string, invalid bool) {
 	}
 	w.Header().Set("WWW-Authenticate", challenge)
 	writeProblem(w, http.StatusUnauthorized, unauthorizedBody)
+}
+
+// unavailable answers 503 with Retry-After: the token may be good, but it
+// could not be checked, so the request is not served.
+func unavailable(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(RevocationRetryAfter))
+	writeProblem(w, http.StatusServiceUnavailable, unavailableBody)
 }
 
 func forbidden(w http.ResponseWriter) {

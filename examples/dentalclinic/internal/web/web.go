@@ -222,9 +222,17 @@ func (s *Server) gate(allow Allow, h http.HandlerFunc) http.Handler {
 		for _, k := range []string{"Content-Type", "WWW-Authenticate", "Content-Length", "Cache-Control"} {
 			w.Header().Del(k)
 		}
-		if gw.refused == http.StatusUnauthorized {
+		switch gw.refused {
+		case http.StatusUnauthorized:
 			s.sessionEnded(w, r)
-		} else {
+		case http.StatusServiceUnavailable:
+			// The session could not be checked (the database is out of
+			// reach): nothing is shown, and the session is kept.
+			if w.Header().Get("Retry-After") == "" {
+				w.Header().Set("Retry-After", "2")
+			}
+			s.renderError(w, r, http.StatusServiceUnavailable, "The clinic's records cannot be reached just now. Try again in a moment.")
+		default:
 			s.renderError(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back, reload the page and try again.")
 		}
 	})
@@ -253,7 +261,7 @@ type gateWriter struct {
 }
 
 func (g *gateWriter) WriteHeader(code int) {
-	if !g.passed && g.refused == 0 && (code == http.StatusUnauthorized || code == http.StatusForbidden) {
+	if !g.passed && g.refused == 0 && (code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusServiceUnavailable) {
 		g.refused = code
 		return
 	}
