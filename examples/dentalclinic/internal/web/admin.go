@@ -63,8 +63,7 @@ func (s *Server) adminCreateClinic(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !parseForm(w, r) {
-		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+	if !s.readForm(w, r) {
 		return
 	}
 	d := &adminData{Name: strings.TrimSpace(r.PostFormValue("name")), Zone: strings.TrimSpace(r.PostFormValue("time_zone")),
@@ -82,9 +81,8 @@ func (s *Server) adminCreateClinic(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminSuspend(w http.ResponseWriter, r *http.Request) {
-	id, err := tenancy.ParseID(r.PathValue("id"))
-	if err != nil {
-		s.renderError(w, r, http.StatusNotFound, "")
+	id, ok := s.pathID(w, r)
+	if !ok {
 		return
 	}
 	if _, err := s.store.SuspendClinic(r.Context(), id); err != nil {
@@ -103,8 +101,7 @@ func (s *Server) adminImpersonate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !parseForm(w, r) {
-		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+	if !s.readForm(w, r) {
 		return
 	}
 	d := &adminData{Clinic: r.PostFormValue("clinic"), Reason: strings.TrimSpace(r.PostFormValue("reason")), Zone: "Europe/London", Currency: "GBP"}

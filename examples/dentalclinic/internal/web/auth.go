@@ -33,6 +33,26 @@ func parseForm(w http.ResponseWriter, r *http.Request) bool {
 	return r.ParseForm() == nil
 }
 
+// readForm parses the posted form, or answers 400 with a page saying so.
+func (s *Server) readForm(w http.ResponseWriter, r *http.Request) bool {
+	if !parseForm(w, r) {
+		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+		return false
+	}
+	return true
+}
+
+// pathID is the {id} of the route, or a 404 page: a malformed id is as
+// missing as another clinic's.
+func (s *Server) pathID(w http.ResponseWriter, r *http.Request) (tenancy.ID, bool) {
+	id, err := tenancy.ParseID(r.PathValue("id"))
+	if err != nil {
+		s.renderError(w, r, http.StatusNotFound, "")
+		return tenancy.ID{}, false
+	}
+	return id, true
+}
+
 func clientIP(r *http.Request) string {
 	host := r.RemoteAddr
 	if i := strings.LastIndexByte(host, ':'); i > 0 {
@@ -161,8 +181,7 @@ func (s *Server) signInPage(portal bool) http.HandlerFunc {
 // the HttpOnly cookie.
 func (s *Server) signIn(portal bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !parseForm(w, r) {
-			s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+		if !s.readForm(w, r) {
 			return
 		}
 		data := signInData{Portal: portal, Email: strings.TrimSpace(r.PostFormValue("email"))}
@@ -258,8 +277,7 @@ func (s *Server) enrolPage(w http.ResponseWriter, r *http.Request) {
 // enrol turns an invite code into a portal account, rate-limited like the
 // API's enrolment.
 func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
-	if !parseForm(w, r) {
-		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+	if !s.readForm(w, r) {
 		return
 	}
 	data := enrolData{Email: strings.TrimSpace(r.PostFormValue("email")), Code: strings.TrimSpace(r.PostFormValue("code"))}

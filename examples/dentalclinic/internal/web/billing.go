@@ -92,8 +92,7 @@ func (s *Server) createInvoice(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !parseForm(w, r) {
-		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+	if !s.readForm(w, r) {
 		return
 	}
 	d, err := s.newInvoiceData(r, r.PostFormValue("patient"))
@@ -133,9 +132,8 @@ type invoiceData struct {
 }
 
 func (s *Server) invoice(w http.ResponseWriter, r *http.Request) {
-	id, err := tenancy.ParseID(r.PathValue("id"))
-	if err != nil {
-		s.renderError(w, r, http.StatusNotFound, "")
+	id, ok := s.pathID(w, r)
+	if !ok {
 		return
 	}
 	v, ok := s.start(w, r, "Invoice")
@@ -164,17 +162,15 @@ func (s *Server) showInvoice(w http.ResponseWriter, r *http.Request, v *view, id
 // invoiceAction runs one change to an invoice and shows the invoice again,
 // with the refusal in words when there is one.
 func (s *Server) invoiceAction(w http.ResponseWriter, r *http.Request, done string, act func(id tenancy.ID) error) {
-	id, err := tenancy.ParseID(r.PathValue("id"))
-	if err != nil {
-		s.renderError(w, r, http.StatusNotFound, "")
+	id, ok := s.pathID(w, r)
+	if !ok {
 		return
 	}
 	v, ok := s.start(w, r, "Invoice")
 	if !ok {
 		return
 	}
-	if !parseForm(w, r) {
-		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+	if !s.readForm(w, r) {
 		return
 	}
 	if err := act(id); err != nil {

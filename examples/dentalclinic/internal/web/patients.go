@@ -75,9 +75,8 @@ type rxForm struct {
 // the roles that may read it. Another clinic's patient is the same 404 as
 // a missing one.
 func (s *Server) chart(w http.ResponseWriter, r *http.Request) {
-	id, err := tenancy.ParseID(r.PathValue("id"))
-	if err != nil {
-		s.renderError(w, r, http.StatusNotFound, "")
+	id, ok := s.pathID(w, r)
+	if !ok {
 		return
 	}
 	v, ok := s.start(w, r, "Patient")
@@ -123,17 +122,15 @@ func (s *Server) chartData(r *http.Request, id tenancy.ID) (*chartData, error) {
 
 // prescribe writes a prescription for the patient (dentists only).
 func (s *Server) prescribe(w http.ResponseWriter, r *http.Request) {
-	id, err := tenancy.ParseID(r.PathValue("id"))
-	if err != nil {
-		s.renderError(w, r, http.StatusNotFound, "")
+	id, ok := s.pathID(w, r)
+	if !ok {
 		return
 	}
 	v, ok := s.start(w, r, "Patient")
 	if !ok {
 		return
 	}
-	if !parseForm(w, r) {
-		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+	if !s.readForm(w, r) {
 		return
 	}
 	f := rxForm{Drug: strings.TrimSpace(r.PostFormValue("drug")), Strength: strings.TrimSpace(r.PostFormValue("strength")),
@@ -166,9 +163,8 @@ func (s *Server) prescribe(w http.ResponseWriter, r *http.Request) {
 
 // portalInvite makes a portal invite code and shows it once, on the chart.
 func (s *Server) portalInvite(w http.ResponseWriter, r *http.Request) {
-	id, err := tenancy.ParseID(r.PathValue("id"))
-	if err != nil {
-		s.renderError(w, r, http.StatusNotFound, "")
+	id, ok := s.pathID(w, r)
+	if !ok {
 		return
 	}
 	v, ok := s.start(w, r, "Patient")

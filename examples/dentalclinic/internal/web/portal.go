@@ -110,8 +110,7 @@ func (s *Server) portalRequest(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !parseForm(w, r) {
-		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+	if !s.readForm(w, r) {
 		return
 	}
 	d := s.portalRequestData(v)
@@ -195,8 +194,7 @@ func (s *Server) portalUpdateContact(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !parseForm(w, r) {
-		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+	if !s.readForm(w, r) {
 		return
 	}
 	phone, email, addr := strings.TrimSpace(r.PostFormValue("phone")), strings.TrimSpace(r.PostFormValue("email")), strings.TrimSpace(r.PostFormValue("address"))

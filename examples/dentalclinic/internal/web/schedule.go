@@ -296,8 +296,7 @@ func (s *Server) createAppointment(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !parseForm(w, r) {
-		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+	if !s.readForm(w, r) {
 		return
 	}
 	n, err := s.loadNames(r.Context(), true)
@@ -358,9 +357,8 @@ func appointmentForm(a store.Appointment, n *names, r *http.Request) *bookingFor
 }
 
 func (s *Server) appointment(w http.ResponseWriter, r *http.Request) {
-	id, err := tenancy.ParseID(r.PathValue("id"))
-	if err != nil {
-		s.renderError(w, r, http.StatusNotFound, "")
+	id, ok := s.pathID(w, r)
+	if !ok {
 		return
 	}
 	v, ok := s.start(w, r, "Appointment")
@@ -384,17 +382,15 @@ func (s *Server) appointment(w http.ResponseWriter, r *http.Request) {
 // updateAppointment changes an appointment's status (action "status") or
 // reschedules it (action "reschedule": time, chair, length, dentist).
 func (s *Server) updateAppointment(w http.ResponseWriter, r *http.Request) {
-	id, err := tenancy.ParseID(r.PathValue("id"))
-	if err != nil {
-		s.renderError(w, r, http.StatusNotFound, "")
+	id, ok := s.pathID(w, r)
+	if !ok {
 		return
 	}
 	v, ok := s.start(w, r, "Appointment")
 	if !ok {
 		return
 	}
-	if !parseForm(w, r) {
-		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+	if !s.readForm(w, r) {
 		return
 	}
 	var in store.AppointmentInput
@@ -416,7 +412,7 @@ func (s *Server) updateAppointment(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusBadRequest, "Unknown action.")
 		return
 	}
-	_, err = s.store.UpdateAppointment(r.Context(), id, in)
+	_, err := s.store.UpdateAppointment(r.Context(), id, in)
 	if err != nil {
 		if msg, status := formError(err); msg != "" {
 			a, gerr := s.store.GetAppointment(r.Context(), id)

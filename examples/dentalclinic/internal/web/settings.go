@@ -57,8 +57,7 @@ func (s *Server) createStaff(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !parseForm(w, r) {
-		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+	if !s.readForm(w, r) {
 		return
 	}
 	in := store.StaffInput{Email: strings.TrimSpace(r.PostFormValue("email")), Name: strings.TrimSpace(r.PostFormValue("name")),
@@ -78,17 +77,15 @@ func (s *Server) createStaff(w http.ResponseWriter, r *http.Request) {
 
 // updateStaff changes a member's roles, or disables or enables them.
 func (s *Server) updateStaff(w http.ResponseWriter, r *http.Request) {
-	id, err := tenancy.ParseID(r.PathValue("id"))
-	if err != nil {
-		s.renderError(w, r, http.StatusNotFound, "")
+	id, ok := s.pathID(w, r)
+	if !ok {
 		return
 	}
 	v, ok := s.start(w, r, "Staff")
 	if !ok {
 		return
 	}
-	if !parseForm(w, r) {
-		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+	if !s.readForm(w, r) {
 		return
 	}
 	roles := r.PostForm["roles"]
@@ -165,8 +162,7 @@ func (s *Server) settingsChange(w http.ResponseWriter, r *http.Request, done str
 	if !ok {
 		return
 	}
-	if !parseForm(w, r) {
-		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+	if !s.readForm(w, r) {
 		return
 	}
 	if err := act(); err != nil {
@@ -218,9 +214,8 @@ func (s *Server) addChair(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateChair(w http.ResponseWriter, r *http.Request) {
-	id, err := tenancy.ParseID(r.PathValue("id"))
-	if err != nil {
-		s.renderError(w, r, http.StatusNotFound, "")
+	id, ok := s.pathID(w, r)
+	if !ok {
 		return
 	}
 	s.settingsChange(w, r, "chairs", func() error {
