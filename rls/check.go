@@ -293,7 +293,7 @@ func (c *checker) policies(ctx context.Context) error {
 		var alwaysTrue, escape bool
 		var unwrapped []string
 		for _, e := range exprs {
-			alwaysTrue = alwaysTrue || stripParens(e) == "true"
+			alwaysTrue = alwaysTrue || stripParens(e) == "true" || isAlwaysTrue(e)
 			escape = escape || hasNullEscape(e)
 			for _, u := range unwrappedCalls(e, helperNames) {
 				if !slices.Contains(unwrapped, u) {

@@ -184,6 +184,11 @@ func TestCheckFindings(t *testing.T) {
 			want: []found{{rls.CodePolicyAlwaysTrue, rls.SeverityError, rls.ObjectPolicy, "open on public.patients"}},
 		},
 		{
+			name: "policy that is always true by its constants",
+			sql:  `CREATE POLICY open ON public.patients FOR SELECT TO {app} USING (1 = 1 OR clinic_id = (SELECT tenancy.current_tenant_id()))`,
+			want: []found{{rls.CodePolicyAlwaysTrue, rls.SeverityError, rls.ObjectPolicy, "open on public.patients"}},
+		},
+		{
 			name: "IS NULL OR escape",
 			sql: `CREATE POLICY lenient ON public.patients FOR SELECT TO {app}
 				USING ((SELECT current_setting('tenancy.tenant_id', true)) IS NULL OR clinic_id = (SELECT tenancy.current_tenant_id()))`,

@@ -69,7 +69,7 @@ const (
 
 	// Policies.
 	CodePolicyNoWithCheck Code = "policy-no-with-check"  // a FOR ALL, INSERT or UPDATE policy without WITH CHECK
-	CodePolicyAlwaysTrue  Code = "policy-always-true"    // USING or WITH CHECK is the constant true
+	CodePolicyAlwaysTrue  Code = "policy-always-true"    // USING or WITH CHECK is true for every row: true, 1 = 1, true OR ...
 	CodePolicyNullEscape  Code = "policy-null-escape"    // an "IS NULL OR" escape that opens the table when a value is missing
 	CodePolicyUnwrapped   Code = "policy-unwrapped-call" // current_setting or a helper called per row, not in a sub-select
 	CodePolicyUnboundRole Code = "policy-unbound-role"   // a PERMISSIVE policy for a role (or PUBLIC) that no RESTRICTIVE tenant policy binds
