@@ -83,12 +83,13 @@ func (s *Store) ListPatients(ctx context.Context, f PatientFilter) ([]Patient, s
 		return nil, "", err
 	}
 	limit := pageLimit(f.Limit)
-	args := []any{p.Tenant, limit + 1}
+	args := []any{p.Tenant}
 	where := ""
 	if q := strings.TrimSpace(f.Query); q != "" {
 		args = append(args, "%"+escapeLike(strings.ToLower(q))+"%")
-		where += ` and (lower(given_name || ' ' || family_name) like $3 or lower(family_name || ' ' || given_name) like $3
-			or lower(email) like $3 or phone like $3)`
+		n := "$" + itoa(len(args))
+		where += ` and (lower(given_name || ' ' || family_name) like ` + n + ` or lower(family_name || ' ' || given_name) like ` + n + `
+			or lower(email) like ` + n + ` or phone like ` + n + `)`
 	}
 	if !after.ID.IsZero() {
 		args = append(args, after.F, after.G, after.ID)
@@ -96,7 +97,7 @@ func (s *Store) ListPatients(ctx context.Context, f PatientFilter) ([]Patient, s
 		where += ` and (lower(family_name), lower(given_name), id) > ($` + itoa(n-2) + `, $` + itoa(n-1) + `, $` + itoa(n) + `)`
 	}
 	rows, err := s.db.Query(ctx, `select `+patientColumns+` from patients where clinic_id = $1`+where+`
-		order by lower(family_name), lower(given_name), id limit $2`, args...)
+		order by lower(family_name), lower(given_name), id`+limitSQL(limit), args...)
 	if err != nil {
 		return nil, "", wrap("list patients", err)
 	}
