@@ -326,6 +326,15 @@ func (s *server) listPatients(w http.ResponseWriter, r *http.Request, clinic ten
 		where += ` and (lower(given_name || ' ' || family_name) like $2 or lower(family_name || ' ' || given_name) like $2
 			or lower(email) like $2 or phone like $2)`
 	}
+	if prefix := strings.TrimSpace(r.URL.Query().Get("name_prefix")); prefix != "" {
+		lo, hi, hasHi := store.NamePrefixBounds(prefix)
+		args = append(args, lo)
+		where += ` and family_name_key ~>=~ $` + strconv.Itoa(len(args))
+		if hasHi {
+			args = append(args, hi)
+			where += ` and family_name_key ~<~ $` + strconv.Itoa(len(args))
+		}
+	}
 	rows, err := s.db.Query(r.Context(), `select `+basePatientColumns+` from patients where clinic_id = $1`+where+`
 		order by lower(family_name), lower(given_name), id limit `+strconv.Itoa(n+1), args...)
 	if err != nil {
