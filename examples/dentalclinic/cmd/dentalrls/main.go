@@ -4,8 +4,9 @@
 // row-level security off (the explicit clinic_id predicate alone), as the
 // app role through tenantdb under the generated policies, and under two
 // naive policies. It prints p50 and p99 per variant with the ratios to the
-// baseline, and writes EXPLAIN (ANALYZE, BUFFERS) of every query and
-// variant to -plans.
+// baseline, and how many executions PostgreSQL planned again (custom
+// plans) or ran from its cached generic plan; and it writes EXPLAIN
+// (ANALYZE, BUFFERS) of every query and variant to -plans.
 //
 //	go run ./examples/dentalclinic/cmd/dentalrls -data /tmp/dentalscale -plans /tmp/plans.txt
 //
@@ -91,5 +92,14 @@ func run(ctx context.Context, dir string, rounds, iters int, plans string, gener
 		return err
 	}
 	scale.WriteResults(os.Stdout, res)
+	counts, err := b.PlanCounts(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Println("\nplans of the timed executions (pg_prepared_statements, all connections): generic / custom")
+	fmt.Println("\n| query | variant | generic | custom |\n| --- | --- | --- | --- |")
+	for _, c := range counts {
+		fmt.Printf("| %s | %s | %d | %d |\n", c.Query, c.Variant, c.Generic, c.Custom)
+	}
 	return nil
 }

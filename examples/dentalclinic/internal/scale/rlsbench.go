@@ -118,6 +118,7 @@ type RLSBench struct {
 	pools   map[string]*tenantdb.Pool // by variant, with the default guard
 	explain map[string]*tenantdb.Pool // by variant, letting EXPLAIN through
 	raw     []*pgxpool.Pool
+	byRole  map[string]*pgxpool.Pool // each variant's connections, for PlanCounts
 }
 
 // allowAll lets EXPLAIN through; the statements it wraps are the ones the
@@ -133,7 +134,7 @@ func (allowAll) Check(string, []any, tenancy.ID) error { return nil }
 // force_generic_plan: prepared statements are planned once per connection
 // instead of at every execution.
 func NewRLSBench(ctx context.Context, superuser string, conns Conns, genericPlans bool) (*RLSBench, error) {
-	b := &RLSBench{pools: map[string]*tenantdb.Pool{}, explain: map[string]*tenantdb.Pool{}}
+	b := &RLSBench{pools: map[string]*tenantdb.Pool{}, explain: map[string]*tenantdb.Pool{}, byRole: map[string]*pgxpool.Pool{}}
 	naive, err := makeNaive(ctx, superuser, conns)
 	if err != nil {
 		b.Close()
@@ -158,6 +159,7 @@ func NewRLSBench(ctx context.Context, superuser string, conns Conns, genericPlan
 		b.Close()
 		return nil, err
 	}
+	b.byRole[Baseline] = b.base
 	l, err := DetectLayout(ctx, b.base)
 	if err != nil {
 		b.Close()
@@ -170,6 +172,7 @@ func NewRLSBench(ctx context.Context, superuser string, conns Conns, genericPlan
 			b.Close()
 			return nil, err
 		}
+		b.byRole[v] = p
 		if b.pools[v], err = tenantdb.New(ctx, p, tenantdb.Config{}); err != nil {
 			b.Close()
 			return nil, fmt.Errorf("%s: %w", v, err)
@@ -434,6 +437,56 @@ func pct(sorted []time.Duration, p int) time.Duration {
 	}
 	i := (len(sorted)*p + 99) / 100
 	return sorted[min(max(i-1, 0), len(sorted)-1)]
+}
+
+// PlanCount is how PostgreSQL planned one query's executions under one
+// variant, summed over the variant's connections (pg_prepared_statements).
+type PlanCount struct {
+	Query, Variant  string
+	Generic, Custom int64
+}
+
+// PlanCounts reads pg_prepared_statements on every idle connection of
+// every variant: how many executions of each query used the cached
+// generic plan and how many were planned again (custom plans). Run it
+// after Measure, with nothing else using the connections.
+func (b *RLSBench) PlanCounts(ctx context.Context) ([]PlanCount, error) {
+	var out []PlanCount
+	for _, v := range Variants {
+		counts := map[string][2]int64{} // by the statement's words: generic, custom
+		for _, c := range b.byRole[v].AcquireAllIdle(ctx) {
+			err := preparedPlans(ctx, c.Conn(), counts)
+			c.Release()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", v, err)
+			}
+		}
+		for _, q := range Queries {
+			n := counts[strings.Join(strings.Fields(q.SQL), " ")]
+			out = append(out, PlanCount{Query: q.Name, Variant: v, Generic: n[0], Custom: n[1]})
+		}
+	}
+	return out, nil
+}
+
+// preparedPlans adds the connection's plan counts per prepared statement
+// to counts.
+func preparedPlans(ctx context.Context, c *pgx.Conn, counts map[string][2]int64) error {
+	rows, err := c.Query(ctx, "select statement, generic_plans, custom_plans from pg_prepared_statements")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sql string
+		var g, cu int64
+		if err := rows.Scan(&sql, &g, &cu); err != nil {
+			return err
+		}
+		k := strings.Join(strings.Fields(sql), " ")
+		counts[k] = [2]int64{counts[k][0] + g, counts[k][1] + cu}
+	}
+	return rows.Err()
 }
 
 // Explain returns EXPLAIN (ANALYZE, BUFFERS) of q for clinic n under

@@ -186,6 +186,19 @@ func TestRLSBench(t *testing.T) {
 			t.Errorf("%s, %s: %+v", r.Query, r.Variant, r)
 		}
 	}
+	counts, err := b.PlanCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(counts) != len(Queries)*len(Variants) {
+		t.Fatalf("%d plan counts, want %d", len(counts), len(Queries)*len(Variants))
+	}
+	for _, c := range counts {
+		// Every variant ran every query at least 6 times on its two connections.
+		if c.Generic+c.Custom < 6 {
+			t.Errorf("%s, %s: %d generic and %d custom plans counted", c.Query, c.Variant, c.Generic, c.Custom)
+		}
+	}
 	var sb strings.Builder
 	WriteResults(&sb, res)
 	if strings.Count(sb.String(), "| 1.00x | 1.00x |") < len(Queries) {
