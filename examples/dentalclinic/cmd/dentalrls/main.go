@@ -33,6 +33,7 @@ func main() {
 	iters := flag.Int("iters", 200, "queries per variant, query and round")
 	plans := flag.String("plans", "", "file for the EXPLAIN (ANALYZE, BUFFERS) plans")
 	generic := flag.Bool("generic", false, "plan_cache_mode=force_generic_plan on every variant's connections")
+	custom := flag.Bool("custom", false, "plan_cache_mode=force_custom_plan on every variant's connections (plan every execution)")
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "dentalrls: -data DIR is required")
@@ -40,13 +41,23 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *dir, *rounds, *iters, *plans, *generic); err != nil {
+	mode := ""
+	switch {
+	case *generic && *custom:
+		fmt.Fprintln(os.Stderr, "dentalrls: -generic or -custom, not both")
+		os.Exit(2)
+	case *generic:
+		mode = "force_generic_plan"
+	case *custom:
+		mode = "force_custom_plan"
+	}
+	if err := run(ctx, *dir, *rounds, *iters, *plans, mode); err != nil {
 		fmt.Fprintln(os.Stderr, "dentalrls:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, dir string, rounds, iters int, plans string, generic bool) error {
+func run(ctx context.Context, dir string, rounds, iters int, plans string, planCacheMode string) error {
 	c, err := scale.StartCluster(ctx, dir, scale.BenchSettings)
 	if err != nil {
 		return err
@@ -56,7 +67,7 @@ func run(ctx context.Context, dir string, rounds, iters int, plans string, gener
 	if _, err := migrations.Up(ctx, c.Conns.Owner, scale.Roles); err != nil {
 		return err
 	}
-	b, err := scale.NewRLSBench(ctx, c.SuperuserConnString(scale.Database), c.Conns, generic)
+	b, err := scale.NewRLSBench(ctx, c.SuperuserConnString(scale.Database), c.Conns, planCacheMode)
 	if err != nil {
 		return err
 	}

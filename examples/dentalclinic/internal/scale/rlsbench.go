@@ -129,11 +129,12 @@ func (allowAll) Check(string, []any, tenancy.ID) error { return nil }
 
 // NewRLSBench makes the naive roles and policies (superuser is a
 // superuser's connection string to the database), and connects every
-// variant. The database must have been made by Generate. With
-// genericPlans, every variant's connections use plan_cache_mode
-// force_generic_plan: prepared statements are planned once per connection
-// instead of at every execution.
-func NewRLSBench(ctx context.Context, superuser string, conns Conns, genericPlans bool) (*RLSBench, error) {
+// variant. The database must have been made by Generate. A non-empty
+// planCacheMode is every variant's connections' plan_cache_mode:
+// force_generic_plan plans each prepared statement once per connection,
+// force_custom_plan at every execution; "" leaves PostgreSQL's choice
+// (auto: five custom plans, then the generic plan unless it looks dearer).
+func NewRLSBench(ctx context.Context, superuser string, conns Conns, planCacheMode string) (*RLSBench, error) {
 	b := &RLSBench{pools: map[string]*tenantdb.Pool{}, explain: map[string]*tenantdb.Pool{}, byRole: map[string]*pgxpool.Pool{}}
 	naive, err := makeNaive(ctx, superuser, conns)
 	if err != nil {
@@ -146,8 +147,8 @@ func NewRLSBench(ctx context.Context, superuser string, conns Conns, genericPlan
 			return nil, err
 		}
 		cfg.MaxConns = 2
-		if genericPlans {
-			cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+		if planCacheMode != "" {
+			cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = planCacheMode
 		}
 		p, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err == nil {

@@ -147,7 +147,7 @@ func TestRLSBench(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.New(t)
 	conns, _ := generated(t, db, tiny)
-	b, err := NewRLSBench(ctx, db.ConnString(pgtest.Admin), conns, false)
+	b, err := NewRLSBench(ctx, db.ConnString(pgtest.Admin), conns, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func BenchmarkRLS(b *testing.B) {
 			return
 		}
 		conns, _ := generated(b, db, benchScale)
-		benchState, benchErr = NewRLSBench(context.Background(), db.ConnString(pgtest.Admin), conns, false)
+		benchState, benchErr = NewRLSBench(context.Background(), db.ConnString(pgtest.Admin), conns, "")
 	})
 	if benchErr != nil {
 		pgtest.SkipOrFail(b, benchErr)
