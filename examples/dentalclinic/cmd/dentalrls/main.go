@@ -4,8 +4,9 @@
 // row-level security off (the explicit clinic_id predicate alone), as the
 // app role through tenantdb under the generated policies, and under two
 // naive policies. It prints p50 and p99 per variant with the ratios to the
-// baseline, and writes EXPLAIN (ANALYZE, BUFFERS) of every query and
-// variant to -plans.
+// baseline, and how many executions PostgreSQL planned again (custom
+// plans) or ran from its cached generic plan; and it writes EXPLAIN
+// (ANALYZE, BUFFERS) of every query and variant to -plans.
 //
 //	go run ./examples/dentalclinic/cmd/dentalrls -data /tmp/dentalscale -plans /tmp/plans.txt
 //
@@ -32,6 +33,7 @@ func main() {
 	iters := flag.Int("iters", 200, "queries per variant, query and round")
 	plans := flag.String("plans", "", "file for the EXPLAIN (ANALYZE, BUFFERS) plans")
 	generic := flag.Bool("generic", false, "plan_cache_mode=force_generic_plan on every variant's connections")
+	custom := flag.Bool("custom", false, "plan_cache_mode=force_custom_plan on every variant's connections (plan every execution)")
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "dentalrls: -data DIR is required")
@@ -39,13 +41,23 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *dir, *rounds, *iters, *plans, *generic); err != nil {
+	mode := ""
+	switch {
+	case *generic && *custom:
+		fmt.Fprintln(os.Stderr, "dentalrls: -generic or -custom, not both")
+		os.Exit(2)
+	case *generic:
+		mode = "force_generic_plan"
+	case *custom:
+		mode = "force_custom_plan"
+	}
+	if err := run(ctx, *dir, *rounds, *iters, *plans, mode); err != nil {
 		fmt.Fprintln(os.Stderr, "dentalrls:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, dir string, rounds, iters int, plans string, generic bool) error {
+func run(ctx context.Context, dir string, rounds, iters int, plans string, planCacheMode string) error {
 	c, err := scale.StartCluster(ctx, dir, scale.BenchSettings)
 	if err != nil {
 		return err
@@ -55,7 +67,7 @@ func run(ctx context.Context, dir string, rounds, iters int, plans string, gener
 	if _, err := migrations.Up(ctx, c.Conns.Owner, scale.Roles); err != nil {
 		return err
 	}
-	b, err := scale.NewRLSBench(ctx, c.SuperuserConnString(scale.Database), c.Conns, generic)
+	b, err := scale.NewRLSBench(ctx, c.SuperuserConnString(scale.Database), c.Conns, planCacheMode)
 	if err != nil {
 		return err
 	}
@@ -91,5 +103,14 @@ func run(ctx context.Context, dir string, rounds, iters int, plans string, gener
 		return err
 	}
 	scale.WriteResults(os.Stdout, res)
+	counts, err := b.PlanCounts(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Println("\nplans of the timed executions (pg_prepared_statements, all connections): generic / custom")
+	fmt.Println("\n| query | variant | generic | custom |\n| --- | --- | --- | --- |")
+	for _, c := range counts {
+		fmt.Printf("| %s | %s | %d | %d |\n", c.Query, c.Variant, c.Generic, c.Custom)
+	}
 	return nil
 }

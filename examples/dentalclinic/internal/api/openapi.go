@@ -32,6 +32,29 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 
+// queryParam is a documented query parameter of a route.
+type queryParam struct {
+	Name, Type, Description string
+}
+
+// pageParams are the query parameters of every paged list.
+var pageParams = []queryParam{
+	{"limit", "integer", "Page size, 1 to 200; 50 when absent or not positive, 200 when larger."},
+	{"cursor", "string", "The next_cursor of the previous page."},
+}
+
+// queryParams documents the query parameters of the routes that take
+// them, by "METHOD path".
+var queryParams = map[string][]queryParam{
+	http.MethodGet + " " + v1 + "/patients": append([]queryParam{
+		{"q", "string", "Substring of the given and family name (either order), email or phone, case-insensitive. " +
+			"Reads every patient of the clinic: for large clinics prefer name_prefix."},
+		{"name_prefix", "string", "Start of the family name, 1 to 100 characters, ignoring the case of the letters A to Z " +
+			"(other characters match exactly): name_prefix=wil finds Williams and Wilson. " +
+			"Served by an index range, so it stays fast at any clinic size. With q, both must match."},
+	}, pageParams...),
+}
+
 // OpenAPI returns the OpenAPI 3.1 description of every registered route,
 // built from the route table itself, so it cannot fall out of step with the
 // router: a route exists in the document exactly when it is served.
@@ -65,6 +88,12 @@ func (s *Server) OpenAPI() map[string]any {
 			params = append(params, map[string]any{
 				"name": m[1], "in": "path", "required": true,
 				"schema": map[string]any{"type": "string", "format": "uuid"},
+			})
+		}
+		for _, qp := range queryParams[rt.Method+" "+rt.Path] {
+			params = append(params, map[string]any{
+				"name": qp.Name, "in": "query", "required": false, "description": qp.Description,
+				"schema": map[string]any{"type": qp.Type},
 			})
 		}
 		if len(params) > 0 {

@@ -85,3 +85,45 @@ func TestOpenAPICoversTheRealRouter(t *testing.T) {
 		t.Errorf("only %d routes registered", len(s.Routes()))
 	}
 }
+
+// TestOpenAPIQueryParams: every documented query parameter belongs to a
+// served route (a typo in queryParams would otherwise document nothing),
+// and the patient list documents its family-name prefix search.
+func TestOpenAPIQueryParams(t *testing.T) {
+	key, err := jwtctx.GenerateKey("k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := jwtctx.New(jwtctx.Config{Issuer: "i", Audience: "a", SigningKey: key, Revoker: jwtctx.NoRevocation})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Tokens: tokens, Revoker: &jwtctx.MemoryRevoker{}, DB: &tenantdb.Pool{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := map[string]bool{}
+	for _, rt := range s.Routes() {
+		served[rt.Method+" "+rt.Path] = true
+	}
+	for k := range queryParams {
+		if !served[k] {
+			t.Errorf("query parameters documented for %s, which is not served", k)
+		}
+	}
+	paths := s.OpenAPI()["paths"].(map[string]map[string]any)
+	op := paths[v1+"/patients"]["get"].(map[string]any)
+	params, _ := op["parameters"].([]any)
+	names := map[string]bool{}
+	for _, p := range params {
+		m := p.(map[string]any)
+		if m["in"] == "query" {
+			names[m["name"].(string)] = true
+		}
+	}
+	for _, want := range []string{"q", "name_prefix", "limit", "cursor"} {
+		if !names[want] {
+			t.Errorf("GET %s/patients does not document the query parameter %q", v1, want)
+		}
+	}
+}

@@ -18,7 +18,9 @@ func (s *Server) patientRoutes(auth *jwtctx.Middleware) {
 func (s *Server) listPatients(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit, _ := strconv.Atoi(q.Get("limit"))
-	list, next, err := s.store.ListPatients(r.Context(), store.PatientFilter{Query: q.Get("q"), Cursor: q.Get("cursor"), Limit: limit})
+	list, next, err := s.store.ListPatients(r.Context(), store.PatientFilter{
+		Query: q.Get("q"), NamePrefix: q.Get("name_prefix"), Cursor: q.Get("cursor"), Limit: limit,
+	})
 	if err != nil {
 		s.fail(w, r, err)
 		return

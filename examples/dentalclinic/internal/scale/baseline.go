@@ -179,7 +179,7 @@ func baseScanAppointment(row pgx.Row) (store.Appointment, error) {
 func (s *server) listAppointments(w http.ResponseWriter, r *http.Request, clinic tenancy.ID) {
 	q := r.URL.Query()
 	n := limit(r)
-	args := []any{clinic, n + 1}
+	args := []any{clinic}
 	where := ""
 	for _, p := range []struct{ name, cond string }{{"from", "a.starts_at >= $"}, {"to", "a.starts_at < $"}} {
 		if v := q.Get(p.name); v != "" {
@@ -193,7 +193,7 @@ func (s *server) listAppointments(w http.ResponseWriter, r *http.Request, clinic
 		}
 	}
 	rows, err := s.db.Query(r.Context(), `select `+baseAppointmentColumns+baseAppointmentFrom+` where a.clinic_id = $1`+where+`
-		order by a.starts_at, a.id limit $2`, args...)
+		order by a.starts_at, a.id limit `+strconv.Itoa(n+1), args...)
 	if err != nil {
 		fail(w, err)
 		return
@@ -318,16 +318,25 @@ func baseScanPatient(row pgx.Row) (store.Patient, error) {
 
 func (s *server) listPatients(w http.ResponseWriter, r *http.Request, clinic tenancy.ID) {
 	n := limit(r)
-	args := []any{clinic, n + 1}
+	args := []any{clinic}
 	where := ""
 	if q := strings.TrimSpace(r.URL.Query().Get("q")); q != "" {
 		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q))
 		args = append(args, "%"+esc+"%")
-		where += ` and (lower(given_name || ' ' || family_name) like $3 or lower(family_name || ' ' || given_name) like $3
-			or lower(email) like $3 or phone like $3)`
+		where += ` and (lower(given_name || ' ' || family_name) like $2 or lower(family_name || ' ' || given_name) like $2
+			or lower(email) like $2 or phone like $2)`
+	}
+	if prefix := strings.TrimSpace(r.URL.Query().Get("name_prefix")); prefix != "" {
+		lo, hi, hasHi := store.NamePrefixBounds(prefix)
+		args = append(args, lo)
+		where += ` and family_name_key ~>=~ $` + strconv.Itoa(len(args))
+		if hasHi {
+			args = append(args, hi)
+			where += ` and family_name_key ~<~ $` + strconv.Itoa(len(args))
+		}
 	}
 	rows, err := s.db.Query(r.Context(), `select `+basePatientColumns+` from patients where clinic_id = $1`+where+`
-		order by lower(family_name), lower(given_name), id limit $2`, args...)
+		order by lower(family_name), lower(given_name), id limit `+strconv.Itoa(n+1), args...)
 	if err != nil {
 		fail(w, err)
 		return
@@ -403,7 +412,7 @@ const baseInvoiceFrom = `
 
 func (s *server) listInvoices(w http.ResponseWriter, r *http.Request, clinic tenancy.ID) {
 	n := limit(r)
-	rows, err := s.db.Query(r.Context(), baseInvoiceFrom+` order by i.number desc limit $2`, clinic, n+1)
+	rows, err := s.db.Query(r.Context(), baseInvoiceFrom+` order by i.number desc limit `+strconv.Itoa(n+1), clinic)
 	if err != nil {
 		fail(w, err)
 		return

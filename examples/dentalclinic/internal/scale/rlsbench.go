@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
@@ -70,19 +71,30 @@ const (
 )
 
 // Queries are the benchmarked queries: the app's own SQL (internal/store)
-// with the filters a screen uses.
+// with the filters a screen uses. As in the store, the page size (one more
+// than the page, to know whether there is a next one) is an integer literal
+// in the SQL text, not a parameter: with "limit $n", PostgreSQL keeps
+// choosing custom plans and plans every execution again, policies and
+// all.
 var Queries = []Query{
 	{"day schedule", `select ` + appointmentColumns + ` from appointments a join clinics c on c.id = a.clinic_id
-		where a.clinic_id = $1 and a.starts_at >= $3 and a.starts_at < $4 order by a.starts_at, a.id limit $2`,
-		func(day time.Time) []any { return []any{101, day, day.Add(24 * time.Hour)} }},
-	{"patient name prefix", `select ` + patientColumns + ` from patients where clinic_id = $1 and lower(family_name) like $3
-		order by lower(family_name), lower(given_name), id limit $2`,
-		func(time.Time) []any { return []any{51, "wil%"} }},
+		where a.clinic_id = $1 and a.starts_at >= $2 and a.starts_at < $3 order by a.starts_at, a.id limit 101`,
+		func(day time.Time) []any { return []any{day, day.Add(24 * time.Hour)} }},
+	// GET /patients?name_prefix=wil: the range of the stored, folded
+	// family_name_key that starts with "wil", with the leakproof
+	// text_pattern_ops operators, which row-level security lets into the
+	// index scan (lower(family_name) like 'wil%' it does not).
+	{"patient name prefix", `select ` + patientColumns + ` from patients where clinic_id = $1 and family_name_key ~>=~ $2 and family_name_key ~<~ $3
+		order by lower(family_name), lower(given_name), id limit 51`,
+		func(time.Time) []any {
+			lo, hi, _ := store.NamePrefixBounds("wil")
+			return []any{lo, hi}
+		}},
 	{"patient search (app's substring match)", `select ` + patientColumns + ` from patients where clinic_id = $1
-		and (lower(given_name || ' ' || family_name) like $3 or lower(family_name || ' ' || given_name) like $3
-			or lower(email) like $3 or phone like $3)
-		order by lower(family_name), lower(given_name), id limit $2`,
-		func(time.Time) []any { return []any{51, "%wil%"} }},
+		and (lower(given_name || ' ' || family_name) like $2 or lower(family_name || ' ' || given_name) like $2
+			or lower(email) like $2 or phone like $2)
+		order by lower(family_name), lower(given_name), id limit 51`,
+		func(time.Time) []any { return []any{"%wil%"} }},
 	{"invoice list", `
 	select i.id, i.clinic_id, i.number, i.patient_id, i.currency, i.total_minor, coalesce(pay.paid, 0)::bigint,
 		i.issued_at, i.voided_at, i.created_at, case when i.status <> 'issued' then i.status
@@ -92,8 +104,8 @@ var Queries = []Query{
 	from invoices i
 	left join lateral (select sum(p.amount_minor) as paid from payments p
 		where p.clinic_id = $1 and p.invoice_id = i.id) pay on true
-	where i.clinic_id = $1 order by i.number desc limit $2`,
-		func(time.Time) []any { return []any{51} }},
+	where i.clinic_id = $1 order by i.number desc limit 51`,
+		func(time.Time) []any { return nil }},
 }
 
 // RLSBench holds a connection per variant to a generated database.
@@ -106,6 +118,7 @@ type RLSBench struct {
 	pools   map[string]*tenantdb.Pool // by variant, with the default guard
 	explain map[string]*tenantdb.Pool // by variant, letting EXPLAIN through
 	raw     []*pgxpool.Pool
+	byRole  map[string]*pgxpool.Pool // each variant's connections, for PlanCounts
 }
 
 // allowAll lets EXPLAIN through; the statements it wraps are the ones the
@@ -116,12 +129,13 @@ func (allowAll) Check(string, []any, tenancy.ID) error { return nil }
 
 // NewRLSBench makes the naive roles and policies (superuser is a
 // superuser's connection string to the database), and connects every
-// variant. The database must have been made by Generate. With
-// genericPlans, every variant's connections use plan_cache_mode
-// force_generic_plan: prepared statements are planned once per connection
-// instead of at every execution.
-func NewRLSBench(ctx context.Context, superuser string, conns Conns, genericPlans bool) (*RLSBench, error) {
-	b := &RLSBench{pools: map[string]*tenantdb.Pool{}, explain: map[string]*tenantdb.Pool{}}
+// variant. The database must have been made by Generate. A non-empty
+// planCacheMode is every variant's connections' plan_cache_mode:
+// force_generic_plan plans each prepared statement once per connection,
+// force_custom_plan at every execution; "" leaves PostgreSQL's choice
+// (auto: five custom plans, then the generic plan unless it looks dearer).
+func NewRLSBench(ctx context.Context, superuser string, conns Conns, planCacheMode string) (*RLSBench, error) {
+	b := &RLSBench{pools: map[string]*tenantdb.Pool{}, explain: map[string]*tenantdb.Pool{}, byRole: map[string]*pgxpool.Pool{}}
 	naive, err := makeNaive(ctx, superuser, conns)
 	if err != nil {
 		b.Close()
@@ -133,8 +147,8 @@ func NewRLSBench(ctx context.Context, superuser string, conns Conns, genericPlan
 			return nil, err
 		}
 		cfg.MaxConns = 2
-		if genericPlans {
-			cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+		if planCacheMode != "" {
+			cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = planCacheMode
 		}
 		p, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err == nil {
@@ -146,6 +160,7 @@ func NewRLSBench(ctx context.Context, superuser string, conns Conns, genericPlan
 		b.Close()
 		return nil, err
 	}
+	b.byRole[Baseline] = b.base
 	l, err := DetectLayout(ctx, b.base)
 	if err != nil {
 		b.Close()
@@ -158,6 +173,7 @@ func NewRLSBench(ctx context.Context, superuser string, conns Conns, genericPlan
 			b.Close()
 			return nil, err
 		}
+		b.byRole[v] = p
 		if b.pools[v], err = tenantdb.New(ctx, p, tenantdb.Config{}); err != nil {
 			b.Close()
 			return nil, fmt.Errorf("%s: %w", v, err)
@@ -422,6 +438,56 @@ func pct(sorted []time.Duration, p int) time.Duration {
 	}
 	i := (len(sorted)*p + 99) / 100
 	return sorted[min(max(i-1, 0), len(sorted)-1)]
+}
+
+// PlanCount is how PostgreSQL planned one query's executions under one
+// variant, summed over the variant's connections (pg_prepared_statements).
+type PlanCount struct {
+	Query, Variant  string
+	Generic, Custom int64
+}
+
+// PlanCounts reads pg_prepared_statements on every idle connection of
+// every variant: how many executions of each query used the cached
+// generic plan and how many were planned again (custom plans). Run it
+// after Measure, with nothing else using the connections.
+func (b *RLSBench) PlanCounts(ctx context.Context) ([]PlanCount, error) {
+	var out []PlanCount
+	for _, v := range Variants {
+		counts := map[string][2]int64{} // by the statement's words: generic, custom
+		for _, c := range b.byRole[v].AcquireAllIdle(ctx) {
+			err := preparedPlans(ctx, c.Conn(), counts)
+			c.Release()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", v, err)
+			}
+		}
+		for _, q := range Queries {
+			n := counts[strings.Join(strings.Fields(q.SQL), " ")]
+			out = append(out, PlanCount{Query: q.Name, Variant: v, Generic: n[0], Custom: n[1]})
+		}
+	}
+	return out, nil
+}
+
+// preparedPlans adds the connection's plan counts per prepared statement
+// to counts.
+func preparedPlans(ctx context.Context, c *pgx.Conn, counts map[string][2]int64) error {
+	rows, err := c.Query(ctx, "select statement, generic_plans, custom_plans from pg_prepared_statements")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sql string
+		var g, cu int64
+		if err := rows.Scan(&sql, &g, &cu); err != nil {
+			return err
+		}
+		k := strings.Join(strings.Fields(sql), " ")
+		counts[k] = [2]int64{counts[k][0] + g, counts[k][1] + cu}
+	}
+	return rows.Err()
 }
 
 // Explain returns EXPLAIN (ANALYZE, BUFFERS) of q for clinic n under

@@ -147,7 +147,7 @@ func TestRLSBench(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.New(t)
 	conns, _ := generated(t, db, tiny)
-	b, err := NewRLSBench(ctx, db.ConnString(pgtest.Admin), conns, false)
+	b, err := NewRLSBench(ctx, db.ConnString(pgtest.Admin), conns, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,6 +186,19 @@ func TestRLSBench(t *testing.T) {
 			t.Errorf("%s, %s: %+v", r.Query, r.Variant, r)
 		}
 	}
+	counts, err := b.PlanCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(counts) != len(Queries)*len(Variants) {
+		t.Fatalf("%d plan counts, want %d", len(counts), len(Queries)*len(Variants))
+	}
+	for _, c := range counts {
+		// Every variant ran every query at least 6 times on its two connections.
+		if c.Generic+c.Custom < 6 {
+			t.Errorf("%s, %s: %d generic and %d custom plans counted", c.Query, c.Variant, c.Generic, c.Custom)
+		}
+	}
 	var sb strings.Builder
 	WriteResults(&sb, res)
 	if strings.Count(sb.String(), "| 1.00x | 1.00x |") < len(Queries) {
@@ -215,7 +228,7 @@ func BenchmarkRLS(b *testing.B) {
 			return
 		}
 		conns, _ := generated(b, db, benchScale)
-		benchState, benchErr = NewRLSBench(context.Background(), db.ConnString(pgtest.Admin), conns, false)
+		benchState, benchErr = NewRLSBench(context.Background(), db.ConnString(pgtest.Admin), conns, "")
 	})
 	if benchErr != nil {
 		pgtest.SkipOrFail(b, benchErr)

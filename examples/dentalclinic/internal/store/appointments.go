@@ -285,7 +285,7 @@ func (s *Store) ListAppointments(ctx context.Context, f AppointmentFilter) ([]Ap
 		return nil, "", invalid("status", "status must be one of "+strings.Join(AppointmentStatuses, ", "))
 	}
 	limit := pageLimit(f.Limit)
-	args := []any{p.Tenant, limit + 1}
+	args := []any{p.Tenant}
 	where := ""
 	add := func(cond string, v any) {
 		args = append(args, v)
@@ -315,7 +315,7 @@ func (s *Store) ListAppointments(ctx context.Context, f AppointmentFilter) ([]Ap
 		where += ` and (a.starts_at, a.id) > ($` + itoa(n-1) + `, $` + itoa(n) + `)`
 	}
 	rows, err := s.db.Query(ctx, `select `+appointmentColumns+appointmentFrom+` where a.clinic_id = $1`+where+`
-		order by a.starts_at, a.id limit $2`, args...)
+		order by a.starts_at, a.id`+limitSQL(limit), args...)
 	if err != nil {
 		return nil, "", wrap("list appointments", err)
 	}

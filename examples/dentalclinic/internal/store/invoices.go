@@ -154,7 +154,7 @@ func (s *Store) ListInvoices(ctx context.Context, f InvoiceFilter) ([]Invoice, s
 		return nil, "", invalid("status", "status must be one of draft, issued, partly_paid, paid, void")
 	}
 	limit := pageLimit(f.Limit)
-	args := []any{p.Tenant, limit + 1}
+	args := []any{p.Tenant}
 	where := ""
 	if !f.PatientID.IsZero() {
 		args = append(args, f.PatientID)
@@ -168,7 +168,7 @@ func (s *Store) ListInvoices(ctx context.Context, f InvoiceFilter) ([]Invoice, s
 		args = append(args, after.N)
 		where += ` and i.number < $` + itoa(len(args))
 	}
-	rows, err := s.db.Query(ctx, invoiceFrom+where+` order by i.number desc limit $2`, args...)
+	rows, err := s.db.Query(ctx, invoiceFrom+where+` order by i.number desc`+limitSQL(limit), args...)
 	if err != nil {
 		return nil, "", wrap("list invoices", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/jackc/pgx/v5"
 
@@ -63,9 +64,63 @@ func scanPatient(row pgx.Row) (Patient, error) {
 
 // PatientFilter narrows a patient list.
 type PatientFilter struct {
-	Query  string // matches name, phone or email, case-insensitively
-	Cursor string
-	Limit  int
+	Query string // matches name, phone or email, case-insensitively
+	// NamePrefix matches the start of the family name, ignoring the case
+	// of ASCII letters (see NamePrefixBounds). Unlike Query, it is an
+	// index range on patients_family_name_key, also under row-level
+	// security.
+	NamePrefix string
+	Cursor     string
+	Limit      int
+}
+
+// maxNamePrefix is the longest family-name prefix searched for: a family
+// name has at most 100 characters.
+const maxNamePrefix = 100
+
+// FoldName folds a family name as the column patients.family_name_key
+// does (lower(family_name COLLATE "C")): ASCII letters to lower case,
+// every other character as it is. The "C" collation makes the database's
+// folding the same in every locale, so Go and SQL agree on it exactly.
+func FoldName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, s)
+}
+
+// NamePrefixBounds returns the range of family_name_key values that start
+// with prefix (folded by FoldName): lo <= key < hi in byte order, which is
+// what the text_pattern_ops operators ~>=~ and ~<~ compare, and which for
+// UTF-8 is code point order. hi is lo with its last character replaced by
+// the next code point (skipping the surrogates, which UTF-8 text never
+// holds); trailing characters that are the largest code point are dropped
+// first. hasHi is false when there is no upper bound (an empty prefix, or
+// one made only of U+10FFFF): every key from lo on matches.
+//
+// The bounds, not LIKE, are the search condition because under row-level
+// security PostgreSQL uses only LEAKPROOF operators as index conditions;
+// the text_pattern_ops comparisons are leakproof, lower() and LIKE are
+// not (docs/benchmarks.md).
+func NamePrefixBounds(prefix string) (lo, hi string, hasHi bool) {
+	lo = FoldName(prefix)
+	rs := []rune(lo)
+	for len(rs) > 0 {
+		last := rs[len(rs)-1]
+		switch {
+		case last >= unicode.MaxRune:
+			rs = rs[:len(rs)-1]
+			continue
+		case last == 0xD7FF: // the surrogates follow
+			rs[len(rs)-1] = 0xE000
+		default:
+			rs[len(rs)-1] = last + 1
+		}
+		return lo, string(rs), true
+	}
+	return lo, "", false
 }
 
 // ListPatients returns the clinic's patients ordered by family name, given
@@ -83,12 +138,25 @@ func (s *Store) ListPatients(ctx context.Context, f PatientFilter) ([]Patient, s
 		return nil, "", err
 	}
 	limit := pageLimit(f.Limit)
-	args := []any{p.Tenant, limit + 1}
+	args := []any{p.Tenant}
 	where := ""
 	if q := strings.TrimSpace(f.Query); q != "" {
 		args = append(args, "%"+escapeLike(strings.ToLower(q))+"%")
-		where += ` and (lower(given_name || ' ' || family_name) like $3 or lower(family_name || ' ' || given_name) like $3
-			or lower(email) like $3 or phone like $3)`
+		n := "$" + itoa(len(args))
+		where += ` and (lower(given_name || ' ' || family_name) like ` + n + ` or lower(family_name || ' ' || given_name) like ` + n + `
+			or lower(email) like ` + n + ` or phone like ` + n + `)`
+	}
+	if prefix := strings.TrimSpace(f.NamePrefix); prefix != "" {
+		if err := textField("name_prefix", &prefix, 1, maxNamePrefix); err != nil {
+			return nil, "", err
+		}
+		lo, hi, hasHi := NamePrefixBounds(prefix)
+		args = append(args, lo)
+		where += ` and family_name_key ~>=~ $` + itoa(len(args))
+		if hasHi {
+			args = append(args, hi)
+			where += ` and family_name_key ~<~ $` + itoa(len(args))
+		}
 	}
 	if !after.ID.IsZero() {
 		args = append(args, after.F, after.G, after.ID)
@@ -96,7 +164,7 @@ func (s *Store) ListPatients(ctx context.Context, f PatientFilter) ([]Patient, s
 		where += ` and (lower(family_name), lower(given_name), id) > ($` + itoa(n-2) + `, $` + itoa(n-1) + `, $` + itoa(n) + `)`
 	}
 	rows, err := s.db.Query(ctx, `select `+patientColumns+` from patients where clinic_id = $1`+where+`
-		order by lower(family_name), lower(given_name), id limit $2`, args...)
+		order by lower(family_name), lower(given_name), id`+limitSQL(limit), args...)
 	if err != nil {
 		return nil, "", wrap("list patients", err)
 	}

@@ -329,13 +329,13 @@ func (s *Store) PortalAppointments(ctx context.Context, pg PortalPage) ([]Portal
 		return nil, "", err
 	}
 	limit := pageLimit(pg.Limit)
-	args := []any{clinic, self, limit + 1}
+	args := []any{clinic, self}
 	where := ""
 	if !after.ID.IsZero() {
 		args = append(args, after.S, after.ID)
-		where = ` and (a.starts_at, a.id) > ($4, $5)`
+		where = ` and (a.starts_at, a.id) > ($3, $4)`
 	}
-	rows, err := s.db.Query(ctx, portalAppointmentSelect+where+` order by a.starts_at, a.id limit $3`, args...)
+	rows, err := s.db.Query(ctx, portalAppointmentSelect+where+` order by a.starts_at, a.id`+limitSQL(limit), args...)
 	if err != nil {
 		return nil, "", wrap("portal appointments", err)
 	}
@@ -432,13 +432,13 @@ func (s *Store) PortalInvoices(ctx context.Context, pg PortalPage) ([]PortalInvo
 		return nil, "", err
 	}
 	limit := pageLimit(pg.Limit)
-	args := []any{clinic, self, limit + 1}
+	args := []any{clinic, self}
 	where := ""
 	if after.N > 0 {
 		args = append(args, after.N)
-		where = ` and i.number < $4`
+		where = ` and i.number < $3`
 	}
-	rows, err := s.db.Query(ctx, portalInvoiceSelect+where+` order by i.number desc limit $3`, args...)
+	rows, err := s.db.Query(ctx, portalInvoiceSelect+where+` order by i.number desc`+limitSQL(limit), args...)
 	if err != nil {
 		return nil, "", wrap("portal invoices", err)
 	}
@@ -515,15 +515,15 @@ func (s *Store) PortalPrescriptions(ctx context.Context, pg PortalPage) ([]Porta
 		return nil, "", err
 	}
 	limit := pageLimit(pg.Limit)
-	args := []any{clinic, self, limit + 1}
+	args := []any{clinic, self}
 	where := ""
 	if !after.ID.IsZero() {
 		args = append(args, after.D, after.ID)
-		where = ` and (prescribed_on, id) < ($4::date, $5)`
+		where = ` and (prescribed_on, id) < ($3::date, $4)`
 	}
 	rows, err := s.db.Query(ctx, `select id, clinic_id, patient_id, dentist_id, drug, strength, form, directions, quantity, refills,
 		prescribed_on, voided_at is not null
-		from prescriptions where clinic_id = $1 and patient_id = $2`+where+` order by prescribed_on desc, id desc limit $3`, args...)
+		from prescriptions where clinic_id = $1 and patient_id = $2`+where+` order by prescribed_on desc, id desc`+limitSQL(limit), args...)
 	if err != nil {
 		return nil, "", wrap("portal prescriptions", err)
 	}

@@ -85,7 +85,7 @@ func (s *Store) ListPrescriptions(ctx context.Context, f PrescriptionFilter) ([]
 		return nil, "", err
 	}
 	limit := pageLimit(f.Limit)
-	args := []any{p.Tenant, limit + 1}
+	args := []any{p.Tenant}
 	where := ""
 	if !f.PatientID.IsZero() {
 		args = append(args, f.PatientID)
@@ -97,7 +97,7 @@ func (s *Store) ListPrescriptions(ctx context.Context, f PrescriptionFilter) ([]
 		where += ` and (prescribed_on, id) < ($` + itoa(n-1) + `::date, $` + itoa(n) + `)`
 	}
 	rows, err := s.db.Query(ctx, `select `+prescriptionColumns+` from prescriptions where clinic_id = $1`+where+`
-		order by prescribed_on desc, id desc limit $2`, args...)
+		order by prescribed_on desc, id desc`+limitSQL(limit), args...)
 	if err != nil {
 		return nil, "", wrap("list prescriptions", err)
 	}

@@ -61,6 +61,21 @@ const (
 	maxPageSize     = 200
 )
 
+// limitSQL is the LIMIT clause of a list query that reads a page of n rows
+// (n from pageLimit) and one more, to know whether there is a next page.
+// The number is written into the SQL text as an integer literal, not sent
+// as a parameter: with "limit $n", PostgreSQL keeps choosing a custom plan
+// for the prepared statement and so plans it again at every execution,
+// which under row-level security means planning every policy's
+// sub-selects again each time (docs/benchmarks.md, "Row-level security at
+// scale"). With a literal it switches to the cached generic plan after five
+// executions. n is an int validated by pageLimit, never request text, and
+// it is clamped here as well, so that the text is one of at most
+// maxPageSize forms.
+func limitSQL(n int) string {
+	return " limit " + strconv.Itoa(min(max(n, 1), maxPageSize)+1)
+}
+
 func pageLimit(n int) int {
 	switch {
 	case n <= 0:
