@@ -98,7 +98,7 @@ func TestOpenAPIQueryParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Tokens: tokens, Revoker: &jwtctx.MemoryRevoker{}, DB: &tenantdb.Pool{}})
+	s, err := New(Config{Tokens: tokens, Revoker: store.NewRevocations(&jwtctx.MemoryRevoker{}, nil, time.Hour), DB: &tenantdb.Pool{}})
 	if err != nil {
 		t.Fatal(err)
 	}
