@@ -321,10 +321,10 @@ func (s *server) listPatients(w http.ResponseWriter, r *http.Request, clinic ten
 	args := []any{clinic}
 	where := ""
 	if q := strings.TrimSpace(r.URL.Query().Get("q")); q != "" {
-		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q))
+		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q)
 		args = append(args, "%"+esc+"%")
-		where += ` and (lower(given_name || ' ' || family_name) like $2 or lower(family_name || ' ' || given_name) like $2
-			or lower(email) like $2 or phone like $2)`
+		where += ` and (lower(given_name || ' ' || family_name) like lower($2) or lower(family_name || ' ' || given_name) like lower($2)
+			or lower(email) like lower($2) or phone like $2)`
 	}
 	if prefix := strings.TrimSpace(r.URL.Query().Get("name_prefix")); prefix != "" {
 		lo, hi, hasHi := store.NamePrefixBounds(prefix)

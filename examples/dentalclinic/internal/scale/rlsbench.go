@@ -91,8 +91,8 @@ var Queries = []Query{
 			return []any{lo, hi}
 		}},
 	{"patient search (app's substring match)", `select ` + patientColumns + ` from patients where clinic_id = $1
-		and (lower(given_name || ' ' || family_name) like $2 or lower(family_name || ' ' || given_name) like $2
-			or lower(email) like $2 or phone like $2)
+		and (lower(given_name || ' ' || family_name) like lower($2) or lower(family_name || ' ' || given_name) like lower($2)
+			or lower(email) like lower($2) or phone like $2)
 		order by lower(family_name), lower(given_name), id limit 51`,
 		func(time.Time) []any { return []any{"%wil%"} }},
 	{"invoice list", `

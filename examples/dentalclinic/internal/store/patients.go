@@ -141,10 +141,13 @@ func (s *Store) ListPatients(ctx context.Context, f PatientFilter) ([]Patient, s
 	args := []any{p.Tenant}
 	where := ""
 	if q := strings.TrimSpace(f.Query); q != "" {
-		args = append(args, "%"+escapeLike(strings.ToLower(q))+"%")
-		n := "$" + itoa(len(args))
+		// Case is folded by the database on both sides (lower($n)): Go's
+		// case mapping and the database's, which depends on its locale,
+		// differ for non-ASCII letters.
+		args = append(args, "%"+escapeLike(q)+"%")
+		n := "lower($" + itoa(len(args)) + ")"
 		where += ` and (lower(given_name || ' ' || family_name) like ` + n + ` or lower(family_name || ' ' || given_name) like ` + n + `
-			or lower(email) like ` + n + ` or phone like ` + n + `)`
+			or lower(email) like ` + n + ` or phone like $` + itoa(len(args)) + `)`
 	}
 	if prefix := strings.TrimSpace(f.NamePrefix); prefix != "" {
 		if err := textField("name_prefix", &prefix, 1, maxNamePrefix); err != nil {
@@ -161,7 +164,7 @@ func (s *Store) ListPatients(ctx context.Context, f PatientFilter) ([]Patient, s
 	if !after.ID.IsZero() {
 		args = append(args, after.F, after.G, after.ID)
 		n := len(args)
-		where += ` and (lower(family_name), lower(given_name), id) > ($` + itoa(n-2) + `, $` + itoa(n-1) + `, $` + itoa(n) + `)`
+		where += ` and (lower(family_name), lower(given_name), id) > (lower($` + itoa(n-2) + `), lower($` + itoa(n-1) + `), $` + itoa(n) + `)`
 	}
 	rows, err := s.db.Query(ctx, `select `+patientColumns+` from patients where clinic_id = $1`+where+`
 		order by lower(family_name), lower(given_name), id`+limitSQL(limit), args...)
@@ -176,7 +179,9 @@ func (s *Store) ListPatients(ctx context.Context, f PatientFilter) ([]Patient, s
 	if len(list) > limit {
 		list = list[:limit]
 		last := list[limit-1]
-		after.F, after.G, after.ID = strings.ToLower(last.FamilyName), strings.ToLower(last.GivenName), last.ID
+		// The names as stored: the query folds them as it folds the
+		// column it orders by.
+		after.F, after.G, after.ID = last.FamilyName, last.GivenName, last.ID
 		next = encodeCursor(after)
 	}
 	return list, next, nil
