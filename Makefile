@@ -3,7 +3,8 @@
 #   make bench         micro-benchmarks, -count=$(COUNT) each, then benchstat
 #   make bench-scale   RLS at scale and the app under load, on a database
 #                      made by dentalgen in $(DATA) (made first if missing;
-#                      the full scale takes about half an hour and 15 GB)
+#                      the full scale takes about half an hour: a 10 GB database,
+#                      30 GB of disk with its WAL while loading)
 
 GO        ?= go
 COUNT     ?= 6
