@@ -43,9 +43,9 @@ func FuzzGenerate(f *testing.F) {
 			names = append(names, subjectCol)
 		}
 		valid := !slices.ContainsFunc(names, func(s string) bool { return !validIdent(s) }) &&
-			!strings.Contains(tname, ".") &&
+			!strings.Contains(tname, ".") && !strings.Contains(tschema, ".") &&
 			(subjectCol == "" || subjectCol != cmpOr(tenantCol, DefaultTenantColumn)) &&
-			readRole != "" && !strings.ContainsAny(readRole, ",\x00") && utf8.ValidString(readRole) &&
+			readRole != "" && !strings.ContainsAny(readRole, ",|{}\"\\\x00") && utf8.ValidString(readRole) &&
 			cmpOr(app, DefaultAppRole) != cmpOr(owner, DefaultOwnerRole) && cmpOr(app, DefaultAppRole) != cmpOr(platform, DefaultPlatformRole) &&
 			cmpOr(owner, DefaultOwnerRole) != cmpOr(platform, DefaultPlatformRole) &&
 			tbl.Name != registry.Name &&

@@ -63,7 +63,8 @@ var dmlPrivileges = []string{"SELECT", "INSERT", "UPDATE", "DELETE"}
 // creates or alters columns. A Table is a value and safe to share.
 type Table struct {
 	// Name is the schema-qualified table name, "schema.table", unquoted
-	// (the generated SQL quotes it). Required.
+	// (the generated SQL quotes it); neither part may contain a dot.
+	// Required.
 	Name string `json:"name"`
 
 	// Kind is [TenantOwned] (the default) or [Registry].
