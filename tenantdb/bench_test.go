@@ -2,6 +2,7 @@ package tenantdb_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -202,4 +203,110 @@ func BenchmarkPaired(b *testing.B) {
 			b.ReportMetric(float64(total[len(total)-1])/float64(total[0]), "ratio")
 		})
 	}
+}
+
+// BenchmarkPairedList is BenchmarkPaired for a page of 51 rows (the
+// reference app's list size), to see whether any cost of tenantdb grows
+// with the rows returned: the same five variants, interleaved.
+func BenchmarkPairedList(b *testing.B) {
+	db, _ := benchSchema(b)
+	for _, t := range []string{"patients", "patients_plain"} {
+		db.Exec(b, pgtest.Admin, fmt.Sprintf(`insert into %s select '%s', gen_random_uuid(), 'list ' || i from generate_series(1, 60) i`, t, clinicA))
+	}
+	db.Exec(b, pgtest.Admin, "analyze patients; analyze patients_plain")
+	pool, _ := appPool(b, db, 1, "")
+	p := newPool(b, pool, tenantdb.Config{})
+	ctx := staffCtx(clinicA, staffA)
+	pr, err := tenancy.Require(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctxSQL, ctxArgs, err := tenantdb.ContextSQL(ctx, pr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const list = "select id, name from %s where clinic_id = $1 order by name, id limit 51"
+	var (
+		id   [16]byte
+		name string
+	)
+	drain := func(rows pgx.Rows) error {
+		n := 0
+		for rows.Next() {
+			if err := rows.Scan(&id, &name); err != nil {
+				rows.Close()
+				return err
+			}
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if n != 51 {
+			return fmt.Errorf("%d rows, want 51", n)
+		}
+		return nil
+	}
+	batch := func(table string, withContext bool) error {
+		var bt pgx.Batch
+		if withContext {
+			bt.Queue(ctxSQL, ctxArgs...)
+		}
+		bt.Queue(fmt.Sprintf(list, table), clinicA.String())
+		br := pool.SendBatch(ctx, &bt)
+		if withContext {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return err
+			}
+		}
+		rows, err := br.Query()
+		if err != nil {
+			br.Close()
+			return err
+		}
+		if err := drain(rows); err != nil {
+			br.Close()
+			return err
+		}
+		return br.Close()
+	}
+	variants := []struct {
+		name string
+		run  func() error
+	}{
+		{"bare", func() error {
+			rows, err := pool.Query(ctx, fmt.Sprintf(list, "patients_plain"), clinicA.String())
+			if err != nil {
+				return err
+			}
+			return drain(rows)
+		}},
+		{"batch+plain", func() error { return batch("patients_plain", false) }},
+		{"context+plain", func() error { return batch("patients_plain", true) }},
+		{"context+rls", func() error { return batch("patients", true) }},
+		{"tenantdb", func() error {
+			rows, err := p.Query(ctx, fmt.Sprintf(list, "patients"), clinicA)
+			if err != nil {
+				return err
+			}
+			return drain(rows)
+		}},
+	}
+	total := make([]time.Duration, len(variants))
+	n := 0
+	for b.Loop() {
+		for i, v := range variants {
+			start := time.Now()
+			if err := v.run(); err != nil {
+				b.Fatal(v.name, err)
+			}
+			total[i] += time.Since(start)
+		}
+		n++
+	}
+	for i, v := range variants {
+		b.ReportMetric(float64(total[i].Microseconds())/float64(n), v.name+"-µs")
+	}
+	b.ReportMetric(float64(total[len(total)-1])/float64(total[0]), "ratio")
 }
