@@ -4,17 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
@@ -45,50 +39,9 @@ var (
 func startApp(t *testing.T) *testApp {
 	t.Helper()
 	appOnce.Do(func() {
-		db, err := pgtest.NewShared()
-		if err != nil {
-			appErr = err
-			return
-		}
-		ctx := context.Background()
-		admin, err := pgx.Connect(ctx, db.ConnString(pgtest.Admin))
-		if err != nil {
-			appErr = err
-			return
-		}
-		defer admin.Close(ctx)
-		if _, err := admin.Exec(ctx, "alter role "+pgx.Identifier{db.RoleName(pgtest.Owner)}.Sanitize()+" bypassrls"); err != nil {
-			appErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "dentalclinic-test-")
-		if err != nil {
-			appErr = err
-			return
-		}
-		ready := make(chan string, 1)
-		errc := make(chan error, 1)
-		var server *api.Server
-		go func() {
-			errc <- Run(context.Background(), Config{
-				Addr:                 "127.0.0.1:0",
-				DatabaseURL:          db.ConnString(pgtest.App),
-				MigrationDatabaseURL: db.ConnString(pgtest.Owner),
-				PlatformDatabaseURL:  db.ConnString(pgtest.Platform),
-				DataDir:              dir,
-				Seed:                 true,
-				Log:                  slog.New(slog.NewTextHandler(io.Discard, nil)),
-				Ready:                ready,
-				API:                  func(s *api.Server) { server = s },
-			})
-		}()
-		select {
-		case base := <-ready:
-			theApp = &testApp{base: base, db: db, api: server, tokens: map[string]string{}}
-		case err := <-errc:
-			appErr = fmt.Errorf("app stopped: %w", err)
-		case <-time.After(2 * time.Minute):
-			appErr = fmt.Errorf("app did not start")
+		var oa *ownApp
+		if oa, appErr = launchShared("dentalclinic-test-", ownAppOptions{}); appErr == nil {
+			theApp = oa.testApp
 		}
 	})
 	if appErr != nil {

@@ -131,37 +131,40 @@ var (
 // it runs.
 func relSharedApp(t *testing.T) *ownApp {
 	t.Helper()
-	relOnce.Do(func() {
-		db, err := pgtest.NewShared()
-		if err != nil {
-			relErr = err
-			return
-		}
-		ctx := context.Background()
-		admin, err := pgx.Connect(ctx, db.ConnString(pgtest.Admin))
-		if err != nil {
-			relErr = err
-			return
-		}
-		defer admin.Close(ctx)
-		if _, err := admin.Exec(ctx, "alter role "+pgx.Identifier{db.RoleName(pgtest.Owner)}.Sanitize()+" bypassrls"); err != nil {
-			relErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "dentalclinic-reliability-")
-		if err != nil {
-			relErr = err
-			return
-		}
-		oa := &ownApp{super: db.ConnString(pgtest.Admin), testApp: &testApp{db: db, tokens: map[string]string{}}}
-		if relErr = oa.launch(ownAppOptions{maxConns: 16}, relConns(nil, db, ownAppOptions{}), dir); relErr == nil {
-			relApp = oa
-		}
-	})
+	relOnce.Do(func() { relApp, relErr = launchShared("dentalclinic-reliability-", ownAppOptions{maxConns: 16}) })
 	if relErr != nil {
 		pgtest.SkipOrFail(t, relErr)
 	}
 	return relApp
+}
+
+// launchShared runs an app that lives as long as the test binary, on a
+// shared database of its own whose owner may bypass RLS (it runs the
+// migrations, as in production), with its data directory under prefix.
+func launchShared(prefix string, o ownAppOptions) (*ownApp, error) {
+	db, err := pgtest.NewShared()
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, db.ConnString(pgtest.Admin))
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "alter role "+pgx.Identifier{db.RoleName(pgtest.Owner)}.Sanitize()+" bypassrls"); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
+	}
+	oa := &ownApp{super: db.ConnString(pgtest.Admin), testApp: &testApp{db: db, tokens: map[string]string{}}}
+	if err := oa.launch(o, relConns(nil, db, o), dir); err != nil {
+		return nil, err
+	}
+	oa.testApp.api = oa.api
+	return oa, nil
 }
 
 // launch runs the app on conns and waits until it listens.
