@@ -26,6 +26,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/embedded"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
@@ -88,9 +89,9 @@ const (
 )
 
 // Role names of the embedded database.
-var embeddedRoles = migrations.Roles{Owner: "dental_owner", App: "dental_app", Platform: "dental_platform"}
+var embeddedRoles = embedded.Roles
 
-const embeddedDatabase = "dentalclinic"
+const embeddedDatabase = embedded.Database
 
 // Run runs the app until ctx is cancelled, then shuts down gracefully.
 func Run(ctx context.Context, cfg Config) error {
@@ -235,58 +236,11 @@ func (cfg Config) keyFile() string {
 
 type connStrings struct{ app, owner, platform string }
 
-// bootstrap makes the embedded server's roles and database. The roles get
-// fresh random passwords at every start, so none is ever stored; the owner
-// may bypass RLS (it runs migrations and owns the sign-in functions), the
-// app and platform roles may not.
+// bootstrap makes the embedded server's roles and database
+// (embedded.Bootstrap).
 func bootstrap(ctx context.Context, c *pglocal.Cluster) (connStrings, error) {
-	conn, err := pgx.Connect(ctx, c.SuperuserConnString("postgres"))
-	if err != nil {
-		return connStrings{}, fmt.Errorf("embedded PostgreSQL: %w", err)
-	}
-	defer conn.Close(ctx)
-	pw := map[string]string{}
-	for _, r := range []struct {
-		name, attrs string
-	}{
-		{embeddedRoles.Owner, "BYPASSRLS"},
-		{embeddedRoles.App, "NOBYPASSRLS"},
-		{embeddedRoles.Platform, "NOBYPASSRLS"},
-	} {
-		b := make([]byte, 24)
-		_, _ = rand.Read(b)
-		pw[r.name] = hex.EncodeToString(b)
-		var exists bool
-		if err := conn.QueryRow(ctx, "select exists (select 1 from pg_roles where rolname = $1)", r.name).Scan(&exists); err != nil {
-			return connStrings{}, err
-		}
-		verb := "CREATE"
-		if exists {
-			verb = "ALTER"
-		}
-		sql := fmt.Sprintf("%s ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE %s PASSWORD '%s'", verb,
-			pgx.Identifier{r.name}.Sanitize(), r.attrs, pw[r.name])
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			return connStrings{}, fmt.Errorf("embedded PostgreSQL: role %s: %w", r.name, err)
-		}
-	}
-	var dbExists bool
-	if err := conn.QueryRow(ctx, "select exists (select 1 from pg_database where datname = $1)", embeddedDatabase).Scan(&dbExists); err != nil {
-		return connStrings{}, err
-	}
-	if !dbExists {
-		if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s OWNER %s", embeddedDatabase, embeddedRoles.Owner)); err != nil {
-			return connStrings{}, fmt.Errorf("embedded PostgreSQL: %w", err)
-		}
-		if _, err := conn.Exec(ctx, fmt.Sprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC; GRANT CONNECT ON DATABASE %[1]s TO %s, %s",
-			embeddedDatabase, embeddedRoles.App, embeddedRoles.Platform)); err != nil {
-			return connStrings{}, fmt.Errorf("embedded PostgreSQL: %w", err)
-		}
-	}
-	cs := func(role string) string {
-		return fmt.Sprintf("host=%s port=%d user=%s password=%s dbname=%s sslmode=disable", c.Host(), c.Port(), role, pw[role], embeddedDatabase)
-	}
-	return connStrings{app: cs(embeddedRoles.App), owner: cs(embeddedRoles.Owner), platform: cs(embeddedRoles.Platform)}, nil
+	cs, err := embedded.Bootstrap(ctx, c)
+	return connStrings{app: cs.App, owner: cs.Owner, platform: cs.Platform}, err
 }
 
 // roleNames reads the three roles' names from their connections.

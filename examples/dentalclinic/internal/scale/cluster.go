@@ -2,30 +2,23 @@ package scale
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"path/filepath"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/embedded"
 	"github.com/mydentalpractice/tenancy/internal/pglocal"
 )
 
 // Roles are the role names of a scale database: the same as the app's
 // embedded database, so that the app can also be pointed at it.
-var Roles = migrations.Roles{Owner: "dental_owner", App: "dental_app", Platform: "dental_platform"}
+var Roles = embedded.Roles
 
 // Database is the name of a scale database.
-const Database = "dentalclinic"
+const Database = embedded.Database
 
-// Conns are connection strings to a scale database, one per role.
-type Conns struct {
-	Owner    string // migrations and the generator; BYPASSRLS
-	App      string // row-level security binds it
-	Platform string // registry work
-}
+// Conns are connection strings to a scale database, one per role: Owner
+// (migrations and the generator; BYPASSRLS), App (row-level security binds
+// it) and Platform (registry work).
+type Conns = embedded.Conns
 
 // LoadSettings are server settings for bulk loading: fast and not
 // durable (a crash of the machine during generation loses the data, which
@@ -75,49 +68,6 @@ func StartCluster(ctx context.Context, dataDir string, settings map[string]strin
 }
 
 func bootstrap(ctx context.Context, c *pglocal.Cluster) (Conns, error) {
-	conn, err := pgx.Connect(ctx, c.SuperuserConnString("postgres"))
-	if err != nil {
-		return Conns{}, err
-	}
-	defer conn.Close(ctx)
-	pw := map[string]string{}
-	for _, r := range []struct{ name, attrs string }{
-		{Roles.Owner, "BYPASSRLS"}, {Roles.App, "NOBYPASSRLS"}, {Roles.Platform, "NOBYPASSRLS"},
-	} {
-		b := make([]byte, 24)
-		_, _ = rand.Read(b)
-		pw[r.name] = hex.EncodeToString(b)
-		var exists bool
-		if err := conn.QueryRow(ctx, "select exists (select 1 from pg_roles where rolname = $1)", r.name).Scan(&exists); err != nil {
-			return Conns{}, err
-		}
-		verb := "CREATE"
-		if exists {
-			verb = "ALTER"
-		}
-		sql := fmt.Sprintf("%s ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE %s PASSWORD '%s'", verb,
-			pgx.Identifier{r.name}.Sanitize(), r.attrs, pw[r.name])
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			return Conns{}, fmt.Errorf("role %s: %w", r.name, err)
-		}
-	}
-	var exists bool
-	if err := conn.QueryRow(ctx, "select exists (select 1 from pg_database where datname = $1)", Database).Scan(&exists); err != nil {
-		return Conns{}, err
-	}
-	if !exists {
-		for _, sql := range []string{
-			fmt.Sprintf("CREATE DATABASE %s OWNER %s", Database, Roles.Owner),
-			fmt.Sprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC", Database),
-			fmt.Sprintf("GRANT CONNECT ON DATABASE %s TO %s, %s", Database, Roles.App, Roles.Platform),
-		} {
-			if _, err := conn.Exec(ctx, sql); err != nil {
-				return Conns{}, err
-			}
-		}
-	}
-	cs := func(role string) string {
-		return fmt.Sprintf("host=%s port=%d user=%s password=%s dbname=%s sslmode=disable", c.Host(), c.Port(), role, pw[role], Database)
-	}
-	return Conns{Owner: cs(Roles.Owner), App: cs(Roles.App), Platform: cs(Roles.Platform)}, nil
+	cs, err := embedded.Bootstrap(ctx, c)
+	return cs, err
 }
