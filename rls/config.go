@@ -67,6 +67,22 @@ type Config struct {
 	// [Generate] ignores it.
 	AllowCrossTenant []string `json:"allow_cross_tenant,omitempty"`
 
+	// Functions lists the functions, as "schema.function" (no argument
+	// list), that tenant-scoped SQL may call besides the guard's own set of
+	// functions known to be safe in tenant scope: the application's own
+	// SECURITY INVOKER functions, for example. The guard (package sqlguard)
+	// refuses every other function. A listed function runs with the
+	// caller's rights, so row-level security still binds what it reads;
+	// list none that runs SQL given as text.
+	Functions []string `json:"functions,omitempty"`
+
+	// PreAuth lists the SECURITY DEFINER functions, as "schema.function",
+	// that run before any tenant is known (sign-in looks a user up by
+	// e-mail): the only SQL that tenantdb's pre-auth handle sends. [Check]
+	// accepts them as it accepts [Config.AllowDefiner], with the same
+	// conditions (a fixed search_path).
+	PreAuth []string `json:"pre_auth,omitempty"`
+
 	// Citus makes [Generate] append a section that distributes tenant
 	// tables on their tenant column (co-located) and makes registries
 	// reference tables.
@@ -108,10 +124,15 @@ func (c Config) withDefaults() (Config, error) {
 			}
 		}
 	}
-	for _, name := range c.AllowDefiner {
-		schema, fn, ok := strings.Cut(name, ".")
-		if !ok || checkIdent(schema) != nil || checkIdent(fn) != nil || strings.Contains(fn, "(") {
-			return Config{}, fmt.Errorf("%w: AllowDefiner: %q is not \"schema.function\"", ErrInvalidConfig, name)
+	for _, list := range []struct {
+		name  string
+		funcs []string
+	}{{"AllowDefiner", c.AllowDefiner}, {"Functions", c.Functions}, {"PreAuth", c.PreAuth}} {
+		for _, name := range list.funcs {
+			schema, fn, ok := strings.Cut(name, ".")
+			if !ok || checkIdent(schema) != nil || checkIdent(fn) != nil || strings.ContainsAny(fn, "(.") {
+				return Config{}, fmt.Errorf("%w: %s: %q is not \"schema.function\"", ErrInvalidConfig, list.name, name)
+			}
 		}
 	}
 	for _, name := range c.AllowCrossTenant {

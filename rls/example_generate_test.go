@@ -70,3 +70,31 @@ func ExampleParseSpec() {
 	// public.clinics registry [] []
 	// audit.events tenant [owner] [SELECT INSERT]
 }
+
+// A model classifies every relation: tenant (with its own tenant column),
+// registry, private, and unknown for anything it does not name.
+func ExampleModel() {
+	m, err := rls.NewModel(rls.Config{TenantColumn: "org_id"},
+		rls.Table{Name: "app.orgs", TenantColumn: "id"},
+		rls.Table{Name: "app.tasks"},
+		rls.Table{Name: "app.plans", Kind: rls.Registry},
+		rls.Table{Name: "auth.secrets", Kind: rls.Private},
+	)
+	if err != nil {
+		panic(err)
+	}
+	for _, name := range []string{"orgs", "tasks", "plans", "secrets", "comments"} {
+		schema := "app"
+		if name == "secrets" {
+			schema = "auth"
+		}
+		r := m.Relation(schema, name)
+		fmt.Println(strings.TrimSpace(r.Qualified() + " " + r.Class.String() + " " + r.TenantColumn))
+	}
+	// Output:
+	// app.orgs tenant id
+	// app.tasks tenant org_id
+	// app.plans registry
+	// auth.secrets private
+	// app.comments unknown
+}

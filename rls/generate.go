@@ -40,28 +40,22 @@ var policyNames = []string{PolicyTenant, PolicyAccess, PolicySubject, PolicyRead
 // [ErrInvalidConfig] or [ErrInvalidTable] when the arguments are malformed,
 // and never returns partial SQL.
 func Generate(cfg Config, tables ...Table) (string, error) {
-	cfg, err := cfg.withDefaults()
+	m, err := NewModel(cfg, tables...)
 	if err != nil {
 		return "", err
 	}
-	if err := cfg.distinctRoles(); err != nil {
+	return m.Generate()
+}
+
+// Generate returns the migration SQL of [Generate] for the model's
+// tables: the same SQL as Generate(m.Config(), m.Tables()...). It returns
+// an error wrapping [ErrInvalidConfig] unless the owner, app and platform
+// roles are three different roles. It is safe for concurrent use.
+func (m *Model) Generate() (string, error) {
+	if err := m.cfg.distinctRoles(); err != nil {
 		return "", err
 	}
-	resolved := make([]table, 0, len(tables))
-	seen := make(map[string]bool)
-	for _, t := range tables {
-		r, err := t.resolve(cfg)
-		if err != nil {
-			return "", err
-		}
-		key := r.schema + "\x00" + r.name
-		if seen[key] {
-			return "", fmt.Errorf("%w: %s is listed twice", ErrInvalidTable, t.Name)
-		}
-		seen[key] = true
-		resolved = append(resolved, r)
-	}
-	g := generator{cfg: cfg, tables: resolved}
+	g := generator{cfg: m.cfg, tables: m.tables}
 	return g.generate(), nil
 }
 
@@ -145,9 +139,12 @@ END
 	}
 
 	for _, t := range g.tables {
-		if t.Kind == Registry {
+		switch t.Kind {
+		case Registry:
 			g.registry(t)
-		} else {
+		case Private:
+			g.private(t)
+		default:
 			g.tenantTable(t)
 		}
 	}
@@ -162,6 +159,12 @@ func (g *generator) grants(t table) {
 	g.printf("ALTER TABLE %s OWNER TO %s;\n", t.qualified(), quoteIdent(g.cfg.OwnerRole))
 	g.printf("REVOKE ALL ON TABLE %s FROM PUBLIC, %s, %s;\n", t.qualified(), app, platform)
 	g.printf("GRANT %s ON TABLE %s TO %s;\n", strings.Join(t.privileges, ", "), t.qualified(), app)
+}
+
+func (g *generator) private(t table) {
+	g.printf("\n-- Private %s: no privilege for the app or platform role.\n", t.qualified())
+	g.printf("ALTER TABLE %s OWNER TO %s;\n", t.qualified(), quoteIdent(g.cfg.OwnerRole))
+	g.printf("REVOKE ALL ON TABLE %s FROM PUBLIC, %s, %s;\n", t.qualified(), quoteIdent(g.cfg.AppRole), quoteIdent(g.cfg.PlatformRole))
 }
 
 func (g *generator) registry(t table) {

@@ -18,15 +18,22 @@ const (
 	// TenantOwned tables hold one tenant's rows each, marked by the tenant
 	// column. The app role reads and writes only the current tenant's rows.
 	TenantOwned TableKind = iota
-	// Registry tables are global (the clinic registry, reference data): the
-	// app role may read them and not write them; the platform role may
+	// Registry tables are global (the tenant registry, reference data):
+	// the app role may read them and not write them; the platform role may
 	// write them. They have no tenant column and no policies.
 	Registry
+	// Private tables are out of the app role's reach: [Generate] revokes
+	// every privilege on them from the app and platform roles and PUBLIC,
+	// and [Check] reports any privilege the app role still holds. Code
+	// that must read them before a tenant exists (sign-in) calls a
+	// pre-auth function ([Config.PreAuth]).
+	Private
 )
 
-var tableKindNames = [...]string{TenantOwned: "tenant", Registry: "registry"}
+var tableKindNames = [...]string{TenantOwned: "tenant", Registry: "registry", Private: "private"}
 
-// String returns "tenant", "registry", or "TableKind(n)" for an invalid kind.
+// String returns "tenant", "registry", "private", or "TableKind(n)" for an
+// invalid kind.
 func (k TableKind) String() string {
 	if int(k) < len(tableKindNames) {
 		return tableKindNames[k]
@@ -42,12 +49,13 @@ func (k TableKind) MarshalText() ([]byte, error) {
 	return []byte(tableKindNames[k]), nil
 }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: "tenant" or
-// "registry". Other text fails with an error wrapping [ErrInvalidTable].
+// UnmarshalText implements [encoding.TextUnmarshaler]: "tenant",
+// "registry" or "private". Other text fails with an error wrapping
+// [ErrInvalidTable].
 func (k *TableKind) UnmarshalText(b []byte) error {
 	i := slices.Index(tableKindNames[:], string(b))
 	if i < 0 {
-		return fmt.Errorf("%w: kind %q is neither \"tenant\" nor \"registry\"", ErrInvalidTable, b)
+		return fmt.Errorf("%w: kind %q is not \"tenant\", \"registry\" or \"private\"", ErrInvalidTable, b)
 	}
 	*k = TableKind(i)
 	return nil
@@ -67,7 +75,7 @@ type Table struct {
 	// Required.
 	Name string `json:"name"`
 
-	// Kind is [TenantOwned] (the default) or [Registry].
+	// Kind is [TenantOwned] (the default), [Registry] or [Private].
 	Kind TableKind `json:"kind,omitzero"`
 
 	// TenantColumn overrides [Config.TenantColumn] for this table (for
@@ -127,11 +135,13 @@ func (t Table) resolve(cfg Config) (table, error) {
 	r := table{Table: t, schema: schema, name: name}
 	switch t.Kind {
 	case TenantOwned:
-	case Registry:
+	case Registry, Private:
 		if t.TenantColumn != "" || t.SubjectColumn != "" || len(t.ReadRoles) > 0 || len(t.ReadOnly) > 0 || len(t.Privileges) > 0 {
-			return bad("a registry takes no tenant column, subject column, read roles, read-only kinds or privileges")
+			return bad("a %s table takes no tenant column, subject column, read roles, read-only kinds or privileges", t.Kind)
 		}
-		r.privileges = []string{"SELECT"}
+		if t.Kind == Registry {
+			r.privileges = []string{"SELECT"}
+		}
 		return r, nil
 	default:
 		return bad("unknown kind %d", uint8(t.Kind))
