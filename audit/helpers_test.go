@@ -53,6 +53,7 @@ func (allowAll) Check(string, []any, tenancy.ID) error { return nil }
 // public.notes, and pools as the app and platform roles.
 type fixture struct {
 	db       *pgtest.DB
+	model    *rls.Model
 	app      *tenantdb.Pool
 	platform *pgxpool.Pool
 }
@@ -77,11 +78,15 @@ func setup(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	db.Exec(t, pgtest.Owner, schema)
-	app, err := tenantdb.New(context.Background(), db.Pool(t, pgtest.App), tenantdb.Config{Guard: allowAll{}})
+	model, err := rls.NewModel(cfg, append(audit.Tables(), rls.Table{Name: "public.notes"})...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{db: db, app: app, platform: db.Pool(t, pgtest.Platform)}
+	app, err := tenantdb.New(context.Background(), db.Pool(t, pgtest.App), tenantdb.Config{Model: model, Guard: allowAll{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{db: db, model: model, app: app, platform: db.Pool(t, pgtest.Platform)}
 }
 
 // record appends n events to ctx's clinic, each in its own transaction.

@@ -128,7 +128,7 @@ func TestOnSystemRecordsPlatformEvents(t *testing.T) {
 		t.Run(role.String(), func(t *testing.T) {
 			f := setup(t)
 			pool, err := tenantdb.New(context.Background(), f.db.Pool(t, pgtest.App), tenantdb.Config{
-				Guard: allowAll{}, System: f.db.Pool(t, role), OnSystem: audit.OnSystem,
+				Model: f.model, Guard: allowAll{}, System: f.db.Pool(t, role), OnSystem: audit.OnSystem,
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -3,6 +3,8 @@ package sqlguard
 import (
 	"fmt"
 	"strings"
+
+	"github.com/mydentalpractice/tenancy/rls"
 )
 
 // Mode says what [Guard.Check] does with a refused statement. Modes are
@@ -43,6 +45,12 @@ const (
 // unquoted identifiers folded to lower case, so "patients", not
 // "Patients", unless the table was created with a quoted mixed-case name.
 type Config struct {
+	// Model is the isolation model whose tenant relations the guard
+	// protects, each by its own tenant column. When it is set,
+	// TenantTables, TenantColumn and TenantFunc must be empty: the model
+	// says them.
+	Model *rls.Model
+
 	// TenantTables lists the tables whose rows belong to tenants, as
 	// "schema.table" or "table". Required, non-empty. An unqualified
 	// reference in SQL matches an entry with the same table name in any
@@ -102,6 +110,20 @@ func (c Config) validate() (*config, error) {
 		mode:      c.Mode,
 		onReport:  c.OnReport,
 		cacheSize: c.CacheSize,
+	}
+	if c.Model != nil {
+		if len(c.TenantTables) > 0 || c.TenantColumn != "" || c.TenantFunc != "" {
+			return nil, fmt.Errorf("%w: with a Model, TenantTables, TenantColumn and TenantFunc come from the model", ErrInvalidConfig)
+		}
+		c.TenantFunc = c.Model.TenantFunc()
+		for _, r := range c.Model.TenantRelations() {
+			if c.TenantColumn != "" && c.TenantColumn != r.TenantColumn {
+				return nil, fmt.Errorf("%w: the model's tenant tables have more than one tenant column (%s and %s)", ErrInvalidConfig, c.TenantColumn, r.TenantColumn)
+			}
+			c.TenantColumn = r.TenantColumn
+			c.TenantTables = append(c.TenantTables, r.Qualified())
+		}
+		out.column = c.TenantColumn
 	}
 	if len(c.TenantTables) == 0 {
 		return nil, fmt.Errorf("%w: TenantTables is empty", ErrInvalidConfig)

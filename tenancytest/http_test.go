@@ -271,13 +271,10 @@ func (f *httpFixture) api(t *testing.T, l leak) *leakyAPI {
 	t.Helper()
 	app := f.db.Pool(t, pgtest.App)
 	h := &leakyAPI{priv: f.db.Pool(t, pgtest.Admin), leak: l, tokens: f.tokens}
-	cfg := tenantdb.Config{}
+	cfg := tenantdb.Config{Model: fixtureModel(t, f.db)}
 	if l == leakReport {
-		tables, err := tenantdb.FindTenantTables(t.Context(), app, "clinic_id")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Guard, err = sqlguard.New(sqlguard.Config{TenantTables: tables, Mode: sqlguard.Report, OnReport: func(e *sqlguard.RefusalError) {
+		var err error
+		cfg.Guard, err = sqlguard.New(sqlguard.Config{Model: cfg.Model, Mode: sqlguard.Report, OnReport: func(e *sqlguard.RefusalError) {
 			h.mu.Lock()
 			h.refusals = append(h.refusals, e)
 			h.mu.Unlock()

@@ -249,18 +249,17 @@ func newSQLProbe(ctx context.Context, cfg SQLConfig) (*sqlProbe, error) {
 		slices.Sort(roles)
 	}
 	// The app role first: nothing else is worth doing through a role that
-	// row-level security does not bind. The tenant columns of all tables
-	// count, not only the default one.
-	cols := []string{cfg.TenantColumn}
-	for _, tbl := range cfg.Tables {
-		if tbl.TenantColumn != "" && !slices.Contains(cols, tbl.TenantColumn) {
-			cols = append(cols, tbl.TenantColumn)
-		}
+	// row-level security does not bind.
+	specs := make([]rls.Table, len(cfg.Tables))
+	for i, tbl := range cfg.Tables {
+		specs[i] = rls.Table{Name: tbl.Name, TenantColumn: tbl.TenantColumn}
 	}
-	for _, c := range cols {
-		if err := tenantdb.CheckRole(ctx, cfg.App, c); err != nil {
-			return nil, fmt.Errorf("tenancytest: the app connection: %w", err)
-		}
+	model, err := rls.NewModel(rls.Config{TenantColumn: cfg.TenantColumn}, specs...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	if err := tenantdb.CheckRole(ctx, cfg.App, model); err != nil {
+		return nil, fmt.Errorf("tenancytest: the app connection: %w", err)
 	}
 	var bypass bool
 	if err := cfg.Privileged.QueryRow(ctx,

@@ -105,15 +105,26 @@ var generated = []rls.Table{
 // fixture returns a database with schemaSQL, the generated isolation, the
 // broken tables' grants and policy, and rows of A and B (written by the
 // superuser, past row-level security).
-func fixture(t *testing.T) *pgtest.DB {
+// fixtureModel is the isolation model of the generated tables for db's
+// roles.
+func fixtureModel(t *testing.T, db *pgtest.DB) *rls.Model {
 	t.Helper()
-	db := pgtest.New(t)
-	db.Exec(t, pgtest.Owner, schemaSQL)
-	migration, err := rls.Generate(rls.Config{
+	m, err := rls.NewModel(rls.Config{
 		OwnerRole:    db.RoleName(pgtest.Owner),
 		AppRole:      db.RoleName(pgtest.App),
 		PlatformRole: db.RoleName(pgtest.Platform),
 	}, generated...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func fixture(t *testing.T) *pgtest.DB {
+	t.Helper()
+	db := pgtest.New(t)
+	db.Exec(t, pgtest.Owner, schemaSQL)
+	migration, err := fixtureModel(t, db).Generate()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@
 // down, in a database/sql connector that wraps pgx's stdlib driver. [Open]
 // returns an ordinary *bun.DB over it:
 //
-//	db, err := tenantbun.Open(ctx, connString, tenantbun.Config{}) // the app role
+//	db, err := tenantbun.Open(ctx, connString, tenantbun.Config{Model: model}) // the app role
 //	ctx = tenancy.NewContext(ctx, principal)                       // done by jwtctx middleware
 //	err = db.NewSelect().Model(&patients).Where("clinic_id = ?", principal.Tenant).Scan(ctx)
 //	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { ... })

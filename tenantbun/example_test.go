@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/tenantbun"
 )
 
@@ -27,7 +28,11 @@ type Appointment struct {
 // database, so it only compiles here.
 func ExampleOpen() {
 	ctx := context.Background()
-	db, err := tenantbun.Open(ctx, "postgres://app:secret@localhost/dental", tenantbun.Config{})
+	model, err := rls.NewModel(rls.Config{AppRole: "app"}, rls.Table{Name: "public.appointments"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	db, err := tenantbun.Open(ctx, "postgres://app:secret@localhost/dental", tenantbun.Config{Model: model})
 	if err != nil {
 		log.Fatal(err)
 	}

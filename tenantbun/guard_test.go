@@ -14,14 +14,14 @@ import (
 	"github.com/mydentalpractice/tenancy/tenantbun"
 )
 
-// TestDefaultGuard opens with the zero Config, so every query passes
-// sqlguard over the catalog's tenant tables. bun writes the tenant into
+// TestDefaultGuard opens with only a model, so every query passes
+// sqlguard over the model's tenant tables. bun writes the tenant into
 // the text as a literal: queries scoped by Where("clinic_id = ?", tenant),
 // and inserts of models with the tenant column, run; an unscoped delete
 // and a query scoped to another tenant are refused and change nothing.
 func TestDefaultGuard(t *testing.T) {
 	db := schema(t)
-	bdb, err := tenantbun.Open(context.Background(), db.ConnString(pgtest.App), tenantbun.Config{})
+	bdb, err := tenantbun.Open(context.Background(), db.ConnString(pgtest.App), tenantbun.Config{Model: testModel(t, db)})
 	if err != nil {
 		t.Fatal(err)
 	}

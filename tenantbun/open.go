@@ -10,17 +10,19 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
+	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
-// Config holds the choices of [Open]. The zero Config is valid.
+// Config holds the choices of [Open]. Model is required.
 type Config struct {
-	// Guard checks every statement. Nil means tenantdb.DefaultGuard over
-	// the tenant tables found in the catalog.
-	Guard tenantdb.Guard
+	// Model is the isolation model of the database, as for
+	// [tenantdb.Config.Model]. Required.
+	Model *rls.Model
 
-	// TenantColumn is the tenant column. Default "clinic_id".
-	TenantColumn string
+	// Guard checks every statement. Nil means tenantdb.DefaultGuard of
+	// Model.
+	Guard tenantdb.Guard
 
 	// MaxOpenConns limits database/sql's pool. Default 10.
 	MaxOpenConns int
@@ -36,22 +38,20 @@ func Open(ctx context.Context, connString string, cfg Config) (*bun.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tenantbun: %w", err)
 	}
-	col := cmp.Or(cfg.TenantColumn, "clinic_id")
+	if cfg.Model == nil {
+		return nil, fmt.Errorf("%w: Config.Model is required", tenantdb.ErrInvalidConfig)
+	}
 	check, err := pgx.ConnectConfig(ctx, connConfig)
 	if err != nil {
 		return nil, fmt.Errorf("tenantbun: %w", err)
 	}
 	defer check.Close(ctx)
-	if err := tenantdb.CheckRole(ctx, check, col); err != nil {
+	if err := tenantdb.CheckRole(ctx, check, cfg.Model); err != nil {
 		return nil, err
 	}
 	guard := cfg.Guard
 	if guard == nil {
-		tables, err := tenantdb.FindTenantTables(ctx, check, col)
-		if err != nil {
-			return nil, err
-		}
-		if guard, err = tenantdb.DefaultGuard(tables, col); err != nil {
+		if guard, err = tenantdb.DefaultGuard(cfg.Model); err != nil {
 			return nil, err
 		}
 	}

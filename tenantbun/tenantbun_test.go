@@ -48,9 +48,7 @@ func schema(t *testing.T) *pgtest.DB {
 	db := pgtest.New(t)
 	db.Exec(t, pgtest.Owner, `create table public.patients (
 		clinic_id uuid not null, id uuid not null, name text not null, primary key (clinic_id, id))`)
-	sql, err := rls.Generate(rls.Config{
-		OwnerRole: db.RoleName(pgtest.Owner), AppRole: db.RoleName(pgtest.App), PlatformRole: db.RoleName(pgtest.Platform),
-	}, rls.Table{Name: "public.patients"})
+	sql, err := testModel(t, db).Generate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,9 +68,21 @@ func schema(t *testing.T) *pgtest.DB {
 	return db
 }
 
+// testModel is the isolation model of schema's table for db's roles.
+func testModel(t *testing.T, db *pgtest.DB) *rls.Model {
+	t.Helper()
+	m, err := rls.NewModel(rls.Config{
+		OwnerRole: db.RoleName(pgtest.Owner), AppRole: db.RoleName(pgtest.App), PlatformRole: db.RoleName(pgtest.Platform),
+	}, rls.Table{Name: "public.patients"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func open(t *testing.T, db *pgtest.DB, guard tenantdb.Guard) *bun.DB {
 	t.Helper()
-	bdb, err := tenantbun.Open(context.Background(), db.ConnString(pgtest.App), tenantbun.Config{Guard: guard, MaxOpenConns: 1})
+	bdb, err := tenantbun.Open(context.Background(), db.ConnString(pgtest.App), tenantbun.Config{Model: testModel(t, db), Guard: guard, MaxOpenConns: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +220,7 @@ func TestTenantChangedInTx(t *testing.T) {
 
 func TestOpenRefusesOwner(t *testing.T) {
 	db := schema(t)
-	_, err := tenantbun.Open(context.Background(), db.ConnString(pgtest.Owner), tenantbun.Config{Guard: allowAll{}})
+	_, err := tenantbun.Open(context.Background(), db.ConnString(pgtest.Owner), tenantbun.Config{Model: testModel(t, db), Guard: allowAll{}})
 	if !errors.Is(err, tenantdb.ErrUnsafeRole) {
 		t.Errorf("Open as the table owner = %v, want ErrUnsafeRole", err)
 	}

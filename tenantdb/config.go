@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/rls"
 )
 
 // Guard checks a statement before it is sent. sqlguard.Guard implements it.
@@ -17,19 +18,19 @@ type Guard interface {
 	Check(sql string, args []any, tenant tenancy.ID) error
 }
 
-// Config holds the choices [New] needs beyond the pool itself. The zero
-// Config is valid: the guard is built from the catalog, and System work is
-// unavailable.
+// Config holds the choices [New] needs beyond the pool itself. Model is
+// required; System work is unavailable unless System is set.
 type Config struct {
-	// Guard checks every tenant statement before it is sent. Nil means a
-	// sqlguard.Guard over the tenant tables found in the catalog by [New]:
-	// every table, view, materialized view or foreign table with the tenant
-	// column, outside the system schemas.
-	Guard Guard
+	// Model is the isolation model of the database: which relations are
+	// tenant relations (each with its own tenant column), registries or
+	// private. Required. New checks the live catalog against it, and the
+	// default guard reads it; nothing finds tenant tables by a column name
+	// on its own.
+	Model *rls.Model
 
-	// TenantColumn is the tenant column, used to find tenant tables for the
-	// role self-check and the default guard. Default "clinic_id".
-	TenantColumn string
+	// Guard checks every tenant statement before it is sent. Nil means
+	// [DefaultGuard] of Model.
+	Guard Guard
 
 	// System is a pool connected as a separate role (the owner role for
 	// migrations, the platform role for registry reads) for deliberate
@@ -61,7 +62,4 @@ type SystemUse struct {
 	Time time.Time
 }
 
-const (
-	defaultTenantColumn    = "clinic_id"
-	defaultRollbackTimeout = 5 * time.Second
-)
+const defaultRollbackTimeout = 5 * time.Second

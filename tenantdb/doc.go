@@ -7,7 +7,8 @@
 // # Use
 //
 //	pool, _ := pgxpool.New(ctx, connString)        // as the app role
-//	db, err := tenantdb.New(ctx, pool, tenantdb.Config{})
+//	model, err := rls.NewModel(cfg, tables...)              // the same specs as the migration
+//	db, err := tenantdb.New(ctx, pool, tenantdb.Config{Model: model})
 //	...
 //	ctx = tenancy.NewContext(ctx, principal)       // done by jwtctx middleware
 //	rows, err := db.Query(ctx, "select id, name from patients where clinic_id = $1", principal.Tenant)

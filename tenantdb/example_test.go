@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
@@ -22,13 +23,21 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	// New refuses a superuser, a BYPASSRLS role or a table owner, and
-	// guards every tenant table it finds with sqlguard.
-	db, err := tenantdb.New(ctx, pool, tenantdb.Config{})
+	// The model is built from the same table specs as the migration.
+	model, err := rls.NewModel(rls.Config{AppRole: "dental_app"},
+		rls.Table{Name: "public.clinics", Kind: rls.Registry},
+		rls.Table{Name: "public.patients"},
+	)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(db.TenantTables())
+	// New refuses a superuser, a BYPASSRLS role or a table owner, and
+	// guards every tenant table of the model with sqlguard.
+	db, err := tenantdb.New(ctx, pool, tenantdb.Config{Model: model})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(db.Model().TenantRelations())
 }
 
 // Tx runs a function in one transaction scoped to the principal's tenant;

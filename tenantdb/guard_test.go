@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/sqlguard"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
@@ -15,13 +16,9 @@ import (
 func TestDefaultGuard(t *testing.T) {
 	db := schema(t)
 	pool, rt := appPool(t, db, 1, "")
-	p, err := tenantdb.New(context.Background(), pool, tenantdb.Config{})
+	p, err := tenantdb.New(context.Background(), pool, tenantdb.Config{Model: testModel(t, db)})
 	if err != nil {
 		t.Fatal(err)
-	}
-	want := []string{"public.counters", "public.notes", "public.patients"}
-	if got := p.TenantTables(); len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
-		t.Errorf("TenantTables() = %v, want %v", got, want)
 	}
 	ctx := staffCtx(clinicA, staffA)
 
@@ -55,7 +52,24 @@ func TestDefaultGuard(t *testing.T) {
 }
 
 func TestDefaultGuardNeedsTenantTables(t *testing.T) {
-	if _, err := tenantdb.DefaultGuard(nil, "clinic_id"); !errors.Is(err, tenantdb.ErrInvalidConfig) {
-		t.Errorf("DefaultGuard(no tables) = %v, want ErrInvalidConfig", err)
+	if _, err := tenantdb.DefaultGuard(nil); !errors.Is(err, tenantdb.ErrInvalidConfig) {
+		t.Errorf("DefaultGuard(nil) = %v, want ErrInvalidConfig", err)
+	}
+	registries, err := rls.NewModel(rls.Config{}, rls.Table{Name: "public.plans", Kind: rls.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tenantdb.DefaultGuard(registries); !errors.Is(err, tenantdb.ErrInvalidConfig) {
+		t.Errorf("DefaultGuard(no tenant relations) = %v, want ErrInvalidConfig", err)
+	}
+}
+
+// TestNewNeedsModel: the zero Config is refused, rather than guessing the
+// tenant tables from a column name.
+func TestNewNeedsModel(t *testing.T) {
+	db := schema(t)
+	pool, _ := appPool(t, db, 1, "")
+	if _, err := tenantdb.New(context.Background(), pool, tenantdb.Config{}); !errors.Is(err, tenantdb.ErrInvalidConfig) {
+		t.Errorf("New(Config{}) = %v, want ErrInvalidConfig", err)
 	}
 }

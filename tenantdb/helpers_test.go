@@ -54,16 +54,7 @@ func schema(t testing.TB) *pgtest.DB {
 			clinic_id uuid not null, id uuid not null, n int not null,
 			primary key (clinic_id, id),
 			constraint n_unique unique (clinic_id, n) deferrable initially deferred)`)
-	sql, err := rls.Generate(rls.Config{
-		OwnerRole:    db.RoleName(pgtest.Owner),
-		AppRole:      db.RoleName(pgtest.App),
-		PlatformRole: db.RoleName(pgtest.Platform),
-	},
-		rls.Table{Name: "public.clinics", Kind: rls.Registry},
-		rls.Table{Name: "public.patients"},
-		rls.Table{Name: "public.notes"},
-		rls.Table{Name: "public.counters"},
-	)
+	sql, err := testModel(t, db).Generate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +75,30 @@ func schema(t testing.TB) *pgtest.DB {
 		t.Fatalf("fixture: %d patients at A and %d at B, want 5 and 7", a, b)
 	}
 	return db
+}
+
+// models holds the model of each test database, by its app role's name,
+// for newPool.
+var models sync.Map
+
+// testModel returns the isolation model of schema's tables for db's roles.
+func testModel(t testing.TB, db *pgtest.DB) *rls.Model {
+	t.Helper()
+	m, err := rls.NewModel(rls.Config{
+		OwnerRole:    db.RoleName(pgtest.Owner),
+		AppRole:      db.RoleName(pgtest.App),
+		PlatformRole: db.RoleName(pgtest.Platform),
+	},
+		rls.Table{Name: "public.clinics", Kind: rls.Registry},
+		rls.Table{Name: "public.patients"},
+		rls.Table{Name: "public.notes"},
+		rls.Table{Name: "public.counters"},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	models.Store(db.RoleName(pgtest.App), m)
+	return m
 }
 
 // appPool opens a pgx pool as the app role with at most maxConns
@@ -116,6 +131,13 @@ func newPool(t testing.TB, pool *pgxpool.Pool, cfg tenantdb.Config) *tenantdb.Po
 	t.Helper()
 	if cfg.Guard == nil {
 		cfg.Guard = allowAll{}
+	}
+	if cfg.Model == nil {
+		m, ok := models.Load(pool.Config().ConnConfig.User)
+		if !ok {
+			t.Fatalf("no model for role %s: make the database with schema", pool.Config().ConnConfig.User)
+		}
+		cfg.Model = m.(*rls.Model)
 	}
 	p, err := tenantdb.New(context.Background(), pool, cfg)
 	if err != nil {

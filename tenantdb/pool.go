@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,7 +24,7 @@ type Pool struct {
 	system          *pgxpool.Pool
 	onSystem        func(context.Context, pgx.Tx, SystemUse) error
 	rollbackTimeout time.Duration
-	tenantTables    []string
+	model           *rls.Model
 }
 
 // Querier is what store code needs: [Pool] (each call its own transaction)
@@ -41,11 +40,12 @@ var (
 	_ Querier = (*Tx)(nil)
 )
 
-// New checks the pool's role and returns a Pool. pool must be connected as
-// the application's role; New refuses it (an error wrapping
-// [ErrUnsafeRole]) when that role, or any role it is a member of, is a
-// superuser, has BYPASSRLS, or owns a tenant table, since row-level security
-// would then not bind it. New queries the catalog and needs no principal.
+// New checks the pool's role and the live catalog against cfg.Model, and
+// returns a Pool. pool must be connected as the application's role; New
+// refuses it (an error wrapping [ErrUnsafeRole]) when that role, or any
+// role it is a member of, is a superuser, has BYPASSRLS, or owns a tenant
+// relation of the model, since row-level security would then not bind it.
+// New queries the catalog and needs no principal.
 //
 // The pool's exec mode matters behind pgbouncer in transaction pooling
 // mode: see the package documentation.
@@ -53,124 +53,39 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Pool, error) {
 	if pool == nil {
 		return nil, fmt.Errorf("%w: nil pool", ErrInvalidConfig)
 	}
+	if cfg.Model == nil {
+		return nil, fmt.Errorf("%w: Config.Model is required: build it with rls.NewModel from the same table specs as the migration", ErrInvalidConfig)
+	}
 	if cfg.System != nil && cfg.OnSystem == nil {
 		return nil, fmt.Errorf("%w: a System pool needs an OnSystem hook, so that tenant-less work is recorded", ErrInvalidConfig)
 	}
-	col := cmp.Or(cfg.TenantColumn, defaultTenantColumn)
-	if err := CheckRole(ctx, pool, col); err != nil {
-		return nil, err
-	}
-	tables, err := FindTenantTables(ctx, pool, col)
-	if err != nil {
+	if err := CheckRole(ctx, pool, cfg.Model); err != nil {
 		return nil, err
 	}
 	guard := cfg.Guard
 	if guard == nil {
-		if guard, err = DefaultGuard(tables, col); err != nil {
+		var err error
+		if guard, err = DefaultGuard(cfg.Model); err != nil {
 			return nil, err
 		}
 	}
 	return &Pool{
 		pool:            pool,
+		model:           cfg.Model,
 		guard:           guard,
 		system:          cfg.System,
 		onSystem:        cfg.OnSystem,
 		rollbackTimeout: cmp.Or(cfg.RollbackTimeout, defaultRollbackTimeout),
-		tenantTables:    tables,
 	}, nil
 }
 
-// TenantTables returns the tenant tables New found in the catalog, as
-// "schema.table".
-func (p *Pool) TenantTables() []string { return append([]string(nil), p.tenantTables...) }
+// Model returns the isolation model the Pool was built with.
+func (p *Pool) Model() *rls.Model { return p.model }
 
 // Queryer is the one method the catalog checks need; *pgx.Conn,
 // *pgxpool.Pool and pgx.Tx implement it.
 type Queryer interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
-// CheckRole returns an error wrapping [ErrUnsafeRole] when the role that db
-// is connected as could bypass row-level security on the tables with
-// tenantColumn: when it, or any role it is a member of (and so may inherit
-// from or SET ROLE to), is a superuser, has BYPASSRLS, or owns such a
-// table. [New] calls it; other integrations (package tenantbun) call it
-// at start-up too.
-func CheckRole(ctx context.Context, db Queryer, tenantColumn string) error {
-	// Every role whose privileges the current user has or can take with
-	// SET ROLE (MEMBER), itself included. Attributes such as SUPERUSER are
-	// not inherited, but SET ROLE reaches them; table ownership is
-	// inherited, and an owner's privileges bypass RLS unless FORCEd.
-	rows, err := db.Query(ctx, `
-		select r.rolname, r.rolsuper, r.rolbypassrls,
-		       coalesce((select string_agg(format('%I.%I', n.nspname, c.relname), ', ' order by 1)
-		                 from pg_catalog.pg_class c
-		                 join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-		                 join pg_catalog.pg_attribute a on a.attrelid = c.oid
-		                 where c.relowner = r.oid and a.attname = $1 and not a.attisdropped
-		                   and c.relkind in ('r', 'p', 'v', 'm', 'f')), '')
-		from pg_catalog.pg_roles r
-		where pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER')
-		order by r.rolname`, tenantColumn)
-	if err != nil {
-		return fmt.Errorf("tenantdb: checking the database role: %w", err)
-	}
-	type role struct {
-		name          string
-		super, bypass bool
-		owns          string
-	}
-	roles, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (role, error) {
-		var r role
-		err := row.Scan(&r.name, &r.super, &r.bypass, &r.owns)
-		return r, err
-	})
-	if err != nil {
-		return fmt.Errorf("tenantdb: checking the database role: %w", err)
-	}
-	if len(roles) == 0 {
-		return fmt.Errorf("tenantdb: checking the database role: the catalog shows no role for current_user")
-	}
-	var problems []string
-	for _, r := range roles {
-		switch {
-		case r.super:
-			problems = append(problems, fmt.Sprintf("role %q is a superuser", r.name))
-		case r.bypass:
-			problems = append(problems, fmt.Sprintf("role %q has BYPASSRLS", r.name))
-		}
-		if r.owns != "" {
-			problems = append(problems, fmt.Sprintf("role %q owns tenant tables (%s)", r.name, r.owns))
-		}
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%w: %s; connect as the application role, which must be NOSUPERUSER NOBYPASSRLS and own nothing",
-			ErrUnsafeRole, strings.Join(problems, "; "))
-	}
-	return nil
-}
-
-// FindTenantTables lists, as "schema.table", the tables, views,
-// materialized views and foreign tables that carry tenantColumn, outside
-// the system schemas: the relations the default guard protects.
-func FindTenantTables(ctx context.Context, db Queryer, tenantColumn string) ([]string, error) {
-	rows, err := db.Query(ctx, `
-		select n.nspname || '.' || c.relname
-		from pg_catalog.pg_class c
-		join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-		join pg_catalog.pg_attribute a on a.attrelid = c.oid
-		where a.attname = $1 and not a.attisdropped
-		  and c.relkind in ('r', 'p', 'v', 'm', 'f')
-		  and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\_toast%'
-		order by 1`, tenantColumn)
-	if err != nil {
-		return nil, fmt.Errorf("tenantdb: finding tenant tables: %w", err)
-	}
-	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("tenantdb: finding tenant tables: %w", err)
-	}
-	return tables, nil
 }
 
 // setContextSQL sets the tenant context for the current transaction only

@@ -24,7 +24,7 @@ func TestRoleSelfCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer pool.Close()
-		_, err = tenantdb.New(context.Background(), pool, tenantdb.Config{Guard: allowAll{}})
+		_, err = tenantdb.New(context.Background(), pool, tenantdb.Config{Model: testModel(t, db), Guard: allowAll{}})
 		return err
 	}
 	app := func(db *pgtest.DB) string { return pgx.Identifier{db.RoleName(pgtest.App)}.Sanitize() }
@@ -137,7 +137,7 @@ func TestSystem(t *testing.T) {
 	if err := p.System(context.Background(), "read", func(pgx.Tx) error { return nil }); !errors.Is(err, tenantdb.ErrNoSystem) {
 		t.Errorf("System without a pool = %v, want ErrNoSystem", err)
 	}
-	if _, err := tenantdb.New(context.Background(), appConns, tenantdb.Config{Guard: allowAll{}, System: platform}); !errors.Is(err, tenantdb.ErrInvalidConfig) {
+	if _, err := tenantdb.New(context.Background(), appConns, tenantdb.Config{Model: testModel(t, db), Guard: allowAll{}, System: platform}); !errors.Is(err, tenantdb.ErrInvalidConfig) {
 		t.Errorf("New with a System pool but no hook = %v, want ErrInvalidConfig", err)
 	}
 

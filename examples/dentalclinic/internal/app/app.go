@@ -167,7 +167,11 @@ func Run(ctx context.Context, cfg Config) error {
 	// Tenant work runs as the app role; the only tenant-less path
 	// (registry work) runs as the platform role and is recorded in the
 	// platform-wide audit chain.
-	db, err := tenantdb.New(ctx, appPool, tenantdb.Config{System: platformPool, OnSystem: audit.OnSystem})
+	model, err := migrations.Model(roles)
+	if err != nil {
+		return err
+	}
+	db, err := tenantdb.New(ctx, appPool, tenantdb.Config{Model: model, System: platformPool, OnSystem: audit.OnSystem})
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,10 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
+	"github.com/mydentalpractice/tenancy/rls"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -26,6 +28,22 @@ type testApp struct {
 
 	mu     sync.Mutex
 	tokens map[string]string // email and clinic -> session token, see login
+}
+
+// model returns the app's isolation model for the roles of a's database.
+func (a *testApp) model(t testing.TB) *rls.Model {
+	t.Helper()
+	return dbModel(t, a.db)
+}
+
+// dbModel returns the app's isolation model for the roles of db.
+func dbModel(t testing.TB, db *pgtest.DB) *rls.Model {
+	t.Helper()
+	m, err := migrations.Model(migrations.Roles{Owner: db.RoleName(pgtest.Owner), App: db.RoleName(pgtest.App), Platform: db.RoleName(pgtest.Platform)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 var (

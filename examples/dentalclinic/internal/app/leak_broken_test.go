@@ -212,7 +212,7 @@ const brokenCols = `clinic_id::text, id::text, given_name, family_name`
 func TestHarnessCatchesUnscopedHandler(t *testing.T) {
 	a := startApp(t)
 	owner := a.db.Pool(t, pgtest.Owner)
-	db, err := tenantdb.New(t.Context(), a.db.Pool(t, pgtest.App), tenantdb.Config{})
+	db, err := tenantdb.New(t.Context(), a.db.Pool(t, pgtest.App), tenantdb.Config{Model: a.model(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,13 +249,10 @@ func TestHarnessCatchesUnscopedHandler(t *testing.T) {
 func TestHarnessCatchesGuardInReportMode(t *testing.T) {
 	a := startApp(t)
 	app := a.db.Pool(t, pgtest.App)
-	tables, err := tenantdb.FindTenantTables(t.Context(), app, "clinic_id")
-	if err != nil {
-		t.Fatal(err)
-	}
+	model := a.model(t)
 	var mu sync.Mutex
 	var reports []error
-	guard, err := sqlguard.New(sqlguard.Config{TenantTables: tables, Mode: sqlguard.Report, OnReport: func(e *sqlguard.RefusalError) {
+	guard, err := sqlguard.New(sqlguard.Config{Model: model, Mode: sqlguard.Report, OnReport: func(e *sqlguard.RefusalError) {
 		mu.Lock()
 		reports = append(reports, e)
 		mu.Unlock()
@@ -263,7 +260,7 @@ func TestHarnessCatchesGuardInReportMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := tenantdb.New(t.Context(), app, tenantdb.Config{Guard: guard})
+	db, err := tenantdb.New(t.Context(), app, tenantdb.Config{Model: model, Guard: guard})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,6 +63,29 @@ func Tables() []rls.Table {
 	}
 }
 
+// Model returns the isolation model of the app's database for roles: the
+// app's tables ([Tables]), the audit tables, the private table of platform
+// admins, the sign-in functions that run before a clinic is known
+// (pre-auth), the narrow definer functions, and the audit package's
+// cross-tenant policies. tenantdb, the SQL guard, rls.Check and the leak
+// harness all read this one value.
+func Model(roles Roles) (*rls.Model, error) {
+	tables := append(Tables(), audit.Tables()...)
+	tables = append(tables,
+		rls.Table{Name: "public.platform_admins", Kind: rls.Private},
+	)
+	m, err := rls.NewModel(rls.Config{
+		OwnerRole: roles.Owner, AppRole: roles.App, PlatformRole: roles.Platform,
+		PreAuth:          []string{"auth.staff_accounts", "auth.portal_accounts", "auth.platform_admin", "auth.portal_invite"},
+		AllowDefiner:     []string{"auth.use_portal_invite", "auth.clinic_sizes"},
+		AllowCrossTenant: audit.CrossTenantPolicies(), // the platform role reads every audit chain, by design
+	}, tables...)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return m, nil
+}
+
 // Up runs every pending migration as the owner role (connString), in
 // order, and returns the versions applied.
 func Up(ctx context.Context, connString string, roles Roles) ([]int64, error) {

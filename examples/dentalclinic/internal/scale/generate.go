@@ -29,6 +29,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
+	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
 )
 
@@ -227,6 +228,18 @@ func Generate(ctx context.Context, conns Conns, s Scale, now time.Time, log io.W
 	}
 	rep.Total = time.Since(start).Round(time.Millisecond)
 	return rep, nil
+}
+
+// Model returns the app's isolation model for the roles of conns, with
+// app as the app role (the benchmark's naive variants connect as roles of
+// their own).
+func Model(c Conns, app string) (*rls.Model, error) {
+	roles, err := roleNames(c)
+	if err != nil {
+		return nil, err
+	}
+	roles.App = app
+	return migrations.Model(roles)
 }
 
 func roleNames(c Conns) (migrations.Roles, error) {

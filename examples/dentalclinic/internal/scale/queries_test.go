@@ -54,7 +54,11 @@ func TestQueriesAreTheStores(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	pool, err := tenantdb.New(ctx, raw, tenantdb.Config{})
+	model, err := Model(conns, cfg.ConnConfig.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := tenantdb.New(ctx, raw, tenantdb.Config{Model: model})
 	if err != nil {
 		t.Fatal(err)
 	}

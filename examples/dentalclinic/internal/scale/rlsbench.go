@@ -174,11 +174,16 @@ func NewRLSBench(ctx context.Context, superuser string, conns Conns, planCacheMo
 			return nil, err
 		}
 		b.byRole[v] = p
-		if b.pools[v], err = tenantdb.New(ctx, p, tenantdb.Config{}); err != nil {
+		model, err := Model(conns, p.Config().ConnConfig.User)
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		if b.pools[v], err = tenantdb.New(ctx, p, tenantdb.Config{Model: model}); err != nil {
 			b.Close()
 			return nil, fmt.Errorf("%s: %w", v, err)
 		}
-		if b.explain[v], err = tenantdb.New(ctx, p, tenantdb.Config{Guard: allowAll{}}); err != nil {
+		if b.explain[v], err = tenantdb.New(ctx, p, tenantdb.Config{Model: model, Guard: allowAll{}}); err != nil {
 			b.Close()
 			return nil, err
 		}

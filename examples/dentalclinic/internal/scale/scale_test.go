@@ -116,7 +116,11 @@ func TestGenerate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	p, err := tenantdb.New(ctx, pool, tenantdb.Config{Guard: allowAll{}})
+	model, err := Model(conns, pool.Config().ConnConfig.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := tenantdb.New(ctx, pool, tenantdb.Config{Model: model, Guard: allowAll{}})
 	if err != nil {
 		t.Fatal(err)
 	}
