@@ -29,8 +29,8 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
-	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
+	"github.com/mydentalpractice/tenancy/rls"
 )
 
 // Scale is how much to generate. Per-clinic counts are the totals divided
