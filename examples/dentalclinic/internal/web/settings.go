@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/mydentalpractice/tenancy"
@@ -303,5 +302,3 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 	v.Data = d
 	s.render(w, r, http.StatusOK, "audit", v)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
