@@ -4,8 +4,11 @@
 //
 // It has two probers, each with its own Config: [ProbeHTTP] replays every
 // route of an API as every actor against every object that actor does not
-// own; [ProbeSQL] probes every tenant table as the application's database
-// role, to test row-level security on its own.
+// own, and every write with another tenant's ids in its body; [ProbeSQL]
+// probes every tenant relation of the isolation model ([rls.Model]) as the
+// application's database role, to test row-level security on its own.
+// Neither finds tables by a column name: the model says which relations
+// are tenant relations and what each one's tenant column is.
 //
 // # Probing the HTTP API
 //
@@ -51,7 +54,9 @@
 // ProbeSQL connects as the application's database role, the one the
 // app runs as, sets tenant A's context exactly as package tenantdb does
 // ([tenantdb.ContextSQL]), and tries to read and write tenant B's rows in
-// every tenant table. It needs a second, privileged connection (a
+// every tenant relation of the model, each by its own tenant column
+// ([rls.Relation.TenantColumn]), subject column and read roles. It needs a
+// second, privileged connection (a
 // superuser, or the owner role with BYPASSRLS) to prove that B's rows
 // exist, to learn their keys, and to check afterwards that they did not
 // change:
@@ -62,16 +67,23 @@
 //		tenancytest.ProbeSQL(t, tenancytest.SQLConfig{
 //			App:        app,
 //			Privileged: admin,
-//			Tables:     tenancytest.SQLTables(myapp.Tables()...), // the specs given to rls.Generate
-//			TenantA:    clinicA,
-//			TenantB:    clinicB,
+//			Model:      myapp.Model(), // the model given to tenantdb and the guard
+//			Tables: []tenancytest.SQLTable{ // options, by name, where a table needs any
+//				{Name: "public.invites", AllowEmpty: "the fixture invites no one at B"},
+//			},
+//			TenantA: orgA,
+//			TenantB: orgB,
 //		})
 //	}
 //
-// The fixture must give B rows in every table (and A rows too, where it
-// can): a table where B has none fails with [CheckVacuous], unless its
-// [SQLTable.AllowEmpty] says why. For each table, in transactions that are
-// rolled back, ProbeSQL checks that:
+// Options ([SQLTable]: a key, values for constrained columns, a reason
+// for B to have no rows) are given by name; a name that is not a tenant
+// relation of the model stops the probe with [ErrInvalidConfig], so an
+// option never silently applies to nothing. The fixture must give B rows
+// in every tenant relation (and A rows too, where it can): a table where
+// B has none fails with [CheckVacuous], unless its [SQLTable.AllowEmpty]
+// says why. For each table, in transactions that are rolled back, ProbeSQL
+// checks that:
 //
 //   - without a tenant context, a SELECT fails with SQLSTATE
 //     [rls.SQLStateNoTenant], as the policies of package rls make it
@@ -98,7 +110,9 @@
 // role may not UPDATE or DELETE, cannot reach B that way either. A write
 // refused for another reason (a trigger, a constraint) fails, since it
 // does not show what row-level security would have done; set
-// [SQLTable.Values] so that the row passes them.
+// [SQLTable.Values] so that the row passes them. The audit tables of
+// package audit need one: a new chain head must start at zero, so give
+// audit.chain_heads Values{"seq": "0", "hash": "decode(repeat('00', 32), 'hex')"}.
 //
 // Every hole is reported with t.Errorf naming the table, the check and the
 // principal, and the probe goes on, so one run lists them all. Tables
@@ -106,8 +120,8 @@
 //
 // # Security
 //
-// A passing ProbeSQL proves, for the tables listed and the two tenants
-// given, that the database itself (row-level security, grants, the role's
+// A passing ProbeSQL proves, for the tenant relations of the model and the
+// two tenants given, that the database itself (row-level security, grants, the role's
 // attributes) stops the app role in A's context from reading B's rows,
 // from changing or deleting them, from writing rows that claim B, and from
 // learning them through RETURNING; and that a missing context fails closed.
@@ -115,8 +129,12 @@
 // security ([tenantdb.CheckRole]), and to pass a table where B has no rows.
 //
 // It does not prove:
-//   - anything about tables that are not listed: list every tenant table
-//     (rls.Check finds tables with the tenant column that lack policies);
+//   - anything about relations the model does not classify as tenant
+//     relations: a tenant table left out of the model is not probed.
+//     rls.Check reports relations the app role can reach that the model
+//     does not classify; an application's own test can also compare the
+//     relations the app role holds a privilege on with the model, as the
+//     reference app's TestLeakSQL does;
 //   - anything about the application's code: statements here are sent
 //     straight to the database, past package sqlguard and the handlers,
 //     to test the last line of defence on its own;
