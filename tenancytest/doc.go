@@ -21,12 +21,13 @@
 // tenants or more) and a privileged Snapshot of one object:
 //
 //	tenancytest.ProbeHTTP(t, tenancytest.HTTPConfig{
-//		BaseURL:   srv.URL,
-//		Inventory: routesFromRouter(router),
-//		Routes:    specs,    // one per route, or Skip with the reason
-//		Actors:    actors,   // tokens of staff of every role at two tenants, patients, admins
-//		Fixtures:  fixtures, // ids of each kind at each tenant
-//		Snapshot:  snapshot, // a superuser's read of one object
+//		BaseURL:     srv.URL,
+//		Inventory:   routesFromRouter(router),
+//		Routes:      specs,    // one per route, or Skip with the reason
+//		Actors:      actors,   // tokens of staff of every role at two tenants, patients, admins
+//		Fixtures:    fixtures, // ids of each kind at each tenant
+//		TenantField: "org_id", // the field that names an object's tenant in answers
+//		Snapshot:    snapshot, // a superuser's read of one object
 //	})
 //
 // For every route, method and actor it checks that another tenant's (or, for
@@ -36,18 +37,41 @@
 // ([CheckTenantField]), that a write aimed at a foreign object changes
 // nothing ([CheckUnchanged]), that allowed actors succeed and others get
 // 403 ([CheckAccess]) and, optionally, that the SQL guard refused nothing
-// ([CheckGuard]). It refuses to pass vacuously: an inventory route without
-// a spec, a route no allowed actor reached with a foreign object, and a
-// fixture that no owner saw in a successful answer fail ([CheckCoverage],
-// [CheckVacuous]). Each hole is reported as an [HTTPFailure] naming the
-// route, method, actor and check.
+// ([CheckGuard]).
+//
+// It also tries another tenant's ids inside request bodies, as the OWASP
+// authorization testing cheat sheet describes for insecure direct object
+// references ([CheckBodyID]): in every JSON body that an allowed actor
+// sends to a write route (a route with [RouteSpec.Call], or a route with
+// a parameter aimed at one of the actor's own objects), each string that
+// is a fixture's id is replaced, one field at a time, by the id of each
+// fixture of the same kind that is foreign to the actor, and each string
+// that is the actor's tenant by each other tenant. The answer must be the
+// one a missing id in that field gets, must not succeed with the foreign
+// object or tenant in it, and the foreign object's snapshot must not
+// change. Give the bodies the actor's own ids (a patient_id of its own
+// tenant), so that the prober has something to replace.
+//
+// It refuses to pass vacuously: an inventory route without a spec, a
+// route no allowed actor reached with a foreign object, and a fixture
+// that no owner saw in a successful answer fail ([CheckCoverage],
+// [CheckVacuous]), and so does a TenantField that no successful JSON
+// answer carried ([CheckTenantField], on route "* *"). A check that has
+// nothing to run on says so in the log: TenantField unset ("the
+// tenant-field check did not run"), or no write body holding an id the
+// prober knows ("the body-id check did not run"); each route's log line
+// counts the requests it made with another tenant's id in the body. Each
+// hole is reported as an [HTTPFailure] naming the route, method, actor and
+// check.
 //
 // A passing ProbeHTTP does not prove anything about routes skipped with a
 // reason, objects that are not fixtures (give one of every kind at each
 // tenant), actors that are not listed, writes on the actor's own objects
 // (a write route without a parameter is called only with [RouteSpec.Call]),
-// or side channels such as timing; nor, for a write, changes outside what
-// Snapshot reads.
+// ids in bodies that are not fixtures' (or in bodies of routes it does not
+// call as an allowed actor, or in query strings and headers), or side
+// channels such as timing; nor, for a write, changes outside what Snapshot
+// reads.
 //
 // # Probing the database
 //

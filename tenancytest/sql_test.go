@@ -223,11 +223,16 @@ type recorder struct {
 	http     []HTTPFailure
 	errs     []error  // errors passed to Errorf or Fatalf
 	other    []string // messages with neither
+	logs     []string // what Logf said
 	fatal    bool
 }
 
-func (r *recorder) Helper()                   {}
-func (r *recorder) Logf(string, ...any)       {}
+func (r *recorder) Helper() {}
+func (r *recorder) Logf(f string, a ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logs = append(r.logs, fmt.Sprintf(f, a...))
+}
 func (r *recorder) Errorf(f string, a ...any) { r.record(f, a) }
 func (r *recorder) Error(a ...any)            { r.record("%v", a) }
 func (r *recorder) Fatalf(f string, a ...any) {

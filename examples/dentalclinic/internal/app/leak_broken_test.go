@@ -187,8 +187,9 @@ func brokenConfig(t *testing.T, a *testApp, h http.Handler) tenancytest.HTTPConf
 		Inventory: []tenancytest.Route{{Method: "GET", Path: "/api/v1/patients/{id}"}},
 		Routes: []tenancytest.RouteSpec{{Method: "GET", Path: "/api/v1/patients/{id}", Object: "patients",
 			Allowed: func(a tenancytest.Actor) bool { return a.Principal.Kind == tenancy.KindStaff }}},
-		Actors:   actors,
-		Fixtures: fixtures,
+		Actors:      actors,
+		Fixtures:    fixtures,
+		TenantField: "clinic_id",
 	}
 }
 
