@@ -19,7 +19,7 @@
 //
 // # Hash chains
 //
-// Each clinic's events, and the platform-wide events (clinic_id NULL),
+// Each clinic's events, and the platform-wide events (tenant_id NULL),
 // form a chain: every event carries a per-chain seq (1, 2, 3, ...), the
 // previous event's hash and its own hash, SHA-256 of a canonical,
 // versioned, length-prefixed encoding ([Event.Encode]). The chain's head

@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -60,14 +61,24 @@ type fixture struct {
 
 func setup(t testing.TB) *fixture {
 	t.Helper()
+	return setupWith(t, "", allowAll{})
+}
+
+// setupWith is setup for an application whose tenant column is column
+// ("" means the default, clinic_id), with guard (nil means tenantdb's
+// default guard of the model).
+func setupWith(t testing.TB, column string, guard tenantdb.Guard) *fixture {
+	t.Helper()
 	db := pgtest.New(t)
 	cfg := rls.Config{
+		TenantColumn: column,
 		OwnerRole:    db.RoleName(pgtest.Owner),
 		AppRole:      db.RoleName(pgtest.App),
 		PlatformRole: db.RoleName(pgtest.Platform),
 	}
-	db.Exec(t, pgtest.Owner, `create table public.notes (clinic_id uuid not null, id uuid not null, body text not null,
-		primary key (clinic_id, id))`)
+	col := pgx.Identifier{cmp.Or(column, rls.DefaultTenantColumn)}.Sanitize()
+	db.Exec(t, pgtest.Owner, `create table public.notes (`+col+` uuid not null, id uuid not null, body text not null,
+		primary key (`+col+`, id))`)
 	notes, err := rls.Generate(cfg, rls.Table{Name: "public.notes"})
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +93,7 @@ func setup(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := tenantdb.New(context.Background(), db.Pool(t, pgtest.App), tenantdb.Config{Model: model, Guard: allowAll{}})
+	app, err := tenantdb.New(context.Background(), db.Pool(t, pgtest.App), tenantdb.Config{Model: model, Guard: guard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +129,7 @@ func (f *fixture) adminCount(t testing.TB, clinic tenancy.ID, action string) int
 		c = clinic
 	}
 	err := conn.QueryRow(context.Background(), `select count(*) from audit.events
-		where clinic_id is not distinct from $1::uuid and ($2 = '' or action = $2)`, c, action).Scan(&n)
+		where tenant_id is not distinct from $1::uuid and ($2 = '' or action = $2)`, c, action).Scan(&n)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,7 +124,7 @@ func (m *Impersonations) Start(ctx context.Context, clinic tenancy.ID, reason st
 	g := Grant{ID: tenancy.NewID(), Clinic: clinic, Admin: p.Subject, Reason: reason, StartedAt: now, ExpiresAt: now.Add(d)}
 	var token string
 	err := platformTx(ctx, m.cfg.Platform, p, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO audit.impersonation_grants (clinic_id, id, admin_id, reason, started_at, expires_at)
+		if _, err := tx.Exec(ctx, `INSERT INTO audit.impersonation_grants (tenant_id, id, admin_id, reason, started_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6)`, g.Clinic, g.ID, g.Admin, g.Reason, g.StartedAt, g.ExpiresAt); err != nil {
 			return fmt.Errorf("audit: storing the grant: %w", err)
 		}
@@ -175,7 +175,7 @@ func (m *Impersonations) End(ctx context.Context, clinic, grant tenancy.ID) (Gra
 	err := platformTx(ctx, m.cfg.Platform, p, func(tx pgx.Tx) error {
 		var ended *time.Time
 		err := tx.QueryRow(ctx, `SELECT admin_id, reason, started_at, expires_at, ended_at FROM audit.impersonation_grants
-			WHERE clinic_id = $1 AND id = $2 FOR UPDATE`, clinic, grant).Scan(&g.Admin, &g.Reason, &g.StartedAt, &g.ExpiresAt, &ended)
+			WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, clinic, grant).Scan(&g.Admin, &g.Reason, &g.StartedAt, &g.ExpiresAt, &ended)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			return ErrGrantNotFound
@@ -188,7 +188,7 @@ func (m *Impersonations) End(ctx context.Context, clinic, grant tenancy.ID) (Gra
 			g.EndedAt = g.StartedAt
 		}
 		if _, err := tx.Exec(ctx, `UPDATE audit.impersonation_grants SET ended_at = $3, ended_by = $4
-			WHERE clinic_id = $1 AND id = $2`, clinic, grant, g.EndedAt, g.EndedBy); err != nil {
+			WHERE tenant_id = $1 AND id = $2`, clinic, grant, g.EndedAt, g.EndedBy); err != nil {
 			return fmt.Errorf("audit: ending the grant: %w", err)
 		}
 		_, err = record(ctx, tx, grantEvent(g, p, ActionImpersonationEnded, Success, ""), now)

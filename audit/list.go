@@ -32,7 +32,7 @@ func List(ctx context.Context, db Querier, clinic tenancy.ID, after int64, limit
 	}
 	limit = min(limit, 1000)
 	rows, err := db.Query(ctx, `SELECT `+eventColumns+` FROM audit.events
-		WHERE clinic_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, clinic, after, limit)
+		WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, clinic, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("audit: listing events: %w", err)
 	}

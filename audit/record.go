@@ -68,17 +68,17 @@ func withActor(e Event, p tenancy.Principal) Event {
 }
 
 // SQL of the chain. Every statement on audit.chain_heads and audit.events
-// names the clinic as `clinic_id = $1`, bound to the clinic's id, which is
+// names the clinic as `tenant_id = $1`, bound to the clinic's id, which is
 // what tenantdb's guard requires of tenant statements.
 const (
-	sqlCreateHead = `INSERT INTO audit.chain_heads (clinic_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (clinic_id) DO NOTHING`
-	sqlLockHead   = `SELECT seq, hash FROM audit.chain_heads WHERE clinic_id = $1 FOR UPDATE`
-	sqlMoveHead   = `UPDATE audit.chain_heads SET seq = $2, hash = $3 WHERE clinic_id = $1`
+	sqlCreateHead = `INSERT INTO audit.chain_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING`
+	sqlLockHead   = `SELECT seq, hash FROM audit.chain_heads WHERE tenant_id = $1 FOR UPDATE`
+	sqlMoveHead   = `UPDATE audit.chain_heads SET seq = $2, hash = $3 WHERE tenant_id = $1`
 
 	sqlLockPlatformHead = `SELECT seq, hash FROM audit.platform_head WHERE singleton FOR UPDATE`
 	sqlMovePlatformHead = `UPDATE audit.platform_head SET seq = $1, hash = $2 WHERE singleton`
 
-	sqlInsertEvent = `INSERT INTO audit.events (clinic_id, seq, id, version, occurred_at, actor_kind, actor_id,
+	sqlInsertEvent = `INSERT INTO audit.events (tenant_id, seq, id, version, occurred_at, actor_kind, actor_id,
     impersonation_grant_id, impersonator_id, action, resource_type, resource_id, outcome, reason,
     request_id, prev_hash, hash)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`

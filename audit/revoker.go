@@ -99,7 +99,7 @@ func (r *GrantRevoker) check(ctx context.Context, p tenancy.Principal) (string, 
 	}
 	b := &pgx.Batch{}
 	b.Queue(declareSQL, declareArgs(tenancy.Principal{Kind: tenancy.KindSystem})...)
-	b.Queue(`SELECT admin_id, expires_at, ended_at FROM audit.impersonation_grants WHERE clinic_id = $1 AND id = $2`,
+	b.Queue(`SELECT admin_id, expires_at, ended_at FROM audit.impersonation_grants WHERE tenant_id = $1 AND id = $2`,
 		p.Tenant, grant)
 	br := r.db.SendBatch(ctx, b)
 	var (

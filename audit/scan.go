@@ -10,7 +10,7 @@ import (
 )
 
 // eventColumns are the columns scanEvent reads, in order.
-const eventColumns = `clinic_id, seq, id, version, occurred_at, actor_kind, actor_id, impersonation_grant_id,
+const eventColumns = `tenant_id, seq, id, version, occurred_at, actor_kind, actor_id, impersonation_grant_id,
     impersonator_id, action, resource_type, resource_id, outcome, reason, request_id, prev_hash, hash`
 
 // scanEvent reads one row of eventColumns. Malformed stored values (an

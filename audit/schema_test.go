@@ -2,15 +2,21 @@ package audit_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
+	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/rls"
+	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
 func TestSchemaPassesRLSCheck(t *testing.T) {
@@ -33,7 +39,9 @@ func TestSchemaPassesRLSCheck(t *testing.T) {
 		slices.Sort(got)
 		return got
 	}
-	cfg := rls.Config{AppRole: f.db.RoleName(pgtest.App)}
+	// rls.Check finds tenant tables by the one column Config names (until
+	// it reads the model): the audit tables' own.
+	cfg := rls.Config{AppRole: f.db.RoleName(pgtest.App), TenantColumn: audit.TenantColumn}
 
 	// The platform role reads every clinic's audit rows on purpose, and the
 	// owner role writes platform-wide events: without the allow-list,
@@ -111,5 +119,98 @@ func TestAppendOnly(t *testing.T) {
 	}
 	if n := f.adminCount(t, clinicA, ""); n != 1 {
 		t.Errorf("after the attempts: %d events, want 1", n)
+	}
+}
+
+// TestSchemaUnderAnotherTenantColumn: an application whose tenant column
+// is org_id installs the audit schema, builds its model with
+// audit.Tables(), and records, lists, verifies and impersonates through
+// tenantdb with its default guard: the audit tables carry their own
+// tenant column (audit.TenantColumn), so the application's name for its
+// own is irrelevant to them. Before, Schema created the tables with
+// clinic_id and their policies with org_id, and the migration failed
+// with `column "org_id" does not exist`.
+func TestSchemaUnderAnotherTenantColumn(t *testing.T) {
+	f := setupWith(t, "org_id", nil) // nil: tenantdb's default guard of the model
+	ctx := context.Background()
+	for _, r := range f.model.TenantRelations() {
+		want := audit.TenantColumn
+		if r.Qualified() == "public.notes" {
+			want = "org_id"
+		}
+		if r.TenantColumn != want {
+			t.Errorf("model: %s has tenant column %q, want %q", r.Qualified(), r.TenantColumn, want)
+		}
+	}
+
+	// The application's table and the audit log, in one transaction each,
+	// through the guard, for two tenants.
+	for _, c := range []struct {
+		clinic, owner tenancy.ID
+	}{{clinicA, ownerA}, {clinicB, ownerB}} {
+		sctx := staff(c.clinic, c.owner, "owner")
+		for i := range 2 {
+			err := f.app.Tx(sctx, func(tx *tenantdb.Tx) error {
+				if _, err := tx.Exec(sctx, `insert into public.notes (org_id, id, body) values ($1, $2, 'x')`, c.clinic, tenancy.NewID()); err != nil {
+					return err
+				}
+				_, err := audit.Record(sctx, tx, audit.Event{Action: "note.create", ResourceType: "note", ResourceID: fmt.Sprint(i), Outcome: audit.Success})
+				return err
+			})
+			if err != nil {
+				t.Fatalf("recording at %s: %v", c.clinic, err)
+			}
+		}
+	}
+	for _, c := range []tenancy.ID{clinicA, clinicB} {
+		rep, err := audit.Verify(ctx, f.platform, c)
+		if err != nil || rep.Events != 2 || rep.Head.Seq != 2 {
+			t.Errorf("Verify(%s): %d events, head %d, %v; want 2, 2, nil", c, rep.Events, rep.Head.Seq, err)
+		}
+	}
+
+	// Row-level security on the audit tables binds by tenant_id: A's owner
+	// lists A's two events, and none of B's (which exist, above).
+	ownerCtx := staff(clinicA, ownerA, "owner")
+	var own, theirs []audit.Event
+	err := f.app.Tx(ownerCtx, func(tx *tenantdb.Tx) error {
+		var err error
+		if own, err = audit.List(ownerCtx, tx, clinicA, 0, 10); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil || len(own) != 2 {
+		t.Errorf("A's owner lists %d of A's events (%v), want 2", len(own), err)
+	}
+	err = f.app.Tx(ownerCtx, func(tx *tenantdb.Tx) error {
+		var err error
+		theirs, err = audit.List(ownerCtx, tx, clinicB, 0, 10)
+		return err
+	})
+	if len(theirs) != 0 {
+		t.Errorf("A's owner lists %d of B's events, want none (err %v)", len(theirs), err)
+	}
+
+	// Impersonation: the grant, its events and the revoker's reads.
+	w := newWorld(t, f)
+	g, token, err := w.imp.Start(adminCtx(), clinicA, "support ticket 4711", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.auth.Verify(ctx, token, jwtctx.ImpersonationToken); err != nil {
+		t.Fatalf("Verify of the impersonation token: %v", err)
+	}
+	if _, err := w.imp.End(adminCtx(), clinicA, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.auth.Verify(ctx, token, jwtctx.ImpersonationToken); !errors.Is(err, jwtctx.ErrRevoked) {
+		t.Errorf("Verify after End: %v, want ErrRevoked", err)
+	}
+	if _, err := audit.VerifyAll(ctx, f.platform); err != nil {
+		t.Errorf("VerifyAll: %v", err)
+	}
+	if n := f.adminCount(t, clinicA, ""); n != 5 {
+		t.Errorf("A's chain has %d events, want 5 (2 notes, started, ended, refused)", n)
 	}
 }

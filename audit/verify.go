@@ -164,8 +164,8 @@ func Verify(ctx context.Context, db Beginner, clinic tenancy.ID) (Report, error)
 func VerifyAll(ctx context.Context, db Beginner) ([]Report, error) {
 	var reports []Report
 	err := readTx(ctx, db, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT clinic_id FROM audit.chain_heads
-			UNION SELECT DISTINCT clinic_id FROM audit.events WHERE clinic_id IS NOT NULL ORDER BY 1`)
+		rows, err := tx.Query(ctx, `SELECT tenant_id FROM audit.chain_heads
+			UNION SELECT DISTINCT tenant_id FROM audit.events WHERE tenant_id IS NOT NULL ORDER BY 1`)
 		if err != nil {
 			return fmt.Errorf("audit: listing chains: %w", err)
 		}
@@ -210,13 +210,13 @@ func verifyIn(ctx context.Context, tx pgx.Tx, clinic tenancy.ID) (Report, error)
 	var (
 		seq     int64
 		hash    []byte
-		headSQL = `SELECT seq, hash FROM audit.chain_heads WHERE clinic_id = $1`
-		evSQL   = `SELECT ` + eventColumns + ` FROM audit.events WHERE clinic_id = $1 ORDER BY seq, id`
+		headSQL = `SELECT seq, hash FROM audit.chain_heads WHERE tenant_id = $1`
+		evSQL   = `SELECT ` + eventColumns + ` FROM audit.events WHERE tenant_id = $1 ORDER BY seq, id`
 		args    = []any{clinic}
 	)
 	if clinic.IsZero() {
 		headSQL = `SELECT seq, hash FROM audit.platform_head WHERE singleton`
-		evSQL = `SELECT ` + eventColumns + ` FROM audit.events WHERE clinic_id IS NULL ORDER BY seq, id`
+		evSQL = `SELECT ` + eventColumns + ` FROM audit.events WHERE tenant_id IS NULL ORDER BY seq, id`
 		args = nil
 	}
 	var head *Head

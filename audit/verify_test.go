@@ -30,7 +30,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 		{
 			name: "edited",
 			tamper: func(t *testing.T, c chain) {
-				f.tamper(t, `update audit.events set resource_id = 'someone else' where clinic_id = $1 and seq = 3`, c.clinic)
+				f.tamper(t, `update audit.events set resource_id = 'someone else' where tenant_id = $1 and seq = 3`, c.clinic)
 			},
 			want: func(c chain) *audit.Problem {
 				return &audit.Problem{Kind: audit.Edited, Clinic: c.clinic, Seq: 3, Event: c.events[2].ID}
@@ -42,7 +42,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 				e := c.events[1]
 				e.ResourceID = "someone else"
 				h := e.Sum()
-				f.tamper(t, `update audit.events set resource_id = $2, hash = $3 where clinic_id = $1 and seq = 2`, c.clinic, e.ResourceID, h[:])
+				f.tamper(t, `update audit.events set resource_id = $2, hash = $3 where tenant_id = $1 and seq = 2`, c.clinic, e.ResourceID, h[:])
 			},
 			want: func(c chain) *audit.Problem {
 				return &audit.Problem{Kind: audit.Edited, Clinic: c.clinic, Seq: 2, Event: c.events[1].ID}
@@ -51,7 +51,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 		{
 			name: "deleted",
 			tamper: func(t *testing.T, c chain) {
-				f.tamper(t, `delete from audit.events where clinic_id = $1 and seq = 3`, c.clinic)
+				f.tamper(t, `delete from audit.events where tenant_id = $1 and seq = 3`, c.clinic)
 			},
 			want: func(c chain) *audit.Problem {
 				return &audit.Problem{Kind: audit.Deleted, Clinic: c.clinic, Seq: 3, Event: c.events[3].ID}
@@ -60,7 +60,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 		{
 			name: "deleted at the end",
 			tamper: func(t *testing.T, c chain) {
-				f.tamper(t, `delete from audit.events where clinic_id = $1 and seq = 5`, c.clinic)
+				f.tamper(t, `delete from audit.events where tenant_id = $1 and seq = 5`, c.clinic)
 			},
 			want: func(c chain) *audit.Problem {
 				return &audit.Problem{Kind: audit.Deleted, Clinic: c.clinic, Seq: 5}
@@ -81,8 +81,8 @@ func TestVerifyFindsTampering(t *testing.T) {
 		{
 			name: "inserted in the middle, later events renumbered",
 			tamper: func(t *testing.T, c chain) {
-				f.tamper(t, `update audit.events set seq = seq + 100 where clinic_id = $1 and seq >= 3`, c.clinic)
-				f.tamper(t, `update audit.events set seq = seq - 99 where clinic_id = $1 and seq > 100`, c.clinic)
+				f.tamper(t, `update audit.events set seq = seq + 100 where tenant_id = $1 and seq >= 3`, c.clinic)
+				f.tamper(t, `update audit.events set seq = seq - 99 where tenant_id = $1 and seq > 100`, c.clinic)
 				forged := c.events[2]
 				forged.ID, forged.ResourceID = tenancy.NewID(), "forged"
 				forged.Hash = forged.Sum() // seq 3, linked to event 2: a perfect forgery
@@ -95,9 +95,9 @@ func TestVerifyFindsTampering(t *testing.T) {
 		{
 			name: "reordered",
 			tamper: func(t *testing.T, c chain) {
-				f.tamper(t, `update audit.events set seq = 1002 where clinic_id = $1 and seq = 2`, c.clinic)
-				f.tamper(t, `update audit.events set seq = 2 where clinic_id = $1 and seq = 4`, c.clinic)
-				f.tamper(t, `update audit.events set seq = 4 where clinic_id = $1 and seq = 1002`, c.clinic)
+				f.tamper(t, `update audit.events set seq = 1002 where tenant_id = $1 and seq = 2`, c.clinic)
+				f.tamper(t, `update audit.events set seq = 2 where tenant_id = $1 and seq = 4`, c.clinic)
+				f.tamper(t, `update audit.events set seq = 4 where tenant_id = $1 and seq = 1002`, c.clinic)
 			},
 			want: func(c chain) *audit.Problem {
 				return &audit.Problem{Kind: audit.Reordered, Clinic: c.clinic, Seq: 2, Event: c.events[3].ID, WrittenSeq: 4}
@@ -106,7 +106,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 		{
 			name: "head rewound",
 			tamper: func(t *testing.T, c chain) {
-				f.tamper(t, `update audit.chain_heads set seq = 4, hash = $2 where clinic_id = $1`, c.clinic, c.events[3].Hash[:])
+				f.tamper(t, `update audit.chain_heads set seq = 4, hash = $2 where tenant_id = $1`, c.clinic, c.events[3].Hash[:])
 			},
 			want: func(c chain) *audit.Problem {
 				return &audit.Problem{Kind: audit.Inserted, Clinic: c.clinic, Seq: 5, Event: c.events[4].ID}
@@ -115,7 +115,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 		{
 			name: "head hash rewritten",
 			tamper: func(t *testing.T, c chain) {
-				f.tamper(t, `update audit.chain_heads set hash = $2 where clinic_id = $1`, c.clinic, c.events[3].Hash[:])
+				f.tamper(t, `update audit.chain_heads set hash = $2 where tenant_id = $1`, c.clinic, c.events[3].Hash[:])
 			},
 			want: func(c chain) *audit.Problem {
 				return &audit.Problem{Kind: audit.HeadMismatch, Clinic: c.clinic, Seq: 5, Event: c.events[4].ID}
@@ -151,7 +151,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 
 func insertEvent(t *testing.T, f *fixture, e audit.Event) {
 	t.Helper()
-	f.tamper(t, `insert into audit.events (clinic_id, seq, id, version, occurred_at, actor_kind, actor_id, action,
+	f.tamper(t, `insert into audit.events (tenant_id, seq, id, version, occurred_at, actor_kind, actor_id, action,
 		resource_type, resource_id, outcome, reason, request_id, prev_hash, hash)
 		values ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		e.Clinic, e.Seq, e.ID, e.OccurredAt, e.ActorKind.String(), e.Actor, e.Action, e.ResourceType, e.ResourceID,
@@ -162,7 +162,7 @@ func forgedID(t *testing.T, f *fixture, clinic tenancy.ID, seq int64) tenancy.ID
 	t.Helper()
 	var id tenancy.ID
 	if err := f.db.Conn(t, 0).QueryRow(context.Background(),
-		`select id from audit.events where clinic_id = $1 and seq = $2 and resource_id in ('forged', 'p4')`, clinic, seq).Scan(&id); err != nil {
+		`select id from audit.events where tenant_id = $1 and seq = $2 and resource_id in ('forged', 'p4')`, clinic, seq).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
 	return id
@@ -184,7 +184,7 @@ func TestVerifyAll(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("events per chain (-want +got):\n%s", diff)
 	}
-	f.tamper(t, `delete from audit.events where clinic_id = $1 and seq = 1`, clinicB)
+	f.tamper(t, `delete from audit.events where tenant_id = $1 and seq = 1`, clinicB)
 	if _, err := audit.VerifyAll(context.Background(), f.platform); !errors.Is(err, audit.ErrBroken) {
 		t.Errorf("VerifyAll after a deletion: %v, want ErrBroken", err)
 	}

@@ -93,8 +93,8 @@ type Config struct {
 
 // config is a validated Config in the form the analysis uses.
 type config struct {
-	tables    map[string][]string // relation name -> schemas ("" = any schema)
-	column    string
+	tables    map[string][]tenantTable // relation name -> its schemas ("" = any schema) and tenant columns
+	column    string                   // the tenant column of tables without their own (no Model)
 	funcParts [2]string
 	defaults  bool
 	mode      Mode
@@ -104,31 +104,36 @@ type config struct {
 
 func (c Config) validate() (*config, error) {
 	out := &config{
-		tables:    make(map[string][]string),
+		tables:    make(map[string][]tenantTable),
 		column:    c.TenantColumn,
 		defaults:  c.TenantColumnDefault,
 		mode:      c.Mode,
 		onReport:  c.OnReport,
 		cacheSize: c.CacheSize,
 	}
+	var columns []string // per entry of TenantTables; "" means out.column
 	if c.Model != nil {
 		if len(c.TenantTables) > 0 || c.TenantColumn != "" || c.TenantFunc != "" {
 			return nil, fmt.Errorf("%w: with a Model, TenantTables, TenantColumn and TenantFunc come from the model", ErrInvalidConfig)
 		}
 		c.TenantFunc = c.Model.TenantFunc()
+		// Each tenant relation has its own tenant column (the audit
+		// tables' tenant_id beside the application's own).
 		for _, r := range c.Model.TenantRelations() {
-			if c.TenantColumn != "" && c.TenantColumn != r.TenantColumn {
-				return nil, fmt.Errorf("%w: the model's tenant tables have more than one tenant column (%s and %s)", ErrInvalidConfig, c.TenantColumn, r.TenantColumn)
-			}
-			c.TenantColumn = r.TenantColumn
 			c.TenantTables = append(c.TenantTables, r.Qualified())
+			columns = append(columns, r.TenantColumn)
 		}
-		out.column = c.TenantColumn
+	}
+	if out.column == "" {
+		out.column = DefaultTenantColumn
+	}
+	if !validNames([]string{out.column}) {
+		return nil, fmt.Errorf("%w: TenantColumn %q is not a column name", ErrInvalidConfig, out.column)
 	}
 	if len(c.TenantTables) == 0 {
 		return nil, fmt.Errorf("%w: TenantTables is empty", ErrInvalidConfig)
 	}
-	for _, t := range c.TenantTables {
+	for i, t := range c.TenantTables {
 		parts := strings.Split(t, ".")
 		if len(parts) > 2 || !validNames(parts) {
 			return nil, fmt.Errorf("%w: TenantTables entry %q is not \"schema.table\" or \"table\"", ErrInvalidConfig, t)
@@ -137,13 +142,14 @@ func (c Config) validate() (*config, error) {
 		if len(parts) == 2 {
 			schema = parts[0]
 		}
-		out.tables[rel] = append(out.tables[rel], schema)
-	}
-	if out.column == "" {
-		out.column = DefaultTenantColumn
-	}
-	if !validNames([]string{out.column}) {
-		return nil, fmt.Errorf("%w: TenantColumn %q is not a column name", ErrInvalidConfig, out.column)
+		column := out.column
+		if i < len(columns) {
+			column = columns[i]
+			if !validNames([]string{column}) {
+				return nil, fmt.Errorf("%w: the tenant column %q of %s is not a column name", ErrInvalidConfig, column, t)
+			}
+		}
+		out.tables[rel] = append(out.tables[rel], tenantTable{schema: schema, column: column})
 	}
 	fn := c.TenantFunc
 	if fn == "" {
@@ -184,20 +190,40 @@ func validNames(names []string) bool {
 	return true
 }
 
+// tenantTable is one entry of config.tables.
+type tenantTable struct {
+	schema string // "" = any schema
+	column string // its tenant column
+}
+
 // isTenant reports whether a relation named schema.rel (schema "" when the
 // SQL does not qualify it) may be a tenant table.
 func (c *config) isTenant(schema, rel string) bool {
-	schemas, ok := c.tables[rel]
+	_, ok := c.tenantColumn(schema, rel)
+	return ok
+}
+
+// tenantColumn returns the tenant column of the relation named schema.rel
+// (schema "" when the SQL does not qualify it) and whether it may be a
+// tenant table. An unqualified name that may be tenant tables of
+// different tenant columns (in different schemas, reached through the
+// search_path) has no column the guard can trust: it returns "" and
+// true, so that no column scopes it and every statement on it is
+// refused.
+func (c *config) tenantColumn(schema, rel string) (string, bool) {
+	entries, ok := c.tables[rel]
 	if !ok {
-		return false
+		return "", false
 	}
-	if schema == "" {
-		return true
-	}
-	for _, s := range schemas {
-		if s == "" || s == schema {
-			return true
+	column, found := "", false
+	for _, e := range entries {
+		if schema != "" && e.schema != "" && e.schema != schema {
+			continue
 		}
+		if found && e.column != column {
+			return "", true
+		}
+		column, found = e.column, true
 	}
-	return false
+	return column, found
 }

@@ -98,8 +98,10 @@ func (a *analyzer) fromList(l *level, items []*pg_query.Node, later *[]func()) [
 }
 
 func (a *analyzer) rangeVarRef(rv *pg_query.RangeVar) *ref {
+	column, tenant := a.cfg.tenantColumn(rv.Schemaname, rv.Relname)
 	r := &ref{
-		tenant: a.cfg.isTenant(rv.Schemaname, rv.Relname),
+		tenant: tenant,
+		column: column,
 		table:  rangeVarName(rv),
 		pos:    rv.Location,
 		names:  []string{rv.Relname},
@@ -295,7 +297,7 @@ func (a *analyzer) insertSetsTenant(ins *pg_query.InsertStmt, sel *pg_query.Sele
 	idx := -1
 	for i, c := range ins.Cols {
 		rt := c.GetResTarget()
-		if rt != nil && rt.Name == a.cfg.column {
+		if rt != nil && rt.Name == target.column {
 			if len(rt.Indirection) != 0 {
 				a.refuse(RuleInsertTenant, target.table, rt.Location)
 				return false
@@ -384,19 +386,19 @@ func isStar(n *pg_query.Node) bool {
 // existing row has the inserted row's tenant) or because its WHERE scopes
 // the existing row.
 func (a *analyzer) onConflict(oc *pg_query.OnConflictClause, target *ref, outer *scope) {
-	existing := &ref{names: target.names, tenant: target.tenant, table: target.table, pos: target.pos, colAlias: target.colAlias}
+	existing := &ref{names: target.names, tenant: target.tenant, column: target.column, table: target.table, pos: target.pos, colAlias: target.colAlias}
 	excluded := &ref{names: []string{"excluded"}}
 	l := &level{outer: outer, refs: []*ref{existing, excluded}, visible: []*ref{existing, excluded}}
 	if oc.Action == pg_query.OnConflictAction_ONCONFLICT_UPDATE && target.tenant {
 		for _, t := range oc.TargetList {
-			if rt := t.GetResTarget(); rt != nil && rt.Name == a.cfg.column {
+			if rt := t.GetResTarget(); rt != nil && rt.Name == target.column {
 				a.refuse(RuleAssignTenant, target.table, rt.Location)
 				return
 			}
 		}
 		if oc.Infer != nil {
 			for _, e := range oc.Infer.IndexElems {
-				if ie := e.GetIndexElem(); ie != nil && ie.Name == a.cfg.column {
+				if ie := e.GetIndexElem(); ie != nil && ie.Name == target.column {
 					existing.scoped = true
 				}
 			}
@@ -440,7 +442,7 @@ func (a *analyzer) updateStmt(u *pg_query.UpdateStmt, outer *scope) {
 	target := a.rangeVarRef(u.Relation)
 	if target.tenant {
 		for _, t := range u.TargetList {
-			if rt := t.GetResTarget(); rt != nil && rt.Name == a.cfg.column {
+			if rt := t.GetResTarget(); rt != nil && rt.Name == target.column {
 				a.refuse(RuleAssignTenant, target.table, rt.Location)
 				return
 			}

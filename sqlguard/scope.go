@@ -22,6 +22,7 @@ type level struct {
 type ref struct {
 	names    []string // the names q by which q.column may refer to it
 	tenant   bool     // a tenant table
+	column   string   // a tenant table's tenant column ("" when it is not known: nothing scopes it)
 	table    string   // for refusals: the table as the statement names it
 	pos      int32
 	colAlias bool // a column alias list may rename the tenant column
@@ -117,9 +118,7 @@ func (a *analyzer) tenantColumn(n *pg_query.Node, s *scope, innermostOnly bool) 
 		}
 		parts[i] = str.Sval
 	}
-	if parts[len(cr.Fields)-1] != a.cfg.column {
-		return nil, nil
-	}
+	name := parts[len(cr.Fields)-1]
 	var r *ref
 	lvl := s.lvl
 	if len(cr.Fields) == 1 {
@@ -140,7 +139,7 @@ func (a *analyzer) tenantColumn(n *pg_query.Node, s *scope, innermostOnly bool) 
 			return nil, nil
 		}
 	}
-	if r == nil || !r.tenant || r.colAlias {
+	if r == nil || !r.tenant || r.colAlias || r.column == "" || name != r.column {
 		return nil, nil
 	}
 	return r, lvl

@@ -4,9 +4,12 @@ import "errors"
 
 var (
 	// ErrInvalidConfig is reported (through t.Fatalf) by [ProbeSQL] for a
-	// malformed [SQLConfig]: a missing connection, a zero or repeated
-	// tenant, no tables, a table name that is not "schema.table", or a
-	// table or column that the catalog does not have.
+	// malformed [SQLConfig]: a missing connection or model, a zero or
+	// repeated tenant, a model without tenant relations, options for a
+	// name that is not "schema.table" or not a tenant relation of the
+	// model; and (through t.Errorf, for that table only) for a tenant
+	// relation or a column that the catalog does not have. [ProbeHTTP]
+	// reports it through t.Fatalf for a malformed [HTTPConfig].
 	ErrInvalidConfig = errors.New("tenancytest: invalid config")
 
 	// ErrNotPrivileged is reported by [ProbeSQL] when the privileged

@@ -10,38 +10,51 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/tenancytest"
 )
 
-// The tables to probe come from the same specs that rls.Generate isolates:
-// registries are left out, and per-table options are set by name.
-func ExampleSQLTables() {
-	specs := []rls.Table{
-		{Name: "public.clinics", Kind: rls.Registry},
-		{Name: "public.patients", SubjectColumn: "id"},
-		{Name: "public.invoices", SubjectColumn: "patient_id", ReadRoles: []string{"owner", "billing"}},
-		{Name: "public.portal_invites"},
+// The probe reads the isolation model: every tenant relation is probed by
+// its own tenant column, subject column and read roles (the audit tables'
+// tenant_id beside the application's org_id), registries are left out,
+// and the options that some tables need are set by name.
+func ExampleSQLConfig() {
+	model, err := rls.NewModel(rls.Config{TenantColumn: "org_id"}, append([]rls.Table{
+		{Name: "public.orgs", Kind: rls.Registry},
+		{Name: "public.projects"},
+		{Name: "public.tasks", SubjectColumn: "assignee_id"},
+		{Name: "public.invites", ReadRoles: []string{"admin"}},
+	}, audit.Tables()...)...)
+	if err != nil {
+		fmt.Println(err)
+		return
 	}
-	tables := tenancytest.SQLTables(specs...)
-	for i := range tables {
-		if tables[i].Name == "public.portal_invites" {
-			tables[i].AllowEmpty = "the fixture issues no invites at the second clinic"
-		}
+	cfg := tenancytest.SQLConfig{
+		Model: model,
+		Tables: []tenancytest.SQLTable{
+			{Name: "public.invites", AllowEmpty: "the fixture invites no one at the second tenant"},
+			// A chain head starts at zero: a trigger refuses any other.
+			{Name: "audit.chain_heads", Values: map[string]string{"seq": "0", "hash": "decode(repeat('00', 32), 'hex')"}},
+		},
 	}
-	for _, t := range tables {
-		fmt.Printf("%s subject=%q read_roles=%v allow_empty=%t\n", t.Name, t.SubjectColumn, t.ReadRoles, t.AllowEmpty != "")
+	for _, r := range cfg.Model.TenantRelations() {
+		fmt.Printf("%s tenant=%s subject=%q read_roles=%v\n", r.Qualified(), r.TenantColumn, r.SubjectColumn, r.Table.ReadRoles)
 	}
 	// Output:
-	// public.patients subject="id" read_roles=[] allow_empty=false
-	// public.invoices subject="patient_id" read_roles=[owner billing] allow_empty=false
-	// public.portal_invites subject="" read_roles=[] allow_empty=true
+	// audit.chain_heads tenant=tenant_id subject="" read_roles=[]
+	// audit.events tenant=tenant_id subject="" read_roles=[owner]
+	// audit.impersonation_grants tenant=tenant_id subject="" read_roles=[owner]
+	// public.invites tenant=org_id subject="" read_roles=[admin]
+	// public.projects tenant=org_id subject="" read_roles=[]
+	// public.tasks tenant=org_id subject="assignee_id" read_roles=[]
 }
 
-// A test in the application's own package probes every tenant table as
-// the app role. It needs a database, so this example is only compiled.
+// A test in the application's own package probes every tenant relation of
+// its isolation model as the app role. It needs a database, so this
+// example is only compiled.
 func ExampleProbeSQL() {
-	testNoSQLLeaks := func(t *testing.T) {
+	testNoSQLLeaks := func(t *testing.T, model *rls.Model) {
 		ctx := context.Background()
 		app, err := pgxpool.New(ctx, os.Getenv("APP_DATABASE_URL")) // the application's role
 		if err != nil {
@@ -57,12 +70,9 @@ func ExampleProbeSQL() {
 		tenancytest.ProbeSQL(t, tenancytest.SQLConfig{
 			App:        app,
 			Privileged: admin,
-			Tables: tenancytest.SQLTables(
-				rls.Table{Name: "public.patients", SubjectColumn: "id"},
-				rls.Table{Name: "public.appointments", SubjectColumn: "patient_id"},
-			),
-			TenantA: tenancy.MustParseID("0195f1c2-0000-7000-8000-000000000101"),
-			TenantB: tenancy.MustParseID("0195f1c2-0000-7000-8000-000000000102"),
+			Model:      model, // the one the application gives tenantdb
+			TenantA:    tenancy.MustParseID("0195f1c2-0000-7000-8000-000000000101"),
+			TenantB:    tenancy.MustParseID("0195f1c2-0000-7000-8000-000000000102"),
 		})
 	}
 	_ = testNoSQLLeaks

@@ -34,9 +34,21 @@ const (
 	// CheckForeignID: no successful response names an object that is
 	// foreign to the actor: a list, a search, a detail.
 	CheckForeignID Check = "foreign-id"
-	// CheckTenantField: every JSON object with the tenant field in a
-	// successful response carries the actor's tenant.
+	// CheckTenantField: every JSON object with the tenant field
+	// ([HTTPConfig.TenantField]) in a successful response carries the
+	// actor's tenant; and the field was seen at all, in some successful
+	// JSON answer to an actor with a tenant, so that the check compared
+	// something (a failure of the whole config, on route "* *", says it
+	// never did).
 	CheckTenantField Check = "tenant-field"
+	// CheckBodyID: a write whose JSON body names another tenant's object
+	// (one field at a time replaced by the id of a fixture foreign to the
+	// actor, or the actor's tenant replaced by another tenant) answers
+	// exactly as with a missing id in that field, does not succeed with
+	// the foreign object or tenant in its answer, and leaves the foreign
+	// object's snapshot as it was: the insecure direct object reference in
+	// a body that the OWASP authorization testing cheat sheet describes.
+	CheckBodyID Check = "body-id"
 	// CheckAccess: an actor that [RouteSpec.Allowed] admits gets a 2xx
 	// for its own object or a route without one, and an actor that it
 	// refuses gets [HTTPConfig.ForbiddenStatus], so that the other checks
@@ -121,7 +133,10 @@ type RouteSpec struct {
 	// Body returns the JSON body sent by actor a (nil sends none). A
 	// []byte is sent as is; anything else is marshalled. A write aimed at
 	// an object should carry a valid body, so that the handler reaches
-	// the lookup rather than refusing the body first.
+	// the lookup rather than refusing the body first. Where the route
+	// takes ids in its body (a patient_id), give the actor's own: the
+	// prober replaces each, one at a time, by other tenants' ids
+	// ([CheckBodyID]).
 	Body func(a Actor) any
 	// Call says that a route without a parameter whose method is not GET
 	// (a create, an action) is called by every actor that Allowed admits;
@@ -163,15 +178,22 @@ type HTTPConfig struct {
 	// Give each kind objects at two tenants or more.
 	Fixtures []Fixture
 
-	// TenantField is the JSON field that names an object's tenant.
-	// Default "clinic_id".
+	// TenantField is the JSON field that names an object's tenant in
+	// answers, such as "clinic_id" or "org_id": every object of a
+	// successful JSON answer that has it must carry the actor's tenant
+	// ([CheckTenantField]). When it is set and no successful JSON answer
+	// to an actor with a tenant carries it (a misspelt name, an API that
+	// names its tenant otherwise), ProbeHTTP fails, since the check
+	// compared nothing. Empty: the check does not run, and ProbeHTTP says
+	// so in its log.
 	TenantField string
 
 	// Snapshot reads fixture f with privileges that see every tenant (a
 	// superuser connection), returning a text that changes when the
 	// object or what hangs on it does. It is called before and after each
-	// write aimed at a foreign object. Required when a route that is not a
-	// GET takes an object.
+	// write aimed at a foreign object, and each write whose body names one
+	// ([CheckBodyID]). Required when a route that is not a GET takes an
+	// object or sends a body.
 	Snapshot func(ctx context.Context, f Fixture) (string, error)
 
 	// Normalize, when set, rewrites a response body before the foreign
@@ -203,7 +225,8 @@ type HTTPConfig struct {
 // tell the checks apart without parsing messages.
 type HTTPFailure struct {
 	// Route is the route probed; for CheckVacuous, Method is "*" and Path
-	// the fixture's kind.
+	// the fixture's kind; for a TenantField that no answer carried
+	// (CheckTenantField), both are "*".
 	Route Route
 	// Actor is the actor's name, or "" for checks of the whole config.
 	Actor string
@@ -228,11 +251,26 @@ var pathParamRE = regexp.MustCompile(`\{[^{}]*\}`)
 // answers exactly as a missing one ([CheckForeign]), that no successful
 // response names a foreign object ([CheckForeignID]) or carries another
 // tenant in the tenant field ([CheckTenantField]), that a write aimed at a
-// foreign object changes nothing ([CheckUnchanged]), and, where
+// foreign object changes nothing ([CheckUnchanged]), that a write whose
+// body names another tenant's object or the other tenant neither
+// succeeds with it nor changes it ([CheckBodyID]), and, where
 // [RouteSpec.Allowed] is set, that allowed actors succeed and others are
 // refused ([CheckAccess]). It refuses to pass vacuously: a route of the
-// inventory that was not probed fails [CheckCoverage], and a fixture that
-// no actor owning it saw in a successful response fails [CheckVacuous].
+// inventory that was not probed fails [CheckCoverage], a fixture that no
+// actor owning it saw in a successful response fails [CheckVacuous], and
+// a TenantField that no answer carried fails [CheckTenantField]. With
+// TenantField unset, or no write body holding an id the prober knows,
+// its log says that those checks did not run.
+//
+// The body check runs for each actor that may call a write route with a
+// JSON body, where the prober already sends that actor's body: a route
+// without a parameter that has [RouteSpec.Call], and a route with a
+// parameter aimed at an object the actor owns (the one write ProbeHTTP
+// makes on an actor's own object, and only when the body holds an id it
+// knows). Every string in the body that is a fixture's id is replaced,
+// one at a time, by the id of each fixture of the same kind foreign to
+// the actor, and by a missing id; a string that is the actor's tenant, by
+// each other tenant of the fixtures and by a missing id.
 //
 // Each hole is reported with t.Errorf naming the route, the method, the
 // actor and the check, and the probe goes on. A malformed cfg stops it
@@ -260,6 +298,14 @@ type httpProbe struct {
 	specs map[Route]RouteSpec
 	// seen records the fixtures that an owner saw in a 2xx body.
 	seen map[string]bool
+	// tenantAnswers counts the successful JSON answers to actors with a
+	// tenant, and tenantFields the objects in them with the tenant field.
+	tenantAnswers, tenantFields int
+	// bodies counts the write bodies the body check read, and
+	// substitutions the requests it sent with a foreign id in a body.
+	bodies, substitutions int
+	// tenants are the tenants of the fixtures, in order.
+	tenants []tenancy.ID
 }
 
 func newHTTPProbe(cfg HTTPConfig) (*httpProbe, error) {
@@ -275,7 +321,6 @@ func newHTTPProbe(cfg HTTPConfig) (*httpProbe, error) {
 	case len(cfg.Fixtures) == 0:
 		return nil, fmt.Errorf("%w: no fixtures", ErrInvalidConfig)
 	}
-	cfg.TenantField = cmp.Or(cfg.TenantField, "clinic_id")
 	cfg.MissingStatus = cmp.Or(cfg.MissingStatus, http.StatusNotFound)
 	cfg.ForbiddenStatus = cmp.Or(cfg.ForbiddenStatus, http.StatusForbidden)
 	if cfg.MissingID == nil {
@@ -312,9 +357,18 @@ func newHTTPProbe(cfg HTTPConfig) (*httpProbe, error) {
 		if s.Skip == "" && s.Method != http.MethodGet && s.Object != "" && cfg.Snapshot == nil {
 			return nil, fmt.Errorf("%w: route %s writes to an object, so Snapshot is required", ErrInvalidConfig, s.route())
 		}
+		if s.Skip == "" && s.Method != http.MethodGet && s.Body != nil && cfg.Snapshot == nil {
+			return nil, fmt.Errorf("%w: route %s writes with a body, in which the prober tries other tenants' ids, so Snapshot is required", ErrInvalidConfig, s.route())
+		}
 		specs[s.route()] = s
 	}
-	return &httpProbe{cfg: cfg, specs: specs, seen: map[string]bool{}}, nil
+	var tenants []tenancy.ID
+	for _, f := range cfg.Fixtures {
+		if !slices.Contains(tenants, f.Tenant) {
+			tenants = append(tenants, f.Tenant)
+		}
+	}
+	return &httpProbe{cfg: cfg, specs: specs, seen: map[string]bool{}, tenants: tenants}, nil
 }
 
 // result is one response.
@@ -366,6 +420,26 @@ func (p *httpProbe) run(ctx context.Context) {
 				f.ID, f.Tenant, owners)
 		}
 	}
+	// A configured check that never compared anything fails; one that is
+	// not configured says so.
+	switch {
+	case p.cfg.TenantField == "":
+		p.t.Logf("tenancytest: the tenant-field check did not run: HTTPConfig.TenantField is not set, so no answer was checked for another tenant's id in its tenant field")
+	case p.tenantFields == 0:
+		p.fail(Route{"*", "*"}, "", CheckTenantField,
+			"no successful JSON answer to an actor with a tenant (%d of them) carried the tenant field %q, so the check never compared a tenant and would pass whatever the answers said: set TenantField to the field the API names its objects' tenant with",
+			p.tenantAnswers, p.cfg.TenantField)
+	default:
+		p.t.Logf("tenancytest: the tenant field %q was checked in %d objects of %d successful JSON answers", p.cfg.TenantField, p.tenantFields, p.tenantAnswers)
+	}
+	switch {
+	case p.substitutions > 0:
+		p.t.Logf("tenancytest: the body-id check sent %d requests with another tenant's or a missing id in one field of %d write bodies", p.substitutions, p.bodies)
+	case p.bodies > 0:
+		p.t.Logf("tenancytest: the body-id check did not run: none of the %d write bodies sent held a fixture's id or the actor's tenant", p.bodies)
+	default:
+		p.t.Logf("tenancytest: the body-id check did not run: no write with a JSON body was sent by an actor that may call it")
+	}
 }
 
 func (p *httpProbe) route(ctx context.Context, s RouteSpec) {
@@ -393,7 +467,7 @@ func (p *httpProbe) route(ctx context.Context, s RouteSpec) {
 		}
 	}
 	allowedAny, comparedAny, okAny, skippedWrite := false, false, false, false
-	calls := 0
+	calls, subs := 0, 0
 	for _, a := range p.cfg.Actors {
 		known := s.Allowed != nil
 		allowed := !known || s.Allowed(a)
@@ -421,6 +495,9 @@ func (p *httpProbe) route(ctx context.Context, s RouteSpec) {
 			okAny = okAny || r.ok()
 			p.access(rt, a, known, allowed, r)
 			p.success(rt, a, r)
+			if s.Method != http.MethodGet && allowed && body != nil {
+				subs += p.bodyIDs(ctx, rt, a, s.Method, s.Path+s.Query, body)
+			}
 			continue
 		}
 		// The route takes an object: the actor's own first, as a control
@@ -448,8 +525,17 @@ func (p *httpProbe) route(ctx context.Context, s RouteSpec) {
 			calls++
 			p.foreign(ctx, s, a, f, known, allowed, body)
 		}
+		// Another tenant's ids in the body of a write aimed at one of the
+		// actor's own objects: the path's lookup then succeeds, and only
+		// the handler's reading of the body stands between the actor and
+		// the foreign object.
+		if s.Method != http.MethodGet && allowed && body != nil {
+			if i := slices.IndexFunc(objects, a.owns); i >= 0 {
+				subs += p.bodyIDs(ctx, rt, a, s.Method, fill(s.Path, objects[i].ID)+s.Query, body)
+			}
+		}
 	}
-	p.t.Logf("tenancytest: %s: %d calls as %d actors (%d allowed); foreign objects compared: %t", rt, calls, len(p.cfg.Actors), countAllowed(s, p.cfg.Actors), comparedAny)
+	p.t.Logf("tenancytest: %s: %d calls as %d actors (%d allowed); foreign objects compared: %t; requests with another tenant's id in the body: %d", rt, calls, len(p.cfg.Actors), countAllowed(s, p.cfg.Actors), comparedAny, subs)
 	switch {
 	case skippedWrite && s.Allowed == nil:
 		p.fail(rt, "", CheckCoverage, "the route writes and takes no object, so only Call makes the prober call it; set Call (with a Body) or Allowed, or Skip with the reason")
@@ -509,16 +595,21 @@ func (p *httpProbe) success(rt Route, a Actor, r result) {
 	if a.Principal.Tenant.IsZero() || !strings.Contains(r.ctype, "json") {
 		return
 	}
+	if p.cfg.TenantField == "" {
+		return
+	}
 	var v any
 	if err := json.Unmarshal(r.body, &v); err != nil {
 		return
 	}
+	p.tenantAnswers++
 	want := a.Principal.Tenant.String()
 	walkJSON(v, func(obj map[string]any) {
 		got, ok := obj[p.cfg.TenantField]
 		if !ok {
 			return
 		}
+		p.tenantFields++
 		if s, isString := got.(string); !isString || s != want {
 			p.fail(rt, a.Name, CheckTenantField, "an object in the %d answer has %s %v, not the actor's tenant %s", r.status, p.cfg.TenantField, got, want)
 		}

@@ -44,6 +44,12 @@ const (
 	leakMessage leak = "message" // a foreign patient's 404 says why
 	leakReport  leak = "report"  // the guard is in report mode and GET /patients/{id} forgets its tenant filter
 	leakRandom  leak = "random"  // every 404 of GET /patients/{id} carries a fresh request id
+	// POST /appointments trusts the body's patient_id: it reads the
+	// patient without its tenant and books in the patient's tenant.
+	leakBody leak = "body"
+	// POST /appointments tags the body's patient without its tenant before
+	// its scoped lookup, which then answers 404 as for a missing one.
+	leakBodyWrite leak = "body-write"
 )
 
 // leakyAPI is the test's API. Tokens are principals' names.
@@ -65,6 +71,7 @@ func (h *leakyAPI) handler() http.Handler {
 	mux.Handle("GET /patients/{id}", h.auth(both, h.getPatient))
 	mux.Handle("PATCH /patients/{id}", h.auth(staff, h.patchPatient))
 	mux.Handle("GET /appointments/{id}", h.auth(both, h.getAppointment))
+	mux.Handle("POST /appointments", h.auth(staff, h.createAppointment))
 	mux.Handle("GET /admin/health", h.auth([]tenancy.Kind{tenancy.KindPlatformAdmin}, func(w http.ResponseWriter, r *http.Request) {
 		writeTestJSON(w, 200, map[string]any{"ok": true})
 	}))
@@ -220,6 +227,64 @@ func (h *leakyAPI) getAppointment(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// createAppointment books an appointment for the body's patient_id in the
+// actor's clinic, after looking the patient up there.
+func (h *leakyAPI) createAppointment(w http.ResponseWriter, r *http.Request) {
+	p, _ := tenancy.FromContext(r.Context())
+	var in struct {
+		PatientID string `json:"patient_id"`
+		Note      string `json:"note"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		writeTestProblem(w, 400, "bad_request", "")
+		return
+	}
+	patient, err := tenancy.ParseID(in.PatientID)
+	if err != nil {
+		writeTestProblem(w, 400, "bad_request", "")
+		return
+	}
+	id := tenancy.NewID()
+	switch h.leak {
+	case leakBody:
+		// The body's id picks the patient, and with it the clinic.
+		var clinic string
+		err := h.priv.QueryRow(r.Context(), `select clinic_id::text from public.patients where id = $1`, patient).Scan(&clinic)
+		if errors.Is(err, pgx.ErrNoRows) {
+			writeTestProblem(w, 404, "not_found", "")
+			return
+		} else if err != nil {
+			writeTestProblem(w, 500, "internal", "")
+			return
+		}
+		if _, err := h.priv.Exec(r.Context(), `insert into public.appointments (clinic_id, id, patient_id, note) values ($1, $2, $3, $4)`, clinic, id, patient, in.Note); err != nil {
+			writeTestProblem(w, 500, "internal", "")
+			return
+		}
+		writeTestJSON(w, 201, map[string]any{"clinic_id": clinic, "id": id.String(), "patient_id": patient.String(), "note": in.Note})
+		return
+	case leakBodyWrite:
+		if _, err := h.priv.Exec(r.Context(), `update public.patients set tags = array['booked ' || now()::text] where id = $1`, patient); err != nil {
+			writeTestProblem(w, 500, "internal", "")
+			return
+		}
+	}
+	var n int
+	if err := h.db.QueryRow(r.Context(), `select count(*) from public.patients where clinic_id = $1 and id = $2`, p.Tenant, patient).Scan(&n); err != nil {
+		writeTestProblem(w, 500, "internal", "")
+		return
+	}
+	if n == 0 {
+		writeTestProblem(w, 404, "not_found", "")
+		return
+	}
+	if _, err := h.db.Exec(r.Context(), `insert into public.appointments (clinic_id, id, patient_id, note) values ($1, $2, $3, $4)`, p.Tenant, id, patient, in.Note); err != nil {
+		writeTestProblem(w, 500, "internal", "")
+		return
+	}
+	writeTestJSON(w, 201, map[string]any{"clinic_id": p.Tenant.String(), "id": id.String(), "patient_id": patient.String(), "note": in.Note})
+}
+
 // httpFixture is the SQL fixture's database with an appointment for each
 // patient, and the API's actors and fixtures.
 type httpFixture struct {
@@ -304,6 +369,7 @@ var testInventory = []Route{
 	{"GET", "/patients/{id}"},
 	{"PATCH", "/patients/{id}"},
 	{"GET", "/appointments/{id}"},
+	{"POST", "/appointments"},
 	{"GET", "/admin/health"},
 }
 
@@ -324,10 +390,20 @@ func (f *httpFixture) config(t *testing.T, h *leakyAPI) HTTPConfig {
 			{Method: "GET", Path: "/patients/{id}", Object: "patients", Allowed: both},
 			{Method: "PATCH", Path: "/patients/{id}", Object: "patients", Allowed: staff, Body: func(Actor) any { return map[string]any{"name": "Changed By The Probe"} }},
 			{Method: "GET", Path: "/appointments/{id}", Object: "appointments", Allowed: both},
+			// Each staff member books for a patient of their own clinic;
+			// the prober then tries the other clinic's patients there.
+			{Method: "POST", Path: "/appointments", Allowed: staff, Call: true, Body: func(a Actor) any {
+				patient := patientA1
+				if a.Principal.Tenant == clinicB {
+					patient = patientB1
+				}
+				return map[string]any{"patient_id": patient, "note": "booked by the probe"}
+			}},
 			{Method: "GET", Path: "/admin/health", Allowed: kindIs(tenancy.KindPlatformAdmin)},
 		},
-		Actors:   f.actors,
-		Fixtures: f.fixtures,
+		Actors:      f.actors,
+		Fixtures:    f.fixtures,
+		TenantField: "clinic_id",
 		Snapshot: func(ctx context.Context, fx Fixture) (string, error) {
 			var s string
 			err := admin.QueryRow(ctx, `select to_jsonb(x)::text from public.`+fx.Kind+` x where id = $1`, fx.ID).Scan(&s)
@@ -435,9 +511,24 @@ func TestProbeHTTPFindsHoles(t *testing.T) {
 			func(c *HTTPConfig) {
 				c.Fixtures = append(c.Fixtures, Fixture{Kind: "patients", ID: tenancy.NewID().String(), Tenant: clinicA})
 			},
-			// It is reported three ways: the owners' reads are 404, the
-			// snapshot finds no row, and no owner saw it.
-			[]httpHole{{Route{"*", "patients"}, CheckVacuous}, {getP, CheckAccess}, {Route{"PATCH", "/patients/{id}"}, CheckUnchanged}}},
+			// It is reported four ways: the owners' reads are 404, the
+			// snapshots (of a foreign write, and of a body naming it)
+			// find no row, and no owner saw it.
+			[]httpHole{{Route{"*", "patients"}, CheckVacuous}, {getP, CheckAccess}, {Route{"PATCH", "/patients/{id}"}, CheckUnchanged},
+				{Route{"POST", "/appointments"}, CheckBodyID}}},
+		// Another tenant's id in a body (the OWASP cheat sheet's IDOR in
+		// a request body): each handler passes the path checks, since
+		// the route takes no object.
+		{"a create that trusts the body's id to pick the tenant", leakBody, nil,
+			[]httpHole{{Route{"POST", "/appointments"}, CheckBodyID}}},
+		{"a create that writes the body's object without its tenant and then answers 404", leakBodyWrite, nil,
+			[]httpHole{{Route{"POST", "/appointments"}, CheckBodyID}}},
+		{"a tenant field that no answer carries", leakNone,
+			func(c *HTTPConfig) { c.TenantField = "tenant_id" },
+			[]httpHole{{Route{"*", "*"}, CheckTenantField}}},
+		{"a handler reads by id without its tenant, tenant field unset", leakGet,
+			func(c *HTTPConfig) { c.TenantField = "" },
+			[]httpHole{{getP, CheckForeign}, {getP, CheckForeignID}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -460,7 +551,7 @@ func TestProbeHTTPFindsHoles(t *testing.T) {
 				t.Errorf("holes (-want +got):\n%s\nfailures: %v", diff, r.http)
 			}
 			for _, fl := range r.http {
-				if fl.Check != CheckCoverage && fl.Check != CheckVacuous && fl.Actor == "" {
+				if fl.Check != CheckCoverage && fl.Check != CheckVacuous && fl.Route.Method != "*" && fl.Actor == "" {
 					t.Errorf("failure without its actor: %v", fl)
 				}
 			}
@@ -495,6 +586,52 @@ func TestProbeHTTPRefuses(t *testing.T) {
 			r := probeHTTP(t, cfg)
 			if !r.fatal || len(r.errs) != 1 || !errors.Is(r.errs[0], ErrInvalidConfig) {
 				t.Errorf("fatal %v, errors %v; want one error wrapping ErrInvalidConfig", r.fatal, r.errs)
+			}
+		})
+	}
+}
+
+// TestProbeHTTPSaysWhatDidNotRun: a check that is not configured, or has
+// nothing to work on, says so in the log instead of passing in silence;
+// when it runs, the log says how much it compared.
+func TestProbeHTTPSaysWhatDidNotRun(t *testing.T) {
+	f := newHTTPFixture(t)
+	h := f.api(t, leakNone)
+	tests := []struct {
+		name   string
+		modify func(*HTTPConfig)
+		want   []string // regular expressions, each matching a log line
+	}{
+		{"both checks run", nil, []string{
+			`^tenancytest: the tenant field "clinic_id" was checked in [1-9][0-9]* objects of [1-9][0-9]* successful JSON answers$`,
+			`^tenancytest: the body-id check sent [1-9][0-9]* requests with another tenant's or a missing id in one field of [1-9][0-9]* write bodies$`,
+		}},
+		{"tenant field unset", func(c *HTTPConfig) { c.TenantField = "" }, []string{
+			`^tenancytest: the tenant-field check did not run: HTTPConfig.TenantField is not set`,
+		}},
+		// Without POST /appointments, the only write body is PATCH's name.
+		{"no known id in any body", func(c *HTTPConfig) {
+			c.Routes = slices.DeleteFunc(c.Routes, func(s RouteSpec) bool { return s.Path == "/appointments" })
+			c.Inventory = slices.DeleteFunc(c.Inventory, func(r Route) bool { return r.Path == "/appointments" })
+		}, []string{
+			`^tenancytest: the body-id check did not run: none of the 2 write bodies sent held a fixture's id or the actor's tenant$`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := f.config(t, h)
+			if tt.modify != nil {
+				tt.modify(&cfg)
+			}
+			r := probeHTTP(t, cfg)
+			if r.fatal || len(r.http) > 0 || len(r.errs) > 0 {
+				t.Fatalf("fatal %v, failures %v, errors %v", r.fatal, r.http, r.errs)
+			}
+			for _, w := range tt.want {
+				re := regexp.MustCompile(w)
+				if !slices.ContainsFunc(r.logs, re.MatchString) {
+					t.Errorf("no log line matches %s; logs:\n%s", w, strings.Join(r.logs, "\n"))
+				}
 			}
 		})
 	}

@@ -1,7 +1,6 @@
 package tenancytest
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,8 +50,21 @@ type SQLConfig struct {
 	// ([ErrNotPrivileged]).
 	Privileged Conn
 
-	// Tables are the tenant tables to probe; [SQLTables] makes them from
-	// the specs given to [rls.Generate].
+	// Model is the isolation model of the database, the one the
+	// application gives tenantdb and the guard. ProbeSQL probes every
+	// tenant relation of it ([rls.Model.TenantRelations]), each by its own
+	// tenant column, subject column and read roles, so a tenant table
+	// cannot be left out of the probe without being left out of the
+	// model. Relations the model does not name are not probed: that the
+	// catalog holds none the app role can reach is [rls.Check]'s to
+	// report.
+	Model *rls.Model
+
+	// Tables holds the per-table options of the tenant relations that
+	// need any, by name; the others are probed with none. A name that is
+	// not a tenant relation of Model stops ProbeSQL ([ErrInvalidConfig]),
+	// so an option cannot silently stop applying when a table is renamed
+	// or dropped from the model.
 	Tables []SQLTable
 
 	// TenantA is the tenant whose context the probes run in; TenantB is the
@@ -60,35 +72,21 @@ type SQLConfig struct {
 	// (see [SQLTable.AllowEmpty]).
 	TenantA, TenantB tenancy.ID
 
-	// TenantColumn is the tenant column of tables that do not name their
-	// own. Default "clinic_id" ([rls.DefaultTenantColumn]).
-	TenantColumn string
-
 	// Roles are the application roles of the staff principal of A that
-	// runs the probes. Nil means every [SQLTable.ReadRoles] of Tables, so
-	// that the principal may read each table: a check that reads nothing
-	// because a read-role rule hides every row proves nothing about the
-	// tenant rule.
+	// runs the probes. Nil means every [rls.Table.ReadRoles] of the
+	// model's tenant tables, so that the principal may read each table: a
+	// check that reads nothing because a read-role rule hides every row
+	// proves nothing about the tenant rule.
 	Roles []string
 }
 
-// SQLTable is one tenant table for [ProbeSQL], with the options that the
-// probes of that table need.
+// SQLTable holds the options of one tenant relation for [ProbeSQL]: what
+// the model does not say (its tenant column, subject column and read
+// roles come from the model).
 type SQLTable struct {
-	// Name is "schema.table", unquoted, as in [rls.Table.Name].
+	// Name is the relation, "schema.table", unquoted, as in
+	// [rls.Table.Name]: a tenant relation of [SQLConfig.Model].
 	Name string
-
-	// TenantColumn overrides [SQLConfig.TenantColumn] for this table.
-	TenantColumn string
-
-	// SubjectColumn, when set, makes ProbeSQL run the table's checks a
-	// second time as a patient of A whose subject is the subject of one of
-	// B's rows: a subject rule must narrow the tenant rule, never widen it.
-	SubjectColumn string
-
-	// ReadRoles are the application roles needed to read the table
-	// ([rls.Table.ReadRoles]); see [SQLConfig.Roles].
-	ReadRoles []string
 
 	// Key names the columns that identify a row. Default: the primary key,
 	// or else the first unique index on plain columns without a predicate.
@@ -109,25 +107,6 @@ type SQLTable struct {
 	// Empty means that a table without B's rows fails the probe, since
 	// every check of it would pass vacuously.
 	AllowEmpty string
-}
-
-// SQLTables returns the tenant-owned tables among specs as SQLTables, with
-// their names, tenant, subject columns and read roles. Registries are left
-// out: they have no tenant. It is safe for concurrent use.
-func SQLTables(specs ...rls.Table) []SQLTable {
-	var out []SQLTable
-	for _, s := range specs {
-		if s.Kind != rls.TenantOwned {
-			continue
-		}
-		out = append(out, SQLTable{
-			Name:          s.Name,
-			TenantColumn:  s.TenantColumn,
-			SubjectColumn: s.SubjectColumn,
-			ReadRoles:     slices.Clone(s.ReadRoles),
-		})
-	}
-	return out
 }
 
 // Check names one of the checks that [ProbeSQL] runs on each table. The
@@ -185,7 +164,7 @@ func (f failure) String() string {
 }
 
 // ProbeSQL proves, as the app role, that tenant A's context cannot read or
-// write tenant B's rows in any of cfg.Tables: see the package
+// write tenant B's rows in any tenant relation of cfg.Model: see the package
 // documentation for the checks. It reports every hole with t.Errorf, naming
 // the table and the check, and goes on, so one run lists them all; it stops
 // with t.Fatalf when it cannot probe at all (a malformed cfg, an app role
@@ -204,15 +183,17 @@ func ProbeSQL(t testing.TB, cfg SQLConfig) {
 		t.Fatalf("%v", err)
 		return
 	}
-	for _, tbl := range cfg.Tables {
-		p.table(ctx, t, tbl)
+	for _, r := range p.relations {
+		p.table(ctx, t, r, p.options[r.Qualified()])
 	}
 }
 
 // sqlProbe holds what every table's probes share.
 type sqlProbe struct {
-	cfg   SQLConfig
-	staff tenancy.Principal
+	cfg       SQLConfig
+	staff     tenancy.Principal
+	relations []rls.Relation      // the model's tenant relations
+	options   map[string]SQLTable // by qualified name
 }
 
 func newSQLProbe(ctx context.Context, cfg SQLConfig) (*sqlProbe, error) {
@@ -223,26 +204,33 @@ func newSQLProbe(ctx context.Context, cfg SQLConfig) (*sqlProbe, error) {
 		return nil, fmt.Errorf("%w: TenantA and TenantB are required", ErrInvalidConfig)
 	case cfg.TenantA == cfg.TenantB:
 		return nil, fmt.Errorf("%w: TenantA and TenantB are the same tenant", ErrInvalidConfig)
-	case len(cfg.Tables) == 0:
-		return nil, fmt.Errorf("%w: no tables", ErrInvalidConfig)
+	case cfg.Model == nil:
+		return nil, fmt.Errorf("%w: Model is required: ProbeSQL probes the tenant relations of the isolation model", ErrInvalidConfig)
 	}
-	cfg.TenantColumn = cmp.Or(cfg.TenantColumn, rls.DefaultTenantColumn)
-	seen := map[string]bool{}
+	relations := cfg.Model.TenantRelations()
+	if len(relations) == 0 {
+		return nil, fmt.Errorf("%w: the model has no tenant relations", ErrInvalidConfig)
+	}
+	options := map[string]SQLTable{}
 	for _, tbl := range cfg.Tables {
-		if _, _, ok := strings.Cut(tbl.Name, "."); !ok {
+		schema, name, ok := strings.Cut(tbl.Name, ".")
+		if !ok {
 			return nil, fmt.Errorf("%w: table %q is not schema-qualified", ErrInvalidConfig, tbl.Name)
 		}
-		if seen[tbl.Name] {
-			return nil, fmt.Errorf("%w: table %s is listed twice", ErrInvalidConfig, tbl.Name)
+		if _, dup := options[tbl.Name]; dup {
+			return nil, fmt.Errorf("%w: table %s has options twice", ErrInvalidConfig, tbl.Name)
 		}
-		seen[tbl.Name] = true
+		if r := cfg.Model.Relation(schema, name); r.Class != rls.ClassTenant {
+			return nil, fmt.Errorf("%w: options name %s, which is not a tenant relation of the model (it is %s there)", ErrInvalidConfig, tbl.Name, r.Class)
+		}
+		options[tbl.Name] = tbl
 	}
 	roles := cfg.Roles
 	if roles == nil {
-		for _, tbl := range cfg.Tables {
-			for _, r := range tbl.ReadRoles {
-				if !slices.Contains(roles, r) {
-					roles = append(roles, r)
+		for _, r := range relations {
+			for _, role := range r.Table.ReadRoles {
+				if !slices.Contains(roles, role) {
+					roles = append(roles, role)
 				}
 			}
 		}
@@ -250,15 +238,7 @@ func newSQLProbe(ctx context.Context, cfg SQLConfig) (*sqlProbe, error) {
 	}
 	// The app role first: nothing else is worth doing through a role that
 	// row-level security does not bind.
-	specs := make([]rls.Table, len(cfg.Tables))
-	for i, tbl := range cfg.Tables {
-		specs[i] = rls.Table{Name: tbl.Name, TenantColumn: tbl.TenantColumn}
-	}
-	model, err := rls.NewModel(rls.Config{TenantColumn: cfg.TenantColumn}, specs...)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
-	}
-	if err := tenantdb.CheckRole(ctx, cfg.App, model); err != nil {
+	if err := tenantdb.CheckRole(ctx, cfg.App, cfg.Model); err != nil {
 		return nil, fmt.Errorf("tenancytest: the app connection: %w", err)
 	}
 	var bypass bool
@@ -273,21 +253,22 @@ func newSQLProbe(ctx context.Context, cfg SQLConfig) (*sqlProbe, error) {
 	if _, _, err := tenantdb.ContextSQL(ctx, staff); err != nil {
 		return nil, fmt.Errorf("%w: Roles: %w", ErrInvalidConfig, err)
 	}
-	return &sqlProbe{cfg: cfg, staff: staff}, nil
+	return &sqlProbe{cfg: cfg, staff: staff, relations: relations, options: options}, nil
 }
 
 // tableProbe is the probing of one table.
 type tableProbe struct {
 	t       testing.TB
 	p       *sqlProbe
-	tbl     SQLTable
-	qt      string   // the quoted table name
-	tc      string   // the quoted tenant column
-	key     []string // the key columns, unquoted
-	cols    []column // the columns an INSERT may name
-	keysB   string   // JSON array of B's keys (up to maxKeys)
-	row     string   // JSON of one of B's rows (or else A's), "" if none
-	rowIsB  bool     // whether row is B's
+	rel     rls.Relation // the relation, as the model classifies it
+	tbl     SQLTable     // its options, Name set
+	qt      string       // the quoted table name
+	tc      string       // the quoted tenant column
+	key     []string     // the key columns, unquoted
+	cols    []column     // the columns an INSERT may name
+	keysB   string       // JSON array of B's keys (up to maxKeys)
+	row     string       // JSON of one of B's rows (or else A's), "" if none
+	rowIsB  bool         // whether row is B's
 	failed  bool
 	skipped []string
 }
@@ -303,11 +284,12 @@ func (tp *tableProbe) fail(check Check, principal, format string, args ...any) {
 	tp.t.Errorf("%v", failure{Table: tp.tbl.Name, Check: check, Principal: principal, Detail: fmt.Sprintf(format, args...)})
 }
 
-func (p *sqlProbe) table(ctx context.Context, t testing.TB, tbl SQLTable) {
+func (p *sqlProbe) table(ctx context.Context, t testing.TB, rel rls.Relation, tbl SQLTable) {
 	t.Helper()
-	tp := &tableProbe{t: t, p: p, tbl: tbl}
-	tenantCol := cmp.Or(tbl.TenantColumn, p.cfg.TenantColumn)
-	schema, name, _ := strings.Cut(tbl.Name, ".")
+	tbl.Name = rel.Qualified()
+	tp := &tableProbe{t: t, p: p, rel: rel, tbl: tbl}
+	tenantCol := rel.TenantColumn
+	schema, name := rel.Schema, rel.Name
 	tp.qt = pgx.Identifier{schema, name}.Sanitize()
 	tp.tc = ident(tenantCol)
 	if err := tp.catalog(ctx, schema, name, tenantCol); err != nil {
@@ -372,10 +354,10 @@ func (p *sqlProbe) table(ctx context.Context, t testing.TB, tbl SQLTable) {
 		p    tenancy.Principal
 		name string
 	}{{p.staff, "staff of A"}}
-	if tbl.SubjectColumn != "" && countB > 0 {
+	if rel.SubjectColumn != "" && countB > 0 {
 		var subject *string
 		err := p.cfg.Privileged.QueryRow(ctx,
-			`select `+ident(tbl.SubjectColumn)+`::text from `+tp.qt+` where `+tp.tc+` = $1 and `+ident(tbl.SubjectColumn)+` is not null limit 1`,
+			`select `+ident(rel.SubjectColumn)+`::text from `+tp.qt+` where `+tp.tc+` = $1 and `+ident(rel.SubjectColumn)+` is not null limit 1`,
 			b).Scan(&subject)
 		var id tenancy.ID
 		if err == nil && subject != nil {
@@ -471,8 +453,8 @@ func (tp *tableProbe) catalog(ctx context.Context, schema, name, tenantCol strin
 		}
 	}
 	named := append([]string{tenantCol}, tp.key...)
-	if tp.tbl.SubjectColumn != "" {
-		named = append(named, tp.tbl.SubjectColumn)
+	if tp.rel.SubjectColumn != "" {
+		named = append(named, tp.rel.SubjectColumn)
 	}
 	for c := range tp.tbl.Values {
 		named = append(named, c)
@@ -546,7 +528,7 @@ func (tp *tableProbe) ownRows(ctx context.Context, p tenancy.Principal, who stri
 	case err != nil:
 		tp.fail(CheckOwnRows, who, "reading A's own rows failed: %v", err)
 	case n == 0:
-		tp.fail(CheckOwnRows, who, "A's context sees none of A's %d rows, so seeing none of B's proves nothing; give the principal the table's read roles (SQLConfig.Roles, SQLTable.ReadRoles)", countA)
+		tp.fail(CheckOwnRows, who, "A's context sees none of A's %d rows, so seeing none of B's proves nothing; give the principal the table's read roles (SQLConfig.Roles, the model's ReadRoles)", countA)
 	}
 }
 
@@ -641,9 +623,7 @@ func (tp *tableProbe) writes(ctx context.Context, p tenancy.Principal, who strin
 }
 
 // tenantName is the unquoted tenant column.
-func (tp *tableProbe) tenantName() string {
-	return cmp.Or(tp.tbl.TenantColumn, tp.p.cfg.TenantColumn)
-}
+func (tp *tableProbe) tenantName() string { return tp.rel.TenantColumn }
 
 // insert returns an INSERT of the row in $1 (JSON) overlaid with $2 (JSON)
 // and SQLTable.Values, followed by suffix.

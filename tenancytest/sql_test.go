@@ -69,6 +69,20 @@ CREATE TABLE public.drafts (
 	body text NOT NULL,
 	PRIMARY KEY (clinic_id, id)
 );
+-- Tenant tables whose tenant column has another name: isolated by
+-- rls.Generate with its own column, and broken (no row-level security).
+CREATE TABLE public.org_notes (
+	org_id uuid NOT NULL,
+	id uuid NOT NULL,
+	body text NOT NULL,
+	PRIMARY KEY (org_id, id)
+);
+CREATE TABLE public.attachments (
+	organization_id uuid NOT NULL,
+	id uuid NOT NULL,
+	name text NOT NULL,
+	PRIMARY KEY (organization_id, id)
+);
 -- Broken: row-level security never enabled.
 CREATE TABLE public.notes_no_rls (
 	clinic_id uuid NOT NULL,
@@ -100,6 +114,42 @@ var generated = []rls.Table{
 	{Name: "public.tags"},
 	{Name: "audit.events", ReadRoles: []string{"owner"}, Privileges: []string{"SELECT", "INSERT"}},
 	{Name: "public.drafts"},
+	{Name: "public.org_notes", TenantColumn: "org_id"},
+}
+
+// broken are the tables with holes, as a model that knows them lists them.
+var broken = []rls.Table{
+	{Name: "public.notes_no_rls"},
+	{Name: "public.notes_permissive"},
+	{Name: "public.attachments", TenantColumn: "organization_id"},
+}
+
+// specsNamed returns the specs of generated and broken with these names.
+func specsNamed(t *testing.T, names ...string) []rls.Table {
+	t.Helper()
+	var out []rls.Table
+	for _, n := range names {
+		i := slices.IndexFunc(append(slices.Clone(generated), broken...), func(s rls.Table) bool { return s.Name == n })
+		if i < 0 {
+			t.Fatalf("test error: no spec %s", n)
+		}
+		out = append(out, append(slices.Clone(generated), broken...)[i])
+	}
+	return out
+}
+
+// probeModel is the model ProbeSQL is given: db's roles and specs.
+func probeModel(t *testing.T, db *pgtest.DB, specs ...rls.Table) *rls.Model {
+	t.Helper()
+	m, err := rls.NewModel(rls.Config{
+		OwnerRole:    db.RoleName(pgtest.Owner),
+		AppRole:      db.RoleName(pgtest.App),
+		PlatformRole: db.RoleName(pgtest.Platform),
+	}, specs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // fixture returns a database with schemaSQL, the generated isolation, the
@@ -131,7 +181,7 @@ func fixture(t *testing.T) *pgtest.DB {
 	db.Exec(t, pgtest.Owner, migration)
 	app := pgx.Identifier{db.RoleName(pgtest.App)}.Sanitize()
 	db.Exec(t, pgtest.Owner, `
-		GRANT SELECT, INSERT, UPDATE, DELETE ON public.notes_no_rls, public.notes_permissive TO `+app+`;
+		GRANT SELECT, INSERT, UPDATE, DELETE ON public.notes_no_rls, public.notes_permissive, public.attachments TO `+app+`;
 		CREATE POLICY open ON public.notes_permissive AS PERMISSIVE FOR ALL TO `+app+` USING (true) WITH CHECK (true);`)
 	db.Exec(t, pgtest.Admin, strings.NewReplacer("$1", "'"+clinicA.String()+"'", "$2", "'"+clinicB.String()+"'").Replace(`
 		INSERT INTO public.clinics VALUES ($1, 'A'), ($2, 'B');
@@ -146,16 +196,19 @@ func fixture(t *testing.T) *pgtest.DB {
 		INSERT INTO public.tags VALUES (gen_random_uuid(), $1, 'a'), (gen_random_uuid(), $2, 'b');
 		INSERT INTO audit.events VALUES ($1, 1, gen_random_uuid(), 'a.x'), ($2, 1, gen_random_uuid(), 'b.x'), (NULL, 1, gen_random_uuid(), 'p.x');
 		INSERT INTO public.drafts VALUES ($1, gen_random_uuid(), 'a draft');
+		INSERT INTO public.org_notes VALUES ($1, gen_random_uuid(), 'a'), ($2, gen_random_uuid(), 'b');
+		INSERT INTO public.attachments VALUES ($1, gen_random_uuid(), 'a.pdf'), ($2, gen_random_uuid(), 'b.pdf');
 		INSERT INTO public.notes_no_rls VALUES ($1, gen_random_uuid(), 'a'), ($2, gen_random_uuid(), 'b');
 		INSERT INTO public.notes_permissive VALUES ($1, gen_random_uuid(), 'a'), ($2, gen_random_uuid(), 'b');`))
 	return db
 }
 
-func config(t *testing.T, db *pgtest.DB, tables ...SQLTable) SQLConfig {
+func config(t *testing.T, db *pgtest.DB, model *rls.Model, options ...SQLTable) SQLConfig {
 	return SQLConfig{
 		App:        db.Pool(t, pgtest.App),
 		Privileged: db.Conn(t, pgtest.Admin),
-		Tables:     tables,
+		Model:      model,
+		Tables:     options,
 		TenantA:    clinicA,
 		TenantB:    clinicB,
 	}
@@ -170,11 +223,16 @@ type recorder struct {
 	http     []HTTPFailure
 	errs     []error  // errors passed to Errorf or Fatalf
 	other    []string // messages with neither
+	logs     []string // what Logf said
 	fatal    bool
 }
 
-func (r *recorder) Helper()                   {}
-func (r *recorder) Logf(string, ...any)       {}
+func (r *recorder) Helper() {}
+func (r *recorder) Logf(f string, a ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logs = append(r.logs, fmt.Sprintf(f, a...))
+}
 func (r *recorder) Errorf(f string, a ...any) { r.record(f, a) }
 func (r *recorder) Error(a ...any)            { r.record("%v", a) }
 func (r *recorder) Fatalf(f string, a ...any) {
@@ -257,16 +315,12 @@ func compareStrings(a, b string) int {
 // TestProbeSQLPasses: a schema isolated by rls.Generate passes, with the
 // real testing.T, on every kind of table the fixture has (subject columns,
 // a key without the tenant, a key that is only the tenant, an append-only
-// owners-only table without a primary key, a generated column).
+// owners-only table without a primary key, a generated column, a tenant
+// column of another name): every tenant relation of the model is probed,
+// the one option given by name.
 func TestProbeSQLPasses(t *testing.T) {
 	db := fixture(t)
-	tables := SQLTables(generated...)
-	for i := range tables {
-		if tables[i].Name == "public.drafts" {
-			tables[i].AllowEmpty = "B has no drafts in this fixture"
-		}
-	}
-	ProbeSQL(t, config(t, db, tables...))
+	ProbeSQL(t, config(t, db, fixtureModel(t, db), SQLTable{Name: "public.drafts", AllowEmpty: "B has no drafts in this fixture"}))
 }
 
 // holesOfBrokenTable are the checks that a table without isolation fails.
@@ -283,23 +337,30 @@ func holesOfBrokenTable(table string) []hole {
 // the isolated tables stay clean.
 func TestProbeSQLFindsHoles(t *testing.T) {
 	db := fixture(t)
-	all := append(SQLTables(generated...), SQLTable{Name: "public.notes_no_rls"}, SQLTable{Name: "public.notes_permissive"})
+	all := append(slices.Clone(generated), broken...)
+	drafts := SQLTable{Name: "public.drafts", AllowEmpty: "fixture"}
 	tests := []struct {
-		name   string
-		tables []SQLTable
-		want   []hole
+		name    string
+		specs   []rls.Table
+		options []SQLTable
+		want    []hole
 	}{
-		{"RLS disabled", []SQLTable{{Name: "public.notes_no_rls"}}, holesOfBrokenTable("public.notes_no_rls")},
-		{"permissive policy without the tenant policy", []SQLTable{{Name: "public.notes_permissive"}}, holesOfBrokenTable("public.notes_permissive")},
-		{"B has no rows", []SQLTable{{Name: "public.drafts"}}, []hole{{"public.drafts", CheckVacuous}}},
-		{"B has no rows, allowed", []SQLTable{{Name: "public.drafts", AllowEmpty: "fixture"}}, nil},
-		{"append-only table readable by owners only", []SQLTable{{Name: "audit.events", ReadRoles: []string{"owner"}}}, nil},
-		{"every table at once", all, append(append(holesOfBrokenTable("public.notes_no_rls"), holesOfBrokenTable("public.notes_permissive")...),
-			hole{"public.drafts", CheckVacuous})},
+		{"RLS disabled", specsNamed(t, "public.notes_no_rls"), nil, holesOfBrokenTable("public.notes_no_rls")},
+		{"permissive policy without the tenant policy", specsNamed(t, "public.notes_permissive"), nil, holesOfBrokenTable("public.notes_permissive")},
+		// The issue's second app: a tenant column of another name, no
+		// row-level security. The model says the column; no prober looks
+		// for clinic_id.
+		{"another tenant column, RLS disabled", specsNamed(t, "public.attachments"), nil, holesOfBrokenTable("public.attachments")},
+		{"another tenant column, isolated", specsNamed(t, "public.org_notes"), nil, nil},
+		{"B has no rows", specsNamed(t, "public.drafts"), nil, []hole{{"public.drafts", CheckVacuous}}},
+		{"B has no rows, allowed", specsNamed(t, "public.drafts"), []SQLTable{drafts}, nil},
+		{"append-only table readable by owners only", specsNamed(t, "audit.events"), nil, nil},
+		{"every table at once", all, []SQLTable{drafts}, append(append(holesOfBrokenTable("public.notes_no_rls"), holesOfBrokenTable("public.notes_permissive")...),
+			holesOfBrokenTable("public.attachments")...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := probe(t, config(t, db, tt.tables...))
+			r := probe(t, config(t, db, probeModel(t, db, tt.specs...), tt.options...))
 			if r.fatal || len(r.errs) > 0 || len(r.other) > 0 {
 				t.Fatalf("ProbeSQL could not probe: fatal %v, errors %v, messages %q", r.fatal, r.errs, r.other)
 			}
@@ -322,7 +383,7 @@ func TestProbeSQLFindsHoles(t *testing.T) {
 // nothing about the tenant rule.
 func TestProbeSQLOwnRows(t *testing.T) {
 	db := fixture(t)
-	cfg := config(t, db, SQLTable{Name: "audit.events"})
+	cfg := config(t, db, probeModel(t, db, specsNamed(t, "audit.events")...))
 	cfg.Roles = []string{"dentist"}
 	r := probe(t, cfg)
 	if diff := cmp.Diff([]hole{{"audit.events", CheckOwnRows}}, r.holes()); diff != "" {
@@ -331,10 +392,11 @@ func TestProbeSQLOwnRows(t *testing.T) {
 }
 
 // TestProbeSQLRefuses: ProbeSQL stops, with the documented error, rather
-// than probe through connections that would make its checks meaningless.
+// than probe through connections that would make its checks meaningless,
+// or with options that would silently apply to nothing.
 func TestProbeSQLRefuses(t *testing.T) {
 	db := fixture(t)
-	tables := []SQLTable{{Name: "public.patients"}}
+	model := probeModel(t, db, specsNamed(t, "public.clinics", "public.patients")...)
 	tests := []struct {
 		name   string
 		modify func(*SQLConfig)
@@ -344,13 +406,17 @@ func TestProbeSQLRefuses(t *testing.T) {
 		{"privileged connection is the app role", func(c *SQLConfig) { c.Privileged = db.Conn(t, pgtest.App) }, ErrNotPrivileged},
 		{"privileged connection is the owner without BYPASSRLS", func(c *SQLConfig) { c.Privileged = db.Conn(t, pgtest.Owner) }, ErrNotPrivileged},
 		{"one tenant", func(c *SQLConfig) { c.TenantB = c.TenantA }, ErrInvalidConfig},
-		{"no tables", func(c *SQLConfig) { c.Tables = nil }, ErrInvalidConfig},
-		{"unqualified table", func(c *SQLConfig) { c.Tables = []SQLTable{{Name: "patients"}} }, ErrInvalidConfig},
+		{"no model", func(c *SQLConfig) { c.Model = nil }, ErrInvalidConfig},
+		{"a model without tenant relations", func(c *SQLConfig) { c.Model = probeModel(t, db, specsNamed(t, "public.clinics")...) }, ErrInvalidConfig},
+		{"options for a relation the model does not have", func(c *SQLConfig) { c.Tables = []SQLTable{{Name: "public.appointments", Key: []string{"id"}}} }, ErrInvalidConfig},
+		{"options for a registry", func(c *SQLConfig) { c.Tables = []SQLTable{{Name: "public.clinics", AllowEmpty: "x"}} }, ErrInvalidConfig},
+		{"options twice", func(c *SQLConfig) { c.Tables = []SQLTable{{Name: "public.patients"}, {Name: "public.patients"}} }, ErrInvalidConfig},
+		{"unqualified options", func(c *SQLConfig) { c.Tables = []SQLTable{{Name: "patients"}} }, ErrInvalidConfig},
 		{"no app connection", func(c *SQLConfig) { c.App = nil }, ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := config(t, db, tables...)
+			cfg := config(t, db, model)
 			tt.modify(&cfg)
 			r := probe(t, cfg)
 			if !r.fatal {
@@ -363,11 +429,12 @@ func TestProbeSQLRefuses(t *testing.T) {
 	}
 }
 
-// TestProbeSQLUnknownTable: a table the catalog lacks fails its probe
-// (ErrInvalidConfig) and the others still run.
+// TestProbeSQLUnknownTable: a tenant relation of the model that the
+// catalog lacks fails its probe (ErrInvalidConfig) and the others still
+// run.
 func TestProbeSQLUnknownTable(t *testing.T) {
 	db := fixture(t)
-	r := probe(t, config(t, db, SQLTable{Name: "public.nope"}, SQLTable{Name: "public.notes_no_rls"}))
+	r := probe(t, config(t, db, probeModel(t, db, rls.Table{Name: "public.nope"}, rls.Table{Name: "public.notes_no_rls"})))
 	if r.fatal || len(r.errs) != 1 || !errors.Is(r.errs[0], ErrInvalidConfig) {
 		t.Errorf("fatal %v, errors %v; want one error wrapping ErrInvalidConfig", r.fatal, r.errs)
 	}

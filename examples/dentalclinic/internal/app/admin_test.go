@@ -91,10 +91,10 @@ func TestAdminConsole(t *testing.T) {
 		a.adminCount(t, `select count(*) from invoice_counters where clinic_id = $1`, c.ID); n != 2 {
 		t.Errorf("new clinic has %d of its settings and invoice counter rows, want 2", n)
 	}
-	if n := a.adminCount(t, `select count(*) from audit.events where clinic_id is null and action = 'clinic.create' and resource_id = $1`, c.ID.String()); n != 1 {
+	if n := a.adminCount(t, `select count(*) from audit.events where tenant_id is null and action = 'clinic.create' and resource_id = $1`, c.ID.String()); n != 1 {
 		t.Errorf("%d platform clinic.create events, want 1", n)
 	}
-	if n := a.adminCount(t, `select count(*) from audit.events where clinic_id = $1 and action = 'clinic.create'`, c.ID); n != 1 {
+	if n := a.adminCount(t, `select count(*) from audit.events where tenant_id = $1 and action = 'clinic.create'`, c.ID); n != 1 {
 		t.Errorf("%d clinic.create events in the clinic's chain, want 1", n)
 	}
 

@@ -270,7 +270,7 @@ func TestAppointmentBookAndRead(t *testing.T) {
 	}
 
 	// The booking and the reading are in the clinic's audit chain, by id.
-	if n := settingsCount(t, a, `select count(*) from audit.events where clinic_id = $1 and resource_id = $2
+	if n := settingsCount(t, a, `select count(*) from audit.events where tenant_id = $1 and resource_id = $2
 		and action in ('appointment.create', 'appointment.view')`, riverside.ID, ap.ID.String()); n != 2 {
 		t.Errorf("%d audit events for the new appointment, want 2 (create, view)", n)
 	}

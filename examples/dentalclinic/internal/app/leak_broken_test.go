@@ -21,6 +21,7 @@ import (
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
+	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/sqlguard"
 	"github.com/mydentalpractice/tenancy/tenancytest"
 	"github.com/mydentalpractice/tenancy/tenantdb"
@@ -186,8 +187,9 @@ func brokenConfig(t *testing.T, a *testApp, h http.Handler) tenancytest.HTTPConf
 		Inventory: []tenancytest.Route{{Method: "GET", Path: "/api/v1/patients/{id}"}},
 		Routes: []tenancytest.RouteSpec{{Method: "GET", Path: "/api/v1/patients/{id}", Object: "patients",
 			Allowed: func(a tenancytest.Actor) bool { return a.Principal.Kind == tenancy.KindStaff }}},
-		Actors:   actors,
-		Fixtures: fixtures,
+		Actors:      actors,
+		Fixtures:    fixtures,
+		TenantField: "clinic_id",
 	}
 }
 
@@ -298,11 +300,17 @@ func TestHarnessCatchesTableWithoutRLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Exec(t, pgtest.Owner, `alter table public.operatories disable row level security`)
-	var tables []tenancytest.SQLTable
-	for _, tbl := range tenancytest.SQLTables(migrations.Tables()...) {
-		if tbl.Name == "public.operatories" || tbl.Name == "public.staff" {
-			tables = append(tables, tbl)
+	// The model ProbeSQL reads: the app's, narrowed to the two tables.
+	full := dbModel(t, db)
+	var specs []rls.Table
+	for _, r := range full.TenantRelations() {
+		if r.Qualified() == "public.operatories" || r.Qualified() == "public.staff" {
+			specs = append(specs, r.Table)
 		}
+	}
+	model, err := rls.NewModel(full.Config(), specs...)
+	if err != nil {
+		t.Fatal(err)
 	}
 	owner, err := pgxpool.New(ctx, db.ConnString(pgtest.Owner))
 	if err != nil {
@@ -313,7 +321,7 @@ func TestHarnessCatchesTableWithoutRLS(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		tenancytest.ProbeSQL(r, tenancytest.SQLConfig{App: db.Pool(t, pgtest.App), Privileged: owner, Tables: tables, TenantA: riverside.ID, TenantB: hillcrest.ID})
+		tenancytest.ProbeSQL(r, tenancytest.SQLConfig{App: db.Pool(t, pgtest.App), Privileged: owner, Model: model, TenantA: riverside.ID, TenantB: hillcrest.ID})
 	}()
 	<-done
 	if r.fatal {

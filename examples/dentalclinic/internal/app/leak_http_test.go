@@ -383,6 +383,8 @@ func TestLeakHTTP(t *testing.T) {
 		Routes:    specs,
 		Actors:    leakActors(t, a, portals),
 		Fixtures:  fixtures,
+		// Every object the API answers with names its clinic here.
+		TenantField: "clinic_id",
 		Snapshot: func(ctx context.Context, f tenancytest.Fixture) (string, error) {
 			var s string
 			err := owner.QueryRow(ctx, leakSnapshot[f.Kind], f.ID).Scan(&s)

@@ -137,19 +137,19 @@ func relCheckIntegrity(t *testing.T, super *pgx.Conn, since time.Time) {
 				where l.clinic_id = i.clinic_id and l.invoice_id = i.id), -1)`},
 		{"invoices without their invoice.create event", `
 			select count(*) from invoices i where i.created_at >= $1 and not exists (select 1 from audit.events e
-				where e.clinic_id = i.clinic_id and e.action = 'invoice.create' and e.resource_id = i.id::text)`},
+				where e.tenant_id = i.clinic_id and e.action = 'invoice.create' and e.resource_id = i.id::text)`},
 		{"invoice.create events without their invoice", `
 			select count(*) from audit.events e where e.action = 'invoice.create' and not exists (
-				select 1 from invoices i where i.clinic_id = e.clinic_id and i.id::text = e.resource_id)`},
+				select 1 from invoices i where i.clinic_id = e.tenant_id and i.id::text = e.resource_id)`},
 		{"appointments booked through the API without their appointment.create event", `
 			select count(*) from appointments a where a.type = 'Check-up' and a.starts_at > '2040-01-01' and not exists (
-				select 1 from audit.events e where e.clinic_id = a.clinic_id and e.action = 'appointment.create' and e.resource_id = a.id::text)`},
+				select 1 from audit.events e where e.tenant_id = a.clinic_id and e.action = 'appointment.create' and e.resource_id = a.id::text)`},
 		{"appointment.create events without their appointment", `
 			select count(*) from audit.events e where e.action = 'appointment.create' and not exists (
-				select 1 from appointments a where a.clinic_id = e.clinic_id and a.id::text = e.resource_id)`},
+				select 1 from appointments a where a.clinic_id = e.tenant_id and a.id::text = e.resource_id)`},
 		{"patient.create events without their patient", `
 			select count(*) from audit.events e where e.action = 'patient.create' and not exists (
-				select 1 from patients p where p.clinic_id = e.clinic_id and p.id::text = e.resource_id)`},
+				select 1 from patients p where p.clinic_id = e.tenant_id and p.id::text = e.resource_id)`},
 		{"clinics whose invoice numbers have a gap or whose counter is not the last number", `
 			select count(*) from (
 				select c.id from clinics c

@@ -203,6 +203,28 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
+	// The audit tables carry their own tenant column, tenant_id, whatever
+	// the app calls its own (audit.TenantColumn); databases migrated
+	// before have clinic_id there. Rename it where it is, then re-run the
+	// audit schema: its owner policy names the column, and its generated
+	// policies are regenerated for it. The hash chains encode each event's
+	// tenant by value, never by column name, so every chain verifies as
+	// before and new events extend it.
+	auditColumn := `
+		DO $rename$
+		DECLARE t text;
+		BEGIN
+			FOREACH t IN ARRAY ARRAY['events', 'chain_heads', 'impersonation_grants'] LOOP
+				IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
+						WHERE attrelid = pg_catalog.to_regclass('audit.' || t) AND attname = 'clinic_id' AND NOT attisdropped)
+					AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
+						WHERE attrelid = pg_catalog.to_regclass('audit.' || t) AND attname = 'tenant_id' AND NOT attisdropped) THEN
+					EXECUTE pg_catalog.format('ALTER TABLE audit.%I RENAME COLUMN clinic_id TO tenant_id', t);
+				END IF;
+			END LOOP;
+		END
+		$rename$;
+	` + auditSchema
 	return goose.NewProvider(goose.DialectPostgres, db, sub,
 		goose.WithDisableGlobalRegistry(true),
 		goose.WithGoMigrations(
@@ -221,6 +243,7 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 			goose.NewGoMigration(10, exec(policies), nil),
 			goose.NewGoMigration(12, exec(clinicSizes), nil),
 			goose.NewGoMigration(13, exec(revocations), nil),
+			goose.NewGoMigration(14, exec(auditColumn), nil),
 		),
 	)
 }

@@ -217,7 +217,7 @@ func (s *Store) ImpersonationGrant(ctx context.Context, id tenancy.ID) (Imperson
 	}
 	g := ImpersonationGrant{ID: id}
 	err := s.db.System(ctx, "admin console: look up impersonation grant "+id.String(), func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `select clinic_id, admin_id, expires_at, ended_at is not null from audit.impersonation_grants where id = $1`, id).
+		err := tx.QueryRow(ctx, `select tenant_id, admin_id, expires_at, ended_at is not null from audit.impersonation_grants where id = $1`, id).
 			Scan(&g.ClinicID, &g.AdminID, &g.ExpiresAt, &g.Ended)
 		return notFound(err)
 	})

@@ -45,7 +45,7 @@ func (s *Store) ClinicActivities(ctx context.Context) (map[tenancy.ID]ClinicActi
 		}); err != nil {
 			return err
 		}
-		rows, err = tx.Query(ctx, `select clinic_id, count(*) from audit.events where clinic_id is not null group by clinic_id`)
+		rows, err = tx.Query(ctx, `select tenant_id, count(*) from audit.events where tenant_id is not null group by tenant_id`)
 		if err != nil {
 			return err
 		}
@@ -57,8 +57,8 @@ func (s *Store) ClinicActivities(ctx context.Context) (map[tenancy.ID]ClinicActi
 		}); err != nil {
 			return err
 		}
-		rows, err = tx.Query(ctx, `select clinic_id, count(*), count(*) filter (where ended_at is null and expires_at > now())
-			from audit.impersonation_grants group by clinic_id`)
+		rows, err = tx.Query(ctx, `select tenant_id, count(*), count(*) filter (where ended_at is null and expires_at > now())
+			from audit.impersonation_grants group by tenant_id`)
 		if err != nil {
 			return err
 		}

@@ -360,7 +360,7 @@ func TestConsoleForms(t *testing.T) {
 	}
 	wantRefused(t, "a suspended clinic", c.post("/admin/impersonate", url.Values{"csrf_token": {tok}, "clinic": {id.String()}, "reason": {"checking"}, "minutes": {"15"}}), 422, "suspended")
 	var grants int
-	a.one(t, &grants, `select count(*) from audit.impersonation_grants where clinic_id = $1`, id)
+	a.one(t, &grants, `select count(*) from audit.impersonation_grants where tenant_id = $1`, id)
 	if grants != 1 {
 		t.Errorf("the clinic has %d impersonation grants, want the one that was not refused", grants)
 	}
@@ -416,7 +416,7 @@ func TestSignOutWhileImpersonating(t *testing.T) {
 	}
 	wantRedirect(t, "sign out", c.post("/signout", url.Values{"csrf_token": {csrf(t, sched)}}), "/signin")
 	var ended bool
-	a.one(t, &ended, `select ended_at is not null from audit.impersonation_grants where clinic_id = $1 and reason = $2`, lakeside.ID, reason)
+	a.one(t, &ended, `select ended_at is not null from audit.impersonation_grants where tenant_id = $1 and reason = $2`, lakeside.ID, reason)
 	if !ended {
 		t.Error("signing out left the impersonation grant running")
 	}
