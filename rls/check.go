@@ -632,7 +632,7 @@ func (c *checker) definers(ctx context.Context) error {
 		obj := f.Name + "(" + f.Args + ")"
 		if !slices.Contains(c.cfg.AllowDefiner, f.Raw) && !slices.Contains(c.cfg.PreAuth, f.Raw) {
 			c.add(CodeSecurityDefiner, SeverityError, ObjectFunction, obj,
-				"ALTER FUNCTION "+obj+" SECURITY INVOKER; or, if it is the narrow sign-in lookup, allow it (Config.AllowDefiner, --allow-definer "+f.Raw+").",
+				"ALTER FUNCTION "+obj+" SECURITY INVOKER; or, if it is the narrow sign-in lookup, declare it (Config.PreAuth, or Config.AllowDefiner, --allow-definer "+f.Raw+").",
 				"function %s is SECURITY DEFINER and not on the allow-list, so it runs with its owner's rights, past the policies that bind the caller", obj)
 		}
 		if !f.SearchPath {
