@@ -16,28 +16,31 @@ type Querier interface {
 
 // Check reads the live catalog of the database behind db and returns every
 // way it found that rows could cross tenants, or that the isolation would
-// be slow, sorted errors first. A table is a tenant table when it has a
-// column named cfg.TenantColumn (per-table tenant columns of [Table] are
-// not known to Check). The findings and their codes are listed with
-// [Code]; a database set up by the SQL of [Generate], with keys and
-// indexes that follow the package's conventions, yields none.
+// be slow, sorted errors first. The tenant relations, each with its own
+// tenant column, the registries, the private relations and the allow-lists
+// come from the model m (and its [Model.Config]); partitions and
+// inheritance children of a model relation have its class. Every other
+// relation the app role can reach is unknown, and reported. The findings
+// and their codes are listed with [Code]; a database set up by the SQL of
+// [Model.Generate], with keys and indexes that follow the package's
+// conventions, yields none.
 //
 // Check only reads the catalog, so any role may run it (the app role
 // included), with any search_path. It needs no tenant context. It is safe
 // for concurrent use if db is. It returns an error wrapping
-// [ErrInvalidConfig] for a malformed cfg, or the database's error if a
-// catalog query fails; it never returns partial findings with an error.
-func Check(ctx context.Context, db Querier, cfg Config) ([]Finding, error) {
-	cfg, err := cfg.withDefaults()
+// [ErrInvalidConfig] for a nil m, or the database's error if a catalog
+// query fails; it never returns partial findings with an error.
+func Check(ctx context.Context, db Querier, m *Model) ([]Finding, error) {
+	c, err := newChecker(db, m, false)
 	if err != nil {
 		return nil, err
 	}
-	c := &checker{db: db, cfg: cfg}
-	for _, step := range []struct {
-		name string
-		fn   func(context.Context) error
-	}{
+	return c.run(ctx, []step{
 		{"app role", c.appRole},
+		{"model relations", c.loadRelations},
+		{"role", c.roleRules},
+		{"model and catalog", c.classify},
+		{"relations the app role reaches", c.reach},
 		{"tenant tables", c.tenantTables},
 		{"policies", c.policies},
 		{"helpers", c.helpers},
@@ -46,31 +49,72 @@ func Check(ctx context.Context, db Querier, cfg Config) ([]Finding, error) {
 		{"column defaults", c.sequences},
 		{"definer functions", c.definers},
 		{"views", c.views},
+		{"rewrite rules", c.rules},
+		{"triggers", c.triggers},
 		{"policy functions", c.policyFunctions},
 		{"app role's reach", c.appReach},
+		{"grants to PUBLIC", c.publicGrants},
+		{"function grants", c.functionGrants},
+		{"large objects", c.largeObjects},
 		{"default privileges", c.defaultPrivileges},
-	} {
-		if err := step.fn(ctx); err != nil {
-			return nil, fmt.Errorf("rls: check %s: %w", step.name, err)
+	}, nil)
+}
+
+type step struct {
+	name string
+	fn   func(context.Context) error
+}
+
+// newChecker returns a checker of m's database; current makes it check
+// the role that db is connected as (current_user) instead of m's app
+// role.
+func newChecker(db Querier, m *Model, current bool) (*checker, error) {
+	if m == nil {
+		return nil, fmt.Errorf("%w: no model", ErrInvalidConfig)
+	}
+	return &checker{db: db, m: m, cfg: m.Config(), current: current}, nil
+}
+
+// run runs steps in order and returns the findings whose codes keep
+// accepts (every finding when keep is nil), sorted.
+func (c *checker) run(ctx context.Context, steps []step, keep func(Code) bool) ([]Finding, error) {
+	for _, s := range steps {
+		if err := s.fn(ctx); err != nil {
+			return nil, fmt.Errorf("rls: check %s: %w", s.name, err)
 		}
 	}
-	sortFindings(c.findings)
-	return c.findings, nil
+	out := c.findings
+	if keep != nil {
+		out = nil
+		for _, f := range c.findings {
+			if keep(f.Code) {
+				out = append(out, f)
+			}
+		}
+	}
+	sortFindings(out)
+	return out, nil
 }
 
 type checker struct {
 	db       Querier
+	m        *Model
 	cfg      Config
+	current  bool // check current_user rather than cfg.AppRole
 	findings []Finding
 
-	appOID   uint32 // 0 when the app role does not exist
-	appSuper bool   // the app role itself is a superuser: every privilege check would be true
-	appName  string // quoted
+	appOID   uint32   // 0 when the app role does not exist
+	appSuper bool     // the app role itself is a superuser: every privilege check would be true
+	appName  string   // quoted
+	up       []uint32 // the app role and every role it is a member of, at any depth
 	tables   []tenantTable
 	byOID    map[uint32]*tenantTable
-	tableIDs []uint32 // of tables with relkind r or p
-	allIDs   []uint32 // of every tenant table, foreign tables included
-	fnIDs    []uint32 // of the user-defined functions that policies on tenant tables call
+	tableIDs []uint32         // of tables with relkind r or p
+	allIDs   []uint32         // of every tenant table, foreign tables included
+	known    map[uint32]Class // every relation the model classifies, partitions and children included
+	fnIDs    []uint32         // of the user-defined functions that policies on tenant tables call
+	missing  []Relation       // model relations the catalog lacks
+	byClass  map[Class][]uint32
 }
 
 type tenantTable struct {
@@ -78,11 +122,14 @@ type tenantTable struct {
 	Name        string // quoted, schema-qualified
 	Kind        string // pg_class.relkind
 	RLS, Forced bool
-	Attnum      int16
+	Attnum      int16  // of the tenant column; 0 when it is missing
+	Column      string // the tenant column, quoted
 	AppOwns     bool
 	OwnerName   string
 	Parent      *string // quoted, schema-qualified, for a partition or inheritance child
 	Partition   bool
+	Relation    Relation // the model relation it is, or descends from
+	SubjectOK   bool     // the subject column, if the model names one, exists
 }
 
 // describe names t for messages: "tenant table x", or, for a child, also
@@ -105,6 +152,20 @@ func (c *checker) add(code Code, sev Severity, kind ObjectKind, object, fix, for
 
 // query runs sql and scans each row, by position, into a T.
 func query[T any](ctx context.Context, c *checker, sql string, args ...any) ([]T, error) {
+	for i, a := range args {
+		// A nil slice would be NULL, and "x = ANY(NULL)" is NULL, never
+		// false: NOT ... would then drop every row.
+		switch v := a.(type) {
+		case []uint32:
+			if v == nil {
+				args[i] = []uint32{}
+			}
+		case []string:
+			if v == nil {
+				args[i] = []string{}
+			}
+		}
+	}
 	rows, err := c.db.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
@@ -116,114 +177,46 @@ func query[T any](ctx context.Context, c *checker, sql string, args ...any) ([]T
 const userSchemas = `n.nspname NOT IN ('pg_catalog', 'information_schema')
 	AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'`
 
+// appRole finds the role to check (the model's app role, or current_user)
+// and every role it is a member of.
 func (c *checker) appRole(ctx context.Context) error {
 	type row struct {
-		OID  uint32
-		Name string
+		OID   uint32
+		Name  string
+		Super bool
 	}
-	rows, err := query[row](ctx, c, `SELECT oid, quote_ident(rolname) FROM pg_catalog.pg_roles WHERE rolname = $1`, c.cfg.AppRole)
+	where, args := `rolname = $1`, []any{c.cfg.AppRole}
+	if c.current {
+		where, args = `rolname = current_user`, nil
+	}
+	rows, err := query[row](ctx, c, `SELECT oid, quote_ident(rolname), rolsuper FROM pg_catalog.pg_roles WHERE `+where, args...)
 	if err != nil {
 		return err
 	}
 	c.appName = quoteIdent(c.cfg.AppRole)
 	if len(rows) == 0 {
+		if c.current {
+			return fmt.Errorf("the catalog shows no role for current_user")
+		}
 		c.add(CodeAppRoleMissing, SeverityError, ObjectRole, c.appName,
 			"Pass the app role's name (Config.AppRole, --app-role), or create the role.",
 			"the app role %s does not exist, so nothing about it could be checked", c.appName)
 		return nil
 	}
-	c.appOID, c.appName = rows[0].OID, rows[0].Name
-
-	// Roles whose attributes the app role has, or can take with SET ROLE.
-	type up struct {
-		Name             string
-		Self             bool
-		Super, BypassRLS bool
-	}
+	c.appOID, c.appName, c.appSuper = rows[0].OID, rows[0].Name, rows[0].Super
+	type up struct{ OID uint32 }
 	ups, err := query[up](ctx, c, `
 		WITH RECURSIVE up(oid) AS (
 			SELECT $1::oid
 			UNION
 			SELECT m.roleid FROM pg_catalog.pg_auth_members m JOIN up ON m.member = up.oid
 		)
-		SELECT quote_ident(r.rolname), r.oid = $1, r.rolsuper, r.rolbypassrls
-		FROM up JOIN pg_catalog.pg_roles r ON r.oid = up.oid
-		WHERE r.rolsuper OR r.rolbypassrls
-		ORDER BY r.oid <> $1, r.rolname`, c.appOID)
+		SELECT oid FROM up ORDER BY oid`, c.appOID)
 	if err != nil {
 		return err
 	}
 	for _, u := range ups {
-		how := "is"
-		fix := "ALTER ROLE " + c.appName
-		if !u.Self {
-			how = "is a member of " + u.Name + ", which is"
-			fix = "REVOKE " + u.Name + " FROM " + c.appName + ";"
-		}
-		if u.Super {
-			c.appSuper = c.appSuper || u.Self
-			if u.Self {
-				fix += " NOSUPERUSER;"
-			}
-			c.add(CodeAppRoleSuperuser, SeverityError, ObjectRole, c.appName, fix,
-				"the app role %s %s a superuser, which row-level security never binds", c.appName, how)
-		} else {
-			if u.Self {
-				fix += " NOBYPASSRLS;"
-			}
-			c.add(CodeAppRoleBypassRLS, SeverityError, ObjectRole, c.appName, fix,
-				"the app role %s %s a role with BYPASSRLS, which row-level security never binds", c.appName, how)
-		}
-	}
-	return nil
-}
-
-func (c *checker) tenantTables(ctx context.Context) error {
-	var err error
-	c.tables, err = query[tenantTable](ctx, c, `
-		SELECT c.oid, format('%I.%I', n.nspname, c.relname), c.relkind::text,
-			c.relrowsecurity, c.relforcerowsecurity, a.attnum,
-			$2::oid <> 0 AND pg_catalog.pg_has_role($2::oid, c.relowner, 'MEMBER'),
-			quote_ident(pg_catalog.pg_get_userbyid(c.relowner)),
-			(SELECT format('%I.%I', pn.nspname, pc.relname) FROM pg_catalog.pg_inherits i
-			 JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
-			 WHERE i.inhrelid = c.oid ORDER BY i.inhseqno LIMIT 1),
-			c.relispartition
-		FROM pg_catalog.pg_class c
-		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-		JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = $1 AND a.attnum > 0 AND NOT a.attisdropped
-		WHERE c.relkind IN ('r', 'p', 'f') AND `+userSchemas+`
-		ORDER BY 2`, c.cfg.TenantColumn, c.appOID)
-	if err != nil {
-		return err
-	}
-	c.byOID = make(map[uint32]*tenantTable)
-	for i := range c.tables {
-		t := &c.tables[i]
-		c.byOID[t.OID] = t
-		c.allIDs = append(c.allIDs, t.OID)
-		if t.Kind == "f" {
-			c.add(CodeForeignTable, SeverityError, ObjectTable, t.Name,
-				"Keep tenant data in local tables with row-level security, or restrict the foreign table to the owner role.",
-				"foreign table %s has the tenant column, but row-level security cannot be enabled on a foreign table", t.Name)
-			continue
-		}
-		c.tableIDs = append(c.tableIDs, t.OID)
-		if !t.RLS {
-			c.add(CodeRLSDisabled, SeverityError, ObjectTable, t.Name,
-				"ALTER TABLE "+t.Name+" ENABLE ROW LEVEL SECURITY;",
-				"%s does not have row-level security enabled, so every role with a grant sees every tenant's rows", t.describe())
-		}
-		if !t.Forced {
-			c.add(CodeRLSNotForced, SeverityError, ObjectTable, t.Name,
-				"ALTER TABLE "+t.Name+" FORCE ROW LEVEL SECURITY;",
-				"%s does not force row-level security, so its owner %s (and whoever runs as it) bypasses the policies", t.describe(), t.OwnerName)
-		}
-		if t.AppOwns && !c.appSuper { // a superuser is a member of every role; that is reported once
-			c.add(CodeAppRoleOwner, SeverityError, ObjectTable, t.Name,
-				"ALTER TABLE "+t.Name+" OWNER TO <owner role>; and make sure the app role is not a member of the owner.",
-				"the app role %s can act as %s, the owner of tenant table %s, and so can disable its row-level security", c.appName, t.OwnerName, t.Name)
-		}
+		c.up = append(c.up, u.OID)
 	}
 	return nil
 }
@@ -317,9 +310,9 @@ func (c *checker) policies(ctx context.Context) error {
 				"policy %s on %s calls %s outside a sub-select, which may run once per row and keep indexes from being used", p.Name, t.Name, strings.Join(unwrapped, ", "))
 		}
 	}
-	col := func(t *tenantTable) string { return quoteIdent(c.cfg.TenantColumn) }
+	col := func(t *tenantTable) string { return t.Column }
 	for _, t := range c.tables {
-		if t.Kind == "f" {
+		if t.Kind != "r" && t.Kind != "p" {
 			continue
 		}
 		var applying []policy
@@ -521,6 +514,9 @@ func (c *checker) keys(ctx context.Context) error {
 	leading := make(map[uint32]bool)
 	for _, ix := range idx {
 		t := c.byOID[ix.Table]
+		if t.Attnum == 0 {
+			continue // reported as tenant-column-missing
+		}
 		keys := ix.Keys[:min(int(ix.NKeys), len(ix.Keys))]
 		if len(keys) > 0 && keys[0] == t.Attnum {
 			leading[t.OID] = true
@@ -528,7 +524,7 @@ func (c *checker) keys(ctx context.Context) error {
 		if !ix.Unique || slices.Contains(keys, t.Attnum) {
 			continue
 		}
-		col := quoteIdent(c.cfg.TenantColumn)
+		col := t.Column
 		if ix.Constraint != nil {
 			obj := *ix.Constraint + " on " + t.Name
 			c.add(CodeUniqueWithoutTenant, SeverityError, ObjectConstraint, obj,
@@ -541,8 +537,8 @@ func (c *checker) keys(ctx context.Context) error {
 		}
 	}
 	for _, t := range c.tables {
-		if t.Kind != "f" && !leading[t.OID] {
-			col := quoteIdent(c.cfg.TenantColumn)
+		if (t.Kind == "r" || t.Kind == "p") && t.Attnum != 0 && !leading[t.OID] {
+			col := t.Column
 			c.add(CodeNoTenantIndex, SeverityWarning, ObjectTable, t.Name,
 				fmt.Sprintf("Lead the primary key with it: PRIMARY KEY (%s, id), or CREATE INDEX ON %s (%[1]s, ...);", col, t.Name),
 				"no index on tenant table %s leads with %s, so every tenant-scoped query reads the whole table", t.Name, col)
@@ -566,6 +562,9 @@ func (c *checker) keys(ctx context.Context) error {
 	}
 	for _, f := range fks {
 		t, ref := c.byOID[f.Table], c.byOID[f.Ref]
+		if t.Attnum == 0 || ref.Attnum == 0 {
+			continue // reported as tenant-column-missing
+		}
 		ok := false
 		for i := range f.Keys {
 			ok = ok || i < len(f.RefKeys) && f.Keys[i] == t.Attnum && f.RefKeys[i] == ref.Attnum
@@ -573,13 +572,12 @@ func (c *checker) keys(ctx context.Context) error {
 		if ok {
 			continue
 		}
-		col := quoteIdent(c.cfg.TenantColumn)
 		c.add(CodeForeignKeyWithoutTenant, SeverityError, ObjectConstraint, f.Name+" on "+t.Name,
-			fmt.Sprintf("Reference (%s, id): FOREIGN KEY (%[1]s, ...) REFERENCES %s (%[1]s, ...), with a unique key on %[2]s (%[1]s, id).", col, ref.Name),
-			"foreign key %s from %s to %s does not match %s to %[4]s, so a row can point at another tenant's row, and the key check (which ignores row-level security) reveals whether it exists",
-			f.Name, t.Name, ref.Name, col)
+			fmt.Sprintf("Reference (%s, id): FOREIGN KEY (%[1]s, ...) REFERENCES %s (%s, ...), with a unique key on %[2]s (%[3]s, id).", t.Column, ref.Name, ref.Column),
+			"foreign key %s from %s to %s does not match %s to %s, so a row can point at another tenant's row, and the key check (which ignores row-level security) reveals whether it exists",
+			f.Name, t.Name, ref.Name, t.Column, ref.Column)
 	}
-	return nil
+	return c.exclusions(ctx)
 }
 
 func (c *checker) sequences(ctx context.Context) error {
@@ -632,9 +630,9 @@ func (c *checker) definers(ctx context.Context) error {
 	}
 	for _, f := range fns {
 		obj := f.Name + "(" + f.Args + ")"
-		if !slices.Contains(c.cfg.AllowDefiner, f.Raw) {
+		if !slices.Contains(c.cfg.AllowDefiner, f.Raw) && !slices.Contains(c.cfg.PreAuth, f.Raw) {
 			c.add(CodeSecurityDefiner, SeverityError, ObjectFunction, obj,
-				"ALTER FUNCTION "+obj+" SECURITY INVOKER; or, if it is the narrow sign-in lookup, allow it (Config.AllowDefiner, --allow-definer "+f.Raw+").",
+				"ALTER FUNCTION "+obj+" SECURITY INVOKER; or, if it is the narrow sign-in lookup, declare it (Config.PreAuth, or Config.AllowDefiner, --allow-definer "+f.Raw+").",
 				"function %s is SECURITY DEFINER and not on the allow-list, so it runs with its owner's rights, past the policies that bind the caller", obj)
 		}
 		if !f.SearchPath {

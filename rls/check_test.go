@@ -23,10 +23,20 @@ type found struct {
 	Object   string
 }
 
-func check(t *testing.T, db *pgtest.DB, cfg rls.Config) []found {
+// model returns the model of cfg and tables, failing t on an error.
+func model(t *testing.T, cfg rls.Config, tables ...rls.Table) *rls.Model {
+	t.Helper()
+	m, err := rls.NewModel(cfg, tables...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func check(t *testing.T, db *pgtest.DB, m *rls.Model) []found {
 	t.Helper()
 	// The checker needs no privileges: run it as the app role.
-	findings, err := rls.Check(context.Background(), db.Conn(t, pgtest.App), cfg)
+	findings, err := rls.Check(context.Background(), db.Conn(t, pgtest.App), m)
 	if err != nil {
 		t.Fatalf("Check: %v", err)
 	}
@@ -42,7 +52,7 @@ func check(t *testing.T, db *pgtest.DB, cfg rls.Config) []found {
 
 func TestCheckGeneratedSchemaIsClean(t *testing.T) {
 	db := seeded(t)
-	if got := check(t, db, config(db)); len(got) != 0 {
+	if got := check(t, db, model(t, config(db), fixtureTables...)); len(got) != 0 {
 		t.Errorf("Check of the generated schema found %v, want nothing", got)
 	}
 }
@@ -57,7 +67,7 @@ func TestMigrationRerun(t *testing.T) {
 	}
 	db.Exec(t, pgtest.Owner, sql)
 	db.Exec(t, pgtest.Owner, sql)
-	if got := check(t, db, config(db)); len(got) != 0 {
+	if got := check(t, db, model(t, config(db), fixtureTables...)); len(got) != 0 {
 		t.Errorf("Check after re-runs found %v, want nothing", got)
 	}
 	if n := adminCount(t, db, `SELECT count(*) FROM pg_policy WHERE polrelid = 'public.appointments'::regclass`); n != 6 {
@@ -114,13 +124,14 @@ func TestMigrationQuotedNames(t *testing.T) {
 		})
 	}
 	db.Exec(t, pgtest.Owner, `CREATE SCHEMA "Odd"; CREATE TABLE "Odd"."order" ("Clinic ""ID""" uuid NOT NULL, id uuid NOT NULL, "patient id" uuid, PRIMARY KEY ("Clinic ""ID""", id))`)
-	sql, err := rls.Generate(cfg, rls.Table{Name: "Odd.order", SubjectColumn: "patient id", ReadRoles: []string{"o'wner"}})
+	m := model(t, cfg, rls.Table{Name: "Odd.order", SubjectColumn: "patient id", ReadRoles: []string{"o'wner"}})
+	sql, err := m.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.Exec(t, pgtest.Owner, sql)
 	db.Exec(t, pgtest.Owner, sql)
-	findings, err := rls.Check(context.Background(), admin, cfg)
+	findings, err := rls.Check(context.Background(), admin, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,11 +158,12 @@ func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"
 // and expects exactly the one finding about it.
 func TestCheckFindings(t *testing.T) {
 	tests := []struct {
-		name  string
-		sql   string // run as the superuser on the migrated database, after expand
-		cfg   func(rls.Config) rls.Config
-		roles []string // suffixes of the roles that sql creates, "{unique}_suffix", to drop at the end
-		want  []found
+		name   string
+		sql    string // run as the superuser on the migrated database, after expand
+		cfg    func(rls.Config) rls.Config
+		tables []rls.Table // added to the model's fixtureTables
+		roles  []string    // suffixes of the roles that sql creates, "{unique}_suffix", to drop at the end
+		want   []found
 	}{
 		{
 			name: "RLS disabled",
@@ -384,6 +396,7 @@ func TestCheckFindings(t *testing.T) {
 			name: "policy calls a SECURITY DEFINER function",
 			sql: `CREATE FUNCTION public.tenant_of() RETURNS uuid LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog
 					AS 'SELECT tenancy.current_tenant_id()';
+				REVOKE ALL ON FUNCTION public.tenant_of() FROM PUBLIC; GRANT EXECUTE ON FUNCTION public.tenant_of() TO {app};
 				CREATE POLICY definer ON public.patients AS RESTRICTIVE FOR SELECT TO {app} USING (clinic_id = (SELECT public.tenant_of()))`,
 			cfg:  func(c rls.Config) rls.Config { c.AllowDefiner = []string{"public.tenant_of"}; return c },
 			want: []found{{rls.CodePolicyDefiner, rls.SeverityError, rls.ObjectFunction, "public.tenant_of()"}},
@@ -469,18 +482,23 @@ func TestCheckFindings(t *testing.T) {
 			name: "SECURITY DEFINER not allowed",
 			sql: `CREATE FUNCTION public.count_patients() RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog
 				AS 'SELECT count(*) FROM public.patients'`,
-			want: []found{{rls.CodeSecurityDefiner, rls.SeverityError, rls.ObjectFunction, "public.count_patients()"}},
+			want: []found{
+				{rls.CodePublicDefiner, rls.SeverityError, rls.ObjectFunction, "public.count_patients()"},
+				{rls.CodeSecurityDefiner, rls.SeverityError, rls.ObjectFunction, "public.count_patients()"},
+			},
 		},
 		{
 			name: "allowed SECURITY DEFINER without search_path",
-			sql:  `CREATE FUNCTION public.sign_in(email text) RETURNS uuid LANGUAGE sql SECURITY DEFINER AS 'SELECT NULL::uuid'`,
+			sql: `CREATE FUNCTION public.sign_in(email text) RETURNS uuid LANGUAGE sql SECURITY DEFINER AS 'SELECT NULL::uuid';
+				REVOKE ALL ON FUNCTION public.sign_in(text) FROM PUBLIC; GRANT EXECUTE ON FUNCTION public.sign_in(text) TO {app}`,
 			cfg:  func(c rls.Config) rls.Config { c.AllowDefiner = []string{"public.sign_in"}; return c },
 			want: []found{{rls.CodeDefinerSearchPath, rls.SeverityError, rls.ObjectFunction, "public.sign_in(email text)"}},
 		},
 		{
 			name: "allowed SECURITY DEFINER with search_path",
 			sql: `CREATE FUNCTION public.sign_in(email text) RETURNS uuid LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-				AS 'SELECT NULL::uuid'`,
+				AS 'SELECT NULL::uuid';
+				REVOKE ALL ON FUNCTION public.sign_in(text) FROM PUBLIC; GRANT EXECUTE ON FUNCTION public.sign_in(text) TO {app}`,
 			cfg:  func(c rls.Config) rls.Config { c.AllowDefiner = []string{"public.sign_in"}; return c },
 			want: nil,
 		},
@@ -509,7 +527,8 @@ func TestCheckFindings(t *testing.T) {
 			name: "foreign table",
 			sql: `CREATE FOREIGN DATA WRAPPER {unique}_fdw; CREATE SERVER {unique}_srv FOREIGN DATA WRAPPER {unique}_fdw;
 				CREATE FOREIGN TABLE public.remote_patients (clinic_id uuid, id uuid) SERVER {unique}_srv`,
-			want: []found{{rls.CodeForeignTable, rls.SeverityError, rls.ObjectTable, "public.remote_patients"}},
+			tables: []rls.Table{{Name: "public.remote_patients"}},
+			want:   []found{{rls.CodeForeignTable, rls.SeverityError, rls.ObjectTable, "public.remote_patients"}},
 		},
 	}
 	for _, tt := range tests {
@@ -525,7 +544,7 @@ func TestCheckFindings(t *testing.T) {
 				})
 			}
 			cfg := config(db)
-			if got := check(t, db, cfg); len(got) != 0 {
+			if got := check(t, db, model(t, cfg, fixtureTables...)); len(got) != 0 {
 				t.Fatalf("before breaking it, Check found %v, want nothing", got)
 			}
 			expand := strings.NewReplacer("{app}", app, "{unique}", unique, "{owner}", owner, "{platform}", platform).Replace
@@ -540,7 +559,8 @@ func TestCheckFindings(t *testing.T) {
 				w.Object = expand(w.Object)
 				want = append(want, w)
 			}
-			if diff := cmp.Diff(want, check(t, db, cfg)); diff != "" {
+			m := model(t, cfg, append(slices.Clone(fixtureTables), tt.tables...)...)
+			if diff := cmp.Diff(want, check(t, db, m)); diff != "" {
 				t.Errorf("Check findings (-want +got):\n%s", diff)
 			}
 		})
@@ -550,7 +570,8 @@ func TestCheckFindings(t *testing.T) {
 func TestCheckHelperMissing(t *testing.T) {
 	db := pgtest.New(t)
 	want := []found{{rls.CodeHelperMissing, rls.SeverityError, rls.ObjectFunction, "tenancy.current_tenant_id()"}}
-	if diff := cmp.Diff(want, check(t, db, config(db))); diff != "" {
+	// A model without tables: nothing is missing but the helper.
+	if diff := cmp.Diff(want, check(t, db, model(t, config(db)))); diff != "" {
 		t.Errorf("Check of an empty database (-want +got):\n%s", diff)
 	}
 }
@@ -564,12 +585,18 @@ func TestCheckInvalidConfig(t *testing.T) {
 		{"cross-tenant policy without schema", rls.Config{AllowCrossTenant: []string{"events.audit_platform"}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			// A nil Querier: the config is refused before any query.
-			_, err := rls.Check(context.Background(), nil, tt.cfg)
-			if !errors.Is(err, rls.ErrInvalidConfig) {
-				t.Errorf("Check error = %v, want %v", err, rls.ErrInvalidConfig)
+			if _, err := rls.NewModel(tt.cfg); !errors.Is(err, rls.ErrInvalidConfig) {
+				t.Errorf("NewModel error = %v, want %v", err, rls.ErrInvalidConfig)
 			}
 		})
+	}
+	// A nil Querier: the missing model is refused before any query.
+	for name, check := range map[string]func(context.Context, rls.Querier, *rls.Model) ([]rls.Finding, error){
+		"Check": rls.Check, "CheckModel": rls.CheckModel, "CheckRole": rls.CheckRole, "CheckCurrentRole": rls.CheckCurrentRole,
+	} {
+		if _, err := check(context.Background(), nil, nil); !errors.Is(err, rls.ErrInvalidConfig) {
+			t.Errorf("%s without a model: error = %v, want %v", name, err, rls.ErrInvalidConfig)
+		}
 	}
 }
 
@@ -598,8 +625,8 @@ var partitionTables = append(slices.Clone(fixtureTables), rls.Table{Name: "publi
 func TestPartitionsAndChildren(t *testing.T) {
 	db := pgtest.New(t)
 	db.Exec(t, pgtest.Owner, schemaSQL+partitionSQL)
-	cfg := config(db)
-	sql, err := rls.Generate(cfg, partitionTables...)
+	cfg := model(t, config(db), partitionTables...)
+	sql, err := cfg.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}

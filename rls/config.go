@@ -30,8 +30,8 @@ type Config struct {
 	Schema string `json:"schema,omitempty"`
 
 	// TenantColumn is the tenant column of tenant tables, unless a [Table]
-	// names its own. [Check] treats every table with a column of this name
-	// as a tenant table. Default "clinic_id".
+	// names its own. Tenant tables are the ones the [Model] names, never
+	// those that happen to have a column of this name. Default "clinic_id".
 	TenantColumn string `json:"tenant_column,omitempty"`
 
 	// OwnerRole owns the tables, the helper schema and its functions, and

@@ -1,7 +1,7 @@
 // Package rls makes PostgreSQL row-level security the last line of tenant
 // isolation: [Generate] writes the migration SQL that isolates tenant
-// tables, and [Check] reads a live database's catalog and reports every
-// way rows could still cross tenants.
+// tables, and [Check] reads a live database's catalog against the
+// isolation [Model] and reports every way rows could still cross tenants.
 //
 // # Tables
 //
@@ -51,19 +51,164 @@
 //
 // # Checking a live database
 //
-// [Check] treats every table with the tenant column as a tenant table and
-// returns [Finding] values: missing ENABLE or FORCE (on partitions and
-// inheritance children too), missing or weak policies, PERMISSIVE policies
-// for roles that no RESTRICTIVE tenant policy binds, helpers and functions
-// called by policies with the wrong volatility or SECURITY DEFINER, roles
-// that bypass row-level security, an app role that owns objects or may
-// create them in a schema or the database, default privileges that give
-// new tables to PUBLIC (or TRUNCATE, REFERENCES or TRIGGER to the app
-// role), keys and indexes without the tenant column, shared sequences,
-// SECURITY DEFINER functions, and views that read tenant tables with their
-// owner's rights. Each finding names the object and says how to fix it.
-// The `tenancy rls check` command prints them and exits with status 1 when
-// one is an error.
+// [Check] reads the catalog against a [Model]: the tenant relations, each
+// with its own tenant column (a table of tenants keyed by id included),
+// and their partitions and inheritance children; the registries; the
+// private relations; and the allow-lists of its [Config]. It never finds
+// tenant tables by a column name. Every relation the app role can reach
+// that the model does not name is reported, and so is every part of the
+// model the catalog lacks. Each [Finding] names the object and says how to
+// fix it. The `tenancy rls check --spec FILE` command prints them and
+// exits with status 1 when one is an error.
+//
+// The same rules, not copies, are exported in parts: [CheckRole] and
+// [CheckCurrentRole] run the role rules (on the model's app role, or on
+// the role a connection runs as: tenantdb.CheckRole), and [CheckModel]
+// runs the rules that tenantdb.New requires at start-up.
+//
+// # Findings
+//
+// Codes are stable. Errors unless marked as warnings; the fix is in each
+// finding's Fix.
+//
+// The model and the catalog:
+//   - model-relation-missing: the model names a relation the database lacks.
+//     Fix: run the migration that creates it, or correct the specs.
+//   - tenant-column-missing: a tenant relation (or a partition or child of
+//     one) has no column of its tenant column's name. Fix: add it, or set
+//     [Table.TenantColumn].
+//   - subject-column-missing: a tenant relation lacks its
+//     [Table.SubjectColumn]. Fix: add it, or correct the spec.
+//   - tenant-relation-kind: the model calls a view, sequence or other
+//     relation that cannot hold row-level security a tenant relation.
+//     Fix: make it a table; a view over tenant tables needs
+//     security_invoker and no place in the model as a tenant relation.
+//   - unknown-relation: the app role holds a privilege (directly, through
+//     PUBLIC or any role it is a member of) on a relation the model does
+//     not name, such as a table of tenant rows whose column has another
+//     name. The guard refuses it; the database does not. Fix: classify it
+//     in the model and re-run the migration, or revoke the privileges.
+//     Sequences are not relations of the model and are not reported.
+//   - private-reachable: the app role holds a privilege on a relation the
+//     model makes private. Fix: revoke it; read it through a pre-auth
+//     function ([Config.PreAuth]).
+//   - registry-tenant-column (warning): a registry has a column named like
+//     a tenant column, so it may hold tenant rows that every tenant reads.
+//     Fix: make it a tenant table, or rename the column.
+//
+// Tenant relations and their policies:
+//   - rls-disabled, rls-not-forced: row-level security is not enabled, or
+//     not forced (so the table's owner bypasses it). Fix: ALTER TABLE ...
+//     ENABLE / FORCE ROW LEVEL SECURITY.
+//   - no-policy: no policy applies to the app role. no-tenant-policy: no
+//     RESTRICTIVE FOR ALL policy compares the tenant column with
+//     current_tenant_id() in USING and WITH CHECK ([PolicyTenant] is the
+//     one the migration makes). Fix: run the migration of [Model.Generate].
+//   - foreign-table: a tenant relation is a foreign table, which cannot
+//     hold row-level security.
+//   - policy-no-with-check, policy-always-true, policy-null-escape,
+//     policy-unwrapped-call (warning), policy-unbound-role: a write
+//     policy without WITH CHECK; a policy true for every row; an "IS NULL
+//     OR" escape; a helper called per row; a PERMISSIVE policy for a role
+//     no RESTRICTIVE tenant policy binds.
+//   - helper-missing, helper-volatility: the helper schema lacks
+//     current_tenant_id(); a helper or policy function is IMMUTABLE (error)
+//     or VOLATILE (warning). policy-definer: a policy calls a SECURITY
+//     DEFINER function.
+//
+// The app role (the role rules, shared with tenantdb):
+//   - app-role-missing: the app role does not exist.
+//   - app-role-superuser, app-role-bypassrls: it is, or is a member of, a
+//     superuser or a role with BYPASSRLS, which row-level security never
+//     binds. Fix: ALTER ROLE ... NOSUPERUSER NOBYPASSRLS, or revoke the
+//     membership.
+//   - app-role-createrole: it has, or is a member of a role with,
+//     CREATEROLE: it can create roles and grant itself membership in them
+//     (before PostgreSQL 16 in any role but a superuser, the owner
+//     included). Fix: NOCREATEROLE, or revoke the membership.
+//   - app-role-replication: it has, or is a member of a role with,
+//     REPLICATION: a replication connection streams every tenant's rows.
+//     Fix: NOREPLICATION.
+//   - app-role-predefined-role: it is a member, directly or through other
+//     roles, of a predefined role; the object is the predefined role.
+//     Errors: pg_execute_server_program (runs programs on the server),
+//     pg_read_server_files and pg_write_server_files (server files),
+//     pg_read_all_data and pg_write_all_data (every table, the private
+//     and unknown ones included, and every row of a table without RLS),
+//     pg_read_all_stats and pg_monitor (every session's statement text,
+//     with other tenants' literals), pg_create_subscription (connections
+//     out of the server, rows written in). Warnings, for they read no
+//     tenant's rows: pg_signal_backend (cancels other tenants' queries),
+//     pg_read_all_settings (superuser-only settings), pg_stat_scan_tables
+//     (locks any table, counts every tenant's rows), pg_checkpoint,
+//     pg_maintain, pg_signal_autovacuum_worker, and any predefined role
+//     this check does not know. Not reported: pg_database_owner (held by
+//     the database's owner, never granted) and pg_use_reserved_connections.
+//     Fix: revoke the membership.
+//   - app-role-owner: it owns, or can act as the owner of, a tenant
+//     relation, and so can disable its row-level security.
+//   - app-role-privilege, bypass-role-access, public-access: the app role
+//     has TRUNCATE, REFERENCES or TRIGGER on a tenant table; another
+//     superuser or BYPASSRLS role, or PUBLIC, holds privileges on one.
+//   - app-role-owns-object, app-role-create, default-privileges: the app
+//     role owns objects, may create them in a schema or the database, or
+//     default privileges open new tables.
+//
+// Keys and constraints:
+//   - unique-without-tenant, exclusion-without-tenant: a unique index or
+//     constraint without the tenant column, or an exclusion constraint
+//     that does not compare it with =: a conflict tells one tenant what
+//     another stored. Fix: lead with the tenant column (WITH = in an
+//     exclusion constraint).
+//   - foreign-key-without-tenant: a foreign key between tenant tables
+//     that does not match tenant to tenant.
+//   - no-tenant-index, sequence-default (warnings): no index leads with
+//     the tenant column; a shared counter shows other tenants' volume.
+//
+// Objects that run with other rights:
+//   - security-definer, definer-search-path: a SECURITY DEFINER function
+//     that is not allowed ([Config.AllowDefiner], [Config.PreAuth]), or has
+//     no fixed search_path.
+//   - view-not-security-invoker, materialized-view: a view that reads
+//     tenant tables with its owner's rights; a materialized view of them.
+//   - rewrite-rule: a rewrite rule (other than a view's _RETURN rule)
+//     whose actions name another relation. Its actions run with the rights
+//     of the owner of its table, past row-level security when that owner
+//     bypasses it, whatever the caller may do. Fix: drop it; use a
+//     SECURITY INVOKER trigger.
+//   - trigger-definer, trigger-untrusted: a trigger, on any relation,
+//     whose function is SECURITY DEFINER, or in an untrusted language (C,
+//     plpython3u). Such a function runs on every write with its owner's
+//     rights, or past every check; PL/pgSQL bodies are not in pg_depend, so
+//     what it touches cannot be known and every one is reported. A SECURITY
+//     INVOKER function in a trusted language runs with the rights of the
+//     role whose write fired the trigger, so whoever owns it (a BYPASSRLS
+//     owner included) it is not reported. Fix: SECURITY INVOKER, in SQL or
+//     PL/pgSQL.
+//
+// Grants and large objects:
+//   - public-grant: PUBLIC holds privileges on a relation other than a
+//     tenant table (a warning for SELECT on a registry), so every role,
+//     present and future, does. Grants an extension made at creation
+//     (pg_init_privs) are not reported here. Fix: REVOKE ... FROM PUBLIC.
+//   - public-definer: PUBLIC may run a SECURITY DEFINER function, allowed
+//     ones included (PostgreSQL grants EXECUTE to PUBLIC on every new
+//     function). Fix: REVOKE ALL ON FUNCTION ... FROM PUBLIC, and grant it
+//     to the app role.
+//   - function-grant: the app role may run a built-in or extension
+//     function through a grant PostgreSQL does not make (pg_init_privs),
+//     such as EXECUTE on pg_read_file or lo_export. Fix: revoke it. (A
+//     user-defined SECURITY INVOKER function that PUBLIC may run, the
+//     default, runs with the caller's rights, and is not reported.)
+//   - large-object-readable: the app role can read or write large
+//     objects, which have no tenant column and no row-level security.
+//     Fix: keep tenant files in tenant tables; revoke or unlink them.
+//   - lo-compat-privileges: lo_compat_privileges is on (for the server,
+//     the database or the app role), so every role reads every large
+//     object. Fix: reset it.
+//
+// Schemas are covered by app-role-create (CREATE for PUBLIC or the app
+// role) and app-role-owns-object; USAGE alone grants nothing inside.
 //
 // Two allow-lists in [Config] accept deliberate exceptions, each by name
 // and each narrow: [Config.AllowDefiner] the SECURITY DEFINER sign-in

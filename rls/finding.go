@@ -50,6 +50,9 @@ const (
 	ObjectSchema     ObjectKind = "schema"
 	ObjectDatabase   ObjectKind = "database"
 	ObjectSequence   ObjectKind = "sequence"
+	ObjectRule       ObjectKind = "rule"    // "rule on schema.table"
+	ObjectTrigger    ObjectKind = "trigger" // "trigger on schema.table"
+	ObjectSetting    ObjectKind = "setting" // a server setting's name
 	// ObjectDefaultPrivileges names the default privileges (ALTER DEFAULT
 	// PRIVILEGES) of a role, as "role" or "role in schema s".
 	ObjectDefaultPrivileges ObjectKind = "default-privileges"
@@ -59,9 +62,19 @@ const (
 // match on them.
 type Code string
 
-// The findings of [Check].
+// The findings of [Check]. Each is explained, with its fix, in the
+// package documentation.
 const (
-	// Tables with the tenant column.
+	// The model and the catalog.
+	CodeRelationMissing      Code = "model-relation-missing" // the model names a relation the database lacks
+	CodeTenantColumnMissing  Code = "tenant-column-missing"  // a tenant relation (or its partition or child) lacks its tenant column
+	CodeSubjectColumnMissing Code = "subject-column-missing" // a tenant relation lacks its subject column
+	CodeTenantRelationKind   Code = "tenant-relation-kind"   // a tenant relation is a view, sequence or other relation that cannot hold row-level security
+	CodeUnknownRelation      Code = "unknown-relation"       // the app role can reach a relation the model does not name
+	CodePrivateReachable     Code = "private-reachable"      // the app role holds a privilege on a relation the model makes private
+	CodeRegistryTenantColumn Code = "registry-tenant-column" // (warning) a registry has a column named like a tenant column
+
+	// Tenant tables.
 	CodeRLSDisabled    Code = "rls-disabled"     // row-level security is not enabled
 	CodeRLSNotForced   Code = "rls-not-forced"   // enabled but not forced, so the table owner bypasses it
 	CodeNoPolicy       Code = "no-policy"        // no policy applies to the app role
@@ -79,19 +92,23 @@ const (
 	CodeHelperVolatility Code = "helper-volatility" // a helper is IMMUTABLE (error) or VOLATILE (warning)
 
 	// Roles.
-	CodeAppRoleMissing    Code = "app-role-missing"     // the app role does not exist
-	CodeAppRoleSuperuser  Code = "app-role-superuser"   // the app role is, or can become, a superuser
-	CodeAppRoleBypassRLS  Code = "app-role-bypassrls"   // the app role has, or can become a role with, BYPASSRLS
-	CodeAppRoleOwner      Code = "app-role-owner"       // the app role owns (or can act as the owner of) a tenant table
-	CodeAppRolePrivilege  Code = "app-role-privilege"   // the app role has TRUNCATE, REFERENCES or TRIGGER on a tenant table
-	CodeBypassRoleAccess  Code = "bypass-role-access"   // another superuser or BYPASSRLS role holds privileges on a tenant table
-	CodePublicAccess      Code = "public-access"        // PUBLIC holds privileges on a tenant table
-	CodeAppRoleOwnsObject Code = "app-role-owns-object" // the app role owns a schema, function, view or other relation, or can act as the owner of the helper schema or of a function a policy calls
-	CodeAppRoleCreate     Code = "app-role-create"      // the app role may create objects in a schema or schemas in the database
-	CodeDefaultPrivileges Code = "default-privileges"   // default privileges give new tables to PUBLIC, or TRUNCATE, REFERENCES or TRIGGER to the app role
+	CodeAppRoleMissing     Code = "app-role-missing"         // the app role does not exist
+	CodeAppRoleSuperuser   Code = "app-role-superuser"       // the app role is, or can become, a superuser
+	CodeAppRoleBypassRLS   Code = "app-role-bypassrls"       // the app role has, or can become a role with, BYPASSRLS
+	CodeAppRoleOwner       Code = "app-role-owner"           // the app role owns (or can act as the owner of) a tenant table
+	CodeAppRoleCreateRole  Code = "app-role-createrole"      // the app role has, or can become a role with, CREATEROLE
+	CodeAppRoleReplication Code = "app-role-replication"     // the app role has, or can become a role with, REPLICATION
+	CodeAppRolePredefined  Code = "app-role-predefined-role" // the app role is a member of a predefined role that reaches outside the database or across tenants
+	CodeAppRolePrivilege   Code = "app-role-privilege"       // the app role has TRUNCATE, REFERENCES or TRIGGER on a tenant table
+	CodeBypassRoleAccess   Code = "bypass-role-access"       // another superuser or BYPASSRLS role holds privileges on a tenant table
+	CodePublicAccess       Code = "public-access"            // PUBLIC holds privileges on a tenant table
+	CodeAppRoleOwnsObject  Code = "app-role-owns-object"     // the app role owns a schema, function, view or other relation, or can act as the owner of the helper schema or of a function a policy calls
+	CodeAppRoleCreate      Code = "app-role-create"          // the app role may create objects in a schema or schemas in the database
+	CodeDefaultPrivileges  Code = "default-privileges"       // default privileges give new tables to PUBLIC, or TRUNCATE, REFERENCES or TRIGGER to the app role
 
 	// Keys and indexes.
 	CodeUniqueWithoutTenant     Code = "unique-without-tenant"      // a unique index or constraint without the tenant column
+	CodeExclusionWithoutTenant  Code = "exclusion-without-tenant"   // an exclusion constraint that does not compare the tenant column with =
 	CodeForeignKeyWithoutTenant Code = "foreign-key-without-tenant" // a foreign key between tenant tables not matching tenant to tenant
 	CodeNoTenantIndex           Code = "no-tenant-index"            // no index leads with the tenant column
 	CodeSequenceDefault         Code = "sequence-default"           // a sequence or identity default, a shared counter
@@ -102,7 +119,17 @@ const (
 	CodePolicyDefiner          Code = "policy-definer"            // a policy on a tenant table calls a SECURITY DEFINER function
 	CodeViewNotSecurityInvoker Code = "view-not-security-invoker" // a view over a tenant table without security_invoker
 	CodeMaterializedView       Code = "materialized-view"         // a materialized view over a tenant table
-	CodeForeignTable           Code = "foreign-table"             // a foreign table with the tenant column
+	CodeForeignTable           Code = "foreign-table"             // a tenant relation that is a foreign table
+	CodeRewriteRule            Code = "rewrite-rule"              // a rewrite rule whose actions name other relations, with its table owner's rights
+	CodeTriggerDefiner         Code = "trigger-definer"           // a trigger whose function is SECURITY DEFINER
+	CodeTriggerUntrusted       Code = "trigger-untrusted"         // a trigger whose function is in an untrusted language
+
+	// Grants and large objects.
+	CodePublicGrant       Code = "public-grant"          // PUBLIC holds privileges on a relation that is not a tenant table
+	CodePublicDefiner     Code = "public-definer"        // PUBLIC may run a SECURITY DEFINER function
+	CodeFunctionGrant     Code = "function-grant"        // the app role may run a built-in or extension function beyond PostgreSQL's default grants
+	CodeLargeObject       Code = "large-object-readable" // the app role can read or write large objects
+	CodeLargeObjectCompat Code = "lo-compat-privileges"  // lo_compat_privileges is on: every role reads every large object
 )
 
 // Finding is one problem that [Check] found. It is a plain value, safe to

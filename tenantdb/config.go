@@ -47,6 +47,16 @@ type Config struct {
 	// a cancelled context. Default 5s; past it the connection is closed,
 	// which rolls back too.
 	RollbackTimeout time.Duration
+
+	// UncheckedPolicies makes [New] accept tenant relations whose
+	// policies for the app role are not the generated tenant policy
+	// (findings rls.CodeNoPolicy and rls.CodeNoTenantPolicy of the
+	// start-up check); the role check, ENABLE and FORCE, and the model's
+	// match with the catalog are still required. It exists for benchmarks
+	// that measure other policies through tenantdb (the dental app's
+	// scale package); such a Pool isolates tenants only as well as those
+	// policies do. Never set it in an application.
+	UncheckedPolicies bool
 }
 
 // SystemUse describes one use of [Pool.System] for [Config.OnSystem].

@@ -54,9 +54,14 @@
 //   - No principal, or one without a tenant: every method returns an error
 //     wrapping [tenancy.ErrNoTenant] before touching the network. A platform
 //     admin has no tenant until impersonating.
-//   - [New] refuses a role that row-level security would not bind: a
-//     superuser, a BYPASSRLS role, the owner of a tenant table, or a member
-//     of any of these ([ErrUnsafeRole]).
+//   - [New] refuses a role that row-level security would not bind, or
+//     that reaches past it: a superuser, a role with BYPASSRLS, CREATEROLE
+//     or REPLICATION, a predefined role such as pg_execute_server_program
+//     or pg_read_all_data, the owner of a tenant table, or a member of any
+//     of these ([ErrUnsafeRole]). It refuses to start when a tenant
+//     relation of the model lacks ENABLE, FORCE or its tenant policy
+//     ([ErrUnsafeSchema]), or when the model and the catalog disagree
+//     ([ErrModelMismatch]). Both checks are the rules of rls.Check.
 //   - Every statement passes the guard first; a refused statement is not
 //     sent. pgx options that would rewrite a statement after the guard saw
 //     it (pgx.NamedArgs and other QueryRewriters, exec modes) are refused

@@ -41,11 +41,13 @@ var (
 )
 
 // New checks the pool's role and the live catalog against cfg.Model, and
-// returns a Pool. pool must be connected as the application's role; New
-// refuses it (an error wrapping [ErrUnsafeRole]) when that role, or any
-// role it is a member of, is a superuser, has BYPASSRLS, or owns a tenant
-// relation of the model, since row-level security would then not bind it.
-// New queries the catalog and needs no principal.
+// returns a Pool. pool must be connected as the model's app role; New
+// refuses it (an error wrapping [ErrUnsafeRole], see [CheckRole]) when
+// that role, or any role it is a member of, could bypass or reach past
+// row-level security, and refuses to start (errors wrapping
+// [ErrModelMismatch] or [ErrUnsafeSchema], see [CheckSchema]) when the
+// model and the catalog disagree or a tenant relation lacks ENABLE, FORCE
+// or its tenant policy. New queries the catalog and needs no principal.
 //
 // The pool's exec mode matters behind pgbouncer in transaction pooling
 // mode: see the package documentation.
@@ -59,7 +61,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Pool, error) {
 	if cfg.System != nil && cfg.OnSystem == nil {
 		return nil, fmt.Errorf("%w: a System pool needs an OnSystem hook, so that tenant-less work is recorded", ErrInvalidConfig)
 	}
-	if err := CheckRole(ctx, pool, cfg.Model); err != nil {
+	if err := checkStartup(ctx, pool, cfg); err != nil {
 		return nil, err
 	}
 	guard := cfg.Guard

@@ -5,73 +5,58 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/mydentalpractice/tenancy/rls"
 )
 
 // CheckRole returns an error wrapping [ErrUnsafeRole] when the role that db
 // is connected as could bypass row-level security on the tenant relations
-// of m: when it, or any role it is a member of (and so may inherit from or
-// SET ROLE to), is a superuser, has BYPASSRLS, or owns such a relation.
+// of m, or reach past it: the role rules of [rls.Check], run by
+// [rls.CheckCurrentRole] on current_user. They refuse a role that is, or is
+// a member of (and so may inherit from or SET ROLE to), a superuser, a
+// role with BYPASSRLS, CREATEROLE or REPLICATION, a predefined role that
+// reaches outside the database or across tenants (pg_execute_server_program,
+// pg_read_server_files, pg_read_all_data, pg_read_all_stats, ...), or the
+// owner of a tenant relation of m. The error lists each finding with its
+// code. Warnings (pg_signal_backend, for example) do not refuse.
+//
 // [New] calls it; other integrations (package tenantbun) call it at
-// start-up too.
+// start-up too. It reads only catalogs that every role may read, and is
+// safe for concurrent use if db is.
 func CheckRole(ctx context.Context, db Queryer, m *rls.Model) error {
 	if m == nil {
 		return fmt.Errorf("%w: no model", ErrInvalidConfig)
 	}
-	var tables []string
-	for _, r := range m.TenantRelations() {
-		tables = append(tables, r.Qualified())
-	}
-	// Every role whose privileges the current user has or can take with
-	// SET ROLE (MEMBER), itself included. Attributes such as SUPERUSER are
-	// not inherited, but SET ROLE reaches them; table ownership is
-	// inherited, and an owner's privileges bypass RLS unless FORCEd.
-	rows, err := db.Query(ctx, `
-		select r.rolname, r.rolsuper, r.rolbypassrls,
-		       coalesce((select string_agg(format('%I.%I', n.nspname, c.relname), ', ' order by 1)
-		                 from pg_catalog.pg_class c
-		                 join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-		                 where c.relowner = r.oid and n.nspname || '.' || c.relname = any($1::text[])
-		                   and c.relkind in ('r', 'p', 'v', 'm', 'f')), '')
-		from pg_catalog.pg_roles r
-		where pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER')
-		order by r.rolname`, tables)
+	findings, err := rls.CheckCurrentRole(ctx, db, m)
 	if err != nil {
 		return fmt.Errorf("tenantdb: checking the database role: %w", err)
 	}
-	type role struct {
-		name          string
-		super, bypass bool
-		owns          string
-	}
-	roles, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (role, error) {
-		var r role
-		err := row.Scan(&r.name, &r.super, &r.bypass, &r.owns)
-		return r, err
-	})
-	if err != nil {
-		return fmt.Errorf("tenantdb: checking the database role: %w", err)
-	}
-	if len(roles) == 0 {
-		return fmt.Errorf("tenantdb: checking the database role: the catalog shows no role for current_user")
-	}
-	var problems []string
-	for _, r := range roles {
-		switch {
-		case r.super:
-			problems = append(problems, fmt.Sprintf("role %q is a superuser", r.name))
-		case r.bypass:
-			problems = append(problems, fmt.Sprintf("role %q has BYPASSRLS", r.name))
-		}
-		if r.owns != "" {
-			problems = append(problems, fmt.Sprintf("role %q owns tenant tables (%s)", r.name, r.owns))
-		}
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%w: %s; connect as the application role, which must be NOSUPERUSER NOBYPASSRLS and own nothing",
-			ErrUnsafeRole, strings.Join(problems, "; "))
+	if problems := describe(errorFindings(findings)); problems != "" {
+		return fmt.Errorf("%w: %s; connect as the application role, which must be NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOREPLICATION, own nothing and be a member of no such role",
+			ErrUnsafeRole, problems)
 	}
 	return nil
+}
+
+// errorFindings returns the findings of error severity.
+func errorFindings(findings []rls.Finding) []rls.Finding {
+	var out []rls.Finding
+	for _, f := range findings {
+		if f.Severity == rls.SeverityError {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// describe lists findings on one line, each as "[code] message" (or the
+// message alone for a problem without a code), or returns "" for none.
+func describe(findings []rls.Finding) string {
+	parts := make([]string, len(findings))
+	for i, f := range findings {
+		parts[i] = f.Message
+		if f.Code != "" {
+			parts[i] = "[" + string(f.Code) + "] " + f.Message
+		}
+	}
+	return strings.Join(parts, "; ")
 }

@@ -49,6 +49,27 @@ func TestRoleSelfCheck(t *testing.T) {
 			db.Exec(t, pgtest.Admin, "grant "+pgx.Identifier{db.RoleName(pgtest.Admin)}.Sanitize()+" to "+app(db))
 			return pgtest.App
 		}, "is a superuser"},
+		{"CREATEROLE", func(t *testing.T, db *pgtest.DB) pgtest.Role {
+			db.Exec(t, pgtest.Admin, "alter role "+app(db)+" createrole")
+			return pgtest.App
+		}, "[app-role-createrole]"},
+		{"REPLICATION", func(t *testing.T, db *pgtest.DB) pgtest.Role {
+			db.Exec(t, pgtest.Admin, "alter role "+app(db)+" replication")
+			return pgtest.App
+		}, "[app-role-replication]"},
+		{"member of pg_execute_server_program", func(t *testing.T, db *pgtest.DB) pgtest.Role {
+			db.Exec(t, pgtest.Admin, "grant pg_execute_server_program to "+app(db))
+			return pgtest.App
+		}, "pg_execute_server_program"},
+		{"member of pg_read_all_data through the owner's grant", func(t *testing.T, db *pgtest.DB) pgtest.Role {
+			db.Exec(t, pgtest.Admin, "grant pg_read_all_data to "+pgx.Identifier{db.RoleName(pgtest.Platform)}.Sanitize()+"; grant "+
+				pgx.Identifier{db.RoleName(pgtest.Platform)}.Sanitize()+" to "+app(db))
+			return pgtest.App
+		}, "[app-role-predefined-role]"},
+		{"member of pg_signal_backend, a warning only", func(t *testing.T, db *pgtest.DB) pgtest.Role {
+			db.Exec(t, pgtest.Admin, "grant pg_signal_backend to "+app(db))
+			return pgtest.App
+		}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,13 +3,14 @@
 // Usage:
 //
 //	tenancy rls generate --spec FILE
-//	tenancy rls check --dsn DSN [--tenant-column NAME] [--app-role NAME] [--schema NAME]
+//	tenancy rls check --spec FILE --dsn DSN [--app-role NAME] [--schema NAME] [--tenant-column NAME]
 //	                  [--format text|json] [--allow-definer SCHEMA.FUNCTION]...
 //	                  [--allow-cross-tenant SCHEMA.TABLE.POLICY]...
 //
 // "rls generate" prints the migration SQL of a JSON spec (see rls.Spec).
-// "rls check" reads a live database's catalog and reports every way it
-// could leak rows across tenants (see rls.Check).
+// "rls check" reads a live database's catalog and reports, against the
+// isolation model of the same spec (rls.Spec.Model), every way it could
+// leak rows across tenants (see rls.Check).
 //
 // Exit status: 0 on success (check: no error-level finding), 1 when check
 // finds an error-level finding or a command fails, 2 on bad usage.

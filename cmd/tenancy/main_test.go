@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -34,6 +36,9 @@ func runCLI(t *testing.T, stdin string, environ map[string]string, args ...strin
 	return result{code, stdout.String(), stderr.String()}
 }
 
+// spec is a valid spec for commands that need one.
+const spec = "../../rls/testdata/dental.json"
+
 func TestUsage(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -53,11 +58,15 @@ func TestUsage(t *testing.T) {
 		{"generate without spec", []string{"rls", "generate"}, nil, exitUsage, "", "--spec is required"},
 		{"unknown flag", []string{"rls", "generate", "--spek", "x"}, nil, exitUsage, "", "spek"},
 		{"positional argument", []string{"rls", "generate", "--spec", "x", "extra"}, nil, exitUsage, "", `unexpected argument "extra"`},
-		{"check without DSN", []string{"rls", "check"}, nil, exitUsage, "", "--dsn"},
-		{"check with a bad format", []string{"rls", "check", "--dsn", "x", "--format", "xml"}, nil, exitUsage, "", "--format"},
-		{"check with an unqualified definer", []string{"rls", "check", "--dsn", "host=/nonexistent", "--allow-definer", "sign_in"}, nil, exitUsage, "", "invalid config"},
+		{"check without spec", []string{"rls", "check", "--dsn", "x"}, nil, exitUsage, "", "--spec is required"},
+		{"check without spec or DSN", []string{"rls", "check"}, nil, exitUsage, "", "--spec is required"},
+		{"check without DSN", []string{"rls", "check", "--spec", spec}, nil, exitUsage, "", "--dsn"},
+		{"check with a bad format", []string{"rls", "check", "--spec", spec, "--dsn", "x", "--format", "xml"}, nil, exitUsage, "", "--format"},
+		{"check with an unqualified definer", []string{"rls", "check", "--spec", spec, "--dsn", "host=/nonexistent", "--allow-definer", "sign_in"}, nil, exitUsage, "", "invalid config"},
 		{"check help names the cross-tenant flag", []string{"rls", "check", "--help"}, nil, exitOK, "--allow-cross-tenant SCHEMA.TABLE.POLICY", ""},
-		{"check with an unqualified cross-tenant policy", []string{"rls", "check", "--dsn", "host=/nonexistent", "--allow-cross-tenant", "events.audit_platform"}, nil, exitUsage, "", "invalid config"},
+		{"check with an unqualified cross-tenant policy", []string{"rls", "check", "--spec", spec, "--dsn", "host=/nonexistent", "--allow-cross-tenant", "events.audit_platform"}, nil, exitUsage, "", "invalid config"},
+		{"check with a malformed spec", []string{"rls", "check", "--spec", "-", "--dsn", "host=/nonexistent"}, nil, exitFailure, "", "invalid spec"},
+		{"check with a missing spec", []string{"rls", "check", "--spec", "/nonexistent/spec.json", "--dsn", "host=/nonexistent"}, nil, exitFailure, "", "spec.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,7 +85,6 @@ func TestUsage(t *testing.T) {
 }
 
 func TestGenerate(t *testing.T) {
-	const spec = "../../rls/testdata/dental.json"
 	want, err := os.ReadFile("../../rls/testdata/dental.sql")
 	if err != nil {
 		t.Fatal(err)
@@ -138,12 +146,28 @@ func TestCheck(t *testing.T) {
 	}
 	db.Exec(t, pgtest.Owner, sql)
 	dsn, app := db.ConnString(pgtest.App), db.RoleName(pgtest.App)
+	// The spec names the table and the other roles; --app-role overrides
+	// its app role.
+	specFile := filepath.Join(t.TempDir(), "spec.json")
+	specJSON := fmt.Sprintf(`{"owner_role": %q, "app_role": "someone_else", "platform_role": %q, "tables": [{"name": "public.patients"}]}`,
+		db.RoleName(pgtest.Owner), db.RoleName(pgtest.Platform))
+	if err := os.WriteFile(specFile, []byte(specJSON), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	check := func(environ map[string]string, args ...string) result {
+		t.Helper()
+		return runCLI(t, "", environ, append([]string{"rls", "check", "--spec", specFile}, args...)...)
+	}
 
-	got := runCLI(t, "", nil, "rls", "check", "--dsn", dsn, "--app-role", app)
+	got := check(nil, "--dsn", dsn)
+	if got.code != exitFailure || !strings.Contains(got.stdout, "app-role-missing") {
+		t.Fatalf("the spec's own app role, which does not exist: exit code %d, stdout:\n%s\nstderr:\n%s", got.code, got.stdout, got.stderr)
+	}
+	got = check(nil, "--dsn", dsn, "--app-role", app)
 	if got.code != exitOK || !strings.Contains(got.stdout, "0 errors, 0 warnings") {
 		t.Fatalf("clean database: exit code %d, stdout:\n%s\nstderr:\n%s", got.code, got.stdout, got.stderr)
 	}
-	got = runCLI(t, "", map[string]string{"DATABASE_URL": dsn}, "rls", "check", "--app-role", app, "--format", "json")
+	got = check(map[string]string{"DATABASE_URL": dsn}, "--app-role", app, "--format", "json")
 	if got.code != exitOK || strings.TrimSpace(got.stdout) != `{
   "findings": []
 }` {
@@ -151,7 +175,7 @@ func TestCheck(t *testing.T) {
 	}
 
 	db.Exec(t, pgtest.Admin, `ALTER TABLE public.patients NO FORCE ROW LEVEL SECURITY; ALTER TABLE public.patients ADD COLUMN n bigserial`)
-	got = runCLI(t, "", nil, "rls", "check", "--dsn", dsn, "--app-role", app, "--format", "json")
+	got = check(nil, "--dsn", dsn, "--app-role", app, "--format", "json")
 	if got.code != exitFailure {
 		t.Fatalf("broken database: exit code %d, want %d; stderr:\n%s", got.code, exitFailure, got.stderr)
 	}
@@ -179,14 +203,14 @@ func TestCheck(t *testing.T) {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
 
-	got = runCLI(t, "", nil, "rls", "check", "--dsn", dsn, "--app-role", app)
+	got = check(nil, "--dsn", dsn, "--app-role", app)
 	if got.code != exitFailure || !strings.Contains(got.stdout, "ERROR") || !strings.Contains(got.stdout, "1 errors, 1 warnings") {
 		t.Errorf("text report: exit code %d, stdout:\n%s", got.code, got.stdout)
 	}
 
 	// Only warnings: exit 0.
 	db.Exec(t, pgtest.Admin, `ALTER TABLE public.patients FORCE ROW LEVEL SECURITY`)
-	got = runCLI(t, "", nil, "rls", "check", "--dsn", dsn, "--app-role", app)
+	got = check(nil, "--dsn", dsn, "--app-role", app)
 	if got.code != exitOK || !strings.Contains(got.stdout, "0 errors, 1 warnings") {
 		t.Errorf("warnings only: exit code %d, stdout:\n%s", got.code, got.stdout)
 	}
@@ -194,20 +218,20 @@ func TestCheck(t *testing.T) {
 	// Permissive policies for the platform role: each is reported until it
 	// is allowed by name, and allowing one leaves the other reported.
 	db.Exec(t, pgtest.Admin, `CREATE POLICY platform_reads ON public.patients FOR SELECT TO `+db.RoleName(pgtest.Platform)+` USING (id IS NOT NULL)`)
-	got = runCLI(t, "", nil, "rls", "check", "--dsn", dsn, "--app-role", app)
+	got = check(nil, "--dsn", dsn, "--app-role", app)
 	if got.code != exitFailure || !strings.Contains(got.stdout, "policy-unbound-role") || !strings.Contains(got.stdout, "--allow-cross-tenant public.patients.platform_reads") {
 		t.Errorf("cross-tenant policy, not allowed: exit code %d, stdout:\n%s", got.code, got.stdout)
 	}
-	got = runCLI(t, "", nil, "rls", "check", "--dsn", dsn, "--app-role", app, "--allow-cross-tenant", "public.patients.platform_reads")
+	got = check(nil, "--dsn", dsn, "--app-role", app, "--allow-cross-tenant", "public.patients.platform_reads")
 	if got.code != exitOK || !strings.Contains(got.stdout, "0 errors, 1 warnings") {
 		t.Errorf("cross-tenant policy, allowed: exit code %d, stdout:\n%s", got.code, got.stdout)
 	}
 	db.Exec(t, pgtest.Admin, `CREATE POLICY platform_writes ON public.patients FOR INSERT TO `+db.RoleName(pgtest.Platform)+` WITH CHECK (id IS NOT NULL)`)
-	got = runCLI(t, "", nil, "rls", "check", "--dsn", dsn, "--app-role", app, "--allow-cross-tenant", "public.patients.platform_reads")
+	got = check(nil, "--dsn", dsn, "--app-role", app, "--allow-cross-tenant", "public.patients.platform_reads")
 	if got.code != exitFailure || !strings.Contains(got.stdout, "platform_writes on public.patients") || strings.Contains(got.stdout, "platform_reads on") {
 		t.Errorf("second cross-tenant policy, not allowed: exit code %d, stdout:\n%s", got.code, got.stdout)
 	}
-	got = runCLI(t, "", nil, "rls", "check", "--dsn", dsn, "--app-role", app,
+	got = check(nil, "--dsn", dsn, "--app-role", app,
 		"--allow-cross-tenant", "public.patients.platform_reads", "--allow-cross-tenant", "public.patients.platform_writes")
 	if got.code != exitOK {
 		t.Errorf("both cross-tenant policies allowed: exit code %d, stdout:\n%s", got.code, got.stdout)
@@ -226,7 +250,7 @@ func TestCheckHelpListsAuditPolicies(t *testing.T) {
 }
 
 func TestCheckCannotConnect(t *testing.T) {
-	got := runCLI(t, "", nil, "rls", "check", "--dsn", "host=/nonexistent/socket/dir user=nobody connect_timeout=2")
+	got := runCLI(t, "", nil, "rls", "check", "--spec", spec, "--dsn", "host=/nonexistent/socket/dir user=nobody connect_timeout=2")
 	if got.code != exitFailure || !strings.Contains(got.stderr, "connecting") {
 		t.Errorf("exit code %d, stderr: %s", got.code, got.stderr)
 	}
@@ -250,8 +274,8 @@ func TestCheckDoesNotPrintPassword(t *testing.T) {
 	} {
 		t.Run(dsn, func(t *testing.T) {
 			for _, args := range [][]string{
-				{"rls", "check", "--dsn", dsn},
-				{"rls", "check"},
+				{"rls", "check", "--spec", spec, "--dsn", dsn},
+				{"rls", "check", "--spec", spec},
 			} {
 				got := runCLI(t, "", map[string]string{"DATABASE_URL": dsn}, args...)
 				if got.code != exitFailure {

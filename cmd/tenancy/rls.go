@@ -67,18 +67,9 @@ Examples:
 		if *specPath == "" {
 			return usageError("--spec is required")
 		}
-		var r io.Reader = e.stdin
-		if *specPath != "-" {
-			f, err := os.Open(*specPath)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			r = f
-		}
-		spec, err := rls.ParseSpec(r)
+		spec, err := readSpec(*specPath, e)
 		if err != nil {
-			return fmt.Errorf("%s: %w", *specPath, err)
+			return err
 		}
 		sql, err := rls.Generate(spec.Config, spec.Tables...)
 		if err != nil {
@@ -95,25 +86,40 @@ func rlsCheckCommand() *command {
 		name:  "check",
 		short: "Report the ways a live database could leak rows across tenants.",
 		usage: `
-Usage: tenancy rls check --dsn DSN [--tenant-column NAME] [--app-role NAME] [--schema NAME]
-                         [--format text|json] [--allow-definer SCHEMA.FUNCTION]...
+Usage: tenancy rls check --spec FILE --dsn DSN [--app-role NAME] [--schema NAME]
+                         [--tenant-column NAME] [--format text|json]
+                         [--allow-definer SCHEMA.FUNCTION]...
                          [--allow-cross-tenant SCHEMA.TABLE.POLICY]...
 
-Reads the catalog of a live database and reports every way rows could cross
-tenants: tables (partitions and inheritance children included) with the
-tenant column but without ENABLE or FORCE ROW LEVEL SECURITY or a tenant
-policy, weak policies or permissive ones for roles the tenant policy does not
-bind, helpers and policy functions with the wrong volatility or SECURITY
-DEFINER, an app role that can bypass row-level security, owns objects or may
-create them, default privileges that open new tables, keys and indexes
-without the tenant column, shared sequences, SECURITY DEFINER functions, and
-views that read tenant tables with their owner's rights. Each finding names
-the object and the fix.
+Reads the catalog of a live database and reports, against the isolation model
+of a JSON spec (the one "rls generate" reads), every way rows could cross
+tenants. Every relation the app role can reach must be in the model: a tenant
+table (with its own tenant column), a registry or a private table; the others
+are reported (unknown-relation), and so are model tables missing from the
+database or missing their tenant column. Tenant tables (partitions and
+inheritance children included) are checked for ENABLE and FORCE ROW LEVEL
+SECURITY and a tenant policy; then weak policies or permissive ones for roles
+the tenant policy does not bind, helpers and policy functions with the wrong
+volatility or SECURITY DEFINER, an app role that can bypass row-level
+security, create roles, replicate, is in a predefined role such as
+pg_execute_server_program, owns objects or may create them, default
+privileges that open new tables, keys, indexes and exclusion constraints
+without the tenant column, shared sequences, SECURITY DEFINER functions,
+views that read tenant tables with their owner's rights, rewrite rules and
+SECURITY DEFINER triggers, grants to PUBLIC, built-in functions granted beyond
+PostgreSQL's defaults, and readable large objects. Each finding names the
+object and the fix. The check needs the spec: without it, it could only guess
+tenant tables by a column name, which misses tables whose column is named
+otherwise.
 
-Deliberate exceptions are accepted by name, one flag each: --allow-definer
-for the narrow SECURITY DEFINER sign-in lookup, --allow-cross-tenant for a
-permissive policy meant to give a role other than the app role rows of every
-tenant. Names are unquoted, as in the catalog. A listed policy is exempt from
+The flags --app-role, --schema and --tenant-column override the spec's
+app_role, schema and tenant_column (the tenant column of tables that do not
+name their own); --allow-definer and --allow-cross-tenant add to its
+allow_definer and allow_cross_tenant. Deliberate exceptions are accepted by
+name: --allow-definer for a narrow SECURITY DEFINER function (the spec's
+pre_auth functions count as allowed), --allow-cross-tenant for a permissive
+policy meant to give a role other than the app role rows of every tenant.
+Names are unquoted, as in the catalog. A listed policy is exempt from
 policy-unbound-role only; unlisted ones, on the same table too, are still
 reported. The audit schema's policies of that kind are:
 
@@ -129,9 +135,9 @@ Exit status: 0 when there is no error-level finding (warnings are printed),
 
 Examples:
 
-  tenancy rls check --dsn postgres://clinic_app@db/clinic --app-role clinic_app
-  tenancy rls check --dsn "$DSN" --app-role clinic_app --allow-definer auth.sign_in --format json
-  tenancy rls check --dsn "$DSN" --app-role clinic_app \
+  tenancy rls check --spec rls.json --dsn postgres://clinic_app@db/clinic
+  tenancy rls check --spec rls.json --dsn "$DSN" --app-role clinic_app --allow-definer auth.sign_in --format json
+  tenancy rls check --spec rls.json --dsn "$DSN" \
       --allow-cross-tenant audit.events.audit_platform --allow-cross-tenant audit.events.audit_owner_system \
       --allow-cross-tenant audit.chain_heads.audit_platform --allow-cross-tenant audit.impersonation_grants.audit_platform
 `,
@@ -139,10 +145,11 @@ Examples:
 	c.run = func(ctx context.Context, args []string, e env) error {
 		fs := newFlags(c, "tenancy rls check", e)
 		dsn := fs.String("dsn", "", "the database `DSN` (default $DATABASE_URL)")
-		var cfg rls.Config
-		fs.StringVar(&cfg.TenantColumn, "tenant-column", rls.DefaultTenantColumn, "the tenant column `NAME`; tables with it are tenant tables")
-		fs.StringVar(&cfg.AppRole, "app-role", rls.DefaultAppRole, "the application's login role `NAME`")
-		fs.StringVar(&cfg.Schema, "schema", rls.DefaultSchema, "the `NAME` of the schema of the helper functions")
+		specPath := fs.String("spec", "", "the JSON spec `FILE` of the isolation model, or - for standard input (required)")
+		var over rls.Config
+		fs.StringVar(&over.TenantColumn, "tenant-column", "", "the tenant column `NAME` of tables that name none (default the spec's, else "+rls.DefaultTenantColumn+")")
+		fs.StringVar(&over.AppRole, "app-role", "", "the application's login role `NAME` (default the spec's, else "+rls.DefaultAppRole+")")
+		fs.StringVar(&over.Schema, "schema", "", "the `NAME` of the schema of the helper functions (default the spec's, else "+rls.DefaultSchema+")")
 		format := fs.String("format", "text", "output `FORMAT`: text or json")
 		var allow stringList
 		fs.Var(&allow, "allow-definer", "a SECURITY DEFINER function to accept, as `SCHEMA.FUNCTION` (repeatable)")
@@ -151,13 +158,11 @@ Examples:
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
-		cfg.AllowDefiner = allow
-		cfg.AllowCrossTenant = crossTenant
-		if err := cfg.Validate(); err != nil {
-			return usageError("%v", err)
-		}
 		if *format != "text" && *format != "json" {
 			return usageError("--format must be text or json, not %q", *format)
+		}
+		if *specPath == "" {
+			return usageError("--spec is required: the check reads the isolation model (the JSON spec of \"rls generate\") to know every tenant table, registry and private table")
 		}
 		if *dsn == "" {
 			*dsn = e.getenv("DATABASE_URL")
@@ -165,12 +170,29 @@ Examples:
 		if *dsn == "" {
 			return usageError("--dsn (or $DATABASE_URL) is required")
 		}
+		spec, err := readSpec(*specPath, e)
+		if err != nil {
+			return err
+		}
+		for _, f := range []struct{ over, spec *string }{
+			{&over.TenantColumn, &spec.TenantColumn}, {&over.AppRole, &spec.AppRole}, {&over.Schema, &spec.Schema},
+		} {
+			if *f.over != "" {
+				*f.spec = *f.over
+			}
+		}
+		spec.AllowDefiner = append(spec.AllowDefiner, allow...)
+		spec.AllowCrossTenant = append(spec.AllowCrossTenant, crossTenant...)
+		model, err := spec.Model()
+		if err != nil {
+			return usageError("%s: %v", *specPath, err)
+		}
 		conn, err := connect(ctx, *dsn)
 		if err != nil {
 			return err
 		}
 		defer conn.Close(context.WithoutCancel(ctx))
-		findings, err := rls.Check(ctx, conn, cfg)
+		findings, err := rls.Check(ctx, conn, model)
 		if err != nil {
 			return err
 		}
@@ -188,6 +210,24 @@ Examples:
 		return nil
 	}
 	return c
+}
+
+// readSpec reads the JSON spec at path, or standard input for "-".
+func readSpec(path string, e env) (rls.Spec, error) {
+	var r io.Reader = e.stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return rls.Spec{}, err
+		}
+		defer f.Close()
+		r = f
+	}
+	spec, err := rls.ParseSpec(r)
+	if err != nil {
+		return rls.Spec{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return spec, nil
 }
 
 func writeJSON(w io.Writer, findings []rls.Finding) error {

@@ -73,6 +73,10 @@ func Model(roles Roles) (*rls.Model, error) {
 	tables := append(Tables(), audit.Tables()...)
 	tables = append(tables,
 		rls.Table{Name: "public.platform_admins", Kind: rls.Private},
+		// Revoked token and subject ids, shared by every clinic and
+		// written by the app role directly (store.Revocations): no tenant
+		// data, so not tenant-scoped.
+		rls.Table{Name: "public.token_revocations", Kind: rls.Registry},
 	)
 	m, err := rls.NewModel(rls.Config{
 		OwnerRole: roles.Owner, AppRole: roles.App, PlatformRole: roles.Platform,
