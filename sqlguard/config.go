@@ -32,43 +32,23 @@ func (m Mode) String() string {
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
 
-// Defaults for the zero fields of a [Config].
-const (
-	DefaultTenantColumn = "clinic_id"
-	DefaultTenantFunc   = "tenancy.current_tenant_id"
-	DefaultCacheSize    = 4096
-)
+// DefaultCacheSize is the cache size used when [Config.CacheSize] is zero.
+const DefaultCacheSize = 4096
 
 // Config configures a [Guard]. [New] copies what it needs, so a Config may
 // be reused or changed after New returns; it is not otherwise safe for
-// concurrent use while being changed. Names are given as PostgreSQL stores them:
-// unquoted identifiers folded to lower case, so "patients", not
-// "Patients", unless the table was created with a quoted mixed-case name.
+// concurrent use while being changed.
 type Config struct {
-	// Model is the isolation model whose tenant relations the guard
-	// protects, each by its own tenant column. When it is set,
-	// TenantTables, TenantColumn and TenantFunc must be empty: the model
-	// says them.
+	// Model is the isolation model: every relation the guard lets a
+	// statement name, each classified as tenant (scoped by its own tenant
+	// column), registry or private, the helper schema and the functions
+	// the application declares. Required. Relations the model does not
+	// name are refused ([RuleUnknownRelation]); the guard never finds
+	// tenant tables on its own. Build it with [rls.NewModel] from the same
+	// table specs as the migration; list every view over tenant tables and
+	// every partition or inheritance child too, since the guard cannot see
+	// what a view or a parent reads.
 	Model *rls.Model
-
-	// TenantTables lists the tables whose rows belong to tenants, as
-	// "schema.table" or "table". Required, non-empty. An unqualified
-	// reference in SQL matches an entry with the same table name in any
-	// schema, and an unqualified entry matches the table name in any
-	// schema, so a search_path can never hide a tenant table. List every
-	// view over tenant tables and every partition or inheritance child
-	// too: the guard cannot see what a view or a parent reads.
-	TenantTables []string
-
-	// TenantColumn is the tenant column of every tenant table; default
-	// [DefaultTenantColumn].
-	TenantColumn string
-
-	// TenantFunc is the schema-qualified helper function that returns the
-	// transaction's tenant; default [DefaultTenantFunc]. Only calls
-	// qualified exactly so count: an unqualified call resolves through the
-	// search_path.
-	TenantFunc string
 
 	// TenantColumnDefault says that the tenant column of every tenant table
 	// defaults to the helper, so an INSERT may leave it out or set it to
@@ -93,9 +73,10 @@ type Config struct {
 
 // config is a validated Config in the form the analysis uses.
 type config struct {
-	tables    map[string][]string // relation name -> schemas ("" = any schema)
-	column    string
-	funcParts [2]string
+	model     *rls.Model
+	helpers   string              // the model's helper schema: its functions are allowed
+	declared  map[string]struct{} // names of the functions the model declares, in any schema
+	funcParts [2]string           // the helper that returns the tenant, schema and name
 	defaults  bool
 	mode      Mode
 	onReport  func(*RefusalError)
@@ -103,57 +84,26 @@ type config struct {
 }
 
 func (c Config) validate() (*config, error) {
+	if c.Model == nil {
+		return nil, fmt.Errorf("%w: Model is required: build it with rls.NewModel from the same table specs as the migration", ErrInvalidConfig)
+	}
+	mc := c.Model.Config()
 	out := &config{
-		tables:    make(map[string][]string),
-		column:    c.TenantColumn,
+		model:     c.Model,
+		helpers:   mc.Schema,
+		declared:  make(map[string]struct{}, len(mc.Functions)),
+		funcParts: [2]string{mc.Schema, strings.TrimPrefix(c.Model.TenantFunc(), mc.Schema+".")},
 		defaults:  c.TenantColumnDefault,
 		mode:      c.Mode,
 		onReport:  c.OnReport,
 		cacheSize: c.CacheSize,
 	}
-	if c.Model != nil {
-		if len(c.TenantTables) > 0 || c.TenantColumn != "" || c.TenantFunc != "" {
-			return nil, fmt.Errorf("%w: with a Model, TenantTables, TenantColumn and TenantFunc come from the model", ErrInvalidConfig)
+	for _, f := range mc.Functions {
+		// "schema.function", as rls.Config validates them.
+		if _, name, ok := strings.Cut(f, "."); ok {
+			out.declared[name] = struct{}{}
 		}
-		c.TenantFunc = c.Model.TenantFunc()
-		for _, r := range c.Model.TenantRelations() {
-			if c.TenantColumn != "" && c.TenantColumn != r.TenantColumn {
-				return nil, fmt.Errorf("%w: the model's tenant tables have more than one tenant column (%s and %s)", ErrInvalidConfig, c.TenantColumn, r.TenantColumn)
-			}
-			c.TenantColumn = r.TenantColumn
-			c.TenantTables = append(c.TenantTables, r.Qualified())
-		}
-		out.column = c.TenantColumn
 	}
-	if len(c.TenantTables) == 0 {
-		return nil, fmt.Errorf("%w: TenantTables is empty", ErrInvalidConfig)
-	}
-	for _, t := range c.TenantTables {
-		parts := strings.Split(t, ".")
-		if len(parts) > 2 || !validNames(parts) {
-			return nil, fmt.Errorf("%w: TenantTables entry %q is not \"schema.table\" or \"table\"", ErrInvalidConfig, t)
-		}
-		schema, rel := "", parts[len(parts)-1]
-		if len(parts) == 2 {
-			schema = parts[0]
-		}
-		out.tables[rel] = append(out.tables[rel], schema)
-	}
-	if out.column == "" {
-		out.column = DefaultTenantColumn
-	}
-	if !validNames([]string{out.column}) {
-		return nil, fmt.Errorf("%w: TenantColumn %q is not a column name", ErrInvalidConfig, out.column)
-	}
-	fn := c.TenantFunc
-	if fn == "" {
-		fn = DefaultTenantFunc
-	}
-	parts := strings.Split(fn, ".")
-	if len(parts) != 2 || !validNames(parts) {
-		return nil, fmt.Errorf("%w: TenantFunc %q is not \"schema.function\"", ErrInvalidConfig, fn)
-	}
-	out.funcParts = [2]string{parts[0], parts[1]}
 	switch c.Mode {
 	case Enforce:
 	case Report:
@@ -170,34 +120,4 @@ func (c Config) validate() (*config, error) {
 		out.cacheSize = DefaultCacheSize
 	}
 	return out, nil
-}
-
-// validNames reports whether each name is a non-empty identifier without
-// characters that would need quoting in a way this package does not model
-// (NUL, quotes, dots, white space).
-func validNames(names []string) bool {
-	for _, n := range names {
-		if n == "" || len(n) > 63 || strings.ContainsAny(n, "\x00\"'. \t\r\n") {
-			return false
-		}
-	}
-	return true
-}
-
-// isTenant reports whether a relation named schema.rel (schema "" when the
-// SQL does not qualify it) may be a tenant table.
-func (c *config) isTenant(schema, rel string) bool {
-	schemas, ok := c.tables[rel]
-	if !ok {
-		return false
-	}
-	if schema == "" {
-		return true
-	}
-	for _, s := range schemas {
-		if s == "" || s == schema {
-			return true
-		}
-	}
-	return false
 }

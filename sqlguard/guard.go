@@ -1,8 +1,6 @@
 package sqlguard
 
 import (
-	"github.com/jackc/pgx/v5/pgtype"
-
 	"github.com/mydentalpractice/tenancy"
 )
 
@@ -54,7 +52,7 @@ func (g *Guard) Check(sql string, args []any, tenant tenancy.ID) error {
 	}
 	for i := range p.params {
 		u := &p.params[i]
-		if u.n > len(args) || !isTenant(args[u.n-1], tenant) {
+		if u.n > len(args) || (u.array && !isTenantArray(args[u.n-1], tenant)) || (!u.array && !isTenant(args[u.n-1], tenant)) {
 			return g.refuse(&RefusalError{Table: u.table, Rule: RuleParamTenant, Pos: u.pos, Param: u.n})
 		}
 	}
@@ -73,36 +71,4 @@ func (g *Guard) refuse(e *RefusalError) error {
 		return nil
 	}
 	return e
-}
-
-// isTenant reports whether arg, bound to a parameter, is the tenant. It
-// fails closed: any type it does not know is not the tenant.
-func isTenant(arg any, tenant tenancy.ID) bool {
-	switch v := arg.(type) {
-	case tenancy.ID:
-		return v == tenant
-	case *tenancy.ID:
-		return v != nil && *v == tenant
-	case [16]byte:
-		return v == tenant
-	case *[16]byte:
-		return v != nil && *v == tenant
-	case pgtype.UUID:
-		return v.Valid && v.Bytes == tenant
-	case *pgtype.UUID:
-		return v != nil && v.Valid && v.Bytes == tenant
-	case string:
-		return stringIsTenant(v, tenant)
-	case *string:
-		return v != nil && stringIsTenant(*v, tenant)
-	}
-	return false
-}
-
-func stringIsTenant(s string, tenant tenancy.ID) bool {
-	if len(s) != 36 {
-		return false
-	}
-	id, err := tenancy.ParseID(s)
-	return err == nil && id == tenant
 }
