@@ -114,6 +114,9 @@ func (a *analyzer) with(w *pg_query.WithClause, outer *scope, env *cteEnv) *cteE
 		var out *output
 		switch q := cte.Ctequery.GetNode().(type) {
 		case *pg_query.Node_SelectStmt:
+			if w.Recursive {
+				a.assumeRecursive(q.SelectStmt, outer, body, defs[i])
+			}
 			out = a.selectStmt(q.SelectStmt, outer, body)
 		case *pg_query.Node_InsertStmt:
 			out = a.insertStmt(q.InsertStmt, outer, body)
@@ -128,6 +131,53 @@ func (a *analyzer) with(w *pg_query.WithClause, outer *scope, env *cteEnv) *cteE
 		cur = &cteEnv{name: cte.Ctename, def: defs[i], parent: cur}
 	}
 	return cur
+}
+
+// assumeRecursive finds what the columns of a recursive CTE (q, a UNION
+// of a non-recursive and a recursive arm) hold, for the references to it
+// from its own recursive arm: the columns of the non-recursive arm that
+// hold the tenant and that the recursive arm, assuming them so in the rows
+// it reads from the CTE, returns holding the tenant too. By induction on
+// the iterations, every row of the CTE then holds the tenant there. It
+// sets def.out to that assumption (nil when there is none).
+func (a *analyzer) assumeRecursive(q *pg_query.SelectStmt, outer *scope, env *cteEnv, def *cteDef) {
+	def.out = nil
+	if q.Op != pg_query.SetOperation_SETOP_UNION || q.WithClause != nil {
+		return
+	}
+	p := a.prober()
+	assume := p.selectStmt(q.Larg, outer, env)
+	if p.refusal != nil || assume == nil || !assume.exact {
+		return
+	}
+	for range len(assume.cols) + 1 {
+		def.out = assume
+		p := a.prober()
+		ro := p.selectStmt(q.Rarg, outer, env)
+		if p.refusal != nil {
+			ro = nil
+		}
+		next := combine(pg_query.SetOperation_SETOP_UNION, assume, ro)
+		if sameTenantColumns(next, assume) {
+			return
+		}
+		assume = next
+	}
+	def.out = nil
+}
+
+// sameTenantColumns reports whether a and b hold the tenant in the same
+// columns.
+func sameTenantColumns(a, b *output) bool {
+	if a == nil || b == nil || len(a.cols) != len(b.cols) {
+		return a == nil && b == nil
+	}
+	for i := range a.cols {
+		if a.cols[i].tenant != b.cols[i].tenant {
+			return false
+		}
+	}
+	return true
 }
 
 // fromList adds the items of a FROM (or USING) list to l and returns the
@@ -598,11 +648,11 @@ func (a *analyzer) modify(target *ref, from []*pg_query.Node, where *pg_query.No
 	fromVis := a.fromList(l, from, &later)
 	l.visible = append([]*ref{target}, fromVis...)
 	s := &scope{lvl: l, visible: l.visible, outer: outer}
+	l.addConjuncts(where, append([]*ref(nil), l.refs...), l.visible)
+	a.scope(l)
 	if target.tenant && !a.noOpTenantAssignments(set, target, s) {
 		return nil
 	}
-	l.addConjuncts(where, append([]*ref(nil), l.refs...), l.visible)
-	a.scope(l)
 	a.checkScoped(l)
 	if a.refusal != nil {
 		return nil

@@ -538,6 +538,16 @@ func conjuncts(n *pg_query.Node, add func(conj), other func(*pg_query.Node)) {
 // same length: (a, b) = (x, y) holds exactly when a = x and b = y.
 func splitEquality(l, r *pg_query.Node, add func(conj)) {
 	lr, rr := l.GetRowExpr(), r.GetRowExpr()
+	// (a, b) = (SELECT x, y ...): PostgreSQL makes it a row comparison
+	// with the sub-select after parsing.
+	if sl := r.GetSubLink(); lr != nil && sl != nil && sl.SubLinkType == pg_query.SubLinkType_EXPR_SUBLINK && sl.Testexpr == nil {
+		add(conj{kind: conjSub, lhs: l, sub: sl})
+		return
+	}
+	if sl := l.GetSubLink(); rr != nil && sl != nil && sl.SubLinkType == pg_query.SubLinkType_EXPR_SUBLINK && sl.Testexpr == nil {
+		add(conj{kind: conjSub, lhs: r, sub: sl})
+		return
+	}
 	if lr != nil && rr != nil {
 		if len(lr.Args) == len(rr.Args) {
 			for i := range lr.Args {
@@ -709,13 +719,18 @@ func (a *analyzer) probeSub(sl *pg_query.SubLink, s *scope) *output {
 		return nil
 	}
 	a.probes[sl] = nil
-	p := &analyzer{cfg: a.cfg, probe: true, probes: a.probes, levels: make(map[*pg_query.SelectStmt]*level), stmtPos: a.stmtPos}
+	p := a.prober()
 	out := p.selectStmt(sel, s, s.lvl.ctes)
 	if p.refusal != nil {
 		out = nil
 	}
 	a.probes[sl] = out
 	return out
+}
+
+// prober returns an analyzer that only finds out what a query returns.
+func (a *analyzer) prober() *analyzer {
+	return &analyzer{cfg: a.cfg, probe: true, probes: a.probes, levels: make(map[*pg_query.SelectStmt]*level), stmtPos: a.stmtPos}
 }
 
 // checkScoped refuses the level's first tenant reference left unscoped.
