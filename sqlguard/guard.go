@@ -5,8 +5,9 @@ import (
 )
 
 // Guard checks SQL statements against the tenant-scoping rules before they
-// are sent. It is safe for concurrent use; create one per set of tenant
-// tables and share it.
+// are sent. It is safe for concurrent use; create one per isolation model
+// and share it. It keeps the model it was made with: a relation created
+// afterwards is refused until a Guard is made from a model that names it.
 type Guard struct {
 	cfg   *config
 	cache *cache
@@ -27,9 +28,10 @@ func New(cfg Config) (*Guard, error) {
 // Check checks one SQL text, with its arguments, for the given tenant. It
 // parses sql once per distinct text (the analysis is cached, bounded by
 // [Config.CacheSize]) and then compares, on every call, each parameter $n
-// that the statement uses as the tenant with args[n-1], and the value of
-// each string constant that it uses as the tenant (as bun writes
-// arguments) with tenant.
+// that the statement uses as the tenant with args[n-1] (every element of
+// it, for tenant_col = ANY($n); see the package documentation for the Go
+// types read), and the value of each string constant that it uses as the
+// tenant (as bun writes arguments) with tenant.
 //
 // It returns nil when the statement may be sent. A refusal is a
 // [*RefusalError] wrapping [ErrRefused] in [Enforce] mode; in [Report] mode
@@ -37,7 +39,7 @@ func New(cfg Config) (*Guard, error) {
 // it returns an error wrapping [tenancy.ErrNoTenant] in either mode.
 //
 // Check is safe for concurrent use. A cached check allocates nothing unless
-// it refuses.
+// it refuses or must call a driver.Valuer.
 func (g *Guard) Check(sql string, args []any, tenant tenancy.ID) error {
 	if tenant.IsZero() {
 		return errNoTenant
