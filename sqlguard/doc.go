@@ -36,7 +36,8 @@
 //     pg_stat_activity shows other sessions' statements, pg_stats and
 //     pg_stat_statements other tenants' values, the other catalogs and
 //     statistics views the whole cluster. None is in the default allowed
-//     set; a model may list one as a registry, qualified.
+//     set; a model may list one as a registry (pg_catalog.pg_timezone_names,
+//     say), which unqualified pg_ names then resolve to.
 //
 // # Scope
 //
@@ -121,8 +122,9 @@
 // function call is allowed when it is one of the pg_catalog functions of
 // [SafeFunctions] (string, numeric, formatting, date and time, enum,
 // range, array, JSON, uuid and text search functions, aggregates and
-// window functions, num_nulls and num_nonnulls, and the advisory locks
-// that end with the transaction), a function of the model's helper schema
+// window functions, num_nulls and num_nonnulls, hashtext and
+// hashtextextended, and the advisory locks that end with the
+// transaction), a function of the model's helper schema
 // ([rls.Config.Schema], where rls.Generate puts current_tenant_id and the
 // other helpers), or a function the model declares ([rls.Config.Functions];
 // an unqualified call matches a declared function of that name in any

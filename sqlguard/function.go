@@ -96,6 +96,8 @@ var safeFunctions = []string{
 	"ntile", "percent_rank", "rank", "row_number",
 	// comparison / conditional
 	"num_nonnulls", "num_nulls",
+	// hashing of the argument (advisory lock keys)
+	"hashtext", "hashtextextended",
 	// locks that end with the transaction
 	"pg_advisory_xact_lock", "pg_advisory_xact_lock_shared", "pg_try_advisory_xact_lock",
 	"pg_try_advisory_xact_lock_shared",

@@ -16,9 +16,10 @@ import (
 // them is (then all of them must agree on the tenant column), refused when
 // one is private, and a registry only when all are. A name the model does
 // not know is refused, so is a relation of PostgreSQL's own schemas, and
-// so is any unqualified name that begins with pg_: pg_catalog comes first
+// so is any unqualified name that begins with pg_ (pg_catalog comes first
 // on every search_path unless named later, and all of its relations are
-// called pg_something.
+// called pg_something), unless the model lists that relation of
+// pg_catalog as a registry.
 func (c *config) classify(schema, name string) (column string, tenant bool, rule Rule) {
 	if schema != "" {
 		r := c.model.Relation(schema, name)
@@ -30,6 +31,11 @@ func (c *config) classify(schema, name string) (column string, tenant bool, rule
 		return classOf([]rls.Relation{r})
 	}
 	if strings.HasPrefix(name, "pg_") {
+		// pg_catalog comes first: the name is pg_catalog's relation, which
+		// the model may list as a registry (pg_timezone_names, say).
+		if c.model.Relation("pg_catalog", name).Class == rls.ClassRegistry {
+			return "", false, ""
+		}
 		return "", false, RuleCatalogRelation
 	}
 	return classOf(c.model.Named(name))

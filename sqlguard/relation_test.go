@@ -120,7 +120,9 @@ func TestCheckRelationCandidates(t *testing.T) {
 		{name: "registry qualified beside a private one", sql: "select * from a.keys"},
 		{name: "tenant and private is tenant", sql: "select * from users", rule: unscoped, table: "users", at: "users"},
 		{name: "a catalog relation the model lists", sql: "select typname from pg_catalog.pg_type"},
-		{name: "unqualified, it is still refused", sql: "select typname from pg_type", rule: catalogRelation, table: "pg_type", at: "pg_type"},
+		{name: "unqualified, it is pg_catalog's", sql: "select typname from pg_type"},
+		{name: "another catalog relation unqualified", sql: "select * from pg_proc", rule: catalogRelation, table: "pg_proc", at: "pg_proc"},
+		{name: "the same name in another schema is unknown", sql: "select * from public.pg_type", rule: unknownRelation, table: "public.pg_type", at: "public"},
 	})
 }
 

@@ -98,7 +98,8 @@ const (
 	// sessions, pg_stats and pg_stat_statements other tenants' values and
 	// statements, the other catalogs and statistics views the whole
 	// cluster. A relation of pg_catalog or information_schema that the
-	// model itself classifies as a registry is allowed.
+	// model itself classifies as a registry is allowed (for pg_catalog,
+	// unqualified too).
 	RuleCatalogRelation Rule = "catalog-relation"
 
 	// RuleAmbiguousRelation refuses an unqualified reference to a name
