@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/rls"
 )
 
 func TestCacheBounded(t *testing.T) {
@@ -44,7 +45,11 @@ func TestCacheKeepsRecentlyUsed(t *testing.T) {
 }
 
 func TestCheckConcurrent(t *testing.T) {
-	g, err := New(Config{TenantTables: []string{"patients"}, CacheSize: 16})
+	m, err := rls.NewModel(rls.Config{}, rls.Table{Name: "public.patients"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(Config{Model: m, CacheSize: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,24 +6,22 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/sqlguard"
 )
 
 func TestNewInvalidConfig(t *testing.T) {
 	report := func(*sqlguard.RefusalError) {}
+	m := testModel(t, rls.Config{})
 	tests := []struct {
 		name string
 		cfg  sqlguard.Config
 	}{
-		{"no tenant tables", sqlguard.Config{}},
-		{"empty table name", sqlguard.Config{TenantTables: []string{""}}},
-		{"three-part table name", sqlguard.Config{TenantTables: []string{"db.public.patients"}}},
-		{"quoted table name", sqlguard.Config{TenantTables: []string{`"patients"`}}},
-		{"bad column", sqlguard.Config{TenantTables: []string{"patients"}, TenantColumn: "clinic id"}},
-		{"unqualified helper", sqlguard.Config{TenantTables: []string{"patients"}, TenantFunc: "current_tenant_id"}},
-		{"report without OnReport", sqlguard.Config{TenantTables: []string{"patients"}, Mode: sqlguard.Report}},
-		{"unknown mode", sqlguard.Config{TenantTables: []string{"patients"}, Mode: 7, OnReport: report}},
-		{"negative cache size", sqlguard.Config{TenantTables: []string{"patients"}, CacheSize: -1}},
+		{"no model", sqlguard.Config{}},
+		{"no model, report mode", sqlguard.Config{Mode: sqlguard.Report, OnReport: report}},
+		{"report without OnReport", sqlguard.Config{Model: m, Mode: sqlguard.Report}},
+		{"unknown mode", sqlguard.Config{Model: m, Mode: 7, OnReport: report}},
+		{"negative cache size", sqlguard.Config{Model: m, CacheSize: -1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,19 +32,26 @@ func TestNewInvalidConfig(t *testing.T) {
 	}
 }
 
+// TestConfigNames: the helper schema and the default tenant column come
+// from the model, and nothing else is special.
 func TestConfigNames(t *testing.T) {
-	g := newGuard(t, sqlguard.Config{
-		TenantTables: []string{"app.visits"},
-		TenantColumn: "practice_id",
-		TenantFunc:   "ctx.practice",
-	})
+	m, err := rls.NewModel(rls.Config{Schema: "ctx", TenantColumn: "practice_id"},
+		rls.Table{Name: "app.visits"}, rls.Table{Name: "public.visits", Kind: rls.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGuard(t, sqlguard.Config{Model: m})
 	runGuardTests(t, g, []guardTest{
-		{name: "custom column and helper", sql: "select * from app.visits where practice_id = ctx.practice()"},
-		{name: "default column is not special", sql: "select * from visits where clinic_id = $1",
+		{name: "custom column and helper", sql: "select * from app.visits where practice_id = ctx.current_tenant_id()"},
+		{name: "default column is not special", sql: "select * from app.visits where clinic_id = $1",
+			rule: sqlguard.RuleUnscoped, table: "app.visits", at: "app"},
+		{name: "default helper is not special", sql: "select * from app.visits where practice_id = tenancy.current_tenant_id()",
+			rule: sqlguard.RuleUnscoped, table: "app.visits", at: "app"},
+		{name: "default helper is not allowed either", sql: "select tenancy.current_tenant_id()",
+			rule: sqlguard.RuleFunction, at: "tenancy", fn: "tenancy.current_tenant_id"},
+		{name: "unqualified name, one candidate a tenant table", sql: "select * from visits",
 			rule: sqlguard.RuleUnscoped, table: "visits", at: "visits"},
-		{name: "default helper is not special", sql: "select * from visits where practice_id = tenancy.current_tenant_id()",
-			rule: sqlguard.RuleUnscoped, table: "visits", at: "visits"},
-		{name: "other schema", sql: "select * from public.visits"},
+		{name: "registry", sql: "select * from public.visits"},
 	})
 }
 

@@ -41,15 +41,26 @@ type RefusalError struct {
 
 	// Param is the parameter number n of $n for [RuleParamTenant], else 0.
 	Param int
+
+	// Func is the function or operator refused by [RuleFunction],
+	// [RuleSetConfig] or [RuleOperator], as the statement names it
+	// ("pg_sleep", "pg_catalog.pg_read_file", "public.==="), else "".
+	Func string
 }
 
-// Error returns a message naming the rule, the table and the position. It
-// never contains parameter values. It is safe for concurrent use as long
+// Error returns a message naming the rule, the table or function, and the
+// position. It never contains parameter values. It is safe for concurrent use as long
 // as e is not being changed.
 func (e *RefusalError) Error() string {
 	msg := "sqlguard: statement refused (" + string(e.Rule) + ")"
 	if e.Table != "" {
 		msg += ": table " + e.Table
+	}
+	switch {
+	case e.Func != "" && e.Rule == RuleOperator:
+		msg += ": operator " + e.Func
+	case e.Func != "":
+		msg += ": function " + e.Func
 	}
 	if e.Param > 0 {
 		msg += fmt.Sprintf(": parameter $%d", e.Param)

@@ -8,8 +8,9 @@ import (
 // walk checks an expression (or any other part of a statement that is not
 // handled structurally) at scope s: every sub-query in it is analysed as a
 // query level of its own whose enclosing scope is s, every function call is
-// checked against the denied list, and any table reference or statement
-// found where none is expected is refused. It visits every field of every
+// checked against the allowed ones, every qualified operator against
+// pg_catalog, and any relation or statement found where none is expected
+// is refused. It visits every field of every
 // node through protobuf reflection, so no node kind is skipped.
 func (a *analyzer) walk(s *scope, m protoreflect.Message) {
 	if a.refusal != nil || !m.IsValid() {
@@ -17,24 +18,29 @@ func (a *analyzer) walk(s *scope, m protoreflect.Message) {
 	}
 	switch x := m.Interface().(type) {
 	case *pg_query.SubLink:
+		a.operator(x.OperName, x.Location)
 		if x.Testexpr != nil {
 			a.walk(s, x.Testexpr.ProtoReflect())
 		}
 		if sel := x.Subselect.GetSelectStmt(); sel != nil {
-			a.selectStmt(sel, s)
+			a.selectStmt(sel, s, s.lvl.ctes)
 		} else if x.Subselect != nil {
 			a.walk(s, x.Subselect.ProtoReflect())
 		}
 		return
 	case *pg_query.SelectStmt:
-		a.selectStmt(x, s)
+		a.selectStmt(x, s, s.lvl.ctes)
 		return
 	case *pg_query.FuncCall:
 		a.funcCall(x)
+	case *pg_query.A_Expr:
+		a.operator(x.Name, x.Location)
+	case *pg_query.SortBy:
+		a.operator(x.UseOp, x.Location)
 	case *pg_query.RangeVar:
-		// A table reference outside a FROM list: nothing can scope it.
-		if a.cfg.isTenant(x.Schemaname, x.Relname) {
-			a.refuse(RuleUnscoped, rangeVarName(x), x.Location)
+		// A relation outside a FROM list: nothing can scope it.
+		if r := a.relationRef(x, nil, false); r.tenant {
+			a.refuse(RuleUnscoped, r.table, x.Location)
 		}
 		return
 	case *pg_query.InsertStmt, *pg_query.UpdateStmt, *pg_query.DeleteStmt, *pg_query.MergeStmt:

@@ -1,14 +1,13 @@
 package sqlguard
 
 import (
-	"github.com/jackc/pgx/v5/pgtype"
-
 	"github.com/mydentalpractice/tenancy"
 )
 
 // Guard checks SQL statements against the tenant-scoping rules before they
-// are sent. It is safe for concurrent use; create one per set of tenant
-// tables and share it.
+// are sent. It is safe for concurrent use; create one per isolation model
+// and share it. It keeps the model it was made with: a relation created
+// afterwards is refused until a Guard is made from a model that names it.
 type Guard struct {
 	cfg   *config
 	cache *cache
@@ -29,9 +28,10 @@ func New(cfg Config) (*Guard, error) {
 // Check checks one SQL text, with its arguments, for the given tenant. It
 // parses sql once per distinct text (the analysis is cached, bounded by
 // [Config.CacheSize]) and then compares, on every call, each parameter $n
-// that the statement uses as the tenant with args[n-1], and the value of
-// each string constant that it uses as the tenant (as bun writes
-// arguments) with tenant.
+// that the statement uses as the tenant with args[n-1] (every element of
+// it, for tenant_col = ANY($n); see the package documentation for the Go
+// types read), and the value of each string constant that it uses as the
+// tenant (as bun writes arguments) with tenant.
 //
 // It returns nil when the statement may be sent. A refusal is a
 // [*RefusalError] wrapping [ErrRefused] in [Enforce] mode; in [Report] mode
@@ -39,7 +39,7 @@ func New(cfg Config) (*Guard, error) {
 // it returns an error wrapping [tenancy.ErrNoTenant] in either mode.
 //
 // Check is safe for concurrent use. A cached check allocates nothing unless
-// it refuses.
+// it refuses or must call a driver.Valuer.
 func (g *Guard) Check(sql string, args []any, tenant tenancy.ID) error {
 	if tenant.IsZero() {
 		return errNoTenant
@@ -54,7 +54,7 @@ func (g *Guard) Check(sql string, args []any, tenant tenancy.ID) error {
 	}
 	for i := range p.params {
 		u := &p.params[i]
-		if u.n > len(args) || !isTenant(args[u.n-1], tenant) {
+		if u.n > len(args) || (u.array && !isTenantArray(args[u.n-1], tenant)) || (!u.array && !isTenant(args[u.n-1], tenant)) {
 			return g.refuse(&RefusalError{Table: u.table, Rule: RuleParamTenant, Pos: u.pos, Param: u.n})
 		}
 	}
@@ -73,36 +73,4 @@ func (g *Guard) refuse(e *RefusalError) error {
 		return nil
 	}
 	return e
-}
-
-// isTenant reports whether arg, bound to a parameter, is the tenant. It
-// fails closed: any type it does not know is not the tenant.
-func isTenant(arg any, tenant tenancy.ID) bool {
-	switch v := arg.(type) {
-	case tenancy.ID:
-		return v == tenant
-	case *tenancy.ID:
-		return v != nil && *v == tenant
-	case [16]byte:
-		return v == tenant
-	case *[16]byte:
-		return v != nil && *v == tenant
-	case pgtype.UUID:
-		return v.Valid && v.Bytes == tenant
-	case *pgtype.UUID:
-		return v != nil && v.Valid && v.Bytes == tenant
-	case string:
-		return stringIsTenant(v, tenant)
-	case *string:
-		return v != nil && stringIsTenant(*v, tenant)
-	}
-	return false
-}
-
-func stringIsTenant(s string, tenant tenancy.ID) bool {
-	if len(s) != 36 {
-		return false
-	}
-	id, err := tenancy.ParseID(s)
-	return err == nil && id == tenant
 }

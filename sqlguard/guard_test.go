@@ -18,6 +18,7 @@ type refusal struct {
 	Table string
 	Pos   int
 	Param int
+	Func  string
 }
 
 func refusalOf(t *testing.T, err error) *refusal {
@@ -29,7 +30,7 @@ func refusalOf(t *testing.T, err error) *refusal {
 	if !errors.As(err, &re) || !errors.Is(err, sqlguard.ErrRefused) {
 		t.Fatalf("error %v is not a *RefusalError wrapping ErrRefused", err)
 	}
-	return &refusal{Rule: re.Rule, Table: re.Table, Pos: re.Pos, Param: re.Param}
+	return &refusal{Rule: re.Rule, Table: re.Table, Pos: re.Pos, Param: re.Param, Func: re.Func}
 }
 
 type guardTest struct {
@@ -40,6 +41,7 @@ type guardTest struct {
 	table string
 	at    string // the refusal's position is the first occurrence of at in sql, or the last of "last:at"
 	param int
+	fn    string // the refused function or operator
 }
 
 func runGuardTests(t *testing.T, g *sqlguard.Guard, tests []guardTest) {
@@ -60,7 +62,7 @@ func runGuardTests(t *testing.T, g *sqlguard.Guard, tests []guardTest) {
 				if pos < 0 {
 					t.Fatalf("test error: %q not in %q", tt.at, tt.sql)
 				}
-				want = &refusal{Rule: tt.rule, Table: tt.table, Pos: pos, Param: tt.param}
+				want = &refusal{Rule: tt.rule, Table: tt.table, Pos: pos, Param: tt.param, Func: tt.fn}
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Check(%q) (-want +got):\n%s", tt.sql, diff)
@@ -101,8 +103,15 @@ func TestCheckSelect(t *testing.T) {
 		{name: "no where", sql: "select * from patients", rule: unscoped, table: "patients", at: "patients"},
 		{name: "literal", sql: "select * from patients where clinic_id = '0190a8c0-0000-7000-8000-00000000000a'"}, // see TestCheckLiteral
 		{name: "other column", sql: "select * from patients where id = $1", rule: unscoped, table: "patients", at: "patients"},
-		{name: "in list", sql: "select * from patients where clinic_id in ($1)", rule: unscoped, table: "patients", at: "patients"},
-		{name: "any", sql: "select * from patients where clinic_id = any($1)", rule: unscoped, table: "patients", at: "patients"},
+		{name: "in list", sql: "select * from patients where clinic_id in ($1)"},
+		{name: "in list with another tenant", sql: "select * from patients where clinic_id in ($1, $2)",
+			rule: sqlguard.RuleParamTenant, table: "patients", at: "$2", param: 2},
+		{name: "in list with another value", sql: "select * from patients where clinic_id in ($1, id)",
+			rule: unscoped, table: "patients", at: "patients"},
+		{name: "not in list", sql: "select * from patients where clinic_id not in ($2)",
+			rule: unscoped, table: "patients", at: "patients"},
+		{name: "any of a value that is no array", sql: "select * from patients where clinic_id = any($1)",
+			rule: sqlguard.RuleParamTenant, table: "patients", at: "$1", param: 1}, // see TestCheckArrayParameters
 		{name: "is not distinct from", sql: "select * from patients where clinic_id is not distinct from $1",
 			rule: unscoped, table: "patients", at: "patients"},
 		{name: "qualified operator", sql: "select * from patients where clinic_id operator(pg_catalog.=) $1",
@@ -121,17 +130,21 @@ func TestCheckSelect(t *testing.T) {
 		{name: "upper case", sql: "SELECT * FROM PUBLIC.PATIENTS P WHERE P.CLINIC_ID = $1"},
 		{name: "upper case unscoped", sql: "SELECT * FROM PATIENTS", rule: unscoped, table: "patients", at: "PATIENTS"},
 		{name: "quoted lower case", sql: `select * from "patients" where "clinic_id" = $1`},
-		{name: "quoted other case is another table", sql: `select * from "Patients"`},
+		{name: "quoted other case is another table", sql: `select * from "Patients"`,
+			rule: sqlguard.RuleUnknownRelation, table: "Patients", at: `"Patients"`},
 		{name: "quoted other case is another column", sql: `select * from patients where "Clinic_Id" = $1`,
 			rule: unscoped, table: "patients", at: "patients"},
 		{name: "quoted mixed-case tenant table", sql: `select * from "Notes"`, rule: unscoped, table: "Notes", at: `"Notes"`},
 		{name: "quoted mixed-case tenant table scoped", sql: `select * from "Notes" n where n.clinic_id = $1`},
-		{name: "lower-case name of a mixed-case table", sql: `select * from notes`},
+		{name: "lower-case name of a mixed-case table", sql: `select * from notes`,
+			rule: sqlguard.RuleUnknownRelation, table: "notes", at: "notes"},
 		{name: "schema-qualified", sql: "select * from public.patients", rule: unscoped, table: "public.patients", at: "public"},
-		{name: "other schema is another table", sql: "select * from archive.patients"},
+		{name: "other schema is another table", sql: "select * from archive.patients",
+			rule: sqlguard.RuleUnknownRelation, table: "archive.patients", at: "archive"},
 		{name: "configured schema", sql: "select * from clinic.invoices", rule: unscoped, table: "clinic.invoices", at: "clinic"},
 		{name: "unqualified matches any schema", sql: "select * from invoices", rule: unscoped, table: "invoices", at: "invoices"},
-		{name: "unqualified config matches any schema", sql: "select * from x.appointments", rule: unscoped, table: "x.appointments", at: "x."},
+		{name: "qualified by a schema the model does not know", sql: "select * from x.appointments",
+			rule: sqlguard.RuleUnknownRelation, table: "x.appointments", at: "x."},
 		{name: "database-qualified", sql: "select * from db.public.patients", rule: unscoped, table: "public.patients", at: "db"},
 		{name: "only", sql: "select * from only patients", rule: unscoped, table: "patients", at: "patients"},
 		{name: "only scoped", sql: "select * from only patients where clinic_id = $1"},
@@ -219,11 +232,12 @@ func TestCheckJoins(t *testing.T) {
 			rule: unscoped, table: "appointments", at: "appointments"},
 		{name: "nested correlation chain", sql: "select * from patients p where p.clinic_id = $1 and exists (select * from appointments a where a.clinic_id = p.clinic_id and exists (select 1 from clinic.invoices i where i.clinic_id = a.clinic_id))"},
 		{name: "correlation into a sub-select in from", sql: "select * from patients p where p.clinic_id = $1 and exists (select 1 from (select * from appointments a where a.clinic_id = p.clinic_id) s)"},
-		{name: "sub-select named like the table", sql: "select * from (select * from patients where clinic_id = $1) patients join appointments a on a.clinic_id = patients.clinic_id",
+		{name: "sub-select named like the table scopes through its tenant column", sql: "select * from (select * from patients where clinic_id = $1) patients join appointments a on a.clinic_id = patients.clinic_id"},
+		{name: "sub-select without the tenant column", sql: "select * from (select id from patients where clinic_id = $1) patients join appointments a on a.clinic_id = patients.clinic_id",
 			rule: unscoped, table: "appointments", at: "appointments"},
 		{name: "alias reused for another table", sql: "delete from patients using appointments patients where patients.clinic_id = $1",
 			rule: unscoped, table: "patients", at: "patients"},
-		{name: "two tables, one name", sql: "select * from public.patients, clinic.patients where patients.clinic_id = $1",
+		{name: "two tables, one name", sql: "select * from public.patients, patients where patients.clinic_id = $1",
 			rule: unscoped, table: "public.patients", at: "public"},
 		{name: "right join where does not scope through", sql: "select * from patients p right join appointments a on a.clinic_id = p.clinic_id where p.clinic_id = $1",
 			rule: unscoped, table: "appointments", at: "appointments"},
@@ -278,8 +292,17 @@ func TestCheckSetOperationsAndCTEs(t *testing.T) {
 		{name: "cte scoped", sql: "with p as (select * from patients where clinic_id = $1) select * from p"},
 		{name: "cte unscoped", sql: "with p as (select * from patients) select * from p where clinic_id = $1",
 			rule: unscoped, table: "patients", at: "patients"},
-		{name: "cte named like a tenant table is the table", sql: "with patients as (select 1 as clinic_id) select * from patients",
+		{name: "cte shadows the tenant table of its name", sql: "with patients as (select 1 as clinic_id) select * from patients"},
+		{name: "cte's own name inside it is the table", sql: "with patients as (select * from patients) select * from patients where clinic_id = $1",
+			rule: unscoped, table: "patients", at: "patients)"},
+		{name: "cte does not shadow a qualified name", sql: "with patients as (select 1 as clinic_id) select * from public.patients",
+			rule: unscoped, table: "public.patients", at: "public"},
+		{name: "cte does not shadow a delete target", sql: "with patients as (select 1 as clinic_id) delete from patients",
 			rule: unscoped, table: "patients", at: "last:patients"},
+		{name: "cte is not visible before it", sql: "with a as (select * from b), b as (select * from patients where clinic_id = $1) select * from a",
+			rule: sqlguard.RuleUnknownRelation, table: "b", at: "b)"},
+		{name: "cte is not visible outside its sub-query", sql: "select (with x as (select 1) select 1), * from x",
+			rule: sqlguard.RuleUnknownRelation, table: "x", at: "last:x"},
 		{name: "recursive cte", sql: "with recursive r(n) as (select 1 union all select n + 1 from r where n < 3) select * from r"},
 		{name: "recursive cte over a tenant table", sql: "with recursive r as (select id from patients where clinic_id = $1 union all select a.id from appointments a join r on a.patient_id = r.id) select * from r",
 			rule: unscoped, table: "appointments", at: "appointments"},
@@ -337,8 +360,16 @@ func TestCheckInsert(t *testing.T) {
 		{name: "on conflict constraint", sql: "insert into patients (clinic_id, id, name) values ($1, $3, $3) on conflict on constraint patients_pkey do update set name = excluded.name",
 			rule: sqlguard.RuleOnConflict, table: "patients", at: "on conflict"},
 		{name: "on conflict scoped by where", sql: "insert into patients as p (clinic_id, id, name) values ($1, $3, $3) on conflict (id) do update set name = excluded.name where p.clinic_id = $1"},
-		{name: "on conflict assigns tenant", sql: "insert into patients (clinic_id, id) values ($1, $3) on conflict (clinic_id, id) do update set clinic_id = excluded.clinic_id",
+		{name: "on conflict assigns excluded tenant", sql: "insert into patients (clinic_id, id) values ($1, $3) on conflict (clinic_id, id) do update set clinic_id = excluded.clinic_id"},
+		{name: "on conflict assigns itself", sql: "insert into patients as p (clinic_id, id) values ($1, $3) on conflict (clinic_id, id) do update set clinic_id = p.clinic_id"},
+		{name: "on conflict assigns tenant unqualified", sql: "insert into patients (clinic_id, id) values ($1, $3) on conflict (clinic_id, id) do update set clinic_id = clinic_id",
+			rule: sqlguard.RuleAssignTenant, table: "patients", at: "clinic_id = clinic_id"},
+		{name: "on conflict assigns another column", sql: "insert into patients (clinic_id, id) values ($1, $3) on conflict (clinic_id, id) do update set clinic_id = excluded.id",
 			rule: sqlguard.RuleAssignTenant, table: "patients", at: "clinic_id = excluded"},
+		{name: "on conflict assigns another tenant", sql: "insert into patients (clinic_id, id) values ($1, $3) on conflict (clinic_id, id) do update set clinic_id = $2",
+			rule: sqlguard.RuleParamTenant, table: "patients", at: "$2", param: 2},
+		{name: "on conflict assigns excluded tenant, conflict unscoped", sql: "insert into patients (clinic_id, id) values ($1, $3) on conflict (id) do update set clinic_id = excluded.clinic_id",
+			rule: sqlguard.RuleOnConflict, table: "patients", at: "on conflict"},
 		{name: "on conflict sub-query", sql: "insert into patients (clinic_id, id, name) values ($1, $3, $3) on conflict (clinic_id, id) do update set name = (select name from patients limit 1)",
 			rule: unscoped, table: "patients", at: "patients limit"},
 	})
@@ -364,9 +395,18 @@ func TestCheckUpdateDelete(t *testing.T) {
 		{name: "update or", sql: "update patients set name = $3 where clinic_id = $1 or id = $3", rule: orBranch, table: "patients", at: "patients"},
 		{name: "update other tenant", sql: "update patients set name = $3 where clinic_id = $2",
 			rule: sqlguard.RuleParamTenant, table: "patients", at: "$2", param: 2},
-		{name: "update assigns tenant", sql: "update patients set clinic_id = $1 where clinic_id = $1",
+		{name: "update assigns the tenant", sql: "update patients set clinic_id = $1 where clinic_id = $1"},
+		{name: "update assigns itself", sql: "update patients p set clinic_id = p.clinic_id, name = $3 where clinic_id = $1"},
+		{name: "update assigns another tenant", sql: "update patients set clinic_id = $2 where clinic_id = $1",
+			rule: sqlguard.RuleParamTenant, table: "patients", at: "$2", param: 2},
+		{name: "update assigns another column", sql: "update patients set clinic_id = id where clinic_id = $1",
 			rule: sqlguard.RuleAssignTenant, table: "patients", at: "clinic_id"},
-		{name: "update assigns tenant in a row", sql: "update patients set (name, clinic_id) = ($3, $1) where clinic_id = $1",
+		{name: "update assigns a joined column", sql: "update patients p set clinic_id = a.patient_id from appointments a where p.clinic_id = $1 and a.clinic_id = p.clinic_id",
+			rule: sqlguard.RuleAssignTenant, table: "patients", at: "clinic_id"},
+		{name: "update assigns tenant in a row", sql: "update patients set (name, clinic_id) = ($3, $1) where clinic_id = $1"},
+		{name: "update assigns another tenant in a row", sql: "update patients set (name, clinic_id) = ($3, $2) where clinic_id = $1",
+			rule: sqlguard.RuleParamTenant, table: "patients", at: "$2", param: 2},
+		{name: "update assigns tenant from a sub-select", sql: "update patients set (name, clinic_id) = (select name, clinic_id from patients where clinic_id = $1 limit 1) where clinic_id = $1",
 			rule: sqlguard.RuleAssignTenant, table: "patients", at: "clinic_id)"},
 		{name: "update from propagation", sql: "update patients p set name = a.note from appointments a where p.clinic_id = $1 and a.clinic_id = p.clinic_id"},
 		{name: "update from unscoped", sql: "update patients p set name = a.note from appointments a where p.clinic_id = $1 and a.patient_id = p.id",
@@ -396,13 +436,13 @@ func TestCheckStatements(t *testing.T) {
 			rule: sqlguard.RuleMultipleStatements, at: "; select"[1:]},
 		{name: "trailing semicolon", sql: "select 1;"},
 		{name: "syntax error", sql: "select * frm patients", rule: sqlguard.RuleSyntax, at: "frm"},
-		{name: "set_config local", sql: "select set_config('tenancy.tenant_id', $3, true)", rule: sqlguard.RuleSetConfig, at: "set_config"},
-		{name: "set_config session", sql: "select set_config('tenancy.tenant_id', $3, false)", rule: sqlguard.RuleSetConfig, at: "set_config"},
-		{name: "set_config other setting", sql: "select pg_catalog.set_config('statement_timeout', '1s', true)", rule: sqlguard.RuleSetConfig, at: "pg_catalog"},
-		{name: "set_config in from", sql: "select * from set_config('x.y', 'z', false)", rule: sqlguard.RuleSetConfig, at: "set_config"},
-		{name: "set_config upper case", sql: "SELECT SET_CONFIG('tenancy.tenant_id', $3, TRUE)", rule: sqlguard.RuleSetConfig, at: "SET_CONFIG"},
-		{name: "query_to_xml", sql: "select query_to_xml('select * from patients', true, false, '')", rule: sqlguard.RuleFunction, at: "query_to_xml"},
-		{name: "advisory lock", sql: "select pg_advisory_lock(1)", rule: sqlguard.RuleFunction, at: "pg_advisory_lock"},
+		{name: "set_config local", sql: "select set_config('tenancy.tenant_id', $3, true)", rule: sqlguard.RuleSetConfig, at: "set_config", fn: "set_config"},
+		{name: "set_config session", sql: "select set_config('tenancy.tenant_id', $3, false)", rule: sqlguard.RuleSetConfig, at: "set_config", fn: "set_config"},
+		{name: "set_config other setting", sql: "select pg_catalog.set_config('statement_timeout', '1s', true)", rule: sqlguard.RuleSetConfig, at: "pg_catalog", fn: "pg_catalog.set_config"},
+		{name: "set_config in from", sql: "select * from set_config('x.y', 'z', false)", rule: sqlguard.RuleSetConfig, at: "set_config", fn: "set_config"},
+		{name: "set_config upper case", sql: "SELECT SET_CONFIG('tenancy.tenant_id', $3, TRUE)", rule: sqlguard.RuleSetConfig, at: "SET_CONFIG", fn: "set_config"},
+		{name: "query_to_xml", sql: "select query_to_xml('select * from patients', true, false, '')", rule: sqlguard.RuleFunction, at: "query_to_xml", fn: "query_to_xml"},
+		{name: "advisory lock", sql: "select pg_advisory_lock(1)", rule: sqlguard.RuleFunction, at: "pg_advisory_lock", fn: "pg_advisory_lock"},
 		{name: "advisory xact lock", sql: "select pg_advisory_xact_lock(1)"},
 		{name: "set tenant", sql: "set tenancy.tenant_id = 'x'", rule: sqlguard.RuleSet, at: "set"},
 		{name: "set session tenant", sql: "set session tenancy.tenant_id = 'x'", rule: sqlguard.RuleSet, at: "set"},

@@ -3,10 +3,12 @@ package sqlguard_test
 import (
 	"bufio"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/sqlguard"
 )
 
@@ -15,13 +17,43 @@ var (
 	tenantB = tenancy.MustParseID("0190a8c0-0000-7000-8000-00000000000b")
 )
 
-// testTables are the tenant tables of the test schema (see schemaSQL).
-var testTables = []string{"public.patients", "appointments", "clinic.invoices", "Notes"}
+// testTables are the relations of the test schema (see schemaSQL): tenant
+// tables scoped by clinic_id (one in another schema, one with a quoted
+// mixed-case name), tenant tables with tenant columns of their own
+// (orgs.id, attachments.organization_id, tasks."tenantId"), registries and
+// a private table.
+var testTables = []rls.Table{
+	{Name: "public.clinics", Kind: rls.Registry},
+	{Name: "public.plans", Kind: rls.Registry},
+	{Name: "public.patients"},
+	{Name: "public.appointments"},
+	{Name: "clinic.invoices"},
+	{Name: "public.Notes"},
+	{Name: "public.orgs", TenantColumn: "id"},
+	{Name: "public.attachments", TenantColumn: "organization_id"},
+	{Name: "public.tasks", TenantColumn: "tenantId"},
+	{Name: "public.task_tags", TenantColumn: "tenant_id"},
+	{Name: "public.secrets", Kind: rls.Private},
+}
 
+// testModel returns the model of testTables, with cfg (the zero Config
+// for the defaults: helper schema tenancy, tenant column clinic_id) and
+// any extra tables.
+func testModel(t testing.TB, cfg rls.Config, extra ...rls.Table) *rls.Model {
+	t.Helper()
+	m, err := rls.NewModel(cfg, append(slices.Clone(testTables), extra...)...)
+	if err != nil {
+		t.Fatalf("NewModel: %v", err)
+	}
+	return m
+}
+
+// newGuard returns a guard for cfg, over the test model when cfg has no
+// model.
 func newGuard(t testing.TB, cfg sqlguard.Config) *sqlguard.Guard {
 	t.Helper()
-	if cfg.TenantTables == nil {
-		cfg.TenantTables = testTables
+	if cfg.Model == nil {
+		cfg.Model = testModel(t, rls.Config{})
 	}
 	g, err := sqlguard.New(cfg)
 	if err != nil {

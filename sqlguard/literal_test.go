@@ -105,8 +105,9 @@ func TestCheckLiteral(t *testing.T) {
 		{name: "on conflict scoped by where", sql: "insert into patients as p (clinic_id, id, name) values ('" + litA + "', $3, 'x') on conflict (id) do update set name = excluded.name where p.clinic_id = '" + litA + "'"},
 		{name: "on conflict where other tenant", sql: "insert into patients as p (clinic_id, id, name) values ('" + litA + "', $3, 'x') on conflict (id) do update set name = excluded.name where p.clinic_id = '" + litB + "'",
 			rule: literalTenant, table: "patients", at: "'" + litB},
-		{name: "on conflict assigns tenant", sql: "insert into patients (clinic_id, id) values ('" + litA + "', $3) on conflict (clinic_id, id) do update set clinic_id = '" + litA + "'",
-			rule: sqlguard.RuleAssignTenant, table: "patients", at: "clinic_id = '"},
+		{name: "on conflict assigns the tenant", sql: "insert into patients (clinic_id, id) values ('" + litA + "', $3) on conflict (clinic_id, id) do update set clinic_id = '" + litA + "'"},
+		{name: "on conflict assigns another tenant", sql: "insert into patients (clinic_id, id) values ('" + litA + "', $3) on conflict (clinic_id, id) do update set clinic_id = '" + litB + "'",
+			rule: literalTenant, table: "patients", at: "'" + litB},
 
 		// UPDATE and DELETE ... WHERE.
 		{name: "bun update", sql: `UPDATE "patients" AS "p" SET "name" = 'x' WHERE (clinic_id = '` + litA + `')`},

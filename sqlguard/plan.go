@@ -20,9 +20,11 @@ type plan struct {
 	literals []literalUse
 }
 
-// paramUse is a parameter $n that stands for the tenant.
+// paramUse is a parameter $n that stands for the tenant, or, for array,
+// for an array that holds only the tenant (tenant_id = ANY($n)).
 type paramUse struct {
 	n     int
+	array bool
 	table string
 	pos   int
 }
@@ -46,7 +48,7 @@ func compile(cfg *config, sql string) *plan {
 		}
 		return &plan{refusal: &RefusalError{Rule: RuleSyntax, Pos: pos}}
 	}
-	a := &analyzer{cfg: cfg, levels: make(map[*pg_query.SelectStmt]*level)}
+	a := &analyzer{cfg: cfg, levels: make(map[*pg_query.SelectStmt]*level), probes: make(map[*pg_query.SubLink]*output)}
 	switch len(tree.Stmts) {
 	case 0:
 		// Only white space, comments or semicolons: nothing is run.
@@ -72,13 +74,14 @@ func byteOffset(s string, chars int) int {
 	return i
 }
 
-// dedupe keeps the first use of each parameter number.
+// dedupe keeps the first use of each parameter number, as a value and as
+// an array.
 func dedupe(uses []paramUse) []paramUse {
 	var out []paramUse
 	for _, u := range uses {
 		seen := false
 		for _, o := range out {
-			if o.n == u.n {
+			if o.n == u.n && o.array == u.array {
 				seen = true
 				break
 			}

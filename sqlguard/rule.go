@@ -48,16 +48,65 @@ const (
 	// pass its own statement through the guard.
 	RuleSetConfig Rule = "set-config"
 
-	// RuleFunction refuses calls of functions that run SQL given as text
-	// or read whole tables by name, out of the guard's sight (query_to_xml,
-	// table_to_xml, cursor_to_xml, schema_to_xml, database_to_xml and their
-	// xmlschema variants, ts_stat, the dblink functions), that reach the
-	// server's files (pg_read_file, pg_read_binary_file, pg_ls_dir,
-	// pg_stat_file, lo_import, lo_export), or that touch state beyond the
-	// transaction (session-level advisory locks, pg_terminate_backend,
-	// pg_cancel_backend, pg_reload_conf). Transaction-level advisory locks
-	// (pg_advisory_xact_lock) are allowed.
+	// RuleFunction refuses a call of any function that is not allowed:
+	// allowed are the pg_catalog functions of [SafeFunctions] (called
+	// unqualified or as pg_catalog.name), every function of the model's
+	// helper schema ([rls.Config.Schema]: current_tenant_id and the other
+	// helpers that rls.Generate makes), and the functions the model
+	// declares ([rls.Config.Functions]; an unqualified call matches a
+	// declared function of that name in any schema). Everything else is
+	// refused, among them every function that runs SQL given as text
+	// (query_to_xml and the other *_to_xml functions, ts_rewrite, ts_stat,
+	// dblink), reads other sessions (pg_stat_get_activity,
+	// pg_stat_get_backend_*, pg_blocking_pids, pg_lock_status), the
+	// server's files (pg_read_file, pg_ls_dir, pg_stat_file), large
+	// objects (lo_import, lo_get, loread, ...), cluster-wide statistics and
+	// sizes (pg_stat_get_*, pg_database_size, pg_relation_size,
+	// pg_total_relation_size), sequences (nextval, currval, setval), the
+	// settings (current_setting; set_config is [RuleSetConfig]), and every
+	// function whose effect outlives the transaction or reaches another
+	// session (session-level advisory locks, pg_sleep, pg_notify, setseed,
+	// pg_terminate_backend, pg_cancel_backend, pg_reload_conf).
+	// Transaction-level advisory locks (pg_advisory_xact_lock and its
+	// kin) are allowed. [RefusalError.Func] names the function.
 	RuleFunction Rule = "function"
+
+	// RuleOperator refuses an operator qualified with another schema than
+	// pg_catalog (OPERATOR(public.===)), which may run any function.
+	// Unqualified operators and OPERATOR(pg_catalog.op) are allowed.
+	// [RefusalError.Func] names the operator.
+	RuleOperator Rule = "operator"
+
+	// RuleUnknownRelation refuses a reference to a relation that the model
+	// ([Config.Model]) does not name: a table, view, sequence or foreign
+	// table created after the model was built (by a later migration, say)
+	// is refused until the model classifies it, never let through as if it
+	// held no tenant's rows.
+	RuleUnknownRelation Rule = "unknown-relation"
+
+	// RulePrivateRelation refuses a reference to a relation that the model
+	// classifies as private ([rls.Private]): the app role holds no
+	// privilege on it, and only the model's pre-auth functions read it.
+	// An unqualified name is refused when any relation of that name the
+	// model knows is private and none is a tenant relation.
+	RulePrivateRelation Rule = "private-relation"
+
+	// RuleCatalogRelation refuses a reference to a relation of PostgreSQL's
+	// own schemas (pg_catalog, information_schema, pg_toast, pg_temp*),
+	// and to any unqualified name beginning with pg_ (which pg_catalog
+	// comes first to resolve): pg_stat_activity and pg_locks show other
+	// sessions, pg_stats and pg_stat_statements other tenants' values and
+	// statements, the other catalogs and statistics views the whole
+	// cluster. A relation of pg_catalog or information_schema that the
+	// model itself classifies as a registry is allowed (for pg_catalog,
+	// unqualified too).
+	RuleCatalogRelation Rule = "catalog-relation"
+
+	// RuleAmbiguousRelation refuses an unqualified reference to a name
+	// that the model knows as tenant relations in several schemas with
+	// different tenant columns: which column scopes it depends on the
+	// search_path. Qualify the reference.
+	RuleAmbiguousRelation Rule = "ambiguous-relation"
 
 	// RuleTruncate refuses TRUNCATE of any table.
 	RuleTruncate Rule = "truncate"
@@ -78,9 +127,10 @@ const (
 	RuleColumnAlias Rule = "column-alias"
 
 	// RuleParamTenant refuses a statement whose parameter $n, used as the
-	// tenant, is missing, nil, of another type than tenancy.ID, [16]byte,
-	// string, pgtype.UUID or a pointer to one of them, or holds another
-	// value than the tenant.
+	// tenant, is missing, nil, of a type that does not carry a UUID (see
+	// [Guard.Check] for the types read), or holds another value than the
+	// tenant; or, used as an array of tenants (tenant_id = ANY($n)), is not
+	// a non-empty slice or array of such values that are all the tenant.
 	RuleParamTenant Rule = "param-tenant"
 
 	// RuleLiteralTenant refuses a statement that uses a string constant
@@ -101,7 +151,12 @@ const (
 	RuleInsertTenant Rule = "insert-tenant"
 
 	// RuleAssignTenant refuses UPDATE ... SET and ON CONFLICT DO UPDATE
-	// SET of the tenant column of a tenant table.
+	// SET of the tenant column of a tenant table to anything that may
+	// change it. Allowed are only assignments that keep the tenant: the
+	// column itself (SET tenant_id = tenant_id, SET tenant_id =
+	// t.tenant_id), EXCLUDED's tenant column when the INSERT sets it to the
+	// tenant, a tenant value (a parameter or literal checked like those of
+	// a WHERE clause, the helper), or a column known to hold the tenant.
 	RuleAssignTenant Rule = "assign-tenant"
 
 	// RuleOnConflict refuses INSERT ... ON CONFLICT DO UPDATE into a tenant

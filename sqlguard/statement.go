@@ -15,6 +15,12 @@ type analyzer struct {
 	literals []literalUse
 	stmtPos  int32
 	levels   map[*pg_query.SelectStmt]*level // plain SELECT levels, for INSERT ... SELECT
+
+	// probe is set on an analyzer that only finds out what a sub-select
+	// returns (see probeSub): it walks no expressions, and its refusal and
+	// uses are dropped.
+	probe  bool
+	probes map[*pg_query.SubLink]*output // shared by an analyzer and its probes
 }
 
 func (a *analyzer) refuse(rule Rule, table string, pos int32) {
@@ -34,13 +40,13 @@ func (a *analyzer) statement(raw *pg_query.RawStmt) {
 	pos := raw.StmtLocation
 	switch s := raw.Stmt.GetNode().(type) {
 	case *pg_query.Node_SelectStmt:
-		a.selectStmt(s.SelectStmt, nil)
+		a.selectStmt(s.SelectStmt, nil, nil)
 	case *pg_query.Node_InsertStmt:
-		a.insertStmt(s.InsertStmt, nil)
+		a.insertStmt(s.InsertStmt, nil, nil)
 	case *pg_query.Node_UpdateStmt:
-		a.updateStmt(s.UpdateStmt, nil)
+		a.updateStmt(s.UpdateStmt, nil, nil)
 	case *pg_query.Node_DeleteStmt:
-		a.deleteStmt(s.DeleteStmt, nil)
+		a.deleteStmt(s.DeleteStmt, nil, nil)
 	case *pg_query.Node_VariableSetStmt:
 		a.setStmt(s.VariableSetStmt, pos)
 	case *pg_query.Node_TransactionStmt:
@@ -130,65 +136,6 @@ func (a *analyzer) setStmt(v *pg_query.VariableSetStmt, pos int32) {
 	}
 	// RESET, RESET ALL and anything unknown.
 	a.refuse(RuleSet, "", pos)
-}
-
-// deniedFuncs are functions that run SQL given as text or dump tables by
-// name, out of the guard's sight, and set_config.
-var deniedFuncs = map[string]Rule{
-	"set_config": RuleSetConfig,
-
-	// SQL as text, or whole tables by name.
-	"query_to_xml":                  RuleFunction,
-	"query_to_xmlschema":            RuleFunction,
-	"query_to_xml_and_xmlschema":    RuleFunction,
-	"table_to_xml":                  RuleFunction,
-	"table_to_xmlschema":            RuleFunction,
-	"table_to_xml_and_xmlschema":    RuleFunction,
-	"cursor_to_xml":                 RuleFunction,
-	"cursor_to_xmlschema":           RuleFunction,
-	"schema_to_xml":                 RuleFunction,
-	"schema_to_xmlschema":           RuleFunction,
-	"schema_to_xml_and_xmlschema":   RuleFunction,
-	"database_to_xml":               RuleFunction,
-	"database_to_xmlschema":         RuleFunction,
-	"database_to_xml_and_xmlschema": RuleFunction,
-	"ts_stat":                       RuleFunction,
-	"dblink":                        RuleFunction,
-	"dblink_exec":                   RuleFunction,
-	"dblink_send_query":             RuleFunction,
-	"dblink_open":                   RuleFunction,
-	"dblink_connect":                RuleFunction,
-	"dblink_connect_u":              RuleFunction,
-
-	// Files and large objects on the server.
-	"pg_read_file":        RuleFunction,
-	"pg_read_binary_file": RuleFunction,
-	"pg_ls_dir":           RuleFunction,
-	"pg_stat_file":        RuleFunction,
-	"lo_import":           RuleFunction,
-	"lo_export":           RuleFunction,
-
-	// Session-level state that outlives the transaction, and other sessions.
-	"pg_advisory_lock":            RuleFunction,
-	"pg_advisory_lock_shared":     RuleFunction,
-	"pg_try_advisory_lock":        RuleFunction,
-	"pg_try_advisory_lock_shared": RuleFunction,
-	"pg_advisory_unlock":          RuleFunction,
-	"pg_advisory_unlock_shared":   RuleFunction,
-	"pg_advisory_unlock_all":      RuleFunction,
-	"pg_terminate_backend":        RuleFunction,
-	"pg_cancel_backend":           RuleFunction,
-	"pg_reload_conf":              RuleFunction,
-}
-
-func (a *analyzer) funcCall(f *pg_query.FuncCall) {
-	if len(f.Funcname) == 0 {
-		return
-	}
-	name := strings.ToLower(f.Funcname[len(f.Funcname)-1].GetString_().GetSval())
-	if rule, ok := deniedFuncs[name]; ok {
-		a.refuse(rule, "", f.Location)
-	}
 }
 
 func rangeVarName(rv *pg_query.RangeVar) string {

@@ -184,3 +184,22 @@ update patients p set name = a.note from appointments a where p.clinic_id = '019
 DELETE FROM "appointments" AS "a" WHERE (a.clinic_id = '0190a8c0-0000-7000-8000-00000000000a') RETURNING "a"."id"
 DELETE FROM "appointments" AS "a" WHERE (a.note = 'note1-a')
 DELETE FROM "Notes" AS "n" WHERE ("n"."clinic_id" = '0190a8c0-0000-7000-8000-00000000000a') AND ("n"."id" IN ('0190a8c0-0000-7000-8000-0000000a0301', '0190a8c0-0000-7000-8000-0000000b0301'))
+# Tenant columns of their own, and scope reached through CTEs, sub-selects, IN, rows, arrays.
+select title from tasks where "tenantId" = $1
+select t.title, a.name from tasks t join attachments a on a.organization_id = t."tenantId" and a.task_id = t.id where t."tenantId" = $1
+select name from orgs where id = $1
+select o.name, g.tag from orgs o join task_tags g on g.tenant_id = o.id where o.id = $1
+with d as (select "tenantId", id from tasks where "tenantId" = $1 and title like $3) delete from tasks where ("tenantId", id) in (select "tenantId", id from d) returning title
+with d as (select organization_id, id from attachments where organization_id = $1) update attachments set name = $3 where (organization_id, id) in (select organization_id, id from d)
+select name from attachments where organization_id in (select "tenantId" from tasks where "tenantId" = $1)
+select name from attachments where organization_id = (select "tenantId" from tasks where "tenantId" = $1 limit 1)
+select title from tasks where (id, "tenantId") = (id, $1::uuid)
+select title from tasks where ("tenantId", title) in (($1, $3), ($1, 'x'))
+select name from patients where clinic_id = any($4)
+select name from attachments where organization_id = any($4::uuid[])
+update tasks set "tenantId" = "tenantId", title = $3 where "tenantId" = $1
+insert into task_tags (tenant_id, id, tag) values ($1, gen_random_uuid(), $3) on conflict (tenant_id, id) do update set tenant_id = excluded.tenant_id, tag = excluded.tag
+with recursive tree as (select "tenantId", id from tasks where "tenantId" = $1 union all select t."tenantId", t.id from tasks t join tree on t."tenantId" = tree."tenantId" and t.parent_id = tree.id) select count(*) from tree
+select a.name from (select "tenantId", id from tasks where "tenantId" = $1) t join attachments a on a.organization_id = t."tenantId"
+with cur as (select $1::uuid as org) select o.name from orgs o join cur on o.id = cur.org
+select lower(name), length('select * from patients'), format('%s', $$select title from tasks$$) from patients where clinic_id = $1

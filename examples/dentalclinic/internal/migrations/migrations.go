@@ -65,9 +65,10 @@ func Tables() []rls.Table {
 
 // Model returns the isolation model of the app's database for roles: the
 // app's tables ([Tables]), the audit tables, the private table of platform
-// admins, the sign-in functions that run before a clinic is known
-// (pre-auth), the narrow definer functions, and the audit package's
-// cross-tenant policies. tenantdb, the SQL guard, rls.Check and the leak
+// admins, pg_catalog's list of time zones (a registry), the sign-in
+// functions that run before a clinic is known (pre-auth), the narrow
+// definer functions (which the app's SQL may call), and the audit
+// package's cross-tenant policies. tenantdb, the SQL guard, rls.Check and the leak
 // harness all read this one value.
 func Model(roles Roles) (*rls.Model, error) {
 	tables := append(Tables(), audit.Tables()...)
@@ -77,11 +78,16 @@ func Model(roles Roles) (*rls.Model, error) {
 		// written by the app role directly (store.Revocations): no tenant
 		// data, so not tenant-scoped.
 		rls.Table{Name: "public.token_revocations", Kind: rls.Registry},
+		// The settings forms check a time zone's name against it.
+		rls.Table{Name: "pg_catalog.pg_timezone_names", Kind: rls.Registry},
 	)
 	m, err := rls.NewModel(rls.Config{
 		OwnerRole: roles.Owner, AppRole: roles.App, PlatformRole: roles.Platform,
-		PreAuth:          []string{"auth.staff_accounts", "auth.portal_accounts", "auth.platform_admin", "auth.portal_invite"},
-		AllowDefiner:     []string{"auth.use_portal_invite", "auth.clinic_sizes"},
+		PreAuth:      []string{"auth.staff_accounts", "auth.portal_accounts", "auth.platform_admin", "auth.portal_invite"},
+		AllowDefiner: []string{"auth.use_portal_invite", "auth.clinic_sizes"},
+		// The functions the app's SQL calls beyond the guard's safe set:
+		// enrolment marks its invite used, the console reads clinic sizes.
+		Functions:        []string{"auth.use_portal_invite", "auth.clinic_sizes"},
 		AllowCrossTenant: audit.CrossTenantPolicies(), // the platform role reads every audit chain, by design
 	}, tables...)
 	if err != nil {
