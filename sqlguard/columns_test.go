@@ -35,12 +35,15 @@ func TestCheckPerTableTenantColumn(t *testing.T) {
 		{name: "a join scoped by the wrong column", sql: `select * from public.patients p join audit.events e on e.resource_id = p.id::text where p.clinic_id = $1 and e.clinic_id = $1`, rule: unscoped, table: "audit.events", at: "audit.events"},
 		{name: "insert with its own column", sql: `insert into audit.events (tenant_id, seq) values ($1, 1)`},
 		{name: "insert with another table's column", sql: `insert into audit.events (clinic_id, seq) values ($1, 1)`, rule: sqlguard.RuleInsertTenant, table: "audit.events", at: "audit.events"},
-		{name: "update of its own column", sql: `update audit.events set tenant_id = $1 where tenant_id = $1`, rule: sqlguard.RuleAssignTenant, table: "audit.events", at: "tenant_id"},
+		// Setting the tenant column to the tenant, in a row scoped to the
+		// tenant, changes nothing: a no-op assignment is accepted.
+		{name: "update of its own column to the tenant", sql: `update audit.events set tenant_id = $1 where tenant_id = $1`},
+		{name: "update of its own column to another value", sql: `update audit.events set tenant_id = id where tenant_id = $1`, rule: sqlguard.RuleAssignTenant, table: "audit.events", at: "tenant_id"},
 		{name: "qualified, org_id", sql: `select * from public.notes where org_id = $1`},
 		{name: "qualified, tenant_id", sql: `select * from archive.notes where tenant_id = $1`},
 		// notes through the search_path is public.notes (org_id) or
 		// archive.notes (tenant_id): no column can be trusted.
-		{name: "unqualified, two schemas, two columns", sql: `select * from notes where org_id = $1`, rule: unscoped, table: "notes", at: "notes"},
-		{name: "unqualified, the other column", sql: `select * from notes where tenant_id = $1`, rule: unscoped, table: "notes", at: "notes"},
+		{name: "unqualified, two schemas, two columns", sql: `select * from notes where org_id = $1`, rule: sqlguard.RuleAmbiguousRelation, table: "notes", at: "notes"},
+		{name: "unqualified, the other column", sql: `select * from notes where tenant_id = $1`, rule: sqlguard.RuleAmbiguousRelation, table: "notes", at: "notes"},
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"testing"
 
-
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
