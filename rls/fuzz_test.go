@@ -49,6 +49,9 @@ func FuzzGenerate(f *testing.F) {
 			cmpOr(app, DefaultAppRole) != cmpOr(owner, DefaultOwnerRole) && cmpOr(app, DefaultAppRole) != cmpOr(platform, DefaultPlatformRole) &&
 			cmpOr(owner, DefaultOwnerRole) != cmpOr(platform, DefaultPlatformRole) &&
 			tbl.Name != registry.Name &&
+			// PostgreSQL's own schemas hold only registries (Table, Kind)
+			tschema != "pg_catalog" && tschema != "information_schema" &&
+			!strings.HasPrefix(tschema, "pg_toast") && !strings.HasPrefix(tschema, "pg_temp") &&
 			!slices.ContainsFunc([]string{cmpOr(owner, DefaultOwnerRole), cmpOr(app, DefaultAppRole), cmpOr(platform, DefaultPlatformRole)}, func(r string) bool {
 				return r == "public" || r == "none" || strings.HasPrefix(r, "pg_") // reserved by PostgreSQL
 			})

@@ -126,7 +126,7 @@ END
 
 	var schemas []string
 	for _, t := range g.tables {
-		if !slices.Contains(schemas, t.schema) {
+		if !slices.Contains(schemas, t.schema) && !systemSchema(t.schema) {
 			schemas = append(schemas, t.schema)
 		}
 	}
@@ -139,10 +139,12 @@ END
 	}
 
 	for _, t := range g.tables {
-		switch t.Kind {
-		case Registry:
+		switch {
+		case systemSchema(t.schema):
+			g.printf("\n-- Registry %s is PostgreSQL's own: left as PostgreSQL grants it.\n", t.qualified())
+		case t.Kind == Registry:
 			g.registry(t)
-		case Private:
+		case t.Kind == Private:
 			g.private(t)
 		default:
 			g.tenantTable(t)
@@ -294,7 +296,7 @@ func (g *generator) citus() {
 	g.printf("\n-- Citus: registries become reference tables; tenant tables are distributed on the\n")
 	g.printf("-- tenant column and co-located, so a tenant's rows, joins and foreign keys stay on one node.\n")
 	for _, t := range g.tables {
-		if t.Kind == Registry {
+		if t.Kind == Registry && !systemSchema(t.schema) {
 			g.printf("SELECT create_reference_table(%s)\n", quoteLiteral(t.qualified()))
 			g.undistributed(t)
 		}

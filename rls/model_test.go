@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -131,5 +132,41 @@ func TestModelSpecRoundTrip(t *testing.T) {
 	}
 	if sql1 != sql2 {
 		t.Error("Model.Generate and Generate of the same specs differ")
+	}
+}
+
+// TestModelSystemSchemas: PostgreSQL's own relations may be registries the
+// app's SQL reads, which Generate leaves alone; nothing else.
+func TestModelSystemSchemas(t *testing.T) {
+	for _, tt := range []rls.Table{
+		{Name: "pg_catalog.pg_class"},
+		{Name: "information_schema.tables", Kind: rls.Private},
+		{Name: "pg_toast.pg_toast_1"},
+	} {
+		if _, err := rls.NewModel(rls.Config{}, tt); !errors.Is(err, rls.ErrInvalidTable) {
+			t.Errorf("NewModel(%s, %s) = %v, want ErrInvalidTable", tt.Name, tt.Kind, err)
+		}
+	}
+	m, err := rls.NewModel(rls.Config{Citus: true},
+		rls.Table{Name: "pg_catalog.pg_timezone_names", Kind: rls.Registry},
+		rls.Table{Name: "app.tasks"},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Relation("pg_catalog", "pg_timezone_names").Class; got != rls.ClassRegistry {
+		t.Errorf("pg_catalog.pg_timezone_names is %v, want registry", got)
+	}
+	sql, err := m.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(sql, "\n") {
+		if strings.Contains(line, "pg_catalog.pg_timezone_names") && !strings.HasPrefix(line, "--") {
+			t.Errorf("Generate touches PostgreSQL's own relation: %s", line)
+		}
+		if strings.Contains(line, "SCHEMA pg_catalog") {
+			t.Errorf("Generate grants on pg_catalog: %s", line)
+		}
 	}
 }

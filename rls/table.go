@@ -75,7 +75,11 @@ type Table struct {
 	// Required.
 	Name string `json:"name"`
 
-	// Kind is [TenantOwned] (the default), [Registry] or [Private].
+	// Kind is [TenantOwned] (the default), [Registry] or [Private]. In
+	// PostgreSQL's own schemas (pg_catalog, information_schema) only a
+	// registry may be listed: a catalog relation that the app's SQL reads,
+	// such as pg_catalog.pg_timezone_names, which the guard otherwise
+	// refuses and [Generate] leaves as PostgreSQL grants it.
 	Kind TableKind `json:"kind,omitzero"`
 
 	// TenantColumn overrides [Config.TenantColumn] for this table (for
@@ -133,6 +137,9 @@ func (t Table) resolve(cfg Config) (table, error) {
 		return bad("table: %v", err)
 	}
 	r := table{Table: t, schema: schema, name: name}
+	if systemSchema(schema) && t.Kind != Registry {
+		return bad("only a registry may be in PostgreSQL's own schema %s", schema)
+	}
 	switch t.Kind {
 	case TenantOwned:
 	case Registry, Private:
@@ -184,4 +191,14 @@ func (t Table) resolve(cfg Config) (table, error) {
 		}
 	}
 	return r, nil
+}
+
+// systemSchema reports whether schema is one of PostgreSQL's own:
+// pg_catalog, information_schema, and the pg_toast and pg_temp schemas. A
+// model may list a relation there only as a registry (one the app's SQL
+// reads, such as pg_catalog.pg_timezone_names), which [Generate] leaves as
+// PostgreSQL made it.
+func systemSchema(schema string) bool {
+	return schema == "pg_catalog" || schema == "information_schema" ||
+		strings.HasPrefix(schema, "pg_toast") || strings.HasPrefix(schema, "pg_temp")
 }
