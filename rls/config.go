@@ -71,9 +71,12 @@ type Config struct {
 	// list), that tenant-scoped SQL may call besides the guard's own set of
 	// functions known to be safe in tenant scope: the application's own
 	// SECURITY INVOKER functions, for example. The guard (package sqlguard)
-	// refuses every other function. A listed function runs with the
-	// caller's rights, so row-level security still binds what it reads;
-	// list none that runs SQL given as text.
+	// refuses every other function. A SECURITY INVOKER function runs with
+	// the caller's rights, so row-level security still binds what it
+	// reads; a SECURITY DEFINER one runs past it, so it must also be in
+	// AllowDefiner (which [Check] requires) and be narrow: scoped by
+	// current_tenant_id() itself, with a fixed search_path. List none that
+	// runs SQL given as text.
 	Functions []string `json:"functions,omitempty"`
 
 	// PreAuth lists the SECURITY DEFINER functions, as "schema.function",
