@@ -15,7 +15,9 @@ import (
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
+	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/rls"
+	"github.com/mydentalpractice/tenancy/tenancytest"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
@@ -32,7 +34,7 @@ var (
 )
 
 func as(p tenancy.Principal) context.Context {
-	return tenancy.NewContext(context.Background(), p)
+	return tenancytest.Context(context.Background(), p)
 }
 
 func staff(clinic, subject tenancy.ID, roles ...string) context.Context {
@@ -82,7 +84,7 @@ func setup(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := tenantdb.New(context.Background(), db.Pool(t, pgtest.App), tenantdb.Config{Model: model, Guard: allowAll{}})
+	app, err := tenantdb.New(context.Background(), db.Pool(t, pgtest.App), tenantdb.Config{Model: model, Guard: allowAll{}, Sources: []tenancy.Source{tenancytest.Source(), jwtctx.Source()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -179,11 +179,11 @@ func NewRLSBench(ctx context.Context, superuser string, conns Conns, planCacheMo
 			b.Close()
 			return nil, err
 		}
-		if b.pools[v], err = tenantdb.New(ctx, p, tenantdb.Config{Model: model}); err != nil {
+		if b.pools[v], err = tenantdb.New(ctx, p, tenantdb.Config{Model: model, Sources: []tenancy.Source{benchAuth.Source()}}); err != nil {
 			b.Close()
 			return nil, fmt.Errorf("%s: %w", v, err)
 		}
-		if b.explain[v], err = tenantdb.New(ctx, p, tenantdb.Config{Model: model, Guard: allowAll{}}); err != nil {
+		if b.explain[v], err = tenantdb.New(ctx, p, tenantdb.Config{Model: model, Guard: allowAll{}, Sources: []tenancy.Source{benchAuth.Source()}}); err != nil {
 			b.Close()
 			return nil, err
 		}
@@ -309,9 +309,14 @@ func makeNaive(ctx context.Context, superuser string, conns Conns) (map[string]s
 
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
+// benchAuth is the benchmark's authenticator: its principals are the
+// generated clinics' owners, and only the benchmark's own pools accept
+// them.
+var benchAuth = tenancy.NewAuthenticator("dentalclinic-scale")
+
 // principal is clinic n's owner.
 func principal(ctx context.Context, n int) context.Context {
-	return tenancy.NewContext(ctx, tenancy.Principal{
+	return benchAuth.NewContext(ctx, tenancy.Principal{
 		Kind: tenancy.KindStaff, Tenant: ClinicID(n), Subject: StaffID(n, 0), Roles: []string{"owner", "dentist"},
 	})
 }
