@@ -18,4 +18,3 @@ func ExampleCheckReason() {
 	// "\u00ad\u2060": tenantdb: the work needs a reason in visible text: "\u00ad\u2060" has no visible character
 	// "   ": tenantdb: the work needs a reason in visible text: "   " has no visible character
 }
-
