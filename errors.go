@@ -18,4 +18,9 @@ var (
 	// ErrInvalidPrincipal is returned by [Principal.Validate] (and so by
 	// [Require]) when a principal's fields do not fit its kind.
 	ErrInvalidPrincipal = errors.New("tenancy: invalid principal")
+
+	// ErrUnverified is returned by [RequireFrom] when the principal in the
+	// context came from none of the accepted sources: built by hand with
+	// [NewContext], or verified by an [Authenticator] that was not listed.
+	ErrUnverified = errors.New("tenancy: principal from no accepted authenticator")
 )

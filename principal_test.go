@@ -179,3 +179,57 @@ func TestNewContextCopies(t *testing.T) {
 		t.Errorf("impersonation changed through a reader's copy: %v", p2.Impersonation.GrantID)
 	}
 }
+
+func TestAuthenticatorSource(t *testing.T) {
+	a, b := tenancy.NewAuthenticator("a"), tenancy.NewAuthenticator("a")
+	if a.Source() == b.Source() {
+		t.Error("two authenticators of one name have equal sources")
+	}
+	if a.Source() != a.Source() {
+		t.Error("an authenticator's sources differ")
+	}
+	p := tenancy.Principal{Kind: tenancy.KindStaff, Tenant: tenancy.NewID(), Subject: tenancy.NewID(), Roles: []string{"x"}}
+	ctx := a.NewContext(context.Background(), p)
+	if got, ok := tenancy.FromContext(ctx); !ok || got.Tenant != p.Tenant {
+		t.Errorf("FromContext = %v, %v; want the principal", got, ok)
+	}
+	// A later plain NewContext replaces the principal and drops the source.
+	ctx = tenancy.NewContext(ctx, p)
+	if src, ok := tenancy.SourceFromContext(ctx); ok || !src.IsZero() {
+		t.Errorf("source after NewContext = %v, %v; want none", src, ok)
+	}
+	for _, tc := range []struct {
+		name    string
+		ctx     context.Context
+		sources []tenancy.Source
+		want    error
+	}{
+		{"accepted", a.NewContext(context.Background(), p), []tenancy.Source{b.Source(), a.Source()}, nil},
+		{"other authenticator", b.NewContext(context.Background(), p), []tenancy.Source{a.Source()}, tenancy.ErrUnverified},
+		{"hand-built", tenancy.NewContext(context.Background(), p), []tenancy.Source{a.Source()}, tenancy.ErrUnverified},
+		{"zero source listed", tenancy.NewContext(context.Background(), p), []tenancy.Source{{}}, tenancy.ErrUnverified},
+		{"none listed", a.NewContext(context.Background(), p), nil, tenancy.ErrUnverified},
+		{"no principal", context.Background(), []tenancy.Source{a.Source()}, tenancy.ErrNoTenant},
+		{"invalid principal", a.NewContext(context.Background(), tenancy.Principal{Kind: tenancy.KindStaff, Tenant: p.Tenant}), []tenancy.Source{a.Source()}, tenancy.ErrInvalidPrincipal},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := tenancy.RequireFrom(tc.ctx, tc.sources)
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Errorf("RequireFrom: %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestNewAuthenticatorNames(t *testing.T) {
+	for _, name := range []string{"", "a b", "x/y", "é"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("NewAuthenticator(%q) did not panic", name)
+				}
+			}()
+			tenancy.NewAuthenticator(name)
+		}()
+	}
+}

@@ -16,7 +16,9 @@ import (
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
+	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/rls"
+	"github.com/mydentalpractice/tenancy/tenancytest"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
@@ -33,7 +35,7 @@ var (
 )
 
 func as(p tenancy.Principal) context.Context {
-	return tenancy.NewContext(context.Background(), p)
+	return tenancytest.Context(context.Background(), p)
 }
 
 func staff(clinic, subject tenancy.ID, roles ...string) context.Context {
@@ -93,7 +95,7 @@ func setupWith(t testing.TB, column string, guard tenantdb.Guard) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := tenantdb.New(context.Background(), db.Pool(t, pgtest.App), tenantdb.Config{Model: model, Guard: guard})
+	app, err := tenantdb.New(context.Background(), db.Pool(t, pgtest.App), tenantdb.Config{Model: model, Guard: guard, Sources: []tenancy.Source{tenancytest.Source(), jwtctx.Source()}})
 	if err != nil {
 		t.Fatal(err)
 	}

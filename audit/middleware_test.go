@@ -7,12 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
 	"github.com/mydentalpractice/tenancy/jwtctx"
+	"github.com/mydentalpractice/tenancy/tenancytest"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
@@ -128,13 +127,13 @@ func TestOnSystemRecordsPlatformEvents(t *testing.T) {
 		t.Run(role.String(), func(t *testing.T) {
 			f := setup(t)
 			pool, err := tenantdb.New(context.Background(), f.db.Pool(t, pgtest.App), tenantdb.Config{
-				Model: f.model, Guard: allowAll{}, System: f.db.Pool(t, role), OnSystem: audit.OnSystem,
+				Model: f.model, Guard: allowAll{}, System: f.db.Pool(t, role), OnSystem: audit.OnSystem, Sources: []tenancy.Source{tenancytest.Source()},
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, ctx := range []context.Context{context.Background(), adminCtx()} {
-				if err := pool.System(ctx, "list clinics for the admin console", func(tx pgx.Tx) error { return nil }); err != nil {
+				if err := pool.System(ctx, "list clinics for the admin console", func(*tenantdb.SystemTx) error { return nil }); err != nil {
 					t.Fatal(err)
 				}
 			}

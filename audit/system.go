@@ -10,19 +10,20 @@ import (
 )
 
 // OnSystem records a use of [tenantdb.Pool.System] as a platform-wide
-// event (action [ActionSystem], the use's reason, its principal as the
+// event, and a use of [tenantdb.Pool.InTenant] as an event of its tenant's
+// chain (action [ActionSystem], the use's reason, its principal as the
 // actor, or the system when there is none). Set it as
-// [tenantdb.Config.OnSystem]. It runs in the System transaction, before
-// the work: the event commits with the work, and if the work fails it
-// rolls back with it. The System pool's role must be the platform role or
-// the owner role, which [Schema] lets write platform-wide events.
+// [tenantdb.Config.OnSystem]. It runs in the entry point's transaction,
+// before the work: the event commits with the work, and if the work fails
+// it rolls back with it. The System pool's role must be the platform role
+// or the owner role, which [Schema] lets write platform-wide events.
 //
 // It fails (and so aborts the work) with an error wrapping
 // [ErrInvalidEvent] when the reason is longer than [MaxReasonLen] or holds
 // control characters, or with the database's error. It is safe for
 // concurrent use.
 func OnSystem(ctx context.Context, tx pgx.Tx, use tenantdb.SystemUse) error {
-	e := Event{Action: ActionSystem, Outcome: Success, Reason: use.Reason, ActorKind: tenancy.KindSystem}
+	e := Event{Action: ActionSystem, Outcome: Success, Reason: use.Reason, ActorKind: tenancy.KindSystem, Clinic: use.Tenant}
 	if use.HasPrincipal {
 		e = withActor(e, use.Principal)
 	}

@@ -1,6 +1,20 @@
 package jwtctx
 
-import "context"
+import (
+	"context"
+
+	"github.com/mydentalpractice/tenancy"
+)
+
+// authenticator stamps the principals of verified tokens. It is
+// unexported: only the middleware mints with it.
+var authenticator = tenancy.NewAuthenticator("jwtctx")
+
+// Source returns the source of the principals that [Middleware.Handler]
+// puts in request contexts, every Middleware alike: list it in
+// tenantdb.Config.Sources so that tenantdb accepts them. It names the
+// middleware but cannot mint principals. It is safe for concurrent use.
+func Source() tenancy.Source { return authenticator.Source() }
 
 type tokenKey struct{}
 

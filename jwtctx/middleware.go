@@ -175,8 +175,8 @@ func isToken(s string) bool {
 // ([ErrRevocationCheck]) gets 503 with Retry-After, refused all the same
 // but without telling the client to discard it; a cookie-authenticated unsafe request failing the CSRF checks
 // gets 403. On success the context carries the principal, with its
-// RequestID set, for [tenancy.FromContext] and [tenancy.Require], and the
-// token for [TokenFromContext].
+// RequestID set and [Source] as its source, for [tenancy.FromContext],
+// [tenancy.Require] and tenantdb, and the token for [TokenFromContext].
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reqID := m.requestID(r)
@@ -215,7 +215,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			}
 		}
 		tok.Principal.RequestID = reqID
-		ctx := tenancy.NewContext(r.Context(), tok.Principal)
+		ctx := authenticator.NewContext(r.Context(), tok.Principal)
 		ctx = newTokenContext(ctx, tok)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

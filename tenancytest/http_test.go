@@ -87,7 +87,7 @@ func (h *leakyAPI) auth(kinds []tenancy.Kind, next http.HandlerFunc) http.Handle
 		case !slices.Contains(kinds, p.Kind):
 			writeTestProblem(w, 403, "forbidden", "")
 		default:
-			next(w, r.WithContext(tenancy.NewContext(r.Context(), p)))
+			next(w, r.WithContext(Context(r.Context(), p)))
 		}
 	})
 }
@@ -336,7 +336,7 @@ func (f *httpFixture) api(t *testing.T, l leak) *leakyAPI {
 	t.Helper()
 	app := f.db.Pool(t, pgtest.App)
 	h := &leakyAPI{priv: f.db.Pool(t, pgtest.Admin), leak: l, tokens: f.tokens}
-	cfg := tenantdb.Config{Model: fixtureModel(t, f.db)}
+	cfg := tenantdb.Config{Model: fixtureModel(t, f.db), Sources: []tenancy.Source{Source()}}
 	if l == leakReport {
 		var err error
 		cfg.Guard, err = sqlguard.New(sqlguard.Config{Model: cfg.Model, Mode: sqlguard.Report, OnReport: func(e *sqlguard.RefusalError) {

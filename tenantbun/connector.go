@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,15 +16,33 @@ import (
 )
 
 // NewConnector returns a database/sql connector over pgx's stdlib driver
-// whose connections scope every statement to the context's tenant and
-// check it with guard. It does not check the role; [Open] does. The
-// connector is safe for concurrent use.
-func NewConnector(config *pgx.ConnConfig, guard tenantdb.Guard) driver.Connector {
-	return &connector{inner: stdlib.GetConnector(*config), guard: guard}
+// whose connections scope every statement to the context's tenant, accept
+// only principals from cfg.Sources, and check every statement with
+// cfg.Guard (tenantdb.DefaultGuard of cfg.Model when nil). Every new
+// connection passes tenantdb.CheckRole before its first use: a role that
+// row-level security would not bind (a superuser, BYPASSRLS, a table
+// owner) fails the connection with an error wrapping
+// tenantdb.ErrUnsafeRole, so database/sql hands out none of its
+// connections. NewConnector fails with an error wrapping
+// tenantdb.ErrInvalidConfig without a model. The connector is safe for
+// concurrent use.
+func NewConnector(config *pgx.ConnConfig, cfg Config) (driver.Connector, error) {
+	if cfg.Model == nil {
+		return nil, fmt.Errorf("%w: Config.Model is required", tenantdb.ErrInvalidConfig)
+	}
+	guard := cfg.Guard
+	if guard == nil {
+		var err error
+		if guard, err = tenantdb.DefaultGuard(cfg.Model); err != nil {
+			return nil, err
+		}
+	}
+	return &connector{inner: stdlib.GetConnector(*config), cfg: cfg, guard: guard}, nil
 }
 
 type connector struct {
 	inner driver.Connector
+	cfg   Config
 	guard tenantdb.Guard
 }
 
@@ -37,7 +56,11 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 		dc.Close()
 		return nil, fmt.Errorf("tenantbun: pgx stdlib returned %T, not *stdlib.Conn", dc)
 	}
-	return &conn{inner: sc, pgx: sc.Conn(), guard: c.guard}, nil
+	if err := tenantdb.CheckRole(ctx, sc.Conn(), c.cfg.Model); err != nil {
+		sc.Close()
+		return nil, err
+	}
+	return &conn{inner: sc, pgx: sc.Conn(), guard: c.guard, sources: c.cfg.Sources}, nil
 }
 
 func (c *connector) Driver() driver.Driver { return c.inner.Driver() }
@@ -45,10 +68,11 @@ func (c *connector) Driver() driver.Driver { return c.inner.Driver() }
 // conn is one database/sql connection; database/sql uses it from one
 // goroutine at a time.
 type conn struct {
-	inner *stdlib.Conn
-	pgx   *pgx.Conn
-	guard tenantdb.Guard
-	tx    *tx // the open transaction, if any
+	inner   *stdlib.Conn
+	pgx     *pgx.Conn
+	guard   tenantdb.Guard
+	sources []tenancy.Source
+	tx      *tx // the open transaction, if any
 }
 
 var (
@@ -92,7 +116,7 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if c.tx != nil {
 		return nil, ErrNestedTx
 	}
-	p, err := tenancy.Require(ctx)
+	p, err := c.require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -131,9 +155,19 @@ func rollback(ctx context.Context, ptx pgx.Tx) {
 	_ = ptx.Rollback(rctx)
 }
 
+// require returns the principal in ctx when it has a tenant and came from
+// one of the sources, as tenantdb's Pool does.
+func (c *conn) require(ctx context.Context) (tenancy.Principal, error) {
+	p, _, err := tenancy.RequireFrom(ctx, c.sources)
+	if errors.Is(err, tenancy.ErrUnverified) {
+		return tenancy.Principal{}, fmt.Errorf("%w: %w", tenantdb.ErrUnverifiedPrincipal, err)
+	}
+	return p, err
+}
+
 // check requires a principal with a tenant and the guard's approval.
 func (c *conn) check(ctx context.Context, query string, args []driver.NamedValue) (tenancy.Principal, error) {
-	p, err := tenancy.Require(ctx)
+	p, err := c.require(ctx)
 	if err != nil {
 		return tenancy.Principal{}, err
 	}

@@ -7,8 +7,8 @@
 // down, in a database/sql connector that wraps pgx's stdlib driver. [Open]
 // returns an ordinary *bun.DB over it:
 //
-//	db, err := tenantbun.Open(ctx, connString, tenantbun.Config{Model: model}) // the app role
-//	ctx = tenancy.NewContext(ctx, principal)                       // done by jwtctx middleware
+//	db, err := tenantbun.Open(ctx, connString, tenantbun.Config{Model: model, Sources: []tenancy.Source{jwtctx.Source()}}) // the app role
+//	ctx = r.Context() // jwtctx's middleware put the verified principal there
 //	err = db.NewSelect().Model(&patients).Where("clinic_id = ?", principal.Tenant).Scan(ctx)
 //	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { ... })
 //

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/http"
 
 	"github.com/uptrace/bun"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/tenantbun"
 )
@@ -32,16 +34,19 @@ func ExampleOpen() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	db, err := tenantbun.Open(ctx, "postgres://app:secret@localhost/dental", tenantbun.Config{Model: model})
+	db, err := tenantbun.Open(ctx, "postgres://app:secret@localhost/dental", tenantbun.Config{Model: model, Sources: []tenancy.Source{jwtctx.Source()}})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer db.Close()
 
-	clinic := tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f")
-	ctx = tenancy.NewContext(ctx, tenancy.Principal{
-		Kind: tenancy.KindStaff, Tenant: clinic, Subject: tenancy.NewID(), Roles: []string{"front_desk"},
-	})
+	var req *http.Request // a request that jwtctx's middleware authenticated
+	ctx = req.Context()
+	p, err := tenancy.Require(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	clinic := p.Tenant
 
 	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var booked []Appointment

@@ -11,6 +11,7 @@ import (
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
 	"github.com/mydentalpractice/tenancy/sqlguard"
+	"github.com/mydentalpractice/tenancy/tenancytest"
 	"github.com/mydentalpractice/tenancy/tenantbun"
 )
 
@@ -21,7 +22,7 @@ import (
 // and a query scoped to another tenant are refused and change nothing.
 func TestDefaultGuard(t *testing.T) {
 	db := schema(t)
-	bdb, err := tenantbun.Open(context.Background(), db.ConnString(pgtest.App), tenantbun.Config{Model: testModel(t, db)})
+	bdb, err := tenantbun.Open(context.Background(), db.ConnString(pgtest.App), tenantbun.Config{Model: testModel(t, db), Sources: []tenancy.Source{tenancytest.Source()}})
 	if err != nil {
 		t.Fatal(err)
 	}

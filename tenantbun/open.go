@@ -10,6 +10,7 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
+	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
@@ -24,13 +25,19 @@ type Config struct {
 	// Model.
 	Guard tenantdb.Guard
 
+	// Sources lists the authenticators whose principals are accepted, as
+	// [tenantdb.Config.Sources]; every other principal is refused with
+	// tenantdb.ErrUnverifiedPrincipal before the network.
+	Sources []tenancy.Source
+
 	// MaxOpenConns limits database/sql's pool. Default 10.
 	MaxOpenConns int
 }
 
 // Open connects as the application's role (connString), refuses the role
 // if row-level security would not bind it (an error wrapping
-// tenantdb.ErrUnsafeRole), and returns a *bun.DB whose every query runs in
+// tenantdb.ErrUnsafeRole; every later connection is checked again by
+// [NewConnector]), and returns a *bun.DB whose every query runs in
 // a tenant-scoped transaction and passes the guard. Close the returned DB
 // when done.
 func Open(ctx context.Context, connString string, cfg Config) (*bun.DB, error) {
@@ -49,13 +56,11 @@ func Open(ctx context.Context, connString string, cfg Config) (*bun.DB, error) {
 	if err := tenantdb.CheckRole(ctx, check, cfg.Model); err != nil {
 		return nil, err
 	}
-	guard := cfg.Guard
-	if guard == nil {
-		if guard, err = tenantdb.DefaultGuard(cfg.Model); err != nil {
-			return nil, err
-		}
+	connector, err := NewConnector(connConfig, cfg)
+	if err != nil {
+		return nil, err
 	}
-	sqldb := sql.OpenDB(NewConnector(connConfig, guard))
+	sqldb := sql.OpenDB(connector)
 	sqldb.SetMaxOpenConns(cmp.Or(cfg.MaxOpenConns, 10))
 	return bun.NewDB(sqldb, pgdialect.New()), nil
 }

@@ -2,15 +2,18 @@ package tenantbun_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
 	"github.com/mydentalpractice/tenancy/rls"
+	"github.com/mydentalpractice/tenancy/tenancytest"
 	"github.com/mydentalpractice/tenancy/tenantbun"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
@@ -34,7 +37,7 @@ type Patient struct {
 }
 
 func staffCtx(clinic, staff tenancy.ID) context.Context {
-	return tenancy.NewContext(context.Background(), tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinic, Subject: staff})
+	return tenancytest.Context(context.Background(), tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinic, Subject: staff})
 }
 
 type allowAll struct{}
@@ -82,7 +85,7 @@ func testModel(t *testing.T, db *pgtest.DB) *rls.Model {
 
 func open(t *testing.T, db *pgtest.DB, guard tenantdb.Guard) *bun.DB {
 	t.Helper()
-	bdb, err := tenantbun.Open(context.Background(), db.ConnString(pgtest.App), tenantbun.Config{Model: testModel(t, db), Guard: guard, MaxOpenConns: 1})
+	bdb, err := tenantbun.Open(context.Background(), db.ConnString(pgtest.App), tenantbun.Config{Model: testModel(t, db), Guard: guard, MaxOpenConns: 1, Sources: []tenancy.Source{tenancytest.Source()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,6 +218,71 @@ func TestTenantChangedInTx(t *testing.T) {
 	})
 	if !errors.Is(err, tenantbun.ErrTenantChanged) {
 		t.Errorf("a statement of B inside A's transaction = %v, want ErrTenantChanged", err)
+	}
+}
+
+// TestConnectorChecksRole: NewConnector's connections run the role check
+// before their first use, so a superuser (whom row-level security does
+// not bind, and who reads every clinic's rows) gets no connection, and
+// neither does the table owner; the app role does, and reads only its
+// tenant's rows.
+func TestConnectorChecksRole(t *testing.T) {
+	db := schema(t)
+	m := testModel(t, db)
+	open := func(r pgtest.Role) *sql.DB {
+		cc, err := pgx.ParseConfig(db.ConnString(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := tenantbun.NewConnector(cc, tenantbun.Config{Model: m, Guard: allowAll{}, Sources: []tenancy.Source{tenancytest.Source()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sqldb := sql.OpenDB(c)
+		t.Cleanup(func() { sqldb.Close() })
+		return sqldb
+	}
+	count := func(sqldb *sql.DB) (int, error) {
+		var n int
+		err := sqldb.QueryRowContext(staffCtx(clinicA, staffA), "select count(*) from patients").Scan(&n)
+		return n, err
+	}
+	// The superuser would see both clinics' 12 patients.
+	var all int
+	if err := db.Conn(t, pgtest.Admin).QueryRow(context.Background(), "select count(*) from patients").Scan(&all); err != nil || all != 12 {
+		t.Fatalf("fixture: %d patients (%v), want 12", all, err)
+	}
+	for _, r := range []pgtest.Role{pgtest.Admin, pgtest.Owner} {
+		if n, err := count(open(r)); !errors.Is(err, tenantdb.ErrUnsafeRole) {
+			t.Errorf("a query through NewConnector as %v = %d rows, %v; want ErrUnsafeRole", r, n, err)
+		}
+	}
+	if n, err := count(open(pgtest.App)); err != nil || n != 5 {
+		t.Errorf("as the app role: %d rows, %v; want A's 5", n, err)
+	}
+	if _, err := tenantbun.NewConnector(&pgx.ConnConfig{}, tenantbun.Config{}); !errors.Is(err, tenantdb.ErrInvalidConfig) {
+		t.Errorf("NewConnector without a model = %v, want ErrInvalidConfig", err)
+	}
+}
+
+// TestUnverifiedPrincipal: a principal built by hand is refused.
+func TestUnverifiedPrincipal(t *testing.T) {
+	db := schema(t)
+	bdb, err := tenantbun.Open(context.Background(), db.ConnString(pgtest.App), tenantbun.Config{Model: testModel(t, db), Guard: allowAll{}, Sources: []tenancy.Source{tenancytest.Source()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	var n int
+	if err := bdb.QueryRowContext(staffCtx(clinicA, staffA), "select count(*) from patients").Scan(&n); err != nil || n != 5 {
+		t.Fatalf("a verified principal: %d rows, %v; want 5", n, err)
+	}
+	hand := tenancy.NewContext(context.Background(), tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinicA, Subject: staffA})
+	if err := bdb.QueryRowContext(hand, "select count(*) from patients").Scan(&n); !errors.Is(err, tenantdb.ErrUnverifiedPrincipal) {
+		t.Errorf("a hand-built principal = %v, want ErrUnverifiedPrincipal", err)
+	}
+	if _, err := bdb.BeginTx(hand, nil); !errors.Is(err, tenantdb.ErrUnverifiedPrincipal) {
+		t.Errorf("BeginTx with a hand-built principal = %v, want ErrUnverifiedPrincipal", err)
 	}
 }
 

@@ -18,8 +18,9 @@ type Guard interface {
 	Check(sql string, args []any, tenant tenancy.ID) error
 }
 
-// Config holds the choices [New] needs beyond the pool itself. Model is
-// required; System work is unavailable unless System is set.
+// Config holds the choices [New] and [Open] need beyond the pool itself.
+// Model is required; System work is unavailable unless System is set, and
+// work in a named tenant unless OnSystem is set.
 type Config struct {
 	// Model is the isolation model of the database: which relations are
 	// tenant relations (each with its own tenant column), registries or
@@ -32,15 +33,29 @@ type Config struct {
 	// [DefaultGuard] of Model.
 	Guard Guard
 
+	// Sources lists the authenticators whose principals the Pool accepts:
+	// jwtctx.Source() for the SDK's token middleware, and the Source of
+	// each [tenancy.Authenticator] the application verifies API keys or
+	// client certificates with. Every other principal is refused before
+	// the network ([ErrUnverifiedPrincipal]), in particular one built by
+	// hand with tenancy.NewContext. Empty means none: only [Pool.System],
+	// [Pool.InTenant] and [PreAuth] work. Tests register
+	// tenancytest.Source().
+	Sources []tenancy.Source
+
 	// System is a pool connected as a separate role (the owner role for
 	// migrations, the platform role for registry reads) for deliberate
 	// tenant-less work through [Pool.System]. Nil disables System.
 	System *pgxpool.Pool
 
-	// OnSystem records each use of [Pool.System] inside its transaction,
-	// before the work runs; the audit package implements it. Required when
-	// System is set: tenant-less work is never unrecorded. An error aborts
-	// the work.
+	// OnSystem records each use of [Pool.System] and [Pool.InTenant]
+	// inside its transaction, before the work runs; audit.OnSystem
+	// implements it. Required when System is set: work without a verified
+	// principal is never unrecorded. An error aborts the work. For System,
+	// tx is the system pool's transaction; for InTenant, the app role's
+	// transaction with use.Tenant's context set. The hook is trusted code
+	// given at start-up: tx is the raw transaction, which the work itself
+	// never sees.
 	OnSystem func(ctx context.Context, tx pgx.Tx, use SystemUse) error
 
 	// RollbackTimeout bounds the ROLLBACK sent after a failure, a panic or
@@ -59,17 +74,33 @@ type Config struct {
 	UncheckedPolicies bool
 }
 
-// SystemUse describes one use of [Pool.System] for [Config.OnSystem].
+// SystemUse describes one use of [Pool.System] or [Pool.InTenant] for
+// [Config.OnSystem].
 type SystemUse struct {
+	// Entry is the entry point's name: [EntrySystem] or [EntryInTenant].
+	Entry string
+	// Tenant is the tenant InTenant works in; zero for System, whose work
+	// is tenant-less.
+	Tenant tenancy.ID
 	// Reason is the caller's stated reason, such as "migrate" or
-	// "list clinics for the admin console".
+	// "list clinics for the admin console". It holds visible text
+	// ([CheckReason]).
 	Reason string
-	// Principal is the principal in the context, if any (a platform admin
-	// reading the registry); HasPrincipal says whether there was one.
+	// Principal is the verified principal in the context, if any (a
+	// platform admin reading the registry), who is recorded as the actor;
+	// HasPrincipal says whether there was one.
 	Principal    tenancy.Principal
 	HasPrincipal bool
 	// Time is when the work started (UTC).
 	Time time.Time
 }
+
+// The entry points' names: [SystemUse.Entry], and the name of the source
+// ([tenancy.SourceFromContext]) of the principal that InTenant hands its
+// function.
+const (
+	EntrySystem   = "tenantdb.System"
+	EntryInTenant = "tenantdb.InTenant"
+)
 
 const defaultRollbackTimeout = 5 * time.Second

@@ -6,17 +6,34 @@
 //
 // # Use
 //
-//	pool, _ := pgxpool.New(ctx, connString)        // as the app role
-//	model, err := rls.NewModel(cfg, tables...)              // the same specs as the migration
-//	db, err := tenantdb.New(ctx, pool, tenantdb.Config{Model: model})
+//	model, err := rls.NewModel(cfg, tables...)         // the same specs as the migration
+//	db, err := tenantdb.Open(ctx, connString, tenantdb.Config{ // as the app role; db owns the pool
+//		Model:   model,
+//		Sources: []tenancy.Source{jwtctx.Source()}, // whose principals are accepted
+//	})
 //	...
-//	ctx = tenancy.NewContext(ctx, principal)       // done by jwtctx middleware
+//	// ctx carries the principal that jwtctx's middleware verified
 //	rows, err := db.Query(ctx, "select id, name from patients where clinic_id = $1", principal.Tenant)
 //	err = db.Tx(ctx, func(tx *tenantdb.Tx) error { ... })
+//	rows, err = db.PreAuth().Query(ctx, "auth.staff_accounts", email) // sign-in, before any tenant
 //
 // [Pool.Query], [Pool.QueryRow] and [Pool.Exec] run one statement each in
 // its own transaction; [Pool.Tx] runs a function in one. Store code can
-// accept a [Querier] and work with either.
+// accept a [Querier] and work with either. [New] takes a pool the caller
+// built instead of [Open]; the caller must then keep it to itself.
+//
+// # Who may act
+//
+// A principal reaches the database in three ways only: verified by an
+// authenticator listed in [Config.Sources] (jwtctx's middleware, or the
+// application's own [tenancy.Authenticator] for API keys or client
+// certificates); minted by an audited entry point that takes a reason,
+// [Pool.System] (tenant-less work on the system pool) or [Pool.InTenant]
+// (work in one named tenant), each recorded by [Config.OnSystem] in the
+// same transaction as the work; or not at all, through the [PreAuth]
+// handle, which calls only the model's pre-auth functions. A principal
+// built with tenancy.NewContext is refused ([ErrUnverifiedPrincipal]).
+// Work across every tenant has no entry point yet.
 //
 // # How the context is set
 //
@@ -66,14 +83,25 @@
 //     sent. pgx options that would rewrite a statement after the guard saw
 //     it (pgx.NamedArgs and other QueryRewriters, exec modes) are refused
 //     ([ErrUnsupportedArg]).
-//   - Rows and results do not expose the underlying connection.
+//   - A principal from none of [Config.Sources] is refused before the
+//     network ([ErrUnverifiedPrincipal]).
+//   - A connection whose tenancy settings were set at session level is
+//     refused and closed at its next use ([ErrSessionState]); the context
+//     statement itself fails closed.
+//   - Rows, batch results, the rows and results that batch callbacks get,
+//     and errors do not lead to the underlying connection (Conn and Tx
+//     are nil); a test walks every method's results to prove it.
+//   - Work given a transaction cannot end it: [Tx] and [SystemTx] refuse
+//     COMMIT, ROLLBACK, BEGIN, END, ABORT and two-phase commands unsent
+//     ([ErrTxControl]); savepoints are allowed.
 //   - A transaction rolls back on error, panic (re-raised afterwards) or a
 //     cancelled context, and a COMMIT that fails or answers ROLLBACK is an
 //     error. A connection still inside a transaction is discarded by the
 //     pool, never reused.
 //   - [Pool.System] is the only tenant-less path: a separate pool and role,
-//     a required reason, and a hook that records every use in the same
-//     transaction.
+//     a reason in visible text ([CheckReason]), and a hook that records
+//     every use in the same transaction; [Pool.InTenant] is the same for
+//     work in one named tenant, on the app role under the guard and RLS.
 //
 // The guard is a second line beside row-level security, not a
 // replacement: it cannot see inside views or functions, and RLS covers

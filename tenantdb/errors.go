@@ -43,8 +43,38 @@ var (
 	// a system pool.
 	ErrNoSystem = errors.New("tenantdb: no system pool configured")
 
-	// ErrNoReason is returned by [Pool.System] when the reason is empty.
-	ErrNoReason = errors.New("tenantdb: system work needs a reason")
+	// ErrNoReason is returned by [Pool.System] and [Pool.InTenant] (and
+	// [CheckReason]) when the reason holds no visible text: empty, only
+	// spaces, or only invisible characters such as U+200B or a soft hyphen.
+	ErrNoReason = errors.New("tenantdb: the work needs a reason in visible text")
+
+	// ErrNoRecorder is returned by [Pool.InTenant] when the pool has no
+	// [Config.OnSystem] hook to record the work.
+	ErrNoRecorder = errors.New("tenantdb: no OnSystem hook configured to record the work")
+
+	// ErrUnverifiedPrincipal is returned, before any network use, when the
+	// principal in the context came from none of [Config.Sources]: built
+	// by hand with tenancy.NewContext, or verified by an authenticator the
+	// pool was not given. It also wraps [tenancy.ErrUnverified].
+	ErrUnverifiedPrincipal = errors.New("tenantdb: principal from no accepted source (tenancy.NewContext principals are refused; register the authenticator in Config.Sources, or use Pool.InTenant or Pool.System)")
+
+	// ErrSessionState is returned when the connection the pool handed out
+	// carries tenancy settings (tenancy.tenant_id, tenancy.principal) set
+	// at session level, by a SET outside a transaction or a role's or the
+	// connection string's defaults. The connection is closed, never used
+	// again, and nothing of the statement is returned.
+	ErrSessionState = errors.New("tenantdb: the connection carries tenancy settings set at session level; it was closed")
+
+	// ErrTxControl is returned, unsent, for a statement that would end the
+	// transaction it is given (COMMIT, ROLLBACK, BEGIN, END, ABORT,
+	// PREPARE TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED) by the
+	// methods of [Tx] and [SystemTx]: the function that works in a
+	// transaction does not decide its end. Savepoints are allowed.
+	ErrTxControl = errors.New("tenantdb: statements that end the transaction are refused")
+
+	// ErrNotPreAuth is returned, unsent, by [PreAuth] for a function that
+	// is not one of the model's pre-auth functions (rls.Config.PreAuth).
+	ErrNotPreAuth = errors.New("tenantdb: not a pre-auth function of the model")
 
 	// ErrInvalidConfig is returned by [New] for a malformed [Config].
 	ErrInvalidConfig = errors.New("tenantdb: invalid config")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mydentalpractice/tenancy"
@@ -41,16 +40,19 @@ func ExampleNew() {
 }
 
 // Tx runs a function in one transaction scoped to the principal's tenant;
-// the handler's context carries the principal (jwtctx puts it there).
+// the handler's context carries the principal, which jwtctx's middleware
+// (whose jwtctx.Source() is in Config.Sources) put there.
 func ExamplePool_Tx() {
-	var db *tenantdb.Pool // from tenantdb.New
-	clinic := tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f")
-	ctx := tenancy.NewContext(context.Background(), tenancy.Principal{
-		Kind: tenancy.KindStaff, Tenant: clinic, Subject: tenancy.NewID(), Roles: []string{"front_desk"},
-	})
+	var db *tenantdb.Pool          // from tenantdb.Open
+	var ctx context.Context        // a request's, from jwtctx's middleware
+	p, err := tenancy.Require(ctx) // the clinic of the signed-in staff member
+	if err != nil {
+		log.Fatal(err)
+	}
+	clinic := p.Tenant
 	appointment := tenancy.NewID()
 
-	err := db.Tx(ctx, func(tx *tenantdb.Tx) error {
+	err = db.Tx(ctx, func(tx *tenantdb.Tx) error {
 		var status string
 		err := tx.QueryRow(ctx, "select status from appointments where clinic_id = $1 and id = $2 for update",
 			clinic, appointment).Scan(&status)
@@ -74,7 +76,7 @@ func ExamplePool_Tx() {
 func ExamplePool_System() {
 	var db *tenantdb.Pool // from tenantdb.New with Config.System and Config.OnSystem
 	ctx := context.Background()
-	err := db.System(ctx, "list clinics for the admin console", func(tx pgx.Tx) error {
+	err := db.System(ctx, "list clinics for the admin console", func(tx *tenantdb.SystemTx) error {
 		rows, err := tx.Query(ctx, "select id, name from clinics order by name")
 		if err != nil {
 			return err

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/sqlguard"
+	"github.com/mydentalpractice/tenancy/tenancytest"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
@@ -16,7 +18,7 @@ import (
 func TestDefaultGuard(t *testing.T) {
 	db := schema(t)
 	pool, rt := appPool(t, db, 1, "")
-	p, err := tenantdb.New(context.Background(), pool, tenantdb.Config{Model: testModel(t, db)})
+	p, err := tenantdb.New(context.Background(), pool, tenantdb.Config{Model: testModel(t, db), Sources: []tenancy.Source{tenancytest.Source()}})
 	if err != nil {
 		t.Fatal(err)
 	}

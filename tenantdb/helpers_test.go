@@ -7,11 +7,13 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
 	"github.com/mydentalpractice/tenancy/rls"
+	"github.com/mydentalpractice/tenancy/tenancytest"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
@@ -25,7 +27,7 @@ var (
 )
 
 func staffCtx(clinic, staff tenancy.ID) context.Context {
-	return tenancy.NewContext(context.Background(), tenancy.Principal{
+	return tenancytest.Context(context.Background(), tenancy.Principal{
 		Kind: tenancy.KindStaff, Tenant: clinic, Subject: staff, Roles: []string{"dentist"},
 	})
 }
@@ -53,7 +55,17 @@ func schema(t testing.TB) *pgtest.DB {
 		create table public.counters (
 			clinic_id uuid not null, id uuid not null, n int not null,
 			primary key (clinic_id, id),
-			constraint n_unique unique (clinic_id, n) deferrable initially deferred)`)
+			constraint n_unique unique (clinic_id, n) deferrable initially deferred);
+		-- Pre-auth functions (the model's Config.PreAuth): they show the
+		-- tenancy setting they run with.
+		create function public.clinic_names() returns table (name text, tenant text)
+			language sql stable security definer set search_path = pg_catalog, pg_temp
+			as $$ select name, coalesce(current_setting('tenancy.tenant_id', true), '<unset>') from public.clinics order by name $$;
+		create function public.clinic_by_name(p_name text, p_upper boolean) returns table (id uuid, name text)
+			language sql stable security definer set search_path = pg_catalog, pg_temp
+			as $$ select id, case when p_upper then upper(name) else name end from public.clinics where name = p_name $$;
+		revoke all on function public.clinic_names(), public.clinic_by_name(text, boolean) from public;
+		grant execute on function public.clinic_names(), public.clinic_by_name(text, boolean) to `+pgx.Identifier{db.RoleName(pgtest.App)}.Sanitize())
 	sql, err := testModel(t, db).Generate()
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +100,7 @@ func testModel(t testing.TB, db *pgtest.DB) *rls.Model {
 		OwnerRole:    db.RoleName(pgtest.Owner),
 		AppRole:      db.RoleName(pgtest.App),
 		PlatformRole: db.RoleName(pgtest.Platform),
+		PreAuth:      []string{"public.clinic_names", "public.clinic_by_name"},
 	},
 		rls.Table{Name: "public.clinics", Kind: rls.Registry},
 		rls.Table{Name: "public.patients"},
@@ -131,6 +144,9 @@ func newPool(t testing.TB, pool *pgxpool.Pool, cfg tenantdb.Config) *tenantdb.Po
 	t.Helper()
 	if cfg.Guard == nil {
 		cfg.Guard = allowAll{}
+	}
+	if cfg.Sources == nil {
+		cfg.Sources = []tenancy.Source{tenancytest.Source()}
 	}
 	if cfg.Model == nil {
 		m, ok := models.Load(pool.Config().ConnConfig.User)

@@ -3,7 +3,9 @@ package tenantdb
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -20,7 +22,9 @@ import (
 // passes the guard before it is sent. A Pool is safe for concurrent use.
 type Pool struct {
 	pool            *pgxpool.Pool
+	owned           bool // built by Open, closed by Close
 	guard           Guard
+	sources         []tenancy.Source
 	system          *pgxpool.Pool
 	onSystem        func(context.Context, pgx.Tx, SystemUse) error
 	rollbackTimeout time.Duration
@@ -58,6 +62,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Pool, error) {
 	if cfg.Model == nil {
 		return nil, fmt.Errorf("%w: Config.Model is required: build it with rls.NewModel from the same table specs as the migration", ErrInvalidConfig)
 	}
+	if slices.Contains(cfg.Sources, tenancy.Source{}) {
+		return nil, fmt.Errorf("%w: Config.Sources holds the zero Source, which names no authenticator", ErrInvalidConfig)
+	}
 	if cfg.System != nil && cfg.OnSystem == nil {
 		return nil, fmt.Errorf("%w: a System pool needs an OnSystem hook, so that tenant-less work is recorded", ErrInvalidConfig)
 	}
@@ -75,6 +82,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Pool, error) {
 		pool:            pool,
 		model:           cfg.Model,
 		guard:           guard,
+		sources:         slices.Clone(cfg.Sources),
 		system:          cfg.System,
 		onSystem:        cfg.OnSystem,
 		rollbackTimeout: cmp.Or(cfg.RollbackTimeout, defaultRollbackTimeout),
@@ -94,14 +102,62 @@ type Queryer interface {
 // (is_local true), in one statement: the tenant and the packed principal
 // that the helper functions of package rls read. Two settings, not one per
 // field: each transaction-local setting costs the server a GUC stack entry.
-var setContextSQL = "select set_config('" + rls.SettingTenantID + "', $1, true), set_config('" + rls.SettingPrincipal + "', $2, true)"
+//
+// It also fails closed on a connection whose tenancy settings were set at
+// session level (a SET outside a transaction, a role's or the connection
+// string's defaults): its WHERE clause, evaluated before the settings are
+// made, divides by zero when either setting already holds a value, so the
+// statement fails with SQLSTATE 22012, the transaction aborts and nothing
+// after it runs; tenantdb then closes the connection ([ErrSessionState]).
+// A value left by an earlier transaction's local setting is gone (an empty
+// string) once that transaction ends, so a clean connection always passes.
+var setContextSQL = setContextList + sessionCheck
+
+const setContextList = "select set_config('" + rls.SettingTenantID + "', $1, true), set_config('" + rls.SettingPrincipal + "', $2, true)"
+
+// sessionCheck is setContextSQL's WHERE clause, which refuses a connection
+// with session-level tenancy settings.
+const sessionCheck = " where 1 / (case when coalesce(current_setting('" + rls.SettingTenantID + "', true), '') = ''" +
+	" and coalesce(current_setting('" + rls.SettingPrincipal + "', true), '') = '' then 1 else 0 end) = 1"
+
+// sqlStateSessionState is the SQLSTATE with which setContextSQL fails on a
+// connection with session-level tenancy settings (division_by_zero).
+const sqlStateSessionState = "22012"
+
+// isSessionState reports whether err is the context statement's refusal
+// of a connection with session-level tenancy settings. The context
+// statement is the SDK's own: no other division by zero can come from it.
+func isSessionState(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == sqlStateSessionState
+}
+
+// discard closes the pooled connection so that the pool destroys it on
+// Release instead of handing it out again.
+func discard(ctx context.Context, c *pgxpool.Conn, timeout time.Duration) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	_ = c.Conn().Close(cctx)
+}
+
+// contextErr is the error for a failed context statement on c, which it
+// discards when the failure was session-level tenancy settings.
+func (p *Pool) contextErr(ctx context.Context, c *pgxpool.Conn, err error) error {
+	if isSessionState(err) {
+		discard(ctx, c, p.rollbackTimeout)
+		return ErrSessionState
+	}
+	return fmt.Errorf("tenantdb: setting the tenant context: %w", err)
+}
 
 // setContextTimeoutSQL also bounds every statement of the transaction by
 // the time left before the context's deadline.
-var setContextTimeoutSQL = setContextSQL + ", set_config('statement_timeout', $3, true)"
+var setContextTimeoutSQL = setContextList + ", set_config('statement_timeout', $3, true)" + sessionCheck
 
 // ContextSQL returns the statement that sets p's tenant context for the
-// current transaction, and its arguments. When ctx has a deadline, the
+// current transaction, and its arguments. The statement fails (SQLSTATE
+// 22012) on a connection whose tenancy settings were set at session level,
+// which must then be closed, never reused. When ctx has a deadline, the
 // statement also sets statement_timeout, for this transaction only, to the
 // time left (at least 1 ms), so a slow query stops at the server when the
 // request gives up, and frees its connection. Run it first in every
@@ -138,7 +194,7 @@ func contextArgs(p tenancy.Principal) ([]any, error) {
 // anything touches the network, and returns the batch to send: the context
 // statement and the statement.
 func (p *Pool) prepare(ctx context.Context, sql string, args []any) (*pgx.Batch, error) {
-	pr, err := tenancy.Require(ctx)
+	pr, err := p.require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +206,16 @@ func (p *Pool) prepare(ctx context.Context, sql string, args []any) (*pgx.Batch,
 		return nil, err
 	}
 	return batchOf(ctxSQL, ctxArgs, sql, args), nil
+}
+
+// require returns the principal in ctx when it has a tenant and came from
+// one of the pool's sources.
+func (p *Pool) require(ctx context.Context) (tenancy.Principal, error) {
+	pr, _, err := tenancy.RequireFrom(ctx, p.sources)
+	if errors.Is(err, tenancy.ErrUnverified) {
+		return tenancy.Principal{}, fmt.Errorf("%w: %w", ErrUnverifiedPrincipal, err)
+	}
+	return pr, err
 }
 
 func (p *Pool) check(sql string, args []any, tenant tenancy.ID) error {
@@ -166,12 +232,19 @@ func (p *Pool) check(sql string, args []any, tenant tenancy.ID) error {
 // and the statement go to the server in one round trip, and the transaction
 // commits when the statement succeeds. It needs a principal with a tenant in
 // ctx (else an error wrapping [tenancy.ErrNoTenant], before any network
-// use) and returns the guard's error, unsent, for a refused statement.
+// use) from one of [Config.Sources] (else [ErrUnverifiedPrincipal]), and
+// returns the guard's error, unsent, for a refused statement.
 func (p *Pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	batch, err := p.prepare(ctx, sql, args)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
+	return p.exec(ctx, batch)
+}
+
+// exec sends batch (the context statement, then one statement) and returns
+// the statement's tag.
+func (p *Pool) exec(ctx context.Context, batch *pgx.Batch) (pgconn.CommandTag, error) {
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return pgconn.CommandTag{}, err
@@ -180,7 +253,7 @@ func (p *Pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 	br := conn.Conn().SendBatch(ctx, batch)
 	if _, err := br.Exec(); err != nil {
 		br.Close()
-		return pgconn.CommandTag{}, fmt.Errorf("tenantdb: setting the tenant context: %w", err)
+		return pgconn.CommandTag{}, p.contextErr(ctx, conn, err)
 	}
 	tag, err := br.Exec()
 	if cerr := br.Close(); err == nil {
@@ -199,6 +272,12 @@ func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 	if err != nil {
 		return nil, err
 	}
+	return p.query(ctx, batch)
+}
+
+// query sends batch (the context statement, then one query) and returns
+// the query's rows, which release the connection when closed.
+func (p *Pool) query(ctx context.Context, batch *pgx.Batch) (pgx.Rows, error) {
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -206,8 +285,9 @@ func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 	br := conn.Conn().SendBatch(ctx, batch)
 	if _, err := br.Exec(); err != nil {
 		br.Close()
+		err = p.contextErr(ctx, conn, err)
 		conn.Release()
-		return nil, fmt.Errorf("tenantdb: setting the tenant context: %w", err)
+		return nil, err
 	}
 	rows, err := br.Query()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
 	"github.com/mydentalpractice/tenancy/rls"
+	"github.com/mydentalpractice/tenancy/tenancytest"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
@@ -223,7 +224,7 @@ func TestNoTenantTouchesNothing(t *testing.T) {
 	acquired := pool.Stat().AcquireCount()
 	rt.reset()
 
-	admin := tenancy.NewContext(context.Background(), tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Subject: staffA})
+	admin := tenancytest.Context(context.Background(), tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Subject: staffA})
 	for name, ctx := range map[string]context.Context{"no principal": context.Background(), "platform admin": admin} {
 		t.Run(name, func(t *testing.T) {
 			_, err := p.Exec(ctx, "select 1")

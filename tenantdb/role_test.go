@@ -11,6 +11,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
+	"github.com/mydentalpractice/tenancy/tenancytest"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
@@ -155,7 +156,7 @@ func TestSystem(t *testing.T) {
 	platform := db.Pool(t, pgtest.Platform)
 
 	p := newPool(t, appConns, tenantdb.Config{})
-	if err := p.System(context.Background(), "read", func(pgx.Tx) error { return nil }); !errors.Is(err, tenantdb.ErrNoSystem) {
+	if err := p.System(context.Background(), "read", func(*tenantdb.SystemTx) error { return nil }); !errors.Is(err, tenantdb.ErrNoSystem) {
 		t.Errorf("System without a pool = %v, want ErrNoSystem", err)
 	}
 	if _, err := tenantdb.New(context.Background(), appConns, tenantdb.Config{Model: testModel(t, db), Guard: allowAll{}, System: platform}); !errors.Is(err, tenantdb.ErrInvalidConfig) {
@@ -168,15 +169,15 @@ func TestSystem(t *testing.T) {
 		uses = append(uses, use)
 		return hookErr
 	}})
-	if err := p.System(context.Background(), "  ", func(pgx.Tx) error { return nil }); !errors.Is(err, tenantdb.ErrNoReason) {
+	if err := p.System(context.Background(), "  ", func(*tenantdb.SystemTx) error { return nil }); !errors.Is(err, tenantdb.ErrNoReason) {
 		t.Errorf("System with a blank reason = %v, want ErrNoReason", err)
 	}
 
 	admin := tenancy.MustParseID("0195f1c2-0000-7000-8000-0000000000ad")
-	ctx := tenancy.NewContext(context.Background(), tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Subject: admin, RequestID: "r1"})
+	ctx := tenancytest.Context(context.Background(), tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Subject: admin, RequestID: "r1"})
 	var names []string
 	var kind, actor string
-	err := p.System(ctx, "list clinics", func(tx pgx.Tx) error {
+	err := p.System(ctx, "list clinics", func(tx *tenantdb.SystemTx) error {
 		if err := tx.QueryRow(ctx, "select tenancy.principal_kind(), tenancy.current_actor_id()::text").Scan(&kind, &actor); err != nil {
 			return err
 		}
@@ -199,7 +200,7 @@ func TestSystem(t *testing.T) {
 
 	hookErr = errors.New("audit store down")
 	ran := false
-	err = p.System(ctx, "list clinics", func(pgx.Tx) error { ran = true; return nil })
+	err = p.System(ctx, "list clinics", func(*tenantdb.SystemTx) error { ran = true; return nil })
 	if !errors.Is(err, hookErr) || ran {
 		t.Errorf("System with a failing hook = %v (work ran: %v); want the hook's error and no work", err, ran)
 	}

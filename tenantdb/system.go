@@ -2,15 +2,22 @@ package tenantdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/rls"
 )
+
+// inTenantSource is the authenticator of InTenant's principals. It is
+// unexported, so no other code can mint them, and never in a pool's
+// Sources: the context that InTenant hands its function works only through
+// the Tx it comes with.
+var inTenantSource = tenancy.NewAuthenticator(EntryInTenant)
 
 // System runs fn in a transaction on the system pool ([Config.System]),
 // for deliberate tenant-less work: migrations, reads of the clinic registry,
@@ -19,21 +26,24 @@ import (
 // error aborts the work. The transaction commits when fn returns nil and
 // rolls back otherwise (or on panic, which is re-raised).
 //
-// reason must say why, in words an auditor can read. The principal in ctx,
-// if any (a platform admin), is passed to the hook and recorded as the
-// actor; no principal is needed. Statements in fn are not checked by the
-// guard: the system role's own privileges are the limit. System returns
-// [ErrNoSystem] when no system pool was configured and [ErrNoReason] for
-// an empty reason.
-func (p *Pool) System(ctx context.Context, reason string, fn func(tx pgx.Tx) error) error {
+// reason must say why, in words an auditor can read ([CheckReason]). The
+// principal in ctx, if any (a platform admin), is passed to the hook and
+// recorded as the actor; no principal is needed, but one must come from
+// [Config.Sources] or from [Pool.InTenant], since the record names
+// it ([ErrUnverifiedPrincipal] otherwise). Statements in fn are not checked
+// by the guard: the system role's own privileges are the limit. fn cannot
+// end the transaction: [SystemTx] has no Commit or Rollback and refuses
+// statements that would end it ([ErrTxControl]), so the record commits
+// exactly when the work does. System returns [ErrNoSystem] when no system
+// pool was configured and [ErrNoReason] for a reason without visible text.
+func (p *Pool) System(ctx context.Context, reason string, fn func(tx *SystemTx) error) error {
 	if p.system == nil {
 		return ErrNoSystem
 	}
-	if strings.TrimSpace(reason) == "" {
-		return ErrNoReason
+	use, err := p.use(ctx, EntrySystem, tenancy.ID{}, reason)
+	if err != nil {
+		return err
 	}
-	use := SystemUse{Reason: reason, Time: time.Now().UTC()}
-	use.Principal, use.HasPrincipal = tenancy.FromContext(ctx)
 	// System work is declared as kind system, with whoever asked for it as
 	// subject and actor.
 	declared := tenancy.Principal{Kind: tenancy.KindSystem, RequestID: use.Principal.RequestID}
@@ -44,14 +54,185 @@ func (p *Pool) System(ctx context.Context, reason string, fn func(tx pgx.Tx) err
 	if err != nil {
 		return err
 	}
-	return pgx.BeginFunc(ctx, p.system, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "select set_config('"+rls.SettingPrincipal+"', $1, true)", principal)
-		if err != nil {
-			return fmt.Errorf("tenantdb: system context: %w", err)
+	ptx, err := p.system.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("tenantdb: system begin: %w", err)
+	}
+	stx := &SystemTx{tx: ptx}
+	defer func() {
+		stx.done = true
+		if r := recover(); r != nil {
+			p.rollback(ctx, ptx)
+			panic(r)
 		}
-		if err := p.onSystem(ctx, tx, use); err != nil {
-			return fmt.Errorf("tenantdb: recording system work: %w", err)
+	}()
+	fail := func(err error) error {
+		p.rollback(ctx, ptx)
+		return err
+	}
+	if _, err := ptx.Exec(ctx, "select set_config('"+rls.SettingPrincipal+"', $1, true)", principal); err != nil {
+		return fail(fmt.Errorf("tenantdb: system context: %w", err))
+	}
+	if err := p.onSystem(ctx, ptx, use); err != nil {
+		return fail(fmt.Errorf("tenantdb: recording system work: %w", err))
+	}
+	if err := fn(stx); err != nil {
+		return fail(err)
+	}
+	stx.done = true
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	if err := ptx.Commit(ctx); err != nil {
+		if errors.Is(err, pgx.ErrTxCommitRollback) {
+			return fmt.Errorf("%w: %w", ErrCommitRollback, err)
 		}
-		return fn(tx)
-	})
+		return fail(fmt.Errorf("tenantdb: system commit: %w", err))
+	}
+	return nil
+}
+
+// InTenant runs fn in a transaction scoped to tenant, for work in one
+// named tenant that no verified principal asked for: setting up a new
+// clinic, enrolling a patient by invite code, a job. The transaction is a
+// [Tx] on the app role, like [Pool.Tx]'s, under the guard and row-level
+// security; [Config.OnSystem] records the use first, in the same
+// transaction (with [SystemUse.Tenant] set), and its error aborts the
+// work.
+//
+// fn's ctx carries a principal of kind system with tenant as its tenant,
+// the caller's actor (if ctx has a verified principal) as its subject, and
+// [EntryInTenant] as its source ([tenancy.SourceFromContext]): audit
+// records read it. That context works only through the Tx: the Pool's
+// own methods refuse its principal ([ErrUnverifiedPrincipal]), so it
+// cannot outlive the call.
+//
+// InTenant returns an error wrapping [tenancy.ErrNoTenant] for the zero
+// tenant, [ErrNoReason] for a reason without visible text ([CheckReason]),
+// [ErrNoRecorder] without an OnSystem hook, and [ErrUnverifiedPrincipal]
+// when ctx holds a principal from none of [Config.Sources]; all before any
+// network use. It commits and rolls back as [Pool.Tx] does. Another
+// clinic's work is refused by the guard and by row-level security as
+// usual: tenant is the only tenant fn reaches.
+//
+// Work across every tenant has no entry point yet.
+func (p *Pool) InTenant(ctx context.Context, tenant tenancy.ID, reason string, fn func(ctx context.Context, tx *Tx) error) error {
+	if tenant.IsZero() {
+		return fmt.Errorf("%w: InTenant needs a tenant", tenancy.ErrNoTenant)
+	}
+	if p.onSystem == nil {
+		return ErrNoRecorder
+	}
+	use, err := p.use(ctx, EntryInTenant, tenant, reason)
+	if err != nil {
+		return err
+	}
+	pr := tenancy.Principal{Kind: tenancy.KindSystem, Tenant: tenant, RequestID: use.Principal.RequestID}
+	if use.HasPrincipal {
+		pr.Subject = use.Principal.Actor()
+	}
+	if err := pr.Validate(); err != nil {
+		return err
+	}
+	wctx := inTenantSource.NewContext(ctx, pr)
+	return p.tx(wctx, pr, func(tx pgx.Tx) error { return p.onSystem(wctx, tx, use) }, fn)
+}
+
+// use checks reason and the principal in ctx, and returns the SystemUse
+// that OnSystem records.
+func (p *Pool) use(ctx context.Context, entry string, tenant tenancy.ID, reason string) (SystemUse, error) {
+	if err := CheckReason(reason); err != nil {
+		return SystemUse{}, err
+	}
+	use := SystemUse{Entry: entry, Tenant: tenant, Reason: reason, Time: time.Now().UTC()}
+	use.Principal, use.HasPrincipal = tenancy.FromContext(ctx)
+	if use.HasPrincipal {
+		src, _ := tenancy.SourceFromContext(ctx)
+		if !p.accepts(src) && src != inTenantSource.Source() {
+			return SystemUse{}, fmt.Errorf("%w: the %s principal that would be recorded as the actor came from source %s", ErrUnverifiedPrincipal, use.Principal.Kind, src)
+		}
+	}
+	return use, nil
+}
+
+func (p *Pool) accepts(src tenancy.Source) bool {
+	for _, s := range p.sources {
+		if s == src {
+			return !src.IsZero()
+		}
+	}
+	return false
+}
+
+// SystemTx is the transaction of [Pool.System], valid only inside its
+// function. It runs statements as the system pool's role, unguarded, but
+// cannot end the transaction: it has no Commit, Rollback or Conn, and its
+// methods refuse, unsent, statements that would end it ([ErrTxControl]);
+// savepoints are allowed. Rows and batch results hide the connection. A
+// SystemTx is not safe for concurrent use; used after its function
+// returned, its methods return [ErrTxDone].
+type SystemTx struct {
+	tx   pgx.Tx
+	done bool
+}
+
+func (tx *SystemTx) check(sql string, args []any) error {
+	if tx.done {
+		return ErrTxDone
+	}
+	if len(args) > 0 {
+		switch args[0].(type) {
+		case pgx.QueryRewriter, pgx.QueryExecMode, pgx.QueryResultFormats, pgx.QueryResultFormatsByOID:
+			return ErrUnsupportedArg
+		}
+	}
+	return checkControl(sql)
+}
+
+// Exec runs a statement in the transaction.
+func (tx *SystemTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := tx.check(sql, args); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return tx.tx.Exec(ctx, sql, encodeArgs(args)...)
+}
+
+// Query runs a query in the transaction; close the rows before the next
+// statement.
+func (tx *SystemTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := tx.check(sql, args); err != nil {
+		return nil, err
+	}
+	rows, err := tx.tx.Query(ctx, sql, encodeArgs(args)...)
+	if err != nil {
+		return nil, err
+	}
+	return hiddenConnRows{rows}, nil
+}
+
+// QueryRow runs a query for at most one row; errors come from Scan.
+func (tx *SystemTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	rows, err := tx.Query(ctx, sql, args...)
+	return &row{rows: rows, err: err}
+}
+
+// SendBatch sends several statements in one round trip, as [Tx.SendBatch]
+// does: if any is refused, nothing is sent and every result returns the
+// refusal.
+func (tx *SystemTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	for _, q := range b.QueuedQueries {
+		if err := tx.check(q.SQL, q.Arguments); err != nil {
+			return errBatchResults{err}
+		}
+	}
+	return sendHidden(ctx, tx.tx, b)
+}
+
+// CopyFrom copies rows into table with the COPY protocol, as
+// pgx.Tx.CopyFrom does, and returns the number of rows copied.
+func (tx *SystemTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	if tx.done {
+		return 0, ErrTxDone
+	}
+	return tx.tx.CopyFrom(ctx, table, columns, src)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/sqlguard"
 )
 
 // Tx is a tenant-scoped transaction, valid only inside the function given
@@ -29,12 +30,19 @@ type Tx struct {
 // statement failed inside, is an error ([ErrCommitRollback]).
 //
 // Without a principal with a tenant in ctx, Tx returns an error wrapping
-// [tenancy.ErrNoTenant] before touching the network.
+// [tenancy.ErrNoTenant] before touching the network; with one from none of
+// [Config.Sources], [ErrUnverifiedPrincipal].
 func (p *Pool) Tx(ctx context.Context, fn func(tx *Tx) error) error {
-	pr, err := tenancy.Require(ctx)
+	pr, err := p.require(ctx)
 	if err != nil {
 		return err
 	}
+	return p.tx(ctx, pr, nil, func(_ context.Context, tx *Tx) error { return fn(tx) })
+}
+
+// tx runs fn in a transaction with pr's tenant context. record, if set,
+// runs first in the transaction, on the raw transaction.
+func (p *Pool) tx(ctx context.Context, pr tenancy.Principal, record func(pgx.Tx) error, fn func(context.Context, *Tx) error) error {
 	ctxSQL, ctxArgs, err := ContextSQL(ctx, pr)
 	if err != nil {
 		return err
@@ -54,6 +62,10 @@ func (p *Pool) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	tx := &Tx{pool: p, tx: br.Tx(), tenant: pr.Tenant}
 	if err := br.Close(); err != nil {
 		p.rollback(ctx, tx.tx)
+		if isSessionState(err) {
+			discard(ctx, pc, p.rollbackTimeout)
+			return ErrSessionState
+		}
 		return fmt.Errorf("tenantdb: begin: %w", err)
 	}
 
@@ -64,10 +76,17 @@ func (p *Pool) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 			panic(r)
 		}
 	}()
-	if err := fn(tx); err != nil {
+	if record != nil {
+		if err := record(tx.tx); err != nil {
+			p.rollback(ctx, tx.tx)
+			return fmt.Errorf("tenantdb: recording the work: %w", err)
+		}
+	}
+	if err := fn(ctx, tx); err != nil {
 		p.rollback(ctx, tx.tx)
 		return err
 	}
+	tx.done = true
 	if err := ctx.Err(); err != nil {
 		p.rollback(ctx, tx.tx)
 		return err
@@ -121,24 +140,52 @@ func (tx *Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 
 // SendBatch sends several statements in one round trip. Every queued
 // statement is checked first; if any is refused, nothing is sent and every
-// result returns the refusal.
+// result returns the refusal. The results, and the rows and results that
+// the queued statements' callbacks (QueuedQuery.Query, QueryRow, Exec)
+// are given, hide the connection: their Conn is nil, and Tx is nil. b
+// must be sent once only: SendBatch changes its queued statements.
 func (tx *Tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	for _, q := range b.QueuedQueries {
 		if err := tx.check(q.SQL, q.Arguments); err != nil {
 			return errBatchResults{err}
 		}
 	}
-	for _, q := range b.QueuedQueries {
-		q.Arguments = encodeArgs(q.Arguments)
-	}
-	return tx.tx.SendBatch(ctx, b)
+	return sendHidden(ctx, tx.tx, b)
 }
 
 func (tx *Tx) check(sql string, args []any) error {
 	if tx.done {
 		return ErrTxDone
 	}
+	if err := checkControl(sql); err != nil {
+		return err
+	}
 	return tx.pool.check(sql, args, tx.tenant)
+}
+
+// checkControl refuses a statement that would end the transaction.
+func checkControl(sql string) error {
+	control, err := sqlguard.ControlsTransaction(sql)
+	if err != nil {
+		// Unparsable text is refused, not sent: what it would do is unknown.
+		return fmt.Errorf("tenantdb: refused unsent: %w", err)
+	}
+	if control {
+		return ErrTxControl
+	}
+	return nil
+}
+
+// sendHidden sends b on tx, with its arguments encoded, and returns
+// results that hide the connection, to the queued callbacks too.
+func sendHidden(ctx context.Context, tx pgx.Tx, b *pgx.Batch) pgx.BatchResults {
+	for _, q := range b.QueuedQueries {
+		q.Arguments = encodeArgs(q.Arguments)
+		if fn := q.Fn; fn != nil {
+			q.Fn = func(br pgx.BatchResults) error { return fn(hiddenBatch{br}) }
+		}
+	}
+	return hiddenBatch{tx.SendBatch(ctx, b)}
 }
 
 // hiddenConnRows hides the connection behind rows: statements sent on it
@@ -146,6 +193,36 @@ func (tx *Tx) check(sql string, args []any) error {
 type hiddenConnRows struct{ pgx.Rows }
 
 func (hiddenConnRows) Conn() *pgx.Conn { return nil }
+
+// hiddenBatch is batch results whose rows hide the connection and that
+// hand out no transaction.
+type hiddenBatch struct{ br pgx.BatchResults }
+
+func (h hiddenBatch) Exec() (pgconn.CommandTag, error) { return h.br.Exec() }
+
+func (h hiddenBatch) Query() (pgx.Rows, error) {
+	rows, err := h.br.Query()
+	if rows != nil {
+		rows = hiddenConnRows{rows}
+	}
+	return rows, err
+}
+
+func (h hiddenBatch) QueryRow() pgx.Row {
+	rows, err := h.br.Query()
+	if err != nil {
+		if rows != nil {
+			rows.Close()
+		}
+		return &row{err: err}
+	}
+	return &row{rows: hiddenConnRows{rows}}
+}
+
+func (h hiddenBatch) Close() error { return h.br.Close() }
+
+// Tx returns nil: the transaction belongs to the function that began it.
+func (hiddenBatch) Tx() pgx.Tx { return nil }
 
 // errBatchResults answers every call with err.
 type errBatchResults struct{ err error }

@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/embedded"
@@ -153,28 +154,31 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.MaxConns > 0 {
 		appPoolCfg.MaxConns = cfg.MaxConns
 	}
-	appPool, err := pgxpool.NewWithConfig(ctx, appPoolCfg)
-	if err != nil {
-		return fmt.Errorf("database: %w", err)
-	}
-	defer appPool.Close()
 	platformPool, err := pgxpool.New(ctx, conns.platform)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
 	defer platformPool.Close()
 
-	// Tenant work runs as the app role; the only tenant-less path
-	// (registry work) runs as the platform role and is recorded in the
-	// platform-wide audit chain.
+	// Tenant work runs as the app role, through tenantdb's own pool (the
+	// app keeps no raw pool of that role: sign-in and the revocation list
+	// go through its pre-auth handle), for principals that jwtctx's
+	// middleware verified. The tenant-less path (registry work) runs as
+	// the platform role and is recorded in the platform-wide audit chain;
+	// work in one named clinic without a signed-in caller (setting up a
+	// clinic, enrolling by invite) goes through InTenant, recorded in that
+	// clinic's chain.
 	model, err := migrations.Model(roles)
 	if err != nil {
 		return err
 	}
-	db, err := tenantdb.New(ctx, appPool, tenantdb.Config{Model: model, System: platformPool, OnSystem: audit.OnSystem})
+	db, err := tenantdb.OpenConfig(ctx, appPoolCfg, tenantdb.Config{
+		Model: model, Sources: []tenancy.Source{jwtctx.Source()}, System: platformPool, OnSystem: audit.OnSystem,
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("database: %w", err)
 	}
+	defer db.Close()
 	key, csrfKey, err := signingKey(cfg.keyFile())
 	if err != nil {
 		return err
@@ -185,7 +189,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// revocationPoll; ended and expired impersonation grants are refused by
 	// the database, on every instance.
 	logouts := &jwtctx.MemoryRevoker{}
-	revocations := store.NewRevocations(logouts, appPool, sessionMaxLifetime)
+	revocations := store.NewRevocations(logouts, db.PreAuth(), sessionMaxLifetime)
 	if err := revocations.Load(ctx); err != nil {
 		return err
 	}
@@ -210,7 +214,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	st := store.New(db, appPool, platformPool)
+	st := store.New(db, platformPool)
 	apiHandler, err := api.New(api.Config{
 		Store: st, DB: db, Tokens: tokens, Revoker: revocations,
 		Impersonations: impersonations, Log: cfg.Log, Now: cfg.Now, RequestTimeout: cfg.RequestTimeout,

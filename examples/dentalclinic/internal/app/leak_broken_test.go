@@ -147,7 +147,7 @@ func (b *brokenApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem(404, "not_found")
 		return
 	}
-	row, err := b.read(tenancy.NewContext(r.Context(), me.Principal), me.Principal, id)
+	row, err := b.read(tenancytest.Context(r.Context(), me.Principal), me.Principal, id)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		problem(404, "not_found")
@@ -214,7 +214,7 @@ const brokenCols = `clinic_id::text, id::text, given_name, family_name`
 func TestHarnessCatchesUnscopedHandler(t *testing.T) {
 	a := startApp(t)
 	owner := a.db.Pool(t, pgtest.Owner)
-	db, err := tenantdb.New(t.Context(), a.db.Pool(t, pgtest.App), tenantdb.Config{Model: a.model(t)})
+	db, err := tenantdb.New(t.Context(), a.db.Pool(t, pgtest.App), tenantdb.Config{Model: a.model(t), Sources: []tenancy.Source{tenancytest.Source()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestHarnessCatchesGuardInReportMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := tenantdb.New(t.Context(), app, tenantdb.Config{Model: model, Guard: guard})
+	db, err := tenantdb.New(t.Context(), app, tenantdb.Config{Model: model, Guard: guard, Sources: []tenancy.Source{tenancytest.Source()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,6 +63,17 @@ func Tables() []rls.Table {
 	}
 }
 
+// PreAuth returns the functions that run before any clinic is known, as
+// "schema.function": the sign-in look-ups, the invite look-up, and the
+// token revocation list, which token verification reads before there is a
+// principal. tenantdb's pre-auth handle calls these and nothing else.
+func PreAuth() []string {
+	return []string{
+		"auth.staff_accounts", "auth.portal_accounts", "auth.platform_admin", "auth.portal_invite",
+		"auth.revoke_token", "auth.revoke_subject", "auth.revocations_since", "auth.forget_revocations",
+	}
+}
+
 // Model returns the isolation model of the app's database for roles: the
 // app's tables ([Tables]), the audit tables, the private table of platform
 // admins, pg_catalog's list of time zones (a registry), the sign-in
@@ -74,16 +85,16 @@ func Model(roles Roles) (*rls.Model, error) {
 	tables := append(Tables(), audit.Tables()...)
 	tables = append(tables,
 		rls.Table{Name: "public.platform_admins", Kind: rls.Private},
-		// Revoked token and subject ids, shared by every clinic and
-		// written by the app role directly (store.Revocations): no tenant
-		// data, so not tenant-scoped.
-		rls.Table{Name: "public.token_revocations", Kind: rls.Registry},
+		// Revoked token and subject ids, shared by every clinic: the app
+		// role reaches them only through the pre-auth functions of
+		// migration 15 (store.Revocations).
+		rls.Table{Name: "public.token_revocations", Kind: rls.Private},
 		// The settings forms check a time zone's name against it.
 		rls.Table{Name: "pg_catalog.pg_timezone_names", Kind: rls.Registry},
 	)
 	m, err := rls.NewModel(rls.Config{
 		OwnerRole: roles.Owner, AppRole: roles.App, PlatformRole: roles.Platform,
-		PreAuth:      []string{"auth.staff_accounts", "auth.portal_accounts", "auth.platform_admin", "auth.portal_invite"},
+		PreAuth:      PreAuth(),
 		AllowDefiner: []string{"auth.use_portal_invite", "auth.clinic_sizes"},
 		// The functions the app's SQL calls beyond the guard's safe set:
 		// enrolment marks its invite used, the console reads clinic sizes.
@@ -209,6 +220,41 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 		CREATE POLICY revocations_add ON public.token_revocations FOR INSERT TO %[2]s WITH CHECK (true);
 		CREATE POLICY revocations_forget_spent ON public.token_revocations FOR DELETE TO %[2]s USING (forget_after < now());`,
 		pgx.Identifier{roles.Owner}.Sanitize(), pgx.Identifier{roles.App}.Sanitize())
+	// The app keeps no raw pool of its own role: the revocation list is
+	// reached only through these definer functions, which tenantdb's
+	// pre-auth handle calls, and the table becomes private (no privilege
+	// for the app role). The functions add rows, read the rows after an id
+	// that are still in force, and forget spent rows, and nothing else.
+	revocationFuncs := fmt.Sprintf(`
+		CREATE FUNCTION auth.revoke_token(p_token_id text, p_forget_after timestamptz)
+		RETURNS void LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+		AS $$ INSERT INTO public.token_revocations (token_id, forget_after) VALUES (p_token_id, p_forget_after) $$;
+		CREATE FUNCTION auth.revoke_subject(p_subject uuid, p_issued_not_after timestamptz, p_forget_after timestamptz)
+		RETURNS void LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+		AS $$ INSERT INTO public.token_revocations (subject, issued_not_after, forget_after) VALUES (p_subject, p_issued_not_after, p_forget_after) $$;
+		CREATE FUNCTION auth.revocations_since(p_after bigint)
+		RETURNS TABLE (id bigint, token_id text, subject text, issued_not_after timestamptz, forget_after timestamptz)
+		LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+		AS $$ SELECT r.id, r.token_id, r.subject::text, r.issued_not_after, r.forget_after FROM public.token_revocations AS r
+			WHERE r.id > p_after AND r.forget_after > now() ORDER BY r.id $$;
+		CREATE FUNCTION auth.forget_revocations()
+		RETURNS bigint LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+		AS $$ WITH gone AS (DELETE FROM public.token_revocations WHERE forget_after < now() - interval '1 hour' RETURNING 1)
+			SELECT count(*) FROM gone $$;
+		ALTER FUNCTION auth.revoke_token(text, timestamptz) OWNER TO %[1]s;
+		ALTER FUNCTION auth.revoke_subject(uuid, timestamptz, timestamptz) OWNER TO %[1]s;
+		ALTER FUNCTION auth.revocations_since(bigint) OWNER TO %[1]s;
+		ALTER FUNCTION auth.forget_revocations() OWNER TO %[1]s;
+		REVOKE ALL ON FUNCTION auth.revoke_token(text, timestamptz), auth.revoke_subject(uuid, timestamptz, timestamptz),
+			auth.revocations_since(bigint), auth.forget_revocations() FROM PUBLIC;
+		GRANT EXECUTE ON FUNCTION auth.revoke_token(text, timestamptz), auth.revoke_subject(uuid, timestamptz, timestamptz),
+			auth.revocations_since(bigint), auth.forget_revocations() TO %[2]s;
+		DROP POLICY revocations_read ON public.token_revocations;
+		DROP POLICY revocations_add ON public.token_revocations;
+		DROP POLICY revocations_forget_spent ON public.token_revocations;
+		REVOKE ALL ON TABLE public.token_revocations FROM %[2]s;
+		ALTER TABLE public.token_revocations NO FORCE ROW LEVEL SECURITY;`,
+		pgx.Identifier{roles.Owner}.Sanitize(), pgx.Identifier{roles.App}.Sanitize())
 	auditSchema, err := audit.Schema(rls.Config{OwnerRole: roles.Owner, AppRole: roles.App, PlatformRole: roles.Platform})
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
@@ -254,6 +300,7 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 			goose.NewGoMigration(12, exec(clinicSizes), nil),
 			goose.NewGoMigration(13, exec(revocations), nil),
 			goose.NewGoMigration(14, exec(auditColumn), nil),
+			goose.NewGoMigration(15, exec(revocationFuncs), nil),
 		),
 	)
 }

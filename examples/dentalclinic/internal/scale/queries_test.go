@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
 	"github.com/mydentalpractice/tenancy/tenantdb"
@@ -58,11 +59,11 @@ func TestQueriesAreTheStores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, err := tenantdb.New(ctx, raw, tenantdb.Config{Model: model})
+	pool, err := tenantdb.New(ctx, raw, tenantdb.Config{Model: model, Sources: []tenancy.Source{benchAuth.Source()}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := store.New(pool, nil, nil)
+	st := store.New(pool, nil)
 	pctx := principal(ctx, 1)
 	day := time.Now().Truncate(24 * time.Hour)
 	to := day.Add(24 * time.Hour)

@@ -189,7 +189,7 @@ func NewRLSBench(ctx context.Context, superuser string, conns Conns, planCacheMo
 		// match with the catalog still hold, and Verify proves that each
 		// variant returns exactly the baseline's rows. Generated, the
 		// app's own configuration, is checked in full.
-		cfg := tenantdb.Config{Model: model, UncheckedPolicies: v != Generated}
+		cfg := tenantdb.Config{Model: model, UncheckedPolicies: v != Generated, Sources: []tenancy.Source{benchAuth.Source()}}
 		if b.pools[v], err = tenantdb.New(ctx, p, cfg); err != nil {
 			b.Close()
 			return nil, fmt.Errorf("%s: %w", v, err)
@@ -321,9 +321,14 @@ func makeNaive(ctx context.Context, superuser string, conns Conns) (map[string]s
 
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
+// benchAuth is the benchmark's authenticator: its principals are the
+// generated clinics' owners, and only the benchmark's own pools accept
+// them.
+var benchAuth = tenancy.NewAuthenticator("dentalclinic-scale")
+
 // principal is clinic n's owner.
 func principal(ctx context.Context, n int) context.Context {
-	return tenancy.NewContext(ctx, tenancy.Principal{
+	return benchAuth.NewContext(ctx, tenancy.Principal{
 		Kind: tenancy.KindStaff, Tenant: ClinicID(n), Subject: StaffID(n, 0), Roles: []string{"owner", "dentist"},
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
 	"github.com/mydentalpractice/tenancy/tenantdb"
@@ -120,7 +121,7 @@ func TestGenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := tenantdb.New(ctx, pool, tenantdb.Config{Model: model, Guard: allowAll{}})
+	p, err := tenantdb.New(ctx, pool, tenantdb.Config{Model: model, Guard: allowAll{}, Sources: []tenancy.Source{benchAuth.Source()}})
 	if err != nil {
 		t.Fatal(err)
 	}

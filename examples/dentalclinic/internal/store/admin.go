@@ -18,8 +18,8 @@ import (
 // tenant: the console reads and writes the clinic registry through
 // tenantdb's System path (the platform role), each use recorded in the
 // platform-wide audit chain with the admin as the actor, and reaches
-// inside a clinic only to set up a new one, as a system principal scoped
-// to that clinic. Everything else inside a clinic needs an impersonation
+// inside a clinic only to set up a new one, through tenantdb.InTenant.
+// Everything else inside a clinic needs an impersonation
 // grant (package audit).
 
 // ErrNotPlatformAdmin is returned by the console's methods when the
@@ -52,7 +52,7 @@ func (s *Store) ListClinics(ctx context.Context) ([]Clinic, error) {
 		return nil, err
 	}
 	var list []Clinic
-	err := s.db.System(ctx, "admin console: list clinics", func(tx pgx.Tx) error {
+	err := s.db.System(ctx, "admin console: list clinics", func(tx *tenantdb.SystemTx) error {
 		rows, err := tx.Query(ctx, `select `+clinicColumns+` from clinics order by name, id`)
 		if err != nil {
 			return err
@@ -69,7 +69,7 @@ func (s *Store) ClinicByID(ctx context.Context, id tenancy.ID) (Clinic, error) {
 		return Clinic{}, err
 	}
 	var c Clinic
-	err := s.db.System(ctx, "admin console: look up clinic "+id.String(), func(tx pgx.Tx) error {
+	err := s.db.System(ctx, "admin console: look up clinic "+id.String(), func(tx *tenantdb.SystemTx) error {
 		var err error
 		c, err = scanClinic(tx.QueryRow(ctx, `select `+clinicColumns+` from clinics where id = $1`, id))
 		return notFound(err)
@@ -119,8 +119,8 @@ func (in *ClinicInput) validate() error {
 // The registry row is written through System (the platform role) with a
 // "clinic.create" event in the platform chain naming the admin; the
 // settings and the counter are the clinic's own rows, written through
-// tenantdb as a system principal scoped to the new clinic, with a
-// "clinic.create" event that starts the clinic's own chain. These are two
+// tenantdb.InTenant, scoped to the new clinic and recorded in its chain,
+// with a "clinic.create" event. These are two
 // databases roles, so two transactions: should the second fail, the new
 // clinic is suspended, so that no one can use it half made, and the error
 // is returned.
@@ -133,7 +133,7 @@ func (s *Store) CreateClinic(ctx context.Context, in ClinicInput) (Clinic, error
 	}
 	id := tenancy.NewID()
 	var c Clinic
-	err := s.db.System(ctx, "admin console: create clinic "+id.String(), func(tx pgx.Tx) error {
+	err := s.db.System(ctx, "admin console: create clinic "+id.String(), func(tx *tenantdb.SystemTx) error {
 		// PostgreSQL must know the zone too, since queries convert with it.
 		var known bool
 		if err := tx.QueryRow(ctx, `select exists (select 1 from pg_timezone_names where name = $1)`, *in.TimeZone).Scan(&known); err != nil {
@@ -154,12 +154,7 @@ func (s *Store) CreateClinic(ctx context.Context, in ClinicInput) (Clinic, error
 	if err != nil {
 		return Clinic{}, wrap("create clinic", err)
 	}
-	sys := tenancy.Principal{Kind: tenancy.KindSystem, Tenant: id}
-	if p, ok := tenancy.FromContext(ctx); ok {
-		sys.RequestID = p.RequestID
-	}
-	sctx := tenancy.NewContext(ctx, sys)
-	err = s.db.Tx(sctx, func(tx *tenantdb.Tx) error {
+	err = s.db.InTenant(ctx, id, "admin console: set up clinic "+id.String(), func(sctx context.Context, tx *tenantdb.Tx) error {
 		if _, err := tx.Exec(sctx, `insert into clinic_settings (clinic_id) values ($1)`, id); err != nil {
 			return err
 		}
@@ -187,7 +182,7 @@ func (s *Store) SuspendClinic(ctx context.Context, id tenancy.ID) (Clinic, error
 		return Clinic{}, err
 	}
 	var c Clinic
-	err := s.db.System(ctx, "admin console: suspend clinic "+id.String(), func(tx pgx.Tx) error {
+	err := s.db.System(ctx, "admin console: suspend clinic "+id.String(), func(tx *tenantdb.SystemTx) error {
 		var err error
 		c, err = scanClinic(tx.QueryRow(ctx, `update clinics set status = 'suspended' where id = $1 returning `+clinicColumns, id))
 		if err != nil {
@@ -216,7 +211,7 @@ func (s *Store) ImpersonationGrant(ctx context.Context, id tenancy.ID) (Imperson
 		return ImpersonationGrant{}, err
 	}
 	g := ImpersonationGrant{ID: id}
-	err := s.db.System(ctx, "admin console: look up impersonation grant "+id.String(), func(tx pgx.Tx) error {
+	err := s.db.System(ctx, "admin console: look up impersonation grant "+id.String(), func(tx *tenantdb.SystemTx) error {
 		err := tx.QueryRow(ctx, `select tenant_id, admin_id, expires_at, ended_at is not null from audit.impersonation_grants where id = $1`, id).
 			Scan(&g.ClinicID, &g.AdminID, &g.ExpiresAt, &g.Ended)
 		return notFound(err)

@@ -21,10 +21,10 @@ type StaffAccount struct {
 
 // StaffAccounts returns every staff account with this email, at any
 // clinic, through the auth.staff_accounts sign-in function (there is no
-// tenant before sign-in).
+// tenant before sign-in), called through tenantdb's pre-auth handle: its
+// columns, in order, are those scanned here.
 func (s *Store) StaffAccounts(ctx context.Context, email string) ([]StaffAccount, error) {
-	rows, err := s.auth.Query(ctx, `select clinic_id, clinic_name, clinic_status, staff_id, roles, password_hash, disabled
-		from auth.staff_accounts($1)`, email)
+	rows, err := s.db.PreAuth().Query(ctx, "auth.staff_accounts", email)
 	if err != nil {
 		return nil, wrap("staff accounts", err)
 	}
@@ -50,8 +50,7 @@ type PortalAccount struct {
 // PortalAccounts returns every portal account with this email, at any
 // clinic, through the auth.portal_accounts sign-in function.
 func (s *Store) PortalAccounts(ctx context.Context, email string) ([]PortalAccount, error) {
-	rows, err := s.auth.Query(ctx, `select clinic_id, clinic_name, clinic_status, account_id, patient_id, password_hash, disabled
-		from auth.portal_accounts($1)`, email)
+	rows, err := s.db.PreAuth().Query(ctx, "auth.portal_accounts", email)
 	if err != nil {
 		return nil, wrap("portal accounts", err)
 	}
@@ -75,7 +74,7 @@ type PlatformAdmin struct {
 // ErrNotFound.
 func (s *Store) PlatformAdminByEmail(ctx context.Context, email string) (PlatformAdmin, error) {
 	var a PlatformAdmin
-	err := s.auth.QueryRow(ctx, `select admin_id, name, password_hash, disabled from auth.platform_admin($1)`, email).
+	err := s.db.PreAuth().QueryRow(ctx, "auth.platform_admin", email).
 		Scan(&a.ID, &a.Name, &a.PasswordHash, &a.Disabled)
 	return a, wrap("platform admin", notFound(err))
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
 // ClinicActivity is what the platform console counts of a clinic without
@@ -30,7 +31,7 @@ func (s *Store) ClinicActivities(ctx context.Context) (map[tenancy.ID]ClinicActi
 		return nil, err
 	}
 	out := map[tenancy.ID]ClinicActivity{}
-	err := s.db.System(ctx, "admin console: count clinic activity", func(tx pgx.Tx) error {
+	err := s.db.System(ctx, "admin console: count clinic activity", func(tx *tenantdb.SystemTx) error {
 		rows, err := tx.Query(ctx, `select clinic_id, staff, patients from auth.clinic_sizes()`)
 		if err != nil {
 			return err

@@ -131,8 +131,9 @@ func portalEmail(s string) (string, error) {
 // EnrolPortal creates the portal account that an invite code allows, with
 // email and password, and uses up the code. It needs no principal: the
 // code names the clinic and the patient, through auth.portal_invite (by
-// hash), and the account is written as a system principal scoped to that
-// clinic, through tenantdb, in one transaction with marking the code used
+// hash, through tenantdb's pre-auth handle), and the account is written
+// through tenantdb.InTenant, scoped to that clinic and recorded in its
+// audit chain, in one transaction with marking the code used
 // (auth.use_portal_invite), so a code enrols once even when two requests
 // race.
 //
@@ -156,7 +157,7 @@ func (s *Store) EnrolPortal(ctx context.Context, code, email, password string) (
 	var clinic, patient tenancy.ID
 	var expires time.Time
 	var used *time.Time
-	err = s.auth.QueryRow(ctx, `select clinic_id, patient_id, expires_at, used_at from auth.portal_invite($1)`, hash).
+	err = s.db.PreAuth().QueryRow(ctx, "auth.portal_invite", hash).
 		Scan(&clinic, &patient, &expires, &used)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -170,17 +171,14 @@ func (s *Store) EnrolPortal(ctx context.Context, code, email, password string) (
 	if err != nil {
 		return PortalEnrolment{}, wrap("portal enrol", err)
 	}
-	// The account is written as a system principal scoped to the code's
-	// clinic, with no role. auth.use_portal_invite marks the invite used
-	// in the same transaction, so a failed insert leaves the code usable
-	// and two racing requests enrol once.
-	sys := tenancy.Principal{Kind: tenancy.KindSystem, Tenant: clinic}
-	if p, ok := tenancy.FromContext(ctx); ok {
-		sys.RequestID = p.RequestID
-	}
-	sctx := tenancy.NewContext(ctx, sys)
+	// The account is written through tenantdb's InTenant entry point, as a
+	// system principal scoped to the code's clinic, with no role, and the
+	// use is recorded in the clinic's audit chain in the same transaction.
+	// auth.use_portal_invite marks the invite used in that transaction
+	// too, so a failed insert leaves the code usable and two racing
+	// requests enrol once.
 	out := PortalEnrolment{ClinicID: clinic, PatientID: patient, Email: email}
-	err = s.db.Tx(sctx, func(tx *tenantdb.Tx) error {
+	err = s.db.InTenant(ctx, clinic, "portal enrolment by invite code", func(sctx context.Context, tx *tenantdb.Tx) error {
 		var usedClinic, usedPatient tenancy.ID
 		err := tx.QueryRow(sctx, `select clinic_id, patient_id from auth.use_portal_invite($1)`, hash).Scan(&usedClinic, &usedPatient)
 		switch {

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/jwtctx"
+	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
 // Revocations ends tokens before they expire: a signed-out token, and
@@ -25,12 +25,13 @@ import (
 // yet, at start and then every few seconds (see [Revocations.Follow]). A
 // row is kept until no token it names could verify any more.
 //
-// The table holds token ids, subject ids and times, no tenant data, and
-// is written and read by the app role directly (not through tenantdb): a
-// revocation only ever refuses access.
+// The table holds token ids, subject ids and times, no tenant data. It is
+// private to the owner role: the app reaches it only through the auth.*
+// revocation functions, which tenantdb's pre-auth handle calls (token
+// verification runs before there is a principal).
 type Revocations struct {
 	mem         *jwtctx.MemoryRevoker
-	pool        *pgxpool.Pool
+	pool        *tenantdb.PreAuth
 	maxLifetime time.Duration
 
 	mu   sync.Mutex // serialises Load
@@ -38,11 +39,11 @@ type Revocations struct {
 }
 
 // NewRevocations returns revocations applied to mem and stored through
-// pool (the app role). maxLifetime is the longest lifetime of a token the
-// app issues; a subject's revocation is kept that long, plus the largest
-// leeway. A nil pool keeps revocations in memory only, for tests of the
-// HTTP layer that have no database.
-func NewRevocations(mem *jwtctx.MemoryRevoker, pool *pgxpool.Pool, maxLifetime time.Duration) *Revocations {
+// pool (tenantdb's pre-auth handle). maxLifetime is the longest lifetime of
+// a token the app issues; a subject's revocation is kept that long, plus
+// the largest leeway. A nil pool keeps revocations in memory only, for
+// tests of the HTTP layer that have no database.
+func NewRevocations(mem *jwtctx.MemoryRevoker, pool *tenantdb.PreAuth, maxLifetime time.Duration) *Revocations {
 	return &Revocations{mem: mem, pool: pool, maxLifetime: maxLifetime}
 }
 
@@ -52,8 +53,7 @@ func (r *Revocations) RevokeToken(ctx context.Context, jti string, expires time.
 	if r.pool == nil {
 		return nil
 	}
-	_, err := r.pool.Exec(ctx, `insert into token_revocations (token_id, forget_after) values ($1, $2)`,
-		jti, expires.Add(jwtctx.MaxLeeway))
+	_, err := r.pool.Exec(ctx, "auth.revoke_token", jti, expires.Add(jwtctx.MaxLeeway))
 	return wrap("revoking a token", err)
 }
 
@@ -63,8 +63,7 @@ func (r *Revocations) RevokeSubject(ctx context.Context, subject tenancy.ID, at 
 	if r.pool == nil {
 		return nil
 	}
-	_, err := r.pool.Exec(ctx, `insert into token_revocations (subject, issued_not_after, forget_after) values ($1, $2, $3)`,
-		subject.String(), at, at.Add(r.maxLifetime+jwtctx.MaxLeeway))
+	_, err := r.pool.Exec(ctx, "auth.revoke_subject", subject.String(), at, at.Add(r.maxLifetime+jwtctx.MaxLeeway))
 	return wrap("revoking a subject's tokens", err)
 }
 
@@ -76,8 +75,7 @@ func (r *Revocations) Load(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rows, err := r.pool.Query(ctx, `select id, token_id, subject::text, issued_not_after, forget_after
-		from token_revocations where id > $1 and forget_after > now() order by id`, r.seen)
+	rows, err := r.pool.Query(ctx, "auth.revocations_since", r.seen)
 	if err != nil {
 		return wrap("loading revocations", err)
 	}
@@ -107,7 +105,7 @@ func (r *Revocations) Load(ctx context.Context) error {
 	if err != nil {
 		return wrap("loading revocations", err)
 	}
-	_, err = r.pool.Exec(ctx, `delete from token_revocations where forget_after < now() - interval '1 hour'`)
+	_, err = r.pool.Exec(ctx, "auth.forget_revocations")
 	return wrap("pruning revocations", err)
 }
 

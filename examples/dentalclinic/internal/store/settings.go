@@ -260,7 +260,7 @@ func (s *Store) UpdateSettings(ctx context.Context, in SettingsInput) (Settings,
 			return err
 		}
 		if (in.TimeZone != nil && *in.TimeZone != cur.TimeZone) || (in.Currency != nil && *in.Currency != cur.Currency) {
-			err := s.db.System(ctx, "clinic settings: the clinic's owner changes its own time zone or currency", func(sys pgx.Tx) error {
+			err := s.db.System(ctx, "clinic settings: the clinic's owner changes its own time zone or currency", func(sys *tenantdb.SystemTx) error {
 				tag, err := sys.Exec(ctx, `update clinics set time_zone = coalesce($2, time_zone), currency = coalesce($3, currency)
 					where id = $1`, p.Tenant, in.TimeZone, in.Currency)
 				if err == nil && tag.RowsAffected() != 1 {

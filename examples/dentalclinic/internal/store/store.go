@@ -49,17 +49,17 @@ func conflict(code, msg string) error { return &Error{Kind: ErrConflict, Code: c
 
 // Store is the app's data access. It is safe for concurrent use.
 type Store struct {
-	db   *tenantdb.Pool
-	auth *pgxpool.Pool // the app role, for the sign-in functions only (no tenant yet)
+	db *tenantdb.Pool
 	// platform runs registry work as the platform role.
 	platform *pgxpool.Pool
 }
 
-// New returns a Store. db scopes tenant work; auth is a pool of the app
-// role used only to call the auth.* sign-in functions; platform is a pool
-// of the platform role for the clinic registry.
-func New(db *tenantdb.Pool, auth, platform *pgxpool.Pool) *Store {
-	return &Store{db: db, auth: auth, platform: platform}
+// New returns a Store. db scopes tenant work, and its pre-auth handle
+// (db.PreAuth) calls the auth.* sign-in functions, which run before any
+// clinic is known; platform is a pool of the platform role for the clinic
+// registry. The app keeps no raw pool of its own role.
+func New(db *tenantdb.Pool, platform *pgxpool.Pool) *Store {
+	return &Store{db: db, platform: platform}
 }
 
 // tenant returns the caller's tenant, or ErrNoTenant.
@@ -97,4 +97,4 @@ func wrap(op string, err error) error {
 }
 
 // Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.auth.Ping(ctx) }
+func (s *Store) Ping(ctx context.Context) error { return s.db.Ping(ctx) }
