@@ -15,6 +15,7 @@ import (
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
 	"github.com/mydentalpractice/tenancy/internal/pgtest"
 	"github.com/mydentalpractice/tenancy/rls"
+	"github.com/mydentalpractice/tenancy/tenancytest"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
@@ -211,11 +212,11 @@ func TestAuditTenantColumnMigrates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := tenantdb.New(ctx, db.Pool(t, pgtest.App), tenantdb.Config{Model: model})
+	app, err := tenantdb.New(ctx, db.Pool(t, pgtest.App), tenantdb.Config{Model: model, Sources: []tenancy.Source{tenancytest.Source()}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sctx := tenancy.NewContext(ctx, tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinics[0], Subject: tenancy.NewID(), Roles: []string{"owner"}})
+	sctx := tenancytest.Context(ctx, tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinics[0], Subject: tenancy.NewID(), Roles: []string{"owner"}})
 	var e audit.Event
 	err = app.Tx(sctx, func(tx *tenantdb.Tx) error {
 		var err error
