@@ -185,7 +185,7 @@ func TestAuthenticatorSource(t *testing.T) {
 	if a.Source() == b.Source() {
 		t.Error("two authenticators of one name have equal sources")
 	}
-	if a.Source() != a.Source() {
+	if s1, s2 := a.Source(), a.Source(); s1 != s2 {
 		t.Error("an authenticator's sources differ")
 	}
 	p := tenancy.Principal{Kind: tenancy.KindStaff, Tenant: tenancy.NewID(), Subject: tenancy.NewID(), Roles: []string{"x"}}

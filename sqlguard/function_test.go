@@ -111,10 +111,6 @@ func TestCheckFunctionsRefused(t *testing.T) {
 	g := newGuard(t, sqlguard.Config{})
 	var tests []guardTest
 	for _, d := range dangerous {
-		_, name, _ := strings.Cut(d.fn, ".")
-		if name == "" {
-			name = d.fn
-		}
 		at := d.fn
 		if strings.HasPrefix(d.fn, "public.") || strings.HasPrefix(d.fn, "pg_catalog.") || strings.HasPrefix(d.fn, "app.") {
 			at = d.fn[:strings.Index(d.fn, ".")]

@@ -375,7 +375,3 @@ func (r *row) Scan(dest ...any) error {
 	r.rows.Close()
 	return r.rows.Err()
 }
-
-// isCommitRollback reports whether a COMMIT's tag says the transaction
-// rolled back instead.
-func isCommitRollback(tag pgconn.CommandTag) bool { return tag.String() == "ROLLBACK" }

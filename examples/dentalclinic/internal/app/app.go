@@ -89,9 +89,6 @@ const (
 	revocationPoll     = 5 * time.Second
 )
 
-// Role names of the embedded database.
-var embeddedRoles = embedded.Roles
-
 const embeddedDatabase = embedded.Database
 
 // Run runs the app until ctx is cancelled, then shuts down gracefully.
