@@ -219,13 +219,22 @@ func (p *Pool) require(ctx context.Context) (tenancy.Principal, error) {
 }
 
 func (p *Pool) check(sql string, args []any, tenant tenancy.ID) error {
+	if err := unsupportedArg(args); err != nil {
+		return err
+	}
+	return p.guard.Check(sql, args, tenant)
+}
+
+// unsupportedArg refuses the pgx options that would change the SQL or how
+// it is sent after the check ([ErrUnsupportedArg]).
+func unsupportedArg(args []any) error {
 	if len(args) > 0 {
 		switch args[0].(type) {
 		case pgx.QueryRewriter, pgx.QueryExecMode, pgx.QueryResultFormats, pgx.QueryResultFormatsByOID:
 			return ErrUnsupportedArg
 		}
 	}
-	return p.guard.Check(sql, args, tenant)
+	return nil
 }
 
 // Exec runs one statement in its own tenant-scoped transaction: the context

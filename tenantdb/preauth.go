@@ -48,11 +48,8 @@ func (a *PreAuth) statement(function string, args []any) (*pgx.Batch, error) {
 	if !ok || !a.pool.model.PreAuth(schema, name) {
 		return nil, fmt.Errorf("%w: %q (the model's are rls.Config.PreAuth, as \"schema.function\")", ErrNotPreAuth, function)
 	}
-	if len(args) > 0 {
-		switch args[0].(type) {
-		case pgx.QueryRewriter, pgx.QueryExecMode, pgx.QueryResultFormats, pgx.QueryResultFormatsByOID:
-			return nil, ErrUnsupportedArg
-		}
+	if err := unsupportedArg(args); err != nil {
+		return nil, err
 	}
 	return batchOf(setContextSQL, preAuthContextArgs, preAuthSQL(schema, name, len(args)), args), nil
 }

@@ -180,34 +180,21 @@ func (tx *SystemTx) check(sql string, args []any) error {
 	if tx.done {
 		return ErrTxDone
 	}
-	if len(args) > 0 {
-		switch args[0].(type) {
-		case pgx.QueryRewriter, pgx.QueryExecMode, pgx.QueryResultFormats, pgx.QueryResultFormatsByOID:
-			return ErrUnsupportedArg
-		}
+	if err := unsupportedArg(args); err != nil {
+		return err
 	}
 	return checkControl(sql)
 }
 
 // Exec runs a statement in the transaction.
 func (tx *SystemTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if err := tx.check(sql, args); err != nil {
-		return pgconn.CommandTag{}, err
-	}
-	return tx.tx.Exec(ctx, sql, encodeArgs(args)...)
+	return execChecked(ctx, tx.tx, tx.check, sql, args)
 }
 
 // Query runs a query in the transaction; close the rows before the next
 // statement.
 func (tx *SystemTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if err := tx.check(sql, args); err != nil {
-		return nil, err
-	}
-	rows, err := tx.tx.Query(ctx, sql, encodeArgs(args)...)
-	if err != nil {
-		return nil, err
-	}
-	return hiddenConnRows{rows}, nil
+	return queryChecked(ctx, tx.tx, tx.check, sql, args)
 }
 
 // QueryRow runs a query for at most one row; errors come from Scan.
@@ -220,12 +207,7 @@ func (tx *SystemTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.R
 // does: if any is refused, nothing is sent and every result returns the
 // refusal.
 func (tx *SystemTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	for _, q := range b.QueuedQueries {
-		if err := tx.check(q.SQL, q.Arguments); err != nil {
-			return errBatchResults{err}
-		}
-	}
-	return sendHidden(ctx, tx.tx, b)
+	return sendChecked(ctx, tx.tx, tx.check, b)
 }
 
 // CopyFrom copies rows into table with the COPY protocol, as

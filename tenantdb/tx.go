@@ -113,23 +113,13 @@ func (p *Pool) rollback(ctx context.Context, tx pgx.Tx) {
 // Exec runs a statement in the transaction. A statement the guard refuses
 // is not sent; the error is returned and the transaction stays usable.
 func (tx *Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if err := tx.check(sql, args); err != nil {
-		return pgconn.CommandTag{}, err
-	}
-	return tx.tx.Exec(ctx, sql, encodeArgs(args)...)
+	return execChecked(ctx, tx.tx, tx.check, sql, args)
 }
 
 // Query runs a query in the transaction; close the rows before the next
 // statement. Refusals are returned as errors, unsent.
 func (tx *Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if err := tx.check(sql, args); err != nil {
-		return nil, err
-	}
-	rows, err := tx.tx.Query(ctx, sql, encodeArgs(args)...)
-	if err != nil {
-		return nil, err
-	}
-	return hiddenConnRows{rows}, nil
+	return queryChecked(ctx, tx.tx, tx.check, sql, args)
 }
 
 // QueryRow runs a query for at most one row; errors come from Scan.
@@ -145,12 +135,38 @@ func (tx *Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 // are given, hide the connection: their Conn is nil, and Tx is nil. b
 // must be sent once only: SendBatch changes its queued statements.
 func (tx *Tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return sendChecked(ctx, tx.tx, tx.check, b)
+}
+
+// execChecked, queryChecked and sendChecked are the statements of a
+// transaction handed to other code ([Tx], [SystemTx]): each statement
+// passes check, unsent when refused, and what comes back hides the
+// connection.
+func execChecked(ctx context.Context, tx pgx.Tx, check func(string, []any) error, sql string, args []any) (pgconn.CommandTag, error) {
+	if err := check(sql, args); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return tx.Exec(ctx, sql, encodeArgs(args)...)
+}
+
+func queryChecked(ctx context.Context, tx pgx.Tx, check func(string, []any) error, sql string, args []any) (pgx.Rows, error) {
+	if err := check(sql, args); err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, sql, encodeArgs(args)...)
+	if err != nil {
+		return nil, err
+	}
+	return hiddenConnRows{rows}, nil
+}
+
+func sendChecked(ctx context.Context, tx pgx.Tx, check func(string, []any) error, b *pgx.Batch) pgx.BatchResults {
 	for _, q := range b.QueuedQueries {
-		if err := tx.check(q.SQL, q.Arguments); err != nil {
+		if err := check(q.SQL, q.Arguments); err != nil {
 			return errBatchResults{err}
 		}
 	}
-	return sendHidden(ctx, tx.tx, b)
+	return sendHidden(ctx, tx, b)
 }
 
 func (tx *Tx) check(sql string, args []any) error {
