@@ -5,15 +5,28 @@
 //
 // # Tables
 //
-// A [Table] describes one existing table. A [TenantOwned] table carries the
-// tenant column (clinic_id by default, [Config.TenantColumn]); the app role
-// reads and writes only the rows of the transaction's tenant. A [Registry]
-// is global: the app role reads it, the platform role writes it. Finer
-// rules narrow a tenant table further: [Table.SubjectColumn] limits
-// patients to their own rows, [Table.ReadRoles] limits reads to holders of
-// an application role (the audit log's owner), and [Table.ReadOnly] makes
-// it read-only for some principal kinds. A JSON [Spec] holds a Config and
-// its tables for the `tenancy rls generate` command.
+// A [Table] describes one existing table. A [TenantOwned] table carries its
+// tenant column ([Table.TenantColumn], or [Config.TenantColumn] for the
+// tables that do not name their own); the app role reads and writes only
+// the rows of the transaction's tenant. A [Registry] is global: the app
+// role reads it, the platform role writes it. A [Private] table is out of
+// the app role's reach. Finer rules narrow a tenant table further:
+// [Table.SubjectColumn] limits patients to their own rows,
+// [Table.ReadRoles] limits reads to holders of an application role (the
+// audit log's owner), and [Table.ReadOnly] makes it read-only for some
+// principal kinds. A JSON [Spec] holds a Config and its tables for the
+// `tenancy rls generate` and `tenancy rls check` commands.
+//
+// # The isolation model
+//
+// [NewModel] (or [Spec.Model]) turns a Config and its tables into a
+// [Model]: every relation the app role may reach is classified as
+// [ClassTenant], [ClassRegistry] or [ClassPrivate], and everything else is
+// [ClassUnknown]. The model is the one source of truth of the SDK: the
+// generator ([Model.Generate]), the checker ([Check]), the SQL guard
+// (package sqlguard), tenantdb's start-up check ([CheckModel]) and the
+// leak harness (package tenancytest) all read it, and none of them finds
+// tenant tables by a column name on its own.
 //
 // # Generated SQL
 //
