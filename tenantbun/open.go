@@ -37,7 +37,9 @@ type Config struct {
 // Open connects as the application's role (connString), refuses the role
 // if row-level security would not bind it (an error wrapping
 // tenantdb.ErrUnsafeRole; every later connection is checked again by
-// [NewConnector]), and returns a *bun.DB whose every query runs in
+// [NewConnector]) and a schema that does not isolate the model's tenant
+// relations or disagrees with the model (tenantdb.ErrUnsafeSchema,
+// tenantdb.ErrModelMismatch, as tenantdb.New), and returns a *bun.DB whose every query runs in
 // a tenant-scoped transaction and passes the guard. Close the returned DB
 // when done.
 func Open(ctx context.Context, connString string, cfg Config) (*bun.DB, error) {
@@ -54,6 +56,11 @@ func Open(ctx context.Context, connString string, cfg Config) (*bun.DB, error) {
 	}
 	defer check.Close(ctx)
 	if err := tenantdb.CheckRole(ctx, check, cfg.Model); err != nil {
+		return nil, err
+	}
+	// The same start-up schema check as tenantdb.New: every tenant
+	// relation of the model isolated, and the model matching the catalog.
+	if err := tenantdb.CheckSchema(ctx, check, cfg.Model); err != nil {
 		return nil, err
 	}
 	connector, err := NewConnector(connConfig, cfg)

@@ -293,3 +293,14 @@ func TestOpenRefusesOwner(t *testing.T) {
 		t.Errorf("Open as the table owner = %v, want ErrUnsafeRole", err)
 	}
 }
+
+// TestOpenChecksSchema: Open refuses a tenant table whose row-level
+// security is off, as tenantdb.New does.
+func TestOpenChecksSchema(t *testing.T) {
+	db := schema(t)
+	db.Exec(t, pgtest.Owner, "alter table public.patients disable row level security")
+	_, err := tenantbun.Open(context.Background(), db.ConnString(pgtest.App), tenantbun.Config{Model: testModel(t, db), Guard: allowAll{}})
+	if !errors.Is(err, tenantdb.ErrUnsafeSchema) {
+		t.Errorf("Open with RLS off = %v, want ErrUnsafeSchema", err)
+	}
+}
