@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mydentalpractice/tenancy"
@@ -304,7 +305,7 @@ func (p *Pool) query(ctx context.Context, batch *pgx.Batch) (pgx.Rows, error) {
 		conn.Release()
 		return nil, err
 	}
-	return &batchRows{Rows: rows, br: br, conn: conn}, nil
+	return &batchRows{rows: rows, br: br, conn: conn}, nil
 }
 
 // QueryRow is [Pool.Query] for at most one row. Its errors are returned by
@@ -325,15 +326,22 @@ func batchOf(ctxSQL string, ctxArgs []any, sql string, args []any) *pgx.Batch {
 // batchRows closes the batch and releases the connection when the rows
 // close, and hides the underlying connection.
 type batchRows struct {
-	pgx.Rows
+	rows     pgx.Rows // unexported: see hiddenConnRows
 	br       pgx.BatchResults
 	conn     *pgxpool.Conn
 	closed   bool
 	closeErr error
 }
 
+func (r *batchRows) CommandTag() pgconn.CommandTag                { return r.rows.CommandTag() }
+func (r *batchRows) FieldDescriptions() []pgconn.FieldDescription { return r.rows.FieldDescriptions() }
+func (r *batchRows) Scan(dest ...any) error                       { return scanHidden(r, r.rows, dest) }
+func (r *batchRows) Values() ([]any, error)                       { return r.rows.Values() }
+func (r *batchRows) RawValues() [][]byte                          { return r.rows.RawValues() }
+func (r *batchRows) TypeMap() *pgtype.Map                         { return r.rows.TypeMap() }
+
 func (r *batchRows) Next() bool {
-	if r.Rows.Next() {
+	if r.rows.Next() {
 		return true
 	}
 	r.Close()
@@ -345,13 +353,13 @@ func (r *batchRows) Close() {
 		return
 	}
 	r.closed = true
-	r.Rows.Close()
+	r.rows.Close()
 	r.closeErr = r.br.Close()
 	r.conn.Release()
 }
 
 func (r *batchRows) Err() error {
-	if err := r.Rows.Err(); err != nil {
+	if err := r.rows.Err(); err != nil {
 		return err
 	}
 	return r.closeErr

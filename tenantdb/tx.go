@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/sqlguard"
@@ -205,10 +206,36 @@ func sendHidden(ctx context.Context, tx pgx.Tx, b *pgx.Batch) pgx.BatchResults {
 }
 
 // hiddenConnRows hides the connection behind rows: statements sent on it
-// would escape the guard.
-type hiddenConnRows struct{ pgx.Rows }
+// would escape the guard. The rows are an unexported field, not an
+// embedded one, so that nothing (reflection included) reaches pgx's rows,
+// whose Conn is the connection.
+type hiddenConnRows struct{ rows pgx.Rows }
 
-func (hiddenConnRows) Conn() *pgx.Conn { return nil }
+func (r hiddenConnRows) Close()                        { r.rows.Close() }
+func (r hiddenConnRows) Err() error                    { return r.rows.Err() }
+func (r hiddenConnRows) CommandTag() pgconn.CommandTag { return r.rows.CommandTag() }
+func (r hiddenConnRows) FieldDescriptions() []pgconn.FieldDescription {
+	return r.rows.FieldDescriptions()
+}
+func (r hiddenConnRows) Next() bool             { return r.rows.Next() }
+func (r hiddenConnRows) Scan(dest ...any) error { return scanHidden(r, r.rows, dest) }
+func (r hiddenConnRows) Values() ([]any, error) { return r.rows.Values() }
+func (r hiddenConnRows) RawValues() [][]byte    { return r.rows.RawValues() }
+func (hiddenConnRows) Conn() *pgx.Conn          { return nil }
+func (r hiddenConnRows) TypeMap() *pgtype.Map   { return r.rows.TypeMap() }
+
+// scanHidden scans inner's current row into dest as pgx's Rows.Scan does,
+// except for a lone pgx.RowScanner destination: pgx would hand it inner
+// itself, whose Conn is the connection, so it is handed self, the rows
+// that hide it.
+func scanHidden(self, inner pgx.Rows, dest []any) error {
+	if len(dest) == 1 {
+		if rs, ok := dest[0].(pgx.RowScanner); ok {
+			return rs.ScanRow(self)
+		}
+	}
+	return inner.Scan(dest...)
+}
 
 // hiddenBatch is batch results whose rows hide the connection and that
 // hand out no transaction.
