@@ -143,6 +143,13 @@ func (c *conn) begin(ctx context.Context, p tenancy.Principal, opts pgx.TxOption
 	br := c.pgx.SendBatch(ctx, b)
 	ptx := br.Tx()
 	if err := br.Close(); err != nil {
+		if tenantdb.IsSessionState(err) {
+			// The connection carries tenancy settings at session level:
+			// close it, and tell database/sql it is bad, so that it is
+			// discarded, never handed out again.
+			_ = c.pgx.Close(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("tenantbun: begin: %w: %w", driver.ErrBadConn, tenantdb.ErrSessionState)
+		}
 		rollback(ctx, ptx)
 		return nil, fmt.Errorf("tenantbun: begin: %w", err)
 	}

@@ -304,3 +304,25 @@ func TestOpenChecksSchema(t *testing.T) {
 		t.Errorf("Open with RLS off = %v, want ErrUnsafeSchema", err)
 	}
 }
+
+// TestSessionStateRefused: a connection that carries the tenancy settings
+// at session level (here from the role's defaults, as every new connection
+// of the role gets them) is refused and discarded, never answered from:
+// tenant B is set at session level, A asks, and gets ErrSessionState, not
+// B's rows and not an empty answer.
+func TestSessionStateRefused(t *testing.T) {
+	db := schema(t)
+	bdb := open(t, db, allowAll{})
+	ctx := staffCtx(clinicA, staffA)
+	var n int
+	if err := bdb.NewSelect().Model((*Patient)(nil)).ColumnExpr("count(*)").Where("clinic_id = ?", clinicA).Scan(ctx, &n); err != nil || n != 5 {
+		t.Fatalf("before: %d patients at A, %v; want 5", n, err)
+	}
+	db.Exec(t, pgtest.Admin, fmt.Sprintf("alter role %s set tenancy.tenant_id = '%s'", pgx.Identifier{db.RoleName(pgtest.App)}.Sanitize(), clinicB))
+	// Only new connections take the role's defaults.
+	fresh := open(t, db, allowAll{})
+	err := fresh.NewSelect().Model((*Patient)(nil)).ColumnExpr("count(*)").Scan(ctx, &n)
+	if !errors.Is(err, tenantdb.ErrSessionState) {
+		t.Errorf("a connection with a session-level tenant: %v (n = %d), want ErrSessionState", err, n)
+	}
+}

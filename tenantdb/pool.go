@@ -128,6 +128,13 @@ const sqlStateSessionState = "22012"
 // isSessionState reports whether err is the context statement's refusal
 // of a connection with session-level tenancy settings. The context
 // statement is the SDK's own: no other division by zero can come from it.
+// IsSessionState reports whether err is the failure of the statement of
+// [ContextSQL] on a connection whose tenancy settings were set at session
+// level. An integration that runs that statement itself (another driver,
+// a database/sql connector) must then close the connection, never reuse
+// it, as [Pool] does, and report [ErrSessionState].
+func IsSessionState(err error) bool { return isSessionState(err) }
+
 func isSessionState(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == sqlStateSessionState
