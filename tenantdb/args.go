@@ -1,25 +1,41 @@
 package tenantdb
 
-import "github.com/mydentalpractice/tenancy"
+import (
+	"database/sql/driver"
+	"fmt"
+	"reflect"
 
-// encodeArgs returns args with every non-zero tenancy.ID (and *tenancy.ID)
-// replaced by its canonical text, which pgx encodes as a uuid in every exec
-// mode (binary after a describe, text to the server otherwise) with one
-// allocation. An ID passed as is takes pgx's driver.Valuer path
-// (tenancy.ID implements it for database/sql), which costs about 18
-// allocations per argument. Zero IDs
-// are left alone, so their Value method refuses them. args is returned
-// unchanged, without copying, when it holds no ID: the common case costs
-// one pass over the arguments.
-func encodeArgs(args []any) []any {
+	"github.com/mydentalpractice/tenancy"
+)
+
+// pgtypePath is the package of pgx's own value types, which pgx encodes
+// itself (they implement driver.Valuer for database/sql only).
+const pgtypePath = "github.com/jackc/pgx/v5/pgtype"
+
+// readArgs returns args as they will be sent, read once, so that the guard
+// judges exactly the values that go to the server:
+//   - every non-zero tenancy.ID (and *tenancy.ID) is replaced by its
+//     canonical text, which pgx encodes as a uuid in every exec mode with one
+//     allocation (an ID passed as is takes pgx's driver.Valuer path, about
+//     18 allocations per argument); zero IDs are left alone, so their Value
+//     method refuses them;
+//   - every other driver.Valuer (google/uuid's UUID, an application's own
+//     key types), except pgx's own pgtype values, is replaced by the result
+//     of one call of its Value method: pgx would call it again when it
+//     encodes, and a Value that answered differently the second time would
+//     send a value the guard never saw. An error of Value is returned.
+//
+// args is returned unchanged, without copying, when it holds neither: the
+// common case costs one pass over the arguments.
+func readArgs(args []any) ([]any, error) {
 	i := 0
 	for ; i < len(args); i++ {
-		if isID(args[i]) {
+		if mustRead(args[i]) {
 			break
 		}
 	}
 	if i == len(args) {
-		return args
+		return args, nil
 	}
 	out := make([]any, len(args))
 	copy(out, args)
@@ -35,15 +51,34 @@ func encodeArgs(args []any) []any {
 			} else if !v.IsZero() {
 				out[i] = v.String()
 			}
+		case driver.Valuer:
+			if !mustRead(v) {
+				continue
+			}
+			val, err := v.Value()
+			if err != nil {
+				return nil, fmt.Errorf("tenantdb: argument $%d: %w", i+1, err)
+			}
+			out[i] = val
 		}
 	}
-	return out
+	return out, nil
 }
 
-func isID(a any) bool {
-	switch a.(type) {
+// mustRead reports whether readArgs replaces a.
+func mustRead(a any) bool {
+	switch v := a.(type) {
 	case tenancy.ID, *tenancy.ID:
 		return true
+	case driver.Valuer:
+		t := reflect.TypeOf(v)
+		if t.Kind() == reflect.Pointer {
+			if reflect.ValueOf(v).IsNil() {
+				return false // pgx sends NULL for a nil pointer
+			}
+			t = t.Elem()
+		}
+		return t.PkgPath() != pgtypePath
 	}
 	return false
 }

@@ -1,38 +1,71 @@
 package tenantdb
 
 import (
+	"database/sql/driver"
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/mydentalpractice/tenancy"
 )
 
-func TestEncodeArgs(t *testing.T) {
+// flipper is a driver.Valuer that answers the tenant the first time and
+// another value after: read twice (once by the guard, once by pgx), it
+// would send what the guard never saw.
+type flipper struct{ n *int }
+
+func (f flipper) Value() (driver.Value, error) {
+	*f.n++
+	if *f.n == 1 {
+		return "0195f1c2-0000-7000-8000-00000000000a", nil
+	}
+	return "0195f1c2-0000-7000-8000-00000000000b", nil
+}
+
+type failing struct{}
+
+func (failing) Value() (driver.Value, error) { return nil, errors.New("no value") }
+
+func TestReadArgs(t *testing.T) {
 	id := tenancy.MustParseID("0195f1c2-0000-7000-8000-00000000000a")
 	var nilID *tenancy.ID
-	plain := []any{1, "x"}
-	if got := encodeArgs(plain); &got[0] != &plain[0] {
-		t.Error("args without an ID were copied")
+	plain := []any{1, "x", pgtype.Text{String: "t", Valid: true}}
+	got, err := readArgs(plain)
+	if err != nil || &got[0] != &plain[0] {
+		t.Errorf("args without an ID or Valuer were copied (%v)", err)
 	}
-	in := []any{"x", id, &id, nilID, tenancy.ID{}}
-	got := encodeArgs(in)
-	want := []any{"x", id.String(), id.String(), nil, tenancy.ID{}}
+	n := 0
+	var nilUUID *uuid.UUID
+	in := []any{"x", id, &id, nilID, tenancy.ID{}, uuid.UUID(id), flipper{&n}, nilUUID, pgtype.UUID{Bytes: id, Valid: true}}
+	got, err = readArgs(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []any{"x", id.String(), id.String(), nil, tenancy.ID{}, id.String(), id.String(), nilUUID, pgtype.UUID{Bytes: id, Valid: true}}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("encodeArgs (-want +got):\n%s", diff)
+		t.Errorf("readArgs (-want +got):\n%s", diff)
+	}
+	if n != 1 {
+		t.Errorf("the Valuer was read %d times, want once", n)
 	}
 	if in[1] != any(id) {
-		t.Error("encodeArgs changed the caller's slice")
+		t.Error("readArgs changed the caller's slice")
+	}
+	if _, err := readArgs([]any{"x", failing{}}); err == nil {
+		t.Error("readArgs hid the error of a Valuer")
 	}
 }
 
-func BenchmarkEncodeArgs(b *testing.B) {
+func BenchmarkReadArgs(b *testing.B) {
 	id := tenancy.MustParseID("0195f1c2-0000-7000-8000-00000000000a")
 	for name, args := range map[string][]any{"no ids": {1, "x"}, "one id": {id, "x"}} {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				_ = encodeArgs(args)
+				_, _ = readArgs(args)
 			}
 		})
 	}

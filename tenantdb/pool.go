@@ -210,6 +210,9 @@ func (p *Pool) prepare(ctx context.Context, sql string, args []any) (*pgx.Batch,
 	if err != nil {
 		return nil, err
 	}
+	if args, err = readArgs(args); err != nil {
+		return nil, err
+	}
 	if err := p.check(sql, args, pr.Tenant); err != nil {
 		return nil, err
 	}
@@ -322,11 +325,12 @@ func (p *Pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return &row{rows: rows, err: err}
 }
 
-// batchOf queues the context statement and the statement.
+// batchOf queues the context statement and the statement, whose args
+// readArgs has read.
 func batchOf(ctxSQL string, ctxArgs []any, sql string, args []any) *pgx.Batch {
 	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, 2)}
 	b.Queue(ctxSQL, ctxArgs...)
-	b.Queue(sql, encodeArgs(args)...)
+	b.Queue(sql, args...)
 	return b
 }
 

@@ -51,6 +51,10 @@ func (a *PreAuth) statement(function string, args []any) (*pgx.Batch, error) {
 	if err := unsupportedArg(args); err != nil {
 		return nil, err
 	}
+	args, err := readArgs(args)
+	if err != nil {
+		return nil, err
+	}
 	return batchOf(setContextSQL, preAuthContextArgs, preAuthSQL(schema, name, len(args)), args), nil
 }
 

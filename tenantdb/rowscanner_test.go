@@ -2,6 +2,7 @@ package tenantdb_test
 
 import (
 	"context"
+	"database/sql/driver"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -90,5 +91,35 @@ func TestRowScannerGetsNoConnection(t *testing.T) {
 				t.Errorf("%s handed a RowScanner the connection", name)
 			}
 		})
+	}
+}
+
+// countingTenant is a driver.Valuer that counts how often it is read.
+type countingTenant struct {
+	id string
+	n  *int
+}
+
+func (c countingTenant) Value() (driver.Value, error) { *c.n++; return c.id, nil }
+
+// TestValuerReadOnce: a driver.Valuer argument is read once, so the guard
+// judges the very value that is sent (a Valuer read twice, by the guard and
+// then by pgx, could answer the tenant to one and another value to the
+// other).
+func TestValuerReadOnce(t *testing.T) {
+	db := schema(t)
+	pool, _ := appPool(t, db, 1, "")
+	p := newPool(t, pool, tenantdb.Config{Guard: realGuard(t, db)})
+	ctx := staffCtx(clinicA, staffA)
+	n := 0
+	var count int
+	if err := p.QueryRow(ctx, "select count(*) from patients where clinic_id = $1", countingTenant{clinicA.String(), &n}).Scan(&count); err != nil {
+		t.Fatal(err)
+	}
+	if count != 5 {
+		t.Errorf("%d patients of A, want 5", count)
+	}
+	if n != 1 {
+		t.Errorf("the tenant argument was read %d times, want once", n)
 	}
 }

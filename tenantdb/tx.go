@@ -144,17 +144,25 @@ func (tx *Tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 // passes check, unsent when refused, and what comes back hides the
 // connection.
 func execChecked(ctx context.Context, tx pgx.Tx, check func(string, []any) error, sql string, args []any) (pgconn.CommandTag, error) {
+	args, err := readArgs(args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
 	if err := check(sql, args); err != nil {
 		return pgconn.CommandTag{}, err
 	}
-	return tx.Exec(ctx, sql, encodeArgs(args)...)
+	return tx.Exec(ctx, sql, args...)
 }
 
 func queryChecked(ctx context.Context, tx pgx.Tx, check func(string, []any) error, sql string, args []any) (pgx.Rows, error) {
+	args, err := readArgs(args)
+	if err != nil {
+		return nil, err
+	}
 	if err := check(sql, args); err != nil {
 		return nil, err
 	}
-	rows, err := tx.Query(ctx, sql, encodeArgs(args)...)
+	rows, err := tx.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -163,9 +171,14 @@ func queryChecked(ctx context.Context, tx pgx.Tx, check func(string, []any) erro
 
 func sendChecked(ctx context.Context, tx pgx.Tx, check func(string, []any) error, b *pgx.Batch) pgx.BatchResults {
 	for _, q := range b.QueuedQueries {
-		if err := check(q.SQL, q.Arguments); err != nil {
+		args, err := readArgs(q.Arguments)
+		if err != nil {
 			return errBatchResults{err}
 		}
+		if err := check(q.SQL, args); err != nil {
+			return errBatchResults{err}
+		}
+		q.Arguments = args
 	}
 	return sendHidden(ctx, tx, b)
 }
@@ -193,11 +206,10 @@ func checkControl(sql string) error {
 	return nil
 }
 
-// sendHidden sends b on tx, with its arguments encoded, and returns
+// sendHidden sends b on tx, whose arguments readArgs has read, and returns
 // results that hide the connection, to the queued callbacks too.
 func sendHidden(ctx context.Context, tx pgx.Tx, b *pgx.Batch) pgx.BatchResults {
 	for _, q := range b.QueuedQueries {
-		q.Arguments = encodeArgs(q.Arguments)
 		if fn := q.Fn; fn != nil {
 			q.Fn = func(br pgx.BatchResults) error { return fn(hiddenBatch{br}) }
 		}
