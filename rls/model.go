@@ -206,6 +206,22 @@ func (m *Model) Named(name string) []Relation {
 // the transaction's tenant, "schema.current_tenant_id", unquoted.
 func (m *Model) TenantFunc() string { return m.cfg.Schema + ".current_tenant_id" }
 
+// IsHelper reports whether schema.name is one of the helper functions
+// that [Generate] writes into the model's helper schema ([Config.Schema]):
+// current_tenant_id() and its siblings. A function someone else adds to
+// that schema is not one.
+func (m *Model) IsHelper(schema, name string) bool {
+	if schema != m.cfg.Schema {
+		return false
+	}
+	for _, h := range helpers {
+		if h.name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // AllowsFunction reports whether the model declares schema.name in
 // [Config.Functions], the functions that tenant-scoped SQL may call
 // beyond the guard's own safe set.

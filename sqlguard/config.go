@@ -74,7 +74,6 @@ type Config struct {
 // config is a validated Config in the form the analysis uses.
 type config struct {
 	model     *rls.Model
-	helpers   string              // the model's helper schema: its functions are allowed
 	declared  map[string]struct{} // names of the functions the model declares, in any schema
 	funcParts [2]string           // the helper that returns the tenant, schema and name
 	defaults  bool
@@ -90,7 +89,6 @@ func (c Config) validate() (*config, error) {
 	mc := c.Model.Config()
 	out := &config{
 		model:     c.Model,
-		helpers:   mc.Schema,
 		declared:  make(map[string]struct{}, len(mc.Functions)),
 		funcParts: [2]string{mc.Schema, strings.TrimPrefix(c.Model.TenantFunc(), mc.Schema+".")},
 		defaults:  c.TenantColumnDefault,

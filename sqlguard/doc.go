@@ -124,9 +124,9 @@
 // range, array, JSON, uuid and text search functions, aggregates and
 // window functions, num_nulls and num_nonnulls, hashtext and
 // hashtextextended, and the advisory locks that end with the
-// transaction), a function of the model's helper schema
-// ([rls.Config.Schema], where rls.Generate puts current_tenant_id and the
-// other helpers), or a function the model declares ([rls.Config.Functions];
+// transaction), the helpers that rls.Generate puts in the model's helper
+// schema ([rls.Model.IsHelper]: current_tenant_id and its siblings, not
+// any other function of that schema), or a function the model declares ([rls.Config.Functions];
 // an unqualified call matches a declared function of that name in any
 // schema). None of the default set runs SQL given as text (query_to_xml,
 // ts_rewrite, ts_stat and dblink are out), reads another session, the

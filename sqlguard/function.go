@@ -152,8 +152,8 @@ func qualifiedName(parts []*pg_query.Node) (schema, name string) {
 
 // allowsFunction reports whether a call of schema.name (schema "" when the
 // call is unqualified) is allowed: a safe pg_catalog function (unqualified
-// calls resolve to pg_catalog first), a function of the model's helper
-// schema, or a function the model declares (an unqualified call matches
+// calls resolve to pg_catalog first), one of the model's helpers
+// ([rls.Model.IsHelper]), or a function the model declares (an unqualified call matches
 // a declared function of that name in any schema, since it may resolve to
 // it through the search_path).
 func (c *config) allowsFunction(schema, name string) bool {
@@ -168,10 +168,8 @@ func (c *config) allowsFunction(schema, name string) bool {
 		if _, ok := safeFunctionSet[name]; ok {
 			return true
 		}
-	case c.helpers:
-		return true
 	}
-	return c.model.AllowsFunction(schema, name)
+	return c.model.IsHelper(schema, name) || c.model.AllowsFunction(schema, name)
 }
 
 func (a *analyzer) funcCall(f *pg_query.FuncCall) {

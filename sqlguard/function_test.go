@@ -2,6 +2,7 @@ package sqlguard_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -217,5 +218,20 @@ func TestSafeFunctionsExist(t *testing.T) {
 		if slices.Contains(safe, d.fn) {
 			t.Errorf("SafeFunctions() has %q", d.fn)
 		}
+	}
+}
+
+// TestCheckHelperSchemaIsNotAllowList: the helpers that rls.Generate makes
+// are allowed, not every function someone adds to their schema.
+func TestCheckHelperSchemaIsNotAllowList(t *testing.T) {
+	g := newGuard(t, sqlguard.Config{})
+	args := []any{tenantA}
+	if err := g.Check("select name from patients where clinic_id = (select tenancy.current_tenant_id()) and id = $1", []any{"x"}, tenantA); err != nil {
+		t.Errorf("the tenant helper: %v", err)
+	}
+	err := g.Check("select tenancy.run_as_owner($1)", args, tenantA)
+	var r *sqlguard.RefusalError
+	if !errors.As(err, &r) || r.Rule != sqlguard.RuleFunction || r.Func != "tenancy.run_as_owner" {
+		t.Errorf("a function added to the helper schema: %v, want a function refusal naming tenancy.run_as_owner", err)
 	}
 }

@@ -50,9 +50,9 @@ const (
 
 	// RuleFunction refuses a call of any function that is not allowed:
 	// allowed are the pg_catalog functions of [SafeFunctions] (called
-	// unqualified or as pg_catalog.name), every function of the model's
-	// helper schema ([rls.Config.Schema]: current_tenant_id and the other
-	// helpers that rls.Generate makes), and the functions the model
+	// unqualified or as pg_catalog.name), the helpers that rls.Generate
+	// makes in the model's helper schema ([rls.Model.IsHelper]:
+	// current_tenant_id and its siblings), and the functions the model
 	// declares ([rls.Config.Functions]; an unqualified call matches a
 	// declared function of that name in any schema). Everything else is
 	// refused, among them every function that runs SQL given as text
