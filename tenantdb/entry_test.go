@@ -202,6 +202,13 @@ func TestInTenant(t *testing.T) {
 		t.Errorf("Query with InTenant's context after the call = %v, want ErrUnverifiedPrincipal", err)
 	}
 
+	// Nor can another Pool be told to accept it.
+	src, _ := tenancy.SourceFromContext(leaked)
+	pool, _ := appPool(t, db, 1, "")
+	if _, err := tenantdb.New(ctx, pool, tenantdb.Config{Model: testModel(t, db), Sources: []tenancy.Source{src}}); !errors.Is(err, tenantdb.ErrInvalidConfig) {
+		t.Errorf("New accepting InTenant's source = %v, want ErrInvalidConfig", err)
+	}
+
 	// A failing record aborts the work; a failing work rolls the record back.
 	if err := p.InTenant(ctx, clinicB, "fail", func(ctx context.Context, tx *tenantdb.Tx) error {
 		_, err := tx.Exec(ctx, "update patients set name = 'gone' where clinic_id = $1", clinicB)

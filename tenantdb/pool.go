@@ -66,6 +66,11 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Pool, error) {
 	if slices.Contains(cfg.Sources, tenancy.Source{}) {
 		return nil, fmt.Errorf("%w: Config.Sources holds the zero Source, which names no authenticator", ErrInvalidConfig)
 	}
+	if slices.Contains(cfg.Sources, inTenantSource.Source()) {
+		// InTenant's principals are valid only through the Tx it hands
+		// out; a Pool that accepted them would let its context outlive it.
+		return nil, fmt.Errorf("%w: Config.Sources holds the source of InTenant's principals, which no Pool accepts", ErrInvalidConfig)
+	}
 	if cfg.System != nil && cfg.OnSystem == nil {
 		return nil, fmt.Errorf("%w: a System pool needs an OnSystem hook, so that tenant-less work is recorded", ErrInvalidConfig)
 	}
