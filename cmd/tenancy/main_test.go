@@ -288,3 +288,31 @@ func TestCheckDoesNotPrintPassword(t *testing.T) {
 		})
 	}
 }
+
+func TestRoles(t *testing.T) {
+	data, err := os.ReadFile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := rls.ParseSpec(strings.NewReader(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := m.RolesSQL("dental")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := runCLI(t, "", nil, "rls", "roles", "--spec", spec, "--database", "dental")
+	if got.code != exitOK || got.stdout != want {
+		t.Errorf("rls roles: exit %d, stderr %q, output differs from Model.RolesSQL: %v", got.code, got.stderr, got.stdout != want)
+	}
+	for _, args := range [][]string{{"rls", "roles", "--spec", spec}, {"rls", "roles", "--database", "dental"}} {
+		if got := runCLI(t, "", nil, args...); got.code != exitUsage {
+			t.Errorf("%v: exit %d, want %d (usage)", args, got.code, exitUsage)
+		}
+	}
+}

@@ -19,7 +19,7 @@ func rlsCommand() *command {
 	return &command{
 		name:  "rls",
 		short: "Generate row-level security migrations and check live databases.",
-		sub:   []*command{rlsGenerateCommand(), rlsCheckCommand()},
+		sub:   []*command{rlsGenerateCommand(), rlsRolesCommand(), rlsCheckCommand()},
 	}
 }
 
@@ -72,6 +72,60 @@ Examples:
 			return err
 		}
 		sql, err := rls.Generate(spec.Config, spec.Tables...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *specPath, err)
+		}
+		_, err = io.WriteString(e.stdout, sql)
+		return err
+	}
+	return c
+}
+
+func rlsRolesCommand() *command {
+	c := &command{
+		name:  "roles",
+		short: "Print the SQL that makes the spec's three roles, for a cluster administrator.",
+		usage: `
+Usage: tenancy rls roles --spec FILE --database NAME
+
+Prints the SQL that makes the owner, app and platform roles of a JSON spec
+(the same spec as "rls generate") with the attributes isolation needs, and
+lets only them connect to the database. Run it once per cluster as a
+superuser (roles are cluster-wide, creating them needs CREATEROLE, and
+BYPASSRLS needs a superuser), not in the application's migrations.
+Re-running it is harmless. It sets no password.
+
+  the app role       LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION,
+                     CONNECT only: row-level security binds it
+  the platform role  the same
+  the owner role     LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION, owns the
+                     database; BYPASSRLS only when the spec has pre_auth functions,
+                     which run as it before any tenant is known
+
+Example:
+
+  tenancy rls roles --spec rls.json --database app | psql "$SUPERUSER_DSN"
+`,
+	}
+	c.run = func(_ context.Context, args []string, e env) error {
+		fs := newFlags(c, "tenancy rls roles", e)
+		specPath := fs.String("spec", "", "the JSON spec `FILE`, or - for standard input (required)")
+		database := fs.String("database", "", "the database `NAME` the roles connect to (required)")
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		if *specPath == "" || *database == "" {
+			return usageError("--spec and --database are required")
+		}
+		spec, err := readSpec(*specPath, e)
+		if err != nil {
+			return err
+		}
+		m, err := spec.Model()
+		if err != nil {
+			return fmt.Errorf("%s: %w", *specPath, err)
+		}
+		sql, err := m.RolesSQL(*database)
 		if err != nil {
 			return fmt.Errorf("%s: %w", *specPath, err)
 		}
