@@ -58,9 +58,9 @@ func TestRolesSQL(t *testing.T) {
 	}
 
 	type attrs struct {
-		Name                                                     string
+		Name                                                    string
 		Login, Super, Bypass, CreateDB, CreateRole, Replication bool
-		Connect, Temp                                            bool
+		Connect, Temp                                           bool
 	}
 	rows, err := admin.Query(ctx, `
 		select rolname, rolcanlogin, rolsuper, rolbypassrls, rolcreatedb, rolcreaterole, rolreplication,
