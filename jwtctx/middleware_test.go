@@ -16,7 +16,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
-	"github.com/gorilla/mux"
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
@@ -467,7 +466,10 @@ func TestRequireKindAndRole(t *testing.T) {
 	}
 }
 
-// TestRouters mounts the middleware on http.ServeMux and on gorilla/mux.
+// TestRouters mounts the middleware around an http.ServeMux and inside it,
+// per route, as routers' Use(func(http.Handler) http.Handler) does (the
+// reference app mounts it on gorilla/mux; the SDK module does not depend
+// on a router).
 func TestRouters(t *testing.T) {
 	a := newAuthority(t, edKey, nil)
 	m := newMiddleware(t, a, jwtctx.MiddlewareConfig{Accept: jwtctx.SessionToken})
@@ -476,11 +478,10 @@ func TestRouters(t *testing.T) {
 	std := http.NewServeMux()
 	std.Handle("GET /patients/{id}", whoami)
 
-	gr := mux.NewRouter()
-	gr.Handle("/patients/{id}", whoami).Methods("GET")
-	gr.Use(m.Handler)
+	perRoute := http.NewServeMux()
+	perRoute.Handle("GET /patients/{id}", m.Handler(whoami))
 
-	for name, h := range map[string]http.Handler{"ServeMux": m.Handler(std), "gorilla/mux": gr} {
+	for name, h := range map[string]http.Handler{"around ServeMux": m.Handler(std), "per route": perRoute} {
 		t.Run(name, func(t *testing.T) {
 			srv := httptest.NewServer(h)
 			defer srv.Close()

@@ -9,9 +9,7 @@
 //     server you run (pgtest creates and drops databases and roles on it);
 //  2. a throwaway cluster started by internal/pglocal from the host's
 //     PostgreSQL binaries (one per test binary; [Main] stops it);
-//  3. a PostgreSQL container through testcontainers-go, when a Docker
-//     engine answers;
-//  4. otherwise the test is skipped with the reason, except that with the
+//  3. otherwise the test is skipped with the reason, except that with the
 //     CI environment variable set it fails, so CI can never pass by
 //     skipping its database tests.
 //

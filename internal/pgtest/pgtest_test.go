@@ -206,17 +206,16 @@ func runRecorded(f func(testing.TB)) *recorder {
 	return r
 }
 
-// TestNoServer: with no URL, no binaries and no Docker, a database test is
+// TestNoServer: with no URL and no binaries, a database test is
 // skipped with the reason, and with CI set it fails with advice instead.
 func TestNoServer(t *testing.T) {
 	t.Setenv("PG_BIN", t.TempDir()) // a PG_BIN without binaries: pglocal finds nothing
-	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
 	t.Setenv(EnvDatabaseURL, "")
 	_, err := open(context.Background(), func(string) string { return "" })
 	if !errors.Is(err, errNoServer) {
 		t.Fatalf("open without any server = %v, want errNoServer", err)
 	}
-	for _, hint := range []string{"apt-get install postgresql", EnvDatabaseURL, "Docker"} {
+	for _, hint := range []string{"apt-get install postgresql", EnvDatabaseURL} {
 		if !strings.Contains(err.Error(), hint) {
 			t.Errorf("error %q does not mention %q", err, hint)
 		}

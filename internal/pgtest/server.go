@@ -13,8 +13,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/testcontainers/testcontainers-go"
-	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
 
 	"github.com/mydentalpractice/tenancy/internal/pglocal"
 )
@@ -30,8 +28,7 @@ var errNoServer = errors.New("pgtest: no PostgreSQL server for tests")
 const noServerHint = "set " + EnvDatabaseURL + " to a superuser connection string " +
 	"(for example postgres://postgres:secret@127.0.0.1:5432/postgres), " +
 	"or install the PostgreSQL server binaries (Debian/Ubuntu: apt-get install postgresql; " +
-	"Fedora: dnf install postgresql-server; macOS: brew install postgresql), " +
-	"or run a Docker engine for testcontainers-go"
+	"Fedora: dnf install postgresql-server; macOS: brew install postgresql)"
 
 // server is the PostgreSQL server shared by the tests of one binary.
 type server struct {
@@ -53,7 +50,7 @@ var (
 )
 
 // Source returns where the tests' server comes from ("TENANCY_TEST_DATABASE_URL",
-// "pglocal" or "testcontainers"), starting it if needed, or an error.
+// or "pglocal"), starting it if needed, or an error.
 func Source() (string, error) {
 	srv, err := shared()
 	if err != nil {
@@ -98,10 +95,8 @@ func open(ctx context.Context, getenv func(string) string) (*server, error) {
 		return openLocal(ctx)
 	} else if !errors.Is(err, pglocal.ErrNoBinaries) {
 		return nil, err
-	} else if srv, derr := openContainer(ctx); derr == nil {
-		return srv, nil
 	} else {
-		return nil, fmt.Errorf("%w: %v; %v; %s", errNoServer, err, derr, noServerHint)
+		return nil, fmt.Errorf("%w: %v; %s", errNoServer, err, noServerHint)
 	}
 }
 
@@ -175,60 +170,6 @@ func openLocal(ctx context.Context) (*server, error) {
 	return srv, nil
 }
 
-// openContainer starts PostgreSQL in Docker when an engine answers.
-func openContainer(ctx context.Context) (srv *server, err error) {
-	defer func() {
-		// testcontainers-go panics on some host set-ups without Docker.
-		if r := recover(); r != nil {
-			srv, err = nil, fmt.Errorf("no Docker engine (testcontainers-go: %v)", r)
-		}
-	}()
-	provider, err := testcontainers.ProviderDocker.GetProvider()
-	if err != nil {
-		return nil, fmt.Errorf("no Docker engine: %w", err)
-	}
-	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := provider.Health(hctx); err != nil {
-		return nil, fmt.Errorf("no Docker engine: %w", err)
-	}
-	password := randomHex(16)
-	ctr, err := tcpostgres.Run(ctx, "postgres:15-alpine",
-		tcpostgres.WithDatabase("postgres"),
-		tcpostgres.WithUsername("postgres"),
-		tcpostgres.WithPassword(password),
-		tcpostgres.BasicWaitStrategies(),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("testcontainers-go: %w", err)
-	}
-	connString, err := ctr.ConnectionString(ctx, "sslmode=disable")
-	if err != nil {
-		_ = testcontainers.TerminateContainer(ctr)
-		return nil, fmt.Errorf("testcontainers-go: %w", err)
-	}
-	cc, err := pgx.ParseConfig(connString)
-	if err != nil {
-		_ = testcontainers.TerminateContainer(ctr)
-		return nil, fmt.Errorf("testcontainers-go: %w", err)
-	}
-	srv = &server{
-		source:          "testcontainers",
-		adminUser:       "postgres",
-		host:            cc.Host,
-		port:            int(cc.Port),
-		adminConnString: func(dbname string) string { return overrideConnString(connString, "", "", dbname) },
-		roleConnString: func(user, password, dbname string) string {
-			return overrideConnString(connString, user, password, dbname)
-		},
-		stop: func() error { return testcontainers.TerminateContainer(ctr) },
-	}
-	if err := srv.connectAdmin(ctx, connString); err != nil {
-		_ = srv.stop()
-		return nil, err
-	}
-	return srv, nil
-}
 
 // connectAdmin opens the admin pool and checks that it is a superuser.
 func (s *server) connectAdmin(ctx context.Context, connString string) error {
