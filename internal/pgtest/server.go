@@ -170,7 +170,6 @@ func openLocal(ctx context.Context) (*server, error) {
 	return srv, nil
 }
 
-
 // connectAdmin opens the admin pool and checks that it is a superuser.
 func (s *server) connectAdmin(ctx context.Context, connString string) error {
 	cfg, err := pgxpool.ParseConfig(connString)
