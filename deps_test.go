@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -130,5 +133,84 @@ func TestLayering(t *testing.T) {
 	}
 	for _, v := range layeringViolations(pkgs) {
 		t.Error(v)
+	}
+}
+
+// forbiddenInConsumers are modules that only the example app or heavy test
+// fallbacks need: an application importing the SDK must not inherit them.
+var forbiddenInConsumers = []string{
+	"github.com/chromedp/", "github.com/testcontainers/", "github.com/docker/", "github.com/moby/",
+	"github.com/pressly/goose", "github.com/gorilla/mux",
+}
+
+// TestConsumerModuleGraph builds a scratch module that imports every
+// public SDK package, as an application would (the SDK replaced by this
+// checkout, outside the workspace), and fails if its module graph holds
+// the example's or the test fallbacks' modules. It needs no network: the
+// module cache and this module's go.sum have every module the SDK needs.
+func TestConsumerModuleGraph(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is not on PATH: %v", err)
+	}
+	root, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := exec.Command(goBin, "list", "-f", `{{if ne .Name "main"}}{{.ImportPath}}{{end}}`, "./...")
+	list.Env = append(os.Environ(), "GOWORK=off")
+	out, err := list.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var imports []string
+	for _, p := range strings.Fields(string(out)) {
+		if !strings.Contains(p, "/internal/") {
+			imports = append(imports, "\t_ "+strconv.Quote(p))
+		}
+	}
+	if len(imports) < 8 {
+		t.Fatalf("found %d SDK packages to import, want every public one (8 or more)", len(imports))
+	}
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod":  "module example.com/consumer\n\ngo 1.26.0\n\nrequire " + modulePath + " v0.0.0\n\nreplace " + modulePath + " => " + root + "\n",
+		"main.go": "package main\n\nimport (\n" + strings.Join(imports, "\n") + "\n)\n\nfunc main() {}\n",
+	}
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["go.sum"] = string(sum)
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(goBin, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
+		}
+		return string(out)
+	}
+	run("mod", "tidy")
+	run("build", "./...")
+	modules := run("list", "-m", "all")
+	if !strings.Contains(modules, "github.com/jackc/pgx/v5") {
+		t.Fatalf("the consumer's module graph lacks pgx, so the check would be vacuous:\n%s", modules)
+	}
+	for _, m := range strings.Split(strings.TrimSpace(modules), "\n") {
+		for _, bad := range forbiddenInConsumers {
+			if strings.HasPrefix(m, bad) {
+				t.Errorf("a consumer of the SDK inherits %s", m)
+			}
+		}
 	}
 }
