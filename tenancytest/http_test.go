@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -634,5 +636,38 @@ func TestProbeHTTPSaysWhatDidNotRun(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestServeMuxRecordsAndServes: the recording mux serves as http.ServeMux
+// does, refuses what it refuses, and lists exactly what was registered.
+func TestServeMuxRecordsAndServes(t *testing.T) {
+	mux := NewServeMux()
+	mux.Handle("GET /a/{id}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "a "+r.PathValue("id")) }))
+	mux.HandleFunc("DELETE\t/a/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	res, err := http.Get(srv.URL + "/a/7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(body) != "a 7" {
+		t.Errorf("GET /a/7 = %d %q", res.StatusCode, body)
+	}
+	if got, want := fmt.Sprint(mux.Routes()), "[DELETE /a/{id} GET /a/{id}]"; got != want {
+		t.Errorf("Routes() = %s, want %s", got, want)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("a conflicting pattern did not panic")
+			}
+		}()
+		mux.HandleFunc("GET /a/{id}", func(http.ResponseWriter, *http.Request) {})
+	}()
+	if n := len(mux.Routes()); n != 2 {
+		t.Errorf("a refused pattern was recorded: %d routes", n)
 	}
 }
