@@ -29,7 +29,7 @@ type goPackage struct {
 
 // mayImportTesting lists the module packages whose purpose is to serve tests.
 var mayImportTesting = []string{
-	modulePath + "/internal/pgtest",
+	modulePath + "/pgtest",
 	modulePath + "/tenancytest",
 }
 

@@ -1,7 +1,7 @@
 // Package pglocal starts and stops a throwaway PostgreSQL cluster from the
 // host's own server binaries, with no Docker and no network access.
 //
-// Tests use it through internal/pgtest with a temporary data directory and
+// Tests use it through package pgtest with a temporary data directory and
 // fast, non-durable settings; the reference app's embedded default uses it
 // with a persistent data directory.
 //

@@ -9,7 +9,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
-	"github.com/mydentalpractice/tenancy/internal/pgtest"
+	"github.com/mydentalpractice/tenancy/pgtest"
 )
 
 // TestImpersonationWhileGrantsUnreachable: every impersonated request

@@ -21,7 +21,7 @@ import (
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/app"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
-	"github.com/mydentalpractice/tenancy/internal/pgtest"
+	"github.com/mydentalpractice/tenancy/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -29,4 +29,11 @@
 // Use [Main] in TestMain so the cluster is stopped when the tests end:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
+//
+// # Security
+//
+// pgtest creates and drops databases and roles with the superuser it is
+// given: point TENANCY_TEST_DATABASE_URL only at a server that exists for
+// tests. The roles get random names and passwords per database, and
+// nothing it makes outlives [Main].
 package pgtest
