@@ -9,8 +9,8 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
-	"github.com/mydentalpractice/tenancy/pgtest"
 	"github.com/mydentalpractice/tenancy/jwtctx"
+	"github.com/mydentalpractice/tenancy/pgtest"
 	"github.com/mydentalpractice/tenancy/tenancytest"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )

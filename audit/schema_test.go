@@ -13,8 +13,8 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
-	"github.com/mydentalpractice/tenancy/pgtest"
 	"github.com/mydentalpractice/tenancy/jwtctx"
+	"github.com/mydentalpractice/tenancy/pgtest"
 	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
