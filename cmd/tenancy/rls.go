@@ -67,18 +67,28 @@ Examples:
 		if *specPath == "" {
 			return usageError("--spec is required")
 		}
-		spec, err := readSpec(*specPath, e)
-		if err != nil {
-			return err
-		}
-		sql, err := rls.Generate(spec.Config, spec.Tables...)
-		if err != nil {
-			return fmt.Errorf("%s: %w", *specPath, err)
-		}
-		_, err = io.WriteString(e.stdout, sql)
-		return err
+		return printSQL(*specPath, e, (*rls.Model).Generate)
 	}
 	return c
+}
+
+// printSQL reads the spec at specPath, builds its model, and prints the
+// SQL that sql makes of it.
+func printSQL(specPath string, e env, sql func(*rls.Model) (string, error)) error {
+	spec, err := readSpec(specPath, e)
+	if err != nil {
+		return err
+	}
+	m, err := spec.Model()
+	if err != nil {
+		return fmt.Errorf("%s: %w", specPath, err)
+	}
+	out, err := sql(m)
+	if err != nil {
+		return fmt.Errorf("%s: %w", specPath, err)
+	}
+	_, err = io.WriteString(e.stdout, out)
+	return err
 }
 
 func rlsRolesCommand() *command {
@@ -117,20 +127,7 @@ Example:
 		if *specPath == "" || *database == "" {
 			return usageError("--spec and --database are required")
 		}
-		spec, err := readSpec(*specPath, e)
-		if err != nil {
-			return err
-		}
-		m, err := spec.Model()
-		if err != nil {
-			return fmt.Errorf("%s: %w", *specPath, err)
-		}
-		sql, err := m.RolesSQL(*database)
-		if err != nil {
-			return fmt.Errorf("%s: %w", *specPath, err)
-		}
-		_, err = io.WriteString(e.stdout, sql)
-		return err
+		return printSQL(*specPath, e, func(m *rls.Model) (string, error) { return m.RolesSQL(*database) })
 	}
 	return c
 }
