@@ -10,11 +10,17 @@
 //
 // # Tenants and principals
 //
-// A tenant is a clinic, named by an [ID] (a UUID). A [Principal] is a staff
-// member, a patient, a platform admin or the system itself; staff and
-// patients always belong to exactly one tenant. A platform admin has no
-// tenant, except while impersonating a clinic under an audited grant, when
-// [Principal.Impersonation] names the grant and the admin.
+// A tenant is one customer of the application (an organization, a shop, a
+// practice), named by an [ID]: a UUID, a bigint or a text key, whichever
+// [KeyType] the deployment declares. A [Principal] is a party acting for a
+// tenant or for the platform. Its [Kind] is the application's own (a
+// member, a guest, an API client, a support operator), declared with what
+// it may do ([KindSpec], [Access]) in [Principals]; [KindSystem], the
+// application itself, is the only kind the SDK defines. Principals of
+// tenant and subject kinds always belong to exactly one tenant. An
+// operator has no tenant, except while impersonating one under an audited
+// grant, when [Principal.Impersonation] names the grant and the operator.
+// A kind nobody declared is refused wherever principals enter.
 //
 // # Security
 //

@@ -8,9 +8,14 @@ var (
 	// before touching data", never as "no filter".
 	ErrNoTenant = errors.New("tenancy: no tenant in context")
 
-	// ErrInvalidID is returned when a string is not a canonical UUID, or is
-	// the all-zero UUID, or when a zero [ID] is marshalled.
+	// ErrInvalidID is returned when a string is not a key of the expected
+	// [KeyType] (for [ParseID], a canonical UUID other than the all-zero
+	// one), or when a zero [ID] is marshalled or stored.
 	ErrInvalidID = errors.New("tenancy: invalid id")
+
+	// ErrInvalidKeyType is returned when a key type is not uuid, bigint or
+	// text.
+	ErrInvalidKeyType = errors.New("tenancy: invalid key type")
 
 	// ErrInvalidKind is returned when a principal kind is unknown.
 	ErrInvalidKind = errors.New("tenancy: invalid principal kind")

@@ -16,7 +16,7 @@ func ExampleAuthenticator() {
 	accepted := []tenancy.Source{apiKeys.Source()} // what tenantdb.Config.Sources lists
 
 	p := tenancy.Principal{
-		Kind:    tenancy.KindStaff,
+		Kind:    tenancy.Kind("staff"),
 		Tenant:  tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f"),
 		Subject: tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-000000000001"),
 	}

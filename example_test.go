@@ -15,7 +15,7 @@ func Example() {
 	dentist := tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-000000000001")
 
 	ctx := tenancy.NewContext(context.Background(), tenancy.Principal{
-		Kind:    tenancy.KindStaff,
+		Kind:    tenancy.Kind("staff"),
 		Tenant:  clinic,
 		Subject: dentist,
 		Roles:   []string{"dentist"},
@@ -39,12 +39,12 @@ func ExampleParseID() {
 		"00000000-0000-0000-0000-000000000000",
 	} {
 		id, err := tenancy.ParseID(s)
-		fmt.Println(id, err)
+		fmt.Printf("%q %v\n", id, err)
 	}
 	// Output:
-	// 0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f <nil>
-	// 00000000-0000-0000-0000-000000000000 tenancy: invalid id: want 36 characters, got 38
-	// 00000000-0000-0000-0000-000000000000 tenancy: invalid id: the zero UUID is not an identifier
+	// "0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f" <nil>
+	// "" tenancy: invalid id: want 36 characters, got 38
+	// "" tenancy: invalid id: the zero UUID is not an identifier
 }
 
 // A platform admin has no tenant, so Require refuses them until they
@@ -52,7 +52,7 @@ func ExampleParseID() {
 func ExampleRequire_platformAdmin() {
 	admin := tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-0000000000ad")
 	ctx := tenancy.NewContext(context.Background(), tenancy.Principal{
-		Kind:    tenancy.KindPlatformAdmin,
+		Kind:    tenancy.Kind("platform_admin"),
 		Subject: admin,
 	})
 	_, err := tenancy.Require(ctx)
@@ -61,7 +61,7 @@ func ExampleRequire_platformAdmin() {
 	clinic := tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f")
 	grant := tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-000000000901")
 	ctx = tenancy.NewContext(context.Background(), tenancy.Principal{
-		Kind:          tenancy.KindPlatformAdmin,
+		Kind:          tenancy.Kind("platform_admin"),
 		Tenant:        clinic,
 		Subject:       admin,
 		Impersonation: &tenancy.Impersonation{GrantID: grant, Admin: admin},
@@ -71,4 +71,23 @@ func ExampleRequire_platformAdmin() {
 	// Output:
 	// tenancy: no tenant in context: platform_admin principal has none
 	// 0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f 0195f1c2-7b3a-7c4d-8e5f-0000000000ad <nil>
+}
+
+// A deployment whose tenants are keyed by bigint (or text) declares it in
+// its isolation model; its keys are parsed by that type and refused in any
+// other shape.
+func ExampleKeyType_Parse() {
+	for _, s := range []string{"42", "042", "-7", "0", "acme"} {
+		id, err := tenancy.KeyBigint.Parse(s)
+		fmt.Printf("%q %v\n", id, err != nil)
+	}
+	n, ok := tenancy.IntID(42).Int64()
+	fmt.Println(n, ok)
+	// Output:
+	// "42" false
+	// "" true
+	// "-7" false
+	// "" true
+	// "" true
+	// 42 true
 }

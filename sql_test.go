@@ -16,13 +16,28 @@ func TestIDValueScan(t *testing.T) {
 	if _, err := (tenancy.ID{}).Value(); !errors.Is(err, tenancy.ErrInvalidID) {
 		t.Errorf("zero Value() error = %v, want ErrInvalidID", err)
 	}
-	for _, src := range []any{"0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f", []byte("0195F1C2-7B3A-7C4D-8E5F-6A7B8C9D0E1F"), id[:]} {
+	raw, ok := id.UUID()
+	if !ok {
+		t.Fatal("UUID() of a UUID is not ok")
+	}
+	for _, src := range []any{"0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f", []byte("0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f"), raw[:]} {
 		var got tenancy.ID
 		if err := got.Scan(src); err != nil || got != id {
 			t.Errorf("Scan(%T) = %v, %v; want %v", src, got, err, id)
 		}
 	}
-	for _, src := range []any{nil, 42, "nope", make([]byte, 16), []byte("0195f1c2")} {
+	// A bigint column gives int64, a text column its text, kept as it is.
+	acme, _ := tenancy.TextID("acme")
+	for _, tt := range []struct {
+		src  any
+		want tenancy.ID
+	}{{int64(42), tenancy.IntID(42)}, {"42", tenancy.IntID(42)}, {"acme", acme}, {[]byte("acme"), acme}} {
+		var got tenancy.ID
+		if err := got.Scan(tt.src); err != nil || got != tt.want {
+			t.Errorf("Scan(%#v) = %v, %v; want %v", tt.src, got, err, tt.want)
+		}
+	}
+	for _, src := range []any{nil, 42, int64(0), "", "a|b", " padded", "00000000-0000-0000-0000-000000000000", make([]byte, 16)} {
 		got := id
 		if err := got.Scan(src); !errors.Is(err, tenancy.ErrInvalidID) {
 			t.Errorf("Scan(%#v) error = %v, want ErrInvalidID", src, err)

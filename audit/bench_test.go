@@ -19,7 +19,7 @@ func BenchmarkAction(b *testing.B) {
 		for b.Loop() {
 			err := f.app.Tx(ctx, func(tx *tenantdb.Tx) error {
 				id := tenancy.NewID()
-				if _, err := tx.Exec(ctx, `insert into public.notes (clinic_id, id, body) values ($1, $2, 'x')`, clinicA, id); err != nil {
+				if _, err := tx.Exec(ctx, `insert into public.notes (tenant_id, id, body) values ($1, $2, 'x')`, clinicA, id); err != nil {
 					return err
 				}
 				if !audited {

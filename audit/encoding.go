@@ -45,10 +45,10 @@ func (e Event) Encode() []byte {
 		b = append(b, p...)
 	}
 	id := func(v tenancy.ID) {
-		if v.IsZero() {
-			field(nil)
+		if b, ok := v.UUID(); ok {
+			field(b[:])
 		} else {
-			field(v[:])
+			field([]byte(v.String())) // empty for the zero ID
 		}
 	}
 	field([]byte(encodingMagic))

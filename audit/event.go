@@ -165,7 +165,7 @@ func (e Event) validate() error {
 		return bad("outcome %d is invalid", uint8(e.Outcome))
 	}
 	if !e.ActorKind.Valid() {
-		return bad("actor kind %d is invalid", uint8(e.ActorKind))
+		return bad("actor kind is malformed")
 	}
 	if e.Grant.IsZero() != e.Impersonator.IsZero() {
 		return bad("grant and impersonator must be both set or both zero")

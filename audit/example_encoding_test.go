@@ -17,7 +17,7 @@ func ExampleEvent_Sum() {
 		Seq:          1,
 		Version:      audit.EncodingVersion,
 		OccurredAt:   time.Date(2025, 3, 1, 9, 30, 0, 0, time.UTC),
-		ActorKind:    tenancy.KindPlatformAdmin,
+		ActorKind:    tenancy.Kind("platform_admin"),
 		Actor:        tenancy.MustParseID("0195f1c2-0000-7000-8000-0000000000ff"),
 		Grant:        tenancy.MustParseID("0195f1c2-0000-7000-8000-0000000000aa"),
 		Impersonator: tenancy.MustParseID("0195f1c2-0000-7000-8000-0000000000ff"),

@@ -39,11 +39,11 @@ func as(p tenancy.Principal) context.Context {
 }
 
 func staff(clinic, subject tenancy.ID, roles ...string) context.Context {
-	return as(tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinic, Subject: subject, Roles: roles, RequestID: "req-1"})
+	return as(tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinic, Subject: subject, Roles: roles, RequestID: "req-1"})
 }
 
 func adminCtx() context.Context {
-	return as(tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Subject: admin, RequestID: "req-admin"})
+	return as(tenancy.Principal{Kind: tenancy.Kind("platform_admin"), Subject: admin, RequestID: "req-admin"})
 }
 
 // allowAll lets every statement through: package sqlguard is not part of
@@ -66,8 +66,15 @@ func setup(t testing.TB) *fixture {
 	return setupWith(t, "", allowAll{})
 }
 
+// testKinds are the principal kinds of the tests' application.
+var testKinds = []tenancy.KindSpec{
+	{Name: "staff", Access: tenancy.AccessTenant},
+	{Name: "patient", Access: tenancy.AccessSubject},
+	{Name: "platform_admin", Access: tenancy.AccessOperator},
+}
+
 // setupWith is setup for an application whose tenant column is column
-// ("" means the default, clinic_id), with guard (nil means tenantdb's
+// ("" means the default, tenant_id), with guard (nil means tenantdb's
 // default guard of the model).
 func setupWith(t testing.TB, column string, guard tenantdb.Guard) *fixture {
 	t.Helper()
@@ -77,6 +84,7 @@ func setupWith(t testing.TB, column string, guard tenantdb.Guard) *fixture {
 		OwnerRole:    db.RoleName(pgtest.Owner),
 		AppRole:      db.RoleName(pgtest.App),
 		PlatformRole: db.RoleName(pgtest.Platform),
+		Kinds:        testKinds,
 	}
 	col := pgx.Identifier{cmp.Or(column, rls.DefaultTenantColumn)}.Sanitize()
 	db.Exec(t, pgtest.Owner, `create table public.notes (`+col+` uuid not null, id uuid not null, body text not null,

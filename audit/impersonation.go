@@ -106,7 +106,7 @@ type Grant struct {
 // database's error.
 func (m *Impersonations) Start(ctx context.Context, clinic tenancy.ID, reason string, d time.Duration) (Grant, string, error) {
 	p, ok := tenancy.FromContext(ctx)
-	if !ok || p.Kind != tenancy.KindPlatformAdmin || p.Impersonation != nil || p.HasTenant() || p.Validate() != nil {
+	if !ok || p.Kind != tenancy.Kind("platform_admin") || p.Impersonation != nil || p.HasTenant() || p.Validate() != nil {
 		return Grant{}, "", ErrNotAdmin
 	}
 	reason = strings.TrimSpace(reason)
@@ -133,7 +133,7 @@ func (m *Impersonations) Start(ctx context.Context, clinic tenancy.ID, reason st
 		}
 		var err error
 		token, err = m.cfg.Issuer.Issue(tenancy.Principal{
-			Kind:          tenancy.KindPlatformAdmin,
+			Kind:          tenancy.Kind("platform_admin"),
 			Tenant:        clinic,
 			Subject:       g.Admin,
 			Roles:         m.cfg.Roles,
@@ -164,8 +164,8 @@ func (m *Impersonations) Start(ctx context.Context, clinic tenancy.ID, reason st
 // not ended is ended (and recorded) normally.
 func (m *Impersonations) End(ctx context.Context, clinic, grant tenancy.ID) (Grant, error) {
 	p, ok := tenancy.FromContext(ctx)
-	allowed := ok && p.Validate() == nil && (p.Kind == tenancy.KindPlatformAdmin ||
-		p.Kind == tenancy.KindStaff && p.Tenant == clinic && p.HasRole(OwnerRole))
+	allowed := ok && p.Validate() == nil && (p.Kind == tenancy.Kind("platform_admin") ||
+		p.Kind == tenancy.Kind("staff") && p.Tenant == clinic && p.HasRole(OwnerRole))
 	if !allowed {
 		return Grant{}, ErrNotAdmin
 	}
@@ -230,8 +230,8 @@ var declareSQL = "SELECT set_config('" + rls.SettingPrincipal + "', $1, true)"
 // actor as subject.
 func declareArgs(p tenancy.Principal) []any {
 	kind := tenancy.KindSystem
-	if p.Kind == tenancy.KindPlatformAdmin {
-		kind = tenancy.KindPlatformAdmin
+	if p.Kind == tenancy.Kind("platform_admin") {
+		kind = tenancy.Kind("platform_admin")
 	}
 	// No roles are carried, so encoding cannot fail.
 	v, _ := rls.EncodePrincipal(tenancy.Principal{Kind: kind, Subject: p.Actor(), RequestID: p.RequestID})

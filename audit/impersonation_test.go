@@ -31,7 +31,7 @@ func newWorld(t *testing.T, f *fixture) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.auth, err = jwtctx.New(jwtctx.Config{Issuer: "test", Audience: "test", SigningKey: key, Revoker: w.revoker,
+	w.auth, err = jwtctx.New(jwtctx.Config{Issuer: "test", Audience: "test", SigningKey: key, Revoker: w.revoker, Principals: tenancy.Principals{Kinds: testKinds},
 		Now: w.clock.Now, MaxImpersonationLifetime: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +89,7 @@ func TestImpersonationLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify of a fresh impersonation token: %v", err)
 	}
-	want := tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Tenant: clinicA, Subject: admin, Roles: []string{"support"},
+	want := tenancy.Principal{Kind: tenancy.Kind("platform_admin"), Tenant: clinicA, Subject: admin, Roles: []string{"support"},
 		Impersonation: &tenancy.Impersonation{GrantID: g.ID, Admin: admin}}
 	if tok.Principal.Tenant != want.Tenant || tok.Principal.Subject != want.Subject || *tok.Principal.Impersonation != *want.Impersonation {
 		t.Errorf("token principal %+v, want %+v", tok.Principal, want)

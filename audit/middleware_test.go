@@ -24,7 +24,7 @@ func TestEveryImpersonatedRequestWritesOneEvent(t *testing.T) {
 	insertNote := func(r *http.Request) error {
 		return audit.RequestTx(r.Context(), f.app, func(tx *tenantdb.Tx) error {
 			p, _ := tenancy.FromContext(r.Context())
-			_, err := tx.Exec(r.Context(), `insert into public.notes (clinic_id, id, body) values ($1, $2, 'x')`, p.Tenant, tenancy.NewID())
+			_, err := tx.Exec(r.Context(), `insert into public.notes (tenant_id, id, body) values ($1, $2, 'x')`, p.Tenant, tenancy.NewID())
 			return err
 		})
 	}
@@ -56,7 +56,7 @@ func TestEveryImpersonatedRequestWritesOneEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	staffToken, err := w.auth.Issue(tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinicA, Subject: ownerA, Roles: []string{"owner"}}, time.Minute)
+	staffToken, err := w.auth.Issue(tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinicA, Subject: ownerA, Roles: []string{"owner"}}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func TestRecordRefusesBadEvents(t *testing.T) {
 func TestRecordSetsActorFromContext(t *testing.T) {
 	f := setup(t)
 	grant := tenancy.NewID()
-	ctx := as(tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Tenant: clinicA, Subject: admin, RequestID: "r-9",
+	ctx := as(tenancy.Principal{Kind: tenancy.Kind("platform_admin"), Tenant: clinicA, Subject: admin, RequestID: "r-9",
 		Impersonation: &tenancy.Impersonation{GrantID: grant, Admin: admin}})
 	var got audit.Event
 	err := f.app.Tx(ctx, func(tx *tenantdb.Tx) error {
@@ -59,7 +59,7 @@ func TestRecordSetsActorFromContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := audit.Event{Clinic: clinicA, Seq: 1, Version: 1, ActorKind: tenancy.KindPlatformAdmin, Actor: admin,
+	want := audit.Event{Clinic: clinicA, Seq: 1, Version: 1, ActorKind: tenancy.Kind("platform_admin"), Actor: admin,
 		Grant: grant, Impersonator: admin, Action: "patient.read", Outcome: audit.Success, RequestID: "r-9"}
 	ignore := func(e audit.Event) audit.Event {
 		e.ID, e.OccurredAt, e.Hash = tenancy.ID{}, time.Time{}, audit.Hash{}
@@ -116,9 +116,9 @@ func TestOwnerAloneReadsTheClinicsEvents(t *testing.T) {
 		{"A's owner reads A's events and the impersonation", staff(clinicA, ownerA, "owner"), clinicA,
 			[]string{"patient.read", "patient.read", audit.ActionImpersonationStarted}},
 		{"A's dentist reads none", staff(clinicA, dentistA, "dentist"), clinicA, nil},
-		{"A's patient reads none", as(tenancy.Principal{Kind: tenancy.KindPatient, Tenant: clinicA, Subject: patientA}), clinicA, nil},
-		{"A's patient with an owner role reads none", as(tenancy.Principal{Kind: tenancy.KindPatient, Tenant: clinicA, Subject: patientA, Roles: []string{"owner"}}), clinicA, nil},
-		{"an impersonating admin reads none", as(tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Tenant: clinicA, Subject: admin,
+		{"A's patient reads none", as(tenancy.Principal{Kind: tenancy.Kind("patient"), Tenant: clinicA, Subject: patientA}), clinicA, nil},
+		{"A's patient with an owner role reads none", as(tenancy.Principal{Kind: tenancy.Kind("patient"), Tenant: clinicA, Subject: patientA, Roles: []string{"owner"}}), clinicA, nil},
+		{"an impersonating admin reads none", as(tenancy.Principal{Kind: tenancy.Kind("platform_admin"), Tenant: clinicA, Subject: admin,
 			Roles: []string{"owner"}, Impersonation: &tenancy.Impersonation{GrantID: tenancy.NewID(), Admin: admin}}), clinicA, nil},
 		{"B's owner reads none of A's", staff(clinicB, ownerB, "owner"), clinicA, nil},
 		{"B's owner reads B's", staff(clinicB, ownerB, "owner"), clinicB, []string{"patient.read", "patient.read", "patient.read"}},
@@ -260,7 +260,7 @@ func TestFailedAuditInsertRollsBackTheAction(t *testing.T) {
 	note := tenancy.NewID()
 	write := func(action string) error {
 		return f.app.Tx(ctx, func(tx *tenantdb.Tx) error {
-			if _, err := tx.Exec(ctx, `insert into public.notes (clinic_id, id, body) values ($1, $2, 'x')`, clinicA, note); err != nil {
+			if _, err := tx.Exec(ctx, `insert into public.notes (tenant_id, id, body) values ($1, $2, 'x')`, clinicA, note); err != nil {
 				return err
 			}
 			_, err := audit.Record(ctx, tx, audit.Event{Action: action, ResourceType: "note", ResourceID: note.String(), Outcome: audit.Success})

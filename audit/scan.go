@@ -43,5 +43,5 @@ func fromUUID(u pgtype.UUID) tenancy.ID {
 	if !u.Valid {
 		return tenancy.ID{}
 	}
-	return tenancy.ID(u.Bytes)
+	return tenancy.FromUUID(u.Bytes)
 }

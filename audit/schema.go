@@ -98,8 +98,8 @@ func Schema(cfg rls.Config) (string, error) {
 		"{owner}", owner, "{app}", app, "{platform}", platform, "{kind}", kind,
 		"{zero}", `'\x`+strings.Repeat("00", 32)+`'::bytea`,
 		"{system}", "'"+tenancy.KindSystem.String()+"'",
-		"{declared}", kind+" = ANY (ARRAY['"+tenancy.KindPlatformAdmin.String()+"', '"+tenancy.KindSystem.String()+"']::text[])",
-		"{staff}", "'"+tenancy.KindStaff.String()+"'",
+		"{declared}", kind+" = ANY (ARRAY['"+tenancy.Kind("platform_admin").String()+"', '"+tenancy.KindSystem.String()+"']::text[])",
+		"{staff}", "'"+tenancy.Kind("staff").String()+"'",
 	)
 	var b strings.Builder
 	b.WriteString(r.Replace(tablesSQL))

@@ -135,7 +135,7 @@ func (c Config) newKeySet(signing Key, verification []Key) (*keySet, error) {
 // claims is the token payload.
 type claims struct {
 	jwt.RegisteredClaims
-	// Tenant is the clinic (a tenancy.ID). Absent for a platform admin's
+	// Tenant is the tenant's key, as a string. Absent for an operator's
 	// session token; required otherwise.
 	Tenant *string `json:"tenant,omitempty"`
 	// Kind is the principal kind's text form.
@@ -153,13 +153,14 @@ type actor struct {
 }
 
 // Issue returns a signed token for p, valid from now for ttl. Session
-// tokens are issued for staff, patients and platform admins; a platform
-// admin with an Impersonation gets an impersonation token, whose ttl should
-// not outlast the grant. p.RequestID is not put in the token.
+// tokens are issued for principals of the declared kinds
+// ([Config.Principals]); an operator with an Impersonation gets an
+// impersonation token, whose ttl should not outlast the grant. p.RequestID
+// is not put in the token.
 //
 // Issue fails with an error wrapping [ErrNoSigningKey] on a verify-only
-// Authority, and [ErrIssue] when p fails [tenancy.Principal.Validate], is a
-// system principal (system work never travels as a token), has an empty
+// Authority, and [ErrIssue] when p fails [tenancy.Principals.Check] of the
+// declaration, is a system principal (system work never travels as a token), has an empty
 // role, ttl is not positive or exceeds the configured maximum lifetime for
 // the token type, or the token would exceed [Config.MaxTokenSize]. It is
 // safe for concurrent use.
@@ -168,11 +169,11 @@ func (a *Authority) Issue(p tenancy.Principal, ttl time.Duration) (string, error
 	if signing == nil {
 		return "", ErrNoSigningKey
 	}
-	if err := p.Validate(); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrIssue, err)
-	}
 	if p.Kind == tenancy.KindSystem {
 		return "", fmt.Errorf("%w: system principals get no tokens", ErrIssue)
+	}
+	if err := a.cfg.Principals.Check(p); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrIssue, err)
 	}
 	if slices.Contains(p.Roles, "") {
 		return "", fmt.Errorf("%w: empty role", ErrIssue)

@@ -2,8 +2,11 @@ package jwtctx
 
 import (
 	"fmt"
+	"slices"
 	"time"
 	"unicode"
+
+	"github.com/mydentalpractice/tenancy"
 )
 
 // Defaults and limits of [Config]. A zero field takes the default; a value
@@ -80,6 +83,15 @@ type Config struct {
 	// [NoRevocation] to opt out explicitly.
 	Revoker Revoker
 
+	// Principals declares the principals tokens may carry: the tenant
+	// and subject key types and the principal kinds. Pass the isolation
+	// model's (rls.Model.Principals), so tokens, the pool and the
+	// policies agree. Required: it must declare at least one kind. Tokens
+	// of an undeclared kind, or whose tenant or subject is not a key of
+	// the declared type, are refused ([ErrClaims], [ErrTenant]), and
+	// [Authority.Issue] refuses to issue them.
+	Principals tenancy.Principals
+
 	// Now is the clock. Nil means [time.Now].
 	Now func() time.Time
 }
@@ -96,6 +108,13 @@ func (c Config) withDefaults() (Config, error) {
 	if err := checkClaimString(c.Audience); err != nil {
 		return bad("Audience: %w", err)
 	}
+	if err := c.Principals.Validate(); err != nil {
+		return bad("Principals: %w", err)
+	}
+	if len(c.Principals.Kinds) == 0 {
+		return bad("Principals declares no kinds; pass the isolation model's Principals()")
+	}
+	c.Principals.Kinds = slices.Clone(c.Principals.Kinds)
 	if c.Revoker == nil {
 		return bad("Revoker is required; use NoRevocation to opt out explicitly")
 	}

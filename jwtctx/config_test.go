@@ -16,7 +16,7 @@ import (
 
 func TestNewRejectsConfig(t *testing.T) {
 	valid := func() jwtctx.Config {
-		return jwtctx.Config{Issuer: testIssuer, Audience: testAudience, SigningKey: edKey, Revoker: jwtctx.NoRevocation}
+		return jwtctx.Config{Principals: testPrincipals, Issuer: testIssuer, Audience: testAudience, SigningKey: edKey, Revoker: jwtctx.NoRevocation}
 	}
 	if _, err := jwtctx.New(valid()); err != nil {
 		t.Fatalf("the base config must be valid: %v", err)
@@ -57,7 +57,7 @@ func TestNewRejectsConfig(t *testing.T) {
 // TestConfigDefaults checks the documented defaults through their effects.
 func TestConfigDefaults(t *testing.T) {
 	clk := newClock(t0)
-	a, err := jwtctx.New(jwtctx.Config{Issuer: testIssuer, Audience: testAudience, SigningKey: edKey, Revoker: jwtctx.NoRevocation, Now: clk.Now})
+	a, err := jwtctx.New(jwtctx.Config{Principals: testPrincipals, Issuer: testIssuer, Audience: testAudience, SigningKey: edKey, Revoker: jwtctx.NoRevocation, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestKeyConstructors(t *testing.T) {
 func TestEd25519KeyCopiesMaterial(t *testing.T) {
 	priv := bytes.Clone(edPriv)
 	k := must(jwtctx.NewEd25519Key("k", priv))
-	a, err := jwtctx.New(jwtctx.Config{Issuer: testIssuer, Audience: testAudience, SigningKey: k, Revoker: jwtctx.NoRevocation, Now: func() time.Time { return t0 }})
+	a, err := jwtctx.New(jwtctx.Config{Principals: testPrincipals, Issuer: testIssuer, Audience: testAudience, SigningKey: k, Revoker: jwtctx.NoRevocation, Now: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestJWKS(t *testing.T) {
 	}
 
 	// Another service verifies with the exported keys alone.
-	peer, err := jwtctx.New(jwtctx.Config{Issuer: testIssuer, Audience: testAudience, VerificationKeys: keys,
+	peer, err := jwtctx.New(jwtctx.Config{Principals: testPrincipals, Issuer: testIssuer, Audience: testAudience, VerificationKeys: keys,
 		Revoker: jwtctx.NoRevocation, Now: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 
 const (
 	csrfNonceSize = 16
-	csrfDomain    = "jwtctx csrf v2\x00"
+	csrfDomain    = "jwtctx csrf v3\x00"
 )
 
 // csrfMAC binds a nonce to a session: the token's jti (the session's
@@ -22,11 +22,12 @@ func (m *Middleware) csrfMAC(tok Token, nonce []byte) []byte {
 	p := tok.Principal
 	h := hmac.New(sha256.New, m.csrfKey)
 	h.Write([]byte(csrfDomain))
-	h.Write([]byte{byte(p.Kind)})
-	h.Write(p.Tenant[:])
-	h.Write(p.Subject[:])
-	h.Write([]byte{byte(len(tok.ID))}) // a jti has at most 64 bytes
-	h.Write([]byte(tok.ID))
+	// Each part is length-prefixed: kinds have at most 63 bytes, keys at
+	// most tenancy.MaxTextKey (255), a jti at most 64.
+	for _, part := range []string{string(p.Kind), p.Tenant.String(), p.Subject.String(), tok.ID} {
+		h.Write([]byte{byte(len(part))})
+		h.Write([]byte(part))
+	}
 	h.Write(nonce)
 	return h.Sum(nil)
 }
@@ -50,7 +51,7 @@ func (m *Middleware) CSRFToken(tok Token) (string, error) {
 	if tok.ID == "" || len(tok.ID) > 64 {
 		return "", fmt.Errorf("%w: token id missing or too long", ErrClaims)
 	}
-	if err := tok.Principal.Validate(); err != nil {
+	if err := m.auth.cfg.Principals.Check(tok.Principal); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrClaims, err)
 	}
 	nonce := make([]byte, csrfNonceSize)

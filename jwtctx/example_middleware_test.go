@@ -26,24 +26,24 @@ func ExampleMiddleware_Handler() {
 		panic(err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /appointments", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /projects", func(w http.ResponseWriter, r *http.Request) {
 		p, err := tenancy.Require(r.Context())
 		if err != nil {
 			http.Error(w, "no tenant", http.StatusInternalServerError)
 			return
 		}
-		fmt.Fprintf(w, "appointments of clinic %s", p.Tenant)
+		fmt.Fprintf(w, "projects of organization %s", p.Tenant)
 	})
-	h := m.Handler(jwtctx.RequireKind(tenancy.KindStaff)(mux))
+	h := m.Handler(jwtctx.RequireKind(tenancy.Kind("member"))(mux))
 
 	token, _ := auth.Issue(tenancy.Principal{
-		Kind:    tenancy.KindStaff,
+		Kind:    tenancy.Kind("member"),
 		Tenant:  tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f"),
 		Subject: tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-000000000001"),
 	}, time.Hour)
 
 	for _, authz := range []string{"Bearer " + token, "Bearer " + token[:len(token)-4] + "AAAA", ""} {
-		req := httptest.NewRequest("GET", "/appointments", nil)
+		req := httptest.NewRequest("GET", "/projects", nil)
 		if authz != "" {
 			req.Header.Set("Authorization", authz)
 		}
@@ -57,7 +57,7 @@ func ExampleMiddleware_Handler() {
 	}
 	// Output:
 	// 200
-	// appointments of clinic 0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f
+	// projects of organization 0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f
 	// log: jwtctx: invalid signature: token signature is invalid: ed25519: verification error
 	// 401
 	// WWW-Authenticate: Bearer realm="api", error="invalid_token"
@@ -82,7 +82,7 @@ func ExampleMiddleware_SetCSRFCookie() {
 		panic(err)
 	}
 	staff := tenancy.Principal{
-		Kind:    tenancy.KindStaff,
+		Kind:    tenancy.Kind("member"),
 		Tenant:  tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f"),
 		Subject: tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-000000000001"),
 	}
@@ -104,7 +104,7 @@ func ExampleMiddleware_SetCSRFCookie() {
 		fmt.Fprint(w, "saved")
 	}))
 	for _, withHeader := range []bool{false, true} {
-		req := httptest.NewRequest("POST", "/appointments", nil)
+		req := httptest.NewRequest("POST", "/projects", nil)
 		for _, c := range cookies {
 			req.AddCookie(c)
 		}

@@ -22,11 +22,17 @@ func exampleAuthority(rev jwtctx.Revoker) *jwtctx.Authority {
 		panic(err)
 	}
 	auth, err := jwtctx.New(jwtctx.Config{
-		Issuer:     "https://auth.mydentalpractice.example",
-		Audience:   "mydentalpractice-api",
+		Issuer:     "https://auth.tracker.example",
+		Audience:   "tracker-api",
 		SigningKey: key,
-		Revoker:    rev,
-		Now:        func() time.Time { return time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC) },
+		// The kinds come from the isolation model (rls.Model.Principals).
+		Principals: tenancy.Principals{Kinds: []tenancy.KindSpec{
+			{Name: "member", Access: tenancy.AccessTenant},
+			{Name: "guest", Access: tenancy.AccessSubject},
+			{Name: "support", Access: tenancy.AccessOperator},
+		}},
+		Revoker: rev,
+		Now:     func() time.Time { return time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC) },
 	})
 	if err != nil {
 		panic(err)
@@ -34,18 +40,18 @@ func exampleAuthority(rev jwtctx.Revoker) *jwtctx.Authority {
 	return auth
 }
 
-// Issue a session token for a dentist and verify it: the principal comes
+// Issue a session token for an organization's member and verify it: the principal comes
 // back with its tenant, ready for tenancy.NewContext.
 func Example() {
 	auth := exampleAuthority(jwtctx.NoRevocation)
 
-	dentist := tenancy.Principal{
-		Kind:    tenancy.KindStaff,
+	member := tenancy.Principal{
+		Kind:    tenancy.Kind("member"),
 		Tenant:  tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f"),
 		Subject: tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-000000000001"),
-		Roles:   []string{"dentist"},
+		Roles:   []string{"editor"},
 	}
-	token, err := auth.Issue(dentist, 15*time.Minute)
+	token, err := auth.Issue(member, 15*time.Minute)
 	if err != nil {
 		panic(err)
 	}
@@ -58,7 +64,7 @@ func Example() {
 	_, err = auth.Verify(context.Background(), token, jwtctx.ImpersonationToken)
 	fmt.Println(errors.Is(err, jwtctx.ErrType))
 	// Output:
-	// session+jwt 2025-03 staff 0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f [dentist] <nil>
+	// session+jwt 2025-03 member 0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f [editor] <nil>
 	// expires 2025-03-01T09:15:00Z
 	// true
 }
@@ -69,7 +75,7 @@ func ExampleAuthority_Issue_impersonation() {
 	auth := exampleAuthority(jwtctx.NoRevocation)
 	admin := tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-0000000000ad")
 	imp := tenancy.Principal{
-		Kind:    tenancy.KindPlatformAdmin,
+		Kind:    tenancy.Kind("support"),
 		Tenant:  tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f"),
 		Subject: admin,
 		Impersonation: &tenancy.Impersonation{
@@ -98,7 +104,7 @@ func ExampleMemoryRevoker() {
 	rev := &jwtctx.MemoryRevoker{}
 	auth := exampleAuthority(rev)
 	patient := tenancy.Principal{
-		Kind:    tenancy.KindPatient,
+		Kind:    tenancy.Kind("guest"),
 		Tenant:  tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f"),
 		Subject: tenancy.MustParseID("0195f1c2-7b3a-7c4d-8e5f-0000000000aa"),
 	}

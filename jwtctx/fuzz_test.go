@@ -142,7 +142,7 @@ func FuzzVerifySigned(f *testing.F) {
 		if p.Kind == tenancy.KindSystem {
 			t.Fatalf("accepted a system principal")
 		}
-		wantTenant := p.Kind != tenancy.KindPlatformAdmin || p.Impersonation != nil
+		wantTenant := p.Kind != tenancy.Kind("platform_admin") || p.Impersonation != nil
 		if p.HasTenant() != wantTenant {
 			t.Fatalf("%v principal (impersonation %v) with tenant %v", p.Kind, p.Impersonation != nil, p.Tenant)
 		}

@@ -29,10 +29,10 @@ var (
 	// t0 is the fixed "now" of the tests.
 	t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
-	staffPrincipal = tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinic, Subject: dentist, Roles: []string{"dentist"}}
-	adminPrincipal = tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Subject: admin}
+	staffPrincipal = tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinic, Subject: dentist, Roles: []string{"dentist"}}
+	adminPrincipal = tenancy.Principal{Kind: tenancy.Kind("platform_admin"), Subject: admin}
 	impPrincipal   = tenancy.Principal{
-		Kind: tenancy.KindPlatformAdmin, Tenant: clinic, Subject: admin,
+		Kind: tenancy.Kind("platform_admin"), Tenant: clinic, Subject: admin,
 		Impersonation: &tenancy.Impersonation{GrantID: grant, Admin: admin},
 	}
 )
@@ -99,7 +99,7 @@ func newAuthority(tb testing.TB, signing jwtctx.Key, rev jwtctx.Revoker) *jwtctx
 	if rev == nil {
 		rev = jwtctx.NoRevocation
 	}
-	a, err := jwtctx.New(jwtctx.Config{
+	a, err := jwtctx.New(jwtctx.Config{Principals: testPrincipals,
 		Issuer:           testIssuer,
 		Audience:         testAudience,
 		SigningKey:       signing,
@@ -170,3 +170,10 @@ func impersonationClaims() map[string]any {
 	delete(c, "roles")
 	return c
 }
+
+// testPrincipals declares the tests' principal kinds, UUID keys.
+var testPrincipals = tenancy.Principals{Kinds: []tenancy.KindSpec{
+	{Name: "staff", Access: tenancy.AccessTenant},
+	{Name: "patient", Access: tenancy.AccessSubject},
+	{Name: "platform_admin", Access: tenancy.AccessOperator},
+}}

@@ -204,7 +204,7 @@ func TestMiddlewareCookieCSRF(t *testing.T) {
 
 	staffTok := issue(t, a, staffPrincipal, time.Hour)
 	csrf := mintCSRF(t, m, verified(t, a, staffTok))
-	otherPrincipal := tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinic2, Subject: dentist}
+	otherPrincipal := tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinic2, Subject: dentist}
 	otherCSRF := mintCSRF(t, m, verified(t, a, issue(t, a, otherPrincipal, time.Hour)))
 	// The same principal signed in a second time: another session.
 	otherSessionCSRF := mintCSRF(t, m, verified(t, a, issue(t, a, staffPrincipal, time.Hour)))
@@ -423,9 +423,9 @@ func TestRequireKindAndRole(t *testing.T) {
 	a := newAuthority(t, edKey, nil)
 	m := newMiddleware(t, a, jwtctx.MiddlewareConfig{Accept: jwtctx.AnyToken})
 	mux := http.NewServeMux()
-	mux.Handle("GET /admin/clinics", m.Handler(jwtctx.RequireKind(tenancy.KindPlatformAdmin)(whoami)))
-	mux.Handle("GET /clinic/invoices", m.Handler(jwtctx.RequireKind(tenancy.KindStaff, tenancy.KindPlatformAdmin)(jwtctx.RequireRole("owner", "billing")(whoami))))
-	mux.Handle("GET /unguarded", jwtctx.RequireKind(tenancy.KindStaff)(whoami))
+	mux.Handle("GET /admin/clinics", m.Handler(jwtctx.RequireKind(tenancy.Kind("platform_admin"))(whoami)))
+	mux.Handle("GET /clinic/invoices", m.Handler(jwtctx.RequireKind(tenancy.Kind("staff"), tenancy.Kind("platform_admin"))(jwtctx.RequireRole("owner", "billing")(whoami))))
+	mux.Handle("GET /unguarded", jwtctx.RequireKind(tenancy.Kind("staff"))(whoami))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
@@ -582,7 +582,7 @@ func chain(mws ...func(http.Handler) http.Handler) func(http.Handler) http.Handl
 func TestChiStyleChain(t *testing.T) {
 	a := newAuthority(t, edKey, nil)
 	m := newMiddleware(t, a, jwtctx.MiddlewareConfig{Accept: jwtctx.SessionToken})
-	h := chain(m.Handler, jwtctx.RequireKind(tenancy.KindStaff), jwtctx.RequireRole("owner"))(whoami)
+	h := chain(m.Handler, jwtctx.RequireKind(tenancy.Kind("staff")), jwtctx.RequireRole("owner"))(whoami)
 	for _, tt := range []struct {
 		name   string
 		tok    string

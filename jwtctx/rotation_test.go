@@ -21,7 +21,7 @@ func TestRotation(t *testing.T) {
 	newKey := must(jwtctx.NewEd25519Key("2025-03", edOther))
 	build := func(signing jwtctx.Key, verify ...jwtctx.Key) *jwtctx.Authority {
 		t.Helper()
-		a, err := jwtctx.New(jwtctx.Config{
+		a, err := jwtctx.New(jwtctx.Config{Principals: testPrincipals,
 			Issuer: testIssuer, Audience: testAudience,
 			SigningKey: signing, VerificationKeys: verify,
 			Revoker: jwtctx.NoRevocation, Now: clk.Now,
@@ -76,7 +76,7 @@ func TestRotation(t *testing.T) {
 func TestSetKeysWithoutDowntime(t *testing.T) {
 	oldKey := must(jwtctx.NewEd25519Key("2025-01", edPriv))
 	newKey := must(jwtctx.NewEd25519Key("2025-03", edOther))
-	a, err := jwtctx.New(jwtctx.Config{
+	a, err := jwtctx.New(jwtctx.Config{Principals: testPrincipals,
 		Issuer: testIssuer, Audience: testAudience, SigningKey: oldKey,
 		Revoker: jwtctx.NoRevocation, Now: func() time.Time { return t0 },
 	})
@@ -165,7 +165,7 @@ func TestSetKeysWithoutDowntime(t *testing.T) {
 // leaves the current keys in place.
 func TestSetKeysRejects(t *testing.T) {
 	a := newAuthority(t, edKey, nil) // AllowHS256 is set
-	strict, err := jwtctx.New(jwtctx.Config{Issuer: testIssuer, Audience: testAudience, SigningKey: edKey,
+	strict, err := jwtctx.New(jwtctx.Config{Principals: testPrincipals, Issuer: testIssuer, Audience: testAudience, SigningKey: edKey,
 		Revoker: jwtctx.NoRevocation, Now: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatal(err)

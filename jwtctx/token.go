@@ -13,11 +13,11 @@ import (
 type TokenType uint8
 
 const (
-	// SessionToken is an ordinary sign-in token of a staff member, a
-	// patient or a platform admin. Header typ "session+jwt".
+	// SessionToken is an ordinary sign-in token of a principal of any
+	// declared kind. Header typ "session+jwt".
 	SessionToken TokenType = 1 << iota
-	// ImpersonationToken is a short-lived token of a platform admin acting
-	// inside a clinic under a grant; it carries the RFC 8693 "act" claim
+	// ImpersonationToken is a short-lived token of an operator acting
+	// inside a tenant under a grant; it carries the RFC 8693 "act" claim
 	// and the grant id. Header typ "impersonation+jwt".
 	ImpersonationToken
 

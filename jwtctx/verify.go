@@ -194,7 +194,12 @@ func (a *Authority) tokenFromClaims(c *claims, typ TokenType) (Token, error) {
 	if kind == tenancy.KindSystem {
 		return bad("system principals get no tokens")
 	}
-	subject, err := tenancy.ParseID(c.Subject)
+	ps := a.cfg.Principals
+	access := ps.Access(kind)
+	if access == 0 {
+		return bad("%w: kind %q is not declared", tenancy.ErrInvalidKind, kind)
+	}
+	subject, err := ps.SubjectKey.Parse(c.Subject)
 	if err != nil {
 		return bad("sub: %w", err)
 	}
@@ -212,10 +217,10 @@ func (a *Authority) tokenFromClaims(c *claims, typ TokenType) (Token, error) {
 		if c.Act == nil || c.Grant == nil {
 			return Token{}, fmt.Errorf("%w: impersonation token without act and grant claims", ErrType)
 		}
-		if kind != tenancy.KindPlatformAdmin {
-			return bad("impersonation by %s", kind)
+		if access != tenancy.AccessOperator {
+			return bad("impersonation by %s, not an operator kind", kind)
 		}
-		admin, err := tenancy.ParseID(c.Act.Subject)
+		admin, err := ps.SubjectKey.Parse(c.Act.Subject)
 		if err != nil {
 			return bad("act.sub: %w", err)
 		}
@@ -226,21 +231,21 @@ func (a *Authority) tokenFromClaims(c *claims, typ TokenType) (Token, error) {
 		p.Impersonation = &tenancy.Impersonation{GrantID: grant, Admin: admin}
 	}
 
-	needTenant := kind != tenancy.KindPlatformAdmin || typ == ImpersonationToken
+	needTenant := access != tenancy.AccessOperator || typ == ImpersonationToken
 	switch {
 	case needTenant && c.Tenant == nil:
 		return Token{}, fmt.Errorf("%w: %s %s without tenant", ErrTenant, kind, typ)
 	case !needTenant && c.Tenant != nil:
-		return Token{}, fmt.Errorf("%w: platform admin session with a tenant", ErrTenant)
+		return Token{}, fmt.Errorf("%w: operator session with a tenant", ErrTenant)
 	case needTenant:
-		tenant, err := tenancy.ParseID(*c.Tenant)
+		tenant, err := ps.TenantKey.Parse(*c.Tenant)
 		if err != nil {
 			return Token{}, fmt.Errorf("%w: %w", ErrTenant, err)
 		}
 		p.Tenant = tenant
 	}
 
-	if err := p.Validate(); err != nil {
+	if err := ps.Check(p); err != nil {
 		return bad("%w", err)
 	}
 	return Token{

@@ -151,7 +151,7 @@ func TestVerifyAttacks(t *testing.T) {
 				t.Fatalf("Verify: got error %v, want it caused by %v", err, tt.cause)
 			}
 			if err != nil {
-				if got.Principal.Kind != 0 || !got.Principal.Tenant.IsZero() {
+				if got.Principal.Kind != "" || !got.Principal.Tenant.IsZero() {
 					t.Errorf("Verify failed but returned principal %+v", got.Principal)
 				}
 				if tok != "" && strings.Contains(err.Error(), tok) {
@@ -215,7 +215,7 @@ func TestVerifyOversizedControl(t *testing.T) {
 		{limit: len(tok) - 1, want: jwtctx.ErrTokenTooLarge},
 		{limit: len(tok), want: nil},
 	} {
-		a, err := jwtctx.New(jwtctx.Config{
+		a, err := jwtctx.New(jwtctx.Config{Principals: testPrincipals,
 			Issuer: testIssuer, Audience: testAudience, SigningKey: edKey,
 			MaxTokenSize: tt.limit, Revoker: jwtctx.NoRevocation, Now: func() time.Time { return t0 },
 		})
@@ -259,7 +259,7 @@ func TestVerifyLifetimeControl(t *testing.T) {
 		{"impersonation of 1h1m under the 1h cap", imp(-time.Hour, time.Minute), 0, jwtctx.MaxMaxImpersonationLifetime, jwtctx.ErrClaims},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := jwtctx.New(jwtctx.Config{
+			a, err := jwtctx.New(jwtctx.Config{Principals: testPrincipals,
 				Issuer: testIssuer, Audience: testAudience, SigningKey: edKey,
 				MaxLifetime: tt.maxLife, MaxImpersonationLifetime: tt.maxImp,
 				Revoker: jwtctx.NoRevocation, Now: func() time.Time { return t0 },
@@ -288,7 +288,7 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 			header string
 		}{
 			{"staff", staffPrincipal, time.Hour, jwtctx.SessionToken, "session+jwt"},
-			{"patient", tenancy.Principal{Kind: tenancy.KindPatient, Tenant: clinic, Subject: dentist}, time.Minute, jwtctx.SessionToken, "session+jwt"},
+			{"patient", tenancy.Principal{Kind: tenancy.Kind("patient"), Tenant: clinic, Subject: dentist}, time.Minute, jwtctx.SessionToken, "session+jwt"},
 			{"platform admin", adminPrincipal, time.Hour, jwtctx.SessionToken, "session+jwt"},
 			{"impersonation", impPrincipal, 15 * time.Minute, jwtctx.ImpersonationToken, "impersonation+jwt"},
 		} {
@@ -338,7 +338,7 @@ func decodeParts(t *testing.T, s string) (header, payload map[string]any) {
 
 func TestIssueRefuses(t *testing.T) {
 	a := newAuthority(t, edKey, nil)
-	verifyOnly, err := jwtctx.New(jwtctx.Config{Issuer: testIssuer, Audience: testAudience,
+	verifyOnly, err := jwtctx.New(jwtctx.Config{Principals: testPrincipals, Issuer: testIssuer, Audience: testAudience,
 		VerificationKeys: []jwtctx.Key{edKey.VerifyOnly()}, Revoker: jwtctx.NoRevocation})
 	if err != nil {
 		t.Fatal(err)
@@ -351,14 +351,14 @@ func TestIssueRefuses(t *testing.T) {
 		want error
 	}{
 		{"verify-only authority", verifyOnly, staffPrincipal, time.Minute, jwtctx.ErrNoSigningKey},
-		{"invalid principal", a, tenancy.Principal{Kind: tenancy.KindStaff, Subject: dentist}, time.Minute, tenancy.ErrInvalidPrincipal},
+		{"invalid principal", a, tenancy.Principal{Kind: tenancy.Kind("staff"), Subject: dentist}, time.Minute, tenancy.ErrInvalidPrincipal},
 		{"system principal", a, tenancy.Principal{Kind: tenancy.KindSystem, Tenant: clinic}, time.Minute, jwtctx.ErrIssue},
-		{"empty role", a, tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinic, Subject: dentist, Roles: []string{""}}, time.Minute, jwtctx.ErrIssue},
+		{"empty role", a, tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinic, Subject: dentist, Roles: []string{""}}, time.Minute, jwtctx.ErrIssue},
 		{"zero ttl", a, staffPrincipal, 0, jwtctx.ErrIssue},
 		{"session ttl above maximum", a, staffPrincipal, jwtctx.DefaultMaxLifetime + time.Second, jwtctx.ErrIssue},
 		{"impersonation ttl above maximum", a, impPrincipal, jwtctx.DefaultMaxImpersonationLifetime + time.Second, jwtctx.ErrIssue},
 		// A token Verify would refuse for its size is not issued at all.
-		{"token above MaxTokenSize", a, tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinic, Subject: dentist, Roles: []string{strings.Repeat("r", jwtctx.DefaultMaxTokenSize)}}, time.Minute, jwtctx.ErrIssue},
+		{"token above MaxTokenSize", a, tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinic, Subject: dentist, Roles: []string{strings.Repeat("r", jwtctx.DefaultMaxTokenSize)}}, time.Minute, jwtctx.ErrIssue},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := tt.a.Issue(tt.p, tt.ttl)
@@ -427,7 +427,7 @@ func TestRevocation(t *testing.T) {
 
 func newAuthorityAt(t *testing.T, now time.Time, rev jwtctx.Revoker) *jwtctx.Authority {
 	t.Helper()
-	a, err := jwtctx.New(jwtctx.Config{Issuer: testIssuer, Audience: testAudience, SigningKey: edKey,
+	a, err := jwtctx.New(jwtctx.Config{Principals: testPrincipals, Issuer: testIssuer, Audience: testAudience, SigningKey: edKey,
 		Revoker: rev, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/mydentalpractice/tenancy"
 )
 
 // Defaults applied by [Generate] and [Check] to empty [Config] fields.
 const (
 	DefaultSchema       = "tenancy"
-	DefaultTenantColumn = "clinic_id"
+	DefaultTenantColumn = "tenant_id"
 	DefaultOwnerRole    = "tenancy_owner"
 	DefaultAppRole      = "tenancy_app"
 	DefaultPlatformRole = "tenancy_platform"
@@ -31,8 +33,28 @@ type Config struct {
 
 	// TenantColumn is the tenant column of tenant tables, unless a [Table]
 	// names its own. Tenant tables are the ones the [Model] names, never
-	// those that happen to have a column of this name. Default "clinic_id".
+	// those that happen to have a column of this name. Default "tenant_id".
 	TenantColumn string `json:"tenant_column,omitempty"`
+
+	// TenantKey is the type of the tenant key, the type of every tenant
+	// column: uuid (the default), bigint or text. current_tenant_id()
+	// returns it, the guard compares bound values as keys of it, and
+	// tokens and the pool refuse tenants of another shape.
+	TenantKey tenancy.KeyType `json:"tenant_key,omitzero"`
+
+	// SubjectKey is the type of subject keys, which current_subject_id()
+	// and current_actor_id() return and subject columns
+	// ([Table.SubjectColumn]) hold: uuid (the default), bigint or text.
+	SubjectKey tenancy.KeyType `json:"subject_key,omitzero"`
+
+	// Kinds declares the application's principal kinds and what each may
+	// do ([tenancy.KindSpec]); [tenancy.KindSystem] is implicit. A
+	// principal of any other kind is refused by the pool and by token
+	// verification, and the generated policies give it neither the
+	// tenant's rows of a table with a subject column nor any write to a
+	// table with read-only kinds. [Model.Principals] hands the declaration
+	// to jwtctx and tenantdb.
+	Kinds []tenancy.KindSpec `json:"kinds,omitempty"`
 
 	// OwnerRole owns the tables, the helper schema and its functions, and
 	// runs the migrations. Default "tenancy_owner".
@@ -127,6 +149,10 @@ func (c Config) withDefaults() (Config, error) {
 			}
 		}
 	}
+	if err := (tenancy.Principals{TenantKey: c.TenantKey, SubjectKey: c.SubjectKey, Kinds: c.Kinds}).Validate(); err != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	c.Kinds = slices.Clone(c.Kinds)
 	for _, list := range []struct {
 		name  string
 		funcs []string

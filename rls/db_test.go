@@ -48,7 +48,7 @@ CREATE TABLE audit.events (
 var fixtureTables = []rls.Table{
 	{Name: "public.clinics", Kind: rls.Registry},
 	{Name: "public.patients", SubjectColumn: "id"},
-	{Name: "public.appointments", SubjectColumn: "patient_id", ReadOnly: []tenancy.Kind{tenancy.KindPatient}},
+	{Name: "public.appointments", SubjectColumn: "patient_id", ReadOnly: []tenancy.Kind{tenancy.Kind("patient")}},
 	{Name: "audit.events", ReadRoles: []string{"owner"}, Privileges: []string{"SELECT", "INSERT"}},
 }
 
@@ -69,7 +69,16 @@ func config(db *pgtest.DB) rls.Config {
 		OwnerRole:    db.RoleName(pgtest.Owner),
 		AppRole:      db.RoleName(pgtest.App),
 		PlatformRole: db.RoleName(pgtest.Platform),
+		TenantColumn: "clinic_id",
+		Kinds:        fixtureKinds,
 	}
+}
+
+// fixtureKinds are the fixture's principal kinds.
+var fixtureKinds = []tenancy.KindSpec{
+	{Name: "staff", Access: tenancy.AccessTenant},
+	{Name: "patient", Access: tenancy.AccessSubject},
+	{Name: "platform_admin", Access: tenancy.AccessOperator},
 }
 
 // migrated returns a fresh database with the fixture's tables and the
@@ -95,10 +104,10 @@ type principal struct {
 }
 
 var (
-	staffOfA   = principal{tenant: clinicA, kind: tenancy.KindStaff, subject: staffA}
-	staffOfB   = principal{tenant: clinicB, kind: tenancy.KindStaff, subject: staffB}
-	ownerOfA   = principal{tenant: clinicA, kind: tenancy.KindStaff, subject: staffA, roles: []string{"dentist", "owner"}}
-	patientOfA = principal{tenant: clinicA, kind: tenancy.KindPatient, subject: patientA1}
+	staffOfA   = principal{tenant: clinicA, kind: tenancy.Kind("staff"), subject: staffA}
+	staffOfB   = principal{tenant: clinicB, kind: tenancy.Kind("staff"), subject: staffB}
+	ownerOfA   = principal{tenant: clinicA, kind: tenancy.Kind("staff"), subject: staffA, roles: []string{"dentist", "owner"}}
+	patientOfA = principal{tenant: clinicA, kind: tenancy.Kind("patient"), subject: patientA1}
 )
 
 // inTx runs fn in a transaction on conn with p's context set the way the

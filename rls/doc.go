@@ -11,10 +11,12 @@
 // the rows of the transaction's tenant. A [Registry] is global: the app
 // role reads it, the platform role writes it. A [Private] table is out of
 // the app role's reach. Finer rules narrow a tenant table further:
-// [Table.SubjectColumn] limits patients to their own rows,
-// [Table.ReadRoles] limits reads to holders of an application role (the
-// audit log's owner), and [Table.ReadOnly] makes it read-only for some
-// principal kinds. A JSON [Spec] holds a Config and its tables for the
+// [Table.SubjectColumn] limits the principals of subject-scoped kinds
+// ([tenancy.AccessSubject]) to their own rows, [Table.ReadRoles] limits
+// reads to holders of an application role (the audit log's reader), and
+// [Table.ReadOnly] makes it read-only for some principal kinds. The kinds
+// themselves, and the types of tenant and subject keys, are declared in
+// the Config ([Config.Kinds], [Config.TenantKey], [Config.SubjectKey]). A JSON [Spec] holds a Config and its tables for the
 // `tenancy rls generate` and `tenancy rls check` commands.
 //
 // # The isolation model
@@ -247,7 +249,7 @@
 // USING and WITH CHECK, so no permissive policy added later (by anyone)
 // can widen access beyond the tenant, and no row can be inserted into, or
 // updated into, another tenant. One PERMISSIVE policy admits the tenant's
-// rows. The finer rules (patients' own rows, read roles, read-only kinds)
+// rows. The finer rules (subjects' own rows, read roles, read-only kinds)
 // are RESTRICTIVE too, for the same reason. The tenant policy binds the app
 // role only, so a PERMISSIVE policy for any other role (or PUBLIC) would
 // admit every tenant's rows to that role; Check reports one unless a
@@ -258,9 +260,9 @@
 // whenever a listed policy changes.
 //
 // Policies call the helpers inside a sub-select, as in
-// clinic_id = (SELECT tenancy.current_tenant_id()), which PostgreSQL plans
+// tenant_id = (SELECT tenancy.current_tenant_id()), which PostgreSQL plans
 // as an InitPlan: evaluated once per statement, then compared like a
-// parameter, so an index on (clinic_id, ...) is used. The helpers are
+// parameter, so an index on (tenant_id, ...) is used. The helpers are
 // STABLE: never IMMUTABLE, which would let the planner fold one tenant's id
 // into a cached plan that another tenant then reuses, and not VOLATILE,
 // which would force evaluation per row.
@@ -279,8 +281,8 @@
 // tells one tenant whether another tenant's value exists. So the tenant
 // column leads every primary key, is part of every unique constraint, and
 // is matched tenant-to-tenant by every foreign key between tenant tables,
-// as in FOREIGN KEY (clinic_id, patient_id) REFERENCES patients
-// (clinic_id, id). Check reports keys that do not follow this.
+// as in FOREIGN KEY (tenant_id, project_id) REFERENCES projects
+// (tenant_id, id). Check reports keys that do not follow this.
 //
 // TRUNCATE ignores row-level security, and REFERENCES and TRIGGER let the
 // grantee attach objects that see every row, so the app role gets none of

@@ -4,18 +4,27 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/rls"
 )
 
-// Generate writes the migration for a clinic's patients table: forced
-// row-level security, a RESTRICTIVE tenant policy evaluated once per
-// statement, and patients limited to their own row.
+// Generate writes the migration for a project tracker's tasks table, whose
+// tenants are organizations keyed by bigint: forced row-level security, a
+// RESTRICTIVE tenant policy evaluated once per statement, and guests (a
+// subject-scoped kind) limited to the tasks assigned to them.
 func ExampleGenerate() {
 	sql, err := rls.Generate(rls.Config{
-		OwnerRole:    "clinic_owner",
-		AppRole:      "clinic_app",
-		PlatformRole: "clinic_platform",
-	}, rls.Table{Name: "public.patients", SubjectColumn: "id"})
+		OwnerRole:    "tracker_owner",
+		AppRole:      "tracker_app",
+		PlatformRole: "tracker_platform",
+		TenantColumn: "org_id",
+		TenantKey:    tenancy.KeyBigint,
+		SubjectKey:   tenancy.KeyBigint,
+		Kinds: []tenancy.KindSpec{
+			{Name: "member", Access: tenancy.AccessTenant},
+			{Name: "guest", Access: tenancy.AccessSubject},
+		},
+	}, rls.Table{Name: "public.tasks", SubjectColumn: "assignee_id"})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -26,36 +35,38 @@ func ExampleGenerate() {
 	table := sql[strings.Index(sql, "-- Tenant table"):]
 	fmt.Print(table[:strings.Index(table, "-- Its partitions")])
 	// Output:
-	// -- Tenant table public.patients, tenant column clinic_id.
-	// ALTER TABLE public.patients OWNER TO clinic_owner;
-	// REVOKE ALL ON TABLE public.patients FROM PUBLIC, clinic_app, clinic_platform;
-	// GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.patients TO clinic_app;
-	// ALTER TABLE public.patients ENABLE ROW LEVEL SECURITY;
-	// ALTER TABLE public.patients FORCE ROW LEVEL SECURITY;
-	// DROP POLICY IF EXISTS tenancy_tenant ON public.patients;
-	// DROP POLICY IF EXISTS tenancy_access ON public.patients;
-	// DROP POLICY IF EXISTS tenancy_subject ON public.patients;
-	// DROP POLICY IF EXISTS tenancy_read_roles ON public.patients;
-	// DROP POLICY IF EXISTS tenancy_read_only_insert ON public.patients;
-	// DROP POLICY IF EXISTS tenancy_read_only_update ON public.patients;
-	// DROP POLICY IF EXISTS tenancy_read_only_delete ON public.patients;
-	// CREATE POLICY tenancy_tenant ON public.patients AS RESTRICTIVE FOR ALL TO clinic_app
-	//     USING (clinic_id = (SELECT tenancy.current_tenant_id()))
-	//     WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()));
-	// CREATE POLICY tenancy_access ON public.patients AS PERMISSIVE FOR ALL TO clinic_app
-	//     USING (clinic_id = (SELECT tenancy.current_tenant_id()))
-	//     WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()));
-	// CREATE POLICY tenancy_subject ON public.patients AS RESTRICTIVE FOR ALL TO clinic_app
-	//     USING ((SELECT tenancy.principal_kind()) <> 'patient' OR id = (SELECT tenancy.current_subject_id()))
-	//     WITH CHECK ((SELECT tenancy.principal_kind()) <> 'patient' OR id = (SELECT tenancy.current_subject_id()));
+	// -- Tenant table public.tasks, tenant column org_id.
+	// ALTER TABLE public.tasks OWNER TO tracker_owner;
+	// REVOKE ALL ON TABLE public.tasks FROM PUBLIC, tracker_app, tracker_platform;
+	// GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.tasks TO tracker_app;
+	// ALTER TABLE public.tasks ENABLE ROW LEVEL SECURITY;
+	// ALTER TABLE public.tasks FORCE ROW LEVEL SECURITY;
+	// DROP POLICY IF EXISTS tenancy_tenant ON public.tasks;
+	// DROP POLICY IF EXISTS tenancy_access ON public.tasks;
+	// DROP POLICY IF EXISTS tenancy_subject ON public.tasks;
+	// DROP POLICY IF EXISTS tenancy_read_roles ON public.tasks;
+	// DROP POLICY IF EXISTS tenancy_read_only_insert ON public.tasks;
+	// DROP POLICY IF EXISTS tenancy_read_only_update ON public.tasks;
+	// DROP POLICY IF EXISTS tenancy_read_only_delete ON public.tasks;
+	// CREATE POLICY tenancy_tenant ON public.tasks AS RESTRICTIVE FOR ALL TO tracker_app
+	//     USING (org_id = (SELECT tenancy.current_tenant_id()))
+	//     WITH CHECK (org_id = (SELECT tenancy.current_tenant_id()));
+	// CREATE POLICY tenancy_access ON public.tasks AS PERMISSIVE FOR ALL TO tracker_app
+	//     USING (org_id = (SELECT tenancy.current_tenant_id()))
+	//     WITH CHECK (org_id = (SELECT tenancy.current_tenant_id()));
+	// CREATE POLICY tenancy_subject ON public.tasks AS RESTRICTIVE FOR ALL TO tracker_app
+	//     USING ((SELECT tenancy.principal_kind()) = ANY (ARRAY['member', 'system']::text[]) OR assignee_id = (SELECT tenancy.current_subject_id()))
+	//     WITH CHECK ((SELECT tenancy.principal_kind()) = ANY (ARRAY['member', 'system']::text[]) OR assignee_id = (SELECT tenancy.current_subject_id()));
 }
 
 // ParseSpec reads the JSON form that `tenancy rls generate --spec` takes.
 func ExampleParseSpec() {
 	spec, err := rls.ParseSpec(strings.NewReader(`{
-		"app_role": "clinic_app",
+		"app_role": "tracker_app",
+		"tenant_column": "org_id",
+		"tenant_key": "bigint",
 		"tables": [
-			{"name": "public.clinics", "kind": "registry"},
+			{"name": "public.orgs", "kind": "registry"},
 			{"name": "audit.events", "read_roles": ["owner"], "privileges": ["SELECT", "INSERT"]}
 		]
 	}`))
@@ -67,7 +78,7 @@ func ExampleParseSpec() {
 		fmt.Println(t.Name, t.Kind, t.ReadRoles, t.Privileges)
 	}
 	// Output:
-	// public.clinics registry [] []
+	// public.orgs registry [] []
 	// audit.events tenant [owner] [SELECT INSERT]
 }
 

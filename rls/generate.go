@@ -14,7 +14,7 @@ import (
 const (
 	PolicyTenant         = "tenancy_tenant"           // RESTRICTIVE, FOR ALL: the tenant column equals the context's tenant
 	PolicyAccess         = "tenancy_access"           // PERMISSIVE, FOR ALL: the tenant's rows (RLS allows nothing without a permissive policy)
-	PolicySubject        = "tenancy_subject"          // RESTRICTIVE, FOR ALL: patients see only their own rows
+	PolicySubject        = "tenancy_subject"          // RESTRICTIVE, FOR ALL: subject-scoped kinds see only their own rows
 	PolicyReadRoles      = "tenancy_read_roles"       // RESTRICTIVE, FOR SELECT: only holders of Table.ReadRoles read
 	PolicyReadOnlyInsert = "tenancy_read_only_insert" // RESTRICTIVE, FOR INSERT: Table.ReadOnly kinds cannot insert
 	PolicyReadOnlyUpdate = "tenancy_read_only_update" // RESTRICTIVE, FOR UPDATE: Table.ReadOnly kinds cannot update
@@ -113,12 +113,12 @@ END
 
 	for _, h := range helpers {
 		fn := g.helper(h.name)
-		g.printf("\nCREATE OR REPLACE FUNCTION %s RETURNS %s\n", fn, h.returns)
+		g.printf("\nCREATE OR REPLACE FUNCTION %s RETURNS %s\n", fn, h.result(g.cfg))
 		g.printf("    LANGUAGE %s STABLE PARALLEL SAFE SECURITY INVOKER\n", h.language)
 		if h.searchPath {
 			g.printf("    SET search_path = pg_catalog, pg_temp\n")
 		}
-		g.printf("    AS %s;\n", dollarQuote("function", h.body(g.cfg.Schema)))
+		g.printf("    AS %s;\n", dollarQuote("function", h.body(g.cfg)))
 		g.printf("ALTER FUNCTION %s OWNER TO %s;\n", fn, owner)
 		g.printf("REVOKE ALL ON FUNCTION %s FROM PUBLIC, %s, %s;\n", fn, app, platform)
 		g.printf("GRANT EXECUTE ON FUNCTION %s TO %s, %s;\n", fn, app, platform)
@@ -257,7 +257,15 @@ func (g *generator) isolate(t table, q string) []string {
 	policy(PolicyTenant, "RESTRICTIVE", "ALL", tenant, tenant)
 	policy(PolicyAccess, "PERMISSIVE", "ALL", tenant, tenant)
 	if t.SubjectColumn != "" {
-		subject := fmt.Sprintf("%s <> %s OR %s = %s", g.sub("principal_kind"), quoteLiteral(tenancy.KindPatient.String()),
+		// The kinds that see all of the tenant's rows are listed, so a kind
+		// that is not declared sees only its subject's rows.
+		whole := []string{string(tenancy.KindSystem)}
+		for _, k := range g.cfg.Kinds {
+			if k.Access != tenancy.AccessSubject {
+				whole = append(whole, string(k.Name))
+			}
+		}
+		subject := fmt.Sprintf("%s = ANY (%s) OR %s = %s", g.sub("principal_kind"), textArray(whole),
 			quoteIdent(t.SubjectColumn), g.sub("current_subject_id"))
 		policy(PolicySubject, "RESTRICTIVE", "ALL", subject, subject)
 	}
@@ -265,11 +273,15 @@ func (g *generator) isolate(t table, q string) []string {
 		policy(PolicyReadRoles, "RESTRICTIVE", "SELECT", g.sub("current_roles")+" && "+textArray(t.ReadRoles), "")
 	}
 	if len(t.ReadOnly) > 0 {
-		kinds := make([]string, len(t.ReadOnly))
-		for i, k := range t.ReadOnly {
-			kinds[i] = k.String()
+		// The kinds that may write are listed, so a kind that is not
+		// declared cannot.
+		writers := []string{string(tenancy.KindSystem)}
+		for _, k := range g.cfg.Kinds {
+			if !slices.Contains(t.ReadOnly, k.Name) {
+				writers = append(writers, string(k.Name))
+			}
 		}
-		writer := g.sub("principal_kind") + " <> ALL (" + textArray(kinds) + ")"
+		writer := g.sub("principal_kind") + " = ANY (" + textArray(writers) + ")"
 		policy(PolicyReadOnlyInsert, "RESTRICTIVE", "INSERT", "", writer)
 		policy(PolicyReadOnlyUpdate, "RESTRICTIVE", "UPDATE", writer, writer)
 		policy(PolicyReadOnlyDelete, "RESTRICTIVE", "DELETE", writer, "")

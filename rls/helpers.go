@@ -27,7 +27,7 @@ const SQLStateNoTenant = "TN001"
 // separate settings made a point read about 40 µs slower, two cost nothing
 // measurable (docs/benchmarks.md).
 const (
-	SettingTenantID  = "tenancy.tenant_id" // uuid of the tenant
+	SettingTenantID  = "tenancy.tenant_id" // the tenant's key, as text
 	SettingPrincipal = "tenancy.principal" // the rest of the principal, from EncodePrincipal
 )
 
@@ -92,11 +92,13 @@ func appendID(b []byte, id tenancy.ID) []byte {
 
 // helper is one generated function in the helper schema.
 type helper struct {
-	name     string // function name, without schema
-	returns  string
+	name    string // function name, without schema
+	returns string // the result type, unless key is set
+	// key, when set, gives the key type the function returns.
+	key      func(Config) tenancy.KeyType
 	language string
-	// body returns the function's body for the helper schema, quoted.
-	body func(schema string) string
+	// body returns the function's body for the configuration, quoted.
+	body func(cfg Config) string
 	// searchPath fixes the function's search_path. Only for functions that
 	// are never inlined anyway: a SET clause keeps PostgreSQL from inlining
 	// a SQL function and makes every call save and restore the setting.
@@ -114,7 +116,7 @@ type helper struct {
 // every function, operator and type with its schema, so they mean the same
 // on any caller's search_path.
 var helpers = []helper{
-	{name: "no_tenant", returns: "text", language: "plpgsql", searchPath: true, body: func(string) string {
+	{name: "no_tenant", returns: "text", language: "plpgsql", searchPath: true, body: func(Config) string {
 		return fmt.Sprintf(`
 BEGIN
     RAISE EXCEPTION USING
@@ -124,7 +126,7 @@ BEGIN
 END
 `, quoteLiteral(SQLStateNoTenant), SettingTenantID)
 	}},
-	{name: "no_principal", returns: "text", language: "plpgsql", searchPath: true, body: func(string) string {
+	{name: "no_principal", returns: "text", language: "plpgsql", searchPath: true, body: func(Config) string {
 		return fmt.Sprintf(`
 BEGIN
     RAISE EXCEPTION USING
@@ -134,25 +136,25 @@ BEGIN
 END
 `, quoteLiteral(SQLStateNoTenant), SettingPrincipal)
 	}},
-	{name: "current_tenant_id", returns: "uuid", language: "sql", body: func(schema string) string {
+	{name: "current_tenant_id", key: tenantKey, language: "sql", body: func(cfg Config) string {
 		v := setting(SettingTenantID)
-		return fmt.Sprintf("\nSELECT CAST(COALESCE(CASE WHEN %[1]s OPERATOR(pg_catalog.<>) '' THEN %[1]s END, %[2]s.no_tenant()) AS pg_catalog.uuid)\n",
-			v, quoteIdent(schema))
+		return fmt.Sprintf("\nSELECT CAST(COALESCE(CASE WHEN %[1]s OPERATOR(pg_catalog.<>) '' THEN %[1]s END, %[2]s.no_tenant()) AS %[3]s)\n",
+			v, quoteIdent(cfg.Schema), sqlType(cfg.TenantKey))
 	}},
 	// principal_kind raises like current_tenant_id when the principal is
 	// missing: a policy that reads only the kind (such as "staff read the
 	// audit log") then fails closed with TN001 as the tenant check does,
 	// whichever of the two the planner evaluates first.
-	{name: "principal_kind", returns: "text", language: "sql", body: func(schema string) string {
-		return fmt.Sprintf("\nSELECT COALESCE(%s, %s.no_principal())\n", nullIfEmpty(splitPart(fieldKind)), quoteIdent(schema))
+	{name: "principal_kind", returns: "text", language: "sql", body: func(cfg Config) string {
+		return fmt.Sprintf("\nSELECT COALESCE(%s, %s.no_principal())\n", nullIfEmpty(splitPart(fieldKind)), quoteIdent(cfg.Schema))
 	}},
-	{name: "current_subject_id", returns: "uuid", language: "sql", body: field(fieldSubject, "pg_catalog.uuid")},
-	{name: "current_actor_id", returns: "uuid", language: "sql", body: field(fieldActor, "pg_catalog.uuid")},
-	{name: "current_grant_id", returns: "uuid", language: "sql", body: field(fieldGrant, "pg_catalog.uuid")},
-	{name: "current_roles", returns: "text[]", language: "sql", body: func(string) string {
+	{name: "current_subject_id", key: subjectKey, language: "sql", body: field(fieldSubject, subjectKey)},
+	{name: "current_actor_id", key: subjectKey, language: "sql", body: field(fieldActor, subjectKey)},
+	{name: "current_grant_id", returns: "uuid", language: "sql", body: field(fieldGrant, func(Config) tenancy.KeyType { return tenancy.KeyUUID })},
+	{name: "current_roles", returns: "text[]", language: "sql", body: func(Config) string {
 		return "\nSELECT pg_catalog.string_to_array(" + nullIfEmpty(splitPart(fieldRoles)) + ", ',')\n"
 	}},
-	{name: "current_request_id", returns: "text", language: "sql", body: func(string) string {
+	{name: "current_request_id", returns: "text", language: "sql", body: func(Config) string {
 		// Everything after the fifth '|': the request id may contain '|'.
 		rest := fmt.Sprintf("pg_catalog.substring(%s, '^(?:[^|]*[|]){%d}(.*)$')", setting(SettingPrincipal), fieldRequestID-1)
 		return "\nSELECT " + nullIfEmpty(rest) + "\n"
@@ -175,13 +177,36 @@ func nullIfEmpty(expr string) string {
 }
 
 // field returns the body of a helper that reads field n of the principal
-// setting, cast to the type conv (such as pg_catalog.uuid) if set.
-func field(n int, conv string) func(string) string {
-	return func(string) string {
-		v := nullIfEmpty(splitPart(n))
-		if conv != "" {
-			v = "CAST(" + v + " AS " + conv + ")"
-		}
-		return "\nSELECT " + v + "\n"
+// setting, cast to the key type that key gives.
+func field(n int, key func(Config) tenancy.KeyType) func(Config) string {
+	return func(cfg Config) string {
+		return "\nSELECT CAST(" + nullIfEmpty(splitPart(n)) + " AS " + sqlType(key(cfg)) + ")\n"
 	}
+}
+
+func tenantKey(cfg Config) tenancy.KeyType  { return cfg.TenantKey }
+func subjectKey(cfg Config) tenancy.KeyType { return cfg.SubjectKey }
+
+// result returns the helper's result type for cfg.
+func (h helper) result(cfg Config) string {
+	if h.key != nil {
+		return keyTypeName(h.key(cfg))
+	}
+	return h.returns
+}
+
+// sqlType is the schema-qualified PostgreSQL type of keys of type t.
+func sqlType(t tenancy.KeyType) string { return "pg_catalog." + keyTypeName(t) }
+
+// keyTypeName is PostgreSQL's name of the type of keys of type t, as
+// pg_catalog.format_type gives it for uuid and text (bigint's is "bigint",
+// its internal name "int8").
+func keyTypeName(t tenancy.KeyType) string {
+	switch t {
+	case tenancy.KeyBigint:
+		return "int8"
+	case tenancy.KeyText:
+		return "text"
+	}
+	return "uuid"
 }

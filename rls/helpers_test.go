@@ -54,21 +54,21 @@ func TestHelpersReadEncodePrincipal(t *testing.T) {
 		want helperValues
 	}{{
 		name: "staff with roles",
-		p:    tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinicA, Subject: staffA, Roles: []string{"owner", "dentist"}, RequestID: "req-1"},
+		p:    tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinicA, Subject: staffA, Roles: []string{"owner", "dentist"}, RequestID: "req-1"},
 		want: helperValues{Tenant: ptr(clinicA.String()), Kind: ptr("staff"), Subject: ptr(staffA.String()), Actor: ptr(staffA.String()), RequestID: ptr("req-1"), Roles: []string{"owner", "dentist"}},
 	}, {
 		name: "patient, no roles, no request id",
-		p:    tenancy.Principal{Kind: tenancy.KindPatient, Tenant: clinicB, Subject: patientA1},
+		p:    tenancy.Principal{Kind: tenancy.Kind("patient"), Tenant: clinicB, Subject: patientA1},
 		want: helperValues{Tenant: ptr(clinicB.String()), Kind: ptr("patient"), Subject: ptr(patientA1.String()), Actor: ptr(patientA1.String())},
 	}, {
 		name: "impersonating admin",
-		p: tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Tenant: clinicA, Subject: admin, Roles: []string{"support"},
+		p: tenancy.Principal{Kind: tenancy.Kind("platform_admin"), Tenant: clinicA, Subject: admin, Roles: []string{"support"},
 			Impersonation: &tenancy.Impersonation{GrantID: grant, Admin: admin}, RequestID: "r"},
 		want: helperValues{Tenant: ptr(clinicA.String()), Kind: ptr("platform_admin"), Subject: ptr(admin.String()), Actor: ptr(admin.String()),
 			Grant: ptr(grant.String()), RequestID: ptr("r"), Roles: []string{"support"}},
 	}, {
 		name: "request id with separators and quotes",
-		p:    tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinicA, Subject: staffA, RequestID: "a|b||c|d|e|f ' \" \\ é"},
+		p:    tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinicA, Subject: staffA, RequestID: "a|b||c|d|e|f ' \" \\ é"},
 		want: helperValues{Tenant: ptr(clinicA.String()), Kind: ptr("staff"), Subject: ptr(staffA.String()), Actor: ptr(staffA.String()),
 			RequestID: ptr("a|b||c|d|e|f ' \" \\ é")},
 	}}
@@ -150,7 +150,7 @@ func TestHelpersMissingContext(t *testing.T) {
 func TestHelpersAreInlined(t *testing.T) {
 	db := migrated(t)
 	app := db.Conn(t, pgtest.App)
-	v, err := rls.EncodePrincipal(tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinicA, Subject: staffA})
+	v, err := rls.EncodePrincipal(tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinicA, Subject: staffA})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestHelpersAreInlined(t *testing.T) {
 
 func TestEncodePrincipalRefusesAmbiguousRoles(t *testing.T) {
 	for _, role := range []string{"", "a,b", "a|b", "{a}", `a"b`, `a\b`} {
-		_, err := rls.EncodePrincipal(tenancy.Principal{Kind: tenancy.KindStaff, Roles: []string{"owner", role}})
+		_, err := rls.EncodePrincipal(tenancy.Principal{Kind: tenancy.Kind("staff"), Roles: []string{"owner", role}})
 		if !errors.Is(err, tenancy.ErrInvalidPrincipal) {
 			t.Errorf("role %q: err = %v, want ErrInvalidPrincipal", role, err)
 		}
@@ -193,7 +193,7 @@ func TestEncodePrincipalRefusesAmbiguousRoles(t *testing.T) {
 
 func ExampleEncodePrincipal() {
 	v, err := rls.EncodePrincipal(tenancy.Principal{
-		Kind:      tenancy.KindStaff,
+		Kind:      tenancy.Kind("staff"),
 		Tenant:    tenancy.MustParseID("0195f1c2-0000-7000-8000-000000000101"),
 		Subject:   tenancy.MustParseID("0195f1c2-0000-7000-8000-0000000001aa"),
 		Roles:     []string{"owner", "dentist"},

@@ -266,7 +266,7 @@ func TestPatientSeesOnlyOwnRows(t *testing.T) {
 		t.Errorf("patient inserting an appointment: SQLSTATE %q (err %v), want 42501", got, err)
 	}
 	// A patient context without a subject sees nothing.
-	err = inTx(t, app, principal{tenant: clinicA, kind: tenancy.KindPatient}, func(tx pgx.Tx) error {
+	err = inTx(t, app, principal{tenant: clinicA, kind: tenancy.Kind("patient")}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT set_config('tenancy.principal', 'patient|||||', true)`); err != nil {
 			return err
 		}
@@ -293,7 +293,7 @@ func TestReadRoles(t *testing.T) {
 	}{
 		{"owner reads", ownerOfA, 2},
 		{"staff without the owner role reads nothing", staffOfA, 0},
-		{"no roles setting reads nothing", principal{tenant: clinicA, kind: tenancy.KindStaff, subject: staffA, roles: nil}, 0},
+		{"no roles setting reads nothing", principal{tenant: clinicA, kind: tenancy.Kind("staff"), subject: staffA, roles: nil}, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := inTx(t, app, tt.p, func(tx pgx.Tx) error {

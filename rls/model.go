@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/mydentalpractice/tenancy"
 )
 
 // Class says how the app role may reach a relation, in a [Model]. The zero
@@ -130,6 +132,7 @@ func (m *Model) Config() Config {
 	c.AllowCrossTenant = slices.Clone(c.AllowCrossTenant)
 	c.Functions = slices.Clone(c.Functions)
 	c.PreAuth = slices.Clone(c.PreAuth)
+	c.Kinds = slices.Clone(c.Kinds)
 	return c
 }
 
@@ -201,6 +204,17 @@ func (m *Model) Named(name string) []Relation {
 	sortRelations(out)
 	return out
 }
+
+// Principals returns the model's declaration of principals: the tenant
+// and subject key types and the kinds of [Config]. jwtctx verifies tokens
+// against it and tenantdb refuses principals that it does not accept
+// ([tenancy.Principals.Check]). The Kinds slice is a copy.
+func (m *Model) Principals() tenancy.Principals {
+	return tenancy.Principals{TenantKey: m.cfg.TenantKey, SubjectKey: m.cfg.SubjectKey, Kinds: slices.Clone(m.cfg.Kinds)}
+}
+
+// TenantKey returns the type of the model's tenant keys ([Config.TenantKey]).
+func (m *Model) TenantKey() tenancy.KeyType { return m.cfg.TenantKey }
 
 // TenantFunc returns the schema-qualified name of the helper that returns
 // the transaction's tenant, "schema.current_tenant_id", unquoted.

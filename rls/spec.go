@@ -12,13 +12,20 @@ import (
 // "tables":
 //
 //	{
-//	  "owner_role": "clinic_owner",
-//	  "app_role": "clinic_app",
-//	  "platform_role": "clinic_platform",
+//	  "owner_role": "tracker_owner",
+//	  "app_role": "tracker_app",
+//	  "platform_role": "tracker_platform",
+//	  "tenant_column": "org_id",
+//	  "tenant_key": "bigint",
+//	  "kinds": [
+//	    {"name": "member", "access": "tenant"},
+//	    {"name": "guest", "access": "subject"},
+//	    {"name": "support", "access": "operator"}
+//	  ],
 //	  "tables": [
-//	    {"name": "public.clinics", "kind": "registry"},
-//	    {"name": "public.patients", "subject_column": "id"},
-//	    {"name": "public.appointments", "subject_column": "patient_id", "read_only": ["patient"]},
+//	    {"name": "public.orgs", "kind": "registry"},
+//	    {"name": "public.projects", "read_only": ["guest"]},
+//	    {"name": "public.tasks", "subject_column": "assignee_id", "read_only": ["guest"]},
 //	    {"name": "audit.events", "read_roles": ["owner"], "privileges": ["SELECT", "INSERT"]}
 //	  ]
 //	}

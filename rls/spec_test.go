@@ -30,7 +30,7 @@ func TestParseSpec(t *testing.T) {
 		Config: rls.Config{Schema: "tn", AppRole: "app", Citus: true, AllowCrossTenant: []string{"audit.events.audit_platform"}},
 		Tables: []rls.Table{
 			{Name: "public.clinics", Kind: rls.Registry},
-			{Name: "public.appointments", SubjectColumn: "patient_id", ReadOnly: []tenancy.Kind{tenancy.KindPatient}},
+			{Name: "public.appointments", SubjectColumn: "patient_id", ReadOnly: []tenancy.Kind{tenancy.Kind("patient")}},
 			{Name: "audit.events", ReadRoles: []string{"owner"}, Privileges: []string{"SELECT", "INSERT"}},
 		},
 	}
@@ -47,7 +47,9 @@ func TestParseSpecInvalid(t *testing.T) {
 		{"unknown field", `{"tables": [{"name": "public.a", "subjet_column": "p"}]}`, rls.ErrInvalidSpec},
 		{"unknown top-level field", `{"app": "x"}`, rls.ErrInvalidSpec},
 		{"bad kind", `{"tables": [{"name": "public.a", "kind": "shared"}]}`, rls.ErrInvalidTable},
-		{"bad principal kind", `{"tables": [{"name": "public.a", "read_only": ["robot"]}]}`, tenancy.ErrInvalidKind},
+		{"malformed principal kind", `{"tables": [{"name": "public.a", "read_only": ["Robot"]}]}`, tenancy.ErrInvalidKind},
+		{"unknown access", `{"kinds": [{"name": "robot", "access": "root"}]}`, tenancy.ErrInvalidKind},
+		{"unknown key type", `{"tenant_key": "int4"}`, tenancy.ErrInvalidKeyType},
 		{"trailing data", `{} {}`, rls.ErrInvalidSpec},
 		{"not JSON", `tables:`, rls.ErrInvalidSpec},
 		{"empty", ``, rls.ErrInvalidSpec},

@@ -83,12 +83,15 @@ type Table struct {
 	Kind TableKind `json:"kind,omitzero"`
 
 	// TenantColumn overrides [Config.TenantColumn] for this table (for
-	// example "id" for a table of clinics that is itself tenant-owned).
+	// example "id" for a table of tenants that is itself tenant-owned).
 	TenantColumn string `json:"tenant_column,omitempty"`
 
-	// SubjectColumn, when set, limits patient principals to the rows whose
-	// SubjectColumn equals the context's subject (current_subject_id()).
-	// Other principal kinds see all of the tenant's rows.
+	// SubjectColumn, when set, limits principals of the
+	// [tenancy.AccessSubject] kinds to the rows whose SubjectColumn equals
+	// the context's subject (current_subject_id()); its type is
+	// [Config.SubjectKey]. The other declared kinds (and
+	// [tenancy.KindSystem]) see all of the tenant's rows; a kind that is
+	// not declared sees only its subject's rows too.
 	SubjectColumn string `json:"subject_column,omitempty"`
 
 	// ReadRoles, when set, lets only principals holding at least one of
@@ -98,10 +101,12 @@ type Table struct {
 	// INSERT ... RETURNING needs a read role too, since RETURNING reads.
 	ReadRoles []string `json:"read_roles,omitempty"`
 
-	// ReadOnly lists principal kinds that may read but not insert, update
-	// or delete rows, such as [tenancy.KindPatient]. Their INSERT fails
-	// with a policy violation (SQLSTATE 42501); their UPDATE and DELETE
-	// find no rows to change.
+	// ReadOnly lists principal kinds, declared in [Config.Kinds], that may
+	// read but not insert, update or delete rows (a portal's customers, an
+	// auditor). Their INSERT fails with a policy violation (SQLSTATE
+	// 42501); their UPDATE and DELETE find no rows to change. The write
+	// policies list the kinds that may write, so an undeclared kind
+	// cannot write either.
 	ReadOnly []tenancy.Kind `json:"read_only,omitempty"`
 
 	// Privileges are the privileges granted to the app role on a tenant
@@ -172,8 +177,8 @@ func (t Table) resolve(cfg Config) (table, error) {
 		}
 	}
 	for _, k := range t.ReadOnly {
-		if !k.Valid() {
-			return bad("read-only kind %d is invalid", uint8(k))
+		if !slices.ContainsFunc(cfg.Kinds, func(d tenancy.KindSpec) bool { return d.Name == k }) {
+			return bad("read-only kind %q is not declared in Config.Kinds", k)
 		}
 	}
 	if len(t.Privileges) == 0 {

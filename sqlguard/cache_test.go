@@ -45,7 +45,7 @@ func TestCacheKeepsRecentlyUsed(t *testing.T) {
 }
 
 func TestCheckConcurrent(t *testing.T) {
-	m, err := rls.NewModel(rls.Config{}, rls.Table{Name: "public.patients"})
+	m, err := rls.NewModel(rls.Config{TenantColumn: "clinic_id"}, rls.Table{Name: "public.patients"})
 	if err != nil {
 		t.Fatal(err)
 	}

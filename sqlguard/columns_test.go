@@ -12,7 +12,7 @@ import (
 // tables' tenant_id, and a table in two schemas with two columns), each
 // table is scoped by its own column and by no other.
 func TestCheckPerTableTenantColumn(t *testing.T) {
-	m, err := rls.NewModel(rls.Config{},
+	m, err := rls.NewModel(rls.Config{TenantColumn: "clinic_id"},
 		rls.Table{Name: "public.patients"},
 		rls.Table{Name: "audit.events", TenantColumn: "tenant_id"},
 		rls.Table{Name: "public.notes", TenantColumn: "org_id"},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/rls"
 )
 
@@ -74,6 +75,7 @@ type Config struct {
 // config is a validated Config in the form the analysis uses.
 type config struct {
 	model     *rls.Model
+	key       tenancy.KeyType     // the model's tenant key type
 	declared  map[string]struct{} // names of the functions the model declares, in any schema
 	funcParts [2]string           // the helper that returns the tenant, schema and name
 	defaults  bool
@@ -89,6 +91,7 @@ func (c Config) validate() (*config, error) {
 	mc := c.Model.Config()
 	out := &config{
 		model:     c.Model,
+		key:       c.Model.TenantKey(),
 		declared:  make(map[string]struct{}, len(mc.Functions)),
 		funcParts: [2]string{mc.Schema, strings.TrimPrefix(c.Model.TenantFunc(), mc.Schema+".")},
 		defaults:  c.TenantColumnDefault,

@@ -126,7 +126,7 @@ func corpusModel(t *testing.T) (*rls.Model, string) {
 		}
 		tables = append(tables, tb)
 	}
-	m, err := rls.NewModel(rls.Config{}, tables...)
+	m, err := rls.NewModel(rls.Config{TenantColumn: "clinic_id"}, tables...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,10 +143,10 @@ type carrier struct {
 func carriers() []carrier {
 	return []carrier{
 		{"tenancy.ID", func(id tenancy.ID) any { return id }, func(ids ...tenancy.ID) any { return ids }},
-		{"google/uuid.UUID", func(id tenancy.ID) any { return uuid.UUID(id) }, func(ids ...tenancy.ID) any {
+		{"google/uuid.UUID", func(id tenancy.ID) any { return uuid.UUID(raw(id)) }, func(ids ...tenancy.ID) any {
 			out := []uuid.UUID{}
 			for _, id := range ids {
-				out = append(out, uuid.UUID(id))
+				out = append(out, uuid.UUID(raw(id)))
 			}
 			return out
 		}},
@@ -157,17 +157,17 @@ func carriers() []carrier {
 			}
 			return out
 		}},
-		{"pgtype.UUID", func(id tenancy.ID) any { return pgtype.UUID{Bytes: id, Valid: true} }, func(ids ...tenancy.ID) any {
+		{"pgtype.UUID", func(id tenancy.ID) any { return pgtype.UUID{Bytes: raw(id), Valid: true} }, func(ids ...tenancy.ID) any {
 			out := []pgtype.UUID{}
 			for _, id := range ids {
-				out = append(out, pgtype.UUID{Bytes: id, Valid: true})
+				out = append(out, pgtype.UUID{Bytes: raw(id), Valid: true})
 			}
 			return out
 		}},
-		{"[16]byte", func(id tenancy.ID) any { return [16]byte(id) }, func(ids ...tenancy.ID) any {
+		{"[16]byte", func(id tenancy.ID) any { return raw(id) }, func(ids ...tenancy.ID) any {
 			out := [][16]byte{}
 			for _, id := range ids {
-				out = append(out, [16]byte(id))
+				out = append(out, raw(id))
 			}
 			return out
 		}},

@@ -27,7 +27,7 @@ var errNoTenant = fmt.Errorf("sqlguard: %w", tenancy.ErrNoTenant)
 // copy; it is not shared, so reading or changing it is safe.
 type RefusalError struct {
 	// Table is the table concerned as the statement names it, schema-qualified
-	// when the statement qualifies it ("public.patients", "patients"), or ""
+	// when the statement qualifies it ("public.tasks", "tasks"), or ""
 	// when the rule is not about a table (a SET, a syntax error).
 	Table string
 

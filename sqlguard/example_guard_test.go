@@ -12,7 +12,7 @@ import (
 func ExampleGuard_Check() {
 	// The model says which relations hold tenants' rows, and by which
 	// column: usually the one the migration is generated from.
-	model, err := rls.NewModel(rls.Config{},
+	model, err := rls.NewModel(rls.Config{TenantColumn: "clinic_id"},
 		rls.Table{Name: "public.patients"},
 		rls.Table{Name: "public.appointments"},
 		rls.Table{Name: "public.clinics", TenantColumn: "id"},
@@ -60,7 +60,7 @@ func ExampleGuard_Check() {
 }
 
 func ExampleMode_report() {
-	model, err := rls.NewModel(rls.Config{}, rls.Table{Name: "public.patients"})
+	model, err := rls.NewModel(rls.Config{TenantColumn: "clinic_id"}, rls.Table{Name: "public.patients"})
 	if err != nil {
 		panic(err)
 	}

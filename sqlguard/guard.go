@@ -52,9 +52,10 @@ func (g *Guard) Check(sql string, args []any, tenant tenancy.ID) error {
 		e := *p.refusal
 		return g.refuse(&e)
 	}
+	k := tenantKey{t: g.cfg.key, s: tenant.String()}
 	for i := range p.params {
 		u := &p.params[i]
-		if u.n > len(args) || (u.array && !isTenantArray(args[u.n-1], tenant)) || (!u.array && !isTenant(args[u.n-1], tenant)) {
+		if u.n > len(args) || (u.array && !isTenantArray(args[u.n-1], k)) || (!u.array && !isTenant(args[u.n-1], k)) {
 			return g.refuse(&RefusalError{Table: u.table, Rule: RuleParamTenant, Pos: u.pos, Param: u.n})
 		}
 	}

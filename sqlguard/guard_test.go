@@ -501,7 +501,7 @@ func TestCheckParameterTypes(t *testing.T) {
 	const sql = "select * from patients where clinic_id = $1"
 	a, b := tenantA, tenantB
 	aStr, bStr := a.String(), b.String()
-	aBytes := [16]byte(a)
+	aBytes := raw(a)
 	var nilID *tenancy.ID
 	tests := []struct {
 		name string
@@ -515,14 +515,14 @@ func TestCheckParameterTypes(t *testing.T) {
 		{"string", aStr, true},
 		{"upper-case string", strings.ToUpper(aStr), true},
 		{"*string", &aStr, true},
-		{"pgtype.UUID", pgtype.UUID{Bytes: a, Valid: true}, true},
-		{"*pgtype.UUID", &pgtype.UUID{Bytes: a, Valid: true}, true},
+		{"pgtype.UUID", pgtype.UUID{Bytes: raw(a), Valid: true}, true},
+		{"*pgtype.UUID", &pgtype.UUID{Bytes: raw(a), Valid: true}, true},
 		{"other ID", b, false},
 		{"other *ID", &b, false},
 		{"other string", bStr, false},
 		{"string with braces", "{" + aStr + "}", false},
 		{"string without hyphens", strings.ReplaceAll(aStr, "-", ""), false},
-		{"invalid pgtype.UUID", pgtype.UUID{Bytes: a}, false},
+		{"invalid pgtype.UUID", pgtype.UUID{Bytes: raw(a)}, false},
 		{"nil", nil, false},
 		{"nil *ID", nilID, false},
 		{"[]byte", aBytes[:], false},

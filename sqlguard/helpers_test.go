@@ -37,10 +37,13 @@ var testTables = []rls.Table{
 }
 
 // testModel returns the model of testTables, with cfg (the zero Config
-// for the defaults: helper schema tenancy, tenant column clinic_id) and
-// any extra tables.
+// for the defaults, but for the tenant column: clinic_id unless cfg names
+// one) and any extra tables.
 func testModel(t testing.TB, cfg rls.Config, extra ...rls.Table) *rls.Model {
 	t.Helper()
+	if cfg.TenantColumn == "" {
+		cfg.TenantColumn = "clinic_id"
+	}
 	m, err := rls.NewModel(cfg, append(slices.Clone(testTables), extra...)...)
 	if err != nil {
 		t.Fatalf("NewModel: %v", err)
@@ -83,4 +86,19 @@ func seeds(t testing.TB) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// raw returns the 16 bytes of the UUID id.
+func raw(id tenancy.ID) [16]byte {
+	b, ok := id.UUID()
+	if !ok {
+		panic("raw: " + id.String() + " is not a UUID")
+	}
+	return b
+}
+
+// rawBytes returns the 16 bytes of the UUID id as a slice.
+func rawBytes(id tenancy.ID) []byte {
+	b := raw(id)
+	return b[:]
 }

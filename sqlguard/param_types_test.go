@@ -41,9 +41,9 @@ func (failingValuer) Value() (driver.Value, error) { return nil, errors.New("no"
 func (p *ptrValuer) Value() (driver.Value, error)  { return p.id.String(), nil }
 func (v valuerSlice) Value() (driver.Value, error) { return "{" + tenantA.String() + "}", nil }
 func nullValuer(s string, ok bool) sql.NullString  { return sql.NullString{String: s, Valid: ok} }
-func uuidOf(id tenancy.ID) uuid.UUID               { return uuid.UUID(id) }
+func uuidOf(id tenancy.ID) uuid.UUID               { return uuid.UUID(raw(id)) }
 func nullUUIDOf(id tenancy.ID, ok bool) uuid.NullUUID {
-	return uuid.NullUUID{UUID: uuid.UUID(id), Valid: ok}
+	return uuid.NullUUID{UUID: uuid.UUID(raw(id)), Valid: ok}
 }
 
 // paramCarriers are the values that carry tenant A, one per way the guard
@@ -55,10 +55,10 @@ func paramCarriers() []struct {
 	noAlloc bool
 } {
 	a := tenantA
-	aBytes := [16]byte(a)
+	aBytes := raw(a)
 	aStr := a.String()
 	aUUID := uuidOf(a)
-	aBare := bareID(a)
+	aBare := bareID(raw(a))
 	return []struct {
 		name    string
 		arg     any
@@ -76,8 +76,8 @@ func paramCarriers() []struct {
 		{"*google/uuid.UUID", &aUUID, true},
 		{"named [16]byte", aBare, true},
 		{"*named [16]byte", &aBare, true},
-		{"pgtype.UUID", pgtype.UUID{Bytes: a, Valid: true}, true},
-		{"*pgtype.UUID", &pgtype.UUID{Bytes: a, Valid: true}, true},
+		{"pgtype.UUID", pgtype.UUID{Bytes: raw(a), Valid: true}, true},
+		{"*pgtype.UUID", &pgtype.UUID{Bytes: raw(a), Valid: true}, true},
 		{"pgtype.Text", pgtype.Text{String: aStr, Valid: true}, true},
 		{"driver.Valuer of a string", textValuer{aStr}, false},
 		{"driver.Valuer of 16 bytes", bytesValuer{aBytes[:]}, false},
@@ -123,21 +123,21 @@ func TestCheckParameterCarriers(t *testing.T) {
 		{"nil *google/uuid.UUID", nilUUID},
 		{"google/uuid.Nil", uuid.Nil},
 		{"invalid google/uuid.NullUUID", nullUUIDOf(tenantA, false)},
-		{"named [16]byte of B", bareID(b)},
-		{"named [16]byte whose Value is B", lyingID(tenantA)},
+		{"named [16]byte of B", bareID(raw(b))},
+		{"named [16]byte whose Value is B", lyingID(raw(tenantA))},
 		{"named string of B", labelID(b.String())},
 		{"named string, not canonical", labelID("{" + tenantA.String() + "}")},
 		{"invalid pgtype.Text", pgtype.Text{String: tenantA.String()}},
 		{"nil *pgtype.Text", nilText},
 		{"driver.Valuer of B", textValuer{b.String()}},
 		{"driver.Valuer of a non-canonical string", textValuer{strings.ReplaceAll(tenantA.String(), "-", "")}},
-		{"driver.Valuer of 15 bytes", bytesValuer{tenantA[:15]}},
+		{"driver.Valuer of 15 bytes", bytesValuer{rawBytes(tenantA)[:15]}},
 		{"driver.Valuer of 36 bytes", bytesValuer{[]byte(tenantA.String())}},
 		{"driver.Valuer failing", failingValuer{}},
 		{"nil pointer with Value", nilPtr},
 		{"invalid sql.NullString", nullValuer(tenantA.String(), false)},
 		{"sql.NullString of B", nullValuer(b.String(), true)},
-		{"[]byte", tenantA[:]},
+		{"[]byte", rawBytes(tenantA)},
 		{"slice", []tenancy.ID{tenantA}},
 		{"struct holding the tenant", struct{ ID tenancy.ID }{tenantA}},
 		{"int", 1},
@@ -174,8 +174,8 @@ func TestCheckArrayParameters(t *testing.T) {
 			{"[]google/uuid.UUID", []uuid.UUID{uuidOf(a)}},
 			{"uuid.UUIDs", uuid.UUIDs{uuidOf(a)}},
 			{"[]string", []string{aStr}},
-			{"[][16]byte", [][16]byte{a}},
-			{"[]pgtype.UUID", []pgtype.UUID{{Bytes: a, Valid: true}}},
+			{"[][16]byte", [][16]byte{raw(a)}},
+			{"[]pgtype.UUID", []pgtype.UUID{{Bytes: raw(a), Valid: true}}},
 			{"pgtype.FlatArray", pgtype.FlatArray[tenancy.ID]{a}},
 			{"[]*tenancy.ID", []*tenancy.ID{&a}},
 			{"[]any", []any{a, aStr, uuidOf(a)}},
@@ -200,7 +200,7 @@ func TestCheckArrayParameters(t *testing.T) {
 			{"a string, not an array", "{" + aStr + "}"},
 			{"nil element", []*tenancy.ID{nil}},
 			{"[]any with another tenant", []any{a, b.String()}},
-			{"[]byte", a[:]},
+			{"[]byte", rawBytes(a)},
 			{"slice type with a Value method", valuerSlice{a}},
 			{"[]google/uuid.UUID of another tenant", []uuid.UUID{uuidOf(a), uuidOf(b)}},
 			{"pgtype.Array", pgtype.Array[tenancy.ID]{Elements: []tenancy.ID{a}, Dims: []pgtype.ArrayDimension{{Length: 1, LowerBound: 1}}, Valid: true}},

@@ -493,7 +493,7 @@ func (a *analyzer) suppliesValue(n *pg_query.Node, s *scope, table string) bool 
 	}
 	// A column of the source's own level that holds the tenant: the tenant
 	// column of a scoped reference, or of a CTE or sub-select that holds it.
-	if r, lvl, col := a.column(stripUUIDCast(n), s, true); r != nil && lvl == s.lvl {
+	if r, lvl, col := a.column(a.stripKeyCast(n), s, true); r != nil && lvl == s.lvl {
 		if ok, vals := r.tenantValued(col); ok {
 			a.useAll(vals, table)
 			return true
@@ -595,7 +595,7 @@ func (a *analyzer) keepsTenant(n *pg_query.Node, target *ref, s *scope) bool {
 	if a.use(a.tenantValue(n), target.table) {
 		return true
 	}
-	if r, _, col := a.column(stripUUIDCast(n), s, true); r == target && col == target.column {
+	if r, _, col := a.column(a.stripKeyCast(n), s, true); r == target && col == target.column {
 		return true
 	}
 	ok, vals := a.columnValue(n, s, target)

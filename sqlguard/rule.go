@@ -123,7 +123,7 @@ const (
 	RuleOrBranch Rule = "or-branch"
 
 	// RuleColumnAlias refuses a tenant table given a column alias list
-	// (FROM patients AS p(a, b)), which can rename the tenant column.
+	// (FROM tasks AS t(a, b)), which can rename the tenant column.
 	RuleColumnAlias Rule = "column-alias"
 
 	// RuleParamTenant refuses a statement whose parameter $n, used as the

@@ -275,7 +275,7 @@ func (a *analyzer) column(n *pg_query.Node, s *scope, innermostOnly bool) (*ref,
 // tenantRef returns the tenant relation reference of s's own level whose
 // tenant column n names, or nil.
 func (a *analyzer) tenantRef(n *pg_query.Node, s *scope) *ref {
-	r, _, col := a.column(stripUUIDCast(n), s, true)
+	r, _, col := a.column(a.stripKeyCast(n), s, true)
 	if r == nil || !r.tenant || r.colAlias || col != r.column {
 		return nil
 	}
@@ -288,7 +288,7 @@ func (a *analyzer) tenantRef(n *pg_query.Node, s *scope) *ref {
 // relation known to hold it, or a scalar sub-select of such a column. It
 // returns the values to check when the caller relies on it.
 func (a *analyzer) columnValue(n *pg_query.Node, s *scope, except *ref) (bool, []value) {
-	n = stripUUIDCast(n)
+	n = a.stripKeyCast(n)
 	if sl := n.GetSubLink(); sl != nil && sl.SubLinkType == pg_query.SubLinkType_EXPR_SUBLINK && sl.Testexpr == nil {
 		out := a.probeSub(sl, s)
 		if out == nil || !out.exact || len(out.cols) != 1 || !out.cols[0].tenant {
@@ -303,9 +303,10 @@ func (a *analyzer) columnValue(n *pg_query.Node, s *scope, except *ref) (bool, [
 	return r.tenantValued(col)
 }
 
-// stripUUIDCast removes a cast to uuid, which does not change a uuid.
-func stripUUIDCast(n *pg_query.Node) *pg_query.Node {
-	if tc := n.GetTypeCast(); tc != nil && isUUIDType(tc.TypeName) {
+// stripKeyCast removes a cast to the tenant key type, which does not
+// change a key of that type.
+func (a *analyzer) stripKeyCast(n *pg_query.Node) *pg_query.Node {
+	if tc := n.GetTypeCast(); tc != nil && a.isKeyType(tc.TypeName, 0) {
 		return tc.Arg
 	}
 	return n
@@ -318,8 +319,8 @@ const (
 	notTenant     valueKind = iota
 	tenantParam             // a parameter, checked at execution
 	tenantArray             // a parameter bound to an array, every element checked at execution
-	tenantLiteral           // a string constant that parses as an ID, checked at execution
-	badLiteral              // a string constant that is not an ID: refused
+	tenantLiteral           // a constant that is a key of the tenant key type, checked at execution
+	badLiteral              // a constant that is not such a key: refused
 	tenantFunc              // the helper, or a sub-select of it
 )
 
@@ -327,21 +328,21 @@ const (
 type value struct {
 	kind  valueKind
 	param int32      // tenantParam, tenantArray: n of $n
-	id    tenancy.ID // tenantLiteral: the constant's value
+	id    tenancy.ID // tenantLiteral: the constant's value, as a key
 	pos   int32      // tenantParam, tenantArray, tenantLiteral, badLiteral: the location
 }
 
-// tenantValue classifies n as a tenant value: a parameter, a string
-// constant, the helper function, or (SELECT helper()), each optionally
-// cast to uuid. A string constant is a tenant value only when its text is
-// a canonical UUID (36 characters, either case; see [tenancy.ParseID]),
-// whose value must then be the tenant at execution; any other string
-// constant is a badLiteral. The text is the constant's value after the
-// parser has decoded escapes and joined continued lines, which is the
-// text the server's uuid input function reads.
+// tenantValue classifies n as a tenant value: a parameter, a constant,
+// the helper function, or (SELECT helper()), each optionally cast to the
+// tenant key type. A constant is a tenant value only when it is a key of
+// the model's tenant key type (see literalKey), whose value must then be
+// the tenant at execution; any other constant is a badLiteral. A string
+// constant's text is its value after the parser has decoded escapes and
+// joined continued lines, which is the text the server's input function
+// reads.
 func (a *analyzer) tenantValue(n *pg_query.Node) value {
 	if tc := n.GetTypeCast(); tc != nil {
-		if !isUUIDType(tc.TypeName) {
+		if !a.isKeyType(tc.TypeName, 0) {
 			return value{}
 		}
 		n = tc.Arg
@@ -353,10 +354,10 @@ func (a *analyzer) tenantValue(n *pg_query.Node) value {
 			return value{}
 		}
 		return value{kind: tenantParam, param: p.Number, pos: p.Location}
-	case n.GetAConst().GetSval() != nil:
+	case n.GetAConst().GetSval() != nil || (a.cfg.key == tenancy.KeyBigint && (n.GetAConst().GetIval() != nil || n.GetAConst().GetFval() != nil)):
 		c := n.GetAConst()
-		id, err := tenancy.ParseID(c.GetSval().Sval)
-		if err != nil {
+		id, ok := a.literalKey(c)
+		if !ok {
 			return value{kind: badLiteral, pos: c.Location}
 		}
 		return value{kind: tenantLiteral, id: id, pos: c.Location}
@@ -380,10 +381,7 @@ func (a *analyzer) tenantValue(n *pg_query.Node) value {
 	if rt == nil || len(rt.Indirection) != 0 {
 		return value{}
 	}
-	v := rt.Val
-	if tc := v.GetTypeCast(); tc != nil && isUUIDType(tc.TypeName) {
-		v = tc.Arg
-	}
+	v := a.stripKeyCast(rt.Val)
 	if a.isHelperCall(v) {
 		return value{kind: tenantFunc}
 	}
@@ -391,10 +389,11 @@ func (a *analyzer) tenantValue(n *pg_query.Node) value {
 }
 
 // arrayValue classifies the array of lhs = ANY (array): a parameter,
-// optionally cast to uuid[], whose bound array must hold only the tenant.
-func arrayValue(n *pg_query.Node) value {
+// optionally cast to an array of the tenant key type, whose bound array
+// must hold only the tenant.
+func (a *analyzer) arrayValue(n *pg_query.Node) value {
 	if tc := n.GetTypeCast(); tc != nil {
-		if !isUUIDArrayType(tc.TypeName) {
+		if !a.isKeyType(tc.TypeName, 1) {
 			return value{}
 		}
 		n = tc.Arg
@@ -440,28 +439,48 @@ func typeNames(t *pg_query.TypeName) []string {
 	return names
 }
 
-func isUUIDName(names []string) bool {
+// isKeyType reports whether t names the tenant key type (uuid, int8 or
+// text, bare or in pg_catalog; the parser writes bigint as
+// pg_catalog.int8), with dims array dimensions and no type modifier.
+func (a *analyzer) isKeyType(t *pg_query.TypeName, dims int) bool {
+	if t == nil || t.Setof || len(t.Typmods) != 0 || len(t.ArrayBounds) != dims || t.PctType {
+		return false
+	}
+	want := "uuid"
+	switch a.cfg.key {
+	case tenancy.KeyBigint:
+		want = "int8"
+	case tenancy.KeyText:
+		want = "text"
+	}
+	names := typeNames(t)
 	switch len(names) {
 	case 1:
-		return names[0] == "uuid"
+		return names[0] == want
 	case 2:
-		return names[0] == "pg_catalog" && names[1] == "uuid"
+		return names[0] == "pg_catalog" && names[1] == want
 	}
 	return false
 }
 
-func isUUIDType(t *pg_query.TypeName) bool {
-	if t == nil || t.Setof || len(t.Typmods) != 0 || len(t.ArrayBounds) != 0 || t.PctType {
-		return false
+// literalKey returns the key that the constant c is, when it is a key of
+// the tenant key type: for uuid a string in the form [tenancy.ParseID]
+// reads; for bigint an integer, or a string in canonical decimal; for
+// text a string that is a valid text key. Anything else is not.
+func (a *analyzer) literalKey(c *pg_query.A_Const) (tenancy.ID, bool) {
+	var text string
+	switch {
+	case c.GetSval() != nil:
+		text = c.GetSval().Sval
+	case a.cfg.key == tenancy.KeyBigint && c.GetIval() != nil:
+		return tenancy.IntID(int64(c.GetIval().Ival)), c.GetIval().Ival != 0
+	case a.cfg.key == tenancy.KeyBigint && c.GetFval() != nil:
+		text = c.GetFval().Fval // an integer too large for int4 is a Float node
+	default:
+		return tenancy.ID{}, false
 	}
-	return isUUIDName(typeNames(t))
-}
-
-func isUUIDArrayType(t *pg_query.TypeName) bool {
-	if t == nil || t.Setof || len(t.Typmods) != 0 || len(t.ArrayBounds) != 1 || t.PctType {
-		return false
-	}
-	return isUUIDName(typeNames(t))
+	id, err := a.cfg.key.Parse(text)
+	return id, err == nil
 }
 
 // isHelperCall reports whether n is a plain call of the configured helper,
@@ -612,7 +631,7 @@ func (a *analyzer) apply(l *level, c *conj) bool {
 		if r == nil || !contains(c.domain, r) {
 			return false
 		}
-		ok := a.use(arrayValue(c.rhs), r.table)
+		ok := a.use(a.arrayValue(c.rhs), r.table)
 		if arr := c.rhs.GetAArrayExpr(); arr != nil && len(arr.Elements) > 0 {
 			ok = true
 			for _, e := range arr.Elements {

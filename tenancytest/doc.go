@@ -16,22 +16,24 @@
 // route cannot slip past ([HTTPConfig.Inventory]; with gorilla/mux, from
 // mux.Walk and each route's GetPathTemplate and GetMethods), a [RouteSpec]
 // per route (the object kind in its path, a valid body, who may call it),
-// actors (a credential and its principal, per tenant and role, patients and
-// admins too), fixtures (object ids per tenant, of every kind, at two
+// actors (a credential and its principal, per tenant and role, principals
+// of subject-scoped kinds and operators too), the model's declaration of
+// kinds ([HTTPConfig.Principals]), fixtures (object ids per tenant, of every kind, at two
 // tenants or more) and a privileged Snapshot of one object:
 //
 //	tenancytest.ProbeHTTP(t, tenancytest.HTTPConfig{
 //		BaseURL:     srv.URL,
+//		Principals:  model.Principals(), // the kinds the app declares
 //		Inventory:   routesFromRouter(router),
 //		Routes:      specs,    // one per route, or Skip with the reason
-//		Actors:      actors,   // tokens of staff of every role at two tenants, patients, admins
+//		Actors:      actors,   // tokens of members of every role at two tenants, guests, operators
 //		Fixtures:    fixtures, // ids of each kind at each tenant
 //		TenantField: "org_id", // the field that names an object's tenant in answers
 //		Snapshot:    snapshot, // a superuser's read of one object
 //	})
 //
 // For every route, method and actor it checks that another tenant's (or, for
-// a patient, another patient's) object answers exactly as a missing one
+// a subject-scoped actor, another subject's) object answers exactly as a missing one
 // ([CheckForeign]), that no successful answer names a foreign object
 // ([CheckForeignID]) or carries another tenant in the tenant field
 // ([CheckTenantField]), that a write aimed at a foreign object changes
@@ -128,8 +130,11 @@
 //   - each of those writes with RETURNING * returns no row ([CheckReturning]);
 //   - afterwards, B's rows hash exactly as before ([CheckUnchanged]).
 //
-// Tables with a subject column are probed a second time as a patient of A
-// whose subject is that of one of B's rows. A write refused with
+// Tables with a subject column are probed a second time as a principal of
+// A of the model's first subject-scoped kind ([tenancy.AccessSubject]),
+// whose subject is that of one of B's rows. The first probe runs as a
+// principal of its first [tenancy.AccessTenant] kind; a model that
+// declares none is refused. A write refused with
 // "permission denied" (SQLSTATE 42501) passes: an append-only table, whose
 // role may not UPDATE or DELETE, cannot reach B that way either. A write
 // refused for another reason (a trigger, a constraint) fails, since it
@@ -162,9 +167,10 @@
 //   - anything about the application's code: statements here are sent
 //     straight to the database, past package sqlguard and the handlers,
 //     to test the last line of defence on its own;
-//   - isolation from principals other than those probed: a staff member of
-//     A with the given roles and, on tables with a subject column, a
-//     patient of A; nor isolation of patients from each other inside A;
+//   - isolation from principals other than those probed: a member of A
+//     with the given roles and, on tables with a subject column, a
+//     subject-scoped principal of A; nor isolation of subjects from each
+//     other inside A;
 //   - the absence of side channels: unique-violation or foreign-key errors,
 //     timing, counts through views or functions that run with their
 //     owner's rights (rls.Check reports those it can see);

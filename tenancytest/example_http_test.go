@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/tenancytest"
 )
 
@@ -16,11 +17,12 @@ import (
 func ExampleProbeHTTP() {
 	testNoHTTPLeaks := func(t *testing.T, handler http.Handler, routes []tenancytest.Route,
 		tokenA, tokenB string, staffA, staffB tenancy.Principal, patientA, patientB string,
-		snapshot func(context.Context, tenancytest.Fixture) (string, error)) {
-		staffOnly := func(a tenancytest.Actor) bool { return a.Principal.Kind == tenancy.KindStaff }
+		snapshot func(context.Context, tenancytest.Fixture) (string, error), model *rls.Model) {
+		staffOnly := func(a tenancytest.Actor) bool { return a.Principal.Kind == tenancy.Kind("staff") }
 		tenancytest.ProbeHTTP(t, tenancytest.HTTPConfig{
-			Handler:   handler,
-			Inventory: routes, // read from the router, such as with mux.Walk
+			Handler:    handler,
+			Principals: model.Principals(), // the kinds the app declares
+			Inventory:  routes,             // read from the router, such as with mux.Walk
 			Routes: []tenancytest.RouteSpec{
 				{Method: "GET", Path: "/api/patients", Query: "?limit=200", Allowed: staffOnly},
 				{Method: "GET", Path: "/api/patients/{id}", Object: "patients", Allowed: staffOnly},

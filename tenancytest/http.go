@@ -68,7 +68,7 @@ const (
 
 // Route is one route of an application's inventory: an HTTP method and a
 // path template whose parameters are written {name}, as gorilla/mux and
-// net/http write them ("/api/v1/patients/{id}").
+// net/http write them ("/api/v1/tasks/{id}").
 type Route struct {
 	Method, Path string
 }
@@ -79,19 +79,21 @@ func (r Route) String() string { return r.Method + " " + r.Path }
 // Actor is one caller of the prober's matrix: a credential and the
 // principal it stands for.
 type Actor struct {
-	// Name appears in failure messages, such as "riverside/dentist".
+	// Name appears in failure messages, such as "acme/editor".
 	Name string
 	// Principal is who the credential signs in as. Its Tenant owns the
 	// fixtures of that tenant; zero owns none (a platform admin outside
-	// any clinic), so every fixture is foreign to it, and the
-	// tenant-field check is skipped. A principal of kind
-	// [tenancy.KindPatient] owns only the fixtures whose Subject is its
-	// own, or that have none.
+	// any tenant), so every fixture is foreign to it, and the
+	// tenant-field check is skipped. A principal of a subject-scoped kind
+	// ([tenancy.AccessSubject] in [HTTPConfig.Principals]) owns only the
+	// fixtures whose Subject is its own, or that have none.
 	Principal tenancy.Principal
 	// Token, when set, is sent as "Authorization: Bearer <Token>".
 	Token string
 	// Header is added to every request of the actor (cookies, API keys).
 	Header http.Header
+
+	subjectScoped bool // set by ProbeHTTP from HTTPConfig.Principals
 }
 
 // owns reports whether the actor owns f.
@@ -99,7 +101,7 @@ func (a Actor) owns(f Fixture) bool {
 	if a.Principal.Tenant.IsZero() || a.Principal.Tenant != f.Tenant {
 		return false
 	}
-	if a.Principal.Kind == tenancy.KindPatient && !f.Subject.IsZero() {
+	if a.subjectScoped && !f.Subject.IsZero() {
 		return f.Subject == a.Principal.Subject
 	}
 	return true
@@ -109,14 +111,14 @@ func (a Actor) owns(f Fixture) bool {
 // at the actors that do not own it.
 type Fixture struct {
 	// Kind is the object kind that [RouteSpec.Object] names, such as
-	// "patients".
+	// "tasks".
 	Kind string
 	// ID is the object's id as it appears in paths and bodies.
 	ID string
 	// Tenant owns the object.
 	Tenant tenancy.ID
-	// Subject, when set, is the patient the object belongs to; a patient
-	// actor owns only its own (see [Actor.Principal]).
+	// Subject, when set, is the subject the object belongs to; an actor
+	// of a subject-scoped kind owns only its own (see [Actor.Principal]).
 	Subject tenancy.ID
 }
 
@@ -171,15 +173,21 @@ type HTTPConfig struct {
 	// Routes say how to probe each route of Inventory.
 	Routes []RouteSpec
 
-	// Actors are the callers: give staff of every role at two tenants or
-	// more, patients, and admins inside and outside a tenant.
+	// Actors are the callers: give members of every role at two tenants
+	// or more, principals of every subject-scoped kind, and operators
+	// inside and outside a tenant.
 	Actors []Actor
+	// Principals is the deployment's declaration of principal kinds: pass
+	// the isolation model's (rls.Model.Principals). An actor of an
+	// [tenancy.AccessSubject] kind owns only the fixtures whose Subject is
+	// its own. Every actor's kind must be declared. Required.
+	Principals tenancy.Principals
 	// Fixtures are the objects the probes aim at other tenants' actors.
 	// Give each kind objects at two tenants or more.
 	Fixtures []Fixture
 
 	// TenantField is the JSON field that names an object's tenant in
-	// answers, such as "clinic_id" or "org_id": every object of a
+	// answers, such as "tenant_id" or "org_id": every object of a
 	// successful JSON answer that has it must carry the actor's tenant
 	// ([CheckTenantField]). When it is set and no successful JSON answer
 	// to an actor with a tenant carries it (a misspelt name, an API that
@@ -335,6 +343,13 @@ func newHTTPProbe(cfg HTTPConfig) (*httpProbe, error) {
 			return nil, fmt.Errorf("%w: actor names must be set and distinct (%q)", ErrInvalidConfig, a.Name)
 		}
 		names[a.Name] = true
+		if a.Principal.Kind != "" && cfg.Principals.Access(a.Principal.Kind) == 0 {
+			return nil, fmt.Errorf("%w: actor %s: kind %q is not declared in Principals (pass the model's Principals())", ErrInvalidConfig, a.Name, a.Principal.Kind)
+		}
+	}
+	cfg.Actors = slices.Clone(cfg.Actors) // the caller's are not changed
+	for i := range cfg.Actors {
+		cfg.Actors[i].subjectScoped = cfg.Principals.Access(cfg.Actors[i].Principal.Kind) == tenancy.AccessSubject
 	}
 	ids := map[string]bool{}
 	for _, f := range cfg.Fixtures {

@@ -66,15 +66,15 @@ type leakyAPI struct {
 }
 
 func (h *leakyAPI) handler() http.Handler {
-	staff := []tenancy.Kind{tenancy.KindStaff}
-	both := []tenancy.Kind{tenancy.KindStaff, tenancy.KindPatient}
+	staff := []tenancy.Kind{tenancy.Kind("staff")}
+	both := []tenancy.Kind{tenancy.Kind("staff"), tenancy.Kind("patient")}
 	mux := http.NewServeMux()
 	mux.Handle("GET /patients", h.auth(staff, h.listPatients))
 	mux.Handle("GET /patients/{id}", h.auth(both, h.getPatient))
 	mux.Handle("PATCH /patients/{id}", h.auth(staff, h.patchPatient))
 	mux.Handle("GET /appointments/{id}", h.auth(both, h.getAppointment))
 	mux.Handle("POST /appointments", h.auth(staff, h.createAppointment))
-	mux.Handle("GET /admin/health", h.auth([]tenancy.Kind{tenancy.KindPlatformAdmin}, func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /admin/health", h.auth([]tenancy.Kind{tenancy.Kind("platform_admin")}, func(w http.ResponseWriter, r *http.Request) {
 		writeTestJSON(w, 200, map[string]any{"ok": true})
 	}))
 	return mux
@@ -305,10 +305,10 @@ func newHTTPFixture(t *testing.T) *httpFixture {
 		f.tokens[name] = p
 		f.actors = append(f.actors, Actor{Name: name, Principal: p, Token: name})
 	}
-	add("staff-a", tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinicA, Subject: tenancy.NewID(), Roles: []string{"owner"}})
-	add("staff-b", tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinicB, Subject: tenancy.NewID(), Roles: []string{"owner"}})
-	add("patient-a1", tenancy.Principal{Kind: tenancy.KindPatient, Tenant: clinicA, Subject: tenancy.MustParseID(patientA1)})
-	add("admin", tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Subject: tenancy.NewID()})
+	add("staff-a", tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinicA, Subject: tenancy.NewID(), Roles: []string{"owner"}})
+	add("staff-b", tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinicB, Subject: tenancy.NewID(), Roles: []string{"owner"}})
+	add("patient-a1", tenancy.Principal{Kind: tenancy.Kind("patient"), Tenant: clinicA, Subject: tenancy.MustParseID(patientA1)})
+	add("admin", tenancy.Principal{Kind: tenancy.Kind("platform_admin"), Subject: tenancy.NewID()})
 	for _, p := range []string{patientA1, patientA2, patientB1} {
 		tenant := clinicA
 		if p == patientB1 {
@@ -381,12 +381,13 @@ func kindIs(kinds ...tenancy.Kind) func(Actor) bool {
 
 // httpConfig probes the API in process.
 func (f *httpFixture) config(t *testing.T, h *leakyAPI) HTTPConfig {
-	staff := kindIs(tenancy.KindStaff)
-	both := kindIs(tenancy.KindStaff, tenancy.KindPatient)
+	staff := kindIs(tenancy.Kind("staff"))
+	both := kindIs(tenancy.Kind("staff"), tenancy.Kind("patient"))
 	admin := f.db.Pool(t, pgtest.Admin)
 	return HTTPConfig{
-		Handler:   h.handler(),
-		Inventory: slices.Clone(testInventory),
+		Principals: tenancy.Principals{Kinds: testKinds},
+		Handler:    h.handler(),
+		Inventory:  slices.Clone(testInventory),
 		Routes: []RouteSpec{
 			{Method: "GET", Path: "/patients", Allowed: staff},
 			{Method: "GET", Path: "/patients/{id}", Object: "patients", Allowed: both},
@@ -401,7 +402,7 @@ func (f *httpFixture) config(t *testing.T, h *leakyAPI) HTTPConfig {
 				}
 				return map[string]any{"patient_id": patient, "note": "booked by the probe"}
 			}},
-			{Method: "GET", Path: "/admin/health", Allowed: kindIs(tenancy.KindPlatformAdmin)},
+			{Method: "GET", Path: "/admin/health", Allowed: kindIs(tenancy.Kind("platform_admin"))},
 		},
 		Actors:      f.actors,
 		Fixtures:    f.fixtures,

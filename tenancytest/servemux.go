@@ -41,7 +41,7 @@ func (m *ServeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.
 func (m *ServeMux) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.mux.ServeHTTP(w, r) }
 
 // Routes returns every route registered so far, sorted by path and
-// method. A pattern without a method ("/patients/{id}", which serves every
+// method. A pattern without a method ("/tasks/{id}", which serves every
 // method) is listed with Method "*": like every route of the inventory it
 // needs a [RouteSpec] (ProbeHTTP's coverage check fails without one), and
 // since "every method" cannot be probed, that spec is a Skip with its

@@ -2,6 +2,8 @@ package tenancytest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -249,7 +251,17 @@ func newSQLProbe(ctx context.Context, cfg SQLConfig) (*sqlProbe, error) {
 	if !bypass {
 		return nil, ErrNotPrivileged
 	}
-	staff := tenancy.Principal{Kind: tenancy.KindStaff, Tenant: cfg.TenantA, Subject: tenancy.NewID(), Roles: roles}
+	ps := cfg.Model.Principals()
+	member := slices.IndexFunc(ps.Kinds, func(k tenancy.KindSpec) bool { return k.Access == tenancy.AccessTenant })
+	if member < 0 {
+		return nil, fmt.Errorf("%w: the model declares no kind of tenancy.AccessTenant to probe with", ErrInvalidConfig)
+	}
+	for _, id := range []tenancy.ID{cfg.TenantA, cfg.TenantB} {
+		if err := ps.TenantKey.Check(id); err != nil {
+			return nil, fmt.Errorf("%w: TenantA and TenantB must be %s keys: %w", ErrInvalidConfig, ps.TenantKey, err)
+		}
+	}
+	staff := tenancy.Principal{Kind: ps.Kinds[member].Name, Tenant: cfg.TenantA, Subject: newKey(ps.SubjectKey), Roles: roles}
 	if _, _, err := tenantdb.ContextSQL(ctx, staff); err != nil {
 		return nil, fmt.Errorf("%w: Roles: %w", ErrInvalidConfig, err)
 	}
@@ -353,26 +365,31 @@ func (p *sqlProbe) table(ctx context.Context, t testing.TB, rel rls.Relation, tb
 	principals := []struct {
 		p    tenancy.Principal
 		name string
-	}{{p.staff, "staff of A"}}
+	}{{p.staff, string(p.staff.Kind) + " of A"}}
 	if rel.SubjectColumn != "" && countB > 0 {
 		var subject *string
 		err := p.cfg.Privileged.QueryRow(ctx,
 			`select `+ident(rel.SubjectColumn)+`::text from `+tp.qt+` where `+tp.tc+` = $1 and `+ident(rel.SubjectColumn)+` is not null limit 1`,
 			b).Scan(&subject)
+		ps := p.cfg.Model.Principals()
 		var id tenancy.ID
 		if err == nil && subject != nil {
-			id, err = tenancy.ParseID(*subject)
+			id, err = ps.SubjectKey.Parse(*subject)
 		}
+		scoped := slices.IndexFunc(ps.Kinds, func(k tenancy.KindSpec) bool { return k.Access == tenancy.AccessSubject })
 		switch {
+		case scoped < 0:
+			tp.skipped = append(tp.skipped, "the subject-scoped checks (the model declares no kind of tenancy.AccessSubject)")
 		case errors.Is(err, pgx.ErrNoRows) || (err == nil && subject == nil):
-			tp.skipped = append(tp.skipped, "the patient's checks (no subject in B's rows)")
+			tp.skipped = append(tp.skipped, "the subject-scoped checks (no subject in B's rows)")
 		case err != nil:
-			tp.skipped = append(tp.skipped, fmt.Sprintf("the patient's checks (B's subject is not an id: %v)", err))
+			tp.skipped = append(tp.skipped, fmt.Sprintf("the subject-scoped checks (B's subject is not a %s key: %v)", ps.SubjectKey, err))
 		default:
+			k := ps.Kinds[scoped].Name
 			principals = append(principals, struct {
 				p    tenancy.Principal
 				name string
-			}{tenancy.Principal{Kind: tenancy.KindPatient, Tenant: p.cfg.TenantA, Subject: id}, "patient of A with the subject of a row of B"})
+			}{tenancy.Principal{Kind: k, Tenant: p.cfg.TenantA, Subject: id}, string(k) + " of A with the subject of a row of B"})
 		}
 	}
 	for i, pr := range principals {
@@ -708,4 +725,20 @@ func sqlState(err error) string {
 		return pgErr.Code
 	}
 	return ""
+}
+
+// newKey returns a new random key of type t, for a principal that stands
+// for nobody in particular.
+func newKey(t tenancy.KeyType) tenancy.ID {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	n := int64(binary.BigEndian.Uint64(b[:])>>1) | 1 // positive, never 0
+	switch t {
+	case tenancy.KeyBigint:
+		return tenancy.IntID(n)
+	case tenancy.KeyText:
+		id, _ := tenancy.TextID(fmt.Sprintf("tenancytest-%x", n))
+		return id
+	}
+	return tenancy.NewID()
 }

@@ -109,7 +109,7 @@ var (
 var generated = []rls.Table{
 	{Name: "public.clinics", Kind: rls.Registry},
 	{Name: "public.patients", SubjectColumn: "id"},
-	{Name: "public.appointments", SubjectColumn: "patient_id", ReadOnly: []tenancy.Kind{tenancy.KindPatient}},
+	{Name: "public.appointments", SubjectColumn: "patient_id", ReadOnly: []tenancy.Kind{tenancy.Kind("patient")}},
 	{Name: "public.settings"},
 	{Name: "public.tags"},
 	{Name: "audit.events", ReadRoles: []string{"owner"}, Privileges: []string{"SELECT", "INSERT"}},
@@ -145,6 +145,8 @@ func probeModel(t *testing.T, db *pgtest.DB, specs ...rls.Table) *rls.Model {
 		OwnerRole:    db.RoleName(pgtest.Owner),
 		AppRole:      db.RoleName(pgtest.App),
 		PlatformRole: db.RoleName(pgtest.Platform),
+		TenantColumn: "clinic_id",
+		Kinds:        testKinds,
 	}, specs...)
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +165,8 @@ func fixtureModel(t *testing.T, db *pgtest.DB) *rls.Model {
 		OwnerRole:    db.RoleName(pgtest.Owner),
 		AppRole:      db.RoleName(pgtest.App),
 		PlatformRole: db.RoleName(pgtest.Platform),
+		TenantColumn: "clinic_id",
+		Kinds:        testKinds,
 	}, generated...)
 	if err != nil {
 		t.Fatal(err)
@@ -441,4 +445,11 @@ func TestProbeSQLUnknownTable(t *testing.T) {
 	if len(r.holes()) == 0 {
 		t.Error("the table after the unknown one was not probed")
 	}
+}
+
+// testKinds are the fixture's principal kinds.
+var testKinds = []tenancy.KindSpec{
+	{Name: "staff", Access: tenancy.AccessTenant},
+	{Name: "patient", Access: tenancy.AccessSubject},
+	{Name: "platform_admin", Access: tenancy.AccessOperator},
 }

@@ -9,7 +9,7 @@
 //
 //	db, err := tenantbun.Open(ctx, connString, tenantbun.Config{Model: model, Sources: []tenancy.Source{jwtctx.Source()}}) // the app role
 //	ctx = r.Context() // jwtctx's middleware put the verified principal there
-//	err = db.NewSelect().Model(&patients).Where("clinic_id = ?", principal.Tenant).Scan(ctx)
+//	err = db.NewSelect().Model(&tasks).Where("tenant_id = ?", principal.Tenant).Scan(ctx)
 //	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { ... })
 //
 // Pass the request's context to every bun call: bun methods without a
@@ -38,7 +38,7 @@
 // parameters), so the guard sees the tenant as a quoted literal. The
 // default guard (package sqlguard) accepts a literal equal to the
 // context's tenant where it accepts a parameter, and checks it again on
-// every query: scope each query with Where("clinic_id = ?", tenant) (or
+// every query: scope each query with Where("tenant_id = ?", tenant) (or
 // WherePK on a key that leads with the tenant column) and set the tenant
 // column of inserted models. A query without it, or with another tenant's
 // value, is refused before it is sent with a *sqlguard.RefusalError.

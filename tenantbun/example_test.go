@@ -30,7 +30,7 @@ type Appointment struct {
 // database, so it only compiles here.
 func ExampleOpen() {
 	ctx := context.Background()
-	model, err := rls.NewModel(rls.Config{AppRole: "app"}, rls.Table{Name: "public.appointments"})
+	model, err := rls.NewModel(rls.Config{AppRole: "app", TenantColumn: "clinic_id"}, rls.Table{Name: "public.appointments"})
 	if err != nil {
 		log.Fatal(err)
 	}

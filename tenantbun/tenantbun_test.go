@@ -37,7 +37,7 @@ type Patient struct {
 }
 
 func staffCtx(clinic, staff tenancy.ID) context.Context {
-	return tenancytest.Context(context.Background(), tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinic, Subject: staff})
+	return tenancytest.Context(context.Background(), tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinic, Subject: staff})
 }
 
 type allowAll struct{}
@@ -76,6 +76,7 @@ func testModel(t *testing.T, db *pgtest.DB) *rls.Model {
 	t.Helper()
 	m, err := rls.NewModel(rls.Config{
 		OwnerRole: db.RoleName(pgtest.Owner), AppRole: db.RoleName(pgtest.App), PlatformRole: db.RoleName(pgtest.Platform),
+		TenantColumn: "clinic_id", Kinds: []tenancy.KindSpec{{Name: "staff", Access: tenancy.AccessTenant}},
 	}, rls.Table{Name: "public.patients"})
 	if err != nil {
 		t.Fatal(err)
@@ -277,7 +278,7 @@ func TestUnverifiedPrincipal(t *testing.T) {
 	if err := bdb.QueryRowContext(staffCtx(clinicA, staffA), "select count(*) from patients").Scan(&n); err != nil || n != 5 {
 		t.Fatalf("a verified principal: %d rows, %v; want 5", n, err)
 	}
-	hand := tenancy.NewContext(context.Background(), tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinicA, Subject: staffA})
+	hand := tenancy.NewContext(context.Background(), tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinicA, Subject: staffA})
 	if err := bdb.QueryRowContext(hand, "select count(*) from patients").Scan(&n); !errors.Is(err, tenantdb.ErrUnverifiedPrincipal) {
 		t.Errorf("a hand-built principal = %v, want ErrUnverifiedPrincipal", err)
 	}

@@ -39,12 +39,12 @@ func TestReadArgs(t *testing.T) {
 	}
 	n := 0
 	var nilUUID *uuid.UUID
-	in := []any{"x", id, &id, nilID, tenancy.ID{}, uuid.UUID(id), flipper{&n}, nilUUID, pgtype.UUID{Bytes: id, Valid: true}}
+	in := []any{"x", id, &id, nilID, tenancy.ID{}, uuid.UUID(raw(id)), flipper{&n}, nilUUID, pgtype.UUID{Bytes: raw(id), Valid: true}}
 	got, err = readArgs(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []any{"x", id.String(), id.String(), nil, tenancy.ID{}, id.String(), id.String(), nilUUID, pgtype.UUID{Bytes: id, Valid: true}}
+	want := []any{"x", id.String(), id.String(), nil, tenancy.ID{}, id.String(), id.String(), nilUUID, pgtype.UUID{Bytes: raw(id), Valid: true}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("readArgs (-want +got):\n%s", diff)
 	}
@@ -69,4 +69,13 @@ func BenchmarkReadArgs(b *testing.B) {
 			}
 		})
 	}
+}
+
+// raw returns the 16 bytes of the UUID id.
+func raw(id tenancy.ID) [16]byte {
+	b, ok := id.UUID()
+	if !ok {
+		panic("raw: " + id.String() + " is not a UUID")
+	}
+	return b
 }

@@ -68,7 +68,7 @@ type Config struct {
 	// (findings rls.CodeNoPolicy and rls.CodeNoTenantPolicy of the
 	// start-up check); the role check, ENABLE and FORCE, and the model's
 	// match with the catalog are still required. It exists for benchmarks
-	// that measure other policies through tenantdb (the dental app's
+	// that measure other policies through tenantdb (the reference app's
 	// scale package); such a Pool isolates tenants only as well as those
 	// policies do. Never set it in an application.
 	UncheckedPolicies bool
@@ -83,7 +83,7 @@ type SystemUse struct {
 	// is tenant-less.
 	Tenant tenancy.ID
 	// Reason is the caller's stated reason, such as "migrate" or
-	// "list clinics for the admin console". It holds visible text
+	// "list tenants for the admin console". It holds visible text
 	// ([CheckReason]).
 	Reason string
 	// Principal is the verified principal in the context, if any (a

@@ -13,7 +13,7 @@
 //	})
 //	...
 //	// ctx carries the principal that jwtctx's middleware verified
-//	rows, err := db.Query(ctx, "select id, name from patients where clinic_id = $1", principal.Tenant)
+//	rows, err := db.Query(ctx, "select id, title from tasks where tenant_id = $1", principal.Tenant)
 //	err = db.Tx(ctx, func(tx *tenantdb.Tx) error { ... })
 //	rows, err = db.PreAuth().Query(ctx, "auth.staff_accounts", email) // sign-in, before any tenant
 //

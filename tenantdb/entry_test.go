@@ -230,9 +230,9 @@ func TestInTenant(t *testing.T) {
 		want   error
 	}{
 		"zero tenant":                   {p, ctx, tenancy.ID{}, tenancy.ErrNoTenant},
-		"hand-built caller":             {p, tenancy.NewContext(ctx, tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Subject: staffA}), clinicB, tenantdb.ErrUnverifiedPrincipal},
+		"hand-built caller":             {p, tenancy.NewContext(ctx, tenancy.Principal{Kind: tenancy.Kind("platform_admin"), Subject: staffA}), clinicB, tenantdb.ErrUnverifiedPrincipal},
 		"no recorder":                   {newPool(t, db.Pool(t, pgtest.App), tenantdb.Config{}), ctx, clinicB, tenantdb.ErrNoRecorder},
-		"verified caller, other tenant": {p, tenancytest.Context(ctx, tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinicA, Subject: staffA}), clinicB, nil},
+		"verified caller, other tenant": {p, tenancytest.Context(ctx, tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinicA, Subject: staffA}), clinicB, nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := tc.p.InTenant(tc.ctx, tc.tenant, "test", func(ctx context.Context, tx *tenantdb.Tx) error {

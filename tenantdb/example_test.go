@@ -23,7 +23,7 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	// The model is built from the same table specs as the migration.
-	model, err := rls.NewModel(rls.Config{AppRole: "dental_app"},
+	model, err := rls.NewModel(rls.Config{AppRole: "dental_app", TenantColumn: "clinic_id"},
 		rls.Table{Name: "public.clinics", Kind: rls.Registry},
 		rls.Table{Name: "public.patients"},
 	)

@@ -57,7 +57,7 @@ func TestDefaultGuardNeedsTenantTables(t *testing.T) {
 	if _, err := tenantdb.DefaultGuard(nil); !errors.Is(err, tenantdb.ErrInvalidConfig) {
 		t.Errorf("DefaultGuard(nil) = %v, want ErrInvalidConfig", err)
 	}
-	registries, err := rls.NewModel(rls.Config{}, rls.Table{Name: "public.plans", Kind: rls.Registry})
+	registries, err := rls.NewModel(rls.Config{TenantColumn: "clinic_id"}, rls.Table{Name: "public.plans", Kind: rls.Registry})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ var (
 
 func staffCtx(clinic, staff tenancy.ID) context.Context {
 	return tenancytest.Context(context.Background(), tenancy.Principal{
-		Kind: tenancy.KindStaff, Tenant: clinic, Subject: staff, Roles: []string{"dentist"},
+		Kind: tenancy.Kind("staff"), Tenant: clinic, Subject: staff, Roles: []string{"dentist"},
 	})
 }
 
@@ -93,6 +93,13 @@ func schema(t testing.TB) *pgtest.DB {
 // for newPool.
 var models sync.Map
 
+// testKinds are the principal kinds of the tests' model.
+var testKinds = []tenancy.KindSpec{
+	{Name: "staff", Access: tenancy.AccessTenant},
+	{Name: "patient", Access: tenancy.AccessSubject},
+	{Name: "platform_admin", Access: tenancy.AccessOperator},
+}
+
 // testModel returns the isolation model of schema's tables for db's roles.
 func testModel(t testing.TB, db *pgtest.DB) *rls.Model {
 	t.Helper()
@@ -101,6 +108,8 @@ func testModel(t testing.TB, db *pgtest.DB) *rls.Model {
 		AppRole:      db.RoleName(pgtest.App),
 		PlatformRole: db.RoleName(pgtest.Platform),
 		PreAuth:      []string{"public.clinic_names", "public.clinic_by_name"},
+		TenantColumn: "clinic_id",
+		Kinds:        testKinds,
 	},
 		rls.Table{Name: "public.clinics", Kind: rls.Registry},
 		rls.Table{Name: "public.patients"},

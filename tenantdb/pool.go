@@ -30,6 +30,7 @@ type Pool struct {
 	onSystem        func(context.Context, pgx.Tx, SystemUse) error
 	rollbackTimeout time.Duration
 	model           *rls.Model
+	principals      tenancy.Principals // the model's, read once
 }
 
 // Querier is what store code needs: [Pool] (each call its own transaction)
@@ -87,6 +88,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Pool, error) {
 	return &Pool{
 		pool:            pool,
 		model:           cfg.Model,
+		principals:      cfg.Model.Principals(),
 		guard:           guard,
 		sources:         slices.Clone(cfg.Sources),
 		system:          cfg.System,
@@ -224,14 +226,21 @@ func (p *Pool) prepare(ctx context.Context, sql string, args []any) (*pgx.Batch,
 	return batchOf(ctxSQL, ctxArgs, sql, args), nil
 }
 
-// require returns the principal in ctx when it has a tenant and came from
-// one of the pool's sources.
+// require returns the principal in ctx when it has a tenant, came from
+// one of the pool's sources, and is one the model accepts (a declared
+// kind, keys of the declared types).
 func (p *Pool) require(ctx context.Context) (tenancy.Principal, error) {
 	pr, _, err := tenancy.RequireFrom(ctx, p.sources)
 	if errors.Is(err, tenancy.ErrUnverified) {
 		return tenancy.Principal{}, fmt.Errorf("%w: %w", ErrUnverifiedPrincipal, err)
 	}
-	return pr, err
+	if err != nil {
+		return tenancy.Principal{}, err
+	}
+	if err := p.principals.Check(pr); err != nil {
+		return tenancy.Principal{}, fmt.Errorf("tenantdb: %w", err)
+	}
+	return pr, nil
 }
 
 func (p *Pool) check(sql string, args []any, tenant tenancy.ID) error {

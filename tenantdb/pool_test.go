@@ -224,7 +224,7 @@ func TestNoTenantTouchesNothing(t *testing.T) {
 	acquired := pool.Stat().AcquireCount()
 	rt.reset()
 
-	admin := tenancytest.Context(context.Background(), tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Subject: staffA})
+	admin := tenancytest.Context(context.Background(), tenancy.Principal{Kind: tenancy.Kind("platform_admin"), Subject: staffA})
 	for name, ctx := range map[string]context.Context{"no principal": context.Background(), "platform admin": admin} {
 		t.Run(name, func(t *testing.T) {
 			_, err := p.Exec(ctx, "select 1")

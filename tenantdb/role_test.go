@@ -174,7 +174,7 @@ func TestSystem(t *testing.T) {
 	}
 
 	admin := tenancy.MustParseID("0195f1c2-0000-7000-8000-0000000000ad")
-	ctx := tenancytest.Context(context.Background(), tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Subject: admin, RequestID: "r1"})
+	ctx := tenancytest.Context(context.Background(), tenancy.Principal{Kind: tenancy.Kind("platform_admin"), Subject: admin, RequestID: "r1"})
 	var names []string
 	var kind, actor string
 	err := p.System(ctx, "list clinics", func(tx *tenantdb.SystemTx) error {

@@ -32,7 +32,7 @@ func backendPID(t *testing.T, pool *pgxpool.Pool) int {
 func plantSessionContext(t *testing.T, pool *pgxpool.Pool, settings ...string) {
 	t.Helper()
 	ctx := context.Background()
-	principal, err := rls.EncodePrincipal(tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinicB, Subject: staffB, Roles: []string{"dentist"}})
+	principal, err := rls.EncodePrincipal(tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinicB, Subject: staffB, Roles: []string{"dentist"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestUnverifiedPrincipalRefused(t *testing.T) {
 	db := schema(t)
 	pool, rt := appPool(t, db, 1, "")
 	p := newPool(t, pool, tenantdb.Config{})
-	staff := tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinicB, Subject: staffB, Roles: []string{"dentist"}}
+	staff := tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinicB, Subject: staffB, Roles: []string{"dentist"}}
 
 	// The data exists, and a registered source reaches it.
 	got, err := scanPatients(p.Query(tenancytest.Context(context.Background(), staff), "select clinic_id, name from patients"))

@@ -100,7 +100,7 @@ func TestStartupCheck(t *testing.T) {
 		{
 			name: "another role than the model's app role",
 			model: func(t *testing.T, db *pgtest.DB) *rls.Model {
-				m, err := rls.NewModel(rls.Config{OwnerRole: db.RoleName(pgtest.Owner), AppRole: db.RoleName(pgtest.Platform), PlatformRole: "somebody"},
+				m, err := rls.NewModel(rls.Config{OwnerRole: db.RoleName(pgtest.Owner), AppRole: db.RoleName(pgtest.Platform), PlatformRole: "somebody", TenantColumn: "clinic_id", Kinds: testKinds},
 					rls.Table{Name: "public.patients"})
 				if err != nil {
 					t.Fatal(err)
@@ -179,7 +179,7 @@ func seesOtherClinic(t *testing.T, db *pgtest.DB) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	sql, args, err := tenantdb.ContextSQL(ctx, tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinicA, Subject: staffA})
+	sql, args, err := tenantdb.ContextSQL(ctx, tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinicA, Subject: staffA})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 var inTenantSource = tenancy.NewAuthenticator(EntryInTenant)
 
 // System runs fn in a transaction on the system pool ([Config.System]),
-// for deliberate tenant-less work: migrations, reads of the clinic registry,
+// for deliberate tenant-less work: migrations, reads of the tenant registry,
 // jobs. It is the only way around the tenant scoping, so each use is
 // recorded: [Config.OnSystem] runs first, in the same transaction, and its
 // error aborts the work. The transaction commits when fn returns nil and
@@ -94,7 +94,7 @@ func (p *Pool) System(ctx context.Context, reason string, fn func(tx *SystemTx) 
 
 // InTenant runs fn in a transaction scoped to tenant, for work in one
 // named tenant that no verified principal asked for: setting up a new
-// clinic, enrolling a patient by invite code, a job. The transaction is a
+// tenant, enrolling a customer by invite code, a job. The transaction is a
 // [Tx] on the app role, like [Pool.Tx]'s, under the guard and row-level
 // security; [Config.OnSystem] records the use first, in the same
 // transaction (with [SystemUse.Tenant] set), and its error aborts the
@@ -112,7 +112,7 @@ func (p *Pool) System(ctx context.Context, reason string, fn func(tx *SystemTx) 
 // [ErrNoRecorder] without an OnSystem hook, and [ErrUnverifiedPrincipal]
 // when ctx holds a principal from none of [Config.Sources]; all before any
 // network use. It commits and rolls back as [Pool.Tx] does. Another
-// clinic's work is refused by the guard and by row-level security as
+// tenant's work is refused by the guard and by row-level security as
 // usual: tenant is the only tenant fn reaches.
 //
 // Work across every tenant has no entry point yet.
@@ -131,8 +131,8 @@ func (p *Pool) InTenant(ctx context.Context, tenant tenancy.ID, reason string, f
 	if use.HasPrincipal {
 		pr.Subject = use.Principal.Actor()
 	}
-	if err := pr.Validate(); err != nil {
-		return err
+	if err := p.principals.Check(pr); err != nil {
+		return fmt.Errorf("tenantdb: InTenant: %w", err)
 	}
 	wctx := inTenantSource.NewContext(ctx, pr)
 	return p.tx(wctx, pr, func(tx pgx.Tx) error { return p.onSystem(wctx, tx, use) }, fn)

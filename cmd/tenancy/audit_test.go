@@ -49,7 +49,7 @@ func TestAuditVerify(t *testing.T) {
 	}
 	db.Exec(t, pgtest.Owner, sql)
 	clinic := tenancy.MustParseID("0195f1c2-0000-7000-8000-00000000000a")
-	ctx := tenancy.NewContext(context.Background(), tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinic,
+	ctx := tenancy.NewContext(context.Background(), tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinic,
 		Subject: tenancy.NewID(), Roles: []string{"owner"}})
 	conn := db.Conn(t, pgtest.App)
 	for range 3 {

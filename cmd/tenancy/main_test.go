@@ -140,6 +140,7 @@ func TestCheck(t *testing.T) {
 		OwnerRole:    db.RoleName(pgtest.Owner),
 		AppRole:      db.RoleName(pgtest.App),
 		PlatformRole: db.RoleName(pgtest.Platform),
+		TenantColumn: "clinic_id",
 	}, rls.Table{Name: "public.patients"})
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +150,7 @@ func TestCheck(t *testing.T) {
 	// The spec names the table and the other roles; --app-role overrides
 	// its app role.
 	specFile := filepath.Join(t.TempDir(), "spec.json")
-	specJSON := fmt.Sprintf(`{"owner_role": %q, "app_role": "someone_else", "platform_role": %q, "tables": [{"name": "public.patients"}]}`,
+	specJSON := fmt.Sprintf(`{"owner_role": %q, "app_role": "someone_else", "platform_role": %q, "tenant_column": "clinic_id", "tables": [{"name": "public.patients"}]}`,
 		db.RoleName(pgtest.Owner), db.RoleName(pgtest.Platform))
 	if err := os.WriteFile(specFile, []byte(specJSON), 0o600); err != nil {
 		t.Fatal(err)

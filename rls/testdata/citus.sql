@@ -129,7 +129,7 @@ GRANT EXECUTE ON FUNCTION tenancy.current_request_id() TO dental_app, dental_pla
 REVOKE CREATE ON SCHEMA public FROM PUBLIC, dental_app, dental_platform;
 GRANT USAGE ON SCHEMA public TO dental_app, dental_platform;
 
--- Tenant table public.patients, tenant column clinic_id.
+-- Tenant table public.patients, tenant column tenant_id.
 ALTER TABLE public.patients OWNER TO dental_owner;
 REVOKE ALL ON TABLE public.patients FROM PUBLIC, dental_app, dental_platform;
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.patients TO dental_app;
@@ -143,11 +143,11 @@ DROP POLICY IF EXISTS tenancy_read_only_insert ON public.patients;
 DROP POLICY IF EXISTS tenancy_read_only_update ON public.patients;
 DROP POLICY IF EXISTS tenancy_read_only_delete ON public.patients;
 CREATE POLICY tenancy_tenant ON public.patients AS RESTRICTIVE FOR ALL TO dental_app
-    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
-    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()));
+    USING (tenant_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT tenancy.current_tenant_id()));
 CREATE POLICY tenancy_access ON public.patients AS PERMISSIVE FOR ALL TO dental_app
-    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
-    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()));
+    USING (tenant_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT tenancy.current_tenant_id()));
 -- Its partitions and inheritance children, queried directly, obey only their own policies.
 DO $tenancy$
 DECLARE
@@ -178,11 +178,11 @@ BEGIN
         EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_update ON %1$s', child);
         EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_delete ON %1$s', child);
         EXECUTE pg_catalog.format('CREATE POLICY tenancy_tenant ON %1$s AS RESTRICTIVE FOR ALL TO dental_app
-    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
-    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()))', child);
+    USING (tenant_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT tenancy.current_tenant_id()))', child);
         EXECUTE pg_catalog.format('CREATE POLICY tenancy_access ON %1$s AS PERMISSIVE FOR ALL TO dental_app
-    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
-    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()))', child);
+    USING (tenant_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT tenancy.current_tenant_id()))', child);
     END LOOP;
 END
 $tenancy$;
@@ -193,7 +193,7 @@ REVOKE ALL ON TABLE public.clinics FROM PUBLIC, dental_app, dental_platform;
 GRANT SELECT ON TABLE public.clinics TO dental_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.clinics TO dental_platform;
 
--- Tenant table public.appointments, tenant column clinic_id.
+-- Tenant table public.appointments, tenant column tenant_id.
 ALTER TABLE public.appointments OWNER TO dental_owner;
 REVOKE ALL ON TABLE public.appointments FROM PUBLIC, dental_app, dental_platform;
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.appointments TO dental_app;
@@ -207,11 +207,11 @@ DROP POLICY IF EXISTS tenancy_read_only_insert ON public.appointments;
 DROP POLICY IF EXISTS tenancy_read_only_update ON public.appointments;
 DROP POLICY IF EXISTS tenancy_read_only_delete ON public.appointments;
 CREATE POLICY tenancy_tenant ON public.appointments AS RESTRICTIVE FOR ALL TO dental_app
-    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
-    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()));
+    USING (tenant_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT tenancy.current_tenant_id()));
 CREATE POLICY tenancy_access ON public.appointments AS PERMISSIVE FOR ALL TO dental_app
-    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
-    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()));
+    USING (tenant_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT tenancy.current_tenant_id()));
 -- Its partitions and inheritance children, queried directly, obey only their own policies.
 DO $tenancy$
 DECLARE
@@ -242,11 +242,11 @@ BEGIN
         EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_update ON %1$s', child);
         EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_delete ON %1$s', child);
         EXECUTE pg_catalog.format('CREATE POLICY tenancy_tenant ON %1$s AS RESTRICTIVE FOR ALL TO dental_app
-    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
-    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()))', child);
+    USING (tenant_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT tenancy.current_tenant_id()))', child);
         EXECUTE pg_catalog.format('CREATE POLICY tenancy_access ON %1$s AS PERMISSIVE FOR ALL TO dental_app
-    USING (clinic_id = (SELECT tenancy.current_tenant_id()))
-    WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()))', child);
+    USING (tenant_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT tenancy.current_tenant_id()))', child);
     END LOOP;
 END
 $tenancy$;
@@ -255,7 +255,7 @@ $tenancy$;
 -- tenant column and co-located, so a tenant's rows, joins and foreign keys stay on one node.
 SELECT create_reference_table('public.clinics')
     WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'public.clinics'::regclass);
-SELECT create_distributed_table('public.patients', 'clinic_id')
+SELECT create_distributed_table('public.patients', 'tenant_id')
     WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'public.patients'::regclass);
-SELECT create_distributed_table('public.appointments', 'clinic_id', colocate_with => 'public.patients')
+SELECT create_distributed_table('public.appointments', 'tenant_id', colocate_with => 'public.patients')
     WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'public.appointments'::regclass);

@@ -157,8 +157,8 @@ CREATE POLICY tenancy_access ON public.patients AS PERMISSIVE FOR ALL TO dental_
     USING (clinic_id = (SELECT tenancy.current_tenant_id()))
     WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()));
 CREATE POLICY tenancy_subject ON public.patients AS RESTRICTIVE FOR ALL TO dental_app
-    USING ((SELECT tenancy.principal_kind()) <> 'patient' OR id = (SELECT tenancy.current_subject_id()))
-    WITH CHECK ((SELECT tenancy.principal_kind()) <> 'patient' OR id = (SELECT tenancy.current_subject_id()));
+    USING ((SELECT tenancy.principal_kind()) = ANY (ARRAY['platform_admin', 'staff', 'system']::text[]) OR id = (SELECT tenancy.current_subject_id()))
+    WITH CHECK ((SELECT tenancy.principal_kind()) = ANY (ARRAY['platform_admin', 'staff', 'system']::text[]) OR id = (SELECT tenancy.current_subject_id()));
 -- Its partitions and inheritance children, queried directly, obey only their own policies.
 DO $tenancy$
 DECLARE
@@ -195,8 +195,8 @@ BEGIN
     USING (clinic_id = (SELECT tenancy.current_tenant_id()))
     WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()))', child);
         EXECUTE pg_catalog.format('CREATE POLICY tenancy_subject ON %1$s AS RESTRICTIVE FOR ALL TO dental_app
-    USING ((SELECT tenancy.principal_kind()) <> ''patient'' OR id = (SELECT tenancy.current_subject_id()))
-    WITH CHECK ((SELECT tenancy.principal_kind()) <> ''patient'' OR id = (SELECT tenancy.current_subject_id()))', child);
+    USING ((SELECT tenancy.principal_kind()) = ANY (ARRAY[''platform_admin'', ''staff'', ''system'']::text[]) OR id = (SELECT tenancy.current_subject_id()))
+    WITH CHECK ((SELECT tenancy.principal_kind()) = ANY (ARRAY[''platform_admin'', ''staff'', ''system'']::text[]) OR id = (SELECT tenancy.current_subject_id()))', child);
     END LOOP;
 END
 $tenancy$;
@@ -221,15 +221,15 @@ CREATE POLICY tenancy_access ON public.appointments AS PERMISSIVE FOR ALL TO den
     USING (clinic_id = (SELECT tenancy.current_tenant_id()))
     WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()));
 CREATE POLICY tenancy_subject ON public.appointments AS RESTRICTIVE FOR ALL TO dental_app
-    USING ((SELECT tenancy.principal_kind()) <> 'patient' OR patient_id = (SELECT tenancy.current_subject_id()))
-    WITH CHECK ((SELECT tenancy.principal_kind()) <> 'patient' OR patient_id = (SELECT tenancy.current_subject_id()));
+    USING ((SELECT tenancy.principal_kind()) = ANY (ARRAY['platform_admin', 'staff', 'system']::text[]) OR patient_id = (SELECT tenancy.current_subject_id()))
+    WITH CHECK ((SELECT tenancy.principal_kind()) = ANY (ARRAY['platform_admin', 'staff', 'system']::text[]) OR patient_id = (SELECT tenancy.current_subject_id()));
 CREATE POLICY tenancy_read_only_insert ON public.appointments AS RESTRICTIVE FOR INSERT TO dental_app
-    WITH CHECK ((SELECT tenancy.principal_kind()) <> ALL (ARRAY['patient']::text[]));
+    WITH CHECK ((SELECT tenancy.principal_kind()) = ANY (ARRAY['platform_admin', 'staff', 'system']::text[]));
 CREATE POLICY tenancy_read_only_update ON public.appointments AS RESTRICTIVE FOR UPDATE TO dental_app
-    USING ((SELECT tenancy.principal_kind()) <> ALL (ARRAY['patient']::text[]))
-    WITH CHECK ((SELECT tenancy.principal_kind()) <> ALL (ARRAY['patient']::text[]));
+    USING ((SELECT tenancy.principal_kind()) = ANY (ARRAY['platform_admin', 'staff', 'system']::text[]))
+    WITH CHECK ((SELECT tenancy.principal_kind()) = ANY (ARRAY['platform_admin', 'staff', 'system']::text[]));
 CREATE POLICY tenancy_read_only_delete ON public.appointments AS RESTRICTIVE FOR DELETE TO dental_app
-    USING ((SELECT tenancy.principal_kind()) <> ALL (ARRAY['patient']::text[]));
+    USING ((SELECT tenancy.principal_kind()) = ANY (ARRAY['platform_admin', 'staff', 'system']::text[]));
 -- Its partitions and inheritance children, queried directly, obey only their own policies.
 DO $tenancy$
 DECLARE
@@ -266,15 +266,15 @@ BEGIN
     USING (clinic_id = (SELECT tenancy.current_tenant_id()))
     WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()))', child);
         EXECUTE pg_catalog.format('CREATE POLICY tenancy_subject ON %1$s AS RESTRICTIVE FOR ALL TO dental_app
-    USING ((SELECT tenancy.principal_kind()) <> ''patient'' OR patient_id = (SELECT tenancy.current_subject_id()))
-    WITH CHECK ((SELECT tenancy.principal_kind()) <> ''patient'' OR patient_id = (SELECT tenancy.current_subject_id()))', child);
+    USING ((SELECT tenancy.principal_kind()) = ANY (ARRAY[''platform_admin'', ''staff'', ''system'']::text[]) OR patient_id = (SELECT tenancy.current_subject_id()))
+    WITH CHECK ((SELECT tenancy.principal_kind()) = ANY (ARRAY[''platform_admin'', ''staff'', ''system'']::text[]) OR patient_id = (SELECT tenancy.current_subject_id()))', child);
         EXECUTE pg_catalog.format('CREATE POLICY tenancy_read_only_insert ON %1$s AS RESTRICTIVE FOR INSERT TO dental_app
-    WITH CHECK ((SELECT tenancy.principal_kind()) <> ALL (ARRAY[''patient'']::text[]))', child);
+    WITH CHECK ((SELECT tenancy.principal_kind()) = ANY (ARRAY[''platform_admin'', ''staff'', ''system'']::text[]))', child);
         EXECUTE pg_catalog.format('CREATE POLICY tenancy_read_only_update ON %1$s AS RESTRICTIVE FOR UPDATE TO dental_app
-    USING ((SELECT tenancy.principal_kind()) <> ALL (ARRAY[''patient'']::text[]))
-    WITH CHECK ((SELECT tenancy.principal_kind()) <> ALL (ARRAY[''patient'']::text[]))', child);
+    USING ((SELECT tenancy.principal_kind()) = ANY (ARRAY[''platform_admin'', ''staff'', ''system'']::text[]))
+    WITH CHECK ((SELECT tenancy.principal_kind()) = ANY (ARRAY[''platform_admin'', ''staff'', ''system'']::text[]))', child);
         EXECUTE pg_catalog.format('CREATE POLICY tenancy_read_only_delete ON %1$s AS RESTRICTIVE FOR DELETE TO dental_app
-    USING ((SELECT tenancy.principal_kind()) <> ALL (ARRAY[''patient'']::text[]))', child);
+    USING ((SELECT tenancy.principal_kind()) = ANY (ARRAY[''platform_admin'', ''staff'', ''system'']::text[]))', child);
     END LOOP;
 END
 $tenancy$;

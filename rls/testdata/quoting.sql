@@ -151,17 +151,17 @@ CREATE POLICY tenancy_access ON public."order" AS PERMISSIVE FOR ALL TO "user"
     USING ("Clinic ""ID""" = (SELECT "Tenancy Helpers".current_tenant_id()))
     WITH CHECK ("Clinic ""ID""" = (SELECT "Tenancy Helpers".current_tenant_id()));
 CREATE POLICY tenancy_subject ON public."order" AS RESTRICTIVE FOR ALL TO "user"
-    USING ((SELECT "Tenancy Helpers".principal_kind()) <> 'patient' OR "patient id" = (SELECT "Tenancy Helpers".current_subject_id()))
-    WITH CHECK ((SELECT "Tenancy Helpers".principal_kind()) <> 'patient' OR "patient id" = (SELECT "Tenancy Helpers".current_subject_id()));
+    USING ((SELECT "Tenancy Helpers".principal_kind()) = ANY (ARRAY['o_wner', 'staff', 'system']::text[]) OR "patient id" = (SELECT "Tenancy Helpers".current_subject_id()))
+    WITH CHECK ((SELECT "Tenancy Helpers".principal_kind()) = ANY (ARRAY['o_wner', 'staff', 'system']::text[]) OR "patient id" = (SELECT "Tenancy Helpers".current_subject_id()));
 CREATE POLICY tenancy_read_roles ON public."order" AS RESTRICTIVE FOR SELECT TO "user"
     USING ((SELECT "Tenancy Helpers".current_roles()) && ARRAY['o''wner', 'owner']::text[]);
 CREATE POLICY tenancy_read_only_insert ON public."order" AS RESTRICTIVE FOR INSERT TO "user"
-    WITH CHECK ((SELECT "Tenancy Helpers".principal_kind()) <> ALL (ARRAY['patient', 'staff']::text[]));
+    WITH CHECK ((SELECT "Tenancy Helpers".principal_kind()) = ANY (ARRAY['o_wner', 'system']::text[]));
 CREATE POLICY tenancy_read_only_update ON public."order" AS RESTRICTIVE FOR UPDATE TO "user"
-    USING ((SELECT "Tenancy Helpers".principal_kind()) <> ALL (ARRAY['patient', 'staff']::text[]))
-    WITH CHECK ((SELECT "Tenancy Helpers".principal_kind()) <> ALL (ARRAY['patient', 'staff']::text[]));
+    USING ((SELECT "Tenancy Helpers".principal_kind()) = ANY (ARRAY['o_wner', 'system']::text[]))
+    WITH CHECK ((SELECT "Tenancy Helpers".principal_kind()) = ANY (ARRAY['o_wner', 'system']::text[]));
 CREATE POLICY tenancy_read_only_delete ON public."order" AS RESTRICTIVE FOR DELETE TO "user"
-    USING ((SELECT "Tenancy Helpers".principal_kind()) <> ALL (ARRAY['patient', 'staff']::text[]));
+    USING ((SELECT "Tenancy Helpers".principal_kind()) = ANY (ARRAY['o_wner', 'system']::text[]));
 -- Its partitions and inheritance children, queried directly, obey only their own policies.
 DO $tenancy_1$
 DECLARE
@@ -198,17 +198,17 @@ BEGIN
     USING ("Clinic ""ID""" = (SELECT "Tenancy Helpers".current_tenant_id()))
     WITH CHECK ("Clinic ""ID""" = (SELECT "Tenancy Helpers".current_tenant_id()))', child);
         EXECUTE pg_catalog.format('CREATE POLICY tenancy_subject ON %1$s AS RESTRICTIVE FOR ALL TO "user"
-    USING ((SELECT "Tenancy Helpers".principal_kind()) <> ''patient'' OR "patient id" = (SELECT "Tenancy Helpers".current_subject_id()))
-    WITH CHECK ((SELECT "Tenancy Helpers".principal_kind()) <> ''patient'' OR "patient id" = (SELECT "Tenancy Helpers".current_subject_id()))', child);
+    USING ((SELECT "Tenancy Helpers".principal_kind()) = ANY (ARRAY[''o_wner'', ''staff'', ''system'']::text[]) OR "patient id" = (SELECT "Tenancy Helpers".current_subject_id()))
+    WITH CHECK ((SELECT "Tenancy Helpers".principal_kind()) = ANY (ARRAY[''o_wner'', ''staff'', ''system'']::text[]) OR "patient id" = (SELECT "Tenancy Helpers".current_subject_id()))', child);
         EXECUTE pg_catalog.format('CREATE POLICY tenancy_read_roles ON %1$s AS RESTRICTIVE FOR SELECT TO "user"
     USING ((SELECT "Tenancy Helpers".current_roles()) && ARRAY[''o''''wner'', ''owner'']::text[])', child);
         EXECUTE pg_catalog.format('CREATE POLICY tenancy_read_only_insert ON %1$s AS RESTRICTIVE FOR INSERT TO "user"
-    WITH CHECK ((SELECT "Tenancy Helpers".principal_kind()) <> ALL (ARRAY[''patient'', ''staff'']::text[]))', child);
+    WITH CHECK ((SELECT "Tenancy Helpers".principal_kind()) = ANY (ARRAY[''o_wner'', ''system'']::text[]))', child);
         EXECUTE pg_catalog.format('CREATE POLICY tenancy_read_only_update ON %1$s AS RESTRICTIVE FOR UPDATE TO "user"
-    USING ((SELECT "Tenancy Helpers".principal_kind()) <> ALL (ARRAY[''patient'', ''staff'']::text[]))
-    WITH CHECK ((SELECT "Tenancy Helpers".principal_kind()) <> ALL (ARRAY[''patient'', ''staff'']::text[]))', child);
+    USING ((SELECT "Tenancy Helpers".principal_kind()) = ANY (ARRAY[''o_wner'', ''system'']::text[]))
+    WITH CHECK ((SELECT "Tenancy Helpers".principal_kind()) = ANY (ARRAY[''o_wner'', ''system'']::text[]))', child);
         EXECUTE pg_catalog.format('CREATE POLICY tenancy_read_only_delete ON %1$s AS RESTRICTIVE FOR DELETE TO "user"
-    USING ((SELECT "Tenancy Helpers".principal_kind()) <> ALL (ARRAY[''patient'', ''staff'']::text[]))', child);
+    USING ((SELECT "Tenancy Helpers".principal_kind()) = ANY (ARRAY[''o_wner'', ''system'']::text[]))', child);
     END LOOP;
 END
 $tenancy_1$;

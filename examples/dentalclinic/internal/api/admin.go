@@ -10,6 +10,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
@@ -18,7 +19,7 @@ import (
 // handler to refuse, besides, a principal with a tenant: an admin
 // impersonating a clinic carries the same kind, and the impersonation
 // token must never reach the console.
-var platformConsole = Allow{Kinds: []tenancy.Kind{tenancy.KindPlatformAdmin}}
+var platformConsole = Allow{Kinds: []tenancy.Kind{kinds.PlatformAdmin}}
 
 // adminRoutes registers the routes of the platform admin console and impersonation.
 //
@@ -40,7 +41,7 @@ func (s *Server) adminRoutes(auth *jwtctx.Middleware) {
 func console(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, ok := tenancy.FromContext(r.Context())
-		if !ok || p.Kind != tenancy.KindPlatformAdmin || p.HasTenant() || p.Impersonation != nil {
+		if !ok || p.Kind != kinds.PlatformAdmin || p.HasTenant() || p.Impersonation != nil {
 			forbidden(w)
 			return
 		}

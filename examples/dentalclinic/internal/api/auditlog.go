@@ -5,12 +5,13 @@ import (
 	"strconv"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
 
 // ownerOnly admits the clinic's owners; an impersonating admin never reads
 // the audit log that records them.
-var ownerOnly = Allow{Kinds: []tenancy.Kind{tenancy.KindStaff}, Roles: []string{"owner"}}
+var ownerOnly = Allow{Kinds: []tenancy.Kind{kinds.Staff}, Roles: []string{"owner"}}
 
 // auditRoutes registers the owner's audit log.
 func (s *Server) auditRoutes(auth *jwtctx.Middleware) {

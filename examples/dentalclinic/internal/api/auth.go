@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
@@ -95,7 +96,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			wrongCredentials(w)
 			return
 		}
-		s.issue(w, r, tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Subject: admin.ID})
+		s.issue(w, r, tenancy.Principal{Kind: kinds.PlatformAdmin, Subject: admin.ID})
 		return
 	} else if !errors.Is(err, store.ErrNotFound) {
 		s.fail(w, r, err)
@@ -111,7 +112,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	for i, a := range accounts {
 		candidates[i] = signInAccount{
 			clinic: a.ClinicID, clinicName: a.ClinicName, active: a.ClinicStatus == "active" && !a.Disabled, hash: a.PasswordHash,
-			principal: tenancy.Principal{Kind: tenancy.KindStaff, Tenant: a.ClinicID, Subject: a.StaffID, Roles: a.Roles},
+			principal: tenancy.Principal{Kind: kinds.Staff, Tenant: a.ClinicID, Subject: a.StaffID, Roles: a.Roles},
 		}
 	}
 	s.signIn(w, r, candidates, req.ClinicID, req.Password, "accounts")

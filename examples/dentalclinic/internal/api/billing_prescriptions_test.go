@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 )
 
 // TestBillingAndPrescriptionAllow checks who the billing and prescription
@@ -15,12 +16,12 @@ import (
 func TestBillingAndPrescriptionAllow(t *testing.T) {
 	clinic := tenancy.NewID()
 	staff := func(roles ...string) tenancy.Principal {
-		return tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinic, Subject: tenancy.NewID(), Roles: roles}
+		return tenancy.Principal{Kind: kinds.Staff, Tenant: clinic, Subject: tenancy.NewID(), Roles: roles}
 	}
 	admin := tenancy.NewID()
-	support := tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Tenant: clinic, Subject: admin, Roles: []string{"support", "dentist"},
+	support := tenancy.Principal{Kind: kinds.PlatformAdmin, Tenant: clinic, Subject: admin, Roles: []string{"support", "dentist"},
 		Impersonation: &tenancy.Impersonation{GrantID: tenancy.NewID(), Admin: admin}}
-	patient := tenancy.Principal{Kind: tenancy.KindPatient, Tenant: clinic, Subject: tenancy.NewID()}
+	patient := tenancy.Principal{Kind: kinds.Patient, Tenant: clinic, Subject: tenancy.NewID()}
 
 	callers := []struct {
 		name string
@@ -37,7 +38,7 @@ func TestBillingAndPrescriptionAllow(t *testing.T) {
 		// Even with "dentist" among its roles, an impersonation is not staff.
 		{"support", support, true, true, true, false},
 		{"patient", patient, false, false, false, false},
-		{"platform admin session", tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Subject: admin}, false, false, false, false},
+		{"platform admin session", tenancy.Principal{Kind: kinds.PlatformAdmin, Subject: admin}, false, false, false, false},
 	}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
 	for _, c := range callers {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/tenantdb"
@@ -72,7 +74,7 @@ func TestOpenAPICoversTheRealRouter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := jwtctx.New(jwtctx.Config{Issuer: "i", Audience: "a", SigningKey: key, Revoker: jwtctx.NoRevocation})
+	tokens, err := jwtctx.New(jwtctx.Config{Issuer: "i", Audience: "a", SigningKey: key, Revoker: jwtctx.NoRevocation, Principals: tenancy.Principals{Kinds: kinds.Specs()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +96,7 @@ func TestOpenAPIQueryParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := jwtctx.New(jwtctx.Config{Issuer: "i", Audience: "a", SigningKey: key, Revoker: jwtctx.NoRevocation})
+	tokens, err := jwtctx.New(jwtctx.Config{Issuer: "i", Audience: "a", SigningKey: key, Revoker: jwtctx.NoRevocation, Principals: tenancy.Principals{Kinds: kinds.Specs()}})
 	if err != nil {
 		t.Fatal(err)
 	}

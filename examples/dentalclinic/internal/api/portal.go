@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
@@ -13,11 +14,11 @@ import (
 var (
 	// portalPatient admits only a patient's portal session: no staff, no
 	// platform admin, impersonating or not.
-	portalPatient = Allow{Kinds: []tenancy.Kind{tenancy.KindPatient}}
+	portalPatient = Allow{Kinds: []tenancy.Kind{kinds.Patient}}
 	// portalInviters are the staff who hand out portal invite codes. An
 	// impersonating admin ("support") may not: a portal account made from
 	// such a code would outlive the grant.
-	portalInviters = Allow{Kinds: []tenancy.Kind{tenancy.KindStaff}, Roles: []string{"owner", "front_desk"}}
+	portalInviters = Allow{Kinds: []tenancy.Kind{kinds.Staff}, Roles: []string{"owner", "front_desk"}}
 )
 
 // portalRoutes registers the routes of the patient portal.
@@ -105,7 +106,7 @@ func (s *Server) portalLogin(w http.ResponseWriter, r *http.Request) {
 	for i, a := range accounts {
 		candidates[i] = signInAccount{
 			clinic: a.ClinicID, clinicName: a.ClinicName, active: a.ClinicStatus == "active" && !a.Disabled, hash: a.PasswordHash,
-			principal: tenancy.Principal{Kind: tenancy.KindPatient, Tenant: a.ClinicID, Subject: a.PatientID},
+			principal: tenancy.Principal{Kind: kinds.Patient, Tenant: a.ClinicID, Subject: a.PatientID},
 		}
 	}
 	s.signIn(w, r, candidates, req.ClinicID, req.Password, "portal accounts")

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
@@ -15,7 +16,7 @@ import (
 // do not see them at all).
 var (
 	prescriptionReaders = clinical
-	prescribers         = Allow{Kinds: []tenancy.Kind{tenancy.KindStaff}, Roles: []string{store.PrescriberRole}}
+	prescribers         = Allow{Kinds: []tenancy.Kind{kinds.Staff}, Roles: []string{store.PrescriberRole}}
 )
 
 // prescriptionRoutes registers the routes of prescriptions (dentists only).

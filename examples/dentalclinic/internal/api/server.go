@@ -15,6 +15,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/tenantdb"
@@ -200,10 +201,10 @@ func forbidden(w http.ResponseWriter) {
 // Who may do what. Staff routes also admit an impersonating platform admin
 // (kind platform_admin with a tenant), who acts with the "support" role.
 var (
-	staffKinds  = []tenancy.Kind{tenancy.KindStaff, tenancy.KindPlatformAdmin}
+	staffKinds  = []tenancy.Kind{kinds.Staff, kinds.PlatformAdmin}
 	anyStaff    = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "hygienist", "front_desk", "billing", "support"}}
 	clinical    = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "hygienist", "front_desk", "support"}}
-	signedIn    = Allow{Kinds: []tenancy.Kind{tenancy.KindStaff, tenancy.KindPatient, tenancy.KindPlatformAdmin}}
+	signedIn    = Allow{Kinds: []tenancy.Kind{kinds.Staff, kinds.Patient, kinds.PlatformAdmin}}
 	publicRoute = Allow{Public: true}
 )
 

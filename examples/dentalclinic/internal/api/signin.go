@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 )
@@ -89,7 +90,7 @@ func (s *Server) SignIn(ctx context.Context, req SignInRequest) (SignInResult, e
 		for _, a := range accounts {
 			candidates = append(candidates, signInAccount{
 				clinic: a.ClinicID, clinicName: a.ClinicName, active: a.ClinicStatus == "active" && !a.Disabled, hash: a.PasswordHash,
-				principal: tenancy.Principal{Kind: tenancy.KindPatient, Tenant: a.ClinicID, Subject: a.PatientID},
+				principal: tenancy.Principal{Kind: kinds.Patient, Tenant: a.ClinicID, Subject: a.PatientID},
 			})
 		}
 	} else {
@@ -97,7 +98,7 @@ func (s *Server) SignIn(ctx context.Context, req SignInRequest) (SignInResult, e
 			if admin.Disabled || passwords.Check(admin.PasswordHash, req.Password) != nil {
 				return SignInResult{}, ErrBadCredentials
 			}
-			return s.issueToken(tenancy.Principal{Kind: tenancy.KindPlatformAdmin, Subject: admin.ID})
+			return s.issueToken(tenancy.Principal{Kind: kinds.PlatformAdmin, Subject: admin.ID})
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return SignInResult{}, err
 		}
@@ -108,7 +109,7 @@ func (s *Server) SignIn(ctx context.Context, req SignInRequest) (SignInResult, e
 		for _, a := range accounts {
 			candidates = append(candidates, signInAccount{
 				clinic: a.ClinicID, clinicName: a.ClinicName, active: a.ClinicStatus == "active" && !a.Disabled, hash: a.PasswordHash,
-				principal: tenancy.Principal{Kind: tenancy.KindStaff, Tenant: a.ClinicID, Subject: a.StaffID, Roles: a.Roles},
+				principal: tenancy.Principal{Kind: kinds.Staff, Tenant: a.ClinicID, Subject: a.StaffID, Roles: a.Roles},
 			})
 		}
 	}

@@ -200,6 +200,7 @@ func Run(ctx context.Context, cfg Config) error {
 	tokens, err := jwtctx.New(jwtctx.Config{
 		Issuer: "dentalclinic", Audience: "dentalclinic-api",
 		SigningKey: key, Revoker: grants, Now: cfg.Now,
+		Principals:  model.Principals(),
 		MaxLifetime: sessionMaxLifetime, MaxImpersonationLifetime: audit.MaxGrantDuration,
 	})
 	if err != nil {

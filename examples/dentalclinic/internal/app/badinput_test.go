@@ -19,6 +19,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 )
 
@@ -467,17 +468,17 @@ func (fx *corpusFixture) tokenFor(t *testing.T, allow api.Allow) string {
 	if allow.Public {
 		return ""
 	}
-	if slices.Contains(allow.Kinds, tenancy.KindStaff) {
+	if slices.Contains(allow.Kinds, kinds.Staff) {
 		for _, s := range seed.StaffRoles {
 			if len(allow.Roles) == 0 || slices.ContainsFunc(s.Roles, func(r string) bool { return slices.Contains(allow.Roles, r) }) {
 				return fx.tokens[s.Local]
 			}
 		}
 	}
-	if slices.Contains(allow.Kinds, tenancy.KindPatient) {
+	if slices.Contains(allow.Kinds, kinds.Patient) {
 		return fx.portal
 	}
-	if slices.Contains(allow.Kinds, tenancy.KindPlatformAdmin) {
+	if slices.Contains(allow.Kinds, kinds.PlatformAdmin) {
 		return fx.admin
 	}
 	t.Fatalf("no demo principal is allowed by %+v", allow)

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
 	"github.com/mydentalpractice/tenancy/pgtest"
 	"github.com/mydentalpractice/tenancy/rls"
@@ -138,7 +139,7 @@ func (b *brokenApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem(401, "unauthenticated")
 		return
 	}
-	if me.Principal.Kind != tenancy.KindStaff {
+	if me.Principal.Kind != kinds.Staff {
 		problem(403, "forbidden")
 		return
 	}
@@ -183,10 +184,11 @@ func brokenConfig(t *testing.T, a *testApp, h http.Handler) tenancytest.HTTPConf
 		fixtures = append(fixtures, tenancytest.Fixture{Kind: "patients", ID: alex.String(), Tenant: c.id, Subject: alex})
 	}
 	return tenancytest.HTTPConfig{
-		Handler:   h,
-		Inventory: []tenancytest.Route{{Method: "GET", Path: "/api/v1/patients/{id}"}},
+		Handler:    h,
+		Principals: tenancy.Principals{Kinds: kinds.Specs()},
+		Inventory:  []tenancytest.Route{{Method: "GET", Path: "/api/v1/patients/{id}"}},
 		Routes: []tenancytest.RouteSpec{{Method: "GET", Path: "/api/v1/patients/{id}", Object: "patients",
-			Allowed: func(a tenancytest.Actor) bool { return a.Principal.Kind == tenancy.KindStaff }}},
+			Allowed: func(a tenancytest.Actor) bool { return a.Principal.Kind == kinds.Staff }}},
 		Actors:      actors,
 		Fixtures:    fixtures,
 		TenantField: "clinic_id",

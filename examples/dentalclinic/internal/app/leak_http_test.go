@@ -12,6 +12,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/pgtest"
@@ -220,7 +221,7 @@ func leakActors(t *testing.T, a *testApp, portals map[tenancy.ID]leakPortal) []t
 			t.Fatalf("/me as %s: %d %s", k.name, r.status, r.body)
 		}
 		r.json(t, &me)
-		if me.Principal.Kind == 0 {
+		if me.Principal.Kind == "" {
 			t.Fatalf("/me as %s: no principal in %s", k.name, r.body)
 		}
 		actors = append(actors, tenancytest.Actor{Name: k.name, Principal: me.Principal, Token: k.token})
@@ -378,11 +379,12 @@ func TestLeakHTTP(t *testing.T) {
 
 	owner := a.db.Conn(t, pgtest.Admin)
 	tenancytest.ProbeHTTP(t, tenancytest.HTTPConfig{
-		BaseURL:   a.base,
-		Inventory: leakInventory(t, a),
-		Routes:    specs,
-		Actors:    leakActors(t, a, portals),
-		Fixtures:  fixtures,
+		BaseURL:    a.base,
+		Principals: tenancy.Principals{Kinds: kinds.Specs()},
+		Inventory:  leakInventory(t, a),
+		Routes:     specs,
+		Actors:     leakActors(t, a, portals),
+		Fixtures:   fixtures,
 		// Every object the API answers with names its clinic here.
 		TenantField: "clinic_id",
 		Snapshot: func(ctx context.Context, f tenancytest.Fixture) (string, error) {

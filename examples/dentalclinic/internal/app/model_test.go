@@ -16,6 +16,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/pgtest"
 )
@@ -40,7 +41,7 @@ type modelActor struct {
 // writes reports whether the actor may create and change patients (the
 // routes' Allow: clinical roles, and "support" for an impersonating admin).
 func (a *modelActor) writes() bool {
-	return a.kind != tenancy.KindPatient && !a.clinic.IsZero() &&
+	return a.kind != kinds.Patient && !a.clinic.IsZero() &&
 		slices.ContainsFunc(a.roles, func(r string) bool {
 			return slices.Contains([]string{"owner", "dentist", "hygienist", "front_desk", "support"}, r)
 		})
@@ -48,7 +49,7 @@ func (a *modelActor) writes() bool {
 
 // reads reports whether the actor may read patients (any staff role).
 func (a *modelActor) reads() bool {
-	return a.kind != tenancy.KindPatient && !a.clinic.IsZero() && len(a.roles) > 0
+	return a.kind != kinds.Patient && !a.clinic.IsZero() && len(a.roles) > 0
 }
 
 // GoString names the actor in rapid's logs, which print every draw: never
@@ -60,7 +61,7 @@ func (a *modelActor) billsWrite() bool { return a.hasRole("owner", "billing", "s
 func (a *modelActor) billsRead() bool  { return a.hasRole("owner", "billing", "front_desk", "support") }
 
 func (a *modelActor) hasRole(roles ...string) bool {
-	return a.kind != tenancy.KindPatient && !a.clinic.IsZero() &&
+	return a.kind != kinds.Patient && !a.clinic.IsZero() &&
 		slices.ContainsFunc(a.roles, func(r string) bool { return slices.Contains(roles, r) })
 }
 
@@ -124,10 +125,10 @@ func TestModelOwnership(t *testing.T) {
 	clinics := []seed.Clinic{riverside, hillcrest, seed.Clinics[2]}
 	var base []*modelActor
 	for _, c := range clinics {
-		base = append(base, &modelActor{name: c.Slug + "/owner", token: schedOwner(t, a, c), kind: tenancy.KindStaff, clinic: c.ID, roles: []string{"owner"}})
+		base = append(base, &modelActor{name: c.Slug + "/owner", token: schedOwner(t, a, c), kind: kinds.Staff, clinic: c.ID, roles: []string{"owner"}})
 		for _, role := range []string{"dentist", "hygienist", "front_desk", "billing"} {
 			_, tok := schedRole(t, a, c, role)
-			base = append(base, &modelActor{name: c.Slug + "/" + role, token: tok, kind: tenancy.KindStaff, clinic: c.ID, roles: []string{role}})
+			base = append(base, &modelActor{name: c.Slug + "/" + role, token: tok, kind: kinds.Staff, clinic: c.ID, roles: []string{role}})
 		}
 	}
 	for _, c := range clinics[:2] {
@@ -136,7 +137,7 @@ func TestModelOwnership(t *testing.T) {
 	}
 	admin := a.adminSession(t)
 	super := a.db.Pool(t, pgtest.Admin)
-	base = append(base, &modelActor{name: "platform-admin", token: admin, kind: tenancy.KindPlatformAdmin})
+	base = append(base, &modelActor{name: "platform-admin", token: admin, kind: kinds.PlatformAdmin})
 
 	fees := map[tenancy.ID]string{}
 	for _, c := range clinics {
@@ -220,7 +221,7 @@ func newModelPortal(t *testing.T, a *testApp, c seed.Clinic) *modelActor {
 	// An account made as the superuser: enrolment through the API is
 	// rate-limited per address, and other tests of the package enrol.
 	email := a.portalAccount(t, c.ID, pt.ID)
-	return &modelActor{name: c.Slug + "/portal", token: a.portalLogin(t, email, seed.Password, c.ID), kind: tenancy.KindPatient, clinic: c.ID, patient: pt.ID}
+	return &modelActor{name: c.Slug + "/portal", token: a.portalLogin(t, email, seed.Password, c.ID), kind: kinds.Patient, clinic: c.ID, patient: pt.ID}
 }
 
 func (m *ownershipModel) drawActor(rt *rapid.T) *modelActor {
@@ -289,7 +290,7 @@ func walk(v any, fn func(map[string]any)) {
 // owns reports whether actor may see p: staff (and an impersonating
 // admin) of its clinic, and the portal patient who is p.
 func (m *ownershipModel) owns(actor *modelActor, p *modelPatient) bool {
-	if actor.kind == tenancy.KindPatient {
+	if actor.kind == kinds.Patient {
 		return actor.patient == p.id
 	}
 	return !actor.clinic.IsZero() && actor.clinic == p.clinic
@@ -298,7 +299,7 @@ func (m *ownershipModel) owns(actor *modelActor, p *modelPatient) bool {
 // ownsInvoice reports whether actor may see i: staff of its clinic, and
 // the portal patient it bills.
 func (m *ownershipModel) ownsInvoice(actor *modelActor, i *modelInvoice) bool {
-	if actor.kind == tenancy.KindPatient {
+	if actor.kind == kinds.Patient {
 		return actor.patient == i.patient
 	}
 	return !actor.clinic.IsZero() && actor.clinic == i.clinic
@@ -469,7 +470,7 @@ func (m *ownershipModel) search(rt *rapid.T, actor *modelActor) {
 
 func (m *ownershipModel) portalMe(rt *rapid.T, actor *modelActor) {
 	r := m.call(rt, actor, "GET", "/api/v1/portal/me", nil)
-	if actor.kind != tenancy.KindPatient {
+	if actor.kind != kinds.Patient {
 		if r.status != http.StatusForbidden {
 			rt.Fatalf("portal/me as %s: %d %s, want 403", actor.name, r.status, r.body)
 		}
@@ -495,7 +496,7 @@ func (m *ownershipModel) impersonate(rt *rapid.T, c seed.Clinic) {
 		rt.Fatal(err)
 	}
 	m.requests[g.GrantID] = 0
-	m.actors = append(m.actors, &modelActor{name: "platform-admin-as-" + c.Slug, token: g.Token, kind: tenancy.KindPlatformAdmin, clinic: c.ID, roles: []string{"support"}, grant: g.GrantID})
+	m.actors = append(m.actors, &modelActor{name: "platform-admin-as-" + c.Slug, token: g.Token, kind: kinds.PlatformAdmin, clinic: c.ID, roles: []string{"support"}, grant: g.GrantID})
 }
 
 // endImpersonation ends the impersonation of m.actors[i].

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/pgtest"
@@ -35,7 +36,7 @@ func (a *testApp) portalLogin(t *testing.T, email, password string, clinic tenan
 		Principal tenancy.Principal `json:"principal"`
 	}
 	r.json(t, &out)
-	if out.Principal.Kind != tenancy.KindPatient || (!clinic.IsZero() && out.Principal.Tenant != clinic) {
+	if out.Principal.Kind != kinds.Patient || (!clinic.IsZero() && out.Principal.Tenant != clinic) {
 		t.Fatalf("portal login %s gave principal %+v", email, out.Principal)
 	}
 	return out.Token

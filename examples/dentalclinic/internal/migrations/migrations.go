@@ -16,6 +16,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/rls"
 )
 
@@ -44,7 +45,7 @@ const RoleSupport = "support"
 // records, and read nothing that only staff may (ReadRoles), such as staff
 // accounts and invite codes.
 func Tables() []rls.Table {
-	patient := []tenancy.Kind{tenancy.KindPatient}
+	patient := []tenancy.Kind{kinds.Patient}
 	return []rls.Table{
 		{Name: "public.clinics", Kind: rls.Registry},
 		{Name: "public.clinic_settings", ReadOnly: patient},
@@ -92,9 +93,12 @@ func Model(roles Roles) (*rls.Model, error) {
 		// The settings forms check a time zone's name against it.
 		rls.Table{Name: "pg_catalog.pg_timezone_names", Kind: rls.Registry},
 	)
+	cfg := config(roles)
+	cfg.PreAuth = PreAuth()
 	m, err := rls.NewModel(rls.Config{
-		OwnerRole: roles.Owner, AppRole: roles.App, PlatformRole: roles.Platform,
-		PreAuth:      PreAuth(),
+		OwnerRole: cfg.OwnerRole, AppRole: cfg.AppRole, PlatformRole: cfg.PlatformRole,
+		TenantColumn: cfg.TenantColumn, Kinds: cfg.Kinds,
+		PreAuth:      cfg.PreAuth,
 		AllowDefiner: []string{"auth.use_portal_invite", "auth.clinic_sizes"},
 		// The functions the app's SQL calls beyond the guard's safe set:
 		// enrolment marks its invite used, the console reads clinic sizes.
@@ -105,6 +109,17 @@ func Model(roles Roles) (*rls.Model, error) {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
 	return m, nil
+}
+
+// config is the part of the model's configuration that the migrations
+// generate from: the roles, the tenant column (clinic_id, of type uuid, the
+// default key type) and the app's principal kinds.
+func config(roles Roles) rls.Config {
+	return rls.Config{
+		OwnerRole: roles.Owner, AppRole: roles.App, PlatformRole: roles.Platform,
+		TenantColumn: "clinic_id",
+		Kinds:        kinds.Specs(),
+	}
 }
 
 // Up runs every pending migration as the owner role (connString), in
@@ -136,7 +151,7 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	policies, err := rls.Generate(rls.Config{OwnerRole: roles.Owner, AppRole: roles.App, PlatformRole: roles.Platform}, Tables()...)
+	policies, err := rls.Generate(config(roles), Tables()...)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
@@ -255,7 +270,7 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 		REVOKE ALL ON TABLE public.token_revocations FROM %[2]s;
 		ALTER TABLE public.token_revocations NO FORCE ROW LEVEL SECURITY;`,
 		pgx.Identifier{roles.Owner}.Sanitize(), pgx.Identifier{roles.App}.Sanitize())
-	auditSchema, err := audit.Schema(rls.Config{OwnerRole: roles.Owner, AppRole: roles.App, PlatformRole: roles.Platform})
+	auditSchema, err := audit.Schema(config(roles))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
@@ -301,6 +316,10 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 			goose.NewGoMigration(13, exec(revocations), nil),
 			goose.NewGoMigration(14, exec(auditColumn), nil),
 			goose.NewGoMigration(15, exec(revocationFuncs), nil),
+			// Principal kinds became the app's declaration: the subject and
+			// read-only policies list the kinds that may see every row or
+			// write, so that a kind nobody declared can do neither.
+			goose.NewGoMigration(16, exec(policies), nil),
 		),
 	)
 }

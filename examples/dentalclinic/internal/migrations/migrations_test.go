@@ -12,6 +12,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
 	"github.com/mydentalpractice/tenancy/pgtest"
 	"github.com/mydentalpractice/tenancy/rls"
@@ -216,7 +217,7 @@ func TestAuditTenantColumnMigrates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sctx := tenancytest.Context(ctx, tenancy.Principal{Kind: tenancy.KindStaff, Tenant: clinics[0], Subject: tenancy.NewID(), Roles: []string{"owner"}})
+	sctx := tenancytest.Context(ctx, tenancy.Principal{Kind: kinds.Staff, Tenant: clinics[0], Subject: tenancy.NewID(), Roles: []string{"owner"}})
 	var e audit.Event
 	err = app.Tx(sctx, func(tx *tenantdb.Tx) error {
 		var err error

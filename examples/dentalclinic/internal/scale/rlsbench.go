@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/tenantdb"
@@ -329,7 +330,7 @@ var benchAuth = tenancy.NewAuthenticator("dentalclinic-scale")
 // principal is clinic n's owner.
 func principal(ctx context.Context, n int) context.Context {
 	return benchAuth.NewContext(ctx, tenancy.Principal{
-		Kind: tenancy.KindStaff, Tenant: ClinicID(n), Subject: StaffID(n, 0), Roles: []string{"owner", "dentist"},
+		Kind: kinds.Staff, Tenant: ClinicID(n), Subject: StaffID(n, 0), Roles: []string{"owner", "dentist"},
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
@@ -32,7 +33,7 @@ var ErrNotPlatformAdmin = errors.New("store: a platform admin's own session is r
 // impersonating.
 func consoleAdmin(ctx context.Context) (tenancy.Principal, error) {
 	p, ok := tenancy.FromContext(ctx)
-	if !ok || p.Kind != tenancy.KindPlatformAdmin || p.HasTenant() || p.Impersonation != nil || p.Subject.IsZero() {
+	if !ok || p.Kind != kinds.PlatformAdmin || p.HasTenant() || p.Impersonation != nil || p.Subject.IsZero() {
 		return p, ErrNotPlatformAdmin
 	}
 	return p, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
@@ -213,7 +214,7 @@ func patientSelf(ctx context.Context) (clinic, patient tenancy.ID, err error) {
 	if err != nil {
 		return clinic, patient, err
 	}
-	if p.Kind != tenancy.KindPatient || p.Subject.IsZero() {
+	if p.Kind != kinds.Patient || p.Subject.IsZero() {
 		return clinic, patient, &Error{Kind: ErrNotFound, Msg: "not found", Code: "not_found"}
 	}
 	return p.Tenant, p.Subject, nil

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
@@ -166,7 +167,7 @@ func (s *Store) CreatePrescription(ctx context.Context, in PrescriptionInput) (P
 	if err != nil {
 		return Prescription{}, err
 	}
-	if p.Kind != tenancy.KindStaff || !p.HasRole(PrescriberRole) {
+	if p.Kind != kinds.Staff || !p.HasRole(PrescriberRole) {
 		return Prescription{}, invalid("", "only a dentist may prescribe")
 	}
 	if err := in.validate(); err != nil {

@@ -9,13 +9,14 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
 
 // impersonating admits a platform admin acting inside a clinic under an
 // impersonation grant.
-var impersonating = Allow{Kinds: []tenancy.Kind{tenancy.KindPlatformAdmin}}
+var impersonating = Allow{Kinds: []tenancy.Kind{kinds.PlatformAdmin}}
 
 func (s *Server) adminRoutes() {
 	s.handle("GET /admin", console, s.adminHome)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
@@ -133,7 +134,7 @@ func (s *Server) sessionEnded(w http.ResponseWriter, r *http.Request) {
 }
 
 func isConsole(p tenancy.Principal) bool {
-	return p.Kind == tenancy.KindPlatformAdmin && !p.HasTenant() && p.Impersonation == nil
+	return p.Kind == kinds.PlatformAdmin && !p.HasTenant() && p.Impersonation == nil
 }
 
 // home sends a visitor to their start page.
@@ -149,7 +150,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 
 func startPage(p tenancy.Principal) string {
 	switch {
-	case p.Kind == tenancy.KindPatient:
+	case p.Kind == kinds.Patient:
 		return "/portal"
 	case isConsole(p):
 		return "/admin"
@@ -254,7 +255,7 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	to := "/signin"
-	if p.Kind == tenancy.KindPatient {
+	if p.Kind == kinds.Patient {
 		to = "/portal/signin"
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)

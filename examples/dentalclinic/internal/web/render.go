@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
@@ -210,13 +211,13 @@ func (s *Server) nav(r *http.Request) []navLink {
 		}
 	}
 	switch p.Kind {
-	case tenancy.KindPatient:
+	case kinds.Patient:
 		add(portalPatient, "/portal", "Appointments")
 		add(portalPatient, "/portal/request", "Request an appointment")
 		add(portalPatient, "/portal/invoices", "Invoices")
 		add(portalPatient, "/portal/prescriptions", "Prescriptions")
 		add(portalPatient, "/portal/contact", "Contact details")
-	case tenancy.KindPlatformAdmin:
+	case kinds.PlatformAdmin:
 		add(console, "/admin", "Clinics")
 		fallthrough
 	default:
@@ -308,11 +309,11 @@ func formError(err error) (string, int) {
 
 func kindLabel(p tenancy.Principal) string {
 	switch {
-	case p.Kind == tenancy.KindPatient:
+	case p.Kind == kinds.Patient:
 		return "Patient"
-	case p.Kind == tenancy.KindPlatformAdmin && p.Impersonation != nil:
+	case p.Kind == kinds.PlatformAdmin && p.Impersonation != nil:
 		return "Platform admin (impersonating)"
-	case p.Kind == tenancy.KindPlatformAdmin:
+	case p.Kind == kinds.PlatformAdmin:
 		return "Platform admin"
 	}
 	return "Staff"

@@ -12,6 +12,7 @@ import (
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/tenantdb"
@@ -286,7 +287,7 @@ func permitted(allow Allow, r *http.Request) bool {
 	}
 	if allow.Console {
 		tok, ok := jwtctx.TokenFromContext(r.Context())
-		return p.Kind == tenancy.KindPlatformAdmin && !p.HasTenant() && p.Impersonation == nil && ok && tok.Type == jwtctx.SessionToken
+		return p.Kind == kinds.PlatformAdmin && !p.HasTenant() && p.Impersonation == nil && ok && tok.Type == jwtctx.SessionToken
 	}
 	if !slices.Contains(allow.Kinds, p.Kind) {
 		return false
@@ -294,7 +295,7 @@ func permitted(allow Allow, r *http.Request) bool {
 	if len(allow.Roles) == 0 {
 		return true
 	}
-	if p.Kind == tenancy.KindPlatformAdmin && !p.HasTenant() {
+	if p.Kind == kinds.PlatformAdmin && !p.HasTenant() {
 		return false // an admin's own session reaches no clinic page
 	}
 	return slices.ContainsFunc(p.Roles, func(role string) bool { return slices.Contains(allow.Roles, role) })
@@ -307,19 +308,19 @@ func can(r *http.Request, allow Allow) bool { return permitted(allow, r) }
 // Who may do what: the API's permission sets, page by page. Staff pages
 // also admit an impersonating platform admin, who acts as "support".
 var (
-	staffKinds     = []tenancy.Kind{tenancy.KindStaff, tenancy.KindPlatformAdmin}
+	staffKinds     = []tenancy.Kind{kinds.Staff, kinds.PlatformAdmin}
 	anyStaff       = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "hygienist", "front_desk", "billing", "support"}}
 	clinical       = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "hygienist", "front_desk", "support"}}
 	booking        = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "front_desk", "support"}}
 	apptUpdating   = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "hygienist", "front_desk", "support"}}
 	billingReaders = Allow{Kinds: staffKinds, Roles: []string{"owner", "billing", "front_desk", "support"}}
 	billingWriters = Allow{Kinds: staffKinds, Roles: []string{"owner", "billing", "support"}}
-	prescribers    = Allow{Kinds: []tenancy.Kind{tenancy.KindStaff}, Roles: []string{store.PrescriberRole}}
+	prescribers    = Allow{Kinds: []tenancy.Kind{kinds.Staff}, Roles: []string{store.PrescriberRole}}
 	rxReaders      = clinical
 	clinicAdmin    = Allow{Kinds: staffKinds, Roles: []string{"owner", "support"}}
-	ownerOnly      = Allow{Kinds: []tenancy.Kind{tenancy.KindStaff}, Roles: []string{"owner"}}
-	portalPatient  = Allow{Kinds: []tenancy.Kind{tenancy.KindPatient}}
-	signedIn       = Allow{Kinds: []tenancy.Kind{tenancy.KindStaff, tenancy.KindPatient, tenancy.KindPlatformAdmin}}
+	ownerOnly      = Allow{Kinds: []tenancy.Kind{kinds.Staff}, Roles: []string{"owner"}}
+	portalPatient  = Allow{Kinds: []tenancy.Kind{kinds.Patient}}
+	signedIn       = Allow{Kinds: []tenancy.Kind{kinds.Staff, kinds.Patient, kinds.PlatformAdmin}}
 	console        = Allow{Console: true}
 	publicPage     = Allow{Public: true}
 )
