@@ -1,56 +1,72 @@
-package audit
+package impersonation
 
 import (
 	"bytes"
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
-	"sync/atomic"
+	"sync"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
 // MiddlewareConfig holds the optional settings of a [Middleware].
 type MiddlewareConfig struct {
-	// Route names a request's route for its event. Nil means the
-	// http.ServeMux pattern (r.Pattern, such as "GET /patients/{id}"),
-	// else the method and "(no route)": never the raw path or query,
-	// which may carry data.
+	// Route names a request's route for its event: the HTTP method, one
+	// space and the route, such as "GET /notes/{id}". Nil means the
+	// http.ServeMux pattern (r.Pattern), else the method and
+	// "(unrouted)": never the raw path or query, which may carry data. A
+	// route that is not printable ASCII without spaces, or that makes the
+	// action longer than [audit.MaxActionLen], is recorded as the method
+	// and "(unprintable)".
 	Route func(r *http.Request) string
 	// OnError receives failures to record an event (the request then
 	// failed with 503) and handler panics (the request failed with 500),
 	// for logging. It must not write to the response.
 	OnError func(r *http.Request, err error)
+	// Deny, when set, answers the requests the middleware refuses in place
+	// of the default application/problem+json document: 503 when the
+	// request's event could not be written, 500 after the handler
+	// panicked. [jwtctx.ProblemFromContext] of its request gives the
+	// status, title and detail. It is the hook of an HTML application that
+	// renders its own error pages, like
+	// [http.CrossOriginProtection.SetDenyHandler].
+	Deny http.Handler
 }
 
 // Middleware records every request made with an impersonation token as
-// one event in the impersonated clinic's chain: action [ActionRequest],
-// resource type "route", resource id the method and route pattern, the
-// admin and grant from the principal, and an outcome from the status
-// code (below 400 success, 401 and 403 denied, else failure). Requests of
-// other principals pass through untouched. Build it with [NewMiddleware];
-// it is immutable and safe for concurrent use.
+// one event in the impersonated tenant's audit chain. Build it with
+// [NewMiddleware]; it is immutable and safe for concurrent use.
+//
+// The event's action is the request's method and route ("GET
+// /notes/{id}", see [MiddlewareConfig.Route]); its resource type and id
+// name the record the request touched, as told by [Touch] or [Record]
+// (the first one told; none when the request named no record, as a list
+// does); its actor, grant and impersonator come from the principal; its
+// outcome from the status code (below 400 success, 401 and 403 denied,
+// else failure). Requests of other principals pass through untouched and
+// are not recorded by the middleware.
 //
 // Place it after jwtctx's middleware (which puts the principal in the
-// context). How each request is recorded:
+// context). One event per request, written once:
 //
 //   - Writes: a handler that changes data runs its transaction through
 //     [RequestTx], which appends the request's event in that same
 //     transaction: the change and its event commit together, and if the
 //     event cannot be written, the change rolls back and the request fails.
-//   - Everything else (reads, failed writes, handlers that never reached
-//     RequestTx): after the handler returns, or panics, the middleware
-//     appends the event in its own transaction through the tenantdb
-//     pool, with context.WithoutCancel so a client that goes away cannot
-//     skip it.
+//   - Everything else (reads outside RequestTx, failed writes, handlers
+//     that never reached RequestTx): after the handler returns, or panics,
+//     the middleware appends the event in its own transaction through the
+//     tenantdb pool, with context.WithoutCancel so a client that goes away
+//     cannot skip it.
 //   - The response is held in memory until the event is committed; if it
-//     cannot be written, the response is dropped and the client gets 503
-//     application/problem+json. So no data read under impersonation leaves
-//     without its record, and a request is never reported successful
-//     without one. (Streaming and Flush are therefore not available to
-//     impersonated requests.)
+//     cannot be written, the response is dropped and the client gets 503.
+//     So no data read under impersonation leaves without its record, and
+//     a request is never reported successful without one. (Streaming and
+//     Flush are therefore not available to impersonated requests.)
 //
 // A write handler that commits changes outside RequestTx is still
 // recorded, afterwards; if that record fails, the client gets 503 but the
@@ -62,8 +78,8 @@ type Middleware struct {
 }
 
 // NewMiddleware returns a Middleware that writes events through db (the
-// app role's pool, in the impersonated clinic's tenant context). It fails
-// with [ErrInvalidConfig] for a nil db.
+// app role's pool, in the impersonated tenant's context). It fails with
+// [ErrInvalidConfig] for a nil db.
 func NewMiddleware(db *tenantdb.Pool, cfg MiddlewareConfig) (*Middleware, error) {
 	if db == nil {
 		return nil, fmt.Errorf("%w: a tenantdb pool is required", ErrInvalidConfig)
@@ -73,30 +89,84 @@ func NewMiddleware(db *tenantdb.Pool, cfg MiddlewareConfig) (*Middleware, error)
 
 type requestKey struct{}
 
-// requestState is the request's pending event, shared by the middleware
-// and RequestTx.
+// requestState is the request's pending event, shared by the middleware,
+// RequestTx, Touch and Record.
 type requestState struct {
-	m        *Middleware
-	r        *http.Request // the request passed on; a ServeMux sets its Pattern
-	recorded atomic.Bool
+	m *Middleware
+	r *http.Request // the request passed on; a ServeMux sets its Pattern
+
+	mu                  sync.Mutex
+	recorded            bool
+	resourceType, resID string
 }
 
-func (s *requestState) event(outcome Outcome) Event {
-	route := ""
-	if s.m.cfg.Route != nil {
-		route = s.m.cfg.Route(s.r)
-	} else if s.r.Pattern != "" {
-		route = s.r.Pattern
-		if len(route) > 0 && route[0] == '/' {
-			route = s.r.Method + " " + route
+// touch names the request's record, unless one is named or the event
+// is written.
+func (s *requestState) touch(resourceType, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.recorded && s.resourceType == "" && s.resID == "" {
+		s.resourceType, s.resID = resourceType, id
+	}
+}
+
+// event returns the request's event with outcome.
+func (s *requestState) event(outcome audit.Outcome) audit.Event {
+	s.mu.Lock()
+	resourceType, id := s.resourceType, s.resID
+	s.mu.Unlock()
+	return audit.Event{Action: s.action(), ResourceType: resourceType, ResourceID: id, Outcome: outcome}
+}
+
+func (s *requestState) action() string {
+	r := s.r
+	var action string
+	switch {
+	case s.m.cfg.Route != nil:
+		action = s.m.cfg.Route(r)
+	case r.Pattern != "":
+		action = r.Pattern
+		if action[0] == '/' {
+			action = r.Method + " " + action
 		}
-	} else {
-		route = s.r.Method + " (no route)"
+	default:
+		action = r.Method + " (unrouted)"
 	}
-	if !validText(route, MaxResourceIDLen) {
-		route = s.r.Method + " (unprintable route)"
+	// Only the action is in question: the other fields are valid.
+	if (audit.Event{Action: action, Outcome: audit.Success, ActorKind: tenancy.KindSystem}).Validate() != nil {
+		action = r.Method + " (unprintable)"
 	}
-	return Event{Action: ActionRequest, ResourceType: "route", ResourceID: route, Outcome: outcome}
+	return action
+}
+
+// Touch tells the [Middleware] that the impersonated request in ctx
+// touched the record resourceType / id (such as "invoice" and its id),
+// so that the request's one event names it. The first record told is
+// kept; later ones, and any told after the event was written, are
+// ignored. Outside a request that the Middleware records, Touch does
+// nothing. Call it inside the transaction that reads or writes the
+// record, before [RequestTx] commits. It is safe for concurrent use.
+func Touch(ctx context.Context, resourceType, id string) {
+	if st, _ := ctx.Value(requestKey{}).(*requestState); st != nil {
+		st.touch(resourceType, id)
+	}
+}
+
+// Record records the domain event e (such as "invoice.view" of an
+// invoice) for the work in ctx, in tx, and keeps the rule "one event per
+// impersonated request": in a request that the [Middleware] records, e's
+// resource is told to the request's event ([Touch]) and nothing else is
+// written; otherwise, for staff, other principals, and impersonated work
+// outside such a request, it is [audit.Record](ctx, tx, e). It returns
+// audit.Record's error, or nil. It is safe for concurrent use on
+// different transactions.
+func Record(ctx context.Context, tx audit.Tx, e audit.Event) error {
+	if st, _ := ctx.Value(requestKey{}).(*requestState); st != nil {
+		st.touch(e.ResourceType, e.ResourceID)
+		return nil
+	}
+	_, err := audit.Record(ctx, tx, e)
+	return err
 }
 
 // Handler returns next wrapped in the recording described on [Middleware].
@@ -112,23 +182,34 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		st.r = r
 		bw := &bufferedWriter{header: make(http.Header)}
 		m.serve(next, bw, r)
-		if !st.recorded.Load() {
+		st.mu.Lock()
+		recorded := st.recorded
+		st.mu.Unlock()
+		if !recorded {
 			ctx := context.WithoutCancel(r.Context())
 			err := m.db.Tx(ctx, func(tx *tenantdb.Tx) error {
-				_, err := Record(ctx, tx, st.event(outcomeOf(bw.statusCode())))
+				_, err := audit.Record(ctx, tx, st.event(outcomeOf(bw.statusCode())))
 				return err
 			})
 			if err != nil {
 				if m.cfg.OnError != nil {
-					m.cfg.OnError(r, fmt.Errorf("audit: recording an impersonated request: %w", err))
+					m.cfg.OnError(r, fmt.Errorf("impersonation: recording a request: %w", err))
 				}
-				writeProblem(w, http.StatusServiceUnavailable, unavailableBody)
+				unavailable.Serve(w, r, m.cfg.Deny)
 				return
 			}
 		}
 		bw.flush(w)
 	})
 }
+
+// The middleware's refusals.
+var (
+	unavailable = jwtctx.Problem{Status: http.StatusServiceUnavailable, Title: "Service Unavailable",
+		Detail: "The request could not be recorded in the audit log, so it was not answered."}
+	internal = jwtctx.Problem{Status: http.StatusInternalServerError, Title: "Internal Server Error",
+		Detail: "The request failed."}
+)
 
 // serve runs next, turning a panic into a 500 response (after dropping
 // whatever was written) so that the request is still recorded.
@@ -139,9 +220,10 @@ func (m *Middleware) serve(next http.Handler, bw *bufferedWriter, r *http.Reques
 				panic(v)
 			}
 			if m.cfg.OnError != nil {
-				m.cfg.OnError(r, fmt.Errorf("audit: handler panicked: %v", v))
+				m.cfg.OnError(r, fmt.Errorf("impersonation: handler panicked: %v", v))
 			}
-			bw.reset(http.StatusInternalServerError)
+			bw.reset()
+			internal.Serve(bw, r, m.cfg.Deny)
 		}
 	}()
 	next.ServeHTTP(bw, r)
@@ -149,37 +231,51 @@ func (m *Middleware) serve(next http.Handler, bw *bufferedWriter, r *http.Reques
 
 // RequestTx runs fn in a tenant transaction on db and, when the request
 // in ctx is an impersonated one that the [Middleware] records and has not
-// been recorded yet, appends the request's event (outcome success) in the
-// same transaction, after fn: the change and its event commit together or
-// not at all, and a failure to write the event fails the call. The event
-// is then not written again by the middleware. Otherwise RequestTx is
-// db.Tx(ctx, fn). It returns fn's error, the event's, or db.Tx's.
+// been recorded yet, appends the request's event (outcome success, naming
+// the record fn told through [Touch] or [Record]) in the same
+// transaction, after fn: the change and its event commit together or not
+// at all, and a failure to write the event fails the call. The event is
+// then not written again. Otherwise RequestTx is db.Tx(ctx, fn). It
+// returns fn's error, the event's, or db.Tx's.
 func RequestTx(ctx context.Context, db *tenantdb.Pool, fn func(tx *tenantdb.Tx) error) error {
 	st, _ := ctx.Value(requestKey{}).(*requestState)
-	if st == nil || st.recorded.Load() {
+	if st == nil {
 		return db.Tx(ctx, fn)
 	}
+	wrote := false
 	err := db.Tx(ctx, func(tx *tenantdb.Tx) error {
+		wrote = false
 		if err := fn(tx); err != nil {
 			return err
 		}
-		_, err := Record(ctx, tx, st.event(Success))
-		return err
+		st.mu.Lock()
+		done := st.recorded
+		st.mu.Unlock()
+		if done {
+			return nil
+		}
+		if _, err := audit.Record(ctx, tx, st.event(audit.Success)); err != nil {
+			return err
+		}
+		wrote = true
+		return nil
 	})
-	if err == nil {
-		st.recorded.Store(true)
+	if err == nil && wrote {
+		st.mu.Lock()
+		st.recorded = true
+		st.mu.Unlock()
 	}
 	return err
 }
 
-func outcomeOf(status int) Outcome {
+func outcomeOf(status int) audit.Outcome {
 	switch {
 	case status < 400:
-		return Success
+		return audit.Success
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return Denied
+		return audit.Denied
 	}
-	return Failure
+	return audit.Failure
 }
 
 // bufferedWriter holds a response until the request is recorded.
@@ -211,12 +307,11 @@ func (b *bufferedWriter) statusCode() int {
 	return b.status
 }
 
-func (b *bufferedWriter) reset(status int) {
+// reset drops whatever the handler wrote.
+func (b *bufferedWriter) reset() {
 	b.header = make(http.Header)
 	b.body.Reset()
-	b.status = status
-	b.header.Set("Content-Type", "application/problem+json")
-	b.body.WriteString(internalBody)
+	b.status = 0
 }
 
 func (b *bufferedWriter) flush(w http.ResponseWriter) {
@@ -226,18 +321,4 @@ func (b *bufferedWriter) flush(w http.ResponseWriter) {
 	}
 	w.WriteHeader(b.statusCode())
 	_, _ = w.Write(b.body.Bytes())
-}
-
-const (
-	unavailableBody = `{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"The request could not be recorded in the audit log, so it was not answered."}`
-	internalBody    = `{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"The request failed."}`
-)
-
-func writeProblem(w http.ResponseWriter, status int, body string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(body))
 }

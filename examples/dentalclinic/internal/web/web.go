@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
-	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+	"github.com/mydentalpractice/tenancy/impersonation"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
@@ -29,7 +29,7 @@ type Config struct {
 	API            *api.Server
 	Tokens         *jwtctx.Authority
 	Revoker        *store.Revocations
-	Impersonations *audit.Impersonations
+	Impersonations *impersonation.Grants
 	// CSRFKey keys the CSRF tokens bound to each session: at least 32
 	// random bytes, the same on every instance.
 	CSRFKey []byte
@@ -49,9 +49,9 @@ type Server struct {
 	api     *api.Server
 	tokens  *jwtctx.Authority
 	revoker *store.Revocations
-	imp     *audit.Impersonations
+	imp     *impersonation.Grants
 	auth    *jwtctx.Middleware
-	auditMW *audit.Middleware
+	auditMW *impersonation.Middleware
 	log     *slog.Logger
 	now     func() time.Time
 	cookies cookieNames
@@ -116,7 +116,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	s.auditMW, err = audit.NewMiddleware(cfg.DB, audit.MiddlewareConfig{
+	s.auditMW, err = impersonation.NewMiddleware(cfg.DB, impersonation.MiddlewareConfig{
 		OnError: func(r *http.Request, err error) {
 			s.log.ErrorContext(r.Context(), "audit of an impersonated page failed", "err", err)
 		},
