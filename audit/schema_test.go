@@ -126,7 +126,7 @@ func TestAppendOnly(t *testing.T) {
 
 // TestSchemaUnderAnotherTenantColumn: an application whose tenant column
 // is org_id installs the audit schema, builds its model with
-// audit.Tables(), and records, lists and verifies through
+// audit.Tables(cfg), and records, lists and verifies through
 // tenantdb with its default guard: the audit tables carry their own
 // tenant column (audit.TenantColumn), so the application's name for its
 // own is irrelevant to them. Before, Schema created the tables with
