@@ -33,11 +33,62 @@ var mayImportTesting = []string{
 	modulePath + "/tenancytest",
 }
 
+// badDeps is the sibling rule, in tailscale's deptest form: for each SDK
+// package, the packages it must not depend on (directly or through
+// another), each with the reason. Paths are relative to the module; "std:"
+// marks a standard-library package.
+var badDeps = map[string]map[string]string{
+	"": {
+		"std:net/http": "the domain types are for every transport, not HTTP only",
+	},
+	"audit": {
+		"impersonation": "the chain records; it does not know who impersonates",
+		"jwtctx":        "the chain records principals, whatever token carried them",
+		"std:net/http":  "the chain is no HTTP middleware; impersonation's middleware records through it",
+	},
+	"impersonation": {
+		"tenancytest": "grants and their middleware run in production, not only in tests",
+	},
+	"jwtctx": {
+		"tenantdb":      "tokens know no database pool",
+		"audit":         "the token layer does not record; impersonation records its refusals",
+		"impersonation": "jwtctx verifies tokens; impersonation builds on it, not the other way round",
+		"rls":           "tokens know no isolation model",
+	},
+	"rls": {
+		"tenantdb": "the model and its SQL know no pool",
+		"jwtctx":   "the model knows no token format",
+		"sqlguard": "the guard reads the model, not the other way round",
+		"audit":    "audit declares its tables to the model, not the other way round",
+	},
+	"sqlguard": {
+		"tenantdb":     "the guard checks SQL; it runs none",
+		"jwtctx":       "the guard knows no token format",
+		"audit":        "the guard does not record",
+		"std:net/http": "the guard is no HTTP concern",
+	},
+	"tenantdb": {
+		"jwtctx":        "the pool takes principals from registered sources, not from tokens",
+		"audit":         "recording is a hook the caller sets (Config.OnSystem), not a dependency",
+		"impersonation": "the pool knows principals, not how an admin came to act",
+		"std:net/http":  "the pool serves jobs and CLIs as well as requests",
+	},
+	"tenantbun": {
+		"jwtctx": "the bun adapter knows no token format",
+		"audit":  "the bun adapter does not record",
+	},
+	"internal/problem": {
+		"": "the problem writer knows HTTP only, no tenant",
+	},
+}
+
 // layeringViolations applies the module's layering rules to the packages of
 // `go list -deps`:
 //   - tenancy depends on the standard library only, and not on net/http;
 //   - no package outside examples/ depends on gorilla/mux or on examples/;
-//   - no package outside examples/ imports testing, except test helpers.
+//   - no package outside examples/ imports testing, except test helpers;
+//   - no SDK package depends on a package that badDeps forbids it, and
+//     each violation says why.
 func layeringViolations(pkgs []goPackage) []string {
 	std := make(map[string]bool, len(pkgs))
 	for _, p := range pkgs {
@@ -56,9 +107,6 @@ func layeringViolations(pkgs []goPackage) []string {
 				if !std[d] {
 					bad = append(bad, fmt.Sprintf("%s depends on %s, outside the standard library", p.ImportPath, d))
 				}
-				if d == "net/http" {
-					bad = append(bad, fmt.Sprintf("%s depends on net/http", p.ImportPath))
-				}
 			}
 		}
 		for _, d := range p.Deps {
@@ -71,6 +119,17 @@ func layeringViolations(pkgs []goPackage) []string {
 		}
 		if slices.Contains(p.Imports, "testing") && !slices.Contains(mayImportTesting, p.ImportPath) {
 			bad = append(bad, fmt.Sprintf("%s imports testing", p.ImportPath))
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, modulePath), "/")
+		forbidden := badDeps[rel]
+		for _, d := range p.Deps {
+			key := "std:" + d
+			if d == modulePath || strings.HasPrefix(d, modulePath+"/") {
+				key = strings.TrimPrefix(strings.TrimPrefix(d, modulePath), "/")
+			}
+			if why, ok := forbidden[key]; ok {
+				bad = append(bad, fmt.Sprintf("%s depends on %s: %s", p.ImportPath, d, why))
+			}
 		}
 	}
 	return bad
@@ -91,13 +150,56 @@ func TestLayeringRules(t *testing.T) {
 	}
 	want := []string{
 		modulePath + " depends on github.com/jackc/pgx/v5, outside the standard library",
-		modulePath + " depends on net/http",
+		modulePath + " depends on net/http: the domain types are for every transport, not HTTP only",
 		modulePath + "/jwtctx depends on github.com/gorilla/mux",
 		modulePath + "/jwtctx imports testing",
 		modulePath + "/audit depends on " + modulePath + "/examples/dentalclinic/store",
 	}
 	if diff := cmp.Diff(want, layeringViolations(pkgs)); diff != "" {
 		t.Errorf("layeringViolations (-want +got):\n%s", diff)
+	}
+}
+
+// TestLayeringRulesBetweenSiblings: a forbidden sibling dependency, direct
+// or through another package, is a violation that gives its reason.
+func TestLayeringRulesBetweenSiblings(t *testing.T) {
+	pkgs := []goPackage{
+		{ImportPath: "net/http", Standard: true},
+		{ImportPath: modulePath},
+		{ImportPath: modulePath + "/impersonation", Deps: []string{modulePath, "net/http"}},
+		{ImportPath: modulePath + "/audit", Imports: []string{modulePath + "/impersonation"},
+			Deps: []string{modulePath, modulePath + "/impersonation", "net/http"}},
+		{ImportPath: modulePath + "/sqlguard", Deps: []string{modulePath + "/tenantdb"}},
+		{ImportPath: modulePath + "/jwtctx", Deps: []string{"net/http", modulePath + "/internal/problem"}},
+	}
+	want := []string{
+		modulePath + "/audit depends on " + modulePath + "/impersonation: the chain records; it does not know who impersonates",
+		modulePath + "/audit depends on net/http: the chain is no HTTP middleware; impersonation's middleware records through it",
+		modulePath + "/sqlguard depends on " + modulePath + "/tenantdb: the guard checks SQL; it runs none",
+	}
+	if diff := cmp.Diff(want, layeringViolations(pkgs)); diff != "" {
+		t.Errorf("layeringViolations (-want +got):\n%s", diff)
+	}
+}
+
+// TestBadDepsNameRealPackages keeps the table honest: every package it
+// names, as the one ruled or as a forbidden dependency, exists.
+func TestBadDepsNameRealPackages(t *testing.T) {
+	for pkg, deps := range badDeps {
+		names := []string{pkg}
+		for d := range deps {
+			if !strings.HasPrefix(d, "std:") {
+				names = append(names, d)
+			}
+		}
+		for _, n := range names {
+			if n == "" {
+				continue
+			}
+			if _, err := os.Stat(n); err != nil {
+				t.Errorf("badDeps names %q, which is no package of the module: %v", n, err)
+			}
+		}
 	}
 }
 

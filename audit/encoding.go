@@ -20,7 +20,7 @@ const encodingMagic = "tenancy/audit/v1"
 // followed by that many bytes, in this fixed order:
 //
 //  1. the text "tenancy/audit/v1"
-//  2. Clinic: 16 bytes, or empty for the platform chain
+//  2. Tenant: 16 bytes, or empty for the platform chain
 //  3. Seq: 8 bytes, big-endian
 //  4. ID: 16 bytes
 //  5. OccurredAt: 8 bytes, big-endian Unix microseconds
@@ -52,7 +52,7 @@ func (e Event) Encode() []byte {
 		}
 	}
 	field([]byte(encodingMagic))
-	id(e.Clinic)
+	id(e.Tenant)
 	field(binary.BigEndian.AppendUint64(nil, uint64(e.Seq)))
 	id(e.ID)
 	field(binary.BigEndian.AppendUint64(nil, uint64(e.OccurredAt.UnixMicro())))

@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -11,25 +12,26 @@ import (
 )
 
 // Event is one audit record: who did what to which resource, with what
-// outcome, in which clinic's chain. Events are values, safe to copy and to
+// outcome, in which tenant's chain. Events are values, safe to copy and to
 // read from several goroutines.
 //
-// The caller of [Record] sets Clinic (or leaves it to the context's
+// The caller of [Record] sets Tenant (or leaves it to the context's
 // tenant), Action, ResourceType, ResourceID, Outcome and Reason. Record
 // sets every other field: ID, Seq, Version, OccurredAt, the actor fields
 // from the principal in the context, RequestID, PrevHash and Hash.
 //
-// Reason is the only free-text field. It must never hold clinical text
-// (diagnoses, notes, prescriptions), tokens, passwords or other secrets:
-// it is an operator's stated justification ("patient asked for a data
-// export", "support ticket 4711"), shown to the clinic's owner.
+// Reason is the only free-text field. It must never hold the tenant's
+// data (records' content, personal data), tokens, passwords or other
+// secrets: it is an operator's stated justification ("customer asked for
+// a data export", "support ticket 4711"), shown to the tenant's readers
+// of the audit log.
 // ResourceID is an identifier, not content.
 type Event struct {
 	// ID is a UUIDv7 made by Record.
 	ID tenancy.ID
-	// Clinic is the clinic whose chain the event joins; zero means a
+	// Tenant is the tenant whose chain the event joins; zero means a
 	// platform-wide event (the platform chain).
-	Clinic tenancy.ID
+	Tenant tenancy.ID
 	// Seq is the event's position in its chain, from 1 without gaps.
 	Seq int64
 	// Version is the canonical encoding's version; see [Event.Encode].
@@ -49,20 +51,24 @@ type Event struct {
 	// neither are zero.
 	Grant, Impersonator tenancy.ID
 
-	// Action names what happened, such as "patient.update" or
-	// [ActionImpersonationStarted]: 1 to 100 bytes of a-z, 0-9, '.', '_',
-	// ':' and '-'. Required.
+	// Action names what happened, in 1 to 100 bytes, in one of two
+	// forms: a name of a-z, 0-9, '.', '_', ':' and '-', such as
+	// "invoice.update" or [ActionSystem]; or an HTTP request, its method
+	// (A-Z), one space and its route pattern (printable ASCII without
+	// spaces), such as "GET /invoices/{id}", which package impersonation
+	// writes for each impersonated request. Never a raw path or query.
+	// Required.
 	Action string
-	// ResourceType is the kind of object acted on, such as "patient";
-	// same alphabet as Action, at most 100 bytes. Optional.
+	// ResourceType is the kind of object acted on, such as "invoice";
+	// the alphabet of an Action name, at most 100 bytes. Optional.
 	ResourceType string
-	// ResourceID identifies the object (an id, a route pattern), at most
+	// ResourceID identifies the object (its id), at most
 	// 200 bytes of printable UTF-8. Optional. Never content.
 	ResourceID string
 	// Outcome is whether the action succeeded. Required.
 	Outcome Outcome
 	// Reason is a stated justification, at most 500 bytes of printable
-	// UTF-8. Optional, except for impersonation. No clinical text, tokens
+	// UTF-8. Optional, except for impersonation. No tenant data, tokens
 	// or secrets.
 	Reason string
 	// RequestID correlates the event with logs; from the principal.
@@ -86,11 +92,8 @@ const (
 
 // Actions written by this package.
 const (
-	ActionImpersonationStarted = "impersonation.started"
-	ActionImpersonationEnded   = "impersonation.ended"
-	ActionImpersonationRefused = "impersonation.refused"
-	ActionRequest              = "http.request"
-	ActionSystem               = "system.use"
+	// ActionSystem is the action of [OnSystem]'s events.
+	ActionSystem = "system.use"
 )
 
 // Outcome says whether an audited action succeeded. The zero Outcome is
@@ -141,13 +144,16 @@ func (h Hash) String() string { return hex.EncodeToString(h[:]) }
 // event).
 func (h Hash) IsZero() bool { return h == Hash{} }
 
-// validate checks the caller-set fields of e.
-func (e Event) validate() error {
+// Validate reports whether e's text fields, outcome, actor kind and
+// grant keep the documented limits, as [Record] checks them before it
+// sends any SQL: nil, or an error wrapping [ErrInvalidEvent] that names
+// the first field out of bounds. It is safe for concurrent use.
+func (e Event) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalidEvent, fmt.Sprintf(format, args...))
 	}
-	if !validName(e.Action, false) {
-		return bad("action must be 1 to %d bytes of [a-z0-9._:-]", MaxActionLen)
+	if !validName(e.Action, false) && !validRequestAction(e.Action) {
+		return bad("action must be 1 to %d bytes of [a-z0-9._:-], or a method and a route", MaxActionLen)
 	}
 	if !validName(e.ResourceType, true) {
 		return bad("resource type must be at most %d bytes of [a-z0-9._:-]", MaxActionLen)
@@ -183,6 +189,27 @@ func validName(s string, optional bool) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validRequestAction reports whether s is an HTTP method (A-Z), one
+// space and a route of printable ASCII without spaces, in at most
+// MaxActionLen bytes.
+func validRequestAction(s string) bool {
+	method, route, ok := strings.Cut(s, " ")
+	if !ok || method == "" || route == "" || len(s) > MaxActionLen {
+		return false
+	}
+	for i := 0; i < len(method); i++ {
+		if c := method[i]; c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	for i := 0; i < len(route); i++ {
+		if c := route[i]; c <= ' ' || c >= 0x7f {
 			return false
 		}
 	}

@@ -13,7 +13,7 @@ import (
 func ExampleEvent_Sum() {
 	e := audit.Event{
 		ID:           tenancy.MustParseID("0195f1c2-0000-7000-8000-000000000001"),
-		Clinic:       tenancy.MustParseID("0195f1c2-0000-7000-8000-00000000000a"),
+		Tenant:       tenancy.MustParseID("0195f1c2-0000-7000-8000-00000000000a"),
 		Seq:          1,
 		Version:      audit.EncodingVersion,
 		OccurredAt:   time.Date(2025, 3, 1, 9, 30, 0, 0, time.UTC),
@@ -21,7 +21,7 @@ func ExampleEvent_Sum() {
 		Actor:        tenancy.MustParseID("0195f1c2-0000-7000-8000-0000000000ff"),
 		Grant:        tenancy.MustParseID("0195f1c2-0000-7000-8000-0000000000aa"),
 		Impersonator: tenancy.MustParseID("0195f1c2-0000-7000-8000-0000000000ff"),
-		Action:       audit.ActionImpersonationStarted,
+		Action:       "impersonation.started", // impersonation.ActionStarted
 		ResourceType: "impersonation_grant",
 		ResourceID:   "0195f1c2-0000-7000-8000-0000000000aa",
 		Outcome:      audit.Success,

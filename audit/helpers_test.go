@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -78,6 +76,12 @@ var testKinds = []tenancy.KindSpec{
 // default guard of the model).
 func setupWith(t testing.TB, column string, guard tenantdb.Guard) *fixture {
 	t.Helper()
+	return setupFull(t, column, guard, audit.Config{})
+}
+
+// setupFull is setupWith for the audit configuration acfg.
+func setupFull(t testing.TB, column string, guard tenantdb.Guard, acfg audit.Config) *fixture {
+	t.Helper()
 	db := pgtest.New(t)
 	cfg := rls.Config{
 		TenantColumn: column,
@@ -94,12 +98,12 @@ func setupWith(t testing.TB, column string, guard tenantdb.Guard) *fixture {
 		t.Fatal(err)
 	}
 	db.Exec(t, pgtest.Owner, notes)
-	schema, err := audit.Schema(cfg)
+	schema, err := audit.Schema(cfg, acfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.Exec(t, pgtest.Owner, schema)
-	model, err := rls.NewModel(cfg, append(audit.Tables(), rls.Table{Name: "public.notes"})...)
+	model, err := rls.NewModel(cfg, append(audit.Tables(acfg), rls.Table{Name: "public.notes"})...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,24 +172,4 @@ func sqlState(err error) string {
 		return pe.Code
 	}
 	return ""
-}
-
-// clock is a settable clock for grants and tokens.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }

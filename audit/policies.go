@@ -1,10 +1,10 @@
 package audit
 
 // CrossTenantPolicies returns the names, as "schema.table.policy", of the
-// PERMISSIVE policies of [Schema] that cross clinics on purpose: the
+// PERMISSIVE policies of [Schema] that cross tenants on purpose: the
 // platform role's audit_platform on audit.events, audit.chain_heads and
-// audit.impersonation_grants (it reads every clinic's chain, heads and
-// grants, and writes grants and their events into any clinic's chain), and
+// audit.impersonation_grants (it reads every tenant's chain, heads and
+// grants, and writes grants and their events into any tenant's chain), and
 // the owner role's audit_owner_system on audit.events (it inserts
 // platform-wide events during system work). [rls.Check] reports each as
 // [rls.CodePolicyUnboundRole] unless it is listed in

@@ -19,15 +19,15 @@ const eventColumns = `tenant_id, seq, id, version, occurred_at, actor_kind, acto
 func scanEvent(row pgx.CollectableRow) (Event, error) {
 	var (
 		e                             Event
-		clinic, id, actor, grant, imp pgtype.UUID
+		tenant, id, actor, grant, imp pgtype.UUID
 		kind, outcome                 string
 		prev, hash                    []byte
 	)
-	if err := row.Scan(&clinic, &e.Seq, &id, &e.Version, &e.OccurredAt, &kind, &actor, &grant, &imp,
+	if err := row.Scan(&tenant, &e.Seq, &id, &e.Version, &e.OccurredAt, &kind, &actor, &grant, &imp,
 		&e.Action, &e.ResourceType, &e.ResourceID, &outcome, &e.Reason, &e.RequestID, &prev, &hash); err != nil {
 		return Event{}, fmt.Errorf("audit: reading an event: %w", err)
 	}
-	e.Clinic, e.ID, e.Actor, e.Grant, e.Impersonator = fromUUID(clinic), fromUUID(id), fromUUID(actor), fromUUID(grant), fromUUID(imp)
+	e.Tenant, e.ID, e.Actor, e.Grant, e.Impersonator = fromUUID(tenant), fromUUID(id), fromUUID(actor), fromUUID(grant), fromUUID(imp)
 	e.ActorKind, _ = tenancy.ParseKind(kind)
 	e.Outcome, _ = ParseOutcome(outcome)
 	e.OccurredAt = e.OccurredAt.UTC()

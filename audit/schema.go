@@ -2,6 +2,7 @@ package audit
 
 import (
 	"cmp"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -30,46 +31,78 @@ const TenantColumn = "tenant_id"
 // Tables returns the [rls.Table] specs of the audit tables that belong to
 // tenants, as [Schema] passes them to [rls.Generate], each with its tenant
 // column ([TenantColumn]): audit.events (the app role may INSERT and
-// SELECT; only principals with the "owner" role read), audit.chain_heads
-// (SELECT, INSERT, UPDATE, for the chain's lock) and
-// audit.impersonation_grants (SELECT by owners; written only by the
+// SELECT; only principals holding one of cfg's reader roles read),
+// audit.chain_heads (SELECT, INSERT, UPDATE, for the chain's lock) and
+// audit.impersonation_grants (SELECT by readers; written only by the
 // platform role). Build the application's isolation model with them
-// ([rls.NewModel](cfg, append(appTables, audit.Tables()...)...)), so that
-// the guard and the checker know them. Do not also list them in the
-// application's own rls.Generate call that runs after Schema: its REVOKE
-// would remove the platform role's grants. It returns a new slice on each
-// call and is safe for concurrent use.
-func Tables() []rls.Table {
+// ([rls.NewModel](rcfg, append(appTables, audit.Tables(cfg)...)...)), so
+// that the guard and the checker know them, and pass the same cfg to
+// [Schema]. Do not also list them in the application's own rls.Generate
+// call that runs after Schema: its REVOKE would remove the platform
+// role's grants. It returns a new slice on each call and is safe for
+// concurrent use.
+//
+// The ReadRoles of audit.events are the one record of who reads the
+// log: [Config.Readers] gives them, the generated policies enforce them,
+// and package impersonation lets them end grants.
+func Tables(cfg Config) []rls.Table {
+	readers := cfg.Readers()
 	return []rls.Table{
-		{Name: "audit.events", TenantColumn: TenantColumn, ReadRoles: []string{OwnerRole}, Privileges: []string{"SELECT", "INSERT"}},
+		{Name: "audit.events", TenantColumn: TenantColumn, ReadRoles: readers, Privileges: []string{"SELECT", "INSERT"}},
 		{Name: "audit.chain_heads", TenantColumn: TenantColumn, Privileges: []string{"SELECT", "INSERT", "UPDATE"}},
-		{Name: "audit.impersonation_grants", TenantColumn: TenantColumn, ReadRoles: []string{OwnerRole}, Privileges: []string{"SELECT"}},
+		{Name: "audit.impersonation_grants", TenantColumn: TenantColumn, ReadRoles: slices.Clone(readers), Privileges: []string{"SELECT"}},
 	}
 }
 
-// OwnerRole is the application role (in [tenancy.Principal.Roles]) of a
-// clinic's owner, who alone reads the clinic's audit log.
-const OwnerRole = "owner"
+// DefaultReaderRole is the reader role of a [Config] whose ReaderRoles
+// is empty: the tenant's owner.
+const DefaultReaderRole = "owner"
 
-// Schema returns the migration SQL of the audit tables, with cfg's role
-// and helper-schema names (defaults as in [rls.Config]): the schema
-// "audit", the tables, the append-only triggers, the row-level security
-// of [Tables] (through [rls.Generate], which also (re)creates the helper
-// functions), and the platform and owner roles' narrow policies. The
-// tables' tenant column is [TenantColumn] whatever cfg.TenantColumn says:
-// cfg names the roles and the helper schema, and its TenantColumn is the
-// application's own, which the audit tables do not use. Run it as
-// the owner role (or a superuser), in one transaction, after the
-// application's own rls migration; re-running it is harmless.
+// Config holds the audit log's own settings, shared by [Tables],
+// [Schema] and package impersonation. The zero Config is valid and uses
+// the defaults. Pass one value to all three: it is the one source of
+// truth for who reads a tenant's log.
+type Config struct {
+	// ReaderRoles are the application roles (in [tenancy.Principal.Roles])
+	// whose staff principals read their tenant's audit events and
+	// impersonation grants. No other principal reads them: other staff,
+	// principals of other kinds holding such a role, and impersonating
+	// admins read nothing. Empty means [DefaultReaderRole] alone. Each role
+	// must be a valid rls role name; [Schema] reports one that is not.
+	ReaderRoles []string
+}
+
+// Readers returns cfg's reader roles, defaulted: a new slice holding
+// ReaderRoles, or [DefaultReaderRole] when there are none. It is safe for
+// concurrent use.
+func (cfg Config) Readers() []string {
+	if len(cfg.ReaderRoles) == 0 {
+		return []string{DefaultReaderRole}
+	}
+	return slices.Clone(cfg.ReaderRoles)
+}
+
+// Schema returns the migration SQL of the audit tables, with rcfg's role
+// and helper-schema names (defaults as in [rls.Config]) and cfg's reader
+// roles: the schema "audit", the tables, the append-only triggers, the
+// row-level security of [Tables] (through [rls.Generate], which also
+// (re)creates the helper functions), and the platform and owner roles'
+// narrow policies. The tables' tenant column is [TenantColumn] whatever
+// rcfg.TenantColumn says: rcfg names the roles and the helper schema, and
+// its TenantColumn is the application's own, which the audit tables do
+// not use. Run it as the owner role (or a superuser), in one transaction,
+// after the application's own rls migration; re-running it is harmless
+// (and, with other reader roles, replaces the read policies).
 //
 // Who may do what:
 //   - app role: INSERT and SELECT on audit.events, only in the context's
-//     clinic; only staff principals with the "owner" role read, so other
-//     staff, patients and impersonating admins read nothing. No UPDATE,
-//     DELETE or TRUNCATE. SELECT, INSERT, UPDATE of the clinic's chain
-//     head. SELECT of the clinic's impersonation grants for owners.
-//   - platform role: SELECT and INSERT on audit.events of every clinic and
-//     the platform chain, and the chain heads and grants of every clinic,
+//     tenant; only staff principals holding a reader role read, so other
+//     staff, other kinds of principal and impersonating admins read
+//     nothing. No UPDATE, DELETE or TRUNCATE. SELECT, INSERT, UPDATE of
+//     the tenant's chain head. SELECT of the tenant's impersonation grants
+//     for readers.
+//   - platform role: SELECT and INSERT on audit.events of every tenant and
+//     the platform chain, and the chain heads and grants of every tenant,
 //     in transactions that declare a principal kind of "system" or
 //     "platform_admin" (tenantdb's System does; so do this package's
 //     functions). That condition keeps stray unscoped work out; it is no
@@ -79,27 +112,40 @@ const OwnerRole = "owner"
 //     migrations can record its use.
 //
 // Schema fails with an error wrapping [rls.ErrInvalidConfig] for a
-// malformed cfg. It is safe for concurrent use.
-func Schema(cfg rls.Config) (string, error) {
-	if err := cfg.Validate(); err != nil {
+// malformed rcfg or reader role. It is safe for concurrent use.
+func Schema(rcfg rls.Config, cfg Config) (string, error) {
+	if err := rcfg.Validate(); err != nil {
 		return "", err
 	}
-	policies, err := rls.Generate(cfg, Tables()...)
+	policies, err := rls.Generate(rcfg, Tables(cfg)...)
 	if err != nil {
 		return "", err
 	}
 	q := func(s string) string { return pgx.Identifier{s}.Sanitize() }
-	owner := q(cmp.Or(cfg.OwnerRole, rls.DefaultOwnerRole))
-	app := q(cmp.Or(cfg.AppRole, rls.DefaultAppRole))
-	platform := q(cmp.Or(cfg.PlatformRole, rls.DefaultPlatformRole))
-	helper := q(cmp.Or(cfg.Schema, rls.DefaultSchema))
+	owner := q(cmp.Or(rcfg.OwnerRole, rls.DefaultOwnerRole))
+	app := q(cmp.Or(rcfg.AppRole, rls.DefaultAppRole))
+	platform := q(cmp.Or(rcfg.PlatformRole, rls.DefaultPlatformRole))
+	helper := q(cmp.Or(rcfg.Schema, rls.DefaultSchema))
+	// The platform role's policies admit the operator kinds and system
+	// work; staff reads admit the kinds with tenant access. Both come from
+	// the application's declaration (rcfg.Kinds).
+	operators := []tenancy.Kind{tenancy.KindSystem}
+	var members []tenancy.Kind
+	for _, k := range rcfg.Kinds {
+		switch k.Access {
+		case tenancy.AccessOperator:
+			operators = append(operators, k.Name)
+		case tenancy.AccessTenant:
+			members = append(members, k.Name)
+		}
+	}
 	kind := "(SELECT " + helper + ".principal_kind())"
 	r := strings.NewReplacer(
 		"{owner}", owner, "{app}", app, "{platform}", platform, "{kind}", kind,
 		"{zero}", `'\x`+strings.Repeat("00", 32)+`'::bytea`,
 		"{system}", "'"+tenancy.KindSystem.String()+"'",
-		"{declared}", kind+" = ANY (ARRAY['"+tenancy.Kind("platform_admin").String()+"', '"+tenancy.KindSystem.String()+"']::text[])",
-		"{staff}", "'"+tenancy.Kind("staff").String()+"'",
+		"{declared}", kind+" = ANY ("+kindArray(operators)+")",
+		"{members}", kindArray(members),
 	)
 	var b strings.Builder
 	b.WriteString(r.Replace(tablesSQL))
@@ -125,7 +171,7 @@ CREATE TABLE IF NOT EXISTS audit.events (
     id uuid NOT NULL,
     version smallint NOT NULL CHECK (version = 1),
     occurred_at timestamptz NOT NULL,
-    actor_kind text NOT NULL CHECK (actor_kind IN ('staff', 'patient', 'platform_admin', 'system')),
+    actor_kind text NOT NULL CHECK (actor_kind ~ '^[a-z][a-z0-9_]{0,62}$'),
     actor_id uuid,
     impersonation_grant_id uuid,
     impersonator_id uuid,
@@ -244,14 +290,14 @@ CREATE TRIGGER end_grant_only BEFORE UPDATE ON audit.impersonation_grants
 `
 
 const grantsSQL = `
--- Audit: only staff (holding the owner role, above) read a tenant's events and grants; an
--- impersonating admin or a patient with an "owner" role reads nothing.
+-- Audit: only staff (holding a reader role, above) read a tenant's events and grants; an
+-- impersonating admin, or a principal of another kind holding a reader role, reads nothing.
 DROP POLICY IF EXISTS audit_staff_reads ON audit.events;
 CREATE POLICY audit_staff_reads ON audit.events AS RESTRICTIVE FOR SELECT TO {app}
-    USING ({kind} = {staff});
+    USING ({kind} = ANY ({members}));
 DROP POLICY IF EXISTS audit_staff_reads ON audit.impersonation_grants;
 CREATE POLICY audit_staff_reads ON audit.impersonation_grants AS RESTRICTIVE FOR SELECT TO {app}
-    USING ({kind} = {staff});
+    USING ({kind} = ANY ({members}));
 
 -- Audit: the platform head belongs to the platform role's and the owner's system work.
 ALTER TABLE audit.platform_head OWNER TO {owner};
@@ -281,3 +327,13 @@ DROP POLICY IF EXISTS audit_owner_system ON audit.events;
 CREATE POLICY audit_owner_system ON audit.events AS PERMISSIVE FOR INSERT TO {owner}
     WITH CHECK (tenant_id IS NULL AND {kind} = {system});
 `
+
+// kindArray returns kinds as a SQL text[] literal, sorted.
+func kindArray(kinds []tenancy.Kind) string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = "'" + k.String() + "'" // kind names are [a-z0-9_]: nothing to escape
+	}
+	slices.Sort(names)
+	return "ARRAY[" + strings.Join(names, ", ") + "]::text[]"
+}

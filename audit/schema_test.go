@@ -2,18 +2,15 @@ package audit_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
-	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/pgtest"
 	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/tenantdb"
@@ -74,7 +71,7 @@ func TestSchemaIsIdempotent(t *testing.T) {
 		OwnerRole:    f.db.RoleName(pgtest.Owner),
 		AppRole:      f.db.RoleName(pgtest.App),
 		PlatformRole: f.db.RoleName(pgtest.Platform),
-	})
+	}, audit.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +126,7 @@ func TestAppendOnly(t *testing.T) {
 
 // TestSchemaUnderAnotherTenantColumn: an application whose tenant column
 // is org_id installs the audit schema, builds its model with
-// audit.Tables(), and records, lists, verifies and impersonates through
+// audit.Tables(cfg), and records, lists and verifies through
 // tenantdb with its default guard: the audit tables carry their own
 // tenant column (audit.TenantColumn), so the application's name for its
 // own is irrelevant to them. Before, Schema created the tables with
@@ -197,25 +194,45 @@ func TestSchemaUnderAnotherTenantColumn(t *testing.T) {
 		t.Errorf("A's owner lists %d of B's events, want none (err %v)", len(theirs), err)
 	}
 
-	// Impersonation: the grant, its events and the revoker's reads.
-	w := newWorld(t, f)
-	g, token, err := w.imp.Start(adminCtx(), clinicA, "support ticket 4711", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.auth.Verify(ctx, token, jwtctx.ImpersonationToken); err != nil {
-		t.Fatalf("Verify of the impersonation token: %v", err)
-	}
-	if _, err := w.imp.End(adminCtx(), clinicA, g.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.auth.Verify(ctx, token, jwtctx.ImpersonationToken); !errors.Is(err, jwtctx.ErrRevoked) {
-		t.Errorf("Verify after End: %v, want ErrRevoked", err)
-	}
 	if _, err := audit.VerifyAll(ctx, f.platform); err != nil {
 		t.Errorf("VerifyAll: %v", err)
 	}
-	if n := f.adminCount(t, clinicA, ""); n != 5 {
-		t.Errorf("A's chain has %d events, want 5 (2 notes, started, ended, refused)", n)
+}
+
+// TestReaderRolesAreConfigurable: with ReaderRoles {"auditor"}, staff
+// holding "auditor" read the tenant's log and grants, and staff holding
+// "owner" (the default reader role) read nothing.
+func TestReaderRolesAreConfigurable(t *testing.T) {
+	f := setupFull(t, "", allowAll{}, audit.Config{ReaderRoles: []string{"auditor"}})
+	f.record(t, staff(clinicA, dentistA, "dentist"), 2, "note.read")
+	if n := f.adminCount(t, clinicA, ""); n != 2 {
+		t.Fatalf("fixture: %d events, want 2", n)
+	}
+	tests := []struct {
+		name string
+		ctx  context.Context
+		want int
+	}{
+		{"an auditor reads", staff(clinicA, dentistA, "auditor"), 2},
+		{"an owner reads none", staff(clinicA, ownerA, "owner"), 0},
+		{"a patient auditor reads none", as(tenancy.Principal{Kind: tenancy.Kind("patient"), Tenant: clinicA, Subject: patientA, Roles: []string{"auditor"}}), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var n int
+			err := f.app.Tx(tt.ctx, func(tx *tenantdb.Tx) error {
+				events, err := audit.List(tt.ctx, tx, clinicA, 0, 100)
+				n = len(events)
+				return err
+			})
+			if err != nil || n != tt.want {
+				t.Errorf("List: %d events (%v), want %d", n, err, tt.want)
+			}
+		})
+	}
+	for _, tb := range f.model.Tables() {
+		if tb.Name == "audit.events" && !slices.Equal(tb.ReadRoles, []string{"auditor"}) {
+			t.Errorf("model: audit.events ReadRoles %q, want [auditor]", tb.ReadRoles)
+		}
 	}
 }

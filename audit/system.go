@@ -23,7 +23,7 @@ import (
 // control characters, or with the database's error. It is safe for
 // concurrent use.
 func OnSystem(ctx context.Context, tx pgx.Tx, use tenantdb.SystemUse) error {
-	e := Event{Action: ActionSystem, Outcome: Success, Reason: use.Reason, ActorKind: tenancy.KindSystem, Clinic: use.Tenant}
+	e := Event{Action: ActionSystem, Outcome: Success, Reason: use.Reason, ActorKind: tenancy.KindSystem, Tenant: use.Tenant}
 	if use.HasPrincipal {
 		e = withActor(e, use.Principal)
 	}

@@ -54,8 +54,8 @@ func (k ProblemKind) String() string {
 type Problem struct {
 	// Kind says what was found.
 	Kind ProblemKind
-	// Clinic is the chain's clinic; zero for the platform chain.
-	Clinic tenancy.ID
+	// Tenant is the chain's tenant; zero for the platform chain.
+	Tenant tenancy.ID
 	// Seq is the seq stored with Event; for [Deleted], the first missing
 	// seq.
 	Seq int64
@@ -69,8 +69,8 @@ type Problem struct {
 // Error describes the problem.
 func (p *Problem) Error() string {
 	chain := "platform chain"
-	if !p.Clinic.IsZero() {
-		chain = "clinic " + p.Clinic.String()
+	if !p.Tenant.IsZero() {
+		chain = "tenant " + p.Tenant.String()
 	}
 	switch p.Kind {
 	case Deleted:
@@ -100,8 +100,8 @@ type Head struct {
 
 // Report is what [Verify] found in one chain.
 type Report struct {
-	// Clinic is the chain's clinic; zero for the platform chain.
-	Clinic tenancy.ID
+	// Tenant is the chain's tenant; zero for the platform chain.
+	Tenant tenancy.ID
 	// Events is the number of events read.
 	Events int64
 	// Head is the stored chain head (zero when missing). Keeping its hash
@@ -113,7 +113,7 @@ type Report struct {
 	Problem *Problem
 }
 
-// Verify reads the chain of clinic (zero: the platform chain) and its head
+// Verify reads the chain of tenant (zero: the platform chain) and its head
 // in one REPEATABLE READ, READ ONLY transaction on db, recomputes every
 // hash and link, and returns the report. For a broken chain the error is
 // the report's [*Problem] (wrapping [ErrBroken]): the first edited,
@@ -139,11 +139,11 @@ type Report struct {
 // events than the head counts is Deleted, and a head hash that differs is
 // HeadMismatch. A chain rewritten wholesale with recomputed hashes and
 // head verifies; compare the head with a copy kept elsewhere.
-func Verify(ctx context.Context, db Beginner, clinic tenancy.ID) (Report, error) {
-	rep := Report{Clinic: clinic}
+func Verify(ctx context.Context, db Beginner, tenant tenancy.ID) (Report, error) {
+	rep := Report{Tenant: tenant}
 	err := readTx(ctx, db, func(tx pgx.Tx) error {
 		var err error
-		rep, err = verifyIn(ctx, tx, clinic)
+		rep, err = verifyIn(ctx, tx, tenant)
 		return err
 	})
 	if err != nil {
@@ -155,9 +155,9 @@ func Verify(ctx context.Context, db Beginner, clinic tenancy.ID) (Report, error)
 	return rep, nil
 }
 
-// VerifyAll verifies the platform chain and every clinic's chain (those
+// VerifyAll verifies the platform chain and every tenant's chain (those
 // with a head or an event) in one snapshot, and returns a report for each,
-// the platform chain first, then by clinic id. The error joins the
+// the platform chain first, then by tenant id. The error joins the
 // [*Problem] of every broken chain (so errors.Is(err, ErrBroken) tells),
 // or is a failure to read. db as for [Verify]. It is safe for concurrent
 // use.
@@ -169,11 +169,11 @@ func VerifyAll(ctx context.Context, db Beginner) ([]Report, error) {
 		if err != nil {
 			return fmt.Errorf("audit: listing chains: %w", err)
 		}
-		clinics, err := pgx.CollectRows(rows, pgx.RowTo[tenancy.ID])
+		tenants, err := pgx.CollectRows(rows, pgx.RowTo[tenancy.ID])
 		if err != nil {
 			return fmt.Errorf("audit: listing chains: %w", err)
 		}
-		for _, c := range append([]tenancy.ID{{}}, clinics...) {
+		for _, c := range append([]tenancy.ID{{}}, tenants...) {
 			rep, err := verifyIn(ctx, tx, c)
 			if err != nil {
 				return err
@@ -198,23 +198,23 @@ func VerifyAll(ctx context.Context, db Beginner) ([]Report, error) {
 // system work (the platform role's policies require a declared kind).
 func readTx(ctx context.Context, db Beginner, fn func(pgx.Tx) error) error {
 	return pgx.BeginTxFunc(ctx, db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, declareSQL, declareArgs(tenancy.Principal{Kind: tenancy.KindSystem})...); err != nil {
+		if _, err := tx.Exec(ctx, declareSQL, declareSystem()); err != nil {
 			return fmt.Errorf("audit: declaring system work: %w", err)
 		}
 		return fn(tx)
 	})
 }
 
-func verifyIn(ctx context.Context, tx pgx.Tx, clinic tenancy.ID) (Report, error) {
-	rep := Report{Clinic: clinic}
+func verifyIn(ctx context.Context, tx pgx.Tx, tenant tenancy.ID) (Report, error) {
+	rep := Report{Tenant: tenant}
 	var (
 		seq     int64
 		hash    []byte
 		headSQL = `SELECT seq, hash FROM audit.chain_heads WHERE tenant_id = $1`
 		evSQL   = `SELECT ` + eventColumns + ` FROM audit.events WHERE tenant_id = $1 ORDER BY seq, id`
-		args    = []any{clinic}
+		args    = []any{tenant}
 	)
-	if clinic.IsZero() {
+	if tenant.IsZero() {
 		headSQL = `SELECT seq, hash FROM audit.platform_head WHERE singleton`
 		evSQL = `SELECT ` + eventColumns + ` FROM audit.events WHERE tenant_id IS NULL ORDER BY seq, id`
 		args = nil
@@ -229,7 +229,7 @@ func verifyIn(ctx context.Context, tx pgx.Tx, clinic tenancy.ID) (Report, error)
 		copy(head.Hash[:], hash)
 		rep.Head = *head
 	}
-	c := newChecker(clinic, head)
+	c := newChecker(tenant, head)
 	rows, err := tx.Query(ctx, evSQL, args...)
 	if err != nil {
 		return rep, fmt.Errorf("audit: reading events: %w", err)
@@ -255,19 +255,19 @@ func verifyIn(ctx context.Context, tx pgx.Tx, clinic tenancy.ID) (Report, error)
 
 // checker follows a chain event by event, in stored seq order.
 type checker struct {
-	clinic   tenancy.ID
+	tenant   tenancy.ID
 	head     *Head
 	expected int64 // the next seq
 	prev     Hash  // the hash the next event must link to
 	last     *Event
 }
 
-func newChecker(clinic tenancy.ID, head *Head) *checker {
-	return &checker{clinic: clinic, head: head, expected: 1}
+func newChecker(tenant tenancy.ID, head *Head) *checker {
+	return &checker{tenant: tenant, head: head, expected: 1}
 }
 
 func (c *checker) problem(kind ProblemKind, e *Event) *Problem {
-	p := &Problem{Kind: kind, Clinic: c.clinic}
+	p := &Problem{Kind: kind, Tenant: c.tenant}
 	if e != nil {
 		p.Seq, p.Event = e.Seq, e.ID
 	}

@@ -33,7 +33,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 				f.tamper(t, `update audit.events set resource_id = 'someone else' where tenant_id = $1 and seq = 3`, c.clinic)
 			},
 			want: func(c chain) *audit.Problem {
-				return &audit.Problem{Kind: audit.Edited, Clinic: c.clinic, Seq: 3, Event: c.events[2].ID}
+				return &audit.Problem{Kind: audit.Edited, Tenant: c.clinic, Seq: 3, Event: c.events[2].ID}
 			},
 		},
 		{
@@ -45,7 +45,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 				f.tamper(t, `update audit.events set resource_id = $2, hash = $3 where tenant_id = $1 and seq = 2`, c.clinic, e.ResourceID, h[:])
 			},
 			want: func(c chain) *audit.Problem {
-				return &audit.Problem{Kind: audit.Edited, Clinic: c.clinic, Seq: 2, Event: c.events[1].ID}
+				return &audit.Problem{Kind: audit.Edited, Tenant: c.clinic, Seq: 2, Event: c.events[1].ID}
 			},
 		},
 		{
@@ -54,7 +54,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 				f.tamper(t, `delete from audit.events where tenant_id = $1 and seq = 3`, c.clinic)
 			},
 			want: func(c chain) *audit.Problem {
-				return &audit.Problem{Kind: audit.Deleted, Clinic: c.clinic, Seq: 3, Event: c.events[3].ID}
+				return &audit.Problem{Kind: audit.Deleted, Tenant: c.clinic, Seq: 3, Event: c.events[3].ID}
 			},
 		},
 		{
@@ -63,7 +63,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 				f.tamper(t, `delete from audit.events where tenant_id = $1 and seq = 5`, c.clinic)
 			},
 			want: func(c chain) *audit.Problem {
-				return &audit.Problem{Kind: audit.Deleted, Clinic: c.clinic, Seq: 5}
+				return &audit.Problem{Kind: audit.Deleted, Tenant: c.clinic, Seq: 5}
 			},
 		},
 		{
@@ -75,7 +75,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 				insertEvent(t, f, forged)
 			},
 			want: func(c chain) *audit.Problem {
-				return &audit.Problem{Kind: audit.Inserted, Clinic: c.clinic, Seq: 6, Event: forgedID(t, f, c.clinic, 6)}
+				return &audit.Problem{Kind: audit.Inserted, Tenant: c.clinic, Seq: 6, Event: forgedID(t, f, c.clinic, 6)}
 			},
 		},
 		{
@@ -89,7 +89,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 				insertEvent(t, f, forged)
 			},
 			want: func(c chain) *audit.Problem {
-				return &audit.Problem{Kind: audit.Inserted, Clinic: c.clinic, Seq: 3, Event: forgedID(t, f, c.clinic, 3)}
+				return &audit.Problem{Kind: audit.Inserted, Tenant: c.clinic, Seq: 3, Event: forgedID(t, f, c.clinic, 3)}
 			},
 		},
 		{
@@ -100,7 +100,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 				f.tamper(t, `update audit.events set seq = 4 where tenant_id = $1 and seq = 1002`, c.clinic)
 			},
 			want: func(c chain) *audit.Problem {
-				return &audit.Problem{Kind: audit.Reordered, Clinic: c.clinic, Seq: 2, Event: c.events[3].ID, WrittenSeq: 4}
+				return &audit.Problem{Kind: audit.Reordered, Tenant: c.clinic, Seq: 2, Event: c.events[3].ID, WrittenSeq: 4}
 			},
 		},
 		{
@@ -109,7 +109,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 				f.tamper(t, `update audit.chain_heads set seq = 4, hash = $2 where tenant_id = $1`, c.clinic, c.events[3].Hash[:])
 			},
 			want: func(c chain) *audit.Problem {
-				return &audit.Problem{Kind: audit.Inserted, Clinic: c.clinic, Seq: 5, Event: c.events[4].ID}
+				return &audit.Problem{Kind: audit.Inserted, Tenant: c.clinic, Seq: 5, Event: c.events[4].ID}
 			},
 		},
 		{
@@ -118,7 +118,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 				f.tamper(t, `update audit.chain_heads set hash = $2 where tenant_id = $1`, c.clinic, c.events[3].Hash[:])
 			},
 			want: func(c chain) *audit.Problem {
-				return &audit.Problem{Kind: audit.HeadMismatch, Clinic: c.clinic, Seq: 5, Event: c.events[4].ID}
+				return &audit.Problem{Kind: audit.HeadMismatch, Tenant: c.clinic, Seq: 5, Event: c.events[4].ID}
 			},
 		},
 	}
@@ -154,7 +154,7 @@ func insertEvent(t *testing.T, f *fixture, e audit.Event) {
 	f.tamper(t, `insert into audit.events (tenant_id, seq, id, version, occurred_at, actor_kind, actor_id, action,
 		resource_type, resource_id, outcome, reason, request_id, prev_hash, hash)
 		values ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		e.Clinic, e.Seq, e.ID, e.OccurredAt, e.ActorKind.String(), e.Actor, e.Action, e.ResourceType, e.ResourceID,
+		e.Tenant, e.Seq, e.ID, e.OccurredAt, e.ActorKind.String(), e.Actor, e.Action, e.ResourceType, e.ResourceID,
 		e.Outcome.String(), e.Reason, e.RequestID, e.PrevHash[:], e.Hash[:])
 }
 
@@ -178,7 +178,7 @@ func TestVerifyAll(t *testing.T) {
 	}
 	got := map[tenancy.ID]int64{}
 	for _, r := range reports {
-		got[r.Clinic] = r.Events
+		got[r.Tenant] = r.Events
 	}
 	want := map[tenancy.ID]int64{{}: 0, clinicA: 3, clinicB: 2}
 	if diff := cmp.Diff(want, got); diff != "" {

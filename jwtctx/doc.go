@@ -124,7 +124,10 @@
 //   - Middleware answers: 401 with WWW-Authenticate: Bearer (RFC 6750)
 //     and a fixed application/problem+json body (RFC 9457) that carries no
 //     reason and echoes nothing; the reason goes to
-//     [MiddlewareConfig.OnError]. Tokens are never read from the URL or
+//     [MiddlewareConfig.OnError]. An application that renders its own
+//     error pages sets [MiddlewareConfig.Deny], a handler that receives
+//     the refused request with its [Problem] ([ProblemFromContext]),
+//     instead of rewriting the response in flight. Tokens are never read from the URL or
 //     query, where they would leak into logs and Referer headers. Two
 //     Authorization headers or two session cookies fail. The realm is
 //     [DefaultRealm] unless set. [RequireKind] and [RequireRole] answer 403

@@ -80,6 +80,17 @@ type MiddlewareConfig struct {
 	// for logging. It must not write to the response. The reason never
 	// contains the token.
 	OnError func(r *http.Request, requestID string, err error)
+
+	// Deny, when set, answers every refused request in place of the
+	// default application/problem+json document, as
+	// [http.CrossOriginProtection.SetDenyHandler] does: an HTML
+	// application renders its own page (or redirects to sign-in) there.
+	// Its request is the refused one, with no principal, and
+	// [ProblemFromContext] gives the refusal: 401 (no or a bad token),
+	// 403 (CSRF) or 503 (the Revoker could not judge the token), with the
+	// WWW-Authenticate or Retry-After header the default answer carries
+	// in Problem.Header. Nil means the default.
+	Deny http.Handler
 }
 
 // Middleware authenticates requests with an [Authority] and puts the
@@ -173,8 +184,9 @@ func isToken(s string) bool {
 // application/problem+json with a fixed body and a WWW-Authenticate Bearer
 // challenge; a token that verifies but that the [Revoker] could not judge
 // ([ErrRevocationCheck]) gets 503 with Retry-After, refused all the same
-// but without telling the client to discard it; a cookie-authenticated unsafe request failing the CSRF checks
-// gets 403. On success the context carries the principal, with its
+// but without telling the client to discard it; a cookie-authenticated
+// unsafe request failing the CSRF checks gets 403. [MiddlewareConfig.Deny],
+// when set, answers these refusals instead. On success the context carries the principal, with its
 // RequestID set and [Source] as its source, for [tenancy.FromContext],
 // [tenancy.Require] and tenantdb, and the token for [TokenFromContext].
 func (m *Middleware) Handler(next http.Handler) http.Handler {
@@ -190,7 +202,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		raw, fromCookie, err := m.extract(r)
 		if err != nil {
 			fail(err)
-			unauthorized(w, m.cfg.Realm, false)
+			unauthorized(w, r, m.cfg.Deny, m.cfg.Realm, false)
 			return
 		}
 		tok, err := m.auth.Verify(r.Context(), raw, m.cfg.Accept)
@@ -199,18 +211,18 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			// The request is refused all the same, but a 401 would tell
 			// the client to throw a good token away.
 			fail(err)
-			unavailable(w)
+			unavailable(w, r, m.cfg.Deny)
 			return
 		}
 		if err != nil {
 			fail(err)
-			unauthorized(w, m.cfg.Realm, true)
+			unauthorized(w, r, m.cfg.Deny, m.cfg.Realm, true)
 			return
 		}
 		if fromCookie && !isSafeMethod(r.Method) {
 			if err := m.checkCSRF(r, tok); err != nil {
 				fail(err)
-				forbidden(w)
+				forbidden(w, r, m.cfg.Deny)
 				return
 			}
 		}

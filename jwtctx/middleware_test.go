@@ -698,3 +698,45 @@ func owner() tenancy.Principal {
 	p.Roles = []string{"owner"}
 	return p
 }
+
+// TestDenyRendersRefusals: with Deny set, each refusal is the deny
+// handler's response, with the refusal and its headers in the context;
+// nothing of the default document is written.
+func TestDenyRendersRefusals(t *testing.T) {
+	auth := newAuthority(t, edKey, nil)
+	var got []jwtctx.Problem
+	deny := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := jwtctx.ProblemFromContext(r.Context())
+		if !ok {
+			t.Error("no problem in the deny handler's context")
+		}
+		got = append(got, p)
+		w.WriteHeader(299)
+	})
+	m, err := jwtctx.NewMiddleware(auth, jwtctx.MiddlewareConfig{Accept: jwtctx.AnyToken, Realm: "web", Deny: deny})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("handler reached") }))
+	for _, authz := range []string{"", "Bearer not-a-token"} {
+		req := httptest.NewRequest("GET", "/", nil)
+		if authz != "" {
+			req.Header.Set("Authorization", authz)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 299 || rec.Header().Get("Content-Type") != "" || rec.Header().Get("WWW-Authenticate") != "" {
+			t.Errorf("%q: %d, Content-Type %q, WWW-Authenticate %q; want the deny handler's 299 alone", authz, rec.Code,
+				rec.Header().Get("Content-Type"), rec.Header().Get("WWW-Authenticate"))
+		}
+	}
+	want := []jwtctx.Problem{
+		{Status: 401, Title: "Unauthorized", Code: "unauthorized", Detail: "A valid access token is required.",
+			Header: http.Header{"Www-Authenticate": {`Bearer realm="web"`}}},
+		{Status: 401, Title: "Unauthorized", Code: "unauthorized", Detail: "A valid access token is required.",
+			Header: http.Header{"Www-Authenticate": {`Bearer realm="web", error="invalid_token"`}}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}

@@ -1,38 +1,81 @@
 package jwtctx
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+
+	"github.com/mydentalpractice/tenancy/internal/problem"
 )
 
-// Fixed problem details (RFC 9457) bodies. They name no reason and echo
-// nothing from the request, so a probing client learns only the status.
-// The "code" extension member is a stable machine-readable code, as
-// applications built on this package commonly carry one.
-const (
-	unauthorizedBody = `{"type":"about:blank","title":"Unauthorized","status":401,"code":"unauthorized","detail":"A valid access token is required."}`
-	forbiddenBody    = `{"type":"about:blank","title":"Forbidden","status":403,"code":"forbidden","detail":"This request is not allowed."}`
-	unavailableBody  = `{"type":"about:blank","title":"Service Unavailable","status":503,"code":"unavailable","detail":"The token could not be checked just now. Try again shortly."}`
+// Problem is a refusal by an SDK middleware, in the terms of an RFC 9457
+// problem details document: what [Middleware.Handler], and package
+// impersonation's middleware, answer when they refuse a request. An
+// application renders it its own way through a deny handler
+// ([MiddlewareConfig.Deny]), which reads it with [ProblemFromContext].
+// It names no reason and echoes nothing from the request, so a probing
+// client learns only the status. Problems are values, safe to copy and to
+// read from several goroutines.
+type Problem struct {
+	// Status is the HTTP status code, such as 401.
+	Status int
+	// Title is a short, fixed summary of the status, such as
+	// "Unauthorized".
+	Title string
+	// Code is a stable machine-readable code, such as "unauthorized",
+	// written as the "code" extension member; empty for none.
+	Code string
+	// Detail is a plain sentence for people.
+	Detail string
+	// Header holds the headers the refusal carries whoever renders it:
+	// WWW-Authenticate on a 401, Retry-After on a 503. Nil for none.
+	Header http.Header
+}
+
+type problemKey struct{}
+
+// ProblemFromContext returns the Problem that a deny handler was called
+// for, and whether there is one.
+func ProblemFromContext(ctx context.Context) (Problem, bool) {
+	p, ok := ctx.Value(problemKey{}).(Problem)
+	return p, ok
+}
+
+// Serve answers r with p. When deny is nil it sets p.Header on w and
+// writes the default application/problem+json document (with
+// "Cache-Control: no-store" and "X-Content-Type-Options: nosniff");
+// otherwise it calls deny with r, whose context carries p for
+// [ProblemFromContext], and writes nothing itself: deny decides the
+// response, headers included. It is safe for concurrent use.
+func (p Problem) Serve(w http.ResponseWriter, r *http.Request, deny http.Handler) {
+	if deny != nil {
+		deny.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), problemKey{}, p)))
+		return
+	}
+	h := w.Header()
+	for k, v := range p.Header {
+		h[k] = append([]string(nil), v...)
+	}
+	problem.Write(w, p.Status, p.Title, p.Code, p.Detail)
+}
+
+// The fixed refusals of this package.
+var (
+	unauthorizedProblem = Problem{Status: http.StatusUnauthorized, Title: "Unauthorized", Code: "unauthorized",
+		Detail: "A valid access token is required."}
+	forbiddenProblem = Problem{Status: http.StatusForbidden, Title: "Forbidden", Code: "forbidden",
+		Detail: "This request is not allowed."}
+	unavailableProblem = Problem{Status: http.StatusServiceUnavailable, Title: "Service Unavailable", Code: "unavailable",
+		Detail: "The token could not be checked just now. Try again shortly."}
 )
 
 // RevocationRetryAfter is the Retry-After, in seconds, of the 503 that
 // [Middleware.Handler] answers when the [Revoker] cannot judge a token.
 const RevocationRetryAfter = 2
 
-// writeProblem writes a fixed problem+json body.
-func writeProblem(w http.ResponseWriter, status int, body string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(body))
-}
-
 // unauthorized answers 401 with a Bearer challenge (RFC 6750 section 3).
 // invalid says a token was presented but refused.
-func unauthorized(w http.ResponseWriter, realm string, invalid bool) {
+func unauthorized(w http.ResponseWriter, r *http.Request, deny http.Handler, realm string, invalid bool) {
 	challenge := "Bearer"
 	if realm != "" {
 		challenge += ` realm="` + realm + `"`
@@ -43,17 +86,19 @@ func unauthorized(w http.ResponseWriter, realm string, invalid bool) {
 	if invalid {
 		challenge += ` error="invalid_token"`
 	}
-	w.Header().Set("WWW-Authenticate", challenge)
-	writeProblem(w, http.StatusUnauthorized, unauthorizedBody)
+	p := unauthorizedProblem
+	p.Header = http.Header{"Www-Authenticate": {challenge}}
+	p.Serve(w, r, deny)
 }
 
 // unavailable answers 503 with Retry-After: the token may be good, but it
 // could not be checked, so the request is not served.
-func unavailable(w http.ResponseWriter) {
-	w.Header().Set("Retry-After", strconv.Itoa(RevocationRetryAfter))
-	writeProblem(w, http.StatusServiceUnavailable, unavailableBody)
+func unavailable(w http.ResponseWriter, r *http.Request, deny http.Handler) {
+	p := unavailableProblem
+	p.Header = http.Header{"Retry-After": {strconv.Itoa(RevocationRetryAfter)}}
+	p.Serve(w, r, deny)
 }
 
-func forbidden(w http.ResponseWriter) {
-	writeProblem(w, http.StatusForbidden, forbiddenBody)
+func forbidden(w http.ResponseWriter, r *http.Request, deny http.Handler) {
+	forbiddenProblem.Serve(w, r, deny)
 }

@@ -19,11 +19,11 @@ func RequireKind(kinds ...tenancy.Kind) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, ok := tenancy.FromContext(r.Context())
 			if !ok {
-				unauthorized(w, "", false)
+				unauthorized(w, r, nil, "", false)
 				return
 			}
 			if !slices.Contains(kinds, p.Kind) {
-				forbidden(w)
+				forbidden(w, r, nil)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -42,11 +42,11 @@ func RequireRole(roles ...string) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, ok := tenancy.FromContext(r.Context())
 			if !ok {
-				unauthorized(w, "", false)
+				unauthorized(w, r, nil, "", false)
 				return
 			}
 			if !slices.ContainsFunc(roles, p.HasRole) {
-				forbidden(w)
+				forbidden(w, r, nil)
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -26,6 +26,17 @@
 // privileged reads that prove data exists. Isolation tests must connect as
 // App.
 //
+// # Migrations
+//
+// [NewMigrated] hands a test a database with the application's own schema:
+// it calls the application's migration function, which runs as [Owner]
+// and grants to the role names of the DB:
+//
+//	db := pgtest.NewMigrated(t, func(ctx context.Context, db *pgtest.DB) error {
+//		return migrations.Up(ctx, db.ConnString(pgtest.Owner), db.RoleName(pgtest.App))
+//	})
+//	pool := db.Pool(t, pgtest.App) // the role row-level security binds
+//
 // Use [Main] in TestMain so the cluster is stopped when the tests end:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }

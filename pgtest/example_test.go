@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/mydentalpractice/tenancy/pgtest"
 )
 
@@ -24,4 +25,22 @@ func ExampleNew() {
 	db.Exec(t, pgtest.Admin, `insert into public.tasks values (1, 1, 'a'), (2, 1, 'b')`)
 	app := db.Pool(t, pgtest.App) // connect as the app role for every isolation claim
 	_ = app.Ping(context.Background())
+}
+
+// NewMigrated gives each test a database with the application's real
+// schema: the migration runs as the owner and grants to the DB's roles.
+func ExampleNewMigrated() {
+	var t *testing.T // the test's
+	db := pgtest.NewMigrated(t, func(ctx context.Context, db *pgtest.DB) error {
+		conn, err := pgx.Connect(ctx, db.ConnString(pgtest.Owner))
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		// The application's migrations; here, one table.
+		_, err = conn.Exec(ctx, `create table public.tasks (org_id bigint not null, id bigint not null, primary key (org_id, id));
+			grant select, insert on public.tasks to `+pgx.Identifier{db.RoleName(pgtest.App)}.Sanitize())
+		return err
+	})
+	_ = db.Pool(t, pgtest.App)
 }

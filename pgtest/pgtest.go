@@ -68,6 +68,28 @@ func New(t testing.TB) *DB {
 	return newDB(t, srv)
 }
 
+// Migration applies an application's schema to db: its migrations, run as
+// db's [Owner] (db.ConnString(pgtest.Owner)), with the role names
+// (db.RoleName) wherever they grant. It is called once per database.
+type Migration func(ctx context.Context, db *DB) error
+
+// NewMigrated is [New] followed by migrate: a fresh database with the
+// application's schema, for tests that need the real one. A migration
+// error fails t, naming the database.
+func NewMigrated(t testing.TB, migrate Migration) *DB {
+	t.Helper()
+	db := New(t)
+	if db == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := migrate(ctx, db); err != nil {
+		t.Fatalf("pgtest: migrating %s: %v", db.Name, err)
+	}
+	return db
+}
+
 func newDB(t testing.TB, srv *server) *DB {
 	t.Helper()
 	db, err := create(srv)

@@ -256,3 +256,30 @@ func TestNewShared(t *testing.T) {
 		t.Fatalf("shared database: %q, %v", name, err)
 	}
 }
+
+func TestNewMigrated(t *testing.T) {
+	var ran int
+	db := NewMigrated(t, func(ctx context.Context, db *DB) error {
+		ran++
+		conn, err := pgx.Connect(ctx, db.ConnString(Owner))
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, "create table public.orgs (id bigint primary key); grant select on public.orgs to "+
+			pgx.Identifier{db.RoleName(App)}.Sanitize())
+		return err
+	})
+	if ran != 1 {
+		t.Fatalf("the migration ran %d times, want once", ran)
+	}
+	// The owner made the table, and granted the app role what it said.
+	var owner string
+	if err := db.Conn(t, App).QueryRow(context.Background(),
+		"select tableowner from pg_catalog.pg_tables where tablename = 'orgs'").Scan(&owner); err != nil || owner != db.RoleName(Owner) {
+		t.Fatalf("orgs is owned by %q (%v), want %s", owner, err, db.RoleName(Owner))
+	}
+	if _, err := db.Conn(t, App).Exec(context.Background(), "select * from public.orgs"); err != nil {
+		t.Errorf("the app role cannot read what the migration granted: %v", err)
+	}
+}

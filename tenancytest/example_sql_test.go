@@ -25,7 +25,7 @@ func ExampleSQLConfig() {
 		{Name: "public.projects"},
 		{Name: "public.tasks", SubjectColumn: "assignee_id"},
 		{Name: "public.invites", ReadRoles: []string{"admin"}},
-	}, audit.Tables()...)...)
+	}, audit.Tables(audit.Config{})...)...)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -23,12 +23,12 @@ func auditVerifyCommand() *command {
 		name:  "verify",
 		short: "Report the first edited, deleted, inserted or reordered audit event.",
 		usage: `
-Usage: tenancy audit verify --dsn DSN [--clinic ID]
+Usage: tenancy audit verify --dsn DSN [--tenant ID]
 
 Reads the audit log in one snapshot, recomputes every event's hash and link,
-and reports, per chain (the platform-wide chain and each clinic's), the number
+and reports, per chain (the platform-wide chain and each tenant's), the number
 of events and the head, or the first edited, deleted, inserted or reordered
-event. With --clinic only that clinic's chain is verified.
+event. With --tenant only that tenant's chain is verified.
 
 Connect as the platform role (or a superuser): through the app role row-level
 security hides the events. The DSN may also come from $DATABASE_URL, which
@@ -42,22 +42,22 @@ cannot run, 2 on bad usage.
 
 Examples:
 
-  tenancy audit verify --dsn postgres://clinic_platform@db/clinic
-  tenancy audit verify --dsn "$DSN" --clinic 0195f1c2-0000-7000-8000-00000000000a
+  tenancy audit verify --dsn postgres://app_platform@db/app
+  tenancy audit verify --dsn "$DSN" --tenant 0195f1c2-0000-7000-8000-00000000000a
 `,
 	}
 	c.run = func(ctx context.Context, args []string, e env) error {
 		fs := newFlags(c, "tenancy audit verify", e)
 		dsn := fs.String("dsn", "", "the database `DSN` (default $DATABASE_URL)")
-		clinicFlag := fs.String("clinic", "", "verify only the chain of the clinic with this `ID`")
+		tenantFlag := fs.String("tenant", "", "verify only the chain of the tenant with this `ID`")
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
-		var clinic tenancy.ID
-		if *clinicFlag != "" {
+		var tenant tenancy.ID
+		if *tenantFlag != "" {
 			var err error
-			if clinic, err = tenancy.ParseID(*clinicFlag); err != nil {
-				return usageError("--clinic: %v", err)
+			if tenant, err = tenancy.ParseID(*tenantFlag); err != nil {
+				return usageError("--tenant: %v", err)
 			}
 		}
 		if *dsn == "" {
@@ -72,11 +72,11 @@ Examples:
 		}
 		defer conn.Close(context.WithoutCancel(ctx))
 		var reports []audit.Report
-		if clinic.IsZero() {
+		if tenant.IsZero() {
 			reports, err = audit.VerifyAll(ctx, conn)
 		} else {
 			var rep audit.Report
-			rep, err = audit.Verify(ctx, conn, clinic)
+			rep, err = audit.Verify(ctx, conn, tenant)
 			reports = []audit.Report{rep}
 		}
 		if err != nil && !errors.Is(err, audit.ErrBroken) {
@@ -97,8 +97,8 @@ func writeReports(w io.Writer, reports []audit.Report) error {
 	broken := 0
 	for _, r := range reports {
 		chain := "platform"
-		if !r.Clinic.IsZero() {
-			chain = "clinic " + r.Clinic.String()
+		if !r.Tenant.IsZero() {
+			chain = "tenant " + r.Tenant.String()
 		}
 		if r.Problem != nil {
 			broken++

@@ -21,9 +21,9 @@ func TestAuditVerifyUsage(t *testing.T) {
 		wantStdout string
 		wantStderr string
 	}{
-		{"help", []string{"audit", "verify", "-h"}, exitOK, "--clinic", ""},
+		{"help", []string{"audit", "verify", "-h"}, exitOK, "--tenant", ""},
 		{"no DSN", []string{"audit", "verify"}, exitUsage, "", "--dsn"},
-		{"bad clinic", []string{"audit", "verify", "--dsn", "x", "--clinic", "nope"}, exitUsage, "", "--clinic"},
+		{"bad tenant", []string{"audit", "verify", "--dsn", "x", "--tenant", "nope"}, exitUsage, "", "--tenant"},
 		{"unreachable database keeps the password", []string{"audit", "verify", "--dsn", "postgres://u:hunter2secret@/x?host=/nonexistent"}, exitFailure, "", "connecting"},
 	}
 	for _, tt := range tests {
@@ -43,7 +43,7 @@ func TestAuditVerify(t *testing.T) {
 	db := pgtest.New(t)
 	sql, err := audit.Schema(rls.Config{
 		OwnerRole: db.RoleName(pgtest.Owner), AppRole: db.RoleName(pgtest.App), PlatformRole: db.RoleName(pgtest.Platform),
-	})
+	}, audit.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestAuditVerify(t *testing.T) {
 	dsn := db.ConnString(pgtest.Platform)
 
 	r := runCLI(t, "", nil, "audit", "verify", "--dsn", dsn)
-	if r.code != exitOK || !strings.Contains(r.stdout, "clinic "+clinic.String()+": 3 events") || !strings.Contains(r.stdout, "2 chains, 0 broken") {
+	if r.code != exitOK || !strings.Contains(r.stdout, "tenant "+clinic.String()+": 3 events") || !strings.Contains(r.stdout, "2 chains, 0 broken") {
 		t.Errorf("intact: code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	if strings.Contains(r.stdout+r.stderr, db.Password(pgtest.Platform)) {
@@ -89,9 +89,9 @@ func TestAuditVerify(t *testing.T) {
 	if err := admin.QueryRow(context.Background(), `select id from audit.events where seq = 2`).Scan(&edited); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{{"audit", "verify", "--dsn", dsn}, {"audit", "verify", "--dsn", dsn, "--clinic", clinic.String()}} {
+	for _, args := range [][]string{{"audit", "verify", "--dsn", dsn}, {"audit", "verify", "--dsn", dsn, "--tenant", clinic.String()}} {
 		r = runCLI(t, "", nil, args...)
-		if r.code != exitFailure || !strings.Contains(r.stdout, "BROKEN clinic "+clinic.String()+": edited: seq 2, event "+edited.String()) {
+		if r.code != exitFailure || !strings.Contains(r.stdout, "BROKEN tenant "+clinic.String()+": edited: seq 2, event "+edited.String()) {
 			t.Errorf("%v after an edit: code %d, stdout %q, stderr %q", args[2:], r.code, r.stdout, r.stderr)
 		}
 	}

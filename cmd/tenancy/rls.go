@@ -45,9 +45,9 @@ A spec (unknown fields are errors; omitted names take the defaults):
     "platform_role": "clinic_platform",
     "citus": false,
     "tables": [
-      {"name": "public.clinics", "kind": "registry"},
-      {"name": "public.patients", "subject_column": "id"},
-      {"name": "public.appointments", "subject_column": "patient_id", "read_only": ["patient"]},
+      {"name": "public.plans", "kind": "registry"},
+      {"name": "public.members", "subject_column": "id"},
+      {"name": "public.tasks", "subject_column": "member_id", "read_only": ["staff"]},
       {"name": "audit.events", "read_roles": ["owner"], "privileges": ["SELECT", "INSERT"]}
     ]
   }
@@ -186,7 +186,7 @@ Exit status: 0 when there is no error-level finding (warnings are printed),
 
 Examples:
 
-  tenancy rls check --spec rls.json --dsn postgres://clinic_app@db/clinic
+  tenancy rls check --spec rls.json --dsn postgres://clinic_app@db/tracker
   tenancy rls check --spec rls.json --dsn "$DSN" --app-role clinic_app --allow-definer auth.sign_in --format json
   tenancy rls check --spec rls.json --dsn "$DSN" \
       --allow-cross-tenant audit.events.audit_platform --allow-cross-tenant audit.events.audit_owner_system \

@@ -12,6 +12,7 @@ import (
 	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+	"github.com/mydentalpractice/tenancy/impersonation"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
 
@@ -56,16 +57,16 @@ func console(h http.HandlerFunc) http.HandlerFunc {
 // adminFail maps the console's own errors, then the store's.
 func (s *Server) adminFail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, store.ErrNotPlatformAdmin), errors.Is(err, audit.ErrNotAdmin):
+	case errors.Is(err, store.ErrNotPlatformAdmin), errors.Is(err, impersonation.ErrNotAdmin):
 		forbidden(w)
-	case errors.Is(err, audit.ErrNoReason), errors.Is(err, audit.ErrInvalidEvent):
+	case errors.Is(err, impersonation.ErrNoReason), errors.Is(err, audit.ErrInvalidEvent):
 		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Field: "reason",
 			Detail: "reason must say why, in at most 500 bytes of plain text."})
-	case errors.Is(err, audit.ErrDuration):
+	case errors.Is(err, impersonation.ErrDuration):
 		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Field: "minutes", Detail: "minutes must be 1 to 60."})
-	case errors.Is(err, audit.ErrGrantNotFound):
+	case errors.Is(err, impersonation.ErrGrantNotFound):
 		notFound(w)
-	case errors.Is(err, audit.ErrGrantEnded):
+	case errors.Is(err, impersonation.ErrGrantEnded):
 		writeProblem(w, Problem{Status: http.StatusConflict, Code: "already_ended", Detail: "This impersonation has already ended."})
 	default:
 		s.fail(w, r, err)
@@ -138,11 +139,11 @@ func (s *Server) adminStartImpersonation(w http.ResponseWriter, r *http.Request)
 		return
 	case len(req.Reason) > audit.MaxReasonLen || strings.ContainsFunc(req.Reason, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }):
 		// Checked here, before the clinic lookup writes its own audit
-		// record, as audit.Impersonations.Start would refuse it after.
+		// record, as impersonation.Grants.Start would refuse it after.
 		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Field: "reason",
 			Detail: "reason must be at most " + strconv.Itoa(audit.MaxReasonLen) + " bytes of printable text."})
 		return
-	case req.Minutes < 1 || req.Minutes > int(audit.MaxGrantDuration/time.Minute):
+	case req.Minutes < 1 || req.Minutes > int(impersonation.MaxGrantDuration/time.Minute):
 		// Compared in minutes: a huge count multiplied into a Duration
 		// would overflow and pass.
 		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Field: "minutes", Detail: "minutes must be 1 to 60."})
@@ -163,7 +164,7 @@ func (s *Server) adminStartImpersonation(w http.ResponseWriter, r *http.Request)
 		s.adminFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, impersonationResponse{GrantID: g.ID, ClinicID: g.Clinic, Token: token, ExpiresAt: g.ExpiresAt.UTC()})
+	writeJSON(w, http.StatusCreated, impersonationResponse{GrantID: g.ID, ClinicID: g.Tenant, Token: token, ExpiresAt: g.ExpiresAt.UTC()})
 }
 
 type impersonationEnded struct {
@@ -192,6 +193,6 @@ func (s *Server) adminEndImpersonation(w http.ResponseWriter, r *http.Request) {
 		s.adminFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, impersonationEnded{GrantID: ended.ID, ClinicID: ended.Clinic, AdminID: ended.Admin,
+	writeJSON(w, http.StatusOK, impersonationEnded{GrantID: ended.ID, ClinicID: ended.Tenant, AdminID: ended.Admin,
 		ExpiresAt: ended.ExpiresAt.UTC(), EndedAt: ended.EndedAt.UTC(), EndedBy: ended.EndedBy})
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/jwtctx"
 )
 
 // clinicStatusTTL is how long a clinic's status is trusted without asking
@@ -54,7 +55,11 @@ func (c *clinicStatuses) forget(id tenancy.ID) {
 // and portal sessions and impersonation grants end with their clinic,
 // though the tokens themselves have not expired. Principals without a
 // clinic (a platform admin's own session) pass.
-func (s *Server) activeClinic(next http.Handler) http.Handler {
+func (s *Server) activeClinic(next http.Handler) http.Handler { return s.activeClinicWith(next, nil) }
+
+// activeClinicWith is activeClinic whose refusals deny renders, when it is
+// not nil.
+func (s *Server) activeClinicWith(next, deny http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := tenancy.FromContext(r.Context())
 		if !ok || !p.HasTenant() {
@@ -65,12 +70,24 @@ func (s *Server) activeClinic(next http.Handler) http.Handler {
 		active, known := s.clinics.lookup(p.Tenant, now)
 		if !known {
 			c, err := s.store.CurrentClinic(r.Context())
+			if err != nil && deny != nil {
+				s.log.WarnContext(r.Context(), "reading the clinic's status", "err", err, "request_id", requestID(r))
+				jwtctx.Problem{Status: http.StatusServiceUnavailable, Title: "Service Unavailable", Code: "unavailable",
+					Detail: "The service is briefly unavailable; try again shortly.",
+					Header: http.Header{"Retry-After": {"2"}}}.Serve(w, r, deny)
+				return
+			}
 			if err != nil {
 				s.fail(w, r, err)
 				return
 			}
 			active = c.Status == "active"
 			s.clinics.store(p.Tenant, active, now)
+		}
+		if !active && deny != nil {
+			jwtctx.Problem{Status: http.StatusUnauthorized, Title: "Unauthorized", Code: "clinic_suspended",
+				Detail: "This clinic is suspended; its sessions have ended."}.Serve(w, r, deny)
+			return
 		}
 		if !active {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="dentalclinic", error="invalid_token"`)

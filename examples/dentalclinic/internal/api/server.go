@@ -14,9 +14,9 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/mydentalpractice/tenancy"
-	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+	"github.com/mydentalpractice/tenancy/impersonation"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
@@ -31,7 +31,7 @@ type Config struct {
 	// Revoker ends tokens before they expire: logout, a disabled or
 	// changed staff account, an archived patient.
 	Revoker        *store.Revocations
-	Impersonations *audit.Impersonations
+	Impersonations *impersonation.Grants
 	Log            *slog.Logger
 	// SessionTTL is the lifetime of sign-in tokens. Default 8h.
 	SessionTTL time.Duration
@@ -47,8 +47,8 @@ type Config struct {
 type Server struct {
 	store      *store.Store
 	db         *tenantdb.Pool
-	imp        *audit.Impersonations
-	auditMW    *audit.Middleware
+	imp        *impersonation.Grants
+	auditMW    *impersonation.Middleware
 	tokens     *jwtctx.Authority
 	revoker    *store.Revocations
 	log        *slog.Logger
@@ -115,7 +115,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	// Every request made with an impersonation token is recorded in the
 	// clinic's audit chain, by method and route pattern.
-	s.auditMW, err = audit.NewMiddleware(s.db, audit.MiddlewareConfig{
+	s.auditMW, err = impersonation.NewMiddleware(s.db, impersonation.MiddlewareConfig{
 		Route: func(r *http.Request) string {
 			if route := mux.CurrentRoute(r); route != nil {
 				if tpl, err := route.GetPathTemplate(); err == nil {

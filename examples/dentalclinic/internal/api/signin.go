@@ -162,8 +162,13 @@ func (s *Server) issueToken(p tenancy.Principal) (SignInResult, error) {
 
 // ActiveClinic wraps next (behind the token middleware) to refuse, with
 // 401, every principal whose clinic is suspended, exactly as the API's
-// routes do. Principals without a clinic pass.
-func (s *Server) ActiveClinic(next http.Handler) http.Handler { return s.activeClinic(next) }
+// routes do. Principals without a clinic pass. deny renders the refusal,
+// as jwtctx's MiddlewareConfig.Deny does, with the jwtctx.Problem in its
+// request's context: 401 for a suspended clinic, 503 (Retry-After 2) when
+// the clinic's status cannot be read.
+func (s *Server) ActiveClinic(next, deny http.Handler) http.Handler {
+	return s.activeClinicWith(next, deny)
+}
 
 // ClinicSuspended tells the clinic-status cache that clinic was just
 // suspended on this instance, so its sessions end at once.

@@ -2,6 +2,8 @@ package app
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -218,29 +220,32 @@ func TestImpersonation(t *testing.T) {
 		t.Fatalf("start: %d %s", r.status, r.body)
 	}
 	requests := func() int {
-		return a.adminCount(t, `select count(*) from audit.events where impersonation_grant_id = $1 and action = 'http.request'`, g.GrantID)
+		return a.adminCount(t, `select count(*) from audit.events where impersonation_grant_id = $1 and action not like 'impersonation.%'`, g.GrantID)
 	}
 
-	// Act: each request under the token, allowed or not, writes exactly one event.
+	// Act: each request under the token, allowed or not, writes exactly one
+	// event, whose action is the route and whose resource is the record
+	// the request touched (resource: type and id, or none).
 	acts := []struct {
 		method, path string
 		body         any
 		status       int
+		resource     string
 	}{
-		{"GET", "/api/v1/me", nil, http.StatusOK},
-		{"GET", "/api/v1/patients?q=Impersonation", nil, http.StatusOK},
-		{"GET", "/api/v1/patients/" + pt.ID.String(), nil, http.StatusOK},
-		{"PATCH", "/api/v1/patients/" + pt.ID.String(), map[string]any{"phone": "01632 960123"}, http.StatusOK},
-		{"PATCH", "/api/v1/patients/" + pt.ID.String(), map[string]any{"sex": "bogus"}, http.StatusUnprocessableEntity},
-		{"GET", "/api/v1/audit", nil, http.StatusForbidden},
-		{"POST", "/api/v1/patients/" + pt.ID.String() + "/portal-invite", nil, http.StatusForbidden},
-		{"GET", "/api/v1/portal/me", nil, http.StatusForbidden},
+		{"GET", "/api/v1/me", nil, http.StatusOK, ""},
+		{"GET", "/api/v1/patients?q=Impersonation", nil, http.StatusOK, ""},
+		{"GET", "/api/v1/patients/" + pt.ID.String(), nil, http.StatusOK, "patient " + pt.ID.String()},
+		{"PATCH", "/api/v1/patients/" + pt.ID.String(), map[string]any{"phone": "01632 960123"}, http.StatusOK, "patient " + pt.ID.String()},
+		{"PATCH", "/api/v1/patients/" + pt.ID.String(), map[string]any{"sex": "bogus"}, http.StatusUnprocessableEntity, ""},
+		{"GET", "/api/v1/audit", nil, http.StatusForbidden, ""},
+		{"POST", "/api/v1/patients/" + pt.ID.String() + "/portal-invite", nil, http.StatusForbidden, ""},
+		{"GET", "/api/v1/portal/me", nil, http.StatusForbidden, ""},
 		// The console refuses the impersonation token.
-		{"GET", "/api/v1/admin/clinics", nil, http.StatusForbidden},
-		{"POST", "/api/v1/admin/impersonations", map[string]any{"clinic_id": hillcrest.ID, "reason": "chain", "minutes": 5}, http.StatusForbidden},
-		{"DELETE", "/api/v1/admin/impersonations/" + g.GrantID.String(), nil, http.StatusForbidden},
+		{"GET", "/api/v1/admin/clinics", nil, http.StatusForbidden, ""},
+		{"POST", "/api/v1/admin/impersonations", map[string]any{"clinic_id": hillcrest.ID, "reason": "chain", "minutes": 5}, http.StatusForbidden, ""},
+		{"DELETE", "/api/v1/admin/impersonations/" + g.GrantID.String(), nil, http.StatusForbidden, ""},
 		// Another clinic's patient is missing.
-		{"GET", "/api/v1/patients/" + a.alexAt(t, hillcrest.ID).String(), nil, http.StatusNotFound},
+		{"GET", "/api/v1/patients/" + a.alexAt(t, hillcrest.ID).String(), nil, http.StatusNotFound, ""},
 	}
 	for i, act := range acts {
 		before := requests()
@@ -251,6 +256,14 @@ func TestImpersonation(t *testing.T) {
 		if after := requests(); after != before+1 {
 			t.Errorf("impersonated request %d (%s %s) wrote %d events, want 1", i, act.method, act.path, after-before)
 		}
+		if act.resource == "" {
+			continue
+		}
+		last := a.adminStrings(t, `select action || ' | ' || resource_type || ' ' || resource_id from audit.events
+			where impersonation_grant_id = $1 order by seq desc limit 1`, g.GrantID)
+		if want := []string{act.method + " /api/v1/patients/{id} | " + act.resource}; !slices.Equal(last, want) {
+			t.Errorf("impersonated %s %s: event %q, want %q", act.method, act.path, last, want)
+		}
 	}
 	var phone string
 	if got := a.adminStrings(t, `select phone from patients where clinic_id = $1 and id = $2`, riverside.ID, pt.ID); len(got) == 1 {
@@ -260,7 +273,7 @@ func TestImpersonation(t *testing.T) {
 		t.Errorf("the impersonated update did not stick: phone %q", phone)
 	}
 	// No domain events (patient.view, patient.update) besides the request events.
-	if n := a.adminCount(t, `select count(*) from audit.events where impersonation_grant_id = $1 and action not in ('http.request', 'impersonation.started')`, g.GrantID); n != 0 {
+	if n := a.adminCount(t, `select count(*) from audit.events where impersonation_grant_id = $1 and action not like '% %' and action <> 'impersonation.started'`, g.GrantID); n != 0 {
 		t.Errorf("%d extra events under the grant", n)
 	}
 
@@ -287,9 +300,13 @@ func TestImpersonation(t *testing.T) {
 		if e.ClinicID != riverside.ID || e.Impersonator == nil || *e.Impersonator != adminID {
 			t.Errorf("event %+v: want Riverside's, naming admin %v", e, adminID)
 		}
-		count[e.Action]++
+		if strings.Contains(e.Action, " ") {
+			count["request"]++ // "GET /api/v1/me", ...
+		} else {
+			count[e.Action]++
+		}
 	}
-	if count["impersonation.started"] != 1 || count["http.request"] != len(acts) || count["impersonation.ended"] != 1 {
+	if count["impersonation.started"] != 1 || count["request"] != len(acts) || count["impersonation.ended"] != 1 {
 		t.Errorf("Riverside's owner sees %v; want 1 start, %d requests, 1 end", count, len(acts))
 	}
 	// Hillcrest's owner sees none of it.

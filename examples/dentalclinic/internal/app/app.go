@@ -32,6 +32,7 @@ import (
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/web"
+	"github.com/mydentalpractice/tenancy/impersonation"
 	"github.com/mydentalpractice/tenancy/internal/pglocal"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/tenantdb"
@@ -193,7 +194,7 @@ func Run(ctx context.Context, cfg Config) error {
 	go revocations.Follow(ctx, revocationPoll, func(err error) {
 		cfg.Log.WarnContext(ctx, "loading token revocations", "err", err)
 	})
-	grants, err := audit.NewGrantRevoker(platformPool, logouts, cfg.Now)
+	grants, err := impersonation.NewGrantRevoker(platformPool, logouts, cfg.Now)
 	if err != nil {
 		return err
 	}
@@ -201,13 +202,14 @@ func Run(ctx context.Context, cfg Config) error {
 		Issuer: "dentalclinic", Audience: "dentalclinic-api",
 		SigningKey: key, Revoker: grants, Now: cfg.Now,
 		Principals:  model.Principals(),
-		MaxLifetime: sessionMaxLifetime, MaxImpersonationLifetime: audit.MaxGrantDuration,
+		MaxLifetime: sessionMaxLifetime, MaxImpersonationLifetime: impersonation.MaxGrantDuration,
 	})
 	if err != nil {
 		return err
 	}
-	impersonations, err := audit.NewImpersonations(audit.ImpersonationConfig{
-		Platform: platformPool, Issuer: tokens, Revoker: grants, Roles: []string{migrations.RoleSupport}, Now: cfg.Now,
+	impersonations, err := impersonation.New(impersonation.Config{
+		Platform: platformPool, Issuer: tokens, Revoker: grants, Audit: migrations.Audit, Roles: []string{migrations.RoleSupport}, Now: cfg.Now,
+		Principals: model.Principals(),
 	})
 	if err != nil {
 		return err

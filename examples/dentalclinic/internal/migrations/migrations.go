@@ -37,6 +37,11 @@ var StaffRoles = []string{"owner", "dentist", "hygienist", "front_desk", "billin
 // RoleSupport is the role an impersonating platform admin acts with.
 const RoleSupport = "support"
 
+// Audit is the audit log's configuration, the one value given to
+// audit.Schema, audit.Tables and impersonation.New: a clinic's owners
+// read its audit log and may end an impersonation of it.
+var Audit = audit.Config{ReaderRoles: []string{"owner"}}
+
 // Tables are the isolation specs of the app's tables. Tests and the leak
 // harness use them to know every tenant table.
 //
@@ -83,7 +88,7 @@ func PreAuth() []string {
 // package's cross-tenant policies. tenantdb, the SQL guard, rls.Check and the leak
 // harness all read this one value.
 func Model(roles Roles) (*rls.Model, error) {
-	tables := append(Tables(), audit.Tables()...)
+	tables := append(Tables(), audit.Tables(Audit)...)
 	tables = append(tables,
 		rls.Table{Name: "public.platform_admins", Kind: rls.Private},
 		// Revoked token and subject ids, shared by every clinic: the app
@@ -270,7 +275,7 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 		REVOKE ALL ON TABLE public.token_revocations FROM %[2]s;
 		ALTER TABLE public.token_revocations NO FORCE ROW LEVEL SECURITY;`,
 		pgx.Identifier{roles.Owner}.Sanitize(), pgx.Identifier{roles.App}.Sanitize())
-	auditSchema, err := audit.Schema(config(roles))
+	auditSchema, err := audit.Schema(config(roles), Audit)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}

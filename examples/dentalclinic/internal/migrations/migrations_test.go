@@ -119,7 +119,7 @@ func TestAuditTenantColumnMigrates(t *testing.T) {
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	oldRecord := func(tx pgx.Tx, clinic tenancy.ID, seq int64, prev audit.Hash) audit.Hash {
 		t.Helper()
-		e := audit.Event{Clinic: clinic, Seq: seq, ID: tenancy.NewID(), Version: audit.EncodingVersion, OccurredAt: at,
+		e := audit.Event{Tenant: clinic, Seq: seq, ID: tenancy.NewID(), Version: audit.EncodingVersion, OccurredAt: at,
 			ActorKind: tenancy.KindSystem, Action: "patient.update", ResourceType: "patient", ResourceID: fmt.Sprint(seq),
 			Outcome: audit.Success, PrevHash: prev}
 		e.Hash = e.Sum()
@@ -201,7 +201,7 @@ func TestAuditTenantColumnMigrates(t *testing.T) {
 	}
 	events := map[tenancy.ID]int64{}
 	for _, r := range reports {
-		events[r.Clinic] = r.Events
+		events[r.Tenant] = r.Events
 	}
 	if want := map[tenancy.ID]int64{{}: 1, clinics[0]: 3, clinics[1]: 3}; !maps.Equal(events, want) {
 		t.Errorf("VerifyAll read %v events per chain, want %v", events, want)

@@ -7,13 +7,15 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/impersonation"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
 // tx runs fn in a tenant transaction. When the request is an impersonated
-// one, the audit middleware's record of it is appended in the same
-// transaction, so the change and its record commit together or not at
-// all. Every write of the store goes through here.
+// one, the impersonation middleware's record of it is appended in the
+// same transaction (impersonation.RequestTx), so the change and its
+// record commit together or not at all. Every write of the store goes
+// through here.
 //
 // A transaction that PostgreSQL aborts as a deadlock victim or for a
 // serialization failure is run again, a few times: two bookings racing
@@ -23,7 +25,7 @@ import (
 func (s *Store) tx(ctx context.Context, fn func(tx *tenantdb.Tx) error) error {
 	const attempts = 4
 	for i := 1; ; i++ {
-		err := audit.RequestTx(ctx, s.db, fn)
+		err := impersonation.RequestTx(ctx, s.db, fn)
 		if i == attempts || !retryable(err) || ctx.Err() != nil {
 			return err
 		}
@@ -37,19 +39,16 @@ func retryable(err error) bool {
 	return code == "40P01" || code == "40001"
 }
 
-// record appends a domain event (such as "patient.view" or
-// "invoice.issue") to the clinic's audit chain in tx, for staff and
-// patients. A platform admin's impersonated request is recorded once, by
-// the audit middleware, instead, so each impersonated action has exactly
-// one event. Events name the resource by id only, never its content.
+// record records a domain event (such as "patient.view" or
+// "invoice.issue") of the record resourceType / id in tx, through
+// impersonation.Record: for staff and patients it joins the clinic's
+// audit chain; in a platform admin's impersonated request it names the
+// record on the request's one event, which the impersonation middleware
+// writes. Events name the resource by id only, never its content.
 func record(ctx context.Context, tx *tenantdb.Tx, action, resourceType string, id tenancy.ID) error {
-	if p, ok := tenancy.FromContext(ctx); ok && p.Impersonation != nil {
-		return nil
-	}
-	_, err := audit.Record(ctx, tx, audit.Event{
+	return impersonation.Record(ctx, tx, audit.Event{
 		Action: action, ResourceType: resourceType, ResourceID: id.String(), Outcome: audit.Success,
 	})
-	return err
 }
 
 // viewRecord reads one record with query, which takes the clinic as $1 and
@@ -109,7 +108,7 @@ func (s *Store) AuditLog(ctx context.Context, after int64, limit int) ([]AuditEv
 	}
 	for i, e := range events {
 		out[i] = AuditEvent{
-			Seq: e.Seq, ID: e.ID, ClinicID: e.Clinic, OccurredAt: e.OccurredAt.UTC().Format("2006-01-02T15:04:05.000000Z"),
+			Seq: e.Seq, ID: e.ID, ClinicID: e.Tenant, OccurredAt: e.OccurredAt.UTC().Format("2006-01-02T15:04:05.000000Z"),
 			ActorKind: e.ActorKind.String(), Actor: opt(e.Actor), Impersonator: opt(e.Impersonator), Grant: opt(e.Grant),
 			Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: e.Outcome.String(),
 			Reason: e.Reason, RequestID: e.RequestID, Hash: e.Hash.String(),

@@ -11,6 +11,7 @@ import (
 	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+	"github.com/mydentalpractice/tenancy/impersonation"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
 
@@ -119,7 +120,7 @@ func (s *Server) adminImpersonate(w http.ResponseWriter, r *http.Request) {
 	case d.Reason == "":
 		refuse("Say why you need to see this clinic: the reason is required, and its owner will read it.")
 		return
-	case d.Minutes < 1 || time.Duration(d.Minutes)*time.Minute > audit.MaxGrantDuration:
+	case d.Minutes < 1 || time.Duration(d.Minutes)*time.Minute > impersonation.MaxGrantDuration:
 		refuse("The duration must be 1 to 60 minutes.")
 		return
 	}
@@ -134,7 +135,7 @@ func (s *Server) adminImpersonate(w http.ResponseWriter, r *http.Request) {
 	}
 	_, token, err := s.imp.Start(r.Context(), c.ID, d.Reason, time.Duration(d.Minutes)*time.Minute)
 	switch {
-	case errors.Is(err, audit.ErrNoReason), errors.Is(err, audit.ErrInvalidEvent):
+	case errors.Is(err, impersonation.ErrNoReason), errors.Is(err, audit.ErrInvalidEvent):
 		refuse("The reason must be plain text of at most 500 bytes.")
 		return
 	case err != nil:
@@ -161,7 +162,7 @@ func (s *Server) endImpersonation(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusForbidden, "There is no impersonation to end.")
 		return
 	}
-	if _, err := s.imp.End(r.Context(), p.Tenant, p.Impersonation.GrantID); err != nil && !errors.Is(err, audit.ErrGrantEnded) {
+	if _, err := s.imp.End(r.Context(), p.Tenant, p.Impersonation.GrantID); err != nil && !errors.Is(err, impersonation.ErrGrantEnded) {
 		s.fail(w, r, err)
 		return
 	}

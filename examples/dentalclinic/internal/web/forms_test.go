@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -424,5 +425,38 @@ func TestSignOutWhileImpersonating(t *testing.T) {
 	replay.http.Jar.SetCookies(u, console)
 	if p := replay.get("/admin"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/signin" {
 		t.Errorf("the admin's console session after sign-out: %d to %q, want a redirect to sign in", p.status, p.header.Get("Location"))
+	}
+}
+
+// TestUnrecordedImpersonatedPageIsAPage: an impersonated page whose audit
+// event cannot be written is refused with the web UI's own 503 page,
+// rendered through the impersonation middleware's Deny hook, not with the
+// SDK's problem document.
+func TestUnrecordedImpersonatedPageIsAPage(t *testing.T) {
+	a := startApp(t)
+	c := newClient(t, a.base)
+	c.signIn(seed.AdminEmail, false, "/admin")
+	name := fmt.Sprintf("Unrecorded Dental %d", time.Now().UnixNano())
+	wantRedirect(t, "new clinic", c.post("/admin/clinics", url.Values{"csrf_token": {csrf(t, c.get("/admin"))}, "name": {name},
+		"time_zone": {"Europe/Paris"}, "currency": {"EUR"}}), "/admin")
+	var id tenancy.ID
+	a.one(t, &id, `select id from clinics where name = $1`, name)
+	wantRedirect(t, "impersonate", c.post("/admin/impersonate", url.Values{"csrf_token": {csrf(t, c.get("/admin"))}, "clinic": {id.String()},
+		"reason": {"set-up check"}, "minutes": {"30"}}), "/schedule")
+	if p := c.get("/session"); p.status != http.StatusOK || !strings.Contains(p.body, name) {
+		t.Fatalf("impersonating the new clinic: %d", p.status)
+	}
+	// Only this clinic's events of this page fail.
+	ctx := context.Background()
+	if _, err := a.super.Exec(ctx, `alter table audit.events add constraint unrecorded_page
+		check (tenant_id is distinct from '`+id.String()+`'::uuid or action <> 'GET /session') not valid`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.super.Exec(ctx, `alter table audit.events drop constraint unrecorded_page`) })
+	p := c.get("/session")
+	if p.status != http.StatusServiceUnavailable || !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(p.body, "cannot be reached just now") || p.header.Get("Retry-After") == "" {
+		t.Errorf("unrecorded impersonated page: %d %q Retry-After %q; want the 503 page",
+			p.status, p.header.Get("Content-Type"), p.header.Get("Retry-After"))
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"strings"
 
 	"github.com/mydentalpractice/tenancy"
-	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+	"github.com/mydentalpractice/tenancy/impersonation"
 )
 
 func (s *Server) settingsRoutes() {
@@ -295,7 +295,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 		d.Names[m.ID] = m.Name
 	}
 	for _, e := range all {
-		if e.Action == audit.ActionImpersonationStarted {
+		if e.Action == impersonation.ActionStarted {
 			d.Grants = append(d.Grants, e)
 		}
 	}

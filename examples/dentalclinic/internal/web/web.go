@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,10 +11,10 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
-	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+	"github.com/mydentalpractice/tenancy/impersonation"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
@@ -30,7 +31,7 @@ type Config struct {
 	API            *api.Server
 	Tokens         *jwtctx.Authority
 	Revoker        *store.Revocations
-	Impersonations *audit.Impersonations
+	Impersonations *impersonation.Grants
 	// CSRFKey keys the CSRF tokens bound to each session: at least 32
 	// random bytes, the same on every instance.
 	CSRFKey []byte
@@ -50,9 +51,9 @@ type Server struct {
 	api     *api.Server
 	tokens  *jwtctx.Authority
 	revoker *store.Revocations
-	imp     *audit.Impersonations
+	imp     *impersonation.Grants
 	auth    *jwtctx.Middleware
-	auditMW *audit.Middleware
+	impMW   *impersonation.Middleware
 	log     *slog.Logger
 	now     func() time.Time
 	cookies cookieNames
@@ -113,14 +114,16 @@ func New(cfg Config) (*Server, error) {
 		OnError: func(r *http.Request, requestID string, err error) {
 			s.log.InfoContext(r.Context(), "web session refused", "reason", err, "request_id", requestID)
 		},
+		Deny: http.HandlerFunc(s.refused),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	s.auditMW, err = audit.NewMiddleware(cfg.DB, audit.MiddlewareConfig{
+	s.impMW, err = impersonation.NewMiddleware(cfg.DB, impersonation.MiddlewareConfig{
 		OnError: func(r *http.Request, err error) {
 			s.log.ErrorContext(r.Context(), "audit of an impersonated page failed", "err", err)
 		},
+		Deny: http.HandlerFunc(s.refused),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
@@ -202,9 +205,10 @@ func (s *Server) sameOrigin(next http.Handler) http.Handler {
 	})
 }
 
-// gate authenticates and authorises a signed-in route. Refusals by the
-// middlewares before the page is reached (no or bad session, suspended
-// clinic, CSRF) are turned into pages: sign in again, or a 403 page.
+// gate authenticates and authorises a signed-in route. The middlewares
+// in front of the page (jwtctx's, the suspended-clinic check, the
+// impersonation audit) render their refusals through s.refused, their
+// deny hook: sign in again, or an error page.
 func (s *Server) gate(allow Allow, h http.HandlerFunc) http.Handler {
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !permitted(allow, r) {
@@ -213,70 +217,29 @@ func (s *Server) gate(allow Allow, h http.HandlerFunc) http.Handler {
 		}
 		h(w, r)
 	})
-	chain := s.auth.Handler(s.api.ActiveClinic(s.auditMW.Handler(passMark(inner))))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gw := &gateWriter{ResponseWriter: w}
-		chain.ServeHTTP(gw, r.WithContext(context.WithValue(r.Context(), gateKey{}, gw)))
-		if gw.refused == 0 {
-			return
-		}
-		for _, k := range []string{"Content-Type", "WWW-Authenticate", "Content-Length", "Cache-Control"} {
-			w.Header().Del(k)
-		}
-		switch gw.refused {
-		case http.StatusUnauthorized:
-			s.sessionEnded(w, r)
-		case http.StatusServiceUnavailable:
-			// The session could not be checked (the database is out of
-			// reach): nothing is shown, and the session is kept.
-			if w.Header().Get("Retry-After") == "" {
-				w.Header().Set("Retry-After", "2")
-			}
-			s.renderError(w, r, http.StatusServiceUnavailable, "The clinic's records cannot be reached just now. Try again in a moment.")
-		default:
-			s.renderError(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back, reload the page and try again.")
-		}
-	})
+	return s.auth.Handler(s.api.ActiveClinic(s.impMW.Handler(inner), http.HandlerFunc(s.refused)))
 }
 
-// passMark tells the gateWriter that the middlewares let the request
-// through; the audit middleware wraps the writer, so the mark travels in
-// the context.
-func passMark(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if m, ok := r.Context().Value(gateKey{}).(*gateWriter); ok {
-			m.passed = true
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-type gateKey struct{}
-
-// gateWriter holds back a 401 or 403 written before the page was reached,
-// so that gate can answer with a page instead of a problem document.
-type gateWriter struct {
-	http.ResponseWriter
-	passed  bool
-	refused int
-}
-
-func (g *gateWriter) WriteHeader(code int) {
-	if !g.passed && g.refused == 0 && (code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusServiceUnavailable) {
-		g.refused = code
-		return
+// refused is the deny hook of the middlewares in front of every signed-in
+// page: a refusal is a page, never a problem document. An ended or
+// refused session (401) sends the browser to sign in; a session that
+// could not be checked, or an impersonated request that could not be
+// recorded (503), shows nothing and keeps the session; a panic under
+// impersonation (500) is an error page; a CSRF refusal (403) asks for a
+// reload.
+func (s *Server) refused(w http.ResponseWriter, r *http.Request) {
+	p, _ := jwtctx.ProblemFromContext(r.Context())
+	switch p.Status {
+	case http.StatusUnauthorized:
+		s.sessionEnded(w, r)
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", cmp.Or(p.Header.Get("Retry-After"), "2"))
+		s.renderError(w, r, http.StatusServiceUnavailable, "The clinic's records cannot be reached just now. Try again in a moment.")
+	case http.StatusInternalServerError:
+		s.renderError(w, r, http.StatusInternalServerError, "")
+	default:
+		s.renderError(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back, reload the page and try again.")
 	}
-	if g.refused != 0 {
-		return
-	}
-	g.ResponseWriter.WriteHeader(code)
-}
-
-func (g *gateWriter) Write(b []byte) (int, error) {
-	if g.refused != 0 {
-		return len(b), nil
-	}
-	return g.ResponseWriter.Write(b)
 }
 
 // permitted applies Allow to the verified principal.

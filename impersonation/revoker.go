@@ -1,4 +1,4 @@
-package audit
+package impersonation
 
 import (
 	"context"
@@ -10,13 +10,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
 
 // GrantRevoker is a [jwtctx.Revoker] that refuses impersonation tokens
 // whose grant has ended or expired, or does not exist, and records every
-// such refusal ([ActionImpersonationRefused], outcome denied) in the
-// clinic's chain. Other tokens, and impersonation tokens whose grant is
+// such refusal ([ActionRefused], outcome denied) in the tenant's audit
+// chain. Other tokens, and impersonation tokens whose grant is
 // active, are passed to the next Revoker.
 //
 // It reads the grant from the database on every verification of an
@@ -59,7 +60,7 @@ func NewGrantRevoker(db PlatformDB, next jwtctx.Revoker, now func() time.Time) (
 }
 
 // Revoked implements [jwtctx.Revoker]. For an impersonation token it
-// returns true when the grant is unknown, belongs to another clinic or
+// returns true when the grant is unknown, belongs to another tenant or
 // admin, was ended, or has expired; the refusal is recorded first (with
 // context.WithoutCancel), and a failure to record it is returned as an
 // error with true, which refuses the token too. It returns an error when
@@ -74,14 +75,15 @@ func (r *GrantRevoker) Revoked(ctx context.Context, tok jwtctx.Token) (bool, err
 		return true, err
 	}
 	if why != "" {
-		g := Grant{ID: imp.GrantID, Clinic: tok.Principal.Tenant, Admin: imp.Admin}
+		g := Grant{ID: imp.GrantID, Tenant: tok.Principal.Tenant, Admin: imp.Admin}
+		now := r.now().UTC().Truncate(time.Microsecond)
 		rctx := context.WithoutCancel(ctx)
-		err := platformTx(rctx, r.db, tok.Principal, func(tx pgx.Tx) error {
-			_, err := record(rctx, tx, grantEvent(g, tok.Principal, ActionImpersonationRefused, Denied, why), r.now())
+		err := platformTx(rctx, r.db, tok.Principal, tok.Principal.Impersonation != nil, func(tx pgx.Tx) error {
+			_, err := audit.Append(rctx, tx, grantEvent(g, tok.Principal, ActionRefused, audit.Denied, why, now))
 			return err
 		})
 		if err != nil {
-			return true, fmt.Errorf("audit: recording the refusal: %w", err)
+			return true, fmt.Errorf("impersonation: recording the refusal: %w", err)
 		}
 		return true, nil
 	}
@@ -98,7 +100,7 @@ func (r *GrantRevoker) check(ctx context.Context, p tenancy.Principal) (string, 
 		return why, nil
 	}
 	b := &pgx.Batch{}
-	b.Queue(declareSQL, declareArgs(tenancy.Principal{Kind: tenancy.KindSystem})...)
+	b.Queue(declareSQL, declareArgs(tenancy.Principal{Kind: tenancy.KindSystem}, false)...)
 	b.Queue(`SELECT admin_id, expires_at, ended_at FROM audit.impersonation_grants WHERE tenant_id = $1 AND id = $2`,
 		p.Tenant, grant)
 	br := r.db.SendBatch(ctx, b)
@@ -116,9 +118,9 @@ func (r *GrantRevoker) check(ctx context.Context, p tenancy.Principal) (string, 
 	}
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return "grant unknown", nil // not remembered: the clinic is the token's claim
+		return "grant unknown", nil // not remembered: the tenant is the token's claim
 	case err != nil:
-		return "", fmt.Errorf("audit: reading the grant: %w", err)
+		return "", fmt.Errorf("impersonation: reading the grant: %w", err)
 	case admin != p.Impersonation.Admin:
 		return "grant belongs to another admin", nil
 	case ended != nil:
