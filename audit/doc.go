@@ -51,7 +51,8 @@
 // (a ticket, an object store with retention) to detect that too.
 //
 // The platform role's policies require the transaction to declare a
-// principal kind (system or platform_admin); this keeps accidental
+// principal kind (system, or an operator kind the application declares);
+// this keeps accidental
 // unscoped reads out, and is no boundary against the role itself. Verify
 // needs the platform role or a superuser; through the app role it sees no
 // events.

@@ -20,14 +20,18 @@ const encodingMagic = "tenancy/audit/v1"
 // followed by that many bytes, in this fixed order:
 //
 //  1. the text "tenancy/audit/v1"
-//  2. Tenant: 16 bytes, or empty for the platform chain
+//  2. Tenant: a key, or empty for the platform chain
 //  3. Seq: 8 bytes, big-endian
-//  4. ID: 16 bytes
+//  4. ID: a key (16 bytes: events have UUIDs)
 //  5. OccurredAt: 8 bytes, big-endian Unix microseconds
-//  6. ActorKind: its text form, such as "staff"
-//  7. Actor: 16 bytes, or empty
-//  8. Grant: 16 bytes, or empty
-//  9. Impersonator: 16 bytes, or empty
+//  6. ActorKind: its text form, such as "member"
+//  7. Actor: a key, or empty
+//  8. Grant: a key (a UUID's 16 bytes), or empty
+//  9. Impersonator: a key, or empty
+//
+// A key is encoded as the 16 bytes of a UUID, and as its canonical text for
+// the other key types (bigint and text, [tenancy.KeyType]); one deployment's
+// keys of one field all have one type, the type of their column.
 //  10. Action, 11. ResourceType, 12. ResourceID, 13. Outcome (text
 //     form), 14. Reason, 15. RequestID: their UTF-8 bytes
 //  16. PrevHash: 32 bytes

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/mydentalpractice/tenancy"
 )
@@ -19,7 +18,7 @@ const eventColumns = `tenant_id, seq, id, version, occurred_at, actor_kind, acto
 func scanEvent(row pgx.CollectableRow) (Event, error) {
 	var (
 		e                             Event
-		tenant, id, actor, grant, imp pgtype.UUID
+		tenant, id, actor, grant, imp *tenancy.ID // NULL is nil; a key of any type
 		kind, outcome                 string
 		prev, hash                    []byte
 	)
@@ -27,7 +26,7 @@ func scanEvent(row pgx.CollectableRow) (Event, error) {
 		&e.Action, &e.ResourceType, &e.ResourceID, &outcome, &e.Reason, &e.RequestID, &prev, &hash); err != nil {
 		return Event{}, fmt.Errorf("audit: reading an event: %w", err)
 	}
-	e.Tenant, e.ID, e.Actor, e.Grant, e.Impersonator = fromUUID(tenant), fromUUID(id), fromUUID(actor), fromUUID(grant), fromUUID(imp)
+	e.Tenant, e.ID, e.Actor, e.Grant, e.Impersonator = deref(tenant), deref(id), deref(actor), deref(grant), deref(imp)
 	e.ActorKind, _ = tenancy.ParseKind(kind)
 	e.Outcome, _ = ParseOutcome(outcome)
 	e.OccurredAt = e.OccurredAt.UTC()
@@ -39,9 +38,9 @@ func scanEvent(row pgx.CollectableRow) (Event, error) {
 	return e, nil
 }
 
-func fromUUID(u pgtype.UUID) tenancy.ID {
-	if !u.Valid {
+func deref(id *tenancy.ID) tenancy.ID {
+	if id == nil {
 		return tenancy.ID{}
 	}
-	return tenancy.FromUUID(u.Bytes)
+	return *id
 }

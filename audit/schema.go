@@ -103,9 +103,9 @@ func (cfg Config) Readers() []string {
 //     for readers.
 //   - platform role: SELECT and INSERT on audit.events of every tenant and
 //     the platform chain, and the chain heads and grants of every tenant,
-//     in transactions that declare a principal kind of "system" or
-//     "platform_admin" (tenantdb's System does; so do this package's
-//     functions). That condition keeps stray unscoped work out; it is no
+//     in transactions that declare a principal kind of "system" or one
+//     of the operator kinds (tenancy.AccessOperator) of rcfg.Kinds
+//     (tenantdb's System does; so does package impersonation). That condition keeps stray unscoped work out; it is no
 //     boundary against the role itself.
 //   - owner role: INSERT of platform-wide events (tenant_id NULL) in
 //     system work, so a System pool connected as the owner role for
@@ -146,6 +146,7 @@ func Schema(rcfg rls.Config, cfg Config) (string, error) {
 		"{system}", "'"+tenancy.KindSystem.String()+"'",
 		"{declared}", kind+" = ANY ("+kindArray(operators)+")",
 		"{members}", kindArray(members),
+		"{tenant_key}", keyType(rcfg.TenantKey), "{subject_key}", keyType(rcfg.SubjectKey),
 	)
 	var b strings.Builder
 	b.WriteString(r.Replace(tablesSQL))
@@ -166,15 +167,15 @@ ALTER SCHEMA audit OWNER TO {owner};
 -- One row per event. tenant_id NULL is the platform-wide chain. seq numbers each chain from 1;
 -- hash is SHA-256 of the canonical encoding (version 1) documented in package audit.
 CREATE TABLE IF NOT EXISTS audit.events (
-    tenant_id uuid,
+    tenant_id {tenant_key},
     seq bigint NOT NULL CHECK (seq > 0),
     id uuid NOT NULL,
     version smallint NOT NULL CHECK (version = 1),
     occurred_at timestamptz NOT NULL,
     actor_kind text NOT NULL CHECK (actor_kind ~ '^[a-z][a-z0-9_]{0,62}$'),
-    actor_id uuid,
+    actor_id {subject_key},
     impersonation_grant_id uuid,
-    impersonator_id uuid,
+    impersonator_id {subject_key},
     action text NOT NULL CHECK (octet_length(action) BETWEEN 1 AND 100),
     resource_type text NOT NULL DEFAULT '' CHECK (octet_length(resource_type) <= 100),
     resource_id text NOT NULL DEFAULT '' CHECK (octet_length(resource_id) <= 200),
@@ -190,7 +191,7 @@ CREATE TABLE IF NOT EXISTS audit.events (
 -- The head (last seq and hash) of each tenant's chain. Writers lock it with SELECT ... FOR UPDATE:
 -- writers of one tenant serialize, writers of different tenants do not meet.
 CREATE TABLE IF NOT EXISTS audit.chain_heads (
-    tenant_id uuid PRIMARY KEY,
+    tenant_id {tenant_key} PRIMARY KEY,
     seq bigint NOT NULL CHECK (seq >= 0),
     hash bytea NOT NULL CHECK (octet_length(hash) = 32)
 );
@@ -206,14 +207,14 @@ INSERT INTO audit.platform_head (singleton, seq, hash) VALUES (true, 0, {zero}) 
 -- Impersonation grants: a platform admin may act inside one tenant, for a stated reason, for at
 -- most one hour. ended_at and ended_by are set once when the grant is ended early.
 CREATE TABLE IF NOT EXISTS audit.impersonation_grants (
-    tenant_id uuid NOT NULL,
+    tenant_id {tenant_key} NOT NULL,
     id uuid NOT NULL,
-    admin_id uuid NOT NULL,
+    admin_id {subject_key} NOT NULL,
     reason text NOT NULL CHECK (octet_length(btrim(reason)) BETWEEN 1 AND 500),
     started_at timestamptz NOT NULL,
     expires_at timestamptz NOT NULL,
     ended_at timestamptz,
-    ended_by uuid,
+    ended_by {subject_key},
     PRIMARY KEY (tenant_id, id),
     CONSTRAINT grants_expiry CHECK (expires_at > started_at AND expires_at <= started_at + interval '1 hour'),
     CONSTRAINT grants_ended CHECK ((ended_at IS NULL) = (ended_by IS NULL) AND (ended_at IS NULL OR ended_at >= started_at))
@@ -327,6 +328,17 @@ DROP POLICY IF EXISTS audit_owner_system ON audit.events;
 CREATE POLICY audit_owner_system ON audit.events AS PERMISSIVE FOR INSERT TO {owner}
     WITH CHECK (tenant_id IS NULL AND {kind} = {system});
 `
+
+// keyType is the PostgreSQL type of keys of type t.
+func keyType(t tenancy.KeyType) string {
+	switch t {
+	case tenancy.KeyBigint:
+		return "bigint"
+	case tenancy.KeyText:
+		return "text"
+	}
+	return "uuid"
+}
 
 // kindArray returns kinds as a SQL text[] literal, sorted.
 func kindArray(kinds []tenancy.Kind) string {

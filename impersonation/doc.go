@@ -7,8 +7,8 @@
 //
 // [Grants.Start] stores a grant (admin, tenant, reason, at most
 // [MaxGrantDuration]) and its [ActionStarted] event in one transaction on
-// the platform pool, and returns an impersonation token from jwtctx (kind
-// platform_admin, the tenant, an act claim naming the admin, the grant
+// the platform pool, and returns an impersonation token from jwtctx (the
+// operator's own kind, the tenant, an act claim naming the admin, the grant
 // id). [GrantRevoker], the Authority's revocation hook, refuses the token
 // at once on every instance when the grant ends ([Grants.End]) or
 // expires, and records each refusal ([ActionRefused]).

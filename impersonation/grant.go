@@ -127,17 +127,18 @@ type Grant struct {
 	EndedBy tenancy.ID
 }
 
-// Start lets the platform admin in ctx act inside tenant for reason, for d
+// Start lets the operator in ctx (a principal of a [tenancy.AccessOperator]
+// kind of [Config.Principals]) act inside tenant for reason, for d
 // (at most [MaxGrantDuration]). In one transaction on the platform pool it
 // stores the grant and appends an [ActionStarted] event to the tenant's
 // audit chain (visible to its readers), and issues the impersonation
-// token: principal kind platform_admin, the tenant, subject the admin,
+// token: the operator's own kind, the tenant, subject the operator,
 // Impersonation{GrantID, Admin}, valid for d. Nothing is stored unless the
 // token was issued, and no token is returned unless the grant and its
 // event committed.
 //
-// Start fails with [ErrNotAdmin] unless ctx carries a valid platform admin
-// who is not impersonating, [ErrNoReason] for a blank reason (an error
+// Start fails with [ErrNotAdmin] unless ctx carries a valid operator who
+// is not impersonating, [ErrNoReason] for a blank reason (an error
 // wrapping [audit.ErrInvalidEvent] for one too long or with control
 // characters), [ErrDuration] for d outside (0, MaxGrantDuration], an error
 // wrapping [tenancy.ErrInvalidID] for a zero tenant, or the issuer's or

@@ -20,26 +20,31 @@
 // A token is a compact JWS whose header holds exactly alg, kid and typ. The
 // typ header says what kind of token it is:
 //
-//   - "session+jwt" ([SessionToken]): a staff member, a patient or a
-//     platform admin signed in.
-//   - "impersonation+jwt" ([ImpersonationToken]): a platform admin acting
-//     inside a clinic under an audited grant.
+//   - "session+jwt" ([SessionToken]): a principal of any declared kind
+//     signed in.
+//   - "impersonation+jwt" ([ImpersonationToken]): an operator (a kind of
+//     [tenancy.AccessOperator]) acting inside a tenant under an audited
+//     grant.
 //
 // Verification takes the set of types the caller accepts, so an
 // impersonation token is refused where only sessions are meant (the
 // platform console) and the reverse. The claims:
 //
 //	iss, aud, sub, exp, nbf, iat, jti   registered claims, all required
-//	kind    "staff", "patient" or "platform_admin" ("system" is refused)
-//	tenant  the clinic's id; absent exactly for a platform admin's session
+//	kind    a kind declared in Config.Principals ("system" is refused)
+//	tenant  the tenant's key, as a string of the declared key type;
+//	        absent exactly for an operator's session
 //	roles   the principal's roles within the tenant (optional)
 //	act     impersonation only: {"sub": admin id} (RFC 8693 section 4.1)
 //	grant   impersonation only: the impersonation grant's id
 //
-// For an impersonation, sub and act.sub are both the admin's id and tenant
-// is the impersonated clinic, so the principal is the one [tenancy]
-// describes: Kind platform_admin with an Impersonation naming the grant and
-// the admin. Every verified principal passes [tenancy.Principal.Validate].
+// sub is the subject's key, of the declared subject key type. For an
+// impersonation, sub and act.sub are both the operator's id and tenant is
+// the impersonated tenant, so the principal is the one [tenancy] describes:
+// an operator kind with an Impersonation naming the grant and the operator.
+// Every verified principal passes [tenancy.Principals.Check] of
+// [Config.Principals]: a token of an undeclared kind, or whose keys are not
+// of the declared types, is refused.
 //
 // # Keys and rotation
 //
@@ -102,8 +107,9 @@
 //     the claims (act and grant present exactly in impersonation tokens),
 //     so one kind of token can never stand in for the other (RFC 8725
 //     section 3.11).
-//   - Tenant: required and strictly parsed ([tenancy.ParseID]) for staff,
-//     patients and impersonations; refused on a platform admin's session.
+//   - Tenant: required and strictly parsed as a key of the declared type
+//     ([tenancy.KeyType.Parse]) for every kind but operators, and for
+//     impersonations; refused on an operator's session.
 //     "system" tokens are never issued or accepted.
 //   - Size: tokens over [Config.MaxTokenSize] ([DefaultMaxTokenSize], 4 KiB,
 //     what a browser keeps in one cookie; at most [MaxMaxTokenSize]) are

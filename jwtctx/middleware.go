@@ -32,8 +32,8 @@ const (
 // validates it.
 type MiddlewareConfig struct {
 	// Accept is the set of token types this middleware accepts, for example
-	// [SessionToken] for the platform-admin console and [AnyToken] for
-	// clinic routes that impersonating admins may use. Required.
+	// [SessionToken] for the operators' console and [AnyToken] for
+	// tenant routes that impersonating operators may use. Required.
 	Accept TokenType
 
 	// Realm is the realm of the WWW-Authenticate challenge. Empty means

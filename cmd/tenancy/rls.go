@@ -39,15 +39,22 @@ A spec (unknown fields are errors; omitted names take the defaults):
 
   {
     "schema": "tenancy",
-    "tenant_column": "clinic_id",
-    "owner_role": "clinic_owner",
-    "app_role": "clinic_app",
-    "platform_role": "clinic_platform",
+    "tenant_column": "org_id",
+    "tenant_key": "bigint",
+    "subject_key": "bigint",
+    "owner_role": "tracker_owner",
+    "app_role": "tracker_app",
+    "platform_role": "tracker_platform",
     "citus": false,
+    "kinds": [
+      {"name": "member", "access": "tenant"},
+      {"name": "guest", "access": "subject"},
+      {"name": "support", "access": "operator"}
+    ],
     "tables": [
       {"name": "public.plans", "kind": "registry"},
       {"name": "public.members", "subject_column": "id"},
-      {"name": "public.tasks", "subject_column": "member_id", "read_only": ["staff"]},
+      {"name": "public.tasks", "subject_column": "member_id", "read_only": ["guest"]},
       {"name": "audit.events", "read_roles": ["owner"], "privileges": ["SELECT", "INSERT"]}
     ]
   }
@@ -186,8 +193,8 @@ Exit status: 0 when there is no error-level finding (warnings are printed),
 
 Examples:
 
-  tenancy rls check --spec rls.json --dsn postgres://clinic_app@db/tracker
-  tenancy rls check --spec rls.json --dsn "$DSN" --app-role clinic_app --allow-definer auth.sign_in --format json
+  tenancy rls check --spec rls.json --dsn postgres://tracker_app@db/tracker
+  tenancy rls check --spec rls.json --dsn "$DSN" --app-role tracker_app --allow-definer auth.sign_in --format json
   tenancy rls check --spec rls.json --dsn "$DSN" \
       --allow-cross-tenant audit.events.audit_platform --allow-cross-tenant audit.events.audit_owner_system \
       --allow-cross-tenant audit.chain_heads.audit_platform --allow-cross-tenant audit.impersonation_grants.audit_platform
