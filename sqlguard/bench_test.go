@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/sqlguard"
 )
 
@@ -75,4 +76,38 @@ func BenchmarkCheck(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkCheckKeyTypes measures a cached check of a point read for each
+// tenant key type, with the tenant bound as the Go values an application
+// passes most.
+func BenchmarkCheckKeyTypes(b *testing.B) {
+	acme, _ := tenancy.TextID("acme")
+	const sql = "select id, title from tasks where org_id = $1 and id = $2"
+	for _, c := range []struct {
+		name   string
+		typ    tenancy.KeyType
+		tenant tenancy.ID
+		arg    any
+	}{
+		{"uuid/ID", tenancy.KeyUUID, tenantA, tenantA},
+		{"bigint/ID", tenancy.KeyBigint, tenancy.IntID(42), tenancy.IntID(42)},
+		{"bigint/int64", tenancy.KeyBigint, tenancy.IntID(42), int64(42)},
+		{"text/ID", tenancy.KeyText, acme, acme},
+		{"text/string", tenancy.KeyText, acme, "acme"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			g := keyGuard(b, c.typ)
+			args := []any{c.arg, int64(1)}
+			if err := g.Check(sql, args, c.tenant); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := g.Check(sql, args, c.tenant); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

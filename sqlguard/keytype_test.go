@@ -13,7 +13,7 @@ import (
 
 // keyGuard returns a guard over a model whose tenants are keyed by typ,
 // with one tenant table, public.tasks, tenant column org_id.
-func keyGuard(t *testing.T, typ tenancy.KeyType) *sqlguard.Guard {
+func keyGuard(t testing.TB, typ tenancy.KeyType) *sqlguard.Guard {
 	t.Helper()
 	m, err := rls.NewModel(rls.Config{TenantColumn: "org_id", TenantKey: typ}, rls.Table{Name: "public.tasks"})
 	if err != nil {

@@ -35,7 +35,7 @@ type keyCase struct {
 	bad      string     // a malformed key of this type
 }
 
-func keyCases(t *testing.T) []keyCase {
+func keyCases(t testing.TB) []keyCase {
 	text := func(s string) tenancy.ID {
 		id, err := tenancy.TextID(s)
 		if err != nil {
