@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/mydentalpractice/tenancy"
 )
 
 // Querier runs a query. *pgx.Conn, *pgxpool.Pool and pgx.Tx satisfy it.
@@ -379,9 +380,11 @@ func (c *checker) helpers(ctx context.Context) error {
 		Name       string
 		Args       string
 		Volatility string
+		Result     string
 	}
 	fns, err := query[fn](ctx, c, `
-		SELECT format('%I.%I', n.nspname, p.proname), pg_catalog.pg_get_function_identity_arguments(p.oid), p.provolatile::text
+		SELECT format('%I.%I', n.nspname, p.proname), pg_catalog.pg_get_function_identity_arguments(p.oid), p.provolatile::text,
+			pg_catalog.format_type(p.prorettype, NULL)
 		FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 		WHERE n.nspname = $1 AND p.prokind = 'f'
 		ORDER BY 1, 2`, c.cfg.Schema)
@@ -394,8 +397,17 @@ func (c *checker) helpers(ctx context.Context) error {
 			"Run the migration of rls.Generate, or pass the helper schema (Config.Schema, --schema).",
 			"the helper function %s() does not exist, so no policy can compare rows with the context's tenant", want)
 	}
+	keyed := map[string]tenancy.KeyType{
+		quoteIdent(c.cfg.Schema) + ".current_tenant_id":  c.cfg.TenantKey,
+		quoteIdent(c.cfg.Schema) + ".current_subject_id": c.cfg.SubjectKey,
+	}
 	for _, f := range fns {
 		obj := f.Name + "(" + f.Args + ")"
+		if key, ok := keyed[f.Name]; ok && f.Args == "" && f.Result != formatType(key) {
+			c.add(CodeHelperKeyType, SeverityError, ObjectFunction, obj,
+				"Drop the tenant policies and the helper, then run the migration of rls.Generate for this model; or declare the key type the database has.",
+				"helper %s returns %s, but the model declares %s keys, so its policies compare keys of another type", obj, f.Result, key)
+		}
 		switch f.Volatility {
 		case "i":
 			c.add(CodeHelperVolatility, SeverityError, ObjectFunction, obj, "ALTER FUNCTION "+obj+" STABLE;",

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
+	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/pgtest"
 	"github.com/mydentalpractice/tenancy/rls"
 )
@@ -278,6 +279,16 @@ func TestCheckFindings(t *testing.T) {
 					USING (clinic_id = (SELECT tenancy.current_tenant_id())) WITH CHECK (clinic_id = (SELECT tenancy.current_tenant_id()));
 				CREATE POLICY platform_reads ON audit.events FOR SELECT TO {platform} USING (action <> '')`,
 			want: nil,
+		},
+		{
+			// The database was migrated for uuid keys; the model says
+			// bigint: its policies would compare keys of another type.
+			name: "model declares another key type",
+			cfg: func(c rls.Config) rls.Config {
+				c.TenantKey = tenancy.KeyBigint
+				return c
+			},
+			want: []found{{rls.CodeHelperKeyType, rls.SeverityError, rls.ObjectFunction, "tenancy.current_tenant_id()"}},
 		},
 		{
 			name: "IMMUTABLE helper",

@@ -17,7 +17,10 @@ import (
 // ([CodeRLSDisabled]) and forced ([CodeRLSNotForced]), and has a
 // RESTRICTIVE tenant policy (the one named [PolicyTenant] that the
 // migration makes) binding the app role ([CodeNoPolicy],
-// [CodeNoTenantPolicy]). These are the rules of Check, not a copy:
+// [CodeNoTenantPolicy]); and the helper current_tenant_id() exists
+// ([CodeHelperMissing]) and returns, like current_subject_id(), the
+// model's key type ([CodeHelperKeyType]). These are the rules of Check,
+// not a copy:
 // tenantdb.New runs them at start-up, as the app role.
 //
 // It reads only catalogs that every role may read. It is safe for
@@ -33,6 +36,7 @@ func CheckModel(ctx context.Context, db Querier, m *Model) ([]Finding, error) {
 		{"model and catalog", c.classify},
 		{"tenant tables", c.tenantTables},
 		{"policies", c.policies},
+		{"helpers", c.helpers},
 	}, func(code Code) bool { return slices.Contains(modelCodes, code) })
 }
 
@@ -40,7 +44,7 @@ func CheckModel(ctx context.Context, db Querier, m *Model) ([]Finding, error) {
 var modelCodes = []Code{
 	CodeRelationMissing, CodeTenantColumnMissing, CodeSubjectColumnMissing, CodeTenantRelationKind,
 	CodeForeignTable, CodeRLSDisabled, CodeRLSNotForced, CodeNoPolicy, CodeNoTenantPolicy,
-	CodeAppRoleMissing,
+	CodeAppRoleMissing, CodeHelperMissing, CodeHelperKeyType,
 }
 
 // relationKinds are the relkinds that hold or show rows.

@@ -128,8 +128,10 @@
 //     no RESTRICTIVE tenant policy binds.
 //   - helper-missing, helper-volatility: the helper schema lacks
 //     current_tenant_id(); a helper or policy function is IMMUTABLE (error)
-//     or VOLATILE (warning). policy-definer: a policy calls a SECURITY
-//     DEFINER function.
+//     or VOLATILE (warning). helper-key-type: current_tenant_id() or
+//     current_subject_id() returns another type than the model's
+//     [Config.TenantKey] or [Config.SubjectKey]. policy-definer: a policy
+//     calls a SECURITY DEFINER function.
 //
 // The app role (the role rules, shared with tenantdb):
 //   - app-role-missing: the app role does not exist.

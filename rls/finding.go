@@ -90,6 +90,7 @@ const (
 	// Helper functions.
 	CodeHelperMissing    Code = "helper-missing"    // the helper schema has no current_tenant_id()
 	CodeHelperVolatility Code = "helper-volatility" // a helper is IMMUTABLE (error) or VOLATILE (warning)
+	CodeHelperKeyType    Code = "helper-key-type"   // current_tenant_id() or current_subject_id() returns another type than the model's key
 
 	// Roles.
 	CodeAppRoleMissing     Code = "app-role-missing"         // the app role does not exist

@@ -195,6 +195,15 @@ func (h helper) result(cfg Config) string {
 	return h.returns
 }
 
+// formatType is pg_catalog.format_type's name of the type of keys of
+// type t.
+func formatType(t tenancy.KeyType) string {
+	if t == tenancy.KeyBigint {
+		return "bigint"
+	}
+	return keyTypeName(t)
+}
+
 // sqlType is the schema-qualified PostgreSQL type of keys of type t.
 func sqlType(t tenancy.KeyType) string { return "pg_catalog." + keyTypeName(t) }
 

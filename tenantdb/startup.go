@@ -49,7 +49,7 @@ var policyCodes = []rls.Code{rls.CodeNoPolicy, rls.CodeNoTenantPolicy}
 // the catalog disagreeing; the others are about isolation not holding.
 var mismatchCodes = []rls.Code{
 	rls.CodeRelationMissing, rls.CodeTenantColumnMissing, rls.CodeSubjectColumnMissing,
-	rls.CodeTenantRelationKind, rls.CodeAppRoleMissing,
+	rls.CodeTenantRelationKind, rls.CodeAppRoleMissing, rls.CodeHelperKeyType,
 }
 
 func checkSchema(ctx context.Context, db Queryer, m *rls.Model, uncheckedPolicies bool) error {

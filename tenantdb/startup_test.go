@@ -91,11 +91,26 @@ func TestStartupCheck(t *testing.T) {
 			sql: `create table public.attachments (organization_id uuid not null, id uuid not null, primary key (organization_id, id));
 				alter table public.attachments owner to {owner}`,
 			model: func(t *testing.T, db *pgtest.DB) *rls.Model {
-				return modelWith(t, db, rls.Table{Name: "public.attachments"}) // the default tenant column, clinic_id
+				return modelWith(t, db, rls.Table{Name: "public.attachments"}) // the model's tenant column, clinic_id
 			},
 			// The table is not isolated either: both are named.
 			want:   []error{tenantdb.ErrModelMismatch, tenantdb.ErrUnsafeSchema},
 			saying: []string{"[tenant-column-missing]", "[rls-disabled]", "public.attachments"},
+		},
+		{
+			name: "a key type the database does not have",
+			model: func(t *testing.T, db *pgtest.DB) *rls.Model {
+				base := testModel(t, db)
+				cfg := base.Config()
+				cfg.TenantKey = tenancy.KeyText
+				m, err := rls.NewModel(cfg, base.Tables()...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return m
+			},
+			want:   []error{tenantdb.ErrModelMismatch},
+			saying: []string{"[helper-key-type]", "current_tenant_id", "text"},
 		},
 		{
 			name: "another role than the model's app role",

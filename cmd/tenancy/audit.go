@@ -23,12 +23,13 @@ func auditVerifyCommand() *command {
 		name:  "verify",
 		short: "Report the first edited, deleted, inserted or reordered audit event.",
 		usage: `
-Usage: tenancy audit verify --dsn DSN [--tenant ID]
+Usage: tenancy audit verify --dsn DSN [--tenant ID [--key-type uuid|bigint|text]]
 
 Reads the audit log in one snapshot, recomputes every event's hash and link,
 and reports, per chain (the platform-wide chain and each tenant's), the number
 of events and the head, or the first edited, deleted, inserted or reordered
-event. With --tenant only that tenant's chain is verified.
+event. With --tenant only that tenant's chain is verified; its key is read as
+--key-type (the model's tenant_key, default uuid).
 
 Connect as the platform role (or a superuser): through the app role row-level
 security hides the events. The DSN may also come from $DATABASE_URL, which
@@ -44,19 +45,24 @@ Examples:
 
   tenancy audit verify --dsn postgres://app_platform@db/app
   tenancy audit verify --dsn "$DSN" --tenant 0195f1c2-0000-7000-8000-00000000000a
+  tenancy audit verify --dsn "$DSN" --tenant 42 --key-type bigint
 `,
 	}
 	c.run = func(ctx context.Context, args []string, e env) error {
 		fs := newFlags(c, "tenancy audit verify", e)
 		dsn := fs.String("dsn", "", "the database `DSN` (default $DATABASE_URL)")
 		tenantFlag := fs.String("tenant", "", "verify only the chain of the tenant with this `ID`")
+		keyFlag := fs.String("key-type", "uuid", "the `type` of tenant keys: uuid, bigint or text")
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
+		keyType, err := tenancy.ParseKeyType(*keyFlag)
+		if err != nil {
+			return usageError("--key-type: %v", err)
+		}
 		var tenant tenancy.ID
 		if *tenantFlag != "" {
-			var err error
-			if tenant, err = tenancy.ParseID(*tenantFlag); err != nil {
+			if tenant, err = keyType.Parse(*tenantFlag); err != nil {
 				return usageError("--tenant: %v", err)
 			}
 		}

@@ -24,6 +24,9 @@ func TestAuditVerifyUsage(t *testing.T) {
 		{"help", []string{"audit", "verify", "-h"}, exitOK, "--tenant", ""},
 		{"no DSN", []string{"audit", "verify"}, exitUsage, "", "--dsn"},
 		{"bad tenant", []string{"audit", "verify", "--dsn", "x", "--tenant", "nope"}, exitUsage, "", "--tenant"},
+		{"bad key type", []string{"audit", "verify", "--dsn", "x", "--tenant", "42", "--key-type", "int4"}, exitUsage, "", "--key-type"},
+		{"bigint tenant not canonical", []string{"audit", "verify", "--dsn", "x", "--tenant", "042", "--key-type", "bigint"}, exitUsage, "", "--tenant"},
+		{"bigint tenant", []string{"audit", "verify", "--dsn", "postgres://u@/x?host=/nonexistent", "--tenant", "42", "--key-type", "bigint"}, exitFailure, "", "connecting"},
 		{"unreachable database keeps the password", []string{"audit", "verify", "--dsn", "postgres://u:hunter2secret@/x?host=/nonexistent"}, exitFailure, "", "connecting"},
 	}
 	for _, tt := range tests {
