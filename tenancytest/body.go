@@ -171,13 +171,16 @@ func (p *httpProbe) foreignIn(a Actor, r result, tenant tenancy.ID) string {
 	if p.cfg.TenantField == "" || a.Principal.Tenant.IsZero() {
 		return ""
 	}
-	var v any
-	if json.Unmarshal(r.body, &v) != nil {
+	v, err := decodeJSON(r.body)
+	if err != nil {
 		return ""
 	}
 	leak := ""
 	walkJSON(v, func(obj map[string]any) {
-		if got, ok := obj[p.cfg.TenantField]; ok && leak == "" && got != a.Principal.Tenant.String() {
+		if got, ok := obj[p.cfg.TenantField]; ok && leak == "" {
+			if s, ok := jsonKey(got); ok && s == a.Principal.Tenant.String() {
+				return
+			}
 			leak = fmt.Sprintf("%s %v", p.cfg.TenantField, got)
 		}
 	})

@@ -215,7 +215,8 @@ type HTTPConfig struct {
 	// route. Default 403.
 	ForbiddenStatus int
 	// MissingID returns an id that names no object. Default: a fresh
-	// [tenancy.NewID].
+	// [tenancy.NewID], or a random positive bigint when
+	// [HTTPConfig.Principals] declares bigint tenant keys.
 	MissingID func() string
 
 	// Refusals, when set, is called after every request and returns what
@@ -332,7 +333,12 @@ func newHTTPProbe(cfg HTTPConfig) (*httpProbe, error) {
 	cfg.MissingStatus = cmp.Or(cfg.MissingStatus, http.StatusNotFound)
 	cfg.ForbiddenStatus = cmp.Or(cfg.ForbiddenStatus, http.StatusForbidden)
 	if cfg.MissingID == nil {
-		cfg.MissingID = func() string { return tenancy.NewID().String() }
+		// An id of the shape the deployment's keys have.
+		if cfg.Principals.TenantKey == tenancy.KeyBigint {
+			cfg.MissingID = func() string { return newKey(tenancy.KeyBigint).String() }
+		} else {
+			cfg.MissingID = func() string { return tenancy.NewID().String() }
+		}
 	}
 	if cfg.Client == nil {
 		cfg.Client = http.DefaultClient
@@ -613,8 +619,8 @@ func (p *httpProbe) success(rt Route, a Actor, r result) {
 	if p.cfg.TenantField == "" {
 		return
 	}
-	var v any
-	if err := json.Unmarshal(r.body, &v); err != nil {
+	v, err := decodeJSON(r.body)
+	if err != nil {
 		return
 	}
 	p.tenantAnswers++
@@ -625,7 +631,7 @@ func (p *httpProbe) success(rt Route, a Actor, r result) {
 			return
 		}
 		p.tenantFields++
-		if s, isString := got.(string); !isString || s != want {
+		if s, ok := jsonKey(got); !ok || s != want {
 			p.fail(rt, a.Name, CheckTenantField, "an object in the %d answer has %s %v, not the actor's tenant %s", r.status, p.cfg.TenantField, got, want)
 		}
 	})
@@ -786,4 +792,28 @@ func SortRoutes(routes []Route) []Route {
 		return cmp.Or(strings.Compare(a.Path, b.Path), strings.Compare(a.Method, b.Method))
 	})
 	return routes
+}
+
+// decodeJSON decodes body keeping numbers as json.Number, so a bigint key
+// sent as a JSON number keeps every digit.
+func decodeJSON(body []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// jsonKey returns the text of a key in a JSON answer: a string, or a
+// number (as a bigint key may be sent); other values are no key.
+func jsonKey(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return x.String(), true
+	}
+	return "", false
 }

@@ -672,3 +672,19 @@ func TestServeMuxRecordsAndServes(t *testing.T) {
 		t.Errorf("a refused pattern was recorded: %d routes", n)
 	}
 }
+
+// A bigint tenant sent as a JSON number is compared digit for digit: as a
+// float64 it would round 2^53+1 to 2^53.
+func TestTenantFieldAsJSONNumber(t *testing.T) {
+	v, err := decodeJSON([]byte(`{"org_id": 9007199254740993, "name": "x", "n": 1.5}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := v.(map[string]any)
+	if s, ok := jsonKey(obj["org_id"]); !ok || s != "9007199254740993" {
+		t.Errorf("jsonKey(org_id) = %q, %v; want every digit", s, ok)
+	}
+	if _, ok := jsonKey(map[string]any{}); ok {
+		t.Error("an object is a key")
+	}
+}
