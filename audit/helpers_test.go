@@ -40,10 +40,6 @@ func staff(clinic, subject tenancy.ID, roles ...string) context.Context {
 	return as(tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinic, Subject: subject, Roles: roles, RequestID: "req-1"})
 }
 
-func adminCtx() context.Context {
-	return as(tenancy.Principal{Kind: tenancy.Kind("platform_admin"), Subject: admin, RequestID: "req-admin"})
-}
-
 // allowAll lets every statement through: package sqlguard is not part of
 // these tests, row-level security is.
 type allowAll struct{}
