@@ -39,7 +39,8 @@ const (
 	// and sequences start at 1.
 	KeyBigint
 	// KeyText keys are strings (PostgreSQL text): 1 to [MaxTextKey] bytes of
-	// valid UTF-8, without control characters, without '|' (a separator
+	// valid UTF-8, without control or format characters (such as a
+	// zero-width space), without '|' (a separator
 	// of the database's principal setting), and without leading or
 	// trailing white space. They are compared byte for byte.
 	KeyText
@@ -237,8 +238,10 @@ func checkText(s string) error {
 		return fmt.Errorf("%w: a text key that is not valid UTF-8", ErrInvalidID)
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) || r == '|' {
-			return fmt.Errorf("%w: a text key with a control character or '|'", ErrInvalidID)
+		// Format characters (zero-width spaces, bidirectional marks) would
+		// let two keys look alike in logs and screens.
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '|' {
+			return fmt.Errorf("%w: a text key with a control or format character, or '|'", ErrInvalidID)
 		}
 	}
 	first, _ := utf8.DecodeRuneInString(s)

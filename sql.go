@@ -18,8 +18,9 @@ func (id ID) Value() (driver.Value, error) {
 
 // Scan implements [database/sql.Scanner]. It reads what a uuid, bigint or
 // text key column gives: text (as string or []byte) that is a valid key of
-// some [KeyType], kept exactly as it is; the 16 raw bytes of a uuid; or an
-// int64 other than 0. NULL and anything else fail with an error wrapping
+// some [KeyType], kept exactly as it is, or an int64 other than 0. A
+// []byte is always read as text (drivers give a uuid's text form), never
+// as a UUID's 16 raw bytes; use [FromUUID] for those. NULL and anything else fail with an error wrapping
 // [ErrInvalidID] (scan an optional column into a **ID or *ID pointer
 // variable instead). On error id is left unchanged.
 func (id *ID) Scan(src any) error {
@@ -27,14 +28,8 @@ func (id *ID) Scan(src any) error {
 	case string:
 		return id.scanText(v)
 	case []byte:
-		if len(v) == 16 {
-			raw := FromUUID([16]byte(v))
-			if raw.IsZero() {
-				return fmt.Errorf("%w: the zero UUID is not an identifier", ErrInvalidID)
-			}
-			*id = raw
-			return nil
-		}
+		// Always text: pgx and lib/pq give a uuid's text, and 16 bytes of
+		// a text key must not be read as a UUID's.
 		return id.scanText(string(v))
 	case int64:
 		if v == 0 {

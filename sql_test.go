@@ -20,7 +20,7 @@ func TestIDValueScan(t *testing.T) {
 	if !ok {
 		t.Fatal("UUID() of a UUID is not ok")
 	}
-	for _, src := range []any{"0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f", []byte("0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f"), raw[:]} {
+	for _, src := range []any{"0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f", []byte("0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f")} {
 		var got tenancy.ID
 		if err := got.Scan(src); err != nil || got != id {
 			t.Errorf("Scan(%T) = %v, %v; want %v", src, got, err, id)
@@ -37,7 +37,9 @@ func TestIDValueScan(t *testing.T) {
 			t.Errorf("Scan(%#v) = %v, %v; want %v", tt.src, got, err, tt.want)
 		}
 	}
-	for _, src := range []any{nil, 42, int64(0), "", "a|b", " padded", "00000000-0000-0000-0000-000000000000", make([]byte, 16)} {
+	// 16 raw bytes are text, never a UUID: these are not a valid text key
+	// (they hold control characters).
+	for _, src := range []any{nil, 42, int64(0), "", "a|b", " padded", "00000000-0000-0000-0000-000000000000", make([]byte, 16), raw[:]} {
 		got := id
 		if err := got.Scan(src); !errors.Is(err, tenancy.ErrInvalidID) {
 			t.Errorf("Scan(%#v) error = %v, want ErrInvalidID", src, err)

@@ -29,9 +29,11 @@ const encodingMagic = "tenancy/audit/v1"
 //  8. Grant: a key (a UUID's 16 bytes), or empty
 //  9. Impersonator: a key, or empty
 //
-// A key is encoded as the 16 bytes of a UUID, and as its canonical text for
-// the other key types (bigint and text, [tenancy.KeyType]); one deployment's
-// keys of one field all have one type, the type of their column.
+// A key is encoded as the 16 bytes of a UUID (a key in canonical UUID form),
+// and as its canonical text otherwise (bigint and text keys,
+// [tenancy.KeyType]), with a NUL byte appended when that text is exactly 16
+// bytes long: no key contains NUL, so a 16-byte field is always a UUID's
+// and no two keys encode alike.
 //  10. Action, 11. ResourceType, 12. ResourceID, 13. Outcome (text
 //     form), 14. Reason, 15. RequestID: their UTF-8 bytes
 //  16. PrevHash: 32 bytes
@@ -51,9 +53,15 @@ func (e Event) Encode() []byte {
 	id := func(v tenancy.ID) {
 		if b, ok := v.UUID(); ok {
 			field(b[:])
-		} else {
-			field([]byte(v.String())) // empty for the zero ID
+			return
 		}
+		text := []byte(v.String()) // empty for the zero ID
+		if len(text) == 16 {
+			// 16 bytes would read as a UUID's: a NUL, which no key holds,
+			// keeps the two apart.
+			text = append(text, 0)
+		}
+		field(text)
 	}
 	field([]byte(encodingMagic))
 	id(e.Tenant)

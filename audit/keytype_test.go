@@ -82,3 +82,20 @@ func TestChainsWithOtherKeyTypes(t *testing.T) {
 		})
 	}
 }
+
+// No two keys encode alike: a 16-byte text key and the UUID-shaped text
+// key that spells the same bytes (both valid text keys) give different
+// encodings, and so different hashes.
+func TestEncodingKeysDoNotCollide(t *testing.T) {
+	plain, _ := tenancy.TextID("abcdefghijklmnop")
+	shaped, _ := tenancy.TextID("61626364-6566-6768-696a-6b6c6d6e6f70")
+	sixteen := tenancy.IntID(1234567890123456)
+	for _, pair := range [][2]tenancy.ID{{plain, shaped}, {sixteen, tenancy.FromUUID([16]byte([]byte("1234567890123456")))}} {
+		a := audit.Event{Tenant: pair[0], Seq: 1, ID: tenancy.NewID(), Action: "task.read", Outcome: audit.Success, ActorKind: tenancy.KindSystem}
+		b := a
+		b.Tenant = pair[1]
+		if a.Sum() == b.Sum() {
+			t.Errorf("tenants %q and %q hash alike", pair[0], pair[1])
+		}
+	}
+}

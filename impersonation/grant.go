@@ -156,6 +156,8 @@ func (m *Grants) Start(ctx context.Context, tenant tenancy.ID, reason string, d 
 		return Grant{}, "", fmt.Errorf("%w: %v outside (0, %v]", ErrDuration, d, MaxGrantDuration)
 	case tenant.IsZero():
 		return Grant{}, "", fmt.Errorf("impersonation: %w: zero tenant", tenancy.ErrInvalidID)
+	case m.cfg.Principals.TenantKey.Check(tenant) != nil:
+		return Grant{}, "", fmt.Errorf("impersonation: the tenant: %w", m.cfg.Principals.TenantKey.Check(tenant))
 	}
 	now := m.cfg.Now().UTC().Truncate(time.Microsecond)
 	g := Grant{ID: tenancy.NewID(), Tenant: tenant, Admin: p.Subject, Reason: reason, StartedAt: now, ExpiresAt: now.Add(d)}

@@ -3,6 +3,7 @@ package rls
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -45,6 +46,7 @@ func Check(ctx context.Context, db Querier, m *Model) ([]Finding, error) {
 		{"tenant tables", c.tenantTables},
 		{"policies", c.policies},
 		{"helpers", c.helpers},
+		{"key columns", c.keyColumns},
 		{"table privileges", c.privileges},
 		{"keys and indexes", c.keys},
 		{"column defaults", c.sequences},
@@ -364,6 +366,7 @@ func (c *checker) policies(ctx context.Context) error {
 					"permissive policy %s on %s applies to %s, which no RESTRICTIVE tenant policy binds, so it admits every tenant's rows to those roles", p.Name, t.Name, p.RoleNames)
 			}
 		}
+		c.kindPolicies(t, applying)
 		if !tenantPolicy {
 			c.add(CodeNoTenantPolicy, SeverityError, ObjectTable, t.Name,
 				fmt.Sprintf("CREATE POLICY tenancy_tenant ON %s AS RESTRICTIVE FOR ALL TO %s USING (%s = (SELECT %s())) WITH CHECK (%[3]s = (SELECT %[4]s()));",
@@ -374,6 +377,74 @@ func (c *checker) policies(ctx context.Context) error {
 	}
 	return nil
 }
+
+// kindPolicies reports a tenant table whose subject or read-only policies
+// are missing or list other kinds than the model would generate: kinds
+// are the application's declaration, and a migration generated for an
+// older one would still let a kind now subject-scoped see every row, or a
+// kind now read-only write.
+func (c *checker) kindPolicies(t tenantTable, applying []policy) {
+	spec, ok := c.m.spec(t.Relation.Schema, t.Relation.Name)
+	if !ok {
+		return
+	}
+	var want []struct {
+		name, cmd string
+		kinds     []string
+	}
+	if spec.SubjectColumn != "" {
+		want = append(want, struct {
+			name, cmd string
+			kinds     []string
+		}{PolicySubject, "*", wholeKinds(c.cfg)})
+	}
+	if len(spec.ReadOnly) > 0 {
+		w := writerKinds(c.cfg, spec)
+		for _, p := range []struct{ name, cmd string }{{PolicyReadOnlyInsert, "a"}, {PolicyReadOnlyUpdate, "w"}, {PolicyReadOnlyDelete, "d"}} {
+			want = append(want, struct {
+				name, cmd string
+				kinds     []string
+			}{p.name, p.cmd, w})
+		}
+	}
+	for _, w := range want {
+		slices.Sort(w.kinds)
+		w.kinds = slices.Compact(w.kinds)
+		i := slices.IndexFunc(applying, func(p policy) bool { return p.Name == quoteIdent(w.name) && !p.Permissive && p.Cmd == w.cmd })
+		var got []string
+		if i >= 0 {
+			for _, e := range []*string{applying[i].Using, applying[i].Check} {
+				if e != nil {
+					got = append(got, arrayKinds(*e)...)
+				}
+			}
+			slices.Sort(got)
+			got = slices.Compact(got)
+		}
+		if i < 0 || !slices.Equal(got, w.kinds) {
+			c.add(CodeKindPolicy, SeverityError, ObjectPolicy, w.name+" on "+t.Name,
+				"Run the migration of rls.Generate for this model again: it regenerates the kinds' policies.",
+				"policy %s on %s lets the kinds %v through, but the model's kinds say %v, so a kind may see or write rows the model says it may not", w.name, t.Name, got, w.kinds)
+		}
+	}
+}
+
+// arrayKinds returns the text constants of the ARRAY[...] in a policy
+// expression as pg_get_expr prints it: ARRAY['a'::text, 'b'::text].
+func arrayKinds(expr string) []string {
+	var kinds []string
+	for _, m := range arrayKindRE.FindAllStringSubmatch(expr, -1) {
+		for _, k := range arrayItemRE.FindAllStringSubmatch(m[1], -1) {
+			kinds = append(kinds, k[1])
+		}
+	}
+	return kinds
+}
+
+var (
+	arrayKindRE = regexp.MustCompile(`ARRAY\[([^\]]*)\]`)
+	arrayItemRE = regexp.MustCompile(`'([a-z][a-z0-9_]*)'::text`)
+)
 
 func (c *checker) helpers(ctx context.Context) error {
 	type fn struct {
@@ -400,6 +471,7 @@ func (c *checker) helpers(ctx context.Context) error {
 	keyed := map[string]tenancy.KeyType{
 		quoteIdent(c.cfg.Schema) + ".current_tenant_id":  c.cfg.TenantKey,
 		quoteIdent(c.cfg.Schema) + ".current_subject_id": c.cfg.SubjectKey,
+		quoteIdent(c.cfg.Schema) + ".current_actor_id":   c.cfg.SubjectKey,
 	}
 	for _, f := range fns {
 		obj := f.Name + "(" + f.Args + ")"
@@ -415,6 +487,66 @@ func (c *checker) helpers(ctx context.Context) error {
 		case "v":
 			c.add(CodeHelperVolatility, SeverityWarning, ObjectFunction, obj, "ALTER FUNCTION "+obj+" STABLE;",
 				"helper %s is VOLATILE, so it may run once per row and keeps indexes from being used", obj)
+		}
+	}
+	return nil
+}
+
+// keyColumns reports tenant and subject columns of the model's tenant
+// relations whose type is not one that compares keys of the model's type
+// exactly, or whose collation is nondeterministic: under a
+// case-insensitive collation 'acme' = 'ACME', so a policy comparing the
+// column with current_tenant_id() admits another tenant's rows while the
+// guard compares bytes. Domains (citext and the like) are refused too:
+// their equality is their own.
+func (c *checker) keyColumns(ctx context.Context) error {
+	allowed := func(t tenancy.KeyType) []string {
+		switch t {
+		case tenancy.KeyBigint:
+			return []string{"bigint", "integer", "smallint"}
+		case tenancy.KeyText:
+			return []string{"text", "character varying"}
+		}
+		return []string{"uuid"}
+	}
+	var schemas, names, cols, kinds []string
+	for _, r := range c.m.TenantRelations() {
+		schemas, names, cols, kinds = append(schemas, r.Schema), append(names, r.Name), append(cols, r.TenantColumn), append(kinds, "tenant")
+		if r.SubjectColumn != "" {
+			schemas, names, cols, kinds = append(schemas, r.Schema), append(names, r.Name), append(cols, r.SubjectColumn), append(kinds, "subject")
+		}
+	}
+	type column struct {
+		Relation, Column, Role, Type string
+		Deterministic                bool
+	}
+	found, err := query[column](ctx, c, `
+		SELECT format('%I.%I', n.nspname, cl.relname), a.attname::text, m.role,
+			pg_catalog.format_type(a.atttypid, NULL), coalesce(coll.collisdeterministic, true)
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS m(schema, name, col, role)
+		JOIN pg_catalog.pg_namespace n ON n.nspname = m.schema
+		JOIN pg_catalog.pg_class cl ON cl.relnamespace = n.oid AND cl.relname = m.name
+		JOIN pg_catalog.pg_attribute a ON a.attrelid = cl.oid AND a.attname = m.col AND NOT a.attisdropped
+		LEFT JOIN pg_catalog.pg_collation coll ON coll.oid = a.attcollation
+		ORDER BY 1, 2`, schemas, names, cols, kinds)
+	if err != nil {
+		return err
+	}
+	for _, f := range found {
+		key := c.cfg.TenantKey
+		if f.Role == "subject" {
+			key = c.cfg.SubjectKey
+		}
+		obj := f.Relation + "." + quoteIdent(f.Column)
+		switch {
+		case !slices.Contains(allowed(key), f.Type):
+			c.add(CodeKeyColumn, SeverityError, ObjectColumn, obj,
+				fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s;", f.Relation, quoteIdent(f.Column), allowed(key)[0]),
+				"%s column %s is of type %s, not one that holds the model's %s keys and compares them exactly", f.Role, obj, f.Type, key)
+		case !f.Deterministic:
+			c.add(CodeKeyColumn, SeverityError, ObjectColumn, obj,
+				fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s COLLATE \"C\";", f.Relation, quoteIdent(f.Column), f.Type),
+				"%s column %s has a nondeterministic collation, so values that differ (such as in case) compare equal and a policy admits another tenant's rows", f.Role, obj)
 		}
 	}
 	return nil

@@ -288,8 +288,58 @@ func TestCheckFindings(t *testing.T) {
 				c.TenantKey = tenancy.KeyBigint
 				return c
 			},
-			want: []found{{rls.CodeHelperKeyType, rls.SeverityError, rls.ObjectFunction, "tenancy.current_tenant_id()"}},
+			want: []found{
+				{rls.CodeKeyColumn, rls.SeverityError, rls.ObjectColumn, "audit.events.clinic_id"},
+				{rls.CodeKeyColumn, rls.SeverityError, rls.ObjectColumn, "public.appointments.clinic_id"},
+				{rls.CodeKeyColumn, rls.SeverityError, rls.ObjectColumn, "public.patients.clinic_id"},
+				{rls.CodeHelperKeyType, rls.SeverityError, rls.ObjectFunction, "tenancy.current_tenant_id()"},
+			},
 		},
+		{
+			// The database was migrated when platform_admin saw every row;
+			// the model now makes it subject-scoped.
+			name: "a kind's access changed since the migration",
+			cfg: func(c rls.Config) rls.Config {
+				c.Kinds = slices.Clone(c.Kinds)
+				for i := range c.Kinds {
+					if c.Kinds[i].Name == "platform_admin" {
+						c.Kinds[i].Access = tenancy.AccessSubject
+					}
+				}
+				return c
+			},
+			want: []found{
+				{rls.CodeKindPolicy, rls.SeverityError, rls.ObjectPolicy, "tenancy_subject on public.appointments"},
+				{rls.CodeKindPolicy, rls.SeverityError, rls.ObjectPolicy, "tenancy_subject on public.patients"},
+			},
+		},
+		{
+			// A kind declared since the migration, read-only where
+			// patients are: the write policies do not list it, which
+			// refuses its writes, but the model says it may not write
+			// anyway; and it is not listed among the kinds that see every
+			// row, which the model would list.
+			name: "a kind declared since the migration",
+			cfg: func(c rls.Config) rls.Config {
+				c.Kinds = append(slices.Clone(c.Kinds), tenancy.KindSpec{Name: "auditor", Access: tenancy.AccessTenant})
+				return c
+			},
+			want: []found{
+				{rls.CodeKindPolicy, rls.SeverityError, rls.ObjectPolicy, "tenancy_read_only_delete on public.appointments"},
+				{rls.CodeKindPolicy, rls.SeverityError, rls.ObjectPolicy, "tenancy_read_only_insert on public.appointments"},
+				{rls.CodeKindPolicy, rls.SeverityError, rls.ObjectPolicy, "tenancy_read_only_update on public.appointments"},
+				{rls.CodeKindPolicy, rls.SeverityError, rls.ObjectPolicy, "tenancy_subject on public.appointments"},
+				{rls.CodeKindPolicy, rls.SeverityError, rls.ObjectPolicy, "tenancy_subject on public.patients"},
+			},
+		},
+		{
+			// Only key columns matter (see TestCheckKeyColumnCollation).
+			name: "a nondeterministic collation on a column that holds no key",
+			sql: `CREATE COLLATION public.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+				ALTER TABLE public.appointments ALTER COLUMN note TYPE text COLLATE public.ci`,
+			want: nil,
+		},
+
 		{
 			name: "IMMUTABLE helper",
 			sql:  `ALTER FUNCTION tenancy.current_actor_id() IMMUTABLE`,
@@ -757,5 +807,67 @@ func TestQuoteIdentMatchesServer(t *testing.T) {
 		if got := "USING (" + want + " = (SELECT"; !strings.Contains(sql, got) {
 			t.Errorf("tenant column %q: the policy does not read %q:\n%s", name, got, sql[strings.Index(sql, "CREATE POLICY"):][:200])
 		}
+	}
+}
+
+// TestCheckKeyColumnCollation: under a case-insensitive collation 'acme' =
+// 'ACME', so the tenant policy of a text-keyed table admits another
+// tenant's rows while the guard compares bytes. Check and the start-up
+// check report the column.
+func TestCheckKeyColumnCollation(t *testing.T) {
+	db := pgtest.New(t)
+	db.Exec(t, pgtest.Owner, `CREATE COLLATION public.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+		CREATE TABLE public.projects (org_id text COLLATE public.ci NOT NULL, id bigint NOT NULL, PRIMARY KEY (org_id, id));
+		-- A domain's equality is its own (citext's is case-insensitive).
+		CREATE DOMAIN public.org_key AS text;
+		CREATE TABLE public.tasks (org_id public.org_key NOT NULL, id bigint NOT NULL, PRIMARY KEY (org_id, id))`)
+	cfg := config(db)
+	cfg.TenantColumn, cfg.TenantKey = "org_id", tenancy.KeyText
+	m := model(t, cfg, rls.Table{Name: "public.projects"}, rls.Table{Name: "public.tasks"})
+	sql, err := m.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(t, pgtest.Owner, sql)
+	db.Exec(t, pgtest.Admin, `INSERT INTO public.projects VALUES ('acme', 1), ('ACME', 2)`)
+	// The hole is there: a member of acme sees ACME's row.
+	var n int
+	err = pgx.BeginFunc(context.Background(), db.Conn(t, pgtest.App), func(tx pgx.Tx) error {
+		if _, err := tx.Exec(context.Background(), `SELECT set_config('tenancy.tenant_id', 'acme', true), set_config('tenancy.principal', 'staff||||', true)`); err != nil {
+			return err
+		}
+		return tx.QueryRow(context.Background(), `SELECT count(*) FROM public.projects`).Scan(&n)
+	})
+	if err != nil || n != 2 {
+		t.Fatalf("the hole is not there: acme sees %d rows (%v), want 2", n, err)
+	}
+	for name, check := range map[string]func(context.Context, rls.Querier, *rls.Model) ([]rls.Finding, error){"Check": rls.Check, "CheckModel": rls.CheckModel} {
+		findings, err := check(context.Background(), db.Conn(t, pgtest.App), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, col := range []string{"public.projects.org_id", "public.tasks.org_id"} {
+			if !slices.ContainsFunc(findings, func(f rls.Finding) bool { return f.Code == rls.CodeKeyColumn && f.Object == col }) {
+				t.Errorf("%s did not report %s: %v", name, col, findings)
+			}
+		}
+	}
+}
+
+// TestCheckModelKindPolicy: the start-up check (CheckModel, which
+// tenantdb.New runs) sees policies generated for other kinds, too.
+func TestCheckModelKindPolicy(t *testing.T) {
+	db := migrated(t)
+	cfg := config(db)
+	if got, err := rls.CheckModel(context.Background(), db.Conn(t, pgtest.App), model(t, cfg, fixtureTables...)); err != nil || len(got) != 0 {
+		t.Fatalf("before changing the kinds: %v, %v", got, err)
+	}
+	cfg.Kinds = []tenancy.KindSpec{{Name: "staff", Access: tenancy.AccessTenant}, {Name: "patient", Access: tenancy.AccessSubject}, {Name: "platform_admin", Access: tenancy.AccessSubject}}
+	got, err := rls.CheckModel(context.Background(), db.Conn(t, pgtest.App), model(t, cfg, fixtureTables...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(got, func(f rls.Finding) bool { return f.Code == rls.CodeKindPolicy }) {
+		t.Errorf("CheckModel after a kind became subject-scoped: %v, want kind-policy", got)
 	}
 }

@@ -19,7 +19,9 @@ import (
 // migration makes) binding the app role ([CodeNoPolicy],
 // [CodeNoTenantPolicy]); and the helper current_tenant_id() exists
 // ([CodeHelperMissing]) and returns, like current_subject_id(), the
-// model's key type ([CodeHelperKeyType]). These are the rules of Check,
+// model's key type ([CodeHelperKeyType]); tenant and subject columns are
+// of a type that holds the model's keys, with a deterministic collation
+// ([CodeKeyColumn]). These are the rules of Check,
 // not a copy:
 // tenantdb.New runs them at start-up, as the app role.
 //
@@ -37,6 +39,7 @@ func CheckModel(ctx context.Context, db Querier, m *Model) ([]Finding, error) {
 		{"tenant tables", c.tenantTables},
 		{"policies", c.policies},
 		{"helpers", c.helpers},
+		{"key columns", c.keyColumns},
 	}, func(code Code) bool { return slices.Contains(modelCodes, code) })
 }
 
@@ -44,7 +47,7 @@ func CheckModel(ctx context.Context, db Querier, m *Model) ([]Finding, error) {
 var modelCodes = []Code{
 	CodeRelationMissing, CodeTenantColumnMissing, CodeSubjectColumnMissing, CodeTenantRelationKind,
 	CodeForeignTable, CodeRLSDisabled, CodeRLSNotForced, CodeNoPolicy, CodeNoTenantPolicy,
-	CodeAppRoleMissing, CodeHelperMissing, CodeHelperKeyType,
+	CodeAppRoleMissing, CodeHelperMissing, CodeHelperKeyType, CodeKeyColumn, CodeKindPolicy,
 }
 
 // relationKinds are the relkinds that hold or show rows.

@@ -130,8 +130,14 @@
 //     current_tenant_id(); a helper or policy function is IMMUTABLE (error)
 //     or VOLATILE (warning). helper-key-type: current_tenant_id() or
 //     current_subject_id() returns another type than the model's
-//     [Config.TenantKey] or [Config.SubjectKey]. policy-definer: a policy
-//     calls a SECURITY DEFINER function.
+//     [Config.TenantKey] or [Config.SubjectKey] (current_actor_id() too).
+//     key-column: a tenant or subject column of a type that does not hold
+//     the model's keys (a domain such as citext included) or with a
+//     nondeterministic collation, under which 'acme' = 'ACME'.
+//     kind-policy: a table's subject or read-only policies are missing or
+//     list other kinds than the model's [Config.Kinds] would (a migration
+//     generated before a kind's access changed).
+//     policy-definer: a policy calls a SECURITY DEFINER function.
 //
 // The app role (the role rules, shared with tenantdb):
 //   - app-role-missing: the app role does not exist.

@@ -90,7 +90,9 @@ const (
 	// Helper functions.
 	CodeHelperMissing    Code = "helper-missing"    // the helper schema has no current_tenant_id()
 	CodeHelperVolatility Code = "helper-volatility" // a helper is IMMUTABLE (error) or VOLATILE (warning)
-	CodeHelperKeyType    Code = "helper-key-type"   // current_tenant_id() or current_subject_id() returns another type than the model's key
+	CodeHelperKeyType    Code = "helper-key-type"   // current_tenant_id(), current_subject_id() or current_actor_id() returns another type than the model's key
+	CodeKeyColumn        Code = "key-column"        // a tenant or subject column whose type or collation does not compare keys byte for byte
+	CodeKindPolicy       Code = "kind-policy"       // a subject or read-only policy missing, or listing other kinds than the model declares
 
 	// Roles.
 	CodeAppRoleMissing     Code = "app-role-missing"         // the app role does not exist

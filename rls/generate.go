@@ -259,13 +259,7 @@ func (g *generator) isolate(t table, q string) []string {
 	if t.SubjectColumn != "" {
 		// The kinds that see all of the tenant's rows are listed, so a kind
 		// that is not declared sees only its subject's rows.
-		whole := []string{string(tenancy.KindSystem)}
-		for _, k := range g.cfg.Kinds {
-			if k.Access != tenancy.AccessSubject {
-				whole = append(whole, string(k.Name))
-			}
-		}
-		subject := fmt.Sprintf("%s = ANY (%s) OR %s = %s", g.sub("principal_kind"), textArray(whole),
+		subject := fmt.Sprintf("%s = ANY (%s) OR %s = %s", g.sub("principal_kind"), textArray(wholeKinds(g.cfg)),
 			quoteIdent(t.SubjectColumn), g.sub("current_subject_id"))
 		policy(PolicySubject, "RESTRICTIVE", "ALL", subject, subject)
 	}
@@ -275,18 +269,37 @@ func (g *generator) isolate(t table, q string) []string {
 	if len(t.ReadOnly) > 0 {
 		// The kinds that may write are listed, so a kind that is not
 		// declared cannot.
-		writers := []string{string(tenancy.KindSystem)}
-		for _, k := range g.cfg.Kinds {
-			if !slices.Contains(t.ReadOnly, k.Name) {
-				writers = append(writers, string(k.Name))
-			}
-		}
-		writer := g.sub("principal_kind") + " = ANY (" + textArray(writers) + ")"
+		writer := g.sub("principal_kind") + " = ANY (" + textArray(writerKinds(g.cfg, t)) + ")"
 		policy(PolicyReadOnlyInsert, "RESTRICTIVE", "INSERT", "", writer)
 		policy(PolicyReadOnlyUpdate, "RESTRICTIVE", "UPDATE", writer, writer)
 		policy(PolicyReadOnlyDelete, "RESTRICTIVE", "DELETE", writer, "")
 	}
 	return stmts
+}
+
+// wholeKinds are the kinds that see every row of the tenant in a table
+// with a subject column: system and every declared kind whose access is
+// not subject-scoped.
+func wholeKinds(cfg Config) []string {
+	kinds := []string{string(tenancy.KindSystem)}
+	for _, k := range cfg.Kinds {
+		if k.Access != tenancy.AccessSubject {
+			kinds = append(kinds, string(k.Name))
+		}
+	}
+	return kinds
+}
+
+// writerKinds are the kinds that may write table t, which has read-only
+// kinds: system and every declared kind not read-only on it.
+func writerKinds(cfg Config, t table) []string {
+	kinds := []string{string(tenancy.KindSystem)}
+	for _, k := range cfg.Kinds {
+		if !slices.Contains(t.ReadOnly, k.Name) {
+			kinds = append(kinds, string(k.Name))
+		}
+	}
+	return kinds
 }
 
 // textArray returns ARRAY['a', 'b']::text[] with sorted, unique elements.

@@ -205,6 +205,15 @@ func (m *Model) Named(name string) []Relation {
 	return out
 }
 
+// spec returns the table spec of schema.name, if the model lists it.
+func (m *Model) spec(schema, name string) (table, bool) {
+	i, ok := m.qualified[schema+"\x00"+name]
+	if !ok {
+		return table{}, false
+	}
+	return m.tables[i], true
+}
+
 // Principals returns the model's declaration of principals: the tenant
 // and subject key types and the kinds of [Config]. jwtctx verifies tokens
 // against it and tenantdb refuses principals that it does not accept

@@ -44,6 +44,10 @@ func (g *Guard) Check(sql string, args []any, tenant tenancy.ID) error {
 	if tenant.IsZero() {
 		return errNoTenant
 	}
+	// A tenant that is not a key of the model's type matches no bound
+	// value or constant (each is compared in the type's canonical form),
+	// so such a statement is refused; one scoped by the helper alone
+	// reads the transaction's own context, not this argument.
 	p := g.cache.get(sql)
 	if p == nil {
 		p = g.cache.put(sql, compile(g.cfg, sql))

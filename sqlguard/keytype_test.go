@@ -120,3 +120,37 @@ type orgID int64
 type label string
 
 func ptr[T any](v T) *T { return &v }
+
+// Types that implement pgx's own encoder interfaces are sent as their
+// methods say, whatever their underlying value; the guard refuses them as
+// the tenant rather than read a value pgx would not send.
+type (
+	sneakyText string
+	sneakyInt  int64
+	sneakyUUID [16]byte
+)
+
+func (sneakyText) TextValue() (pgtype.Text, error) {
+	return pgtype.Text{String: "globex", Valid: true}, nil
+}
+func (sneakyInt) Int64Value() (pgtype.Int8, error) { return pgtype.Int8{Int64: 43, Valid: true}, nil }
+func (sneakyUUID) UUIDValue() (pgtype.UUID, error) { return pgtype.UUID{Valid: true}, nil }
+
+func TestCheckRefusesPgxEncoders(t *testing.T) {
+	acme, _ := tenancy.TextID("acme")
+	for _, c := range []struct {
+		typ    tenancy.KeyType
+		tenant tenancy.ID
+		arg    any
+	}{
+		{tenancy.KeyText, acme, sneakyText("acme")},
+		{tenancy.KeyText, acme, ptr(sneakyText("acme"))},
+		{tenancy.KeyBigint, tenancy.IntID(42), sneakyInt(42)},
+		{tenancy.KeyUUID, tenantA, sneakyUUID(raw(tenantA))},
+	} {
+		err := keyGuard(t, c.typ).Check("select * from tasks where org_id = $1", []any{c.arg}, c.tenant)
+		if !errors.Is(err, sqlguard.ErrRefused) {
+			t.Errorf("%s key bound as %T: %v, want ErrRefused", c.typ, c.arg, err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"reflect"
 	"strconv"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgtype"
 
@@ -127,6 +128,15 @@ func (k tenantKey) int(n int64) bool {
 }
 
 var (
+	// pgx prefers these encoder interfaces to both a type's underlying
+	// kind and its driver.Valuer: a type outside pgtype that implements
+	// one is sent as its method says, not as the guard would read it.
+	pgxEncoderTypes = []reflect.Type{
+		reflect.TypeFor[pgtype.TextValuer](), reflect.TypeFor[pgtype.Int64Valuer](),
+		reflect.TypeFor[pgtype.UUIDValuer](), reflect.TypeFor[pgtype.NumericValuer](),
+		reflect.TypeFor[pgtype.Float64Valuer](), reflect.TypeFor[pgtype.Uint64Valuer](),
+		reflect.TypeFor[pgtype.Uint32Valuer](), reflect.TypeFor[pgtype.BytesValuer](),
+	}
 	valuerType = reflect.TypeFor[driver.Valuer]()
 	pgUUIDType = reflect.TypeFor[pgtype.UUID]()
 	pgTextType = reflect.TypeFor[pgtype.Text]()
@@ -170,6 +180,9 @@ func valueIsTenant(v reflect.Value, k tenantKey) bool {
 			v = v.Elem()
 			continue
 		}
+		if pgxEncoded(t) {
+			return false // pgx would send what the method returns: refused, not guessed
+		}
 		switch {
 		case t == pgUUIDType:
 			return v.Field(1).Bool() && bytesAre(v.Field(0), k)
@@ -196,6 +209,35 @@ func valueIsTenant(v reflect.Value, k tenantKey) bool {
 		return false
 	}
 }
+
+// pgxEncoded reports whether t, or *t, is a type outside pgx's own
+// packages that implements one of the encoder interfaces pgx prefers
+// (pgtype.TextValuer, Int64Valuer, UUIDValuer and their kin).
+func pgxEncoded(t reflect.Type) bool {
+	if t.PkgPath() == pgtypePath || t.PkgPath() == "" {
+		return false // pgx's own, or unnamed (no methods)
+	}
+	if v, ok := encodedTypes.Load(t); ok {
+		return v.(bool)
+	}
+	pt := reflect.PointerTo(t)
+	encoded := false
+	for _, e := range pgxEncoderTypes {
+		if t.Implements(e) || pt.Implements(e) {
+			encoded = true
+			break
+		}
+	}
+	encodedTypes.Store(t, encoded)
+	return encoded
+}
+
+// encodedTypes caches pgxEncoded by type: a program binds few types.
+var encodedTypes sync.Map // reflect.Type -> bool
+
+// pgtypePath is the package of pgx's own value types, which the guard reads
+// by their fields.
+const pgtypePath = "github.com/jackc/pgx/v5/pgtype"
 
 // bytesAre reports whether the [16]byte-kind value v holds the tenant,
 // without allocating.

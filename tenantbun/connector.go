@@ -37,13 +37,14 @@ func NewConnector(config *pgx.ConnConfig, cfg Config) (driver.Connector, error) 
 			return nil, err
 		}
 	}
-	return &connector{inner: stdlib.GetConnector(*config), cfg: cfg, guard: guard}, nil
+	return &connector{inner: stdlib.GetConnector(*config), cfg: cfg, guard: guard, principals: cfg.Model.Principals()}, nil
 }
 
 type connector struct {
-	inner driver.Connector
-	cfg   Config
-	guard tenantdb.Guard
+	inner      driver.Connector
+	cfg        Config
+	guard      tenantdb.Guard
+	principals tenancy.Principals // the model's, read once
 }
 
 func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -60,7 +61,7 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 		sc.Close()
 		return nil, err
 	}
-	return &conn{inner: sc, pgx: sc.Conn(), guard: c.guard, sources: c.cfg.Sources}, nil
+	return &conn{inner: sc, pgx: sc.Conn(), guard: c.guard, sources: c.cfg.Sources, principals: c.principals}, nil
 }
 
 func (c *connector) Driver() driver.Driver { return c.inner.Driver() }
@@ -68,11 +69,12 @@ func (c *connector) Driver() driver.Driver { return c.inner.Driver() }
 // conn is one database/sql connection; database/sql uses it from one
 // goroutine at a time.
 type conn struct {
-	inner   *stdlib.Conn
-	pgx     *pgx.Conn
-	guard   tenantdb.Guard
-	sources []tenancy.Source
-	tx      *tx // the open transaction, if any
+	inner      *stdlib.Conn
+	pgx        *pgx.Conn
+	guard      tenantdb.Guard
+	sources    []tenancy.Source
+	principals tenancy.Principals
+	tx         *tx // the open transaction, if any
 }
 
 var (
@@ -162,14 +164,21 @@ func rollback(ctx context.Context, ptx pgx.Tx) {
 	_ = ptx.Rollback(rctx)
 }
 
-// require returns the principal in ctx when it has a tenant and came from
-// one of the sources, as tenantdb's Pool does.
+// require returns the principal in ctx when it has a tenant, came from
+// one of the sources and is one the model accepts (a declared kind, keys
+// of the declared types), as tenantdb's Pool does.
 func (c *conn) require(ctx context.Context) (tenancy.Principal, error) {
 	p, _, err := tenancy.RequireFrom(ctx, c.sources)
 	if errors.Is(err, tenancy.ErrUnverified) {
 		return tenancy.Principal{}, fmt.Errorf("%w: %w", tenantdb.ErrUnverifiedPrincipal, err)
 	}
-	return p, err
+	if err != nil {
+		return tenancy.Principal{}, err
+	}
+	if err := c.principals.Check(p); err != nil {
+		return tenancy.Principal{}, fmt.Errorf("tenantbun: %w", err)
+	}
+	return p, nil
 }
 
 // check requires a principal with a tenant and the guard's approval.

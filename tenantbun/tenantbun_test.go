@@ -287,6 +287,32 @@ func TestUnverifiedPrincipal(t *testing.T) {
 	}
 }
 
+// TestPrincipalOfTheModel: a verified principal whose kind the model does
+// not declare, or whose keys are not of the model's type, never reaches the
+// database, as with tenantdb.
+func TestPrincipalOfTheModel(t *testing.T) {
+	db := schema(t)
+	bdb, err := tenantbun.Open(context.Background(), db.ConnString(pgtest.App), tenantbun.Config{Model: testModel(t, db), Guard: allowAll{}, Sources: []tenancy.Source{tenancytest.Source()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	var n int
+	if err := bdb.QueryRowContext(staffCtx(clinicA, staffA), "select count(*) from patients").Scan(&n); err != nil || n != 5 {
+		t.Fatalf("a declared principal: %d rows, %v; want 5", n, err)
+	}
+	for name, p := range map[string]tenancy.Principal{
+		"undeclared kind":   {Kind: "auditor", Tenant: clinicA, Subject: staffA},
+		"bigint subject":    {Kind: "staff", Tenant: clinicA, Subject: tenancy.IntID(5)},
+		"subject-less kind": {Kind: "staff", Tenant: clinicA},
+	} {
+		ctx := tenancytest.Context(context.Background(), p)
+		if err := bdb.QueryRowContext(ctx, "select count(*) from patients").Scan(&n); !errors.Is(err, tenancy.ErrInvalidPrincipal) {
+			t.Errorf("%s: %v, want ErrInvalidPrincipal", name, err)
+		}
+	}
+}
+
 func TestOpenRefusesOwner(t *testing.T) {
 	db := schema(t)
 	_, err := tenantbun.Open(context.Background(), db.ConnString(pgtest.Owner), tenantbun.Config{Model: testModel(t, db), Guard: allowAll{}})

@@ -65,7 +65,7 @@ type Config struct {
 
 	// UncheckedPolicies makes [New] accept tenant relations whose
 	// policies for the app role are not the generated tenant policy
-	// (findings rls.CodeNoPolicy and rls.CodeNoTenantPolicy of the
+	// (findings rls.CodeNoPolicy, rls.CodeNoTenantPolicy and rls.CodeKindPolicy of the
 	// start-up check); the role check, ENABLE and FORCE, and the model's
 	// match with the catalog are still required. It exists for benchmarks
 	// that measure other policies through tenantdb (the reference app's

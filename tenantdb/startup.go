@@ -43,13 +43,13 @@ func CheckSchema(ctx context.Context, db Queryer, m *rls.Model) error {
 }
 
 // policyCodes are the findings that Config.UncheckedPolicies accepts.
-var policyCodes = []rls.Code{rls.CodeNoPolicy, rls.CodeNoTenantPolicy}
+var policyCodes = []rls.Code{rls.CodeNoPolicy, rls.CodeNoTenantPolicy, rls.CodeKindPolicy}
 
 // mismatchCodes are the findings of rls.CheckModel about the model and
 // the catalog disagreeing; the others are about isolation not holding.
 var mismatchCodes = []rls.Code{
 	rls.CodeRelationMissing, rls.CodeTenantColumnMissing, rls.CodeSubjectColumnMissing,
-	rls.CodeTenantRelationKind, rls.CodeAppRoleMissing, rls.CodeHelperKeyType,
+	rls.CodeTenantRelationKind, rls.CodeAppRoleMissing, rls.CodeHelperKeyType, rls.CodeKindPolicy,
 }
 
 func checkSchema(ctx context.Context, db Queryer, m *rls.Model, uncheckedPolicies bool) error {
