@@ -161,11 +161,11 @@ func (p *httpProbe) bodyID(ctx context.Context, rt Route, a Actor, method, path 
 // tenant in the tenant field), or "".
 func (p *httpProbe) foreignIn(a Actor, r result, tenant tenancy.ID) string {
 	for _, f := range p.cfg.Fixtures {
-		if !a.owns(f) && bytes.Contains(r.body, []byte(f.ID)) {
+		if !a.owns(f) && containsID(r.body, f.ID) {
 			return fmt.Sprintf("%s %s of tenant %s", f.Kind, f.ID, f.Tenant)
 		}
 	}
-	if bytes.Contains(r.body, []byte(tenant.String())) {
+	if containsID(r.body, tenant.String()) {
 		return "tenant " + tenant.String()
 	}
 	if p.cfg.TenantField == "" || a.Principal.Tenant.IsZero() {
@@ -224,4 +224,28 @@ func replaceAt(v any, path []any, s string) any {
 		return out
 	}
 	return v
+}
+
+// containsID reports whether id occurs in body as a whole token: not
+// inside a longer run of letters, digits, '_' or '-', so the id 4 is not
+// found in "42" or "2024-04-01" (small integer keys would otherwise be seen
+// everywhere), while "/tasks/4", "4," and a JSON string or number 4 are.
+func containsID(body []byte, id string) bool {
+	if id == "" {
+		return false
+	}
+	word := func(c byte) bool {
+		return c == '_' || c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+	}
+	for from := 0; ; {
+		i := bytes.Index(body[from:], []byte(id))
+		if i < 0 {
+			return false
+		}
+		start, end := from+i, from+i+len(id)
+		if (start == 0 || !word(body[start-1]) || !word(id[0])) && (end == len(body) || !word(body[end]) || !word(id[len(id)-1])) {
+			return true
+		}
+		from = start + 1
+	}
 }

@@ -604,7 +604,7 @@ func (p *httpProbe) success(rt Route, a Actor, r result) {
 		return
 	}
 	for _, f := range p.cfg.Fixtures {
-		if !bytes.Contains(r.body, []byte(f.ID)) {
+		if !containsID(r.body, f.ID) {
 			continue
 		}
 		if a.owns(f) {

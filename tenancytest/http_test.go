@@ -688,3 +688,24 @@ func TestTenantFieldAsJSONNumber(t *testing.T) {
 		t.Error("an object is a key")
 	}
 }
+
+func TestContainsID(t *testing.T) {
+	for _, tt := range []struct {
+		body, id string
+		want     bool
+	}{
+		{`{"id":"4"}`, "4", true},
+		{`{"id":4}`, "4", true},
+		{`{"id":42}`, "4", false},
+		{`{"due":"2024-04-01"}`, "4", false},
+		{`see /tasks/4, please`, "4", true},
+		{`{"id":"0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f"}`, "0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f", true},
+		{`x0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f`, "0195f1c2-7b3a-7c4d-8e5f-6a7b8c9d0e1f", false},
+		{`42 and 4`, "4", true},
+		{``, "4", false},
+	} {
+		if got := containsID([]byte(tt.body), tt.id); got != tt.want {
+			t.Errorf("containsID(%q, %q) = %v, want %v", tt.body, tt.id, got, tt.want)
+		}
+	}
+}
