@@ -149,16 +149,24 @@ const (
 	CheckUnchanged Check = "unchanged"
 )
 
-// failure is one hole that ProbeSQL found; it is passed to t.Errorf whole,
-// so tests can tell the checks apart without parsing messages.
-type failure struct {
-	Table     string
-	Check     Check
-	Principal string // "" for checks that run without one
-	Detail    string
+// SQLFailure is one hole that [ProbeSQL] found. It is passed to t.Errorf
+// whole (as [HTTPFailure] is by ProbeHTTP), so a test that runs the probe
+// against a recording testing.TB can tell the checks apart without
+// parsing messages.
+type SQLFailure struct {
+	// Table is the probed relation, schema-qualified.
+	Table string
+	// Check is the check that failed.
+	Check Check
+	// Principal names the principal probed, or "" for checks that run
+	// without one.
+	Principal string
+	// Detail says what was seen.
+	Detail string
 }
 
-func (f failure) String() string {
+// String returns the failure as ProbeSQL reports it.
+func (f SQLFailure) String() string {
 	if f.Principal == "" {
 		return fmt.Sprintf("tenancytest: %s: %s: %s", f.Table, f.Check, f.Detail)
 	}
@@ -293,7 +301,7 @@ type column struct {
 func (tp *tableProbe) fail(check Check, principal, format string, args ...any) {
 	tp.t.Helper()
 	tp.failed = true
-	tp.t.Errorf("%v", failure{Table: tp.tbl.Name, Check: check, Principal: principal, Detail: fmt.Sprintf(format, args...)})
+	tp.t.Errorf("%v", SQLFailure{Table: tp.tbl.Name, Check: check, Principal: principal, Detail: fmt.Sprintf(format, args...)})
 }
 
 func (p *sqlProbe) table(ctx context.Context, t testing.TB, rel rls.Relation, tbl SQLTable) {

@@ -223,7 +223,7 @@ func config(t *testing.T, db *pgtest.DB, model *rls.Model, options ...SQLTable) 
 type recorder struct {
 	testing.TB
 	mu       sync.Mutex
-	failures []failure
+	failures []SQLFailure
 	http     []HTTPFailure
 	errs     []error  // errors passed to Errorf or Fatalf
 	other    []string // messages with neither
@@ -255,7 +255,7 @@ func (r *recorder) record(format string, args []any) {
 	found := false
 	for _, a := range args {
 		switch v := a.(type) {
-		case failure:
+		case SQLFailure:
 			r.failures = append(r.failures, v)
 			found = true
 		case HTTPFailure:

@@ -36,6 +36,7 @@ type recorder struct {
 	testing.TB
 	mu      sync.Mutex
 	http    []tenancytest.HTTPFailure
+	sql     []tenancytest.SQLFailure
 	reports []string
 }
 
@@ -45,8 +46,12 @@ func (r *recorder) Errorf(format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(args) == 1 {
-		if f, ok := args[0].(tenancytest.HTTPFailure); ok {
+		switch f := args[0].(type) {
+		case tenancytest.HTTPFailure:
 			r.http = append(r.http, f)
+			return
+		case tenancytest.SQLFailure:
+			r.sql = append(r.sql, f)
 			return
 		}
 	}
@@ -274,16 +279,13 @@ func TestBrokenSchemaIsReported(t *testing.T) {
 			App: a.db.Pool(t, pgtest.App), Privileged: a.admin, Model: a.model, TenantA: acme, TenantB: globex,
 		})
 	})
-	// ProbeSQL's failure value is unexported: read its text,
-	// "tenancytest: <table>: <check>...".
 	var tables []string
-	for _, r := range rec.reports {
-		table, _, _ := strings.Cut(strings.TrimPrefix(r, "tenancytest: "), ":")
-		if !slices.Contains(tables, table) {
-			tables = append(tables, table)
+	for _, f := range rec.sql {
+		if !slices.Contains(tables, f.Table) {
+			tables = append(tables, f.Table)
 		}
 	}
-	if !slices.Equal(tables, []string{"public.tasks"}) {
+	if !slices.Equal(tables, []string{"public.tasks"}) || len(rec.reports) > 0 {
 		t.Errorf("ProbeSQL reported holes in %q, want in public.tasks only (projects still binds the app role):\n%s", tables, strings.Join(rec.reports, "\n"))
 	}
 
