@@ -197,8 +197,18 @@ func (c *conn) check(ctx context.Context, query string, args []driver.NamedValue
 		}
 		values[a.Ordinal-1] = a.Value
 	}
-	if err := c.guard.Check(query, values, p.Tenant); err != nil {
+	// Each driver.Valuer is read once, and what it gave is both judged
+	// and sent: pgx would call it again, and a Value that answered
+	// differently the second time would send a value the guard never saw.
+	read, err := tenantdb.ReadArgs(values)
+	if err != nil {
 		return tenancy.Principal{}, err
+	}
+	if err := c.guard.Check(query, read, p.Tenant); err != nil {
+		return tenancy.Principal{}, err
+	}
+	for i := range args {
+		args[i].Value = read[args[i].Ordinal-1]
 	}
 	return p, nil
 }

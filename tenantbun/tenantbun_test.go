@@ -3,6 +3,7 @@ package tenantbun_test
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"testing"
@@ -351,5 +352,31 @@ func TestSessionStateRefused(t *testing.T) {
 	err := fresh.NewSelect().Model((*Patient)(nil)).ColumnExpr("count(*)").Scan(ctx, &n)
 	if !errors.Is(err, tenantdb.ErrSessionState) {
 		t.Errorf("a connection with a session-level tenant: %v (n = %d), want ErrSessionState", err, n)
+	}
+}
+
+// flipper is a driver.Valuer that answers tenant A the first time and
+// tenant B after: what the guard judged must be what is sent.
+type flipper struct{ n *int }
+
+func (f flipper) Value() (driver.Value, error) {
+	*f.n++
+	if *f.n == 1 {
+		return clinicA.String(), nil
+	}
+	return clinicB.String(), nil
+}
+
+// TestValuerReadOnce: a driver.Valuer is read once, and its first answer,
+// which the guard approved, is the one sent.
+func TestValuerReadOnce(t *testing.T) {
+	db := schema(t)
+	bdb := open(t, db, nil) // the model's real guard
+	var calls, n int
+	if err := bdb.DB.QueryRowContext(staffCtx(clinicA, staffA), "select count(*) from patients where clinic_id = $1", flipper{&calls}).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 || n != 5 {
+		t.Errorf("Value called %d times, %d rows; want once, A's 5 rows", calls, n)
 	}
 }

@@ -12,8 +12,11 @@ import (
 // itself (they implement driver.Valuer for database/sql only).
 const pgtypePath = "github.com/jackc/pgx/v5/pgtype"
 
-// readArgs returns args as they will be sent, read once, so that the guard
-// judges exactly the values that go to the server:
+// ReadArgs returns args as they will be sent, read once, so that a guard
+// judges exactly the values that go to the server. The Pool and Tx call it
+// on every statement; a driver of another kind (package tenantbun's
+// database/sql connector) calls it before its guard, and sends what it
+// returns:
 //   - every non-zero tenancy.ID (and *tenancy.ID) is replaced by its
 //     canonical text, which pgx encodes as a uuid in every exec mode with one
 //     allocation (an ID passed as is takes pgx's driver.Valuer path, about
@@ -26,8 +29,9 @@ const pgtypePath = "github.com/jackc/pgx/v5/pgtype"
 //     send a value the guard never saw. An error of Value is returned.
 //
 // args is returned unchanged, without copying, when it holds neither: the
-// common case costs one pass over the arguments.
-func readArgs(args []any) ([]any, error) {
+// common case costs one pass over the arguments. It is safe for concurrent
+// use.
+func ReadArgs(args []any) ([]any, error) {
 	i := 0
 	for ; i < len(args); i++ {
 		if mustRead(args[i]) {

@@ -33,14 +33,14 @@ func TestReadArgs(t *testing.T) {
 	id := tenancy.MustParseID("0195f1c2-0000-7000-8000-00000000000a")
 	var nilID *tenancy.ID
 	plain := []any{1, "x", pgtype.Text{String: "t", Valid: true}}
-	got, err := readArgs(plain)
+	got, err := ReadArgs(plain)
 	if err != nil || &got[0] != &plain[0] {
 		t.Errorf("args without an ID or Valuer were copied (%v)", err)
 	}
 	n := 0
 	var nilUUID *uuid.UUID
 	in := []any{"x", id, &id, nilID, tenancy.ID{}, uuid.UUID(raw(id)), flipper{&n}, nilUUID, pgtype.UUID{Bytes: raw(id), Valid: true}}
-	got, err = readArgs(in)
+	got, err = ReadArgs(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestReadArgs(t *testing.T) {
 	if in[1] != any(id) {
 		t.Error("readArgs changed the caller's slice")
 	}
-	if _, err := readArgs([]any{"x", failing{}}); err == nil {
+	if _, err := ReadArgs([]any{"x", failing{}}); err == nil {
 		t.Error("readArgs hid the error of a Valuer")
 	}
 }
@@ -65,7 +65,7 @@ func BenchmarkReadArgs(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				_, _ = readArgs(args)
+				_, _ = ReadArgs(args)
 			}
 		})
 	}

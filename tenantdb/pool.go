@@ -217,7 +217,7 @@ func (p *Pool) prepare(ctx context.Context, sql string, args []any) (*pgx.Batch,
 	if err != nil {
 		return nil, err
 	}
-	if args, err = readArgs(args); err != nil {
+	if args, err = ReadArgs(args); err != nil {
 		return nil, err
 	}
 	if err := p.check(sql, args, pr.Tenant); err != nil {

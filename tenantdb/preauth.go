@@ -51,7 +51,7 @@ func (a *PreAuth) statement(function string, args []any) (*pgx.Batch, error) {
 	if err := unsupportedArg(args); err != nil {
 		return nil, err
 	}
-	args, err := readArgs(args)
+	args, err := ReadArgs(args)
 	if err != nil {
 		return nil, err
 	}

@@ -144,7 +144,7 @@ func (tx *Tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 // passes check, unsent when refused, and what comes back hides the
 // connection.
 func execChecked(ctx context.Context, tx pgx.Tx, check func(string, []any) error, sql string, args []any) (pgconn.CommandTag, error) {
-	args, err := readArgs(args)
+	args, err := ReadArgs(args)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -155,7 +155,7 @@ func execChecked(ctx context.Context, tx pgx.Tx, check func(string, []any) error
 }
 
 func queryChecked(ctx context.Context, tx pgx.Tx, check func(string, []any) error, sql string, args []any) (pgx.Rows, error) {
-	args, err := readArgs(args)
+	args, err := ReadArgs(args)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +171,7 @@ func queryChecked(ctx context.Context, tx pgx.Tx, check func(string, []any) erro
 
 func sendChecked(ctx context.Context, tx pgx.Tx, check func(string, []any) error, b *pgx.Batch) pgx.BatchResults {
 	for _, q := range b.QueuedQueries {
-		args, err := readArgs(q.Arguments)
+		args, err := ReadArgs(q.Arguments)
 		if err != nil {
 			return errBatchResults{err}
 		}
