@@ -344,3 +344,36 @@ func TestReceipt(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckpointer(t *testing.T) {
+	f := setup(t)
+	withRegistry(t, f, clinicA)
+	f.record(t, staff(clinicA, ownerA, "owner"), 1, "patient.read")
+	store, err := audit.NewDirStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.NewCheckpointer(audit.CheckpointerConfig{DB: f.platform, Key: testKey, Store: store}); !errors.Is(err, audit.ErrInvalidRegistry) {
+		t.Errorf("no registry: %v, want ErrInvalidRegistry", err)
+	}
+	c, err := audit.NewCheckpointer(audit.CheckpointerConfig{DB: f.platform, Audit: registry, Key: testKey, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, 20*time.Millisecond, func(err error) { t.Errorf("checkpoint: %v", err) }) }()
+	var got audit.Checkpoint
+	for got.Time.IsZero() && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+		got, _ = store.Latest(ctx)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run returned %v, want context.Canceled", err)
+	}
+	if _, err := audit.VerifyCheckpoint(context.Background(), f.platform, got, c.Public(), audit.Config{}); err != nil {
+		t.Errorf("the scheduled checkpoint does not verify: %v", err)
+	}
+}

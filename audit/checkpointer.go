@@ -75,10 +75,11 @@ func (c *Checkpointer) Checkpoint(ctx context.Context) (Checkpoint, error) {
 	return cp, nil
 }
 
-// Run writes a checkpoint at once and then every interval until ctx is
-// done, and returns ctx's error. A failed checkpoint is passed to
-// onFailure (if not nil) and retried at the next tick: the schedule goes
-// on. It panics for an interval that is not positive.
+// Run writes a checkpoint every interval until ctx is done, the first
+// one interval from now (call [Checkpointer.Checkpoint] first to write one
+// at once and learn of a misconfiguration), and returns ctx's error. A
+// failed checkpoint is passed to onFailure (if not nil) and the schedule
+// goes on. It panics for an interval that is not positive.
 func (c *Checkpointer) Run(ctx context.Context, interval time.Duration, onFailure func(error)) error {
 	if interval <= 0 {
 		panic("audit: Checkpointer.Run: interval must be positive")
@@ -86,13 +87,13 @@ func (c *Checkpointer) Run(ctx context.Context, interval time.Duration, onFailur
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, err := c.Checkpoint(ctx); err != nil && onFailure != nil && ctx.Err() == nil {
-			onFailure(err)
-		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
+		}
+		if _, err := c.Checkpoint(ctx); err != nil && onFailure != nil && ctx.Err() == nil {
+			onFailure(err)
 		}
 	}
 }
