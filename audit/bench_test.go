@@ -1,10 +1,15 @@
 package audit_test
 
 import (
+	"context"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/pgtest"
+	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
@@ -35,4 +40,95 @@ func BenchmarkAction(b *testing.B) {
 	}
 	b.Run("bare", func(b *testing.B) { action(b, false) })
 	b.Run("audited", func(b *testing.B) { action(b, true) })
+}
+
+// BenchmarkReadCheckpoint reads the heads of 10,000 tenants (the registry
+// joined with the chain heads, in one REPEATABLE READ, READ ONLY snapshot
+// as the platform role) next to a baseline that reads only the chain
+// heads in the same kind of transaction. Compare the two with benchstat.
+func BenchmarkReadCheckpoint(b *testing.B) {
+	const tenants = 10_000
+	f := setup(b)
+	withRegistry(b, f)
+	f.db.Exec(b, pgtest.Admin, `insert into public.tenants (id)
+		select ('0195f1c2-0000-7000-8000-' || lpad(to_hex(n), 12, '0'))::uuid from generate_series(1, $1) n`, tenants)
+	f.tamper(b, `insert into audit.chain_heads (tenant_id, seq, hash)
+		select id, 3, sha256(convert_to(id::text, 'UTF8')) from public.tenants`)
+	f.db.Exec(b, pgtest.Admin, `analyze public.tenants, audit.chain_heads`)
+	ctx := context.Background()
+	principal, err := rls.EncodePrincipal(tenancy.Principal{Kind: tenancy.KindSystem})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("baseline-heads", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			err := pgx.BeginTxFunc(ctx, f.platform, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, `select set_config('`+rls.SettingPrincipal+`', $1, true)`, principal); err != nil {
+					return err
+				}
+				rows, err := tx.Query(ctx, `select tenant_id::text, seq, hash from audit.chain_heads`)
+				if err != nil {
+					return err
+				}
+				n := 0
+				for rows.Next() {
+					var (
+						id   string
+						seq  int64
+						hash []byte
+					)
+					if err := rows.Scan(&id, &seq, &hash); err != nil {
+						return err
+					}
+					n++
+				}
+				if n != tenants {
+					b.Fatalf("%d heads, want %d", n, tenants)
+				}
+				return rows.Err()
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("checkpoint", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			cp, err := audit.ReadCheckpoint(ctx, f.platform, registry, tenancy.KeyUUID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(cp.Tenants) != tenants {
+				b.Fatalf("%d tenants, want %d", len(cp.Tenants), tenants)
+			}
+		}
+	})
+	b.Run("checkpoint-signed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			cp, err := audit.ReadCheckpoint(ctx, f.platform, registry, tenancy.KeyUUID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := cp.Sign(testKey); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := cp.Marshal(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// The database's own time for the checkpoint's query.
+	rows, err := f.db.Conn(b, pgtest.Admin).Query(ctx, `explain (analyze, format text) select coalesce(r.k, h.tenant_id::text), coalesce(h.seq, 0), h.hash
+		from (select distinct id::text as k from public.tenants where id is not null) r full join audit.chain_heads h on h.tenant_id::text = r.k`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("database time of the checkpoint's query: %s", plan[len(plan)-1])
 }

@@ -47,8 +47,12 @@
 // The chain proves that the stored rows were not edited, deleted,
 // inserted or reordered one by one. It is not a signature: anyone who can
 // write the tables as a superuser can recompute a whole chain and its
-// head. Keep the heads that `tenancy audit verify` prints somewhere else
-// (a ticket, an object store with retention) to detect that too.
+// head, move a head back after deleting the tail, or delete a chain whole.
+// A signed [Checkpoint] of every chain's head, for every tenant of the
+// application's registry ([Config.TenantRegistry]), signed with a key the
+// database never sees and kept outside it ([Store], [Checkpointer]),
+// catches all three: [VerifyCheckpoint] (`tenancy audit verify
+// --checkpoint`). A [Receipt] is one tenant's head, signed, for its owner.
 //
 // The platform role's policies require the transaction to declare a
 // principal kind (system, or an operator kind the application declares);

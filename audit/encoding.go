@@ -46,23 +46,8 @@ const encodingMagic = "tenancy/audit/v1"
 // only when that is 1 (or 0, meaning 1), which is the only version.
 func (e Event) Encode() []byte {
 	b := make([]byte, 0, 256+len(e.Reason)+len(e.ResourceID))
-	field := func(p []byte) {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(p)))
-		b = append(b, p...)
-	}
-	id := func(v tenancy.ID) {
-		if b, ok := v.UUID(); ok {
-			field(b[:])
-			return
-		}
-		text := []byte(v.String()) // empty for the zero ID
-		if len(text) == 16 {
-			// 16 bytes would read as a UUID's: a NUL, which no key holds,
-			// keeps the two apart.
-			text = append(text, 0)
-		}
-		field(text)
-	}
+	field := func(p []byte) { b = appendField(b, p) }
+	id := func(v tenancy.ID) { b = appendKey(b, v) }
 	field([]byte(encodingMagic))
 	id(e.Tenant)
 	field(binary.BigEndian.AppendUint64(nil, uint64(e.Seq)))
@@ -86,3 +71,32 @@ func (e Event) Encode() []byte {
 // [Record] stores as e.Hash and the next event's PrevHash. It is safe for
 // concurrent use.
 func (e Event) Sum() Hash { return sha256.Sum256(e.Encode()) }
+
+// appendField appends p to b as one field of a canonical encoding: a
+// 4-byte big-endian length and the bytes.
+func appendField(b, p []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(p)))
+	return append(b, p...)
+}
+
+// appendKey appends the key v to b as one field, by the rule of
+// [Event.Encode]: a UUID's 16 bytes, or the key's text (empty for the zero
+// ID) with a NUL appended when it is exactly 16 bytes long. Checkpoints
+// and receipts encode their tenants with it too.
+func appendKey(b []byte, v tenancy.ID) []byte {
+	if u, ok := v.UUID(); ok {
+		return appendField(b, u[:])
+	}
+	text := []byte(v.String())
+	if len(text) == 16 {
+		// 16 bytes would read as a UUID's: a NUL, which no key holds,
+		// keeps the two apart.
+		text = append(text, 0)
+	}
+	return appendField(b, text)
+}
+
+// appendUint64 appends v as one field of 8 big-endian bytes.
+func appendUint64(b []byte, v uint64) []byte {
+	return appendField(b, binary.BigEndian.AppendUint64(nil, v))
+}

@@ -70,6 +70,14 @@ type Config struct {
 	// admins read nothing. Empty means [DefaultReaderRole] alone. Each role
 	// must be a valid rls role name; [Schema] reports one that is not.
 	ReaderRoles []string
+
+	// TenantRegistry names the application's list of tenants as
+	// "schema.table.column": every row's column is a tenant's key. It is
+	// read, through the platform role, by [ReadCheckpoint] and
+	// [VerifyCheckpoint], so that a tenant whose whole chain was deleted
+	// is still missed; [Schema] and [Tables] do not use it. See
+	// [ParseRegistry].
+	TenantRegistry string
 }
 
 // Readers returns cfg's reader roles, defaulted: a new slice holding

@@ -138,7 +138,9 @@ type Report struct {
 // was written at), and Edited otherwise. After the last event, fewer
 // events than the head counts is Deleted, and a head hash that differs is
 // HeadMismatch. A chain rewritten wholesale with recomputed hashes and
-// head verifies; compare the head with a copy kept elsewhere.
+// head verifies, and so does one truncated with its head moved back:
+// [VerifyCheckpoint] compares the chains with a signed [Checkpoint] kept
+// elsewhere.
 func Verify(ctx context.Context, db Beginner, tenant tenancy.ID) (Report, error) {
 	rep := Report{Tenant: tenant}
 	err := readTx(ctx, db, func(tx pgx.Tx) error {
@@ -161,6 +163,12 @@ func Verify(ctx context.Context, db Beginner, tenant tenancy.ID) (Report, error)
 // [*Problem] of every broken chain (so errors.Is(err, ErrBroken) tells),
 // or is a failure to read. db as for [Verify]. It is safe for concurrent
 // use.
+//
+// What it cannot see: it lists tenants from the audit tables themselves,
+// so a chain deleted whole (events and head) is not listed and nothing is
+// reported; and, as for Verify, a chain truncated or rewritten with its
+// head and hashes recomputed verifies. [VerifyCheckpoint], with the tenant
+// registry and a signed checkpoint, reports all three.
 func VerifyAll(ctx context.Context, db Beginner) ([]Report, error) {
 	var reports []Report
 	err := readTx(ctx, db, func(tx pgx.Tx) error {

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
@@ -16,6 +18,37 @@ var ownerOnly = Allow{Kinds: []tenancy.Kind{kinds.Staff}, Roles: []string{"owner
 // auditRoutes registers the owner's audit log.
 func (s *Server) auditRoutes(auth *jwtctx.Middleware) {
 	s.handle(auth, http.MethodGet, v1+"/audit", ownerOnly, s.auditLog)
+	s.handle(auth, http.MethodGet, v1+"/audit/receipt", ownerOnly, s.auditReceipt)
+}
+
+// auditReceipt answers a signed receipt of the clinic's audit chain head
+// (audit.Receipt, in the form audit.ParseReceipt reads), for the owner to
+// keep and check later with the app's audit public key
+// (audit.Receipt.Verify): it proves that the chain held at least that
+// many events, ending with that hash.
+func (s *Server) auditReceipt(w http.ResponseWriter, r *http.Request) {
+	rc, err := s.store.AuditReceipt(r.Context())
+	if errors.Is(err, audit.ErrNoChain) {
+		notFound(w)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := rc.Sign(s.receiptKey); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	b, err := rc.Marshal()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Disposition", `attachment; filename="audit-receipt.json"`)
+	_, _ = w.Write(b)
 }
 
 // auditLog lists the clinic's audit events in order; the cursor is the

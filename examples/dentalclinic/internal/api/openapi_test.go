@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/ed25519"
 	"net/http"
 	"strings"
 	"testing"
@@ -78,7 +79,7 @@ func TestOpenAPICoversTheRealRouter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Tokens: tokens, Revoker: store.NewRevocations(&jwtctx.MemoryRevoker{}, nil, time.Hour), DB: &tenantdb.Pool{}})
+	s, err := New(Config{Tokens: tokens, Revoker: store.NewRevocations(&jwtctx.MemoryRevoker{}, nil, time.Hour), DB: &tenantdb.Pool{}, ReceiptKey: ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func TestOpenAPIQueryParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Tokens: tokens, Revoker: store.NewRevocations(&jwtctx.MemoryRevoker{}, nil, time.Hour), DB: &tenantdb.Pool{}})
+	s, err := New(Config{Tokens: tokens, Revoker: store.NewRevocations(&jwtctx.MemoryRevoker{}, nil, time.Hour), DB: &tenantdb.Pool{}, ReceiptKey: ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ package api
 
 import (
 	"context"
+	"crypto/ed25519"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -41,6 +43,10 @@ type Config struct {
 	RequestTimeout time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// ReceiptKey signs the owners' receipts of their audit chain head
+	// (GET /api/v1/audit/receipt): the audit signing key, kept outside
+	// the database. Required.
+	ReceiptKey ed25519.PrivateKey
 }
 
 // Server serves the API. It is safe for concurrent use.
@@ -59,6 +65,7 @@ type Server struct {
 	clinics    clinicStatuses
 	router     *mux.Router
 	routes     []Route
+	receiptKey ed25519.PrivateKey
 }
 
 // Route describes one registered route, for the OpenAPI document and the
@@ -91,6 +98,10 @@ func New(cfg Config) (*Server, error) {
 		now:        cfg.Now,
 		limiter:    newLimiter(10, time.Minute),
 		router:     mux.NewRouter(),
+		receiptKey: cfg.ReceiptKey,
+	}
+	if len(s.receiptKey) != ed25519.PrivateKeySize {
+		return nil, errors.New("api: ReceiptKey must be the Ed25519 audit signing key")
 	}
 	if s.sessionTTL == 0 {
 		s.sessionTTL = 8 * time.Hour

@@ -54,6 +54,13 @@ type Config struct {
 	DataDir string
 	// KeyFile overrides where the signing key is kept.
 	KeyFile string
+	// CheckpointInterval is how often a signed checkpoint of the audit
+	// chains' heads is written to DataDir/audit-checkpoints, signed with
+	// the audit signing key DataDir/audit-signing-key.pem (made on first
+	// run, mode 0600; its public key beside it, .pub). Zero means an
+	// hour. In production keep both off the database's machine, away from
+	// its administrators: a checkpoint they can rewrite proves nothing.
+	CheckpointInterval time.Duration
 
 	// MaxConns caps the app role's connection pool (DB_MAX_CONNS in
 	// main). Zero means pgxpool's default, the larger of 4 and the number
@@ -214,10 +221,15 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	auditKey, err := startCheckpoints(ctx, cfg, platformPool)
+	if err != nil {
+		return err
+	}
 	st := store.New(db, platformPool)
 	apiHandler, err := api.New(api.Config{
 		Store: st, DB: db, Tokens: tokens, Revoker: revocations,
 		Impersonations: impersonations, Log: cfg.Log, Now: cfg.Now, RequestTimeout: cfg.RequestTimeout,
+		ReceiptKey: auditKey,
 	})
 	if err != nil {
 		return err
@@ -240,6 +252,56 @@ func (cfg Config) keyFile() string {
 		return cfg.KeyFile
 	}
 	return filepath.Join(cfg.DataDir, "jwt-signing-key.pem")
+}
+
+// Where the audit signing key and the checkpoints are kept.
+const (
+	auditKeyFile  = "audit-signing-key.pem"
+	checkpointDir = "audit-checkpoints"
+)
+
+// startCheckpoints loads (or makes) the audit signing key, writes a signed
+// checkpoint of every clinic's audit chain head now, and then every
+// cfg.CheckpointInterval until ctx ends, through the platform role. It
+// returns the key, which also signs the owners' receipts.
+func startCheckpoints(ctx context.Context, cfg Config, platform *pgxpool.Pool) (ed25519.PrivateKey, error) {
+	path := filepath.Join(cfg.DataDir, auditKeyFile)
+	key, err := audit.LoadOrCreateKey(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(path + ".pub"); errors.Is(err, os.ErrNotExist) {
+		pub, err := audit.MarshalPublicKey(key.Public().(ed25519.PublicKey))
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path+".pub", pub, 0o644); err != nil {
+			return nil, fmt.Errorf("audit public key: %w", err)
+		}
+	}
+	cps, err := audit.NewDirStore(filepath.Join(cfg.DataDir, checkpointDir))
+	if err != nil {
+		return nil, err
+	}
+	acfg := migrations.Audit
+	acfg.TenantRegistry = "public.clinics.id"
+	cp, err := audit.NewCheckpointer(audit.CheckpointerConfig{DB: platform, Audit: acfg, KeyType: tenancy.KeyUUID, Key: key, Store: cps})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cp.Checkpoint(ctx); err != nil {
+		return nil, fmt.Errorf("audit checkpoint: %w", err)
+	}
+	interval := cfg.CheckpointInterval
+	if interval <= 0 {
+		interval = time.Hour
+	}
+	go func() {
+		_ = cp.Run(ctx, interval, func(err error) {
+			cfg.Log.WarnContext(ctx, "writing an audit checkpoint", "err", err)
+		})
+	}()
+	return key, nil
 }
 
 type connStrings struct{ app, owner, platform string }

@@ -25,6 +25,7 @@ type testApp struct {
 	base string
 	db   *pgtest.DB
 	api  *api.Server // its route table; requests go through base
+	dir  string      // its data directory: the audit signing key and checkpoints
 
 	mu     sync.Mutex
 	tokens map[string]string // email and clinic -> session token, see login

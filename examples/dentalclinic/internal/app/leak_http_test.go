@@ -108,6 +108,7 @@ var leakRoutes = map[string]leakRoute{
 	}},
 	"PATCH /api/v1/staff/{id}":             {object: "staff", body: map[string]any{"name": "Leak probe"}},
 	"GET /api/v1/audit":                    {query: "?limit=50"},
+	"GET /api/v1/audit/receipt":            {},
 	"GET /api/v1/portal/me":                {},
 	"PATCH /api/v1/portal/me":              {create: func(tenancytest.Actor, *leakData) any { return map[string]any{"phone": "+44 7700 900777"} }},
 	"GET /api/v1/portal/appointments":      {query: "?limit=200"},

@@ -164,6 +164,7 @@ func launchShared(prefix string, o ownAppOptions) (*ownApp, error) {
 		return nil, err
 	}
 	oa.testApp.api = oa.api
+	oa.testApp.dir = dir
 	return oa, nil
 }
 

@@ -395,6 +395,8 @@ func (m *routeMatrix) run(t *testing.T) {
 	// The owner's audit log.
 	m.forbidden(t, "GET", v1+"/audit", m.dentist, nil)
 	m.ok(t, "GET", v1+"/audit?limit=5", m.owner, nil, 200, R)
+	m.forbidden(t, "GET", v1+"/audit/receipt", m.dentist, nil)
+	m.ok(t, "GET", v1+"/audit/receipt", m.owner, nil, 200, R)
 
 	// The platform console: a clinic of the test's own, impersonated,
 	// released, suspended. Clinic staff are refused.

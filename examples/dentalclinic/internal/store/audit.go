@@ -116,3 +116,21 @@ func (s *Store) AuditLog(ctx context.Context, after int64, limit int) ([]AuditEv
 	}
 	return out, nil
 }
+
+// AuditReceipt reads the caller's clinic's audit chain head, unsigned,
+// for a receipt (audit.ReadReceipt). Row-level security shows the events
+// it checks the head against only to staff holding the "owner" role;
+// anyone else, and a clinic without events, gets audit.ErrNoChain.
+func (s *Store) AuditReceipt(ctx context.Context) (audit.Receipt, error) {
+	p, err := tenant(ctx)
+	if err != nil {
+		return audit.Receipt{}, err
+	}
+	var r audit.Receipt
+	err = s.db.Tx(ctx, func(tx *tenantdb.Tx) error {
+		var err error
+		r, err = audit.ReadReceipt(ctx, tx, p.Tenant)
+		return err
+	})
+	return r, wrap("audit receipt", err)
+}
