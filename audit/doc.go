@@ -54,6 +54,15 @@
 // catches all three: [VerifyCheckpoint] (`tenancy audit verify
 // --checkpoint`). A [Receipt] is one tenant's head, signed, for its owner.
 //
+// The audit log belongs to a NOLOGIN audit owner ([rls.Config.AuditRole])
+// that none of the application's roles can become: the owner role that
+// runs the migrations cannot disable the append-only triggers or alter,
+// truncate or delete the tables. [Schema] is installed by an
+// administrator who can SET ROLE to it. Each new event's tenant, actor
+// kind, actor, request id and grant must match the transaction's context
+// ([SQLStateContextMismatch]), and a named grant must exist, of the
+// event's tenant and admin.
+//
 // The platform role's policies require the transaction to declare a
 // principal kind (system, or an operator kind the application declares);
 // this keeps accidental

@@ -84,6 +84,7 @@ func setupFull(t testing.TB, column string, guard tenantdb.Guard, acfg audit.Con
 		OwnerRole:    db.RoleName(pgtest.Owner),
 		AppRole:      db.RoleName(pgtest.App),
 		PlatformRole: db.RoleName(pgtest.Platform),
+		AuditRole:    db.RoleName(pgtest.Audit),
 		Kinds:        testKinds,
 	}
 	col := pgx.Identifier{cmp.Or(column, rls.DefaultTenantColumn)}.Sanitize()
@@ -94,11 +95,7 @@ func setupFull(t testing.TB, column string, guard tenantdb.Guard, acfg audit.Con
 		t.Fatal(err)
 	}
 	db.Exec(t, pgtest.Owner, notes)
-	schema, err := audit.Schema(cfg, acfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Exec(t, pgtest.Owner, schema)
+	install(t, db, cfg, acfg)
 	model, err := rls.NewModel(cfg, append(audit.Tables(acfg), rls.Table{Name: "public.notes"})...)
 	if err != nil {
 		t.Fatal(err)
@@ -168,4 +165,40 @@ func sqlState(err error) string {
 		return pe.Code
 	}
 	return ""
+}
+
+// roles returns the rls configuration of db's roles.
+func roles(db *pgtest.DB) rls.Config {
+	return rls.Config{
+		OwnerRole: db.RoleName(pgtest.Owner), AppRole: db.RoleName(pgtest.App),
+		PlatformRole: db.RoleName(pgtest.Platform), AuditRole: db.RoleName(pgtest.Audit),
+	}
+}
+
+// install installs the audit schema of cfg and acfg on db as an
+// administrator would: the helpers (the application's rls migration) as
+// the owner role, then audit.Schema as the superuser.
+func install(t testing.TB, db *pgtest.DB, cfg rls.Config, acfg audit.Config) {
+	t.Helper()
+	helpers, err := rls.Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(t, pgtest.Owner, helpers)
+	schema, err := audit.Schema(cfg, acfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(t, pgtest.Admin, schema)
+}
+
+// grant stores, as the superuser, an impersonation grant of clinic for
+// admin, starting now, and returns its id: events may name only grants
+// that exist (the events_grant key).
+func (f *fixture) grant(t testing.TB, clinic, admin tenancy.ID) tenancy.ID {
+	t.Helper()
+	id := tenancy.NewID()
+	f.db.Exec(t, pgtest.Admin, `insert into audit.impersonation_grants (tenant_id, id, admin_id, reason, started_at, expires_at)
+		values ($1, $2, $3, 'support ticket', now(), now() + interval '30 minutes')`, clinic, id, admin)
+	return id
 }

@@ -32,14 +32,11 @@ func TestChainsWithOtherKeyTypes(t *testing.T) {
 			db := pgtest.New(t)
 			cfg := rls.Config{
 				OwnerRole: db.RoleName(pgtest.Owner), AppRole: db.RoleName(pgtest.App), PlatformRole: db.RoleName(pgtest.Platform),
+				AuditRole: db.RoleName(pgtest.Audit),
 				TenantKey: tc.typ, SubjectKey: tc.typ,
 				Kinds: []tenancy.KindSpec{{Name: "member", Access: tenancy.AccessTenant}, {Name: "support", Access: tenancy.AccessOperator}},
 			}
-			schema, err := audit.Schema(cfg, audit.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			db.Exec(t, pgtest.Owner, schema)
+			install(t, db, cfg, audit.Config{})
 			model, err := rls.NewModel(cfg, audit.Tables(audit.Config{})...)
 			if err != nil {
 				t.Fatal(err)

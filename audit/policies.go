@@ -4,9 +4,8 @@ package audit
 // PERMISSIVE policies of [Schema] that cross tenants on purpose: the
 // platform role's audit_platform on audit.events, audit.chain_heads and
 // audit.impersonation_grants (it reads every tenant's chain, heads and
-// grants, and writes grants and their events into any tenant's chain), and
-// the owner role's audit_owner_system on audit.events (it inserts
-// platform-wide events during system work). [rls.Check] reports each as
+// grants, and writes grants and their events into any tenant's chain).
+// [rls.Check] reports each as
 // [rls.CodePolicyUnboundRole] unless it is listed in
 // [rls.Config.AllowCrossTenant]:
 //
@@ -17,7 +16,6 @@ package audit
 func CrossTenantPolicies() []string {
 	return []string{
 		"audit.chain_heads.audit_platform",
-		"audit.events.audit_owner_system",
 		"audit.events.audit_platform",
 		"audit.impersonation_grants.audit_platform",
 	}

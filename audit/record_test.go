@@ -50,7 +50,7 @@ func TestRecordRefusesBadEvents(t *testing.T) {
 
 func TestRecordSetsActorFromContext(t *testing.T) {
 	f := setup(t)
-	grant := tenancy.NewID()
+	grant := f.grant(t, clinicA, admin)
 	ctx := as(tenancy.Principal{Kind: tenancy.Kind("platform_admin"), Tenant: clinicA, Subject: admin, RequestID: "r-9",
 		Impersonation: &tenancy.Impersonation{GrantID: grant, Admin: admin}})
 	var got audit.Event
@@ -101,7 +101,7 @@ func TestOwnerAloneReadsTheClinicsEvents(t *testing.T) {
 	f.record(t, staff(clinicA, dentistA, "dentist"), 2, "patient.read")
 	f.record(t, staff(clinicB, ownerB, "owner"), 3, "patient.read")
 	f.record(t, as(tenancy.Principal{Kind: tenancy.Kind("platform_admin"), Tenant: clinicA, Subject: admin,
-		Impersonation: &tenancy.Impersonation{GrantID: tenancy.NewID(), Admin: admin}}), 1, "note.read")
+		Impersonation: &tenancy.Impersonation{GrantID: f.grant(t, clinicA, admin), Admin: admin}}), 1, "note.read")
 	// The data the readers below must or must not see exists.
 	if a, b := f.adminCount(t, clinicA, ""), f.adminCount(t, clinicB, ""); a != 3 || b != 3 {
 		t.Fatalf("fixture: %d events at A, %d at B, want 3 and 3", a, b)

@@ -18,6 +18,21 @@ import (
 // privilege; the trigger stops the owner role.
 const SQLStateAppendOnly = "TA001"
 
+// SQLStateContextMismatch is the SQLSTATE of the error raised by the
+// trigger audit.check_context when an inserted event's facts differ from
+// the transaction's context, which the SDK sets (package rls's settings,
+// read as [rls.Config.ContextSQL] reads them): its tenant (when the
+// transaction has one), actor kind (unless the transaction declares
+// system work, which records whoever asked for it), actor, request id,
+// and, in an impersonated transaction, its grant and admin. An event that
+// names a grant outside an impersonated transaction must come from system
+// or operator work. [Record] and [Append] set the facts from the same
+// principal, so they never meet it; a forged event does.
+//
+// Separately, an event that names a grant must name an existing grant of
+// its tenant and admin (the foreign key events_grant; SQLSTATE 23503).
+const SQLStateContextMismatch = "TA002"
+
 // TenantColumn is the tenant column of every audit table: audit.events,
 // audit.chain_heads and audit.impersonation_grants name their tenant
 // tenant_id, whatever the application calls its own tenant column
@@ -29,8 +44,9 @@ const SQLStateAppendOnly = "TA001"
 const TenantColumn = "tenant_id"
 
 // Tables returns the [rls.Table] specs of the audit tables that belong to
-// tenants, as [Schema] passes them to [rls.Generate], each with its tenant
-// column ([TenantColumn]): audit.events (the app role may INSERT and
+// tenants, as [Schema] passes them to [rls.Model.GenerateTables], each with
+// its tenant column ([TenantColumn]) and marked [rls.Table.Audit] (the
+// audit owner, [rls.Config.AuditRole], owns them): audit.events (the app role may INSERT and
 // SELECT; only principals holding one of cfg's reader roles read),
 // audit.chain_heads (SELECT, INSERT, UPDATE, for the chain's lock) and
 // audit.impersonation_grants (SELECT by readers; written only by the
@@ -48,9 +64,9 @@ const TenantColumn = "tenant_id"
 func Tables(cfg Config) []rls.Table {
 	readers := cfg.Readers()
 	return []rls.Table{
-		{Name: "audit.events", TenantColumn: TenantColumn, ReadRoles: readers, Privileges: []string{"SELECT", "INSERT"}},
-		{Name: "audit.chain_heads", TenantColumn: TenantColumn, Privileges: []string{"SELECT", "INSERT", "UPDATE"}},
-		{Name: "audit.impersonation_grants", TenantColumn: TenantColumn, ReadRoles: slices.Clone(readers), Privileges: []string{"SELECT"}},
+		{Name: "audit.events", TenantColumn: TenantColumn, ReadRoles: readers, Privileges: []string{"SELECT", "INSERT"}, Audit: true},
+		{Name: "audit.chain_heads", TenantColumn: TenantColumn, Privileges: []string{"SELECT", "INSERT", "UPDATE"}, Audit: true},
+		{Name: "audit.impersonation_grants", TenantColumn: TenantColumn, ReadRoles: slices.Clone(readers), Privileges: []string{"SELECT"}, Audit: true},
 	}
 }
 
@@ -93,16 +109,35 @@ func (cfg Config) Readers() []string {
 // Schema returns the migration SQL of the audit tables, with rcfg's role
 // and helper-schema names (defaults as in [rls.Config]) and cfg's reader
 // roles: the schema "audit", the tables, the append-only triggers, the
-// row-level security of [Tables] (through [rls.Generate], which also
-// (re)creates the helper functions), and the platform and owner roles'
-// narrow policies. The tables' tenant column is [TenantColumn] whatever
-// rcfg.TenantColumn says: rcfg names the roles and the helper schema, and
-// its TenantColumn is the application's own, which the audit tables do
-// not use. Run it as the owner role (or a superuser), in one transaction,
-// after the application's own rls migration; re-running it is harmless
-// (and, with other reader roles, replaces the read policies).
+// trigger that checks each event against the transaction's context
+// ([SQLStateContextMismatch]), the row-level security of [Tables]
+// (through [rls.Model.GenerateTables]; the helper functions must exist:
+// run the application's own rls migration first), and the platform and
+// owner roles' narrow policies. The tables' tenant column is
+// [TenantColumn] whatever rcfg.TenantColumn says.
 //
-// Who may do what:
+// # Who installs it
+//
+// The audit owner, [rls.Config.AuditRole], owns the schema and everything
+// in it, so that the owner role that runs the application's migrations
+// cannot disable the triggers or alter, truncate or delete the tables.
+// Ownership can only be given by someone who can act as the new owner, so
+// the SQL must run as an administrator who can SET ROLE to the audit
+// owner: a superuser, or a member of the audit owner (the first install
+// also grants the audit owner USAGE on the helper schema, which needs the
+// right to grant it: a superuser, or the owner role). It checks that
+// first and fails with SQLSTATE 42501 otherwise, and also when the owner,
+// app or platform role could act as the audit owner; the audit owner must
+// exist (42704; [rls.Model.RolesSQL] makes it). It then hands the audit
+// schema's existing relations and functions to the audit owner (a
+// database made by an earlier version, where the owner role owned them,
+// is upgraded by running Schema again as such an administrator), and
+// creates the rest as the audit owner (SET ROLE, RESET ROLE at the end).
+// Run it in one transaction; re-running it is harmless (and, with other
+// reader roles, replaces the read policies).
+//
+// # Who may do what
+//
 //   - app role: INSERT and SELECT on audit.events, only in the context's
 //     tenant; only staff principals holding a reader role read, so other
 //     staff, other kinds of principal and impersonating admins read
@@ -115,9 +150,12 @@ func (cfg Config) Readers() []string {
 //     of the operator kinds (tenancy.AccessOperator) of rcfg.Kinds
 //     (tenantdb's System does; so does package impersonation). That condition keeps stray unscoped work out; it is no
 //     boundary against the role itself.
-//   - owner role: INSERT of platform-wide events (tenant_id NULL) in
-//     system work, so a System pool connected as the owner role for
-//     migrations can record its use.
+//   - owner role: nothing. It owns no audit object and holds no
+//     privilege on one (earlier versions let it insert platform-wide
+//     events; a System pool must now connect as the platform role).
+//   - every inserted event must match the transaction's context, and a
+//     named grant must exist ([SQLStateContextMismatch]), whoever inserts
+//     it; a superuser can still rewrite anything.
 //
 // Schema fails with an error wrapping [rls.ErrInvalidConfig] for a
 // malformed rcfg or reader role. It is safe for concurrent use.
@@ -125,15 +163,27 @@ func Schema(rcfg rls.Config, cfg Config) (string, error) {
 	if err := rcfg.Validate(); err != nil {
 		return "", err
 	}
-	policies, err := rls.Generate(rcfg, Tables(cfg)...)
+	model, err := rls.NewModel(rcfg, Tables(cfg)...)
+	if err != nil {
+		return "", err
+	}
+	policies, err := model.GenerateTables()
+	if err != nil {
+		return "", err
+	}
+	ctxSQL, err := rcfg.ContextSQL()
 	if err != nil {
 		return "", err
 	}
 	q := func(s string) string { return pgx.Identifier{s}.Sanitize() }
-	owner := q(cmp.Or(rcfg.OwnerRole, rls.DefaultOwnerRole))
-	app := q(cmp.Or(rcfg.AppRole, rls.DefaultAppRole))
-	platform := q(cmp.Or(rcfg.PlatformRole, rls.DefaultPlatformRole))
-	helper := q(cmp.Or(rcfg.Schema, rls.DefaultSchema))
+	lit := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	auditRole := cmp.Or(rcfg.AuditRole, rls.DefaultAuditRole)
+	ownerRole := cmp.Or(rcfg.OwnerRole, rls.DefaultOwnerRole)
+	appRole := cmp.Or(rcfg.AppRole, rls.DefaultAppRole)
+	platformRole := cmp.Or(rcfg.PlatformRole, rls.DefaultPlatformRole)
+	helperSchema := cmp.Or(rcfg.Schema, rls.DefaultSchema)
+	owner, app, platform, auditor := q(ownerRole), q(appRole), q(platformRole), q(auditRole)
+	helper := q(helperSchema)
 	// The platform role's policies admit the operator kinds and system
 	// work; staff reads admit the kinds with tenant access. Both come from
 	// the application's declaration (rcfg.Kinds).
@@ -150,13 +200,20 @@ func Schema(rcfg rls.Config, cfg Config) (string, error) {
 	kind := "(SELECT " + helper + ".principal_kind())"
 	r := strings.NewReplacer(
 		"{owner}", owner, "{app}", app, "{platform}", platform, "{kind}", kind,
+		"{audit}", auditor, "{audit_lit}", lit(auditRole), "{owner_lit}", lit(ownerRole),
+		"{app_lit}", lit(appRole), "{platform_lit}", lit(platformRole),
+		"{helper}", helper, "{helper_lit}", lit(helperSchema),
 		"{zero}", `'\x`+strings.Repeat("00", 32)+`'::bytea`,
 		"{system}", "'"+tenancy.KindSystem.String()+"'",
 		"{declared}", kind+" = ANY ("+kindArray(operators)+")",
+		"{operators}", kindArray(operators),
 		"{members}", kindArray(members),
 		"{tenant_key}", keyType(rcfg.TenantKey), "{subject_key}", keyType(rcfg.SubjectKey),
+		"{ctx_tenant}", ctxSQL.Tenant, "{ctx_kind}", ctxSQL.Kind, "{ctx_actor}", ctxSQL.Actor,
+		"{ctx_grant}", ctxSQL.Grant, "{ctx_request}", ctxSQL.RequestID,
 	)
 	var b strings.Builder
+	b.WriteString(r.Replace(adminSQL))
 	b.WriteString(r.Replace(tablesSQL))
 	b.WriteString("\n")
 	b.WriteString(policies)
@@ -164,14 +221,74 @@ func Schema(rcfg rls.Config, cfg Config) (string, error) {
 	return b.String(), nil
 }
 
-const tablesSQL = `-- Code generated by github.com/mydentalpractice/tenancy/audit. DO NOT EDIT.
+// adminSQL runs as the administrator: it checks who runs it, and gives the
+// audit schema and everything already in it to the audit owner.
+const adminSQL = `-- Code generated by github.com/mydentalpractice/tenancy/audit. DO NOT EDIT.
 --
 -- The audit log: append-only, hash-chained events; chain heads; impersonation grants.
--- Run as the owner role (or a superuser), in one transaction. Re-running is harmless.
+-- The audit owner {audit} owns all of it. Run as an administrator who can SET ROLE to {audit}
+-- (a superuser, or a member of it), in one transaction. Re-running is harmless, and upgrades a
+-- database whose audit objects the owner role owned.
 
-CREATE SCHEMA IF NOT EXISTS audit;
-ALTER SCHEMA audit OWNER TO {owner};
+DO $audit$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {audit_lit}) THEN
+        RAISE EXCEPTION 'audit: the audit owner role "%" does not exist; create it with the other roles (rls.Model.RolesSQL, tenancy rls roles)', {audit_lit}
+            USING ERRCODE = '42704';
+    END IF;
+    IF NOT pg_catalog.pg_has_role(current_user, {audit_lit}, 'MEMBER') THEN
+        RAISE EXCEPTION 'audit: the audit schema must be installed by an administrator who can SET ROLE to the audit owner "%" (a superuser or a member of it), not by "%"', {audit_lit}, current_user
+            USING ERRCODE = '42501',
+                  HINT = 'Run it on an admin connection (in the reference app: the embedded server''s superuser, or AUDIT_ADMIN_DATABASE_URL).';
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles AS r
+               WHERE r.rolname IN ({owner_lit}, {app_lit}, {platform_lit}) AND pg_catalog.pg_has_role(r.oid, {audit_lit}, 'MEMBER')) THEN
+        RAISE EXCEPTION 'audit: the owner, app or platform role can act as the audit owner "%"; revoke that membership', {audit_lit}
+            USING ERRCODE = '42501';
+    END IF;
+    IF NOT pg_catalog.has_schema_privilege({audit_lit}, {helper_lit}, 'USAGE') THEN
+        -- The policies that the audit owner creates call the helper functions.
+        EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO %I', {helper_lit}, {audit_lit});
+    END IF;
+END
+$audit$;
 
+CREATE SCHEMA IF NOT EXISTS audit AUTHORIZATION {audit};
+ALTER SCHEMA audit OWNER TO {audit};
+
+-- Relations and functions an earlier version made in the audit schema belong to the owner role:
+-- they become the audit owner's (indexes, and sequences of columns, follow their tables).
+DO $audit$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT pg_catalog.format('ALTER %s %s OWNER TO %I',
+                   CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                                  WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+                   c.oid::pg_catalog.regclass, {audit_lit}) AS stmt
+        FROM pg_catalog.pg_class AS c
+        WHERE c.relnamespace = 'audit'::pg_catalog.regnamespace
+          AND c.relkind IN ('r', 'p', 'S', 'v', 'm', 'f')
+          AND c.relowner <> {audit_lit}::pg_catalog.regrole
+          AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend AS d
+                          WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid
+                            AND d.deptype IN ('a', 'i'))
+        UNION ALL
+        SELECT pg_catalog.format('ALTER ROUTINE %s OWNER TO %I', p.oid::pg_catalog.regprocedure, {audit_lit})
+        FROM pg_catalog.pg_proc AS p
+        WHERE p.pronamespace = 'audit'::pg_catalog.regnamespace AND p.proowner <> {audit_lit}::pg_catalog.regrole
+    LOOP
+        EXECUTE r.stmt;
+    END LOOP;
+END
+$audit$;
+
+-- Everything below runs as the audit owner, and so belongs to it.
+SET ROLE {audit};
+`
+
+const tablesSQL = `
 -- One row per event. tenant_id NULL is the platform-wide chain. seq numbers each chain from 1;
 -- hash is SHA-256 of the canonical encoding (version 1) documented in package audit.
 CREATE TABLE IF NOT EXISTS audit.events (
@@ -228,8 +345,80 @@ CREATE TABLE IF NOT EXISTS audit.impersonation_grants (
     CONSTRAINT grants_ended CHECK ((ended_at IS NULL) = (ended_by IS NULL) AND (ended_at IS NULL OR ended_at >= started_at))
 );
 
--- Append-only: no UPDATE, DELETE or TRUNCATE of events, even by the owner role (statement
--- triggers fire even when row-level security hides every row).
+-- An event names a grant only if that grant exists, of the event's tenant and admin: the app role
+-- cannot invent an admin acting on a grant. NOT VALID: events written before this key are not
+-- re-checked (the chain already commits to them); every new event is.
+DO $audit$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_constraint
+                   WHERE conrelid = 'audit.impersonation_grants'::pg_catalog.regclass AND conname = 'grants_admin') THEN
+        ALTER TABLE audit.impersonation_grants ADD CONSTRAINT grants_admin UNIQUE (tenant_id, id, admin_id);
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_constraint
+                   WHERE conrelid = 'audit.events'::pg_catalog.regclass AND conname = 'events_grant_tenant') THEN
+        ALTER TABLE audit.events ADD CONSTRAINT events_grant_tenant
+            CHECK (impersonation_grant_id IS NULL OR tenant_id IS NOT NULL) NOT VALID;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_constraint
+                   WHERE conrelid = 'audit.events'::pg_catalog.regclass AND conname = 'events_grant') THEN
+        ALTER TABLE audit.events ADD CONSTRAINT events_grant FOREIGN KEY (tenant_id, impersonation_grant_id, impersonator_id)
+            REFERENCES audit.impersonation_grants (tenant_id, id, admin_id) NOT VALID;
+    END IF;
+END
+$audit$;
+
+-- The facts of an event are the transaction's context, which the SDK sets: an insert whose tenant,
+-- actor kind, actor, request id or grant differ is refused (TA002). Refused, not overwritten: the
+-- client hashed the fields it sent. The context is read with pg_catalog's functions only, not the
+-- helper functions, which the owner role owns and could replace. Under system work (kind system)
+-- the actor kind is whoever asked for the work; outside an impersonated transaction only system or
+-- operator work names a grant (which events_grant checks).
+CREATE OR REPLACE FUNCTION audit.check_context() RETURNS trigger
+    LANGUAGE plpgsql SECURITY INVOKER SET search_path = pg_catalog
+    AS $function$
+DECLARE
+    ctx_tenant {tenant_key} := {ctx_tenant};
+    ctx_kind text := {ctx_kind};
+    ctx_actor {subject_key} := {ctx_actor};
+    ctx_grant uuid := {ctx_grant};
+    ctx_request text := COALESCE({ctx_request}, '');
+    refused text;
+BEGIN
+    IF ctx_kind IS NULL THEN
+        refused := 'the transaction declares no principal';
+    ELSIF ctx_tenant IS NOT NULL AND NEW.tenant_id IS DISTINCT FROM ctx_tenant THEN
+        refused := 'its tenant is not the transaction''s tenant';
+    ELSIF NEW.actor_kind <> ctx_kind AND ctx_kind <> {system} THEN
+        refused := format('its actor kind %L is not the transaction''s principal kind %L', NEW.actor_kind, ctx_kind);
+    ELSIF NEW.actor_id IS DISTINCT FROM ctx_actor THEN
+        refused := 'its actor is not the transaction''s actor';
+    ELSIF NEW.request_id <> ctx_request THEN
+        refused := 'its request id is not the transaction''s request id';
+    ELSIF ctx_grant IS NOT NULL AND (NEW.impersonation_grant_id IS DISTINCT FROM ctx_grant OR NEW.impersonator_id IS DISTINCT FROM ctx_actor) THEN
+        refused := 'an impersonated transaction''s events name its grant and its admin';
+    ELSIF ctx_grant IS NULL AND NEW.impersonation_grant_id IS NOT NULL AND NOT (ctx_kind = ANY ({operators})) THEN
+        refused := 'only system or operator work names a grant it does not act under';
+    END IF;
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'TA002',
+            MESSAGE = 'audit: event refused: ' || refused,
+            HINT = 'Record events with audit.Record, in a transaction whose context the SDK set.';
+    END IF;
+    RETURN NULL;
+END
+$function$;
+ALTER FUNCTION audit.check_context() OWNER TO {audit};
+REVOKE ALL ON FUNCTION audit.check_context() FROM PUBLIC;
+DROP TRIGGER IF EXISTS check_context ON audit.events;
+-- AFTER, so that row-level security's WITH CHECK refuses a row of another tenant first (42501), as
+-- for every tenant table; raising here still aborts the insert.
+CREATE TRIGGER check_context AFTER INSERT ON audit.events
+    FOR EACH ROW EXECUTE FUNCTION audit.check_context();
+
+-- Append-only: no UPDATE, DELETE or TRUNCATE of events, even by the audit owner (statement
+-- triggers fire even when row-level security hides every row). The owner role owns nothing here:
+-- it can neither disable nor drop these triggers.
 CREATE OR REPLACE FUNCTION audit.refuse_change() RETURNS trigger
     LANGUAGE plpgsql SECURITY INVOKER SET search_path = pg_catalog
     AS $function$
@@ -239,7 +428,7 @@ BEGIN
         MESSAGE = format('audit: %s on %I.%I refused: the audit log is append-only', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME);
 END
 $function$;
-ALTER FUNCTION audit.refuse_change() OWNER TO {owner};
+ALTER FUNCTION audit.refuse_change() OWNER TO {audit};
 REVOKE ALL ON FUNCTION audit.refuse_change() FROM PUBLIC;
 
 -- Chain heads only move forward by one, and start at zero.
@@ -257,7 +446,7 @@ BEGIN
     RETURN NEW;
 END
 $function$;
-ALTER FUNCTION audit.advance_head() OWNER TO {owner};
+ALTER FUNCTION audit.advance_head() OWNER TO {audit};
 REVOKE ALL ON FUNCTION audit.advance_head() FROM PUBLIC;
 
 -- A grant changes once: when it is ended.
@@ -272,7 +461,7 @@ BEGIN
     RETURN NEW;
 END
 $function$;
-ALTER FUNCTION audit.end_grant_only() OWNER TO {owner};
+ALTER FUNCTION audit.end_grant_only() OWNER TO {audit};
 REVOKE ALL ON FUNCTION audit.end_grant_only() FROM PUBLIC;
 
 DROP TRIGGER IF EXISTS append_only ON audit.events;
@@ -308,10 +497,15 @@ DROP POLICY IF EXISTS audit_staff_reads ON audit.impersonation_grants;
 CREATE POLICY audit_staff_reads ON audit.impersonation_grants AS RESTRICTIVE FOR SELECT TO {app}
     USING ({kind} = ANY ({members}));
 
--- Audit: the platform head belongs to the platform role's and the owner's system work.
-ALTER TABLE audit.platform_head OWNER TO {owner};
-REVOKE ALL ON TABLE audit.platform_head FROM PUBLIC, {app}, {platform};
+-- Audit: the platform head belongs to the platform role's system work.
+ALTER TABLE audit.platform_head OWNER TO {audit};
+REVOKE ALL ON TABLE audit.platform_head FROM PUBLIC, {app}, {platform}, {owner};
 GRANT SELECT, UPDATE ON TABLE audit.platform_head TO {platform};
+
+-- Audit: the owner role (the migrations) owns nothing here and holds no privilege: it neither
+-- writes nor reads the log. (Earlier versions let it insert platform-wide events.)
+REVOKE ALL ON SCHEMA audit FROM {owner};
+REVOKE ALL ON TABLE audit.events, audit.chain_heads, audit.impersonation_grants, audit.platform_head FROM {owner};
 
 -- Audit: the platform role reads every chain, and writes impersonation grants and their events
 -- into any tenant's chain, in declared platform or system work.
@@ -330,11 +524,9 @@ DROP POLICY IF EXISTS audit_platform ON audit.impersonation_grants;
 CREATE POLICY audit_platform ON audit.impersonation_grants AS PERMISSIVE FOR ALL TO {platform}
     USING ({declared})
     WITH CHECK ({declared});
-
--- Audit: the owner role (a System pool for migrations) records its own use, platform-wide only.
 DROP POLICY IF EXISTS audit_owner_system ON audit.events;
-CREATE POLICY audit_owner_system ON audit.events AS PERMISSIVE FOR INSERT TO {owner}
-    WITH CHECK (tenant_id IS NULL AND {kind} = {system});
+
+RESET ROLE;
 `
 
 // keyType is the PostgreSQL type of keys of type t.

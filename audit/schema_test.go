@@ -45,8 +45,8 @@ func TestSchemaPassesRLSCheck(t *testing.T) {
 	cfg := f.model.Config()
 	cfg.AllowCrossTenant = nil
 
-	// The platform role reads every clinic's audit rows on purpose, and the
-	// owner role writes platform-wide events: without the allow-list,
+	// The platform role reads every clinic's audit rows on purpose:
+	// without the allow-list,
 	// rls.Check reports exactly the policies CrossTenantPolicies names.
 	var want []string
 	for _, name := range audit.CrossTenantPolicies() {
@@ -67,15 +67,11 @@ func TestSchemaPassesRLSCheck(t *testing.T) {
 func TestSchemaIsIdempotent(t *testing.T) {
 	f := setup(t)
 	f.record(t, staff(clinicA, ownerA, "owner"), 2, "patient.update")
-	sql, err := audit.Schema(rls.Config{
-		OwnerRole:    f.db.RoleName(pgtest.Owner),
-		AppRole:      f.db.RoleName(pgtest.App),
-		PlatformRole: f.db.RoleName(pgtest.Platform),
-	}, audit.Config{})
+	sql, err := audit.Schema(roles(f.db), audit.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.db.Exec(t, pgtest.Owner, sql)
+	f.db.Exec(t, pgtest.Admin, sql)
 	if _, err := audit.Verify(context.Background(), f.platform, clinicA); err != nil {
 		t.Errorf("Verify after re-running the migration: %v", err)
 	}
@@ -99,9 +95,12 @@ func TestAppendOnly(t *testing.T) {
 		{"app delete head", pgtest.App, `delete from audit.chain_heads`, "42501"},
 		{"platform update", pgtest.Platform, `update audit.events set reason = 'x'`, "42501"},
 		{"platform truncate", pgtest.Platform, `truncate audit.events`, "42501"},
-		{"owner update", pgtest.Owner, `update audit.events set reason = 'x'`, audit.SQLStateAppendOnly},
-		{"owner delete", pgtest.Owner, `delete from audit.events`, audit.SQLStateAppendOnly},
-		{"owner truncate", pgtest.Owner, `truncate audit.events`, audit.SQLStateAppendOnly},
+		{"owner update", pgtest.Owner, `update audit.events set reason = 'x'`, "42501"},
+		{"owner delete", pgtest.Owner, `delete from audit.events`, "42501"},
+		{"owner truncate", pgtest.Owner, `truncate audit.events`, "42501"},
+		{"audit owner update", pgtest.Audit, `update audit.events set reason = 'x'`, audit.SQLStateAppendOnly},
+		{"audit owner delete", pgtest.Audit, `delete from audit.events`, audit.SQLStateAppendOnly},
+		{"audit owner truncate", pgtest.Audit, `truncate audit.events`, audit.SQLStateAppendOnly},
 		{"superuser delete", pgtest.Admin, `delete from audit.events`, audit.SQLStateAppendOnly},
 		{"superuser rewinds head", pgtest.Admin, `update audit.chain_heads set seq = seq - 1`, audit.SQLStateAppendOnly},
 	}

@@ -15,8 +15,8 @@ import (
 // actor, or the system when there is none). Set it as
 // [tenantdb.Config.OnSystem]. It runs in the entry point's transaction,
 // before the work: the event commits with the work, and if the work fails
-// it rolls back with it. The System pool's role must be the platform role
-// or the owner role, which [Schema] lets write platform-wide events.
+// it rolls back with it. The System pool's role must be the platform role,
+// which [Schema] lets write platform-wide events (the owner role may not).
 //
 // It fails (and so aborts the work) with an error wrapping
 // [ErrInvalidEvent] when the reason is longer than [MaxReasonLen] or holds

@@ -75,6 +75,7 @@ func setupWith(t testing.TB, column string, guard tenantdb.Guard) *fixture {
 		OwnerRole:    db.RoleName(pgtest.Owner),
 		AppRole:      db.RoleName(pgtest.App),
 		PlatformRole: db.RoleName(pgtest.Platform),
+		AuditRole:    db.RoleName(pgtest.Audit),
 	}
 	col := pgx.Identifier{cmp.Or(column, rls.DefaultTenantColumn)}.Sanitize()
 	db.Exec(t, pgtest.Owner, `create table public.notes (`+col+` uuid not null, id uuid not null, body text not null,
@@ -88,7 +89,7 @@ func setupWith(t testing.TB, column string, guard tenantdb.Guard) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Exec(t, pgtest.Owner, schema)
+	db.Exec(t, pgtest.Admin, schema) // the audit owner's schema: installed by an administrator
 	model, err := rls.NewModel(cfg, append(audit.Tables(audit.Config{}), rls.Table{Name: "public.notes"})...)
 	if err != nil {
 		t.Fatal(err)

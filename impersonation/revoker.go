@@ -78,8 +78,15 @@ func (r *GrantRevoker) Revoked(ctx context.Context, tok jwtctx.Token) (bool, err
 		g := Grant{ID: imp.GrantID, Tenant: tok.Principal.Tenant, Admin: imp.Admin}
 		now := r.now().UTC().Truncate(time.Microsecond)
 		rctx := context.WithoutCancel(ctx)
+		e := grantEvent(g, tok.Principal, ActionRefused, audit.Denied, why, now)
+		if why == whyUnknown || why == whyOtherAdmin {
+			// The event may name only a grant that exists, of this tenant
+			// and admin (the audit schema's events_grant key): the token's
+			// grant stays in the resource id.
+			e.Grant, e.Impersonator = tenancy.ID{}, tenancy.ID{}
+		}
 		err := platformTx(rctx, r.db, tok.Principal, tok.Principal.Impersonation != nil, func(tx pgx.Tx) error {
-			_, err := audit.Append(rctx, tx, grantEvent(g, tok.Principal, ActionRefused, audit.Denied, why, now))
+			_, err := audit.Append(rctx, tx, e)
 			return err
 		})
 		if err != nil {
@@ -118,11 +125,11 @@ func (r *GrantRevoker) check(ctx context.Context, p tenancy.Principal) (string, 
 	}
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return "grant unknown", nil // not remembered: the tenant is the token's claim
+		return whyUnknown, nil // not remembered: the tenant is the token's claim
 	case err != nil:
 		return "", fmt.Errorf("impersonation: reading the grant: %w", err)
 	case admin != p.Impersonation.Admin:
-		return "grant belongs to another admin", nil
+		return whyOtherAdmin, nil
 	case ended != nil:
 		why = "grant ended"
 	case !r.now().Before(expires):
@@ -133,6 +140,12 @@ func (r *GrantRevoker) check(ctx context.Context, p tenancy.Principal) (string, 
 	r.remember(grant, why)
 	return why, nil
 }
+
+// Reasons of refusals whose grant the refusal's event cannot name.
+const (
+	whyUnknown    = "grant unknown"
+	whyOtherAdmin = "grant belongs to another admin"
+)
 
 func (r *GrantRevoker) remember(grant tenancy.ID, why string) {
 	r.mu.Lock()

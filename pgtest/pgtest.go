@@ -28,11 +28,17 @@ const (
 	// Platform is the platform operators' login role: no superuser, no
 	// BYPASSRLS.
 	Platform
+	// Audit is the audit log's owner (rls.Config.AuditRole): NOLOGIN, no
+	// superuser, no BYPASSRLS, a member of no other role. No one connects
+	// as it: [DB.ConnString] and [DB.Conn] of Audit connect as [Admin]
+	// and SET ROLE to it, as an administrator installing the audit schema
+	// would.
+	Audit
 )
 
-var roleSuffixes = [...]string{Owner: "owner", App: "app", Platform: "platform"}
+var roleSuffixes = [...]string{Owner: "owner", App: "app", Platform: "platform", Audit: "audit"}
 
-// String returns "admin", "owner", "app" or "platform".
+// String returns "admin", "owner", "app", "platform" or "audit".
 func (r Role) String() string {
 	if r == Admin {
 		return "admin"
@@ -122,6 +128,10 @@ func create(srv *server) (*DB, error) {
 		// PASSWORD takes no parameter; the password is random hex, safe to inline.
 		sql := fmt.Sprintf("create role %s login password '%s' nosuperuser nobypassrls nocreatedb nocreaterole noreplication",
 			ident(db.roles[r]), db.passwords[r])
+		if r == Audit {
+			db.passwords[r] = ""
+			sql = fmt.Sprintf("create role %s nologin nosuperuser nobypassrls nocreatedb nocreaterole noreplication", ident(db.roles[r]))
+		}
 		if _, err := srv.admin.Exec(ctx, sql); err != nil {
 			return db, fmt.Errorf("pgtest: creating role %s: %w", db.roles[r], err)
 		}
@@ -189,7 +199,7 @@ func (db *DB) RoleName(r Role) string {
 }
 
 // Password returns the login password of role r; Admin's is empty (it
-// logs in by other means).
+// logs in by other means), and so is Audit's (it cannot log in).
 func (db *DB) Password(r Role) string {
 	if r == Admin {
 		return ""
@@ -199,10 +209,14 @@ func (db *DB) Password(r Role) string {
 
 // ConnString returns a connection string for role r to this database,
 // suitable for [pgx.Connect], [pgxpool.New] and database/sql with pgx's
-// stdlib driver.
+// stdlib driver. Audit's connects as Admin with the session's role set
+// to Audit (options=-c role=...), since the audit owner cannot log in.
 func (db *DB) ConnString(r Role) string {
 	if r == Admin {
 		return db.srv.adminConnString(db.Name)
+	}
+	if r == Audit {
+		return overrideRole(db.srv.adminConnString(db.Name), db.roles[Audit])
 	}
 	return db.srv.roleConnString(db.roles[r], db.passwords[r], db.Name)
 }

@@ -209,3 +209,18 @@ func skipOrFail(t testing.TB, err error) {
 	}
 	t.Fatalf("pgtest: %v", err)
 }
+
+// overrideRole adds the session's role (a run-time parameter, which pgx
+// sends at start-up) to a URL or keyword/value connection string.
+func overrideRole(connString, role string) string {
+	if strings.HasPrefix(connString, "postgres://") || strings.HasPrefix(connString, "postgresql://") {
+		u, err := url.Parse(connString)
+		if err == nil {
+			q := u.Query()
+			q.Set("role", role)
+			u.RawQuery = q.Encode()
+			return u.String()
+		}
+	}
+	return connString + " role=" + quoteValue(role)
+}

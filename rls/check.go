@@ -60,6 +60,7 @@ func Check(ctx context.Context, db Querier, m *Model) ([]Finding, error) {
 		{"function grants", c.functionGrants},
 		{"large objects", c.largeObjects},
 		{"default privileges", c.defaultPrivileges},
+		{"audit owner", c.auditOwner},
 	}, nil)
 }
 
@@ -980,6 +981,74 @@ func (c *checker) defaultPrivileges(ctx context.Context) error {
 		c.add(CodeDefaultPrivileges, SeverityError, ObjectDefaultPrivileges, d.Object,
 			fmt.Sprintf("ALTER DEFAULT PRIVILEGES FOR ROLE %s REVOKE %s ON TABLES FROM %s;", d.Object, d.Privileges, d.Grantee),
 			"default privileges of %s give %s %s on every new table, before any policy is on it", d.Object, d.Grantee, d.Privileges)
+	}
+	return nil
+}
+
+// auditOwner reports the audit objects (the schemas of the model's audit
+// tables, and the relations and functions in them) that another role than
+// the audit role owns, or whose owner the app, owner or platform role can
+// act as (CodeAuditOwner).
+func (c *checker) auditOwner(ctx context.Context) error {
+	var schemas []string
+	for _, t := range c.m.tables {
+		if t.Audit && !slices.Contains(schemas, t.schema) {
+			schemas = append(schemas, t.schema)
+		}
+	}
+	if len(schemas) == 0 {
+		return nil
+	}
+	auditRole := quoteIdent(c.cfg.AuditRole)
+	fix := "Re-run the audit schema (audit.Schema) as an administrator who can SET ROLE to " + auditRole + "."
+	type found struct{ Exists bool }
+	roles, err := query[found](ctx, c, `SELECT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = $1)`, c.cfg.AuditRole)
+	if err != nil {
+		return err
+	}
+	if !roles[0].Exists {
+		c.add(CodeAuditOwner, SeverityError, ObjectRole, auditRole, "Create it (tenancy rls roles), then "+fix,
+			"the audit role %s does not exist, so another role owns the audit log and can rewrite it", auditRole)
+	}
+	type object struct {
+		Kind, Name, Owner string
+		IsAudit           bool
+		Actors            string
+	}
+	objs, err := query[object](ctx, c, `
+		WITH o(kind, name, owner) AS (
+			SELECT 'schema', quote_ident(n.nspname), n.nspowner
+			FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY ($1)
+			UNION ALL
+			SELECT CASE WHEN c.relkind = 'S' THEN 'sequence' WHEN c.relkind IN ('v', 'm') THEN 'view' ELSE 'table' END,
+				pg_catalog.format('%I.%I', n.nspname, c.relname), c.relowner
+			FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname = ANY ($1) AND c.relkind IN ('r', 'p', 'S', 'v', 'm', 'f')
+			UNION ALL
+			SELECT 'function', p.oid::pg_catalog.regprocedure::text, p.proowner
+			FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+			WHERE n.nspname = ANY ($1)
+		)
+		SELECT o.kind, o.name, quote_ident(pg_catalog.pg_get_userbyid(o.owner)),
+			COALESCE(pg_catalog.pg_get_userbyid(o.owner) = $2, false),
+			COALESCE((SELECT pg_catalog.string_agg(quote_ident(r.rolname), ', ' ORDER BY r.rolname)
+				FROM pg_catalog.pg_roles r
+				WHERE r.rolname = ANY ($3) AND (r.rolsuper OR pg_catalog.pg_has_role(r.oid, o.owner, 'MEMBER'))), '')
+		FROM o ORDER BY 1, 2`,
+		schemas, c.cfg.AuditRole, []string{c.cfg.OwnerRole, c.cfg.AppRole, c.cfg.PlatformRole})
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		kind := ObjectKind(o.Kind)
+		switch {
+		case !o.IsAudit:
+			c.add(CodeAuditOwner, SeverityError, kind, o.Name, fix,
+				"audit %s %s is owned by %s, not by the audit role %s: its owner can disable the append-only triggers and rewrite the log", o.Kind, o.Name, o.Owner, auditRole)
+		case o.Actors != "":
+			c.add(CodeAuditOwner, SeverityError, kind, o.Name, "REVOKE "+auditRole+" FROM "+o.Actors+";",
+				"%s can act as the audit role %s, which owns audit %s %s, and so rewrite the log", o.Actors, auditRole, o.Kind, o.Name)
+		}
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ const (
 	DefaultOwnerRole    = "tenancy_owner"
 	DefaultAppRole      = "tenancy_app"
 	DefaultPlatformRole = "tenancy_platform"
+	DefaultAuditRole    = "tenancy_audit"
 )
 
 // Config names the database objects that tenant isolation is built from.
@@ -70,6 +71,19 @@ type Config struct {
 	// Default "tenancy_platform".
 	PlatformRole string `json:"platform_role,omitempty"`
 
+	// AuditRole owns the audit log: the schema of the tables marked
+	// [Table.Audit] (package audit's), those tables, their triggers and
+	// trigger functions. It is a NOLOGIN role that none of the other three
+	// is a member of, and that is a member of none of them, so that the
+	// owner role (the migrations) cannot disable the append-only triggers,
+	// alter, truncate or delete the audit tables, and the app role can
+	// only append through the SDK. Only an administrator who can SET ROLE
+	// to it (a superuser or a member of it) installs the audit schema.
+	// [Model.RolesSQL] creates it; [Check] reports audit objects that
+	// another role owns or can alter ([CodeAuditOwner]). Default
+	// "tenancy_audit".
+	AuditRole string `json:"audit_role,omitempty"`
+
 	// AllowDefiner lists the SECURITY DEFINER functions that [Check]
 	// accepts, as "schema.function" (no argument list). A definer function
 	// must still have a fixed search_path.
@@ -116,8 +130,8 @@ type Config struct {
 
 // Validate reports whether c's names are usable, after defaults: it
 // returns nil or an error wrapping [ErrInvalidConfig]. [Generate] and
-// [Check] call it themselves; Generate also needs the owner, app and
-// platform roles to be three different roles.
+// [Check] call it themselves; Generate also needs the owner, app,
+// platform and audit roles to be four different roles.
 func (c Config) Validate() error {
 	_, err := c.withDefaults()
 	return err
@@ -136,6 +150,7 @@ func (c Config) withDefaults() (Config, error) {
 		{&c.OwnerRole, DefaultOwnerRole, "OwnerRole"},
 		{&c.AppRole, DefaultAppRole, "AppRole"},
 		{&c.PlatformRole, DefaultPlatformRole, "PlatformRole"},
+		{&c.AuditRole, DefaultAuditRole, "AuditRole"},
 	} {
 		if *f.field == "" {
 			*f.field = f.def
@@ -173,9 +188,6 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// distinctRoles reports an error wrapping [ErrInvalidConfig] unless the
-// owner, app and platform roles are three roles. [Generate] needs that;
-// [Check] uses only the app role.
 // checkRoleName refuses the role names that PostgreSQL reserves: "public"
 // names the PUBLIC pseudo-role even when quoted, so a GRANT to it would
 // grant to every role; "none" is refused by the parser; "pg_" names the
@@ -187,9 +199,15 @@ func checkRoleName(s string) error {
 	return nil
 }
 
+// distinctRoles reports an error wrapping [ErrInvalidConfig] unless the
+// owner, app, platform and audit roles are four roles. [Generate] and
+// [Model.RolesSQL] need that.
 func (c Config) distinctRoles() error {
-	if c.AppRole == c.OwnerRole || c.AppRole == c.PlatformRole || c.OwnerRole == c.PlatformRole {
-		return fmt.Errorf("%w: the owner, app and platform roles must be three different roles", ErrInvalidConfig)
+	roles := []string{c.OwnerRole, c.AppRole, c.PlatformRole, c.AuditRole}
+	for i, r := range roles {
+		if slices.Contains(roles[i+1:], r) {
+			return fmt.Errorf("%w: the owner, app, platform and audit roles must be four different roles", ErrInvalidConfig)
+		}
 	}
 	return nil
 }

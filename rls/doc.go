@@ -230,6 +230,16 @@
 //     the database or the app role), so every role reads every large
 //     object. Fix: reset it.
 //
+// The audit log ([Table.Audit] tables, package audit's):
+//   - audit-owner: the schema of an audit table, or a relation or function
+//     in it, is owned by another role than [Config.AuditRole], or the app,
+//     owner or platform role is a superuser or a member of its owner, and
+//     so could disable its append-only triggers, or alter, truncate or
+//     delete the log; or the audit role is missing. The owner is the
+//     object. Fix: re-run the audit schema (package audit's Schema) as an
+//     administrator who can SET ROLE to the audit role, and revoke the
+//     membership.
+//
 // Schemas are covered by app-role-create (CREATE for PUBLIC or the app
 // role) and app-role-owns-object; USAGE alone grants nothing inside.
 //

@@ -133,6 +133,9 @@ const (
 	CodeFunctionGrant     Code = "function-grant"        // the app role may run a built-in or extension function beyond PostgreSQL's default grants
 	CodeLargeObject       Code = "large-object-readable" // the app role can read or write large objects
 	CodeLargeObjectCompat Code = "lo-compat-privileges"  // lo_compat_privileges is on: every role reads every large object
+
+	// The audit log's owner.
+	CodeAuditOwner Code = "audit-owner" // an audit object is owned by another role than Config.AuditRole, or the app, owner or platform role can act as its owner
 )
 
 // Finding is one problem that [Check] found. It is a plain value, safe to

@@ -49,8 +49,8 @@ func Generate(cfg Config, tables ...Table) (string, error) {
 
 // Generate returns the migration SQL of [Generate] for the model's
 // tables: the same SQL as Generate(m.Config(), m.Tables()...). It returns
-// an error wrapping [ErrInvalidConfig] unless the owner, app and platform
-// roles are three different roles. It is safe for concurrent use.
+// an error wrapping [ErrInvalidConfig] unless the owner, app, platform and
+// audit roles are four different roles. It is safe for concurrent use.
 func (m *Model) Generate() (string, error) {
 	if err := m.cfg.distinctRoles(); err != nil {
 		return "", err
@@ -59,10 +59,36 @@ func (m *Model) Generate() (string, error) {
 	return g.generate(), nil
 }
 
+// GenerateTables returns the SQL of [Model.Generate] without the helper
+// schema and its functions: the roles check, the tables' schemas, and each
+// table's owner, grants and forced row-level security. It is for tables
+// installed by another role than the one that owns the helpers, such as
+// package audit's, which [Config.AuditRole] owns and which are installed
+// as that role (the helpers must already exist: run the application's own
+// Generate first). It fails as Generate does and is safe for concurrent
+// use.
+func (m *Model) GenerateTables() (string, error) {
+	if err := m.cfg.distinctRoles(); err != nil {
+		return "", err
+	}
+	g := generator{cfg: m.cfg, tables: m.tables, noHelpers: true}
+	return g.generate(), nil
+}
+
 type generator struct {
-	cfg    Config
-	tables []table
-	b      strings.Builder
+	cfg       Config
+	tables    []table
+	noHelpers bool // GenerateTables: no helper schema or functions
+	b         strings.Builder
+}
+
+// ownerOf is the role that owns t, quoted: the audit role for audit
+// tables, else the owner role.
+func (g *generator) ownerOf(t table) string {
+	if t.Audit {
+		return quoteIdent(g.cfg.AuditRole)
+	}
+	return quoteIdent(g.cfg.OwnerRole)
 }
 
 func (g *generator) printf(format string, args ...any) { fmt.Fprintf(&g.b, format, args...) }
@@ -105,6 +131,15 @@ BEGIN
 END
 `, quoteLiteral(g.cfg.OwnerRole), quoteLiteral(g.cfg.AppRole), quoteLiteral(g.cfg.PlatformRole))))
 
+	if !g.noHelpers {
+		g.helpers(owner, app, platform, schema)
+	}
+	g.tablesSQL()
+	return g.b.String()
+}
+
+// helpers writes the helper schema and its functions.
+func (g *generator) helpers(owner, app, platform, schema string) {
 	g.printf("\n-- Helper schema: the app and platform roles may call the helpers and nothing else.\n")
 	g.printf("CREATE SCHEMA IF NOT EXISTS %s;\n", schema)
 	g.printf("ALTER SCHEMA %s OWNER TO %s;\n", schema, owner)
@@ -123,6 +158,11 @@ END
 		g.printf("REVOKE ALL ON FUNCTION %s FROM PUBLIC, %s, %s;\n", fn, app, platform)
 		g.printf("GRANT EXECUTE ON FUNCTION %s TO %s, %s;\n", fn, app, platform)
 	}
+}
+
+// tablesSQL writes the tables' schemas and the tables.
+func (g *generator) tablesSQL() {
+	app, platform := quoteIdent(g.cfg.AppRole), quoteIdent(g.cfg.PlatformRole)
 
 	var schemas []string
 	for _, t := range g.tables {
@@ -153,19 +193,18 @@ END
 	if g.cfg.Citus {
 		g.citus()
 	}
-	return g.b.String()
 }
 
 func (g *generator) grants(t table) {
 	app, platform := quoteIdent(g.cfg.AppRole), quoteIdent(g.cfg.PlatformRole)
-	g.printf("ALTER TABLE %s OWNER TO %s;\n", t.qualified(), quoteIdent(g.cfg.OwnerRole))
+	g.printf("ALTER TABLE %s OWNER TO %s;\n", t.qualified(), g.ownerOf(t))
 	g.printf("REVOKE ALL ON TABLE %s FROM PUBLIC, %s, %s;\n", t.qualified(), app, platform)
 	g.printf("GRANT %s ON TABLE %s TO %s;\n", strings.Join(t.privileges, ", "), t.qualified(), app)
 }
 
 func (g *generator) private(t table) {
 	g.printf("\n-- Private %s: no privilege for the app or platform role.\n", t.qualified())
-	g.printf("ALTER TABLE %s OWNER TO %s;\n", t.qualified(), quoteIdent(g.cfg.OwnerRole))
+	g.printf("ALTER TABLE %s OWNER TO %s;\n", t.qualified(), g.ownerOf(t))
 	g.printf("REVOKE ALL ON TABLE %s FROM PUBLIC, %s, %s;\n", t.qualified(), quoteIdent(g.cfg.AppRole), quoteIdent(g.cfg.PlatformRole))
 }
 
@@ -199,7 +238,7 @@ const childPlaceholder = "\x00"
 // then Check reports them.
 func (g *generator) children(t table) {
 	stmts := []string{
-		"ALTER TABLE " + childPlaceholder + " OWNER TO " + quoteIdent(g.cfg.OwnerRole),
+		"ALTER TABLE " + childPlaceholder + " OWNER TO " + g.ownerOf(t),
 		"REVOKE ALL ON TABLE " + childPlaceholder + " FROM PUBLIC, " + quoteIdent(g.cfg.AppRole) + ", " + quoteIdent(g.cfg.PlatformRole),
 	}
 	stmts = append(stmts, g.isolate(t, childPlaceholder)...)

@@ -156,8 +156,7 @@ END
 	}},
 	{name: "current_request_id", returns: "text", language: "sql", body: func(Config) string {
 		// Everything after the fifth '|': the request id may contain '|'.
-		rest := fmt.Sprintf("pg_catalog.substring(%s, '^(?:[^|]*[|]){%d}(.*)$')", setting(SettingPrincipal), fieldRequestID-1)
-		return "\nSELECT " + nullIfEmpty(rest) + "\n"
+		return "\nSELECT " + nullIfEmpty(requestIDRest()) + "\n"
 	}},
 }
 
@@ -180,7 +179,7 @@ func nullIfEmpty(expr string) string {
 // setting, cast to the key type that key gives.
 func field(n int, key func(Config) tenancy.KeyType) func(Config) string {
 	return func(cfg Config) string {
-		return "\nSELECT CAST(" + nullIfEmpty(splitPart(n)) + " AS " + sqlType(key(cfg)) + ")\n"
+		return "\nSELECT " + fieldExpr(n, key(cfg)) + "\n"
 	}
 }
 
@@ -218,4 +217,55 @@ func keyTypeName(t tenancy.KeyType) string {
 		return "text"
 	}
 	return "uuid"
+}
+
+// ContextSQL holds SQL expressions that read the transaction's context
+// ([SettingTenantID], [SettingPrincipal]) exactly as the generated helper
+// functions do, each NULL when its value is missing or empty, and that
+// call only pg_catalog's functions and operators. They are for objects
+// that must not depend on the helper functions, which the owner role owns
+// and could replace: package audit's trigger, owned by [Config.AuditRole],
+// compares each new event with them. Build one with [Config.ContextSQL].
+type ContextSQL struct {
+	// Tenant is the tenant's key, of type [Config.TenantKey]
+	// (current_tenant_id(), which raises instead of returning NULL).
+	Tenant string
+	// Kind is the principal's kind, text (principal_kind(), which raises
+	// instead of returning NULL).
+	Kind string
+	// Actor is the actor's key, of type [Config.SubjectKey]
+	// (current_actor_id()).
+	Actor string
+	// Grant is the impersonation grant's id, uuid (current_grant_id()).
+	Grant string
+	// RequestID is the request id, text (current_request_id()).
+	RequestID string
+}
+
+// ContextSQL returns the [ContextSQL] of c, after defaults, or an error
+// wrapping [ErrInvalidConfig] when c is malformed. It is safe for
+// concurrent use.
+func (c Config) ContextSQL() (ContextSQL, error) {
+	cfg, err := c.withDefaults()
+	if err != nil {
+		return ContextSQL{}, err
+	}
+	return ContextSQL{
+		Tenant:    "CAST(" + nullIfEmpty(setting(SettingTenantID)) + " AS " + sqlType(cfg.TenantKey) + ")",
+		Kind:      nullIfEmpty(splitPart(fieldKind)),
+		Actor:     fieldExpr(fieldActor, cfg.SubjectKey),
+		Grant:     fieldExpr(fieldGrant, tenancy.KeyUUID),
+		RequestID: nullIfEmpty(requestIDRest()),
+	}, nil
+}
+
+// fieldExpr reads field n of the principal setting as a key of type t.
+func fieldExpr(n int, t tenancy.KeyType) string {
+	return "CAST(" + nullIfEmpty(splitPart(n)) + " AS " + sqlType(t) + ")"
+}
+
+// requestIDRest is everything after the fifth '|' of the principal
+// setting: the request id, which may contain '|'.
+func requestIDRest() string {
+	return fmt.Sprintf("pg_catalog.substring(%s, '^(?:[^|]*[|]){%d}(.*)$')", setting(SettingPrincipal), fieldRequestID-1)
 }

@@ -28,7 +28,7 @@ func TestRolesSQL(t *testing.T) {
 	prefix := "rt_" + hex.EncodeToString(b[:])
 	m, err := rls.NewModel(rls.Config{
 		OwnerRole: prefix + "_owner", AppRole: prefix + "_app", PlatformRole: prefix + "_platform",
-		PreAuth: []string{"auth.lookup"},
+		AuditRole: prefix + "_audit", PreAuth: []string{"auth.lookup"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +44,7 @@ func TestRolesSQL(t *testing.T) {
 		for _, s := range []string{
 			fmt.Sprintf("revoke all on database %s from %s", pgx.Identifier{db.Name}.Sanitize(), names),
 			fmt.Sprintf("alter database %s owner to %s", pgx.Identifier{db.Name}.Sanitize(), pgx.Identifier{db.RoleName(pgtest.Owner)}.Sanitize()),
-			"drop role if exists " + names,
+			"drop role if exists " + names + ", " + prefix + "_audit",
 		} {
 			if _, err := admin.Exec(ctx, s); err != nil {
 				t.Errorf("cleanup: %s: %v", s, err)
@@ -75,11 +75,30 @@ func TestRolesSQL(t *testing.T) {
 	}
 	want := []attrs{
 		{Name: prefix + "_app", Login: true, Connect: true},
+		{Name: prefix + "_audit"},                                                       // NOLOGIN, and no CONNECT: no one logs in as the audit owner
 		{Name: prefix + "_owner", Login: true, Bypass: true, Connect: true, Temp: true}, // the database's owner
 		{Name: prefix + "_platform", Login: true, Connect: true},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("roles:\n got %v\nwant %v", got, want)
+	}
+	// The audit owner and the other roles: no membership either way, even
+	// after a membership was granted before a re-run.
+	if _, err := admin.Exec(ctx, "grant "+prefix+"_audit to "+prefix+"_owner"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, sql); err != nil {
+		t.Fatal(err)
+	}
+	var memberships int
+	if err := admin.QueryRow(ctx, `select count(*) from pg_catalog.pg_auth_members m
+		join pg_catalog.pg_roles r on r.oid = m.roleid join pg_catalog.pg_roles u on u.oid = m.member
+		where (r.rolname = $1 || '_audit' and u.rolname like $1 || '\_%') or (u.rolname = $1 || '_audit' and r.rolname like $1 || '\_%')`,
+		prefix).Scan(&memberships); err != nil {
+		t.Fatal(err)
+	}
+	if memberships != 0 {
+		t.Errorf("%d memberships between the audit owner and the other roles, want 0", memberships)
 	}
 	var public bool
 	if err := admin.QueryRow(ctx, `select coalesce(bool_or(a.privilege_type = 'CONNECT'), false)

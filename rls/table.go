@@ -114,6 +114,16 @@ type Table struct {
 	// Default all four; an append-only table lists SELECT and INSERT. On a
 	// registry the app role gets SELECT only and Privileges must be empty.
 	Privileges []string `json:"privileges,omitempty"`
+
+	// Audit marks a table of the audit log (package audit's [Tables]): it
+	// belongs to [Config.AuditRole], not to the owner role. [Generate]
+	// makes the audit role its owner, and [Check] reports its schema, and
+	// the relations and functions in that schema, when another role owns
+	// them or the app, owner or platform role can act as their owner
+	// ([CodeAuditOwner]).
+	//
+	// [Tables]: https://pkg.go.dev/github.com/mydentalpractice/tenancy/audit#Tables
+	Audit bool `json:"audit,omitempty"`
 }
 
 // table is a validated Table with defaults applied.

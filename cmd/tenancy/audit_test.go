@@ -44,20 +44,31 @@ func TestAuditVerifyUsage(t *testing.T) {
 
 func TestAuditVerify(t *testing.T) {
 	db := pgtest.New(t)
-	sql, err := audit.Schema(rls.Config{
+	rcfg := rls.Config{
 		OwnerRole: db.RoleName(pgtest.Owner), AppRole: db.RoleName(pgtest.App), PlatformRole: db.RoleName(pgtest.Platform),
-	}, audit.Config{})
+		AuditRole: db.RoleName(pgtest.Audit),
+	}
+	helpers, err := rls.Generate(rcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Exec(t, pgtest.Owner, sql)
+	db.Exec(t, pgtest.Owner, helpers)
+	sql, err := audit.Schema(rcfg, audit.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(t, pgtest.Admin, sql) // the audit owner's schema: installed by an administrator
 	clinic := tenancy.MustParseID("0195f1c2-0000-7000-8000-00000000000a")
-	ctx := tenancy.NewContext(context.Background(), tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinic,
-		Subject: tenancy.NewID(), Roles: []string{"owner"}})
+	p := tenancy.Principal{Kind: tenancy.Kind("staff"), Tenant: clinic, Subject: tenancy.NewID(), Roles: []string{"owner"}}
+	ctx := tenancy.NewContext(context.Background(), p)
+	declared, err := rls.EncodePrincipal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	conn := db.Conn(t, pgtest.App)
 	for range 3 {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `select set_config('tenancy.tenant_id', $1, true)`, clinic.String()); err != nil {
+			if _, err := tx.Exec(ctx, `select set_config('tenancy.tenant_id', $1, true), set_config('tenancy.principal', $2, true)`, clinic.String(), declared); err != nil {
 				return err
 			}
 			_, err := audit.Record(ctx, tx, audit.Event{Action: "patient.read", Outcome: audit.Success})

@@ -9,8 +9,8 @@
 //	                  [--allow-cross-tenant SCHEMA.TABLE.POLICY]...
 //
 // "rls generate" prints the migration SQL of a JSON spec (see rls.Spec).
-// "rls roles" prints the SQL that makes the spec's three roles with the
-// attributes isolation needs, for a cluster administrator to run once (see
+// "rls roles" prints the SQL that makes the spec's four roles (owner, app,
+// platform and the audit log's owner) with the attributes isolation needs, for a cluster administrator to run once (see
 // rls.Model.RolesSQL).
 // "rls check" reads a live database's catalog and reports, against the
 // isolation model of the same spec (rls.Spec.Model), every way it could

@@ -101,11 +101,11 @@ func printSQL(specPath string, e env, sql func(*rls.Model) (string, error)) erro
 func rlsRolesCommand() *command {
 	c := &command{
 		name:  "roles",
-		short: "Print the SQL that makes the spec's three roles, for a cluster administrator.",
+		short: "Print the SQL that makes the spec's four roles, for a cluster administrator.",
 		usage: `
 Usage: tenancy rls roles --spec FILE --database NAME
 
-Prints the SQL that makes the owner, app and platform roles of a JSON spec
+Prints the SQL that makes the owner, app, platform and audit roles of a JSON spec
 (the same spec as "rls generate") with the attributes isolation needs, and
 lets only them connect to the database. Run it once per cluster as a
 superuser (roles are cluster-wide, creating them needs CREATEROLE, and
@@ -118,6 +118,9 @@ Re-running it is harmless. It sets no password.
   the owner role     LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION, owns the
                      database; BYPASSRLS only when the spec has pre_auth functions,
                      which run as it before any tenant is known
+  the audit role     NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION,
+                     a member of no other role and none of them of it: it owns the
+                     audit log, installed by an administrator who can SET ROLE to it
 
 Example:
 
@@ -182,7 +185,7 @@ policy-unbound-role only; unlisted ones, on the same table too, are still
 reported. The audit schema's policies of that kind are:
 
   audit.chain_heads.audit_platform      audit.events.audit_platform
-  audit.events.audit_owner_system       audit.impersonation_grants.audit_platform
+  audit.impersonation_grants.audit_platform
 
 Any role may run it, the app role included; it only reads the catalog.
 The DSN may also come from $DATABASE_URL, which keeps a password out of the
@@ -196,7 +199,7 @@ Examples:
   tenancy rls check --spec rls.json --dsn postgres://tracker_app@db/tracker
   tenancy rls check --spec rls.json --dsn "$DSN" --app-role tracker_app --allow-definer auth.sign_in --format json
   tenancy rls check --spec rls.json --dsn "$DSN" \
-      --allow-cross-tenant audit.events.audit_platform --allow-cross-tenant audit.events.audit_owner_system \
+      --allow-cross-tenant audit.events.audit_platform \
       --allow-cross-tenant audit.chain_heads.audit_platform --allow-cross-tenant audit.impersonation_grants.audit_platform
 `,
 	}

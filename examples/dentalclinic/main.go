@@ -12,7 +12,12 @@
 //
 // In production set DATABASE_URL (the app role, which must not be able to
 // bypass row-level security), MIGRATION_DATABASE_URL (the owner role) and
-// PLATFORM_DATABASE_URL (the platform role). DB_MAX_CONNS caps the app
+// PLATFORM_DATABASE_URL (the platform role); AUDIT_ROLE names the audit
+// log's owner (a NOLOGIN role, default tenancy_audit), and
+// AUDIT_ADMIN_DATABASE_URL connects as an administrator who can SET ROLE
+// to it (a superuser or a member of it), needed only while an audit log
+// migration is pending (the first start, or the upgrade that hands the
+// audit log to its owner). DB_MAX_CONNS caps the app
 // role's connection pool and REQUEST_TIMEOUT bounds each request (default
 // 15s); a request that cannot get a connection or finish its queries in
 // time answers 503 with Retry-After.
@@ -35,13 +40,15 @@ import (
 
 func main() {
 	cfg := app.Config{
-		DatabaseURL:          os.Getenv("DATABASE_URL"),
-		MigrationDatabaseURL: os.Getenv("MIGRATION_DATABASE_URL"),
-		PlatformDatabaseURL:  os.Getenv("PLATFORM_DATABASE_URL"),
-		KeyFile:              os.Getenv("SIGNING_KEY_FILE"),
-		Seed:                 os.Getenv("SEED_DEMO") == "1",
-		SecureCookies:        os.Getenv("SECURE_COOKIES") == "1",
-		Out:                  os.Stdout,
+		DatabaseURL:           os.Getenv("DATABASE_URL"),
+		MigrationDatabaseURL:  os.Getenv("MIGRATION_DATABASE_URL"),
+		PlatformDatabaseURL:   os.Getenv("PLATFORM_DATABASE_URL"),
+		AuditAdminDatabaseURL: os.Getenv("AUDIT_ADMIN_DATABASE_URL"),
+		AuditRole:             os.Getenv("AUDIT_ROLE"),
+		KeyFile:               os.Getenv("SIGNING_KEY_FILE"),
+		Seed:                  os.Getenv("SEED_DEMO") == "1",
+		SecureCookies:         os.Getenv("SECURE_COOKIES") == "1",
+		Out:                   os.Stdout,
 	}
 	if v := os.Getenv("DB_MAX_CONNS"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 32)

@@ -64,7 +64,7 @@ func run(ctx context.Context, dir string, rounds, iters int, plans string, planC
 	}
 	defer c.Stop()
 	// Pending migrations first: a newer SDK's policies and helpers.
-	if _, err := migrations.Up(ctx, c.Conns.Owner, scale.Roles); err != nil {
+	if _, err := migrations.Up(ctx, c.Conns.Migrations(), scale.Roles); err != nil {
 		return err
 	}
 	b, err := scale.NewRLSBench(ctx, c.SuperuserConnString(scale.Database), c.Conns, planCacheMode)

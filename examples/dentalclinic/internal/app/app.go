@@ -3,6 +3,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/hmac"
@@ -35,6 +36,7 @@ import (
 	"github.com/mydentalpractice/tenancy/impersonation"
 	"github.com/mydentalpractice/tenancy/internal/pglocal"
 	"github.com/mydentalpractice/tenancy/jwtctx"
+	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
@@ -48,6 +50,17 @@ type Config struct {
 	DatabaseURL          string
 	MigrationDatabaseURL string
 	PlatformDatabaseURL  string
+	// AuditAdminDatabaseURL connects as an administrator who can SET ROLE
+	// to the audit owner (AuditRole): a superuser, or a member of it. The
+	// audit log's migrations run on it (migrations.AuditVersions): the
+	// first start, and an upgrade that gives an audit log the owner role
+	// owned to the audit owner. Without it, the app refuses to start while
+	// one of them is pending. The embedded database uses its superuser.
+	AuditAdminDatabaseURL string
+	// AuditRole is the audit log's owner, a NOLOGIN role made with the
+	// others (tenancy rls roles). Default "tenancy_audit"
+	// (rls.DefaultAuditRole); the embedded database's is "dental_audit".
+	AuditRole string
 
 	// DataDir holds the embedded PostgreSQL's data (DataDir/pgdata) and the
 	// token signing key (DataDir/jwt-signing-key.pem).
@@ -110,7 +123,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	conns := connStrings{app: cfg.DatabaseURL, owner: cfg.MigrationDatabaseURL, platform: cfg.PlatformDatabaseURL}
+	conns := connStrings{app: cfg.DatabaseURL, owner: cfg.MigrationDatabaseURL, platform: cfg.PlatformDatabaseURL,
+		auditAdmin: cfg.AuditAdminDatabaseURL, audit: cmp.Or(cfg.AuditRole, rls.DefaultAuditRole)}
 	seedDemo := cfg.Seed
 	if conns.app == "" {
 		fmt.Fprintf(cfg.Out, "Starting the embedded PostgreSQL in %s ...\n", filepath.Join(cfg.DataDir, "pgdata"))
@@ -139,12 +153,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	if _, err := migrations.Up(ctx, conns.owner, roles); err != nil {
+	if _, err := migrations.Up(ctx, migrations.Conns{Owner: conns.owner, AuditAdmin: conns.auditAdmin}, roles); err != nil {
 		return err
 	}
+	seeded := false
 	if seedDemo {
-		seeded, err := seedIfEmpty(ctx, conns.owner, cfg.Now())
-		if err != nil {
+		if seeded, err = seedIfEmpty(ctx, conns.owner, cfg.Now()); err != nil {
 			return err
 		}
 		if seeded {
@@ -184,6 +198,16 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("database: %w", err)
 	}
 	defer db.Close()
+	if seeded {
+		// Every clinic's audit chain starts when the clinic does (the admin
+		// console's set-up goes through InTenant too), so a checkpoint
+		// finds a chain for every clinic of the registry.
+		for _, c := range seed.Clinics {
+			if err := db.InTenant(ctx, c.ID, "seed: open the clinic's audit chain", func(context.Context, *tenantdb.Tx) error { return nil }); err != nil {
+				return fmt.Errorf("seed: %s: %w", c.Name, err)
+			}
+		}
+	}
 	key, csrfKey, err := signingKey(cfg.keyFile())
 	if err != nil {
 		return err
@@ -304,18 +328,21 @@ func startCheckpoints(ctx context.Context, cfg Config, platform *pgxpool.Pool) (
 	return key, nil
 }
 
-type connStrings struct{ app, owner, platform string }
+// connStrings are the connections of the app's roles, the audit log's
+// administrator's (empty: none), and the audit owner's name.
+type connStrings struct{ app, owner, platform, auditAdmin, audit string }
 
 // bootstrap makes the embedded server's roles and database
 // (embedded.Bootstrap).
 func bootstrap(ctx context.Context, c *pglocal.Cluster) (connStrings, error) {
 	cs, err := embedded.Bootstrap(ctx, c)
-	return connStrings{app: cs.App, owner: cs.Owner, platform: cs.Platform}, err
+	return connStrings{app: cs.App, owner: cs.Owner, platform: cs.Platform, auditAdmin: cs.Admin, audit: embedded.Roles.Audit}, err
 }
 
-// roleNames reads the three roles' names from their connections.
+// roleNames reads the three login roles' names from their connections;
+// the audit owner cannot log in, so its name is configured.
 func roleNames(ctx context.Context, cs connStrings) (migrations.Roles, error) {
-	var r migrations.Roles
+	r := migrations.Roles{Audit: cs.audit}
 	for _, x := range []struct {
 		conn string
 		name *string
@@ -328,6 +355,9 @@ func roleNames(ctx context.Context, cs connStrings) (migrations.Roles, error) {
 	}
 	if r.Platform == r.Owner || r.Platform == r.App || r.App == r.Owner {
 		return r, errors.New("DATABASE_URL, MIGRATION_DATABASE_URL and PLATFORM_DATABASE_URL must connect as three different roles")
+	}
+	if r.Audit == r.Owner || r.Audit == r.App || r.Audit == r.Platform {
+		return r, errors.New("AUDIT_ROLE, the audit log's owner, must be another role than those of DATABASE_URL, MIGRATION_DATABASE_URL and PLATFORM_DATABASE_URL")
 	}
 	return r, nil
 }

@@ -40,7 +40,7 @@ func (a *testApp) model(t testing.TB) *rls.Model {
 // dbModel returns the app's isolation model for the roles of db.
 func dbModel(t testing.TB, db *pgtest.DB) *rls.Model {
 	t.Helper()
-	m, err := migrations.Model(migrations.Roles{Owner: db.RoleName(pgtest.Owner), App: db.RoleName(pgtest.App), Platform: db.RoleName(pgtest.Platform)})
+	m, err := migrations.Model(migrations.Roles{Owner: db.RoleName(pgtest.Owner), App: db.RoleName(pgtest.App), Platform: db.RoleName(pgtest.Platform), Audit: db.RoleName(pgtest.Audit)})
 	if err != nil {
 		t.Fatal(err)
 	}

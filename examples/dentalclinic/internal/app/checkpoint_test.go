@@ -12,6 +12,7 @@ import (
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
+	"github.com/mydentalpractice/tenancy/pgtest"
 )
 
 // TestAuditReceipt: the owner downloads a signed receipt of the clinic's
@@ -105,5 +106,12 @@ func TestAuditCheckpointsAreWritten(t *testing.T) {
 		if _, ok := cp.HeadOf(c.ID); !ok {
 			t.Errorf("clinic %s is not in the checkpoint", c.Name)
 		}
+	}
+	// Every seeded clinic's chain was opened with the clinic, so the
+	// database verifies against the checkpoint: no clinic of the registry
+	// lacks a chain.
+	rep, err := audit.VerifyCheckpoint(context.Background(), a.db.Pool(t, pgtest.Platform), cp, key.Public().(ed25519.PublicKey), audit.Config{})
+	if err != nil || len(rep.Problems) != 0 {
+		t.Errorf("VerifyCheckpoint: %v, problems %v", err, rep.Problems)
 	}
 }

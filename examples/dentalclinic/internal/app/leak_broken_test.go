@@ -294,8 +294,8 @@ func TestHarnessCatchesTableWithoutRLS(t *testing.T) {
 	ctx := t.Context()
 	db := pgtest.New(t)
 	db.Exec(t, pgtest.Admin, `alter role `+pgx.Identifier{db.RoleName(pgtest.Owner)}.Sanitize()+` bypassrls`)
-	roles := migrations.Roles{Owner: db.RoleName(pgtest.Owner), App: db.RoleName(pgtest.App), Platform: db.RoleName(pgtest.Platform)}
-	if _, err := migrations.Up(ctx, db.ConnString(pgtest.Owner), roles); err != nil {
+	roles := migrations.Roles{Owner: db.RoleName(pgtest.Owner), App: db.RoleName(pgtest.App), Platform: db.RoleName(pgtest.Platform), Audit: db.RoleName(pgtest.Audit)}
+	if _, err := migrations.Up(ctx, migrations.Conns{Owner: db.ConnString(pgtest.Owner), AuditAdmin: db.ConnString(pgtest.Admin)}, roles); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := seedIfEmpty(ctx, db.ConnString(pgtest.Owner), time.Now()); err != nil {

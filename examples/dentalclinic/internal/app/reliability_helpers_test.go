@@ -107,7 +107,8 @@ func relConns(t *testing.T, db *pgtest.DB, o ownAppOptions) connStrings {
 		t.Helper()
 		db.Exec(t, pgtest.Admin, "alter role "+pgx.Identifier{db.RoleName(pgtest.Owner)}.Sanitize()+" bypassrls")
 	}
-	conns := connStrings{app: db.ConnString(pgtest.App), owner: db.ConnString(pgtest.Owner), platform: db.ConnString(pgtest.Platform)}
+	conns := connStrings{app: db.ConnString(pgtest.App), owner: db.ConnString(pgtest.Owner), platform: db.ConnString(pgtest.Platform),
+		auditAdmin: db.ConnString(pgtest.Admin), audit: db.RoleName(pgtest.Audit)}
 	if o.bouncer {
 		via := db.Bouncer(t, 1, pgtest.App, pgtest.Platform)
 		// pgbouncer in transaction mode: no named prepared statements.
@@ -181,6 +182,7 @@ func (oa *ownApp) launch(o ownAppOptions, conns connStrings, dir string) error {
 	go func() {
 		oa.errc <- Run(runCtx, Config{
 			Addr: "127.0.0.1:0", DatabaseURL: conns.app, MigrationDatabaseURL: conns.owner, PlatformDatabaseURL: conns.platform,
+			AuditAdminDatabaseURL: conns.auditAdmin, AuditRole: conns.audit,
 			DataDir: dir, Seed: true, MaxConns: o.maxConns, RequestTimeout: o.timeout,
 			Log: slog.New(slog.NewTextHandler(logw, nil)), Ready: ready,
 			API: func(s *api.Server) { oa.api = s },

@@ -7,8 +7,10 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -25,10 +27,34 @@ var files embed.FS
 
 // Roles names the database roles the migrations grant to.
 type Roles struct {
-	Owner    string // runs the migrations and owns everything
+	Owner    string // runs the migrations and owns everything but the audit log
 	App      string // the application; bound by row-level security
 	Platform string // platform operators' narrow cross-tenant work
+	Audit    string // owns the audit log; NOLOGIN (rls.Config.AuditRole)
 }
+
+// Conns are the connections [Up] runs the migrations on.
+type Conns struct {
+	// Owner connects as the owner role; every migration but the audit
+	// log's runs on it. Required.
+	Owner string
+	// AuditAdmin connects as an administrator who can SET ROLE to the
+	// audit owner (Roles.Audit): a superuser, or a member of it. Only it
+	// can give the audit owner its objects, so the audit log's migrations
+	// ([AuditVersions]) run on it. Needed only while one of them is
+	// pending: [Up] fails with [ErrNoAuditAdmin] otherwise.
+	AuditAdmin string
+}
+
+// AuditVersions are the migrations that install or upgrade the audit
+// log (audit.Schema), run on [Conns.AuditAdmin]: 5 installs it, 14
+// renames its tenant column, 17 gives an audit log that the owner role
+// owned (made before the audit owner) to the audit owner.
+var AuditVersions = []int64{5, 14, 17}
+
+// ErrNoAuditAdmin is returned by [Up] when an audit log migration is
+// pending and no [Conns.AuditAdmin] was given.
+var ErrNoAuditAdmin = errors.New("migrations: the audit log's migrations need an administrator's connection that can SET ROLE to the audit owner (the embedded server's superuser, or AUDIT_ADMIN_DATABASE_URL)")
 
 // StaffRoles are the application roles of clinic staff. RoleSupport is the
 // role of a platform admin impersonating a clinic.
@@ -101,7 +127,7 @@ func Model(roles Roles) (*rls.Model, error) {
 	cfg := config(roles)
 	cfg.PreAuth = PreAuth()
 	m, err := rls.NewModel(rls.Config{
-		OwnerRole: cfg.OwnerRole, AppRole: cfg.AppRole, PlatformRole: cfg.PlatformRole,
+		OwnerRole: cfg.OwnerRole, AppRole: cfg.AppRole, PlatformRole: cfg.PlatformRole, AuditRole: cfg.AuditRole,
 		TenantColumn: cfg.TenantColumn, Kinds: cfg.Kinds,
 		PreAuth:      cfg.PreAuth,
 		AllowDefiner: []string{"auth.use_portal_invite", "auth.clinic_sizes"},
@@ -121,24 +147,33 @@ func Model(roles Roles) (*rls.Model, error) {
 // default key type) and the app's principal kinds.
 func config(roles Roles) rls.Config {
 	return rls.Config{
-		OwnerRole: roles.Owner, AppRole: roles.App, PlatformRole: roles.Platform,
+		OwnerRole: roles.Owner, AppRole: roles.App, PlatformRole: roles.Platform, AuditRole: roles.Audit,
 		TenantColumn: "clinic_id",
 		Kinds:        kinds.Specs(),
 	}
 }
 
-// Up runs every pending migration as the owner role (connString), in
-// order, and returns the versions applied.
-func Up(ctx context.Context, connString string, roles Roles) ([]int64, error) {
-	cfg, err := pgx.ParseConfig(connString)
-	if err != nil {
-		return nil, fmt.Errorf("migrations: %w", err)
-	}
-	db := stdlib.OpenDB(*cfg)
-	defer db.Close()
-	p, err := provider(db, roles)
+// Up runs every pending migration, in order, as the owner role
+// (conns.Owner), and the audit log's ([AuditVersions]) as the
+// administrator of conns.AuditAdmin, and returns the versions applied.
+// With an audit log migration pending and no AuditAdmin it applies
+// nothing and returns [ErrNoAuditAdmin].
+func Up(ctx context.Context, conns Conns, roles Roles) ([]int64, error) {
+	p, closeDBs, err := open(conns, roles)
 	if err != nil {
 		return nil, err
+	}
+	defer closeDBs()
+	if conns.AuditAdmin == "" {
+		status, err := p.Status(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("migrations: %w", err)
+		}
+		for _, s := range status {
+			if s.State == goose.StatePending && slices.Contains(AuditVersions, s.Source.Version) {
+				return nil, fmt.Errorf("%w: migration %d is pending", ErrNoAuditAdmin, s.Source.Version)
+			}
+		}
 	}
 	results, err := p.Up(ctx)
 	if err != nil {
@@ -151,7 +186,46 @@ func Up(ctx context.Context, connString string, roles Roles) ([]int64, error) {
 	return versions, nil
 }
 
-func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
+// open returns the provider of conns and a function that closes its
+// databases.
+func open(conns Conns, roles Roles) (*goose.Provider, func(), error) {
+	var dbs []*sql.DB
+	closeDBs := func() {
+		for _, db := range dbs {
+			db.Close()
+		}
+	}
+	connect := func(connString string) (*sql.DB, error) {
+		cfg, err := pgx.ParseConfig(connString)
+		if err != nil {
+			return nil, fmt.Errorf("migrations: %w", err)
+		}
+		db := stdlib.OpenDB(*cfg)
+		dbs = append(dbs, db)
+		return db, nil
+	}
+	owner, err := connect(conns.Owner)
+	if err != nil {
+		return nil, closeDBs, err
+	}
+	var admin *sql.DB
+	if conns.AuditAdmin != "" {
+		if admin, err = connect(conns.AuditAdmin); err != nil {
+			closeDBs()
+			return nil, func() {}, err
+		}
+	}
+	p, err := provider(owner, admin, roles)
+	if err != nil {
+		closeDBs()
+		return nil, func() {}, err
+	}
+	return p, closeDBs, nil
+}
+
+// provider returns the migrations on db (the owner role's), with the
+// audit log's on admin (nil: they fail with ErrNoAuditAdmin).
+func provider(db, admin *sql.DB, roles Roles) (*goose.Provider, error) {
 	sub, err := fs.Sub(files, "sql")
 	if err != nil {
 		return nil, err
@@ -176,6 +250,27 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 		return &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, stmts)
 			return err
+		}}
+	}
+	// The audit log belongs to the audit owner; only an administrator who
+	// can SET ROLE to it installs it (audit.Schema checks, and says so),
+	// in one transaction of its own connection. goose records the version
+	// on the owner's connection afterwards; re-running an audit step is
+	// harmless.
+	asAuditAdmin := func(stmts string) *goose.GoFunc {
+		return &goose.GoFunc{RunDB: func(ctx context.Context, _ *sql.DB) error {
+			if admin == nil {
+				return ErrNoAuditAdmin
+			}
+			tx, err := admin.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			if _, err := tx.ExecContext(ctx, stmts); err != nil {
+				return err
+			}
+			return tx.Commit()
 		}}
 	}
 	// Enrolment marks its invite used inside the new account's
@@ -306,7 +401,7 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 		goose.WithGoMigrations(
 			goose.NewGoMigration(2, exec(policies), nil),
 			goose.NewGoMigration(4, exec(grantAuth), nil),
-			goose.NewGoMigration(5, exec(auditSchema), nil),
+			goose.NewGoMigration(5, asAuditAdmin(auditSchema), nil),
 			goose.NewGoMigration(6, exec(useInvite), nil),
 			// The rls helpers changed (the principal packed into one
 			// setting, inlinable SQL helpers): databases migrated before
@@ -319,12 +414,19 @@ func provider(db *sql.DB, roles Roles) (*goose.Provider, error) {
 			goose.NewGoMigration(10, exec(policies), nil),
 			goose.NewGoMigration(12, exec(clinicSizes), nil),
 			goose.NewGoMigration(13, exec(revocations), nil),
-			goose.NewGoMigration(14, exec(auditColumn), nil),
+			goose.NewGoMigration(14, asAuditAdmin(auditColumn), nil),
 			goose.NewGoMigration(15, exec(revocationFuncs), nil),
 			// Principal kinds became the app's declaration: the subject and
 			// read-only policies list the kinds that may see every row or
 			// write, so that a kind nobody declared can do neither.
 			goose.NewGoMigration(16, exec(policies), nil),
+			// The audit log belongs to the audit owner, a NOLOGIN role that
+			// the owner role is not a member of, so that the migrations can
+			// no longer disable its triggers or delete from it; events must
+			// match the transaction's context and name only real grants.
+			// Databases migrated before, where the owner role owned it, are
+			// handed over here (audit.Schema does it, as the administrator).
+			goose.NewGoMigration(17, asAuditAdmin(auditSchema), nil),
 		),
 	)
 }

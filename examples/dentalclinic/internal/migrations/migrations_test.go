@@ -2,6 +2,7 @@ package migrations_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -27,16 +28,16 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 func TestUpAndCheck(t *testing.T) {
 	db := pgtest.New(t)
 	db.Exec(t, pgtest.Admin, "alter role "+pgx.Identifier{db.RoleName(pgtest.Owner)}.Sanitize()+" bypassrls")
-	roles := migrations.Roles{Owner: db.RoleName(pgtest.Owner), App: db.RoleName(pgtest.App), Platform: db.RoleName(pgtest.Platform)}
+	roles := migrations.Roles{Owner: db.RoleName(pgtest.Owner), App: db.RoleName(pgtest.App), Platform: db.RoleName(pgtest.Platform), Audit: db.RoleName(pgtest.Audit)}
 	ctx := context.Background()
-	applied, err := migrations.Up(ctx, db.ConnString(pgtest.Owner), roles)
+	applied, err := migrations.Up(ctx, migrations.Conns{Owner: db.ConnString(pgtest.Owner), AuditAdmin: db.ConnString(pgtest.Admin)}, roles)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(applied) < 4 {
 		t.Fatalf("applied %v, want at least 4 migrations", applied)
 	}
-	again, err := migrations.Up(ctx, db.ConnString(pgtest.Owner), roles)
+	again, err := migrations.Up(ctx, migrations.Conns{Owner: db.ConnString(pgtest.Owner), AuditAdmin: db.ConnString(pgtest.Admin)}, roles)
 	if err != nil || len(again) != 0 {
 		t.Fatalf("second Up applied %v, %v; want nothing", again, err)
 	}
@@ -85,19 +86,21 @@ func TestUpAndCheck(t *testing.T) {
 func TestAuditTenantColumnMigrates(t *testing.T) {
 	db := pgtest.New(t)
 	db.Exec(t, pgtest.Admin, "alter role "+pgx.Identifier{db.RoleName(pgtest.Owner)}.Sanitize()+" bypassrls")
-	roles := migrations.Roles{Owner: db.RoleName(pgtest.Owner), App: db.RoleName(pgtest.App), Platform: db.RoleName(pgtest.Platform)}
+	roles := migrations.Roles{Owner: db.RoleName(pgtest.Owner), App: db.RoleName(pgtest.App), Platform: db.RoleName(pgtest.Platform), Audit: db.RoleName(pgtest.Audit)}
 	ctx := context.Background()
-	if err := migrations.UpTo(ctx, db.ConnString(pgtest.Owner), roles, 13); err != nil {
+	if err := migrations.UpTo(ctx, migrations.Conns{Owner: db.ConnString(pgtest.Owner), AuditAdmin: db.ConnString(pgtest.Admin)}, roles, 13); err != nil {
 		t.Fatal(err)
 	}
 	// The previous version's layout: the same tables, triggers and
 	// policies with the column called clinic_id. Every object that names
 	// the column (the policies, the unique constraint, the primary keys)
 	// refers to it by number, so renaming it back is that layout exactly.
-	owner := db.Conn(t, pgtest.Owner)
+	// The audit owner owns the tables now, so the superuser plays the
+	// earlier version's part.
+	owner := db.Conn(t, pgtest.Admin)
 	auditTables := []string{"audit.events", "audit.chain_heads", "audit.impersonation_grants"}
 	for _, tbl := range auditTables {
-		db.Exec(t, pgtest.Owner, `alter table `+tbl+` rename column tenant_id to clinic_id`)
+		db.Exec(t, pgtest.Admin, `alter table `+tbl+` rename column tenant_id to clinic_id`)
 	}
 	policiesNaming := func(col string) int {
 		t.Helper()
@@ -145,6 +148,11 @@ func TestAuditTenantColumnMigrates(t *testing.T) {
 		return e.Hash
 	}
 	err := pgx.BeginFunc(ctx, owner, func(tx pgx.Tx) error {
+		// The earlier version had no context trigger: the superuser writes
+		// its rows with triggers off.
+		if _, err := tx.Exec(ctx, `set local session_replication_role = replica`); err != nil {
+			return err
+		}
 		for _, c := range clinics {
 			if _, err := tx.Exec(ctx, `INSERT INTO audit.chain_heads (clinic_id, seq, hash) VALUES ($1, 0, $2)`, c, make([]byte, 32)); err != nil {
 				return err
@@ -168,7 +176,7 @@ func TestAuditTenantColumnMigrates(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	applied, err := migrations.Up(ctx, db.ConnString(pgtest.Owner), roles)
+	applied, err := migrations.Up(ctx, migrations.Conns{Owner: db.ConnString(pgtest.Owner), AuditAdmin: db.ConnString(pgtest.Admin)}, roles)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,5 +241,97 @@ func TestAuditTenantColumnMigrates(t *testing.T) {
 	var grants int
 	if err := owner.QueryRow(ctx, `select count(*) from audit.impersonation_grants where tenant_id = $1`, clinics[0]).Scan(&grants); err != nil || grants != 1 {
 		t.Errorf("grants of the clinic after the migration: %d, %v; want 1", grants, err)
+	}
+}
+
+// TestAuditOwnerMigrates: a database that an earlier version migrated,
+// where the owner role owned the audit log (and so could disable its
+// triggers and delete from it), migrates up: migration 17, run as the
+// administrator, gives every audit object to the audit owner; the owner
+// role's attacks are then refused, rls.Check finds nothing, and the chain
+// written before verifies and grows. Without an administrator's
+// connection, Up applies nothing and says why.
+func TestAuditOwnerMigrates(t *testing.T) {
+	db := pgtest.New(t)
+	db.Exec(t, pgtest.Admin, "alter role "+pgx.Identifier{db.RoleName(pgtest.Owner)}.Sanitize()+" bypassrls")
+	roles := migrations.Roles{Owner: db.RoleName(pgtest.Owner), App: db.RoleName(pgtest.App), Platform: db.RoleName(pgtest.Platform), Audit: db.RoleName(pgtest.Audit)}
+	ctx := context.Background()
+	if _, err := migrations.Up(ctx, migrations.Conns{Owner: db.ConnString(pgtest.Owner)}, roles); !errors.Is(err, migrations.ErrNoAuditAdmin) {
+		t.Fatalf("Up without an administrator on an empty database: %v, want ErrNoAuditAdmin", err)
+	}
+	var tables int
+	if err := db.Conn(t, pgtest.Admin).QueryRow(ctx, `select count(*) from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r' and relname <> 'goose_db_version'`).Scan(&tables); err != nil || tables != 0 {
+		t.Fatalf("Up without an administrator made %d tables (%v), want none", tables, err)
+	}
+	admin := migrations.Conns{Owner: db.ConnString(pgtest.Owner), AuditAdmin: db.ConnString(pgtest.Admin)}
+	if err := migrations.UpTo(ctx, admin, roles, 16); err != nil {
+		t.Fatal(err)
+	}
+	// The earlier layout: the owner role owns the audit schema and all in it.
+	owner := pgx.Identifier{roles.Owner}.Sanitize()
+	db.Exec(t, pgtest.Admin, `do $$ declare r record; begin
+		for r in select format('alter table %s owner to `+owner+`', oid::regclass) s from pg_class
+			where relnamespace = 'audit'::regnamespace and relkind = 'r'
+			union all select format('alter function %s owner to `+owner+`', oid::regprocedure) from pg_proc
+			where pronamespace = 'audit'::regnamespace loop execute r.s; end loop;
+		end $$; alter schema audit owner to `+owner)
+	model, err := migrations.Model(roles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := tenantdb.New(ctx, db.Pool(t, pgtest.App), tenantdb.Config{Model: model, Sources: []tenancy.Source{tenancytest.Source()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clinic := tenancy.NewID()
+	sctx := tenancytest.Context(ctx, tenancy.Principal{Kind: kinds.Staff, Tenant: clinic, Subject: tenancy.NewID(), Roles: []string{"owner"}})
+	record := func() {
+		t.Helper()
+		err := app.Tx(sctx, func(tx *tenantdb.Tx) error {
+			_, err := audit.Record(sctx, tx, audit.Event{Action: "patient.update", Outcome: audit.Success})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	record()
+	// The hole the migration closes: the owner role disables the trigger.
+	err = pgx.BeginFunc(ctx, db.Conn(t, pgtest.Owner), func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `alter table audit.events disable trigger append_only`); err != nil {
+			return err
+		}
+		return errors.New("rollback")
+	})
+	if err == nil || err.Error() != "rollback" {
+		t.Fatalf("fixture: the owner role could not disable the trigger of the table it owns: %v", err)
+	}
+
+	applied, err := migrations.Up(ctx, admin, roles)
+	if err != nil || !slices.Contains(applied, 17) {
+		t.Fatalf("Up applied %v, %v; want 17 among them", applied, err)
+	}
+	for _, sql := range []string{
+		`alter table audit.events disable trigger append_only`,
+		`alter table audit.events disable trigger all`,
+		`drop trigger append_only on audit.events`,
+		`delete from audit.events`,
+		`truncate audit.events`,
+		`alter table audit.events owner to ` + owner,
+	} {
+		if _, err := db.Conn(t, pgtest.Owner).Exec(ctx, sql); err == nil {
+			t.Errorf("after migration 17 the owner role ran %s", sql)
+		}
+	}
+	findings, err := rls.Check(ctx, db.Conn(t, pgtest.App), model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range findings {
+		t.Errorf("finding after migration 17: %v", f)
+	}
+	record()
+	if rep, err := audit.Verify(ctx, db.Pool(t, pgtest.Platform), clinic); err != nil || rep.Events != 2 {
+		t.Errorf("Verify after migration 17: %d events, %v; want 2, nil", rep.Events, err)
 	}
 }

@@ -16,6 +16,7 @@
 package scale
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/embedded"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
 	"github.com/mydentalpractice/tenancy/rls"
@@ -165,7 +167,7 @@ func Generate(ctx context.Context, conns Conns, s Scale, now time.Time, log io.W
 	if err != nil {
 		return rep, err
 	}
-	if err := phase("migrate", func() error { _, err := migrations.Up(ctx, conns.Owner, roles); return err }); err != nil {
+	if err := phase("migrate", func() error { _, err := migrations.Up(ctx, conns.Migrations(), roles); return err }); err != nil {
 		return rep, err
 	}
 	cfg, err := pgxpool.ParseConfig(conns.Owner)
@@ -254,6 +256,7 @@ func roleNames(c Conns) (migrations.Roles, error) {
 		}
 		*x.name = cfg.User
 	}
+	r.Audit = cmp.Or(c.AuditRole, embedded.Roles.Audit) // NOLOGIN: no connection names it
 	return r, nil
 }
 

@@ -33,6 +33,7 @@ func TestLoad(t *testing.T) {
 	go func() {
 		done <- app.Run(appCtx, app.Config{
 			Addr: "127.0.0.1:0", DatabaseURL: conns.App, MigrationDatabaseURL: conns.Owner, PlatformDatabaseURL: conns.Platform,
+			AuditAdminDatabaseURL: conns.Admin, AuditRole: conns.AuditRole,
 			DataDir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: ready,
 		})
 	}()

@@ -26,7 +26,8 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 func generated(t testing.TB, db *pgtest.DB, s Scale) (Conns, Report) {
 	t.Helper()
 	db.Exec(t, pgtest.Admin, "alter role "+pgx.Identifier{db.RoleName(pgtest.Owner)}.Sanitize()+" bypassrls")
-	conns := Conns{Owner: db.ConnString(pgtest.Owner), App: db.ConnString(pgtest.App), Platform: db.ConnString(pgtest.Platform)}
+	conns := Conns{Owner: db.ConnString(pgtest.Owner), App: db.ConnString(pgtest.App), Platform: db.ConnString(pgtest.Platform),
+		Admin: db.ConnString(pgtest.Admin), AuditRole: db.RoleName(pgtest.Audit)}
 	rep, err := Generate(context.Background(), conns, s, time.Now(), io.Discard)
 	if err != nil {
 		t.Fatal(err)

@@ -93,15 +93,17 @@ func runApp(db *pgtest.DB, seedDemo, secureCookies bool) (string, error) {
 	errc := make(chan error, 1)
 	go func() {
 		errc <- app.Run(context.Background(), app.Config{
-			Addr:                 "127.0.0.1:0",
-			DatabaseURL:          db.ConnString(pgtest.App),
-			MigrationDatabaseURL: db.ConnString(pgtest.Owner),
-			PlatformDatabaseURL:  db.ConnString(pgtest.Platform),
-			DataDir:              dir,
-			Seed:                 seedDemo,
-			SecureCookies:        secureCookies,
-			Log:                  slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Ready:                ready,
+			Addr:                  "127.0.0.1:0",
+			DatabaseURL:           db.ConnString(pgtest.App),
+			MigrationDatabaseURL:  db.ConnString(pgtest.Owner),
+			PlatformDatabaseURL:   db.ConnString(pgtest.Platform),
+			AuditAdminDatabaseURL: db.ConnString(pgtest.Admin),
+			AuditRole:             db.RoleName(pgtest.Audit),
+			DataDir:               dir,
+			Seed:                  seedDemo,
+			SecureCookies:         secureCookies,
+			Log:                   slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Ready:                 ready,
 		})
 	}()
 	select {
