@@ -208,7 +208,7 @@ func Schema(rcfg rls.Config, cfg Config) (string, error) {
 		"{declared}", kind+" = ANY ("+kindArray(operators)+")",
 		"{operators}", kindArray(operators),
 		"{members}", kindArray(members),
-		"{tenant_key}", keyType(rcfg.TenantKey), "{subject_key}", keyType(rcfg.SubjectKey),
+		"{tenant_key}", rls.KeySQLType(rcfg.TenantKey), "{subject_key}", rls.KeySQLType(rcfg.SubjectKey),
 		"{ctx_tenant}", ctxSQL.Tenant, "{ctx_kind}", ctxSQL.Kind, "{ctx_actor}", ctxSQL.Actor,
 		"{ctx_grant}", ctxSQL.Grant, "{ctx_request}", ctxSQL.RequestID,
 	)
@@ -528,17 +528,6 @@ DROP POLICY IF EXISTS audit_owner_system ON audit.events;
 
 RESET ROLE;
 `
-
-// keyType is the PostgreSQL type of keys of type t.
-func keyType(t tenancy.KeyType) string {
-	switch t {
-	case tenancy.KeyBigint:
-		return "bigint"
-	case tenancy.KeyText:
-		return "text"
-	}
-	return "uuid"
-}
 
 // kindArray returns kinds as a SQL text[] literal, sorted.
 func kindArray(kinds []tenancy.Kind) string {

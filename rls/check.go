@@ -476,7 +476,7 @@ func (c *checker) helpers(ctx context.Context) error {
 	}
 	for _, f := range fns {
 		obj := f.Name + "(" + f.Args + ")"
-		if key, ok := keyed[f.Name]; ok && f.Args == "" && f.Result != formatType(key) {
+		if key, ok := keyed[f.Name]; ok && f.Args == "" && f.Result != KeySQLType(key) {
 			c.add(CodeHelperKeyType, SeverityError, ObjectFunction, obj,
 				"Drop the tenant policies and the helper, then run the migration of rls.Generate for this model; or declare the key type the database has.",
 				"helper %s returns %s, but the model declares %s keys, so its policies compare keys of another type", obj, f.Result, key)

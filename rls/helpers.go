@@ -194,9 +194,11 @@ func (h helper) result(cfg Config) string {
 	return h.returns
 }
 
-// formatType is pg_catalog.format_type's name of the type of keys of
-// type t.
-func formatType(t tenancy.KeyType) string {
+// KeySQLType returns the PostgreSQL type that holds keys of type t, as
+// pg_catalog.format_type names it: "uuid", "bigint" or "text". The
+// generated helpers return it, and tables of other packages (the audit
+// log's) declare their key columns with it.
+func KeySQLType(t tenancy.KeyType) string {
 	if t == tenancy.KeyBigint {
 		return "bigint"
 	}
