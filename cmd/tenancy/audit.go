@@ -113,6 +113,9 @@ Examples:
 		if werr := writeReports(e.stdout, reports); werr != nil {
 			return werr
 		}
+		if _, werr := fmt.Fprint(e.stdout, unseenWithoutCheckpoint); werr != nil {
+			return werr
+		}
 		if err != nil {
 			return errFindings
 		}
@@ -120,6 +123,13 @@ Examples:
 	}
 	return c
 }
+
+// unseenWithoutCheckpoint is what verify says it could not see when it
+// ran without a checkpoint.
+const unseenWithoutCheckpoint = `note: without --checkpoint this cannot see a tail truncated with its head moved
+      back, a chain rewritten with every hash recomputed, or a chain deleted
+      whole; verify against a signed checkpoint (tenancy audit checkpoint) for those
+`
 
 func writeReports(w io.Writer, reports []audit.Report) error {
 	broken := 0

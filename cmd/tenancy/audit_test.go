@@ -81,7 +81,8 @@ func TestAuditVerify(t *testing.T) {
 	dsn := db.ConnString(pgtest.Platform)
 
 	r := runCLI(t, "", nil, "audit", "verify", "--dsn", dsn)
-	if r.code != exitOK || !strings.Contains(r.stdout, "tenant "+clinic.String()+": 3 events") || !strings.Contains(r.stdout, "2 chains, 0 broken") {
+	if r.code != exitOK || !strings.Contains(r.stdout, "tenant "+clinic.String()+": 3 events") || !strings.Contains(r.stdout, "2 chains, 0 broken") ||
+		!strings.Contains(r.stdout, "without --checkpoint this cannot see a tail truncated") {
 		t.Errorf("intact: code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	if strings.Contains(r.stdout+r.stderr, db.Password(pgtest.Platform)) {
