@@ -45,26 +45,41 @@ const encodingMagic = "tenancy/audit/v1"
 // safe for concurrent use and never fails; it encodes e.Version's rules
 // only when that is 1 (or 0, meaning 1), which is the only version.
 func (e Event) Encode() []byte {
-	b := make([]byte, 0, 256+len(e.Reason)+len(e.ResourceID))
-	field := func(p []byte) { b = appendField(b, p) }
-	id := func(v tenancy.ID) { b = appendKey(b, v) }
-	field([]byte(encodingMagic))
-	id(e.Tenant)
-	field(binary.BigEndian.AppendUint64(nil, uint64(e.Seq)))
-	id(e.ID)
-	field(binary.BigEndian.AppendUint64(nil, uint64(e.OccurredAt.UnixMicro())))
-	field([]byte(e.ActorKind.String()))
-	id(e.Actor)
-	id(e.Grant)
-	id(e.Impersonator)
-	field([]byte(e.Action))
-	field([]byte(e.ResourceType))
-	field([]byte(e.ResourceID))
-	field([]byte(e.Outcome.String()))
-	field([]byte(e.Reason))
-	field([]byte(e.RequestID))
-	field(e.PrevHash[:])
-	return b
+	head, tail := e.encodeAround()
+	b := binary.BigEndian.AppendUint64(head, uint64(e.Seq))
+	b = append(b, tail...)
+	return append(b, e.PrevHash[:]...)
+}
+
+// encodeAround returns the canonical encoding of e without the two values
+// that only the chain's head gives: head is every byte before Seq's 8
+// bytes (fields 1 and 2, and Seq's length), tail every byte between Seq
+// and PrevHash's 32 bytes (fields 4 to 15, and PrevHash's length). The
+// encoding is head, Seq, tail, PrevHash: [Record]'s statement computes
+// the hash in the database from head and tail when it locks the head.
+func (e Event) encodeAround() (head, tail []byte) {
+	head = make([]byte, 0, 128+len(e.Reason)+len(e.ResourceID)+len(encodingMagic))
+	head = appendField(head, []byte(encodingMagic))
+	head = appendKey(head, e.Tenant)
+	head = binary.BigEndian.AppendUint32(head, 8)
+	n := len(head)
+	// tail shares head's array: appends to head after this point would
+	// overwrite it, and there are none.
+	t := head[n:]
+	t = appendKey(t, e.ID)
+	t = appendField(t, binary.BigEndian.AppendUint64(nil, uint64(e.OccurredAt.UnixMicro())))
+	t = appendField(t, []byte(e.ActorKind.String()))
+	t = appendKey(t, e.Actor)
+	t = appendKey(t, e.Grant)
+	t = appendKey(t, e.Impersonator)
+	t = appendField(t, []byte(e.Action))
+	t = appendField(t, []byte(e.ResourceType))
+	t = appendField(t, []byte(e.ResourceID))
+	t = appendField(t, []byte(e.Outcome.String()))
+	t = appendField(t, []byte(e.Reason))
+	t = appendField(t, []byte(e.RequestID))
+	t = binary.BigEndian.AppendUint32(t, uint32(len(e.PrevHash)))
+	return head[:n:n], t
 }
 
 // Sum returns SHA-256 of e's canonical encoding ([Event.Encode]): the value

@@ -35,16 +35,91 @@ func TestRecordRefusesBadEvents(t *testing.T) {
 		{"request action, no route", audit.Event{Action: "GET ", Outcome: audit.Success}, audit.ErrInvalidEvent},
 		{"request action", audit.Event{Action: "GET /notes/{id}", Outcome: audit.Success}, nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := f.app.Tx(ctx, func(tx *tenantdb.Tx) error {
-				_, err := audit.Record(ctx, tx, tt.e)
-				return err
+	for _, r := range recorders {
+		for _, tt := range tests {
+			t.Run(r.name+"/"+tt.name, func(t *testing.T) {
+				err := f.app.Tx(ctx, func(tx *tenantdb.Tx) error { return r.record(ctx, tx, tt.e) })
+				if !errors.Is(err, tt.want) {
+					t.Errorf("%s: %v, want %v", r.name, err, tt.want)
+				}
 			})
-			if !errors.Is(err, tt.want) {
-				t.Errorf("Record: %v, want %v", err, tt.want)
+		}
+	}
+}
+
+// recorders are the two ways to record an event in a tenant transaction:
+// at once, and with the transaction's COMMIT.
+var recorders = []struct {
+	name   string
+	record func(ctx context.Context, tx *tenantdb.Tx, e audit.Event) error
+}{
+	{"Record", func(ctx context.Context, tx *tenantdb.Tx, e audit.Event) error {
+		_, err := audit.Record(ctx, tx, e)
+		return err
+	}},
+	{"RecordAtCommit", func(ctx context.Context, tx *tenantdb.Tx, e audit.Event) error {
+		return audit.RecordAtCommit(ctx, tx, e)
+	}},
+}
+
+func TestRecordAtCommitWritesWithTheCommit(t *testing.T) {
+	f := setup(t)
+	grant := f.grant(t, clinicA, admin)
+	ctx := as(tenancy.Principal{Kind: tenancy.Kind("platform_admin"), Tenant: clinicA, Subject: admin, RequestID: "r-9",
+		Impersonation: &tenancy.Impersonation{GrantID: grant, Admin: admin}})
+	first := f.record(t, staff(clinicA, ownerA, "owner"), 1, "patient.read")[0]
+	err := f.app.Tx(ctx, func(tx *tenantdb.Tx) error {
+		for _, action := range []string{"note.create", "note.update"} {
+			if err := audit.RecordAtCommit(ctx, tx, audit.Event{Action: action, Outcome: audit.Success,
+				ActorKind: tenancy.KindSystem, Actor: ownerA}); err != nil { // actor ignored: the context names it
+				return err
 			}
-		})
+		}
+		if n := f.adminCount(t, clinicA, ""); n != 1 {
+			t.Errorf("before the commit: %d events, want 1 (queued ones wait for it)", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := audit.List(context.Background(), f.platformQuerier(t), clinicA, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 3 {
+		t.Fatalf("%d events after the commit, want 3", len(stored))
+	}
+	for i, e := range stored[1:] {
+		want := audit.Event{Tenant: clinicA, Seq: int64(i + 2), Version: 1, ActorKind: tenancy.Kind("platform_admin"), Actor: admin,
+			Grant: grant, Impersonator: admin, Action: []string{"note.create", "note.update"}[i], Outcome: audit.Success,
+			RequestID: "r-9", PrevHash: stored[i].Hash}
+		got := e
+		got.ID, got.OccurredAt, got.Hash = tenancy.ID{}, time.Time{}, audit.Hash{}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("event %d (-want +got):\n%s", i+2, diff)
+		}
+		if e.Hash != e.Sum() {
+			t.Errorf("event %d: stored hash is not its encoding's", i+2)
+		}
+	}
+	if stored[0] != first {
+		t.Errorf("the first event changed: %+v, was %+v", stored[0], first)
+	}
+	if _, err := audit.Verify(context.Background(), f.platform, clinicA); err != nil {
+		t.Error(err)
+	}
+
+	// Work that fails sends nothing that was queued.
+	boom := errors.New("boom")
+	err = f.app.Tx(ctx, func(tx *tenantdb.Tx) error {
+		if err := audit.RecordAtCommit(ctx, tx, audit.Event{Action: "note.delete", Outcome: audit.Success}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) || f.adminCount(t, clinicA, "note.delete") != 0 {
+		t.Errorf("failed work: %v and %d queued events written, want boom and none", err, f.adminCount(t, clinicA, "note.delete"))
 	}
 }
 
@@ -155,6 +230,12 @@ func TestOwnerAloneReadsTheClinicsEvents(t *testing.T) {
 }
 
 func TestConcurrentWritersKeepEveryChainValid(t *testing.T) {
+	for _, r := range recorders {
+		t.Run(r.name, func(t *testing.T) { concurrentWriters(t, r.record) })
+	}
+}
+
+func concurrentWriters(t *testing.T, record func(context.Context, *tenantdb.Tx, audit.Event) error) {
 	f := setup(t)
 	const writers, each = 8, 5
 	others := make([]tenancy.ID, writers)
@@ -171,8 +252,7 @@ func TestConcurrentWritersKeepEveryChainValid(t *testing.T) {
 				ctx := staff(clinic, tenancy.NewID(), "dentist")
 				for j := range each {
 					err := f.app.Tx(ctx, func(tx *tenantdb.Tx) error {
-						_, err := audit.Record(ctx, tx, audit.Event{Action: "patient.read", ResourceID: fmt.Sprint(i, "-", j), Outcome: audit.Success})
-						return err
+						return record(ctx, tx, audit.Event{Action: "patient.read", ResourceID: fmt.Sprint(i, "-", j), Outcome: audit.Success})
 					})
 					if err != nil {
 						errs <- err
@@ -252,34 +332,43 @@ func TestWritersOfOneClinicSerializeAndOthersDoNotWait(t *testing.T) {
 }
 
 func TestFailedAuditInsertRollsBackTheAction(t *testing.T) {
-	f := setup(t)
-	ctx := staff(clinicA, ownerA, "owner")
-	// Forced failure: the database refuses this one action's event.
-	f.db.Exec(t, pgtest.Admin, `alter table audit.events add constraint forced_failure check (action <> 'note.delete_all')`)
-	note := tenancy.NewID()
-	write := func(action string) error {
-		return f.app.Tx(ctx, func(tx *tenantdb.Tx) error {
-			if _, err := tx.Exec(ctx, `insert into public.notes (tenant_id, id, body) values ($1, $2, 'x')`, clinicA, note); err != nil {
-				return err
+	for _, r := range recorders {
+		t.Run(r.name, func(t *testing.T) {
+			f := setup(t)
+			ctx := staff(clinicA, ownerA, "owner")
+			// Forced failure: the database refuses this one action's event.
+			f.db.Exec(t, pgtest.Admin, `alter table audit.events add constraint forced_failure check (action <> 'note.delete_all')`)
+			note := tenancy.NewID()
+			write := func(action string) error {
+				return f.app.Tx(ctx, func(tx *tenantdb.Tx) error {
+					if _, err := tx.Exec(ctx, `insert into public.notes (tenant_id, id, body) values ($1, $2, 'x')`, clinicA, note); err != nil {
+						return err
+					}
+					return r.record(ctx, tx, audit.Event{Action: action, ResourceType: "note", ResourceID: note.String(), Outcome: audit.Success})
+				})
 			}
-			_, err := audit.Record(ctx, tx, audit.Event{Action: action, ResourceType: "note", ResourceID: note.String(), Outcome: audit.Success})
-			return err
+			if err := write("note.delete_all"); sqlState(err) != "23514" {
+				t.Fatalf("action with a failing audit insert: %v, want check_violation (23514)", err)
+			}
+			var notes int
+			if err := f.db.Conn(t, pgtest.Admin).QueryRow(context.Background(), `select count(*) from public.notes`).Scan(&notes); err != nil {
+				t.Fatal(err)
+			}
+			if notes != 0 || f.adminCount(t, clinicA, "") != 0 {
+				t.Errorf("after the failed audit insert: %d notes and %d events, want none", notes, f.adminCount(t, clinicA, ""))
+			}
+			if err := write("note.create"); err != nil {
+				t.Fatalf("the same action with an audit insert that succeeds: %v", err)
+			}
+			if err := f.db.Conn(t, pgtest.Admin).QueryRow(context.Background(), `select count(*) from public.notes`).Scan(&notes); err != nil {
+				t.Fatal(err)
+			}
+			if notes != 1 || f.adminCount(t, clinicA, "note.create") != 1 {
+				t.Errorf("after the audited action: %d notes and %d events, want 1 and 1", notes, f.adminCount(t, clinicA, "note.create"))
+			}
+			if _, err := audit.Verify(context.Background(), f.platform, clinicA); err != nil {
+				t.Error(err)
+			}
 		})
-	}
-	if err := write("note.delete_all"); sqlState(err) != "23514" {
-		t.Fatalf("action with a failing audit insert: %v, want check_violation (23514)", err)
-	}
-	var notes int
-	if err := f.db.Conn(t, pgtest.Admin).QueryRow(context.Background(), `select count(*) from public.notes`).Scan(&notes); err != nil {
-		t.Fatal(err)
-	}
-	if notes != 0 || f.adminCount(t, clinicA, "") != 0 {
-		t.Errorf("after the failed audit insert: %d notes and %d events, want none", notes, f.adminCount(t, clinicA, ""))
-	}
-	if err := write("note.create"); err != nil {
-		t.Fatalf("the same action with an audit insert that succeeds: %v", err)
-	}
-	if _, err := audit.Verify(context.Background(), f.platform, clinicA); err != nil {
-		t.Error(err)
 	}
 }

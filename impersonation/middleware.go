@@ -157,16 +157,16 @@ func Touch(ctx context.Context, resourceType, id string) {
 // impersonated request": in a request that the [Middleware] records, e's
 // resource is told to the request's event ([Touch]) and nothing else is
 // written; otherwise, for staff, other principals, and impersonated work
-// outside such a request, it is [audit.Record](ctx, tx, e). It returns
-// audit.Record's error, or nil. It is safe for concurrent use on
+// outside such a request, it is [audit.RecordAtCommit](ctx, tx, e): the
+// event joins the chain with tx's COMMIT, in its round trip. It returns
+// audit.RecordAtCommit's error, or nil. It is safe for concurrent use on
 // different transactions.
 func Record(ctx context.Context, tx audit.Tx, e audit.Event) error {
 	if st, _ := ctx.Value(requestKey{}).(*requestState); st != nil {
 		st.touch(e.ResourceType, e.ResourceID)
 		return nil
 	}
-	_, err := audit.Record(ctx, tx, e)
-	return err
+	return audit.RecordAtCommit(ctx, tx, e)
 }
 
 // Handler returns next wrapped in the recording described on [Middleware].
@@ -188,8 +188,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		if !recorded {
 			ctx := context.WithoutCancel(r.Context())
 			err := m.db.Tx(ctx, func(tx *tenantdb.Tx) error {
-				_, err := audit.Record(ctx, tx, st.event(outcomeOf(bw.statusCode())))
-				return err
+				return audit.RecordAtCommit(ctx, tx, st.event(outcomeOf(bw.statusCode())))
 			})
 			if err != nil {
 				if m.cfg.OnError != nil {
@@ -233,7 +232,7 @@ func (m *Middleware) serve(next http.Handler, bw *bufferedWriter, r *http.Reques
 // in ctx is an impersonated one that the [Middleware] records and has not
 // been recorded yet, appends the request's event (outcome success, naming
 // the record fn told through [Touch] or [Record]) in the same
-// transaction, after fn: the change and its event commit together or not
+// transaction, after fn, with its COMMIT ([audit.RecordAtCommit]): the change and its event commit together or not
 // at all, and a failure to write the event fails the call. The event is
 // then not written again. Otherwise RequestTx is db.Tx(ctx, fn). It
 // returns fn's error, the event's, or db.Tx's.
@@ -254,7 +253,7 @@ func RequestTx(ctx context.Context, db *tenantdb.Pool, fn func(tx *tenantdb.Tx) 
 		if done {
 			return nil
 		}
-		if _, err := audit.Record(ctx, tx, st.event(audit.Success)); err != nil {
+		if err := audit.RecordAtCommit(ctx, tx, st.event(audit.Success)); err != nil {
 			return err
 		}
 		wrote = true

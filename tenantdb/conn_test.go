@@ -232,6 +232,9 @@ func TestNothingReturnedLeadsToTheConnection(t *testing.T) {
 			"Query":     func() []any { return pair(tx.Query(ctx, read, clinicA)) },
 			"QueryRow":  func() []any { return []any{tx.QueryRow(ctx, read, clinicA)} },
 			"SendBatch": func() []any { return []any{tx.SendBatch(ctx, batchOf3(sink))} },
+			"QueueAtCommit": func() []any {
+				return []any{tx.QueueAtCommit("update patients set name = name where clinic_id = $1", clinicA)}
+			},
 		}
 	}
 	systemCalls := func(tx *tenantdb.SystemTx) map[string]func() []any {

@@ -17,10 +17,17 @@ import (
 // to [Pool.Tx]. Every statement passes the guard before it is sent. A Tx is
 // not safe for concurrent use.
 type Tx struct {
-	pool   *Pool
-	tx     pgx.Tx
-	tenant tenancy.ID
-	done   bool
+	pool     *Pool
+	tx       pgx.Tx
+	tenant   tenancy.ID
+	done     bool
+	atCommit []queued // statements sent with COMMIT (QueueAtCommit)
+}
+
+// queued is a statement that [Tx.QueueAtCommit] checked and queued.
+type queued struct {
+	sql  string
+	args []any
 }
 
 // Tx runs fn in a transaction scoped to the tenant of the principal in ctx.
@@ -92,13 +99,51 @@ func (p *Pool) tx(ctx context.Context, pr tenancy.Principal, record func(pgx.Tx)
 		p.rollback(ctx, tx.tx)
 		return err
 	}
-	if err := tx.tx.Commit(ctx); err != nil {
-		if errors.Is(err, pgx.ErrTxCommitRollback) {
-			return fmt.Errorf("%w: %w", ErrCommitRollback, err)
+	return p.commit(ctx, tx)
+}
+
+// commit commits tx, sending the statements queued with QueueAtCommit
+// first, in the same round trip.
+func (p *Pool) commit(ctx context.Context, tx *Tx) error {
+	if len(tx.atCommit) == 0 {
+		if err := tx.tx.Commit(ctx); err != nil {
+			if errors.Is(err, pgx.ErrTxCommitRollback) {
+				return fmt.Errorf("%w: %w", ErrCommitRollback, err)
+			}
+			p.rollback(ctx, tx.tx)
+			return fmt.Errorf("tenantdb: commit: %w", err)
 		}
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, q := range tx.atCommit {
+		b.Queue(q.sql, q.args...)
+	}
+	b.Queue("commit")
+	br := tx.tx.SendBatch(ctx, b)
+	for range tx.atCommit {
+		if _, err := br.Exec(); err != nil {
+			// The server skipped COMMIT (or answers it with ROLLBACK):
+			// nothing of the work commits.
+			br.Close()
+			p.rollback(ctx, tx.tx)
+			return fmt.Errorf("tenantdb: a statement queued for commit: %w", err)
+		}
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		p.rollback(ctx, tx.tx)
 		return fmt.Errorf("tenantdb: commit: %w", err)
 	}
+	if tag.String() == "ROLLBACK" {
+		return fmt.Errorf("%w: %w", ErrCommitRollback, pgx.ErrTxCommitRollback)
+	}
+	// COMMIT went through the batch, not tx.tx.Commit: pgx's Tx still
+	// counts itself open, but the connection is idle and nothing uses the
+	// Tx again; the pool takes the connection back as it is.
 	return nil
 }
 
@@ -137,6 +182,30 @@ func (tx *Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 // must be sent once only: SendBatch changes its queued statements.
 func (tx *Tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	return sendChecked(ctx, tx.tx, tx.check, b)
+}
+
+// QueueAtCommit checks a statement now and queues it to run when the
+// transaction commits, just before COMMIT and in the same round trip: for
+// writes whose results the work does not need, such as an audit event
+// ([audit.RecordAtCommit]), at no round trip of their own. Queued
+// statements run in the order queued, after every statement that fn
+// sent, and only if fn returns nil. A statement the guard refuses is not
+// queued: the error is returned and the transaction stays usable. If a
+// queued statement fails, the transaction rolls back and [Pool.Tx]
+// returns its error: nothing of the work commits. QueueAtCommit returns
+// [ErrTxDone] once fn has returned.
+//
+// [audit.RecordAtCommit]: https://pkg.go.dev/github.com/mydentalpractice/tenancy/audit#RecordAtCommit
+func (tx *Tx) QueueAtCommit(sql string, args ...any) error {
+	args, err := ReadArgs(args)
+	if err != nil {
+		return err
+	}
+	if err := tx.check(sql, args); err != nil {
+		return err
+	}
+	tx.atCommit = append(tx.atCommit, queued{sql, args})
+	return nil
 }
 
 // execChecked, queryChecked and sendChecked are the statements of a

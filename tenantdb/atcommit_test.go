@@ -1,0 +1,135 @@
+package tenantdb_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/pgtest"
+	"github.com/mydentalpractice/tenancy/tenantdb"
+)
+
+// refuseDeletes refuses every statement that starts with "delete".
+type refuseDeletes struct{}
+
+func (refuseDeletes) Check(sql string, _ []any, _ tenancy.ID) error {
+	if len(sql) >= 6 && sql[:6] == "delete" {
+		return errRefused
+	}
+	return nil
+}
+
+// TestQueueAtCommit: statements queued for COMMIT are checked at once,
+// run with COMMIT in its round trip, and take the work down with them
+// when they fail.
+func TestQueueAtCommit(t *testing.T) {
+	db := schema(t)
+	pool, rt := appPool(t, db, 1, "")
+	p := newPool(t, pool, tenantdb.Config{Guard: refuseDeletes{}})
+	ctx := staffCtx(clinicA, staffA)
+	admin := db.Conn(t, pgtest.Admin)
+	count := func(name string) int {
+		t.Helper()
+		var n int
+		if err := admin.QueryRow(context.Background(), "select count(*) from patients where name = $1", name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	insert := "insert into patients (clinic_id, id, name) values ($1, gen_random_uuid(), $2)"
+
+	// Warm the statement cache, so that round trips count executions only.
+	for range 2 {
+		if err := p.Tx(ctx, func(tx *tenantdb.Tx) error {
+			if _, err := tx.Exec(ctx, insert, clinicA, "warm"); err != nil {
+				return err
+			}
+			return tx.QueueAtCommit(insert, clinicA, "warm")
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var tripsBare, tripsQueued int
+	rt.reset()
+	if err := p.Tx(ctx, func(tx *tenantdb.Tx) error {
+		_, err := tx.Exec(ctx, insert, clinicA, "bare")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tripsBare = rt.count()
+	rt.reset()
+	err := p.Tx(ctx, func(tx *tenantdb.Tx) error {
+		if _, err := tx.Exec(ctx, insert, clinicA, "first"); err != nil {
+			return err
+		}
+		if err := tx.QueueAtCommit("delete from patients"); !errors.Is(err, errRefused) {
+			t.Errorf("QueueAtCommit of a refused statement = %v, want the refusal", err)
+		}
+		for _, name := range []string{"queued-1", "queued-2"} {
+			if err := tx.QueueAtCommit(insert, clinicA, name); err != nil {
+				return err
+			}
+		}
+		if n := count("queued-1"); n != 0 {
+			t.Errorf("a queued statement ran before the commit")
+		}
+		// The refusal left the transaction usable.
+		_, err := tx.Exec(ctx, insert, clinicA, "second")
+		return err
+	})
+	tripsQueued = rt.count()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"first", "second", "queued-1", "queued-2"} {
+		if n := count(name); n != 1 {
+			t.Errorf("%d patients named %q after the commit, want 1", n, name)
+		}
+	}
+	if tripsQueued != tripsBare+1 {
+		t.Errorf("%d round trips with two queued statements and two others, want %d (the bare work's %d and the second statement's)", tripsQueued, tripsBare+1, tripsBare)
+	}
+
+	// A queued statement that fails rolls the work back.
+	err = p.Tx(ctx, func(tx *tenantdb.Tx) error {
+		if _, err := tx.Exec(ctx, insert, clinicA, "doomed"); err != nil {
+			return err
+		}
+		return tx.QueueAtCommit("insert into patients (clinic_id, id, name) values ($1, null, 'x')", clinicA)
+	})
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "23502" {
+		t.Errorf("Tx whose queued statement fails = %v, want not_null_violation", err)
+	}
+	if n := count("doomed"); n != 0 {
+		t.Errorf("%d rows kept from work whose queued statement failed", n)
+	}
+
+	// Work that fails runs nothing queued; a Tx kept past its function
+	// queues nothing.
+	boom := errors.New("boom")
+	var kept *tenantdb.Tx
+	err = p.Tx(ctx, func(tx *tenantdb.Tx) error {
+		kept = tx
+		if err := tx.QueueAtCommit(insert, clinicA, "after-failure"); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) || count("after-failure") != 0 {
+		t.Errorf("failed work = %v with %d queued rows written, want boom and none", err, count("after-failure"))
+	}
+	if err := kept.QueueAtCommit(insert, clinicA, "late"); !errors.Is(err, tenantdb.ErrTxDone) {
+		t.Errorf("QueueAtCommit on a finished Tx = %v, want ErrTxDone", err)
+	}
+
+	// The pool's connection is idle and usable after a queued commit.
+	if err := p.QueryRow(ctx, "select count(*) from patients").Scan(new(int)); err != nil {
+		t.Errorf("a statement after the queued commits: %v", err)
+	}
+}
