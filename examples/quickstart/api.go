@@ -13,6 +13,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/jwtctx"
+	"github.com/mydentalpractice/tenancy/problem"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
@@ -186,8 +187,13 @@ func reply[T any](s *server, w http.ResponseWriter, r *http.Request, status int,
 	case errors.As(err, &pgErr) && pgErr.Code == "23503":
 		badRequest(w, r, "project_id and assignee_id must name a project and a user of your organization")
 	case err != nil:
-		s.log.ErrorContext(r.Context(), "query failed", "route", r.Pattern, "err", err)
-		problem(w, r, http.StatusInternalServerError, "internal", "Something went wrong on our side.")
+		// The SDK's table of answers (package problem): 404 for another
+		// organization's id, 409 for a duplicate, 503 for a database that
+		// cannot answer now, 500 for a bug; never the error's text.
+		if problem.For(err).Status >= 500 {
+			s.log.ErrorContext(r.Context(), "query failed", "route", r.Pattern, "err", err)
+		}
+		problem.Write(w, r, err)
 	case one && len(items) == 0:
 		notFound(w, r)
 	case one:
@@ -203,16 +209,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// problem answers with an RFC 9457 problem document, written by the same
-// code as the SDK middleware's refusals.
-func problem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
-	jwtctx.Problem{Status: status, Title: http.StatusText(status), Code: code, Detail: detail}.Serve(w, r, nil)
-}
-
+// notFound answers as the SDK answers no rows: the one answer for a
+// missing object and for another organization's.
 func notFound(w http.ResponseWriter, r *http.Request) {
-	problem(w, r, http.StatusNotFound, "not_found", "No such object.")
+	problem.Write(w, r, pgx.ErrNoRows)
 }
 
+// badRequest answers 400 with an RFC 9457 problem document, written by
+// the same code as the SDK's answers.
 func badRequest(w http.ResponseWriter, r *http.Request, detail string) {
-	problem(w, r, http.StatusBadRequest, "bad_request", detail)
+	jwtctx.Problem{Status: http.StatusBadRequest, Title: "Bad Request", Code: "bad_request", Detail: detail}.Serve(w, r, nil)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/pgtest"
+	"github.com/mydentalpractice/tenancy/problem"
 	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/sqlguard"
 	"github.com/mydentalpractice/tenancy/tenancytest"
@@ -114,14 +115,11 @@ func TestBrokenAPIIsCaught(t *testing.T) {
 			}
 			return err
 		})
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			notFound(w, r)
-		case err != nil:
-			problem(w, r, http.StatusInternalServerError, "internal", err.Error())
-		default:
-			writeJSON(w, http.StatusOK, got)
+		if err != nil {
+			problem.Write(w, r, err)
+			return
 		}
+		writeJSON(w, http.StatusOK, got)
 	})))
 	route := broken.Routes()
 

@@ -9,8 +9,12 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+	"github.com/mydentalpractice/tenancy/jwtctx"
+	"github.com/mydentalpractice/tenancy/problem"
 )
 
 // Problem is an RFC 9457 problem details body. Title and Detail are plain
@@ -41,9 +45,19 @@ func writeProblem(w http.ResponseWriter, p Problem) {
 }
 
 // notFound is the one answer for a missing object and for another
-// clinic's object: same status, same body.
+// clinic's object: same status, same body, the SDK's (package problem)
+// answer to no rows, which is also its answer to a statement the guard
+// refused for naming another clinic.
 func notFound(w http.ResponseWriter) {
-	writeProblem(w, Problem{Status: http.StatusNotFound, Code: "not_found", Detail: "There is no such record."})
+	answer(w, problem.For(pgx.ErrNoRows))
+}
+
+// answer writes the SDK's answer p in the app's problem format.
+func answer(w http.ResponseWriter, p jwtctx.Problem) {
+	for k, v := range p.Header {
+		w.Header()[k] = v
+	}
+	writeProblem(w, Problem{Status: p.Status, Title: p.Title, Code: p.Code, Detail: p.Detail})
 }
 
 func badRequest(w http.ResponseWriter, code, detail string) {
@@ -69,13 +83,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.WarnContext(r.Context(), "request timed out", "request_id", requestID(r))
 		serviceUnavailable(w, "timeout", "The request took too long; try again shortly.")
 	default:
-		if cause, ok := unavailable(err); ok {
-			s.log.WarnContext(r.Context(), "database unavailable", "cause", cause, "request_id", requestID(r))
-			serviceUnavailable(w, "unavailable", "The service is briefly unavailable; try again shortly.")
-			return
+		// Everything else is the SDK's table (package problem): no rows and
+		// another clinic's id are 404, constraint violations 409 or 422, a
+		// database that cannot answer now 503, a bug 500.
+		p := problem.For(err)
+		switch {
+		case p.Status == http.StatusServiceUnavailable:
+			s.log.WarnContext(r.Context(), "database unavailable", "cause", problem.Cause(err), "request_id", requestID(r))
+		case p.Status >= 500:
+			s.log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", requestID(r))
 		}
-		s.log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", requestID(r))
-		writeProblem(w, Problem{Status: http.StatusInternalServerError, Code: "internal", Detail: "Something went wrong on our side."})
+		answer(w, p)
 	}
 }
 
