@@ -77,6 +77,10 @@ var badDeps = map[string]map[string]string{
 		"jwtctx": "the bun adapter knows no token format",
 		"audit":  "the bun adapter does not record",
 	},
+	"problem": {
+		"tenancytest": "the answers run in production, not only in tests",
+		"pgtest":      "the answers run in production, not only in tests",
+	},
 	"internal/problem": {
 		"": "the problem writer knows HTTP only, no tenant",
 	},
