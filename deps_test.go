@@ -77,6 +77,11 @@ var badDeps = map[string]map[string]string{
 		"jwtctx": "the bun adapter knows no token format",
 		"audit":  "the bun adapter does not record",
 	},
+	"tenantsql": {
+		"jwtctx":       "the database/sql adapter knows no token format",
+		"audit":        "the database/sql adapter does not record",
+		"std:net/http": "the database/sql adapter serves jobs and CLIs as well as requests",
+	},
 	"problem": {
 		"tenancytest": "the answers run in production, not only in tests",
 		"pgtest":      "the answers run in production, not only in tests",

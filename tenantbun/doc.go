@@ -4,7 +4,7 @@
 // sent.
 //
 // bun's query hooks cannot stop a query, so the scoping lives one level
-// down, in a database/sql connector that wraps pgx's stdlib driver. [Open]
+// down, in the database/sql connector of package tenantsql. [Open]
 // returns an ordinary *bun.DB over it:
 //
 //	db, err := tenantbun.Open(ctx, connString, tenantbun.Config{Model: model, Sources: []tenancy.Source{jwtctx.Source()}}) // the app role

@@ -1,73 +1,45 @@
 package tenantbun
 
 import (
-	"cmp"
 	"context"
-	"database/sql"
-	"fmt"
+	"database/sql/driver"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
-	"github.com/mydentalpractice/tenancy"
-	"github.com/mydentalpractice/tenancy/rls"
-	"github.com/mydentalpractice/tenancy/tenantdb"
+	"github.com/mydentalpractice/tenancy/tenantsql"
 )
 
-// Config holds the choices of [Open]. Model is required.
-type Config struct {
-	// Model is the isolation model of the database, as for
-	// [tenantdb.Config.Model]. Required.
-	Model *rls.Model
+// Config holds the choices of [Open]: those of package tenantsql, on
+// which this package is built. Model is required.
+type Config = tenantsql.Config
 
-	// Guard checks every statement. Nil means tenantdb.DefaultGuard of
-	// Model.
-	Guard tenantdb.Guard
+// The errors of the connector, which package tenantsql defines.
+var (
+	// ErrTenantChanged is tenantsql.ErrTenantChanged.
+	ErrTenantChanged = tenantsql.ErrTenantChanged
+	// ErrNamedArgs is tenantsql.ErrNamedArgs.
+	ErrNamedArgs = tenantsql.ErrNamedArgs
+	// ErrNestedTx is tenantsql.ErrNestedTx.
+	ErrNestedTx = tenantsql.ErrNestedTx
+)
 
-	// Sources lists the authenticators whose principals are accepted, as
-	// [tenantdb.Config.Sources]; every other principal is refused with
-	// tenantdb.ErrUnverifiedPrincipal before the network.
-	Sources []tenancy.Source
-
-	// MaxOpenConns limits database/sql's pool. Default 10.
-	MaxOpenConns int
+// Open is [tenantsql.Open] with bun on top: it checks the role and the
+// schema as tenantdb.New does (tenantdb.ErrUnsafeRole,
+// tenantdb.ErrUnsafeSchema, tenantdb.ErrModelMismatch) and returns a
+// *bun.DB whose every query runs in a tenant-scoped transaction and
+// passes the guard. Close the returned DB when done.
+func Open(ctx context.Context, connString string, cfg Config) (*bun.DB, error) {
+	db, err := tenantsql.Open(ctx, connString, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return bun.NewDB(db, pgdialect.New()), nil
 }
 
-// Open connects as the application's role (connString), refuses the role
-// if row-level security would not bind it (an error wrapping
-// tenantdb.ErrUnsafeRole; every later connection is checked again by
-// [NewConnector]) and a schema that does not isolate the model's tenant
-// relations or disagrees with the model (tenantdb.ErrUnsafeSchema,
-// tenantdb.ErrModelMismatch, as tenantdb.New), and returns a *bun.DB whose every query runs in
-// a tenant-scoped transaction and passes the guard. Close the returned DB
-// when done.
-func Open(ctx context.Context, connString string, cfg Config) (*bun.DB, error) {
-	connConfig, err := pgx.ParseConfig(connString)
-	if err != nil {
-		return nil, fmt.Errorf("tenantbun: %w", err)
-	}
-	if cfg.Model == nil {
-		return nil, fmt.Errorf("%w: Config.Model is required", tenantdb.ErrInvalidConfig)
-	}
-	check, err := pgx.ConnectConfig(ctx, connConfig)
-	if err != nil {
-		return nil, fmt.Errorf("tenantbun: %w", err)
-	}
-	defer check.Close(ctx)
-	if err := tenantdb.CheckRole(ctx, check, cfg.Model); err != nil {
-		return nil, err
-	}
-	// The same start-up schema check as tenantdb.New: every tenant
-	// relation of the model isolated, and the model matching the catalog.
-	if err := tenantdb.CheckSchema(ctx, check, cfg.Model); err != nil {
-		return nil, err
-	}
-	connector, err := NewConnector(connConfig, cfg)
-	if err != nil {
-		return nil, err
-	}
-	sqldb := sql.OpenDB(connector)
-	sqldb.SetMaxOpenConns(cmp.Or(cfg.MaxOpenConns, 10))
-	return bun.NewDB(sqldb, pgdialect.New()), nil
+// NewConnector is [tenantsql.NewConnector]: the database/sql connector
+// under [Open], for a *sql.DB of one's own.
+func NewConnector(config *pgx.ConnConfig, cfg Config) (driver.Connector, error) {
+	return tenantsql.NewConnector(config, cfg)
 }

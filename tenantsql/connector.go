@@ -1,4 +1,4 @@
-package tenantbun
+package tenantsql
 
 import (
 	"context"
@@ -55,7 +55,7 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	sc, ok := dc.(*stdlib.Conn)
 	if !ok {
 		dc.Close()
-		return nil, fmt.Errorf("tenantbun: pgx stdlib returned %T, not *stdlib.Conn", dc)
+		return nil, fmt.Errorf("tenantsql: pgx stdlib returned %T, not *stdlib.Conn", dc)
 	}
 	if err := tenantdb.CheckRole(ctx, sc.Conn(), c.cfg.Model); err != nil {
 		sc.Close()
@@ -150,10 +150,10 @@ func (c *conn) begin(ctx context.Context, p tenancy.Principal, opts pgx.TxOption
 			// close it, and tell database/sql it is bad, so that it is
 			// discarded, never handed out again.
 			_ = c.pgx.Close(context.WithoutCancel(ctx))
-			return nil, fmt.Errorf("tenantbun: begin: %w: %w", driver.ErrBadConn, tenantdb.ErrSessionState)
+			return nil, fmt.Errorf("tenantsql: begin: %w: %w", driver.ErrBadConn, tenantdb.ErrSessionState)
 		}
 		rollback(ctx, ptx)
-		return nil, fmt.Errorf("tenantbun: begin: %w", err)
+		return nil, fmt.Errorf("tenantsql: begin: %w", err)
 	}
 	return ptx, nil
 }
@@ -176,7 +176,7 @@ func (c *conn) require(ctx context.Context) (tenancy.Principal, error) {
 		return tenancy.Principal{}, err
 	}
 	if err := c.principals.Check(p); err != nil {
-		return tenancy.Principal{}, fmt.Errorf("tenantbun: %w", err)
+		return tenancy.Principal{}, fmt.Errorf("tenantsql: %w", err)
 	}
 	return p, nil
 }
@@ -234,7 +234,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	}
 	if err := ptx.Commit(ctx); err != nil {
 		rollback(ctx, ptx)
-		return nil, fmt.Errorf("tenantbun: commit: %w", err)
+		return nil, fmt.Errorf("tenantsql: commit: %w", err)
 	}
 	return res, nil
 }
@@ -282,7 +282,7 @@ func (r *txRows) Close() error {
 	}
 	if err := r.ptx.Commit(r.ctx); err != nil {
 		rollback(r.ctx, r.ptx)
-		r.err = fmt.Errorf("tenantbun: commit: %w", err)
+		r.err = fmt.Errorf("tenantsql: commit: %w", err)
 	}
 	return r.err
 }
@@ -356,7 +356,7 @@ func pgxTxOptions(opts driver.TxOptions) (pgx.TxOptions, error) {
 	case sql.LevelSerializable:
 		o.IsoLevel = pgx.Serializable
 	default:
-		return o, fmt.Errorf("tenantbun: unsupported isolation level %v", sql.IsolationLevel(opts.Isolation))
+		return o, fmt.Errorf("tenantsql: unsupported isolation level %v", sql.IsolationLevel(opts.Isolation))
 	}
 	if opts.ReadOnly {
 		o.AccessMode = pgx.ReadOnly
