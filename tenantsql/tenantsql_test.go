@@ -35,7 +35,7 @@ func (allowAll) Check(string, []any, tenancy.ID) error { return nil }
 // schema makes patients under the generated policies with 5 rows at A
 // and 7 at B, proved present as Admin, and returns the database and its
 // model.
-func schema(t *testing.T) (*pgtest.DB, *rls.Model) {
+func schema(t testing.TB) (*pgtest.DB, *rls.Model) {
 	t.Helper()
 	db := pgtest.New(t)
 	db.Exec(t, pgtest.Owner, `create table public.patients (
@@ -62,7 +62,7 @@ func schema(t *testing.T) (*pgtest.DB, *rls.Model) {
 }
 
 // counts counts, as Admin, the patients of A and of B.
-func counts(t *testing.T, db *pgtest.DB) (a, b int) {
+func counts(t testing.TB, db *pgtest.DB) (a, b int) {
 	t.Helper()
 	if err := db.Conn(t, pgtest.Admin).QueryRow(context.Background(),
 		`select count(*) filter (where clinic_id = $1), count(*) filter (where clinic_id = $2) from patients`,
@@ -72,7 +72,7 @@ func counts(t *testing.T, db *pgtest.DB) (a, b int) {
 	return a, b
 }
 
-func open(t *testing.T, db *pgtest.DB, m *rls.Model, guard tenantdb.Guard) *sql.DB {
+func open(t testing.TB, db *pgtest.DB, m *rls.Model, guard tenantdb.Guard) *sql.DB {
 	t.Helper()
 	sdb, err := tenantsql.Open(context.Background(), db.ConnString(pgtest.App), tenantsql.Config{Model: m, Guard: guard, Sources: []tenancy.Source{tenancytest.Source()}})
 	if err != nil {
