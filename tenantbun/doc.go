@@ -17,12 +17,9 @@
 //
 // # Cost
 //
-// Outside RunInTx, each query is its own transaction: BEGIN and the tenant
-// context (one round trip, pipelined), the query, COMMIT: three round
-// trips where bare database/sql takes one. Inside RunInTx the context is
-// set once, with BEGIN. Use RunInTx for request handlers that run several
-// queries, or package tenantdb (one round trip per statement) for hot
-// paths.
+// Outside RunInTx, each query is its own transaction, sent with the
+// tenant context in one round trip (package tenantsql). Inside RunInTx
+// the context is set once, with BEGIN.
 //
 // # Security
 //

@@ -182,18 +182,20 @@ func (c *conn) require(ctx context.Context) (tenancy.Principal, error) {
 }
 
 // check requires a principal with a tenant and the guard's approval.
-func (c *conn) check(ctx context.Context, query string, args []driver.NamedValue) (tenancy.Principal, error) {
+// It returns the principal and the arguments' values, in order, as read
+// and judged (which are also written back into args).
+func (c *conn) check(ctx context.Context, query string, args []driver.NamedValue) (tenancy.Principal, []any, error) {
 	p, err := c.require(ctx)
 	if err != nil {
-		return tenancy.Principal{}, err
+		return tenancy.Principal{}, nil, err
 	}
 	if c.tx != nil && c.tx.tenant != p.Tenant {
-		return tenancy.Principal{}, ErrTenantChanged
+		return tenancy.Principal{}, nil, ErrTenantChanged
 	}
 	values := make([]any, len(args))
 	for _, a := range args {
 		if a.Name != "" || a.Ordinal < 1 || a.Ordinal > len(args) {
-			return tenancy.Principal{}, ErrNamedArgs
+			return tenancy.Principal{}, nil, ErrNamedArgs
 		}
 		values[a.Ordinal-1] = a.Value
 	}
@@ -202,89 +204,42 @@ func (c *conn) check(ctx context.Context, query string, args []driver.NamedValue
 	// differently the second time would send a value the guard never saw.
 	read, err := tenantdb.ReadArgs(values)
 	if err != nil {
-		return tenancy.Principal{}, err
+		return tenancy.Principal{}, nil, err
 	}
 	if err := c.guard.Check(query, read, p.Tenant); err != nil {
-		return tenancy.Principal{}, err
+		return tenancy.Principal{}, nil, err
 	}
 	for i := range args {
 		args[i].Value = read[args[i].Ordinal-1]
 	}
-	return p, nil
+	return p, read, nil
 }
 
 // ExecContext runs a statement: in the open transaction, or in one of its
-// own.
+// own, sent with the tenant context in one round trip ([conn.execAlone]).
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	p, err := c.check(ctx, query, args)
+	p, read, err := c.check(ctx, query, args)
 	if err != nil {
 		return nil, err
 	}
 	if c.tx != nil {
 		return c.inner.ExecContext(ctx, query, args)
 	}
-	ptx, err := c.begin(ctx, p, pgx.TxOptions{})
-	if err != nil {
-		return nil, err
-	}
-	res, err := c.inner.ExecContext(ctx, query, args)
-	if err != nil {
-		rollback(ctx, ptx)
-		return nil, err
-	}
-	if err := ptx.Commit(ctx); err != nil {
-		rollback(ctx, ptx)
-		return nil, fmt.Errorf("tenantsql: commit: %w", err)
-	}
-	return res, nil
+	return c.execAlone(ctx, p, query, read)
 }
 
 // QueryContext runs a query: in the open transaction, or in one of its own
-// that commits when the rows are closed.
+// that ends when the rows are closed, sent with the tenant context in one
+// round trip ([conn.queryAlone]).
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	p, err := c.check(ctx, query, args)
+	p, read, err := c.check(ctx, query, args)
 	if err != nil {
 		return nil, err
 	}
 	if c.tx != nil {
 		return c.inner.QueryContext(ctx, query, args)
 	}
-	ptx, err := c.begin(ctx, p, pgx.TxOptions{})
-	if err != nil {
-		return nil, err
-	}
-	rows, err := c.inner.QueryContext(ctx, query, args)
-	if err != nil {
-		rollback(ctx, ptx)
-		return nil, err
-	}
-	return &txRows{Rows: rows, ctx: ctx, ptx: ptx}, nil
-}
-
-// txRows commits its transaction when closed.
-type txRows struct {
-	driver.Rows
-	ctx    context.Context
-	ptx    pgx.Tx
-	closed bool
-	err    error
-}
-
-func (r *txRows) Close() error {
-	if r.closed {
-		return r.err
-	}
-	r.closed = true
-	if err := r.Rows.Close(); err != nil {
-		rollback(r.ctx, r.ptx)
-		r.err = err
-		return err
-	}
-	if err := r.ptx.Commit(r.ctx); err != nil {
-		rollback(r.ctx, r.ptx)
-		r.err = fmt.Errorf("tenantsql: commit: %w", err)
-	}
-	return r.err
+	return c.queryAlone(ctx, p, query, read)
 }
 
 // tx is a database/sql transaction scoped to one tenant.

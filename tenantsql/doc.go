@@ -18,12 +18,12 @@
 //
 // # Cost
 //
-// Outside a transaction, each statement is its own: BEGIN and the tenant
-// context (one round trip, pipelined), the statement, COMMIT: three round
-// trips where bare database/sql takes one. Inside BeginTx the context is
-// set once, with BEGIN. Use transactions for request handlers that run
-// several statements, or package tenantdb (one round trip per statement)
-// for hot paths.
+// Outside a transaction, each statement is its own transaction, sent as
+// package tenantdb sends one: the tenant context and the statement in one
+// pipeline, which PostgreSQL runs as one implicit transaction: one round
+// trip, as bare database/sql takes. The connector then decodes the rows
+// into the values pgx's stdlib driver gives. Inside BeginTx the context is
+// set once, with BEGIN, and statements go through pgx's stdlib driver.
 //
 // # Security
 //
