@@ -63,7 +63,8 @@ func run(ctx context.Context, rolesSQL string) error {
 	if addr == "" {
 		addr = "127.0.0.1:8080"
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	// Records logged with a request's context name its organization and request.
+	log := slog.New(tenancy.LogHandler(slog.NewTextHandler(os.Stderr, nil)))
 	if err := migrate(ctx, ownerURL, model); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
