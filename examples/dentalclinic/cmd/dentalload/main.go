@@ -157,8 +157,7 @@ func run(ctx context.Context, o opts) error {
 		for _, s := range results[mode] {
 			xs = append(xs, f(s))
 		}
-		slices.Sort(xs)
-		return xs[len(xs)/2]
+		return median(xs)
 	}
 	rps := func(s sample) float64 { return s.res.RPS() }
 	p50 := func(s sample) float64 { return ms(s.res.P50) }
@@ -180,6 +179,19 @@ func run(ctx context.Context, o opts) error {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// median returns the median of xs: the middle value of an odd number, the
+// mean of the middle two of an even number, 0 for none. It sorts a copy.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
+}
 
 // measure waits for the server, signs in (once, through the app), warms
 // up, runs the measured load and reads the process's peak RSS.
