@@ -148,16 +148,31 @@ END
 	{name: "principal_kind", returns: "text", language: "sql", body: func(cfg Config) string {
 		return fmt.Sprintf("\nSELECT COALESCE(%s, %s.no_principal())\n", nullIfEmpty(splitPart(fieldKind)), quoteIdent(cfg.Schema))
 	}},
-	{name: "current_subject_id", key: subjectKey, language: "sql", body: field(fieldSubject, subjectKey)},
+	// current_subject_id and current_roles raise like principal_kind when
+	// the principal is missing, and return NULL (no access) for a
+	// principal without a subject or roles: a policy that reads only them
+	// (the read-roles policy, RESTRICTIVE, ANDed with the tenant policy)
+	// then fails closed with TN001 whichever policy the planner evaluates
+	// first, never with zero rows.
+	{name: "current_subject_id", key: subjectKey, language: "sql", body: func(cfg Config) string {
+		return "\nSELECT " + requirePrincipal(cfg, fieldExpr(fieldSubject, cfg.SubjectKey), sqlType(cfg.SubjectKey)) + "\n"
+	}},
 	{name: "current_actor_id", key: subjectKey, language: "sql", body: field(fieldActor, subjectKey)},
 	{name: "current_grant_id", returns: "uuid", language: "sql", body: field(fieldGrant, func(Config) tenancy.KeyType { return tenancy.KeyUUID })},
-	{name: "current_roles", returns: "text[]", language: "sql", body: func(Config) string {
-		return "\nSELECT pg_catalog.string_to_array(" + nullIfEmpty(splitPart(fieldRoles)) + ", ',')\n"
+	{name: "current_roles", returns: "text[]", language: "sql", body: func(cfg Config) string {
+		return "\nSELECT " + requirePrincipal(cfg, "pg_catalog.string_to_array("+nullIfEmpty(splitPart(fieldRoles))+", ',')", "text[]") + "\n"
 	}},
 	{name: "current_request_id", returns: "text", language: "sql", body: func(Config) string {
 		// Everything after the fifth '|': the request id may contain '|'.
 		return "\nSELECT " + nullIfEmpty(requestIDRest()) + "\n"
 	}},
+}
+
+// requirePrincipal is expr (of SQL type typ) when the transaction carries
+// a principal, and raises TN001 (no_principal()) when it does not.
+func requirePrincipal(cfg Config, expr, typ string) string {
+	return fmt.Sprintf("CASE WHEN COALESCE(%[1]s, '') OPERATOR(pg_catalog.=) '' THEN CAST(%[2]s.no_principal() AS %[3]s) ELSE %[4]s END",
+		setting(SettingPrincipal), quoteIdent(cfg.Schema), typ, expr)
 }
 
 // setting reads a setting, NULL when it is missing.

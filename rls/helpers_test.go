@@ -89,8 +89,12 @@ func TestHelpersReadEncodePrincipal(t *testing.T) {
 	}
 }
 
-// TestHelpersMissingContext: without a principal setting principal_kind
-// raises TN001 and the other principal fields are NULL; without a tenant,
+// TestHelpersMissingContext: without a principal setting principal_kind,
+// current_subject_id and current_roles raise TN001 (the helpers that
+// policies read, so that a policy reading only them fails closed whichever
+// policy the planner evaluates first) and the other principal fields are
+// NULL; with a principal whose fields are empty, every field but the kind
+// is NULL; without a tenant,
 // current_tenant_id raises TN001, also when called directly rather than
 // from a policy.
 func TestHelpersMissingContext(t *testing.T) {
@@ -101,17 +105,28 @@ func TestHelpersMissingContext(t *testing.T) {
 		if got := sqlState(err); got != rls.SQLStateNoTenant {
 			t.Errorf("principal %q: SQLSTATE %q (%v), want %s", principal, got, err, rls.SQLStateNoTenant)
 		}
+		inTx := func(sql string, dest ...any) error {
+			return pgx.BeginFunc(context.Background(), app, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(context.Background(), `SELECT set_config('tenancy.tenant_id', $1, true), set_config('tenancy.principal', $2, true)`, clinicA.String(), principal); err != nil {
+					return err
+				}
+				return tx.QueryRow(context.Background(), sql).Scan(dest...)
+			})
+		}
 		var got helperValues
-		err = pgx.BeginFunc(context.Background(), app, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(context.Background(), `SELECT set_config('tenancy.tenant_id', $1, true), set_config('tenancy.principal', $2, true)`, clinicA.String(), principal); err != nil {
-				return err
-			}
-			return tx.QueryRow(context.Background(), `SELECT tenancy.current_tenant_id()::text, tenancy.current_subject_id()::text,
-				tenancy.current_actor_id()::text, tenancy.current_grant_id()::text, tenancy.current_request_id(), tenancy.current_roles()`).
-				Scan(&got.Tenant, &got.Subject, &got.Actor, &got.Grant, &got.RequestID, &got.Roles)
-		})
-		if err != nil {
+		if err := inTx(`SELECT tenancy.current_tenant_id()::text, tenancy.current_actor_id()::text, tenancy.current_grant_id()::text,
+				tenancy.current_request_id()`, &got.Tenant, &got.Actor, &got.Grant, &got.RequestID); err != nil {
 			t.Fatal(err)
+		}
+		for _, helper := range []string{"current_subject_id()::text", "current_roles()::text"} {
+			var v *string
+			err := inTx(`SELECT tenancy.`+helper, &v)
+			switch {
+			case principal == "" && sqlState(err) != rls.SQLStateNoTenant:
+				t.Errorf("no principal: %s = %v, %v; want SQLSTATE %s", helper, v, err, rls.SQLStateNoTenant)
+			case principal != "" && (err != nil || v != nil):
+				t.Errorf("principal %q: %s = %v, %v; want NULL", principal, helper, v, err)
+			}
 		}
 		if diff := cmp.Diff(helperValues{Tenant: ptr(clinicA.String())}, got); diff != "" {
 			t.Errorf("principal %q (-want +got):\n%s", principal, diff)
@@ -205,4 +220,28 @@ func ExampleEncodePrincipal() {
 	fmt.Println(v)
 	// Output:
 	// staff|0195f1c2-0000-7000-8000-0000000001aa|0195f1c2-0000-7000-8000-0000000001aa||owner,dentist|req-7
+}
+
+// TestReadRolesPolicyFailsClosed: the read-roles policy (RESTRICTIVE,
+// ANDed with the tenant policy) fails with TN001 without a principal on its
+// own, so a SELECT without a context fails closed whichever of the two
+// policies the planner evaluates first, never answering zero rows. The
+// table here has the read-roles policy beside a permissive policy that
+// reads no setting, which is the order in which a planner that tests the
+// read roles first sees them.
+func TestReadRolesPolicyFailsClosed(t *testing.T) {
+	db := migrated(t)
+	db.Exec(t, pgtest.Owner, `
+		create table public.rr (tenant_id uuid not null, v int);
+		insert into public.rr values (gen_random_uuid(), 1);
+		alter table public.rr enable row level security;
+		alter table public.rr force row level security;
+		create policy open on public.rr as permissive for select using (true);
+		create policy roles on public.rr as restrictive for select using ((select tenancy.current_roles()) && array['owner']);`)
+	db.Exec(t, pgtest.Owner, `grant select on public.rr to `+pgx.Identifier{db.RoleName(pgtest.App)}.Sanitize())
+	var n int
+	err := db.Conn(t, pgtest.App).QueryRow(context.Background(), `select count(*) from public.rr`).Scan(&n)
+	if got := sqlState(err); got != rls.SQLStateNoTenant {
+		t.Errorf("SELECT without a principal under the read-roles policy: %d rows, %v; want SQLSTATE %s", n, err, rls.SQLStateNoTenant)
+	}
 }

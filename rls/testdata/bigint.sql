@@ -83,7 +83,7 @@ GRANT EXECUTE ON FUNCTION tenancy.principal_kind() TO tenancy_app, tenancy_platf
 CREATE OR REPLACE FUNCTION tenancy.current_subject_id() RETURNS int8
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
     AS $function$
-SELECT CAST(CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 2) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 2) END AS pg_catalog.int8)
+SELECT CASE WHEN COALESCE(pg_catalog.current_setting('tenancy.principal', true), '') OPERATOR(pg_catalog.=) '' THEN CAST(tenancy.no_principal() AS pg_catalog.int8) ELSE CAST(CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 2) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 2) END AS pg_catalog.int8) END
 $function$;
 ALTER FUNCTION tenancy.current_subject_id() OWNER TO tenancy_owner;
 REVOKE ALL ON FUNCTION tenancy.current_subject_id() FROM PUBLIC, tenancy_app, tenancy_platform;
@@ -110,7 +110,7 @@ GRANT EXECUTE ON FUNCTION tenancy.current_grant_id() TO tenancy_app, tenancy_pla
 CREATE OR REPLACE FUNCTION tenancy.current_roles() RETURNS text[]
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
     AS $function$
-SELECT pg_catalog.string_to_array(CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 5) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 5) END, ',')
+SELECT CASE WHEN COALESCE(pg_catalog.current_setting('tenancy.principal', true), '') OPERATOR(pg_catalog.=) '' THEN CAST(tenancy.no_principal() AS text[]) ELSE pg_catalog.string_to_array(CASE WHEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 5) OPERATOR(pg_catalog.<>) '' THEN pg_catalog.split_part(pg_catalog.current_setting('tenancy.principal', true), '|', 5) END, ',') END
 $function$;
 ALTER FUNCTION tenancy.current_roles() OWNER TO tenancy_owner;
 REVOKE ALL ON FUNCTION tenancy.current_roles() FROM PUBLIC, tenancy_app, tenancy_platform;

@@ -427,6 +427,11 @@ func provider(db, admin *sql.DB, roles Roles) (*goose.Provider, error) {
 			// Databases migrated before, where the owner role owned it, are
 			// handed over here (audit.Schema does it, as the administrator).
 			goose.NewGoMigration(17, asAuditAdmin(auditSchema), nil),
+			// current_roles() and current_subject_id() raise TN001 without a
+			// principal, as principal_kind() does, so that the read-roles
+			// policy fails closed with an error, not with zero rows, when
+			// the planner evaluates it before the tenant policy.
+			goose.NewGoMigration(18, exec(policies), nil),
 		),
 	)
 }
