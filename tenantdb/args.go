@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mydentalpractice/tenancy"
 )
 
@@ -28,18 +30,32 @@ const pgtypePath = "github.com/jackc/pgx/v5/pgtype"
 //     encodes, and a Value that answered differently the second time would
 //     send a value the guard never saw. An error of Value is returned.
 //
+// A pgx option among the arguments, in any position (a pgx.QueryRewriter,
+// such as pgx.NamedArgs, a pgx.QueryExecMode, pgx.QueryResultFormats or
+// pgx.QueryResultFormatsByOID), is refused with [ErrUnsupportedArg]: pgx
+// applies options after the guard's check, and a rewriter would replace
+// the checked SQL and be handed the connection.
+//
 // args is returned unchanged, without copying, when it holds neither: the
 // common case costs one pass over the arguments. It is safe for concurrent
 // use.
 func ReadArgs(args []any) ([]any, error) {
 	i := 0
 	for ; i < len(args); i++ {
+		if isOption(args[i]) {
+			return nil, fmt.Errorf("%w: argument $%d is a %T", ErrUnsupportedArg, i+1, args[i])
+		}
 		if mustRead(args[i]) {
 			break
 		}
 	}
 	if i == len(args) {
 		return args, nil
+	}
+	for j := i + 1; j < len(args); j++ {
+		if isOption(args[j]) {
+			return nil, fmt.Errorf("%w: argument $%d is a %T", ErrUnsupportedArg, j+1, args[j])
+		}
 	}
 	out := make([]any, len(args))
 	copy(out, args)
@@ -67,6 +83,16 @@ func ReadArgs(args []any) ([]any, error) {
 		}
 	}
 	return out, nil
+}
+
+// isOption reports whether a is one of pgx's per-query options, which pgx
+// reads out of the arguments instead of sending them.
+func isOption(a any) bool {
+	switch a.(type) {
+	case pgx.QueryRewriter, pgx.QueryExecMode, pgx.QueryResultFormats, pgx.QueryResultFormatsByOID:
+		return true
+	}
+	return false
 }
 
 // mustRead reports whether readArgs replaces a.

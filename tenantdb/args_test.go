@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/mydentalpractice/tenancy"
@@ -78,4 +79,19 @@ func raw(id tenancy.ID) [16]byte {
 		panic("raw: " + id.String() + " is not a UUID")
 	}
 	return b
+}
+
+// TestReadArgsRefusesOptions: pgx's options are refused wherever they are
+// among the arguments, before and after a value that must be read.
+func TestReadArgsRefusesOptions(t *testing.T) {
+	for _, args := range [][]any{
+		{pgx.NamedArgs{"a": 1}},
+		{1, pgx.QueryExecModeExec},
+		{tenancy.NewID(), pgx.QueryResultFormats{pgx.TextFormatCode}},
+		{"x", tenancy.NewID(), pgx.StrictNamedArgs{}},
+	} {
+		if _, err := ReadArgs(args); !errors.Is(err, ErrUnsupportedArg) {
+			t.Errorf("ReadArgs(%v) = %v, want ErrUnsupportedArg", args, err)
+		}
+	}
 }
