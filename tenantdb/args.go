@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -109,6 +110,84 @@ func mustRead(a any) bool {
 			t = t.Elem()
 		}
 		return t.PkgPath() != pgtypePath
+	}
+	return false
+}
+
+// timeType is time.Time's type: a value whose location pointer is never
+// written through.
+var timeType = reflect.TypeFor[time.Time]()
+
+// freezeArgs returns a copy of args that later changes to the caller's
+// memory cannot reach: the slice is copied, []byte and slices of values
+// are copied, pointers are replaced by the values they point to (nil
+// pointers stay, pgx sends NULL for them). A value that could still change
+// (a map, a channel, a func, a struct or slice holding pointers) is refused
+// with [ErrUnsupportedArg]. [Tx.QueueAtCommit] freezes what the guard
+// judged, so that what is sent at COMMIT is what was judged.
+func freezeArgs(args []any) ([]any, error) {
+	out := make([]any, len(args))
+	for i, a := range args {
+		v, err := freeze(reflect.ValueOf(a), 0)
+		if err != nil {
+			return nil, fmt.Errorf("%w: argument $%d (%T) %v; pass values", ErrUnsupportedArg, i+1, a, err)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// freeze returns v's value as one that cannot change later.
+func freeze(v reflect.Value, depth int) (any, error) {
+	if !v.IsValid() {
+		return nil, nil
+	}
+	if depth > 4 {
+		return nil, fmt.Errorf("is nested too deeply")
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return v.Interface(), nil
+		}
+		return freeze(v.Elem(), depth+1)
+	case reflect.Slice:
+		if v.IsNil() {
+			return v.Interface(), nil
+		}
+		if !frozen(v.Type().Elem()) {
+			return nil, fmt.Errorf("holds values that could change")
+		}
+		c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		reflect.Copy(c, v)
+		return c.Interface(), nil
+	}
+	if !frozen(v.Type()) {
+		return nil, fmt.Errorf("could change after it is queued")
+	}
+	return v.Interface(), nil // boxed: a copy
+}
+
+// frozen reports whether a value of type t, copied, shares no memory that
+// can be changed afterwards.
+func frozen(t reflect.Type) bool {
+	if t == timeType {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128, reflect.String:
+		return true
+	case reflect.Array:
+		return frozen(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !frozen(t.Field(i).Type) {
+				return false
+			}
+		}
+		return true
 	}
 	return false
 }

@@ -3,8 +3,10 @@ package tenantdb_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/mydentalpractice/tenancy"
@@ -131,5 +133,63 @@ func TestQueueAtCommit(t *testing.T) {
 	// The pool's connection is idle and usable after a queued commit.
 	if err := p.QueryRow(ctx, "select count(*) from patients").Scan(new(int)); err != nil {
 		t.Errorf("a statement after the queued commits: %v", err)
+	}
+}
+
+// TestQueueAtCommitFreezesArgs: what COMMIT sends is what the guard judged
+// when the statement was queued, whatever the caller changes afterwards;
+// an argument that could still change is refused; work whose transaction
+// a failed statement aborted answers ErrCommitRollback.
+func TestQueueAtCommitFreezesArgs(t *testing.T) {
+	db := schema(t)
+	pool, _ := appPool(t, db, 1, "")
+	p := newPool(t, pool, tenantdb.Config{})
+	ctx := staffCtx(clinicA, staffA)
+	admin := db.Conn(t, pgtest.Admin)
+	insert := "insert into patients (clinic_id, id, name) values ($1, gen_random_uuid(), $2)"
+	err := p.Tx(ctx, func(tx *tenantdb.Tx) error {
+		args := []any{clinicA, ""}
+		for _, name := range []string{"alias-1", "alias-2", "alias-3"} {
+			args[1] = name // one slice, reused
+			if err := tx.QueueAtCommit(insert, args...); err != nil {
+				return err
+			}
+		}
+		name := "pointed-1"
+		if err := tx.QueueAtCommit(insert, clinicA, &name); err != nil {
+			return err
+		}
+		name = "pointed-2"
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := admin.Query(context.Background(), "select name from patients where name like 'alias-%' or name like 'pointed-%' order by name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"alias-1", "alias-2", "alias-3", "pointed-1"}; !slices.Equal(got, want) {
+		t.Errorf("committed %v, want %v: what was queued", got, want)
+	}
+	_ = p.Tx(ctx, func(tx *tenantdb.Tx) error {
+		if err := tx.QueueAtCommit(insert, clinicA, map[string]int{"a": 1}); !errors.Is(err, tenantdb.ErrUnsupportedArg) {
+			t.Errorf("QueueAtCommit with a map argument: %v, want ErrUnsupportedArg", err)
+		}
+		return nil
+	})
+
+	err = p.Tx(ctx, func(tx *tenantdb.Tx) error {
+		if _, err := tx.Exec(ctx, "insert into patients (clinic_id, id, name) values ($1, null, 'x')", clinicA); err == nil {
+			t.Error("inserting a null id succeeded")
+		}
+		return tx.QueueAtCommit(insert, clinicA, "after-a-failure") // the failure is ignored
+	})
+	if !errors.Is(err, tenantdb.ErrCommitRollback) {
+		t.Errorf("queued work after a failed statement: %v, want ErrCommitRollback", err)
 	}
 }

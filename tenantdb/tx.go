@@ -102,6 +102,10 @@ func (p *Pool) tx(ctx context.Context, pr tenancy.Principal, record func(pgx.Tx)
 	return p.commit(ctx, tx)
 }
 
+// sqlStateInFailedTx is in_failed_sql_transaction: a statement sent after
+// one that failed, in the same transaction.
+const sqlStateInFailedTx = "25P02"
+
 // commit commits tx, sending the statements queued with QueueAtCommit
 // first, in the same round trip.
 func (p *Pool) commit(ctx context.Context, tx *Tx) error {
@@ -127,6 +131,13 @@ func (p *Pool) commit(ctx context.Context, tx *Tx) error {
 			// nothing of the work commits.
 			br.Close()
 			p.rollback(ctx, tx.tx)
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == sqlStateInFailedTx {
+				// A statement of fn failed before: the transaction was
+				// already aborted, as for a plain COMMIT that answers
+				// ROLLBACK.
+				return fmt.Errorf("%w: %w", ErrCommitRollback, err)
+			}
 			return fmt.Errorf("tenantdb: a statement queued for commit: %w", err)
 		}
 	}
@@ -199,6 +210,12 @@ func (tx *Tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 func (tx *Tx) QueueAtCommit(sql string, args ...any) error {
 	args, err := ReadArgs(args)
 	if err != nil {
+		return err
+	}
+	// What the guard judges is what COMMIT sends: a copy that the
+	// caller's later changes (a reused slice, a pointer's target) cannot
+	// reach.
+	if args, err = freezeArgs(args); err != nil {
 		return err
 	}
 	if err := tx.check(sql, args); err != nil {
