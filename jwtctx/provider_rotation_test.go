@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -132,5 +133,29 @@ func TestMiddlewareAccessToken(t *testing.T) {
 		if tt.want == http.StatusOK && (got.Tenant != textID("org_riverside") || !got.HasRole("owner") || got.RequestID == "") {
 			t.Errorf("accept %v: principal %+v", tt.accept, got)
 		}
+	}
+}
+
+// TestProviderMalformedKidFetchesNothing: a kid no provider would use
+// (space, quote, control character, too long) is refused without fetching
+// the key set, while a well-formed unknown kid does fetch it once.
+func TestProviderMalformedKidFetchesNothing(t *testing.T) {
+	f := newIdP(t, rsaKey)
+	a := providerAuthority(t, jwtctx.NoRevocation, newProvider(t, f, auth0Mapping, nil))
+	claims := f.claims(jwt.MapClaims{"org_id": "org_riverside"})
+	before := f.fetches.Load()
+	for _, kid := range []string{"a b", `a"b`, "a\x01b", strings.Repeat("k", jwtctx.MaxExternalKeyIDLength+1)} {
+		if _, err := a.Verify(context.Background(), f.sign(t, idpKey{kid: kid, alg: "RS256", priv: idpRSA}, "", jwtctx.AccessTyp, claims), jwtctx.AccessToken); !errors.Is(err, jwtctx.ErrUnknownKey) {
+			t.Errorf("kid %q: got %v, want ErrUnknownKey", kid, err)
+		}
+	}
+	if got := f.fetches.Load() - before; got != 0 {
+		t.Errorf("malformed kids fetched the key set %d times, want 0", got)
+	}
+	if _, err := a.Verify(context.Background(), f.sign(t, idpKey{kid: "well-formed", alg: "RS256", priv: idpRSA}, "", jwtctx.AccessTyp, claims), jwtctx.AccessToken); !errors.Is(err, jwtctx.ErrUnknownKey) {
+		t.Errorf("unknown kid: got %v, want ErrUnknownKey", err)
+	}
+	if got := f.fetches.Load() - before; got != 1 {
+		t.Errorf("a well-formed unknown kid fetched the key set %d times, want 1", got)
 	}
 }

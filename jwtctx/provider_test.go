@@ -3,6 +3,8 @@ package jwtctx_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -227,21 +229,45 @@ func TestProviderRefusals(t *testing.T) {
 	}
 }
 
-// TestProviderTwoTenantsInAnObject refuses a Keycloak organization claim
-// naming two organizations, with and without Field.
-func TestProviderTwoTenantsInAnObject(t *testing.T) {
+// TestProviderTenantCount refuses a Keycloak organization claim naming
+// two organizations, or none, as a list or as an object (with and without
+// Field), and accepts exactly one.
+func TestProviderTenantCount(t *testing.T) {
 	f := newIdP(t, rsaKey)
-	two := jwt.MapClaims{"organization": map[string]any{"a": map[string]any{"id": "1"}, "b": map[string]any{"id": "2"}}}
-	for _, field := range []jwtctx.ClaimPath{nil, {"id"}} {
-		m := jwtctx.ClaimMapping{
-			Tenant: jwtctx.TenantClaim{Path: jwtctx.ClaimPath{"organization"}, Form: jwtctx.TenantOnlyMember, Field: field},
-			Kind:   jwtctx.KindClaim{Fixed: "staff"},
+	obj := func(names ...string) map[string]any {
+		o := map[string]any{}
+		for _, n := range names {
+			o[n] = map[string]any{"id": n + "-id"}
 		}
-		a := providerAuthority(t, jwtctx.NoRevocation, newProvider(t, f, m, nil))
-		_, err := a.Verify(context.Background(), f.sign(t, rsaKey, "", jwtctx.AccessTyp, f.claims(two)), jwtctx.AccessToken)
-		if !errors.Is(err, jwtctx.ErrTenant) {
-			t.Errorf("Field %v: got %v, want ErrTenant", field, err)
-		}
+		return o
+	}
+	for _, tt := range []struct {
+		name   string
+		tenant jwtctx.TenantClaim
+		value  any
+		want   error
+	}{
+		{"list of two", jwtctx.TenantClaim{Form: jwtctx.TenantOnlyElement}, []string{"a", "b"}, jwtctx.ErrTenant},
+		{"empty list", jwtctx.TenantClaim{Form: jwtctx.TenantOnlyElement}, []string{}, jwtctx.ErrTenant},
+		{"list of one", jwtctx.TenantClaim{Form: jwtctx.TenantOnlyElement}, []string{"a"}, nil},
+		{"list of one empty string", jwtctx.TenantClaim{Form: jwtctx.TenantOnlyElement}, []string{""}, jwtctx.ErrTenant},
+		{"object of two", jwtctx.TenantClaim{Form: jwtctx.TenantOnlyMember}, obj("a", "b"), jwtctx.ErrTenant},
+		{"object of two, Field", jwtctx.TenantClaim{Form: jwtctx.TenantOnlyMember, Field: jwtctx.ClaimPath{"id"}}, obj("a", "b"), jwtctx.ErrTenant},
+		{"empty object", jwtctx.TenantClaim{Form: jwtctx.TenantOnlyMember}, obj(), jwtctx.ErrTenant},
+		{"object of one", jwtctx.TenantClaim{Form: jwtctx.TenantOnlyMember}, obj("a"), nil},
+		{"object of one, Field", jwtctx.TenantClaim{Form: jwtctx.TenantOnlyMember, Field: jwtctx.ClaimPath{"id"}}, obj("a"), nil},
+		{"object of one, Field missing", jwtctx.TenantClaim{Form: jwtctx.TenantOnlyMember, Field: jwtctx.ClaimPath{"uuid"}}, obj("a"), jwtctx.ErrTenant},
+		{"a string where a list is declared", jwtctx.TenantClaim{Form: jwtctx.TenantOnlyElement}, "a", jwtctx.ErrTenant},
+		{"a list where a string is declared", jwtctx.TenantClaim{}, []string{"a"}, jwtctx.ErrTenant},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.tenant.Path = jwtctx.ClaimPath{"organization"}
+			a := providerAuthority(t, jwtctx.NoRevocation, newProvider(t, f, jwtctx.ClaimMapping{Tenant: tt.tenant, Kind: jwtctx.KindClaim{Fixed: "staff"}}, nil))
+			_, err := a.Verify(context.Background(), f.sign(t, rsaKey, "", jwtctx.AccessTyp, f.claims(jwt.MapClaims{"organization": tt.value})), jwtctx.AccessToken)
+			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Errorf("got %v, want %v", err, tt.want)
+			}
+		})
 	}
 }
 
@@ -430,7 +456,12 @@ func TestProviderDiscovery(t *testing.T) {
 	}{
 		{"discovery names another issuer", func(f *idp) { f.docIss = "https://evil.example" }},
 		{"discovery names the issuer with a trailing slash", func(f *idp) { f.docIss = f.issuer + "/" }},
-		{"jwks_uri over http", func(f *idp) { f.jwksURI = strings.Replace(f.issuer, "https:", "http:", 1) + "/keys" }},
+		{"jwks_uri over http", func(f *idp) {
+			// A working key set, but over plain HTTP.
+			plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(jwksOf(rsaKey)) }))
+			t.Cleanup(plain.Close)
+			f.jwksURI = plain.URL + "/keys"
+		}},
 		{"jwks_uri missing", func(f *idp) { f.jwksURI = "relative/keys" }},
 		{"key set not JSON", func(f *idp) { f.rawJWKS = []byte("<html>") }},
 		{"key set with a malformed key", func(f *idp) {
@@ -457,6 +488,21 @@ func TestProviderDiscovery(t *testing.T) {
 			t.Errorf("NewProvider: got %v, want ErrProvider", err)
 		}
 	})
+	t.Run("discovery redirected to http", func(t *testing.T) {
+		f := newIdP(t, rsaKey)
+		plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(`{"issuer":"` + f.issuer + `","jwks_uri":"` + f.issuer + `/keys"}`))
+		}))
+		t.Cleanup(plain.Close)
+		redirect := httptest.NewTLSServer(http.RedirectHandler(plain.URL, http.StatusFound))
+		t.Cleanup(redirect.Close)
+		c := f.srv.Client()
+		c.Transport = redirectTo(c.Transport, f.srv.Listener.Addr().String(), redirect.Listener.Addr().String())
+		_, err := jwtctx.NewProvider(context.Background(), jwtctx.ProviderConfig{Issuer: f.issuer, Audience: "api://dental", Claims: auth0Mapping, HTTPClient: c})
+		if !errors.Is(err, jwtctx.ErrProvider) {
+			t.Errorf("NewProvider: got %v, want ErrProvider", err)
+		}
+	})
 	t.Run("untrusted certificate", func(t *testing.T) {
 		f := newIdP(t, rsaKey)
 		_, err := jwtctx.NewProvider(context.Background(), jwtctx.ProviderConfig{Issuer: f.issuer, Audience: "api://dental", Claims: auth0Mapping})
@@ -465,3 +511,20 @@ func TestProviderDiscovery(t *testing.T) {
 		}
 	})
 }
+
+// redirectTo sends the discovery request for host to other instead (both
+// httptest TLS servers share one certificate), so that other's redirect
+// answers it.
+func redirectTo(base http.RoundTripper, host, other string) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Host == host && strings.HasSuffix(r.URL.Path, "/openid-configuration") {
+			r = r.Clone(r.Context())
+			r.URL.Host = other
+		}
+		return base.RoundTrip(r)
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
