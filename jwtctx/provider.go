@@ -136,8 +136,11 @@ type Provider struct {
 	cfg     ProviderConfig
 	algs    []Algorithm
 	jwksURI string
-	keys    jwkset.Storage
-	stop    context.CancelFunc
+	// cached is the key set as last fetched; keys is the client around
+	// it, which fetches the set again when asked for a kid it lacks.
+	cached jwkset.Storage
+	keys   jwkset.Storage
+	stop   context.CancelFunc
 }
 
 // NewProvider validates cfg, reads the provider's discovery document and
@@ -193,7 +196,7 @@ func NewProvider(ctx context.Context, cfg ProviderConfig) (*Provider, error) {
 		stop()
 		return nil, fmt.Errorf("%w: key set of %s: %w", ErrProvider, cfg.Issuer, err)
 	}
-	return &Provider{cfg: cfg, algs: algs, jwksURI: jwksURI, keys: keys, stop: stop}, nil
+	return &Provider{cfg: cfg, algs: algs, jwksURI: jwksURI, cached: remote, keys: keys, stop: stop}, nil
 }
 
 // Issuer returns the provider's issuer identifier.
@@ -393,7 +396,12 @@ func (p *Provider) key(ctx context.Context, kid string) (providerKey, error) {
 		// A malformed kid never makes the key set be fetched again.
 		return providerKey{}, fmt.Errorf("%w: malformed kid", ErrUnknownKey)
 	}
-	j, err := p.keys.KeyRead(ctx, kid)
+	j, err := p.cached.KeyRead(ctx, kid)
+	if errors.Is(err, jwkset.ErrKeyNotFound) {
+		// Not cached: the client fetches the set again (rate-limited)
+		// and looks once more.
+		j, err = p.keys.KeyRead(ctx, kid)
+	}
 	if err != nil {
 		if errors.Is(err, jwkset.ErrKeyNotFound) {
 			return providerKey{}, fmt.Errorf("%w: %q not in the key set of %s", ErrUnknownKey, kid, p.cfg.Issuer)
