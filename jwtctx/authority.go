@@ -19,11 +19,11 @@ type Authority struct {
 	cfg  Config // SigningKey and VerificationKeys are cleared: see set
 	keys atomic.Pointer[keySet]
 
-	// providers are Config.Providers by issuer; accessParser parses their
-	// tokens (the issuer, audience and algorithm are checked per
-	// provider).
-	providers    map[string]*Provider
-	accessParser *jwt.Parser
+	// providers are Config.Providers by issuer; accessValidator checks
+	// the times of their tokens (issuer, audience and algorithm are
+	// checked per provider).
+	providers       map[string]*Provider
+	accessValidator *jwt.Validator
 }
 
 // keySet is an immutable key set. Every Issue, Verify and JWKS call loads
@@ -63,13 +63,11 @@ func New(cfg Config) (*Authority, error) {
 		for _, p := range cfg.Providers {
 			a.providers[p.cfg.Issuer] = p
 		}
-		a.accessParser = jwt.NewParser(
-			jwt.WithValidMethods(algorithmNames(providerAlgorithms)),
+		a.accessValidator = jwt.NewValidator(
 			jwt.WithExpirationRequired(),
 			jwt.WithIssuedAt(),
 			jwt.WithLeeway(cfg.Leeway),
 			jwt.WithTimeFunc(cfg.Now),
-			jwt.WithStrictDecoding(),
 		)
 	}
 	return a, nil
