@@ -25,6 +25,10 @@
 //   - "impersonation+jwt" ([ImpersonationToken]): an operator (a kind of
 //     [tenancy.AccessOperator]) acting inside a tenant under an audited
 //     grant.
+//   - "at+jwt" ([AccessToken]): an access token of an external OpenID
+//     provider, never signed by the SDK; see External OpenID providers.
+//     The claims below are the SDK's own tokens'; a provider's are mapped
+//     by its [ClaimMapping].
 //
 // Verification takes the set of types the caller accepts, so an
 // impersonation token is refused where only sessions are meant (the
