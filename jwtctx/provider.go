@@ -133,9 +133,8 @@ type ProviderConfig struct {
 // [NewProvider] and stop its background refresh with [Provider.Close]. It
 // is safe for concurrent use.
 type Provider struct {
-	cfg     ProviderConfig
-	algs    []Algorithm
-	jwksURI string
+	cfg  ProviderConfig
+	algs []Algorithm
 	// cached is the key set as last fetched; keys is the client around
 	// it, which fetches the set again when asked for a kid it lacks.
 	cached jwkset.Storage
@@ -196,7 +195,7 @@ func NewProvider(ctx context.Context, cfg ProviderConfig) (*Provider, error) {
 		stop()
 		return nil, fmt.Errorf("%w: key set of %s: %w", ErrProvider, cfg.Issuer, err)
 	}
-	return &Provider{cfg: cfg, algs: algs, jwksURI: jwksURI, cached: remote, keys: keys, stop: stop}, nil
+	return &Provider{cfg: cfg, algs: algs, cached: remote, keys: keys, stop: stop}, nil
 }
 
 // Issuer returns the provider's issuer identifier.
