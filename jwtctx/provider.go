@@ -139,7 +139,11 @@ type Provider struct {
 	// it, which fetches the set again when asked for a kid it lacks.
 	cached jwkset.Storage
 	keys   jwkset.Storage
-	stop   context.CancelFunc
+	// refreshing admits one lookup of an uncached kid at a time, so
+	// requests that arrive with a new key while its set is being fetched
+	// wait for that fetch instead of being refused by the rate limit.
+	refreshing chan struct{}
+	stop       context.CancelFunc
 }
 
 // NewProvider validates cfg, reads the provider's discovery document and
@@ -195,7 +199,7 @@ func NewProvider(ctx context.Context, cfg ProviderConfig) (*Provider, error) {
 		stop()
 		return nil, fmt.Errorf("%w: key set of %s: %w", ErrProvider, cfg.Issuer, err)
 	}
-	return &Provider{cfg: cfg, algs: algs, cached: remote, keys: keys, stop: stop}, nil
+	return &Provider{cfg: cfg, algs: algs, cached: remote, keys: keys, refreshing: make(chan struct{}, 1), stop: stop}, nil
 }
 
 // Issuer returns the provider's issuer identifier.
@@ -395,12 +399,7 @@ func (p *Provider) key(ctx context.Context, kid string) (providerKey, error) {
 		// A malformed kid never makes the key set be fetched again.
 		return providerKey{}, fmt.Errorf("%w: malformed kid", ErrUnknownKey)
 	}
-	j, err := p.cached.KeyRead(ctx, kid)
-	if errors.Is(err, jwkset.ErrKeyNotFound) {
-		// Not cached: the client fetches the set again (rate-limited)
-		// and looks once more.
-		j, err = p.keys.KeyRead(ctx, kid)
-	}
+	j, err := p.lookup(ctx, kid)
 	if err != nil {
 		if errors.Is(err, jwkset.ErrKeyNotFound) {
 			return providerKey{}, fmt.Errorf("%w: %q not in the key set of %s", ErrUnknownKey, kid, p.cfg.Issuer)
@@ -434,6 +433,27 @@ func (p *Provider) key(ctx context.Context, kid string) (providerKey, error) {
 		return providerKey{}, fmt.Errorf("%w: key %q does not fit its alg %q (type, curve or size)", ErrKey, kid, alg)
 	}
 	return providerKey{alg: alg, pub: j.Key()}, nil
+}
+
+// lookup returns the JWK named kid: from the cached set, or, when it is
+// not there, after the client has fetched the set again (rate-limited).
+// One uncached lookup runs at a time; the ones waiting look in the cache
+// again first, where the fetch they waited for may have put the key.
+func (p *Provider) lookup(ctx context.Context, kid string) (jwkset.JWK, error) {
+	j, err := p.cached.KeyRead(ctx, kid)
+	if !errors.Is(err, jwkset.ErrKeyNotFound) {
+		return j, err
+	}
+	select {
+	case p.refreshing <- struct{}{}:
+	case <-ctx.Done():
+		return jwkset.JWK{}, ctx.Err()
+	}
+	defer func() { <-p.refreshing }()
+	if j, err := p.cached.KeyRead(ctx, kid); !errors.Is(err, jwkset.ErrKeyNotFound) {
+		return j, err
+	}
+	return p.keys.KeyRead(ctx, kid)
 }
 
 // validExternalKeyID accepts 1 to MaxExternalKeyIDLength printable ASCII

@@ -159,3 +159,36 @@ func TestProviderMalformedKidFetchesNothing(t *testing.T) {
 		t.Errorf("a well-formed unknown kid fetched the key set %d times, want 1", got)
 	}
 }
+
+// TestProviderRotationUnderLoad sends many requests with a key the
+// provider has just published, at once: the key set is fetched once and
+// every request verifies, none refused by the rate limit while the fetch
+// runs.
+func TestProviderRotationUnderLoad(t *testing.T) {
+	k1 := idpKey{kid: "2025-01", alg: "RS256", priv: idpRSA}
+	k2 := idpKey{kid: "2025-02", alg: "ES256", priv: idpEC}
+	f := newIdP(t, k1)
+	a := providerAuthority(t, jwtctx.NoRevocation, newProvider(t, f, auth0Mapping, nil))
+	f.setKeys(k1, k2)
+	next := f.sign(t, k2, "", jwtctx.AccessTyp, f.claims(jwt.MapClaims{"org_id": "org_riverside"}))
+	before := f.fetches.Load()
+	const n = 32
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			_, err := a.Verify(context.Background(), next, jwtctx.AccessToken)
+			errs <- err
+		}()
+	}
+	close(start)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("a request with the new key: %v", err)
+		}
+	}
+	if got := f.fetches.Load() - before; got != 1 {
+		t.Errorf("key set fetched %d times, want 1", got)
+	}
+}
