@@ -18,6 +18,12 @@ import (
 type Authority struct {
 	cfg  Config // SigningKey and VerificationKeys are cleared: see set
 	keys atomic.Pointer[keySet]
+
+	// providers are Config.Providers by issuer; accessValidator checks
+	// the times of their tokens (issuer, audience and algorithm are
+	// checked per provider).
+	providers       map[string]*Provider
+	accessValidator *jwt.Validator
 }
 
 // keySet is an immutable key set. Every Issue, Verify and JWKS call loads
@@ -38,8 +44,8 @@ type keyEntry struct {
 // New returns an Authority for cfg, applying the documented defaults. It
 // fails with an error wrapping [ErrConfig] when cfg is invalid: a required
 // field is missing, a limit is out of range, a key is the zero Key, a kid
-// is used twice, the signing key cannot sign, or an HS256 key is given
-// without [Config.AllowHS256].
+// is used twice, the signing key cannot sign, an HS256 key is given
+// without [Config.AllowHS256], or a provider's issuer or kinds do not fit.
 func New(cfg Config) (*Authority, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -52,6 +58,18 @@ func New(cfg Config) (*Authority, error) {
 	cfg.SigningKey, cfg.VerificationKeys = Key{}, nil
 	a := &Authority{cfg: cfg}
 	a.keys.Store(set)
+	if len(cfg.Providers) > 0 {
+		a.providers = make(map[string]*Provider, len(cfg.Providers))
+		for _, p := range cfg.Providers {
+			a.providers[p.cfg.Issuer] = p
+		}
+		a.accessValidator = jwt.NewValidator(
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithLeeway(cfg.Leeway),
+			jwt.WithTimeFunc(cfg.Now),
+		)
+	}
 	return a, nil
 }
 
@@ -83,8 +101,8 @@ func (a *Authority) SetKeys(signing Key, verification ...Key) error {
 
 // newKeySet validates a key set and builds its parsers, with c's settings.
 func (c Config) newKeySet(signing Key, verification []Key) (*keySet, error) {
-	if signing.IsZero() && len(verification) == 0 {
-		return nil, fmt.Errorf("%w: no keys", ErrConfig)
+	if signing.IsZero() && len(verification) == 0 && len(c.Providers) == 0 {
+		return nil, fmt.Errorf("%w: no keys and no providers", ErrConfig)
 	}
 	if !signing.IsZero() && !signing.CanSign() {
 		return nil, fmt.Errorf("%w: SigningKey %q is verify-only", ErrConfig, signing.ID())

@@ -39,15 +39,25 @@ const (
 )
 
 // Config holds the security settings of an [Authority]. Issuer, Audience,
-// Revoker and at least one key are required; see each field for its
-// default. [New] validates it.
+// Revoker and at least one key or provider are required; see each field
+// for its default. [New] validates it.
 type Config struct {
-	// Issuer is the "iss" of issued tokens, and the only one accepted.
-	// Required.
+	// Issuer is the "iss" of issued tokens, and the only one accepted for
+	// the SDK's own tokens. Required.
 	Issuer string
-	// Audience is the "aud" of issued tokens, and the one verified tokens
-	// must contain. Required.
+	// Audience is the "aud" of issued tokens, and the one the SDK's own
+	// verified tokens must contain. Required.
 	Audience string
+
+	// Providers are the external OpenID providers whose access tokens
+	// ([AccessToken]) are accepted, each with its own issuer, audience,
+	// key set and claim mapping; a token is matched to the provider its
+	// iss names, and a token of any other issuer is refused. Issuers must
+	// be unique and differ from Issuer, and every kind a provider's
+	// mapping can yield must be declared in Principals with tenant or
+	// subject access. Empty means the SDK's own tokens only. The
+	// Authority does not close them.
+	Providers []*Provider
 
 	// SigningKey is the active key that signs new tokens; it also verifies.
 	// The zero Key makes the Authority verify-only ([Authority.Issue] fails
@@ -115,6 +125,20 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("Principals declares no kinds; pass the isolation model's Principals()")
 	}
 	c.Principals.Kinds = slices.Clone(c.Principals.Kinds)
+	seen := map[string]bool{c.Issuer: true}
+	for i, p := range c.Providers {
+		if p == nil {
+			return bad("Providers[%d] is nil", i)
+		}
+		if seen[p.cfg.Issuer] {
+			return bad("Providers[%d]: issuer %q is Issuer or another provider's", i, truncate(p.cfg.Issuer, 64))
+		}
+		seen[p.cfg.Issuer] = true
+		if err := p.cfg.Claims.checkKinds(c.Principals); err != nil {
+			return bad("Providers[%d] (%s): %w", i, truncate(p.cfg.Issuer, 64), err)
+		}
+	}
+	c.Providers = slices.Clone(c.Providers)
 	if c.Revoker == nil {
 		return bad("Revoker is required; use NoRevocation to opt out explicitly")
 	}

@@ -9,8 +9,8 @@
 //
 // # Issuing and verifying
 //
-// [New] takes a [Config] (issuer, audience, key set, revocation hook, clock
-// and limits) and returns an [Authority]. [Authority.Issue] signs a token
+// [New] takes a [Config] (issuer, audience, key set, external providers,
+// revocation hook, clock and limits) and returns an [Authority]. [Authority.Issue] signs a token
 // for a principal; [Authority.Verify] checks one and returns a [Token]
 // holding the principal. [Authority.JWKS] exports the public keys for other
 // services, which load them with [ParseJWKS] into a verify-only Authority.
@@ -25,6 +25,10 @@
 //   - "impersonation+jwt" ([ImpersonationToken]): an operator (a kind of
 //     [tenancy.AccessOperator]) acting inside a tenant under an audited
 //     grant.
+//   - "at+jwt" ([AccessToken]): an access token of an external OpenID
+//     provider, never signed by the SDK; see External OpenID providers.
+//     The claims below are the SDK's own tokens'; a provider's are mapped
+//     by its [ClaimMapping].
 //
 // Verification takes the set of types the caller accepts, so an
 // impersonation token is refused where only sessions are meant (the
@@ -55,6 +59,25 @@
 // make a new key, add it as a verification key everywhere, then make it the
 // signing key and move the old one to the verification keys; once the
 // longest lifetime has passed, drop the old key and its tokens fail at once.
+//
+// # External OpenID providers
+//
+// [NewProvider] discovers an OpenID provider (Auth0, Keycloak, Zitadel or
+// any other) from its issuer, keeps its key set in a cache (MicahParks'
+// jwkset, refreshed every [ProviderConfig.RefreshInterval] and when a
+// token names a kid the cache lacks), and holds a [ClaimMapping] that says
+// where its tokens carry the tenant ([TenantClaim]: a value, the only
+// element of a list or the only member of an object), the kind
+// ([KindClaim]: fixed, or a claim whose values map to declared kinds), the
+// subject and the roles ([RolesClaim]). [Config.Providers] lists them.
+// [Authority.Verify] takes their access tokens ([AccessToken], typ
+// "at+jwt" of RFC 9068, or "JWT" where [ProviderConfig.AllowJWTType]
+// says so) when its accept set includes AccessToken, matches each token to
+// the provider its iss names, and builds the principal by that provider's
+// mapping; the middleware puts it in the context like any other, with
+// [Source]. The SDK's own tokens are verified as before, with the SDK's
+// keys only, and [AnyToken] does not include AccessToken: a route takes
+// provider tokens only when it says so.
 //
 // # Middleware
 //
@@ -162,8 +185,32 @@
 //     fails ([Middleware.SetCSRFCookie]). A failure is 403. Safe methods
 //     must not change state. Bearer requests need no CSRF defence: a
 //     browser never attaches an Authorization header by itself.
+//   - External providers: the issuer is an https URL that the discovery
+//     document and every token's iss must equal exactly (no trailing-slash
+//     or case folding), and a token of an issuer not in
+//     [Config.Providers] fails ([ErrIssuer]). Discovery and the key set
+//     are fetched over https only (redirects too), bodies are cut at
+//     [MaxProviderResponseSize], and [NewProvider] fails rather than start
+//     with no keys; a refresh that fails or returns a set with a malformed
+//     key keeps the cached keys. Each key's alg comes from the key set
+//     (required: an RSA key could be RS256 or PS256), must be one of
+//     RS256, PS256, ES256 and EdDSA, fit the key (type, curve, RSA size
+//     [MinRSAKeyBits] to [MaxRSAKeyBits]; a private key published by
+//     mistake is refused), and equal the token's alg; "none" and HS256
+//     fail before any key is looked up, and the SDK's own keys never
+//     verify an access token. A malformed kid never makes the key set be
+//     fetched; an unknown one does, at most every
+//     [ProviderConfig.UnknownKeyRefreshInterval], so made-up kids cost the
+//     provider little. exp, iat, jti and aud are required, the lifetime is
+//     bounded by [ProviderConfig.MaxLifetime], and an act claim (RFC 8693
+//     delegation) is refused. The tenant must be exactly one key of the
+//     declared type ([ErrTenant] when absent, empty, two, of the wrong
+//     form or not parseable), and a provider's kinds must be declared tenant
+//     or subject kinds: operators reach into tenants only with the SDK's
+//     own audited impersonation tokens.
 //   - Errors never contain the token. The package writes no logs itself;
 //     the errors it hands to [MiddlewareConfig.OnError] may quote, escaped
-//     and truncated, a header value (kid, alg, typ) or the kind claim, and
-//     never a tenant, subject or role.
+//     and truncated, a header value (kid, alg, typ), the kind claim, an
+//     access token's iss or a claim path of a [ClaimMapping], and never a
+//     tenant, subject or role.
 package jwtctx

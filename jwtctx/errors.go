@@ -10,8 +10,15 @@ var (
 	ErrConfig = errors.New("jwtctx: invalid config")
 
 	// ErrKey is returned by the key constructors and [ParseJWKS] for
-	// unusable key material or key ids.
+	// unusable key material or key ids, and by [Authority.Verify] when a
+	// provider's key named by the token is not a signing key, names no
+	// alg or does not fit its alg.
 	ErrKey = errors.New("jwtctx: invalid key")
+
+	// ErrProvider is returned by [NewProvider] when the OpenID provider's
+	// discovery document or key set cannot be read or is not acceptable,
+	// and handed to [ProviderConfig.OnRefreshError] when a refresh fails.
+	ErrProvider = errors.New("jwtctx: OpenID provider unusable")
 
 	// ErrNoSigningKey is returned by [Authority.Issue] when the authority
 	// was configured to verify only.
@@ -53,7 +60,8 @@ var (
 	ErrNotYetValid = errors.New("jwtctx: token not yet valid")
 
 	// ErrIssuer means the token's iss is not the configured issuer (a
-	// missing iss is [ErrClaims]).
+	// missing iss is [ErrClaims]), or, for an access token, names no
+	// configured [Provider] (or is missing).
 	ErrIssuer = errors.New("jwtctx: wrong issuer")
 
 	// ErrAudience means the token's aud does not contain the configured

@@ -33,7 +33,9 @@ const (
 type MiddlewareConfig struct {
 	// Accept is the set of token types this middleware accepts, for example
 	// [SessionToken] for the operators' console and [AnyToken] for
-	// tenant routes that impersonating operators may use. Required.
+	// tenant routes that impersonating operators may use; add
+	// [AccessToken] where external providers' tokens are welcome
+	// ([Config.Providers]). Required.
 	Accept TokenType
 
 	// Realm is the realm of the WWW-Authenticate challenge. Empty means
@@ -116,8 +118,8 @@ func NewMiddleware(auth *Authority, cfg MiddlewareConfig) (*Middleware, error) {
 	if auth == nil {
 		return bad("nil Authority")
 	}
-	if cfg.Accept&AnyToken == 0 || cfg.Accept&^AnyToken != 0 {
-		return bad("Accept must be SessionToken, ImpersonationToken or both")
+	if cfg.Accept&allTokens == 0 || cfg.Accept&^allTokens != 0 {
+		return bad("Accept must be a union of SessionToken, ImpersonationToken and AccessToken")
 	}
 	if cfg.Realm == "" {
 		cfg.Realm = DefaultRealm

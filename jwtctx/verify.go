@@ -80,10 +80,34 @@ func decodeHeader(token string) (header, error) {
 //   - that the [Revoker] revokes ([ErrRevoked]) or cannot judge
 //     ([ErrRevocationCheck]).
 //
+// A token whose typ is "at+jwt" (or "JWT") is an external provider's
+// access token ([Config.Providers]), never checked with the SDK's own
+// keys. It is refused, after the size limit and the header
+// allow-list, when
+//   - accept lacks [AccessToken], or its typ is "JWT" and its provider
+//     lacks [ProviderConfig.AllowJWTType] ([ErrType]);
+//   - its alg is not RS256, PS256, ES256 or EdDSA ([ErrAlgorithm]);
+//   - its iss names no provider of [Config.Providers] ([ErrIssuer]);
+//   - its kid names no key of the provider's key set, even after the set
+//     is fetched again ([ErrUnknownKey]);
+//   - the key is not a signing key, names no alg, or does not fit its
+//     alg ([ErrKey]), or its alg is not the token's or not accepted
+//     ([ErrAlgorithm]);
+//   - its signature does not verify ([ErrSignature]);
+//   - it is expired or not yet valid ([ErrExpired], [ErrNotYetValid]);
+//   - its aud lacks the provider's audience ([ErrAudience]);
+//   - it lacks exp, iat, jti or aud, carries an act claim (delegation the
+//     SDK does not model), lives longer than the provider's MaxLifetime,
+//     or its kind, subject or roles claims do not map ([ErrClaims]);
+//   - its tenant claim is absent, empty, ambiguous (two tenants) or not a
+//     key of the declared type ([ErrTenant]);
+//   - the principal fails [tenancy.Principals.Check] ([ErrClaims]), or
+//     the [Revoker] revokes it or cannot judge it.
+//
 // Errors never contain the token. The returned principal has no RequestID.
 // ctx is passed to the Revoker only. Verify is safe for concurrent use.
 func (a *Authority) Verify(ctx context.Context, token string, accept TokenType) (Token, error) {
-	if accept&AnyToken == 0 || accept&^AnyToken != 0 {
+	if accept&allTokens == 0 || accept&^allTokens != 0 {
 		return Token{}, fmt.Errorf("%w: accept set %d", ErrType, accept)
 	}
 	if len(token) > a.cfg.MaxTokenSize {
@@ -92,6 +116,9 @@ func (a *Authority) Verify(ctx context.Context, token string, accept TokenType) 
 	h, err := decodeHeader(token)
 	if err != nil {
 		return Token{}, err
+	}
+	if ok, legacy := accessTyp(h.Typ); ok {
+		return a.verifyAccess(ctx, token, h, legacy, accept)
 	}
 	e, ok := a.keys.Load().byID[h.Kid]
 	if !ok {
@@ -250,6 +277,7 @@ func (a *Authority) tokenFromClaims(c *claims, typ TokenType) (Token, error) {
 	}
 	return Token{
 		Type:      typ,
+		Issuer:    c.Issuer,
 		ID:        c.ID,
 		Principal: p,
 		IssuedAt:  c.IssuedAt.Time,

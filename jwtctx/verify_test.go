@@ -307,7 +307,7 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 					t.Fatalf("Verify: %v", err)
 				}
 				want := jwtctx.Token{
-					Type: tt.typ, ID: payload["jti"].(string), KeyID: key.ID(), Principal: tt.p,
+					Type: tt.typ, Issuer: testIssuer, ID: payload["jti"].(string), KeyID: key.ID(), Principal: tt.p,
 					IssuedAt: t0, NotBefore: t0, ExpiresAt: t0.Add(tt.ttl),
 				}
 				if diff := cmp.Diff(want, got); diff != "" {
