@@ -32,8 +32,8 @@ func ExampleGuard() {
 	}
 	org := tenancy.IntID(42)
 	_ = guard.Check("select * from tasks where tenant_id = $1", []any{org}, org) // scoped: allowed
-	_ = guard.Check("select * from tasks", nil, org)                            // refused: unscoped
-	_ = guard.Check("delete from tasks", nil, org)                              // refused: unscoped
+	_ = guard.Check("select * from tasks", nil, org)                             // refused: unscoped
+	_ = guard.Check("delete from tasks", nil, org)                               // refused: unscoped
 
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(context.Background(), &rm); err != nil {
