@@ -14,10 +14,12 @@
 // # Cost
 //
 // Without cgo, the first parse in a process compiles the WebAssembly
-// module (about a second and tens of megabytes, once per parser
-// instance), and each parse costs several times what it costs with cgo;
-// docs/benchmarks.md has the figures. Callers that parse the same text
-// again (sqlguard's plan cache) pay it once per text.
+// module (about two seconds), go-pgquery compiles it again for each
+// instance its pool lacks (a parse that starts while every instance is
+// busy), and each parse costs 3 to 5 times what it costs with cgo;
+// docs/benchmarks.md has the figures. At most GOMAXPROCS parses run at
+// once, so there are at most that many instances. Callers that parse the
+// same text again (sqlguard's plan cache) pay a parse once per text.
 //
 // # Security
 //
