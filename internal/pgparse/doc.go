@@ -32,4 +32,14 @@
 // without cgo. Nothing in this module reads them. TestAgreement holds
 // both parsers to the same trees for the guard's and the checker's test
 // SQL.
+//
+// The WebAssembly parser runs in wazero's sandbox, so a memory bug in
+// libpg_query cannot reach the process, but its call stack is smaller
+// than a native thread's: a tree about 4,000 additions deep, which the
+// cgo build parses, traps it. A trapped instance misreads the texts
+// after it (a valid SELECT reads as a syntax error), and go-pgquery puts
+// it back in its pool, so from the first trap on every call fails with
+// [ErrFault]: callers refuse what they cannot parse, so the build fails
+// closed, but a process whose SQL text an attacker writes can be made to
+// refuse every new text. Use the cgo build there.
 package pgparse
