@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/mydentalpractice/tenancy/internal/pgparse"
 )
 
 // isAlwaysTrue reports whether a policy expression, as pg_get_expr prints
@@ -16,7 +18,7 @@ import (
 // operator) is unknown, so the answer errs on "not always true". It never
 // runs the expression.
 func isAlwaysTrue(expr string) bool {
-	tree, err := pg_query.Parse("SELECT " + expr)
+	tree, err := pgparse.Parse("SELECT " + expr)
 	if err != nil || len(tree.Stmts) != 1 {
 		return false
 	}

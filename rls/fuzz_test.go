@@ -11,7 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"github.com/mydentalpractice/tenancy/internal/pgparse"
 )
 
 // FuzzGenerate gives Generate arbitrary names for the helper schema, the
@@ -109,11 +109,11 @@ func validIdent(s string) bool {
 
 // sameSQL parses both scripts and compares their trees.
 func sameSQL(want, got string) error {
-	w, err := pg_query.ParseToJSON(want)
+	w, err := pgparse.ParseToJSON(want)
 	if err != nil {
 		return fmt.Errorf("the plain SQL does not parse: %v", err)
 	}
-	g, err := pg_query.ParseToJSON(got)
+	g, err := pgparse.ParseToJSON(got)
 	if err != nil {
 		return fmt.Errorf("the SQL does not parse: %v", err)
 	}
@@ -181,15 +181,15 @@ func sameShape(w, g any, where string) error {
 		case enumLike.MatchString(wv):
 			return fmt.Errorf("%s: %s vs %q", where, wv, gv)
 		case strings.ContainsAny(wv, " \n"):
-			if wt, err := pg_query.ParseToJSON(wv); err == nil {
-				gt, err := pg_query.ParseToJSON(gv)
+			if wt, err := pgparse.ParseToJSON(wv); err == nil {
+				gt, err := pgparse.ParseToJSON(gv)
 				if err != nil {
 					return fmt.Errorf("%s: the body does not parse: %v\n%s", where, err, gv)
 				}
 				return sameTree(wt, gt, where+"(sql)")
 			}
-			if wt, err := pg_query.ParsePlPgSqlToJSON(plpgsqlFunction(wv)); err == nil {
-				gt, err := pg_query.ParsePlPgSqlToJSON(plpgsqlFunction(gv))
+			if wt, err := pgparse.ParsePlPgSQLToJSON(plpgsqlFunction(wv)); err == nil {
+				gt, err := pgparse.ParsePlPgSQLToJSON(plpgsqlFunction(gv))
 				if err != nil {
 					return fmt.Errorf("%s: the PL/pgSQL body does not parse: %v\n%s", where, err, gv)
 				}

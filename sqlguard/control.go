@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/mydentalpractice/tenancy/internal/pgparse"
 )
 
 // ControlsTransaction reports whether sql holds a statement that ends or
@@ -25,7 +27,7 @@ func ControlsTransaction(sql string) (bool, error) {
 	if v, ok := controlCache.m.Load(sql); ok {
 		return v.(bool), nil
 	}
-	tree, err := pg_query.Parse(sql)
+	tree, err := pgparse.Parse(sql)
 	if err != nil {
 		return false, fmt.Errorf("sqlguard: %w", err)
 	}

@@ -14,9 +14,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgtype"
-	pg_query "github.com/pganalyze/pg_query_go/v6"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/internal/pgparse"
 	"github.com/mydentalpractice/tenancy/pgtest"
 	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/sqlguard"
@@ -187,7 +187,7 @@ func carriers() []carrier {
 func corpusArgs(t *testing.T, st corpusStmt, c carrier, tenant, other tenancy.ID) (string, []any) {
 	t.Helper()
 	sql := strings.NewReplacer("{tenant}", tenant.String(), "{other}", other.String()).Replace(st.sql)
-	tree, err := pg_query.Parse(sql)
+	tree, err := pgparse.Parse(sql)
 	if err != nil {
 		t.Fatalf("%s: %v", st.name, err)
 	}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	pg_query "github.com/pganalyze/pg_query_go/v6"
 
+	"github.com/mydentalpractice/tenancy/internal/pgparse"
 	"github.com/mydentalpractice/tenancy/pgtest"
 	"github.com/mydentalpractice/tenancy/sqlguard"
 )
@@ -249,7 +249,7 @@ func argsFor(sql string) (guard, db []any, ok bool) {
 	guard = []any{tenantA.String(), tenantB.String(), "x", []string{tenantA.String()}}
 	db = []any{tenantA.String(), tenantB.String(), "x", "{" + tenantA.String() + "}"}
 	max := 0
-	tree, err := pg_query.Parse(sql)
+	tree, err := pgparse.Parse(sql)
 	if err != nil {
 		return nil, nil, false
 	}

@@ -41,8 +41,8 @@
 //
 // # Scope
 //
-// Check parses the statement with PostgreSQL's own parser
-// (pganalyze/pg_query_go) and enforces:
+// Check parses the statement with PostgreSQL's own parser, libpg_query
+// (see # Parser), and enforces:
 //
 //   - Every reference to a tenant relation, in any SELECT, join, sub-query
 //     (in the select list, WHERE, HAVING, ORDER BY, LIMIT, FROM, LATERAL),
@@ -216,13 +216,30 @@
 // with the name of an allowed built-in (the owner's schemas are the
 // model's to describe; the app role cannot create objects through the
 // guard); it cannot see which overload of a function a call resolves to;
-// and it parses with the PostgreSQL 17 grammar of pg_query_go, so a
+// and it parses with the PostgreSQL 17 grammar of libpg_query, so a
 // construct a server parses differently is judged by the newer grammar.
 // Forced row-level security applies to every row the server touches,
 // whichever statement or function reached it, so each of these blind
 // spots is closed in the database; the guard's job is to refuse unscoped
 // SQL early, with an error that names the problem, and to stand alone if
 // a policy is ever missing.
+//
+// # Parser
+//
+// cgo is optional. Built with cgo, the guard parses with
+// github.com/pganalyze/pg_query_go, which links libpg_query in; built
+// with CGO_ENABLED=0 (for scratch or distroless images and
+// cross-compiles), with github.com/wasilibs/go-pgquery, the same C code
+// compiled to WebAssembly and run by the pure Go runtime wazero, as sqlc
+// does. Both give the same parse tree and so the same answers. Without
+// cgo the first parse in a process costs about two seconds (the module
+// is compiled, once for each processor that parses at the same time) and
+// each parse a few times what it costs with cgo; plans are cached by
+// text, so a cached [Guard.Check] costs the same in both builds
+// (docs/benchmarks.md). A tree so deep that the WebAssembly parser's
+// stack overflows (thousands of nested operators) traps it; from then on
+// every new text fails to parse and is refused with [RuleSyntax], since
+// a trapped instance cannot be trusted: fail closed, not a panic.
 //
 // Report mode ([Report]) logs refusals and lets the statements run; it is
 // meant for adopting the guard on existing code, and leaves row-level

@@ -3,11 +3,13 @@ package sqlguard_test
 import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/mydentalpractice/tenancy/internal/pgparse"
 )
 
 // usesParam reports whether sql uses $n.
 func usesParam(sql string, n int) bool {
-	tree, err := pg_query.Parse(sql)
+	tree, err := pgparse.Parse(sql)
 	if err != nil {
 		return false
 	}

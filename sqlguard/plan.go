@@ -5,9 +5,9 @@ import (
 	"unicode/utf8"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
-	"github.com/pganalyze/pg_query_go/v6/parser"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/internal/pgparse"
 )
 
 // plan is what the analysis of one SQL text leaves for each execution:
@@ -39,10 +39,10 @@ type literalUse struct {
 
 // compile parses sql and analyses it into a plan.
 func compile(cfg *config, sql string) *plan {
-	tree, err := pg_query.Parse(sql)
+	tree, err := pgparse.Parse(sql)
 	if err != nil {
 		pos := 0
-		var pe *parser.Error
+		var pe *pgparse.Error
 		if errors.As(err, &pe) && pe.Cursorpos > 0 {
 			pos = byteOffset(sql, pe.Cursorpos-1)
 		}
