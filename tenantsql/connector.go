@@ -260,7 +260,11 @@ func (t *tx) Commit() error {
 
 func (t *tx) Rollback() error {
 	t.conn.tx = nil
-	return t.ptx.Rollback(context.Background())
+	// database/sql gives Rollback no context: bound it, as tenantdb does;
+	// past the bound pgx closes the connection, which rolls back too.
+	ctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
+	defer cancel()
+	return t.ptx.Rollback(ctx)
 }
 
 // stmt is a prepared statement in name only: each execution goes through
