@@ -286,6 +286,12 @@ func TestNothingReturnedLeadsToTheConnection(t *testing.T) {
 				return nil
 			})}
 		},
+		"TxWith": func() []any {
+			return []any{p.TxWith(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx *tenantdb.Tx) error {
+				forEveryMethod(t, tx, txCalls(tx), visit)
+				return nil
+			})}
+		},
 		"PreAuth": func() []any { return []any{p.PreAuth()} },
 		"Model":   func() []any { return []any{p.Model()} },
 		"Ping":    func() []any { return []any{p.Ping(ctx)} },
