@@ -292,10 +292,11 @@ func TestNothingReturnedLeadsToTheConnection(t *testing.T) {
 				return nil
 			})}
 		},
-		"PreAuth": func() []any { return []any{p.PreAuth()} },
-		"Model":   func() []any { return []any{p.Model()} },
-		"Ping":    func() []any { return []any{p.Ping(ctx)} },
-		"Close":   func() []any { p.Close(); return nil }, // a pool handed to New stays open
+		"SendBatch": func() []any { return []any{p.SendBatch(ctx, batchOf3(sink))} },
+		"PreAuth":   func() []any { return []any{p.PreAuth()} },
+		"Model":     func() []any { return []any{p.Model()} },
+		"Ping":      func() []any { return []any{p.Ping(ctx)} },
+		"Close":     func() []any { p.Close(); return nil }, // a pool handed to New stays open
 	}, visit)
 	// The data was there to be read: the walk saw rows, not only errors.
 	var n int
