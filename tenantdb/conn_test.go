@@ -235,6 +235,10 @@ func TestNothingReturnedLeadsToTheConnection(t *testing.T) {
 			"QueueAtCommit": func() []any {
 				return []any{tx.QueueAtCommit("update patients set name = name where clinic_id = $1", clinicA)}
 			},
+			"CopyFrom": func() []any {
+				n, err := tx.CopyFrom(ctx, pgx.Identifier{"patients"}, patientColumns, pgx.CopyFromRows(patientRows(clinicA, "walk", 2)))
+				return []any{n, err}
+			},
 		}
 	}
 	systemCalls := func(tx *tenantdb.SystemTx) map[string]func() []any {
@@ -293,14 +297,18 @@ func TestNothingReturnedLeadsToTheConnection(t *testing.T) {
 			})}
 		},
 		"SendBatch": func() []any { return []any{p.SendBatch(ctx, batchOf3(sink))} },
-		"PreAuth":   func() []any { return []any{p.PreAuth()} },
-		"Model":     func() []any { return []any{p.Model()} },
-		"Ping":      func() []any { return []any{p.Ping(ctx)} },
-		"Close":     func() []any { p.Close(); return nil }, // a pool handed to New stays open
+		"CopyFrom": func() []any {
+			n, err := p.CopyFrom(ctx, pgx.Identifier{"patients"}, patientColumns, pgx.CopyFromRows(patientRows(clinicA, "walk-pool", 2)))
+			return []any{n, err}
+		},
+		"PreAuth": func() []any { return []any{p.PreAuth()} },
+		"Model":   func() []any { return []any{p.Model()} },
+		"Ping":    func() []any { return []any{p.Ping(ctx)} },
+		"Close":   func() []any { p.Close(); return nil }, // a pool handed to New stays open
 	}, visit)
 	// The data was there to be read: the walk saw rows, not only errors.
 	var n int
-	if err := p.QueryRow(ctx, "select count(*) from patients where clinic_id = $1", clinicA).Scan(&n); err != nil || n != 5 {
+	if err := p.QueryRow(ctx, "select count(*) from patients where clinic_id = $1 and name not like 'walk%'", clinicA).Scan(&n); err != nil || n != 5 {
 		t.Fatalf("after the walk: %d patients of A (%v), want 5", n, err)
 	}
 	for _, s := range f.found {
