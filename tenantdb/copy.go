@@ -280,7 +280,7 @@ func (c *copier) fail(err error) (int64, error) {
 // tenant table is. It sends multi-row INSERT statements instead, each
 // checked by the guard before it is sent and judged by row-level
 // security, of up to 512 rows each, pipelined so that N rows take about
-// N/512 round trips; see docs/tenantdb.md for its rate beside COPY.
+// N/512 round trips; docs/benchmarks.md has its rate beside COPY.
 //
 // Before sending anything it refuses ([ErrCopyFrom]) a table that is not a
 // tenant table of the model, and a column list that lacks the table's
