@@ -242,3 +242,28 @@ func pgCode(err error) string {
 	}
 	return ""
 }
+
+// TestCopyFromExecMode: the bulk insert works in pgx's exec mode (the mode
+// for pgbouncer), where parameters are sent as text and typed by the
+// server from their columns.
+func TestCopyFromExecMode(t *testing.T) {
+	db := schema(t)
+	pool, _ := appPool(t, db, 1, " default_query_exec_mode=exec")
+	guard, err := tenantdb.DefaultGuard(testModel(t, db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPool(t, pool, tenantdb.Config{Guard: guard})
+	ctx := staffCtx(clinicA, staffA)
+	n, err := p.CopyFrom(ctx, pgx.Identifier{"patients"}, patientColumns, pgx.CopyFromRows(patientRows(clinicA, "exec", 600)))
+	if err != nil || n != 600 {
+		t.Fatalf("CopyFrom in exec mode = %d, %v; want 600", n, err)
+	}
+	var seen int
+	if err := p.QueryRow(ctx, "select count(*) from patients where clinic_id = $1 and name like 'exec-%'", clinicA).Scan(&seen); err != nil || seen != 600 {
+		t.Errorf("%d rows (%v), want 600", seen, err)
+	}
+	if _, err := p.CopyFrom(ctx, pgx.Identifier{"patients"}, patientColumns, pgx.CopyFromRows(patientRows(clinicB, "exec-b", 1))); !errors.Is(err, sqlguard.ErrRefused) {
+		t.Errorf("CopyFrom of B's row in exec mode = %v, want the guard's refusal", err)
+	}
+}
