@@ -9,8 +9,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// errEmptyBatch is what the results of an empty batch answer, as pgx's do.
-var errEmptyBatch = errors.New("tenantdb: no result in an empty batch")
+// errEmptyBatch is what the results of an empty batch answer to Exec,
+// Query and QueryRow, as pgx's do; their Close returns nil.
+var errEmptyBatch = errors.New("tenantdb: no more results in batch")
 
 // SendBatch sends the statements of b in one round trip, in one
 // transaction of their own scoped to the tenant of the principal in ctx:
@@ -49,7 +50,7 @@ func (p *Pool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 		q.Arguments = args
 	}
 	if len(b.QueuedQueries) == 0 {
-		return errBatchResults{errEmptyBatch}
+		return emptyBatch{}
 	}
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
@@ -102,3 +103,12 @@ func (b *pooledBatch) Close() error {
 
 // Tx returns nil: the batch's transaction is its own.
 func (*pooledBatch) Tx() pgx.Tx { return nil }
+
+// emptyBatch is the results of an empty batch, which sends nothing.
+type emptyBatch struct{}
+
+func (emptyBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, errEmptyBatch }
+func (emptyBatch) Query() (pgx.Rows, error)         { return nil, errEmptyBatch }
+func (emptyBatch) QueryRow() pgx.Row                { return &row{err: errEmptyBatch} }
+func (emptyBatch) Close() error                     { return nil }
+func (emptyBatch) Tx() pgx.Tx                       { return nil }

@@ -128,8 +128,12 @@ func TestPoolSendBatch(t *testing.T) {
 	if err := p.SendBatch(unverified, batch("unverified")).Close(); !errors.Is(err, tenantdb.ErrUnverifiedPrincipal) {
 		t.Errorf("SendBatch with an unverified principal = %v, want ErrUnverifiedPrincipal", err)
 	}
-	if _, err := p.SendBatch(ctx, &pgx.Batch{}).Exec(); err == nil {
+	empty := p.SendBatch(ctx, &pgx.Batch{})
+	if _, err := empty.Exec(); err == nil {
 		t.Error("Exec of an empty batch's results succeeded")
+	}
+	if err := empty.Close(); err != nil {
+		t.Errorf("Close of an empty batch's results = %v, want nil as pgx's", err)
 	}
 	if got := rt.count(); got != 0 {
 		t.Errorf("%d round trips without a principal or statements", got)

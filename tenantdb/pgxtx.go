@@ -37,7 +37,10 @@ type PgxTx struct {
 	nested bool
 }
 
-var _ pgx.Tx = (*PgxTx)(nil)
+var (
+	_ pgx.Tx  = (*PgxTx)(nil)
+	_ Querier = (*PgxTx)(nil)
+)
 
 // Pgx returns a guarded pgx.Tx view of tx, for libraries that take a
 // pgx.Tx: see [PgxTx].
