@@ -22,6 +22,18 @@
 // accept a [Querier] and work with either. [New] takes a pool the caller
 // built instead of [Open]; the caller must then keep it to itself.
 //
+// # The pgx surface
+//
+// Generated and library code gets the pgx methods it calls, each under the
+// guard and the tenant context: [Pool.SendBatch] and [Tx.SendBatch] (every
+// statement checked, nothing sent on a refusal), [Pool.CopyFrom] and
+// [Tx.CopyFrom] (pgx's signature; guarded multi-row INSERTs, since
+// PostgreSQL refuses COPY FROM under row-level security), [Pool.TxWith]
+// (isolation level, read-only, deferrable), and [Tx.Pgx], a guarded
+// pgx.Tx view of a tenant transaction for libraries that take a pgx.Tx,
+// whose Begin is a savepoint. sqlc's pgx/v5 output, :copyfrom and :batch*
+// queries included, runs on [Pool], [Tx] and [PgxTx] unchanged.
+//
 // # Who may act
 //
 // A principal reaches the database in three ways only: verified by an
@@ -93,7 +105,11 @@
 //     are nil); a test walks every method's results to prove it.
 //   - Work given a transaction cannot end it: [Tx] and [SystemTx] refuse
 //     COMMIT, ROLLBACK, BEGIN, END, ABORT and two-phase commands unsent
-//     ([ErrTxControl]); savepoints are allowed.
+//     ([ErrTxControl]); savepoints are allowed. [PgxTx] refuses Commit and
+//     Rollback of the tenant transaction, and Prepare ([ErrNotSupported]).
+//   - A bulk insert writes only to tenant tables of the model, only with
+//     the tenant column among its columns ([ErrCopyFrom]), and each row's
+//     tenant passes the guard; it is all or nothing.
 //   - A transaction rolls back on error, panic (re-raised afterwards) or a
 //     cancelled context, and a COMMIT that fails or answers ROLLBACK is an
 //     error. A connection still inside a transaction is discarded by the

@@ -68,13 +68,34 @@ var (
 	// ErrTxControl is returned, unsent, for a statement that would end the
 	// transaction it is given (COMMIT, ROLLBACK, BEGIN, END, ABORT,
 	// PREPARE TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED) by the
-	// methods of [Tx] and [SystemTx]: the function that works in a
-	// transaction does not decide its end. Savepoints are allowed.
+	// methods of [Tx] and [SystemTx], and by Commit and Rollback of the
+	// outermost [PgxTx]: the function that works in a transaction does
+	// not decide its end. Savepoints are allowed.
 	ErrTxControl = errors.New("tenantdb: statements that end the transaction are refused")
 
 	// ErrNotPreAuth is returned, unsent, by [PreAuth] for a function that
 	// is not one of the model's pre-auth functions (rls.Config.PreAuth).
 	ErrNotPreAuth = errors.New("tenantdb: not a pre-auth function of the model")
+
+	// ErrTxOptions is returned by [Pool.TxWith], before any network use,
+	// for transaction options it does not accept: an isolation level,
+	// access mode or deferrable mode other than pgx's named ones, or a
+	// BeginQuery or CommitQuery (SQL text that would start or end the
+	// transaction without the guard).
+	ErrTxOptions = errors.New("tenantdb: unsupported transaction options")
+
+	// ErrCopyFrom is returned by the CopyFrom methods ([Pool.CopyFrom],
+	// [Tx.CopyFrom], [PgxTx.CopyFrom]), before the rows concerned are
+	// sent, for a bulk insert they refuse: a table that is not a tenant
+	// table of the model, a column list without its tenant column or
+	// with a column twice, or a row with another number of values. A row
+	// whose tenant is not the transaction's is refused by the guard.
+	ErrCopyFrom = errors.New("tenantdb: bulk insert refused")
+
+	// ErrNotSupported is returned by [PgxTx.Prepare]: pgx runs a prepared
+	// statement when its name is given as the SQL of a later statement,
+	// so the guard would check the name, not the statement.
+	ErrNotSupported = errors.New("tenantdb: not supported in a tenant transaction")
 
 	// ErrInvalidConfig is returned by [New] for a malformed [Config].
 	ErrInvalidConfig = errors.New("tenantdb: invalid config")

@@ -33,8 +33,8 @@ type Pool struct {
 	principals      tenancy.Principals // the model's, read once
 }
 
-// Querier is what store code needs: [Pool] (each call its own transaction)
-// and [Tx] both implement it.
+// Querier is what store code needs: [Pool] (each call its own
+// transaction), [Tx] and [PgxTx] implement it.
 type Querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)

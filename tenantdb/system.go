@@ -135,7 +135,7 @@ func (p *Pool) InTenant(ctx context.Context, tenant tenancy.ID, reason string, f
 		return fmt.Errorf("tenantdb: InTenant: %w", err)
 	}
 	wctx := inTenantSource.NewContext(ctx, pr)
-	return p.tx(wctx, pr, func(tx pgx.Tx) error { return p.onSystem(wctx, tx, use) }, fn)
+	return p.tx(wctx, pr, pgx.TxOptions{}, func(tx pgx.Tx) error { return p.onSystem(wctx, tx, use) }, fn)
 }
 
 // use checks reason and the principal in ctx, and returns the SystemUse

@@ -45,12 +45,61 @@ func (p *Pool) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return err
 	}
-	return p.tx(ctx, pr, nil, func(_ context.Context, tx *Tx) error { return fn(tx) })
+	return p.tx(ctx, pr, pgx.TxOptions{}, nil, func(_ context.Context, tx *Tx) error { return fn(tx) })
 }
 
-// tx runs fn in a transaction with pr's tenant context. record, if set,
-// runs first in the transaction, on the raw transaction.
-func (p *Pool) tx(ctx context.Context, pr tenancy.Principal, record func(pgx.Tx) error, fn func(context.Context, *Tx) error) error {
+// TxWith is [Pool.Tx] with transaction options: an isolation level, an
+// access mode (pgx.ReadOnly) and a deferrable mode, as pgx names them.
+// BEGIN with these options and the tenant context still go to the server
+// in one round trip. The zero options are the server's defaults, as in
+// [Pool.Tx].
+//
+// TxWith refuses, before any network use, options it cannot vouch for
+// ([ErrTxOptions]): a BeginQuery or CommitQuery (SQL that would start or
+// end the transaction past the guard), or an isolation level, access mode
+// or deferrable mode that is not one of pgx's constants (pgx writes them
+// into the BEGIN text as they are). In a read-only transaction, statements
+// queued with [Tx.QueueAtCommit] that write fail at commit, and the
+// transaction rolls back. Its other errors are those of [Pool.Tx].
+func (p *Pool) TxWith(ctx context.Context, opts pgx.TxOptions, fn func(tx *Tx) error) error {
+	if err := checkTxOptions(opts); err != nil {
+		return err
+	}
+	pr, err := p.require(ctx)
+	if err != nil {
+		return err
+	}
+	return p.tx(ctx, pr, opts, nil, func(_ context.Context, tx *Tx) error { return fn(tx) })
+}
+
+// checkTxOptions accepts opts when pgx writes its BEGIN from pgx's named
+// options only.
+func checkTxOptions(opts pgx.TxOptions) error {
+	if opts.BeginQuery != "" || opts.CommitQuery != "" {
+		return fmt.Errorf("%w: BeginQuery and CommitQuery are SQL outside the guard", ErrTxOptions)
+	}
+	switch opts.IsoLevel {
+	case "", pgx.Serializable, pgx.RepeatableRead, pgx.ReadCommitted, pgx.ReadUncommitted:
+	default:
+		return fmt.Errorf("%w: isolation level %q", ErrTxOptions, opts.IsoLevel)
+	}
+	switch opts.AccessMode {
+	case "", pgx.ReadWrite, pgx.ReadOnly:
+	default:
+		return fmt.Errorf("%w: access mode %q", ErrTxOptions, opts.AccessMode)
+	}
+	switch opts.DeferrableMode {
+	case "", pgx.Deferrable, pgx.NotDeferrable:
+	default:
+		return fmt.Errorf("%w: deferrable mode %q", ErrTxOptions, opts.DeferrableMode)
+	}
+	return nil
+}
+
+// tx runs fn in a transaction with pr's tenant context, begun with opts
+// (which checkTxOptions accepted). record, if set, runs first in the
+// transaction, on the raw transaction.
+func (p *Pool) tx(ctx context.Context, pr tenancy.Principal, opts pgx.TxOptions, record func(pgx.Tx) error, fn func(context.Context, *Tx) error) error {
 	ctxSQL, ctxArgs, err := ContextSQL(ctx, pr)
 	if err != nil {
 		return err
@@ -64,7 +113,7 @@ func (p *Pool) tx(ctx context.Context, pr tenancy.Principal, record func(pgx.Tx)
 	defer pc.Release()
 
 	b := &pgx.Batch{}
-	b.BeginTx(pgx.TxOptions{})
+	b.BeginTx(opts)
 	b.Queue(ctxSQL, ctxArgs...)
 	br := pc.Conn().SendBatch(ctx, b)
 	tx := &Tx{pool: p, tx: br.Tx(), tenant: pr.Tenant}
