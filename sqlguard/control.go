@@ -24,29 +24,51 @@ import (
 // texts), so a repeated statement costs one map lookup. It is safe for
 // concurrent use.
 func ControlsTransaction(sql string) (bool, error) {
+	c, err := classifyControl(sql)
+	return c.control, err
+}
+
+// RollsBackToSavepoint reports whether sql holds a ROLLBACK TO SAVEPOINT,
+// in any of the statements of a multi-statement text: a statement that
+// undoes part of a transaction, which code that queued work for the
+// transaction's COMMIT (tenantdb's Tx.QueueAtCommit) cannot follow. Errors
+// and caching are ControlsTransaction's. It is safe for concurrent use.
+func RollsBackToSavepoint(sql string) (bool, error) {
+	c, err := classifyControl(sql)
+	return c.rollbackTo, err
+}
+
+// controlClass is what ControlsTransaction and RollsBackToSavepoint
+// answer for one text.
+type controlClass struct {
+	control, rollbackTo bool
+}
+
+func classifyControl(sql string) (controlClass, error) {
 	if v, ok := controlCache.m.Load(sql); ok {
-		return v.(bool), nil
+		return v.(controlClass), nil
 	}
 	tree, err := pgparse.Parse(sql)
 	if err != nil {
-		return false, fmt.Errorf("sqlguard: %w", err)
+		return controlClass{}, fmt.Errorf("sqlguard: %w", err)
 	}
-	control := false
+	var c controlClass
 	for _, raw := range tree.Stmts {
 		if ts, ok := raw.Stmt.GetNode().(*pg_query.Node_TransactionStmt); ok {
 			switch ts.TransactionStmt.Kind {
+			case pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
+				c.rollbackTo = true
 			case pg_query.TransactionStmtKind_TRANS_STMT_SAVEPOINT,
-				pg_query.TransactionStmtKind_TRANS_STMT_RELEASE,
-				pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
+				pg_query.TransactionStmtKind_TRANS_STMT_RELEASE:
 			default:
-				control = true
+				c.control = true
 			}
 		}
 	}
 	if controlCache.n.Add(1) <= controlCacheSize {
-		controlCache.m.Store(sql, control)
+		controlCache.m.Store(sql, c)
 	}
-	return control, nil
+	return c, nil
 }
 
 // controlCacheSize bounds the texts ControlsTransaction remembers; past
@@ -54,6 +76,6 @@ func ControlsTransaction(sql string) (bool, error) {
 const controlCacheSize = 4096
 
 var controlCache struct {
-	m sync.Map // string -> bool
+	m sync.Map // string -> controlClass
 	n atomic.Int64
 }

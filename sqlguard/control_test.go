@@ -56,3 +56,23 @@ func BenchmarkControlsTransactionCached(b *testing.B) {
 		}
 	}
 }
+
+func TestRollsBackToSavepoint(t *testing.T) {
+	for sql, want := range map[string]bool{
+		"rollback to savepoint s":        true,
+		"ROLLBACK TO s":                  true,
+		"select 1; rollback to s":        true,
+		"savepoint s":                    false,
+		"release savepoint s":            false,
+		"rollback":                       false,
+		"select 'rollback to savepoint'": false,
+	} {
+		got, err := sqlguard.RollsBackToSavepoint(sql)
+		if err != nil || got != want {
+			t.Errorf("RollsBackToSavepoint(%q) = %v, %v; want %v", sql, got, err, want)
+		}
+	}
+	if _, err := sqlguard.RollsBackToSavepoint("rollback to"); err == nil {
+		t.Error("unparsable text gave an answer")
+	}
+}

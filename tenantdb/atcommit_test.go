@@ -193,3 +193,79 @@ func TestQueueAtCommitFreezesArgs(t *testing.T) {
 		t.Errorf("queued work after a failed statement: %v, want ErrCommitRollback", err)
 	}
 }
+
+// TestQueueAtCommitAndSavepoints: a savepoint rolled back takes what was
+// queued inside it (a nested PgxTx), and a ROLLBACK TO SAVEPOINT sent as
+// SQL after statements were queued is refused, unsent, so that no queued
+// statement commits while the work around it was undone.
+func TestQueueAtCommitAndSavepoints(t *testing.T) {
+	db := schema(t)
+	pool, _ := appPool(t, db, 1, "")
+	p := newPool(t, pool, tenantdb.Config{})
+	ctx := staffCtx(clinicA, staffA)
+	admin := db.Conn(t, pgtest.Admin)
+	insert := "insert into patients (clinic_id, id, name) values ($1, gen_random_uuid(), $2)"
+	count := func(name string) int {
+		t.Helper()
+		var n int
+		if err := admin.QueryRow(context.Background(), "select count(*) from patients where name = $1", name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	err := p.Tx(ctx, func(tx *tenantdb.Tx) error {
+		if err := tx.QueueAtCommit(insert, clinicA, "before"); err != nil {
+			return err
+		}
+		undone, err := tx.Pgx().Begin(ctx)
+		if err != nil {
+			return err
+		}
+		if err := tx.QueueAtCommit(insert, clinicA, "in-undone"); err != nil {
+			return err
+		}
+		if err := undone.Rollback(ctx); err != nil {
+			return err
+		}
+		kept, err := tx.Pgx().Begin(ctx)
+		if err != nil {
+			return err
+		}
+		if err := tx.QueueAtCommit(insert, clinicA, "in-kept"); err != nil {
+			return err
+		}
+		if err := kept.Commit(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "savepoint s"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, insert, clinicA, "raw-undone"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "rollback to savepoint s"); !errors.Is(err, tenantdb.ErrTxControl) {
+			t.Errorf("ROLLBACK TO SAVEPOINT after queueing: %v, want ErrTxControl", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int{"before": 1, "in-undone": 0, "in-kept": 1, "raw-undone": 1} {
+		if got := count(name); got != want {
+			t.Errorf("%d patients named %q, want %d", got, name, want)
+		}
+	}
+	// Without anything queued, a rollback to a savepoint is the
+	// application's to send.
+	err = p.Tx(ctx, func(tx *tenantdb.Tx) error {
+		if _, err := tx.Exec(ctx, "savepoint s"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "rollback to savepoint s")
+		return err
+	})
+	if err != nil {
+		t.Errorf("a rollback to a savepoint with nothing queued: %v", err)
+	}
+}

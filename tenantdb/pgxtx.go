@@ -35,6 +35,7 @@ type PgxTx struct {
 	tx     *Tx
 	on     pgx.Tx // tx.tx, or a pgx savepoint transaction on it
 	nested bool
+	queued int // of a nested view: how many statements were queued for COMMIT when it began
 }
 
 var (
@@ -48,7 +49,8 @@ func (tx *Tx) Pgx() *PgxTx { return &PgxTx{tx: tx, on: tx.tx} }
 
 // Begin takes a savepoint in the tenant transaction and returns a PgxTx
 // over it: its Commit releases the savepoint, its Rollback rolls back to
-// it. It returns [ErrTxDone] once the tenant transaction's function has
+// it, with the statements queued for COMMIT ([Tx.QueueAtCommit]) since
+// it was taken. It returns [ErrTxDone] once the tenant transaction's function has
 // returned.
 func (t *PgxTx) Begin(ctx context.Context) (pgx.Tx, error) {
 	if t.tx.done {
@@ -58,7 +60,7 @@ func (t *PgxTx) Begin(ctx context.Context) (pgx.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &PgxTx{tx: t.tx, on: sp, nested: true}, nil
+	return &PgxTx{tx: t.tx, on: sp, nested: true, queued: len(t.tx.atCommit)}, nil
 }
 
 // Commit releases the savepoint of a PgxTx that [PgxTx.Begin] returned.
@@ -83,6 +85,10 @@ func (t *PgxTx) Rollback(ctx context.Context) error {
 	}
 	if t.tx.done {
 		return ErrTxDone
+	}
+	// What was queued for COMMIT inside the savepoint goes with it.
+	if len(t.tx.atCommit) > t.queued {
+		t.tx.atCommit = t.tx.atCommit[:t.queued]
 	}
 	return t.on.Rollback(ctx)
 }

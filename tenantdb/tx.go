@@ -325,6 +325,18 @@ func (tx *Tx) check(sql string, args []any) error {
 	if err := checkControl(sql); err != nil {
 		return err
 	}
+	if len(tx.atCommit) > 0 {
+		// Statements queued for COMMIT cannot be taken back by SQL text
+		// the Tx does not follow: refuse a rollback to a savepoint, which
+		// would undo work around them and still send them.
+		back, err := sqlguard.RollsBackToSavepoint(sql)
+		if err != nil {
+			return fmt.Errorf("tenantdb: refused unsent: %w", err)
+		}
+		if back {
+			return fmt.Errorf("%w: ROLLBACK TO SAVEPOINT after statements were queued for COMMIT (roll back a PgxTx.Begin savepoint instead, which drops what was queued inside it)", ErrTxControl)
+		}
+	}
 	return tx.pool.check(sql, args, tx.tenant)
 }
 
