@@ -67,6 +67,7 @@ const (
 	CodeInvalid      = "invalid"               // 422: a value the database refused
 	CodeNoReason     = "reason_required"       // 422: an impersonation without a stated reason
 	CodeDuration     = "duration_out_of_range" // 422: an impersonation longer than allowed
+	CodeBusy         = "busy"                  // 503: the tenant's share of the database is in use; try again
 	CodeRetry        = "retry"                 // 503: a transient conflict between transactions; try again
 	CodeTimeout      = "timeout"               // 503: the request ran out of time
 	CodeUnavailable  = "unavailable"           // 503: the database cannot answer just now
@@ -93,6 +94,7 @@ const (
 //	422 duration_out_of_range impersonation.ErrDuration
 //	422 invalid             SQLSTATE class 22 (a data exception: a value out of range, too
 //	                        long, malformed), 23502 (not null), 23514 (check)
+//	503 busy                tenantdb.ErrBusy (the tenant holds its whole share of the pool)
 //	503 retry               SQLSTATE 40001 (serialization), 40P01 (deadlock), 55P03 (lock
 //	                        not available)
 //	503 timeout             context.DeadlineExceeded, SQLSTATE 57014 (statement timeout)
@@ -139,6 +141,8 @@ func answer(err error) jwtctx.Problem {
 			return notFound
 		}
 		return internal
+	case errors.Is(err, tenantdb.ErrBusy):
+		return busy
 	case errors.Is(err, impersonation.ErrGrantEnded):
 		return grantEnded
 	case errors.Is(err, impersonation.ErrNoReason):
@@ -269,6 +273,8 @@ var (
 		Detail: "Impersonation needs a stated reason."}
 	duration = jwtctx.Problem{Status: http.StatusUnprocessableEntity, Title: "Unprocessable Content", Code: CodeDuration,
 		Detail: "The impersonation's duration is out of the allowed range."}
+	busy = jwtctx.Problem{Status: http.StatusServiceUnavailable, Title: "Service Unavailable", Code: CodeBusy,
+		Detail: "Too much of this tenant's work is running. Try again shortly.", Header: retryHeader()}
 	retry = jwtctx.Problem{Status: http.StatusServiceUnavailable, Title: "Service Unavailable", Code: CodeRetry,
 		Detail: "The request met a concurrent change. Try again.", Header: retryHeader()}
 	timeout = jwtctx.Problem{Status: http.StatusServiceUnavailable, Title: "Service Unavailable", Code: CodeTimeout,

@@ -68,6 +68,7 @@ func TestFor(t *testing.T) {
 		{"check", pgError("23514"), 422, problem.CodeInvalid},
 		{"value too long", pgError("22001"), 422, problem.CodeInvalid},
 		{"malformed uuid", pgError("22P02"), 422, problem.CodeInvalid},
+		{"the tenant's share in use", tenantdb.ErrBusy, 503, problem.CodeBusy},
 		{"serialization", pgError("40001"), 503, problem.CodeRetry},
 		{"deadlock", pgError("40P01"), 503, problem.CodeRetry},
 		{"lock timeout", pgError("55P03"), 503, problem.CodeRetry},

@@ -6,7 +6,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // errEmptyBatch is what the results of an empty batch answer to Exec,
@@ -32,7 +31,7 @@ func (p *Pool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	if err != nil {
 		return errBatchResults{err}
 	}
-	ctxSQL, ctxArgs, err := ContextSQL(ctx, pr)
+	ctxSQL, ctxArgs, err := p.contextSQL(ctx, pr)
 	if err != nil {
 		return errBatchResults{err}
 	}
@@ -52,7 +51,7 @@ func (p *Pool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	if len(b.QueuedQueries) == 0 {
 		return emptyBatch{}
 	}
-	conn, err := p.pool.Acquire(ctx)
+	conn, err := p.acquire(ctx, pr.Tenant)
 	if err != nil {
 		return errBatchResults{err}
 	}
@@ -69,7 +68,7 @@ func (p *Pool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	br := conn.Conn().SendBatch(ctx, full)
 	if _, err := br.Exec(); err != nil {
 		br.Close()
-		err = p.contextErr(ctx, conn, err)
+		err = p.contextErr(ctx, conn.pc, err)
 		conn.Release()
 		return errBatchResults{err}
 	}
@@ -80,7 +79,7 @@ func (p *Pool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 // connection when closed.
 type pooledBatch struct {
 	br       hiddenBatch
-	conn     *pgxpool.Conn // nil once released
+	conn     *lease // nil once released
 	closeErr error
 }
 

@@ -58,6 +58,17 @@ type Config struct {
 	// never sees.
 	OnSystem func(ctx context.Context, tx pgx.Tx, use SystemUse) error
 
+	// Share is what one tenant's work may hold of the pool at once (its
+	// connections, how long work beyond that waits, a statement timeout),
+	// so that one tenant's load cannot take the pool from the others. The
+	// zero Share is no limit.
+	Share Share
+
+	// ShareFor, when set, gives the Share of each tenant (a larger one for
+	// a tenant on a larger plan), in place of Share. It is called for every
+	// piece of work and must be fast and safe for concurrent use.
+	ShareFor func(tenant tenancy.ID) Share
+
 	// RollbackTimeout bounds the ROLLBACK sent after a failure, a panic or
 	// a cancelled context. Default 5s; past it the connection is closed,
 	// which rolls back too.

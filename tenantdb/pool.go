@@ -31,6 +31,9 @@ type Pool struct {
 	rollbackTimeout time.Duration
 	model           *rls.Model
 	principals      tenancy.Principals // the model's, read once
+	share           Share
+	shareFor        func(tenancy.ID) Share
+	shares          shares
 }
 
 // Querier is what store code needs: [Pool] (each call its own
@@ -94,6 +97,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Pool, error) {
 		system:          cfg.System,
 		onSystem:        cfg.OnSystem,
 		rollbackTimeout: cmp.Or(cfg.RollbackTimeout, defaultRollbackTimeout),
+		share:           cfg.Share,
+		shareFor:        cfg.ShareFor,
 	}, nil
 }
 
@@ -189,7 +194,23 @@ func ContextSQL(ctx context.Context, p tenancy.Principal) (string, []any, error)
 	if !ok {
 		return setContextSQL, args, nil
 	}
-	ms := time.Until(deadline).Milliseconds()
+	return withTimeout(args, time.Until(deadline))
+}
+
+// contextSQLWithin is [ContextSQL] for a statement timeout of d, whatever
+// the context's deadline.
+func contextSQLWithin(p tenancy.Principal, d time.Duration) (string, []any, error) {
+	args, err := contextArgs(p)
+	if err != nil {
+		return "", nil, err
+	}
+	return withTimeout(args, d)
+}
+
+// withTimeout is the context statement that also sets statement_timeout to
+// d (at least 1 ms), with its arguments.
+func withTimeout(args []any, d time.Duration) (string, []any, error) {
+	ms := d.Milliseconds()
 	if ms < 1 {
 		ms = 1
 	}
@@ -208,22 +229,22 @@ func contextArgs(p tenancy.Principal) ([]any, error) {
 // prepare checks ctx's principal and the statement, in that order, before
 // anything touches the network, and returns the batch to send: the context
 // statement and the statement.
-func (p *Pool) prepare(ctx context.Context, sql string, args []any) (*pgx.Batch, error) {
+func (p *Pool) prepare(ctx context.Context, sql string, args []any) (*pgx.Batch, tenancy.ID, error) {
 	pr, err := p.require(ctx)
 	if err != nil {
-		return nil, err
+		return nil, tenancy.ID{}, err
 	}
-	ctxSQL, ctxArgs, err := ContextSQL(ctx, pr)
+	ctxSQL, ctxArgs, err := p.contextSQL(ctx, pr)
 	if err != nil {
-		return nil, err
+		return nil, tenancy.ID{}, err
 	}
 	if args, err = ReadArgs(args); err != nil {
-		return nil, err
+		return nil, tenancy.ID{}, err
 	}
 	if err := p.check(sql, args, pr.Tenant); err != nil {
-		return nil, err
+		return nil, tenancy.ID{}, err
 	}
-	return batchOf(ctxSQL, ctxArgs, sql, args), nil
+	return batchOf(ctxSQL, ctxArgs, sql, args), pr.Tenant, nil
 }
 
 // require returns the principal in ctx when it has a tenant, came from
@@ -269,17 +290,17 @@ func unsupportedArg(args []any) error {
 // use) from one of [Config.Sources] (else [ErrUnverifiedPrincipal]), and
 // returns the guard's error, unsent, for a refused statement.
 func (p *Pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	batch, err := p.prepare(ctx, sql, args)
+	batch, tenant, err := p.prepare(ctx, sql, args)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
-	return p.exec(ctx, batch)
+	return p.exec(ctx, tenant, batch)
 }
 
 // exec sends batch (the context statement, then one statement) and returns
 // the statement's tag.
-func (p *Pool) exec(ctx context.Context, batch *pgx.Batch) (pgconn.CommandTag, error) {
-	conn, err := p.pool.Acquire(ctx)
+func (p *Pool) exec(ctx context.Context, tenant tenancy.ID, batch *pgx.Batch) (pgconn.CommandTag, error) {
+	conn, err := p.acquire(ctx, tenant)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -287,7 +308,7 @@ func (p *Pool) exec(ctx context.Context, batch *pgx.Batch) (pgconn.CommandTag, e
 	br := conn.Conn().SendBatch(ctx, batch)
 	if _, err := br.Exec(); err != nil {
 		br.Close()
-		return pgconn.CommandTag{}, p.contextErr(ctx, conn, err)
+		return pgconn.CommandTag{}, p.contextErr(ctx, conn.pc, err)
 	}
 	tag, err := br.Exec()
 	if cerr := br.Close(); err == nil {
@@ -302,24 +323,24 @@ func (p *Pool) exec(ctx context.Context, batch *pgx.Batch) (pgconn.CommandTag, e
 // are closed; always close them. Errors, including a refusal by the guard,
 // are returned before any rows.
 func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	batch, err := p.prepare(ctx, sql, args)
+	batch, tenant, err := p.prepare(ctx, sql, args)
 	if err != nil {
 		return nil, err
 	}
-	return p.query(ctx, batch)
+	return p.query(ctx, tenant, batch)
 }
 
 // query sends batch (the context statement, then one query) and returns
 // the query's rows, which release the connection when closed.
-func (p *Pool) query(ctx context.Context, batch *pgx.Batch) (pgx.Rows, error) {
-	conn, err := p.pool.Acquire(ctx)
+func (p *Pool) query(ctx context.Context, tenant tenancy.ID, batch *pgx.Batch) (pgx.Rows, error) {
+	conn, err := p.acquire(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
 	br := conn.Conn().SendBatch(ctx, batch)
 	if _, err := br.Exec(); err != nil {
 		br.Close()
-		err = p.contextErr(ctx, conn, err)
+		err = p.contextErr(ctx, conn.pc, err)
 		conn.Release()
 		return nil, err
 	}
@@ -353,7 +374,7 @@ func batchOf(ctxSQL string, ctxArgs []any, sql string, args []any) *pgx.Batch {
 type batchRows struct {
 	rows     pgx.Rows // unexported: see hiddenConnRows
 	br       pgx.BatchResults
-	conn     *pgxpool.Conn
+	conn     *lease
 	closed   bool
 	closeErr error
 }

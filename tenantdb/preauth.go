@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/rls"
 )
 
@@ -84,7 +85,7 @@ func (a *PreAuth) Query(ctx context.Context, function string, args ...any) (pgx.
 	if err != nil {
 		return nil, err
 	}
-	return a.pool.query(ctx, b)
+	return a.pool.query(ctx, tenancy.ID{}, b) // before a tenant is known: no share to take
 }
 
 // QueryRow is [PreAuth.Query] for at most one row; its errors, and
@@ -100,7 +101,7 @@ func (a *PreAuth) Exec(ctx context.Context, function string, args ...any) (pgcon
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
-	return a.pool.exec(ctx, b)
+	return a.pool.exec(ctx, tenancy.ID{}, b)
 }
 
 // Model returns the model whose pre-auth functions a calls.

@@ -100,11 +100,11 @@ func checkTxOptions(opts pgx.TxOptions) error {
 // (which checkTxOptions accepted). record, if set, runs first in the
 // transaction, on the raw transaction.
 func (p *Pool) tx(ctx context.Context, pr tenancy.Principal, opts pgx.TxOptions, record func(pgx.Tx) error, fn func(context.Context, *Tx) error) error {
-	ctxSQL, ctxArgs, err := ContextSQL(ctx, pr)
+	ctxSQL, ctxArgs, err := p.contextSQL(ctx, pr)
 	if err != nil {
 		return err
 	}
-	pc, err := p.pool.Acquire(ctx)
+	pc, err := p.acquire(ctx, pr.Tenant)
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func (p *Pool) tx(ctx context.Context, pr tenancy.Principal, opts pgx.TxOptions,
 	if err := br.Close(); err != nil {
 		p.rollback(ctx, tx.tx)
 		if isSessionState(err) {
-			discard(ctx, pc, p.rollbackTimeout)
+			discard(ctx, pc.pc, p.rollbackTimeout)
 			return ErrSessionState
 		}
 		return fmt.Errorf("tenantdb: begin: %w", err)
