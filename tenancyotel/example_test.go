@@ -42,7 +42,7 @@ func ExampleGuard() {
 	for _, m := range rm.ScopeMetrics[0].Metrics {
 		for _, p := range m.Data.(metricdata.Sum[int64]).DataPoints {
 			rule, _ := p.Attributes.Value(tenancyotel.KeyRule)
-			fmt.Println(m.Name, rule.Emit(), p.Value)
+			fmt.Println(m.Name, rule.String(), p.Value)
 		}
 	}
 	// Output:

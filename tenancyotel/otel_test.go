@@ -131,10 +131,10 @@ func TestSpansAndMetrics(t *testing.T) {
 	for _, s := range ended {
 		attrs := map[attribute.Key]string{}
 		for _, kv := range s.Attributes() {
-			attrs[kv.Key] = kv.Value.Emit()
+			attrs[kv.Key] = kv.Value.String()
 			for _, leak := range []string{secretN, orgA.String(), "notes", "req-1"} {
-				if strings.Contains(kv.Value.Emit(), leak) {
-					t.Errorf("span %s: attribute %s = %q carries %q", s.Name(), kv.Key, kv.Value.Emit(), leak)
+				if strings.Contains(kv.Value.String(), leak) {
+					t.Errorf("span %s: attribute %s = %q carries %q", s.Name(), kv.Key, kv.Value.String(), leak)
 				}
 			}
 		}
@@ -172,7 +172,7 @@ func TestSpansAndMetrics(t *testing.T) {
 			case metricdata.Sum[int64]:
 				for _, p := range d.DataPoints {
 					rule, _ := p.Attributes.Value(tenancyotel.KeyRule)
-					got[m.Name+" "+rule.Emit()] = fmt.Sprint(p.Value)
+					got[m.Name+" "+rule.String()] = fmt.Sprint(p.Value)
 				}
 			case metricdata.Histogram[float64]:
 				for _, p := range d.DataPoints {
@@ -198,7 +198,7 @@ func TestTenantAttributeWhenAllowed(t *testing.T) {
 	named := 0
 	for _, s := range f.spans.Ended() {
 		for _, kv := range s.Attributes() {
-			if kv.Key == tenancyotel.KeyTenant && kv.Value.Emit() == orgA.String() {
+			if kv.Key == tenancyotel.KeyTenant && kv.Value.String() == orgA.String() {
 				named++
 			}
 		}
