@@ -79,7 +79,8 @@ func (p *Pool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 // connection when closed.
 type pooledBatch struct {
 	br       hiddenBatch
-	conn     *lease // nil once released
+	conn     lease
+	released bool
 	closeErr error
 }
 
@@ -91,12 +92,12 @@ func (b *pooledBatch) QueryRow() pgx.Row                { return b.br.QueryRow()
 // the connection to the pool; it returns the first error, again when
 // called again.
 func (b *pooledBatch) Close() error {
-	if b.conn == nil {
+	if b.released {
 		return b.closeErr
 	}
 	b.closeErr = b.br.Close()
 	b.conn.Release()
-	b.conn = nil
+	b.released = true
 	return b.closeErr
 }
 

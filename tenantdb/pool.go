@@ -374,7 +374,7 @@ func batchOf(ctxSQL string, ctxArgs []any, sql string, args []any) *pgx.Batch {
 type batchRows struct {
 	rows     pgx.Rows // unexported: see hiddenConnRows
 	br       pgx.BatchResults
-	conn     *lease
+	conn     lease
 	closed   bool
 	closeErr error
 }

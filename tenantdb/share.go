@@ -172,10 +172,10 @@ type lease struct {
 }
 
 // Conn is the connection.
-func (l *lease) Conn() *pgx.Conn { return l.pc.Conn() }
+func (l lease) Conn() *pgx.Conn { return l.pc.Conn() }
 
 // Release returns the connection to the pool, then the tenant's share.
-func (l *lease) Release() {
+func (l lease) Release() {
 	l.pc.Release()
 	if l.shared {
 		l.p.shares.release(l.tenant)
@@ -185,13 +185,15 @@ func (l *lease) Release() {
 // acquire takes one of tenant's share of the pool ([Share.Conns]), then a
 // connection. Work with no tenant (pre-auth calls) takes no share. Its
 // errors: [ErrBusy] or the context's, with nothing taken, or the pool's.
-func (p *Pool) acquire(ctx context.Context, tenant tenancy.ID) (*lease, error) {
+// The lease is a value, so that the path every statement takes allocates
+// nothing for it.
+func (p *Pool) acquire(ctx context.Context, tenant tenancy.ID) (lease, error) {
 	s := Share{}
 	if !tenant.IsZero() {
 		s = p.shareOf(tenant)
 	}
 	if err := p.shares.acquire(ctx, tenant, s); err != nil {
-		return nil, err
+		return lease{}, err
 	}
 	shared := s.Conns > 0
 	conn, err := p.pool.Acquire(ctx)
@@ -199,9 +201,9 @@ func (p *Pool) acquire(ctx context.Context, tenant tenancy.ID) (*lease, error) {
 		if shared {
 			p.shares.release(tenant)
 		}
-		return nil, err
+		return lease{}, err
 	}
-	return &lease{pc: conn, p: p, tenant: tenant, shared: shared}, nil
+	return lease{pc: conn, p: p, tenant: tenant, shared: shared}, nil
 }
 
 // contextSQL is [ContextSQL] with the tenant's [Share.StatementTimeout]:
