@@ -21,6 +21,11 @@
 // role's connection pool and REQUEST_TIMEOUT bounds each request (default
 // 15s); a request that cannot get a connection or finish its queries in
 // time answers 503 with Retry-After.
+//
+// OIDC_ISSUER and OIDC_AUDIENCE (both or neither) make the API accept the
+// access tokens of an external OpenID provider for clinic staff, beside
+// its own sign-in; OIDC_ALLOW_JWT_TYP=1 accepts tokens typed "JWT". The
+// claims the provider must add are in app.IdentityProvider's doc.
 package main
 
 import (
@@ -65,6 +70,13 @@ func main() {
 			os.Exit(2)
 		}
 		cfg.RequestTimeout = d
+	}
+	switch iss, aud := os.Getenv("OIDC_ISSUER"), os.Getenv("OIDC_AUDIENCE"); {
+	case iss != "" && aud != "":
+		cfg.IdentityProvider = &app.IdentityProvider{Issuer: iss, Audience: aud, AllowJWTType: os.Getenv("OIDC_ALLOW_JWT_TYP") == "1"}
+	case iss != "" || aud != "":
+		fmt.Fprintln(os.Stderr, "OIDC_ISSUER and OIDC_AUDIENCE go together: set both to accept an identity provider's tokens, or neither")
+		os.Exit(2)
 	}
 	flag.StringVar(&cfg.Addr, "addr", envOr("ADDR", "127.0.0.1:8080"), "HTTP listen address (env ADDR)")
 	flag.StringVar(&cfg.DataDir, "data", envOr("DENTALCLINIC_DATA_DIR", defaultDataDir()),

@@ -46,9 +46,10 @@ type mux interface {
 }
 
 // routes registers the API on m, every route behind a middleware that
-// verifies auth's tokens; the writes are for members only.
+// verifies auth's tokens (its own, and its identity providers' access
+// tokens); the writes are for members only.
 func (s *server) routes(m mux, auth *jwtctx.Authority) error {
-	mw, err := jwtctx.NewMiddleware(auth, jwtctx.MiddlewareConfig{Accept: jwtctx.SessionToken})
+	mw, err := jwtctx.NewMiddleware(auth, jwtctx.MiddlewareConfig{Accept: jwtctx.SessionToken | jwtctx.AccessToken})
 	if err != nil {
 		return err
 	}

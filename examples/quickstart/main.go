@@ -13,6 +13,10 @@
 //
 // It migrates, writes two demo organizations on first run, prints a token
 // for each demo user, and serves on ADDR (default 127.0.0.1:8080).
+//
+// With OIDC_ISSUER and OIDC_AUDIENCE set it also accepts the access tokens
+// of that OpenID provider (Auth0, Keycloak, Zitadel, …), whose claims say
+// the user's organization, id and kind (see providerClaims).
 package main
 
 import (
@@ -77,7 +81,16 @@ func run(ctx context.Context, rolesSQL string) error {
 	if err != nil {
 		return err
 	}
-	auth, err := newAuthority(model)
+	var providers []*jwtctx.Provider
+	if iss, aud := os.Getenv("OIDC_ISSUER"), os.Getenv("OIDC_AUDIENCE"); iss != "" || aud != "" {
+		p, err := identityProvider(ctx, iss, aud, nil)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		providers = append(providers, p)
+	}
+	auth, err := newAuthority(model, providers...)
 	if err != nil {
 		return err
 	}
@@ -122,9 +135,35 @@ func openPool(ctx context.Context, appURL string, model *rls.Model, log *slog.Lo
 	})
 }
 
+// providerClaims says where an identity provider's access token holds the
+// organization, the user and the kind: custom claims, which Auth0 Actions,
+// Keycloak mappers and Zitadel actions can all add. A kind other than
+// "member" or "guest" is refused.
+var providerClaims = jwtctx.ClaimMapping{
+	Tenant:  jwtctx.TenantClaim{Path: jwtctx.ClaimPath{"https://tracker.example/org_id"}},
+	Subject: jwtctx.ClaimPath{"https://tracker.example/user_id"},
+	Kind: jwtctx.KindClaim{Path: jwtctx.ClaimPath{"https://tracker.example/kind"},
+		Values: map[string]tenancy.Kind{"member": member, "guest": guest}},
+}
+
+// identityProvider reads the discovery document and key set of the OpenID
+// provider at issuer, whose access tokens name audience; client reaches it
+// (nil for a default client).
+func identityProvider(ctx context.Context, issuer, audience string, client *http.Client) (*jwtctx.Provider, error) {
+	p, err := jwtctx.NewProvider(ctx, jwtctx.ProviderConfig{
+		Issuer: issuer, Audience: audience, Claims: providerClaims, HTTPClient: client,
+		AllowJWTType: true, // most providers type access tokens "JWT"; the audience tells them from ID tokens
+	})
+	if err != nil {
+		return nil, fmt.Errorf("OIDC_ISSUER %s: %w", issuer, err)
+	}
+	return p, nil
+}
+
 // newAuthority makes a token authority with a fresh Ed25519 key, for the
-// principals the model declares.
-func newAuthority(model *rls.Model) (*jwtctx.Authority, error) {
+// principals the model declares, that also accepts the access tokens of
+// providers.
+func newAuthority(model *rls.Model, providers ...*jwtctx.Provider) (*jwtctx.Authority, error) {
 	key, err := jwtctx.GenerateKey("quickstart-1")
 	if err != nil {
 		return nil, err
@@ -135,5 +174,6 @@ func newAuthority(model *rls.Model) (*jwtctx.Authority, error) {
 		SigningKey: key,
 		Revoker:    jwtctx.NoRevocation, // demo tokens live an hour; a real service revokes on logout
 		Principals: model.Principals(),
+		Providers:  providers,
 	})
 }

@@ -202,8 +202,11 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 }
 
 func tokenTypeName(t jwtctx.TokenType) string {
-	if t == jwtctx.ImpersonationToken {
+	switch t {
+	case jwtctx.ImpersonationToken:
 		return "impersonation"
+	case jwtctx.AccessToken:
+		return "identity_provider"
 	}
 	return "session"
 }

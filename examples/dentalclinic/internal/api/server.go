@@ -115,8 +115,11 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	// An external identity provider's access tokens are accepted when
+	// the authority has one (Config.Tokens); without one they are refused
+	// as tokens of an issuer not configured.
 	auth, err := jwtctx.NewMiddleware(s.tokens, jwtctx.MiddlewareConfig{
-		Accept: jwtctx.AnyToken,
+		Accept: jwtctx.AnyToken | jwtctx.AccessToken,
 		OnError: func(r *http.Request, requestID string, err error) {
 			s.log.InfoContext(r.Context(), "token refused", "reason", err, "request_id", requestID)
 		},
@@ -167,7 +170,7 @@ func (s *Server) handle(auth *jwtctx.Middleware, method, path string, allow Allo
 	if allow.Public {
 		handler = s.logged(method, path, handler)
 	} else {
-		handler = auth.Handler(s.logged(method, path, s.activeClinic(s.auditMW.Handler(permit(allow, h)))))
+		handler = auth.Handler(s.logged(method, path, s.activeClinic(s.externalStaff(s.auditMW.Handler(permit(allow, h))))))
 	}
 	handler = withDeadline(s.timeout, handler)
 	s.router.Handle(path, handler).Methods(method)

@@ -29,6 +29,7 @@ import (
 	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/embedded"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
@@ -101,6 +102,64 @@ type Config struct {
 	// API, if set, receives the API server once it is built, before it
 	// serves: tests read its route table, the leak harness's inventory.
 	API func(*api.Server)
+
+	// IdentityProvider, if set, is an external OpenID provider whose
+	// access tokens the API accepts for clinic staff, beside the app's
+	// own sign-in (OIDC_ISSUER and OIDC_AUDIENCE in main).
+	IdentityProvider *IdentityProvider
+}
+
+// IdentityProvider is an external OpenID provider (Auth0, Keycloak,
+// Zitadel, Okta, …) whose access tokens the API accepts for clinic staff.
+// The provider puts three claims in them, named by ClaimClinic, ClaimStaff
+// and ClaimRoles (Auth0 Actions, Keycloak mappers and Zitadel actions all
+// add such claims): the clinic's id, the staff member's id in this app, and
+// the staff roles the provider grants. The API admits a token only for an
+// enabled staff account of that clinic holding every role it claims.
+type IdentityProvider struct {
+	// Issuer is the provider's issuer identifier, an https URL;
+	// discovery and the key set are read from it. Required.
+	Issuer string
+	// Audience is this API's identifier at the provider. Required.
+	Audience string
+	// AllowJWTType accepts access tokens typed "JWT" (Keycloak, Zitadel,
+	// Auth0's default profile) besides RFC 9068's "at+jwt".
+	AllowJWTType bool
+	// HTTPClient reaches the provider; nil means a default client.
+	HTTPClient *http.Client
+	// RefreshInterval is how often the key set is fetched again; zero
+	// means jwtctx's default.
+	RefreshInterval time.Duration
+}
+
+// The claims of an IdentityProvider's access tokens.
+const (
+	ClaimClinic = "https://mydentalpractice.example/clinic_id"
+	ClaimStaff  = "https://mydentalpractice.example/staff_id"
+	ClaimRoles  = "https://mydentalpractice.example/roles"
+)
+
+// provider connects to cfg's identity provider: discovery and the first
+// key set fetch, bounded by ctx. Nil cfg means none.
+func (cfg *IdentityProvider) provider(ctx context.Context, log *slog.Logger) (*jwtctx.Provider, error) {
+	if cfg == nil {
+		return nil, nil
+	}
+	p, err := jwtctx.NewProvider(ctx, jwtctx.ProviderConfig{
+		Issuer: cfg.Issuer, Audience: cfg.Audience, AllowJWTType: cfg.AllowJWTType,
+		HTTPClient: cfg.HTTPClient, RefreshInterval: cfg.RefreshInterval,
+		Claims: jwtctx.ClaimMapping{
+			Tenant:  jwtctx.TenantClaim{Path: jwtctx.ClaimPath{ClaimClinic}},
+			Kind:    jwtctx.KindClaim{Fixed: kinds.Staff},
+			Subject: jwtctx.ClaimPath{ClaimStaff},
+			Roles:   jwtctx.RolesClaim{Path: jwtctx.ClaimPath{ClaimRoles}},
+		},
+		OnRefreshError: func(err error) { log.Warn("identity provider", "err", err) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("identity provider: %w", err)
+	}
+	return p, nil
 }
 
 // sessionMaxLifetime is the longest lifetime of a token the app accepts;
@@ -229,8 +288,17 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	idp, err := cfg.IdentityProvider.provider(ctx, cfg.Log)
+	if err != nil {
+		return err
+	}
+	var providers []*jwtctx.Provider
+	if idp != nil {
+		defer idp.Close()
+		providers = append(providers, idp)
+	}
 	tokens, err := jwtctx.New(jwtctx.Config{
-		Issuer: "dentalclinic", Audience: "dentalclinic-api",
+		Issuer: "dentalclinic", Audience: "dentalclinic-api", Providers: providers,
 		SigningKey: key, Revoker: grants, Now: cfg.Now,
 		Principals:  model.Principals(),
 		MaxLifetime: sessionMaxLifetime, MaxImpersonationLifetime: impersonation.MaxGrantDuration,

@@ -45,6 +45,8 @@ type ownAppOptions struct {
 	bouncer bool
 	// log receives the app's log; nil discards it.
 	log io.Writer
+	// idp is Config.IdentityProvider.
+	idp *IdentityProvider
 }
 
 // ownApp is an app run for one test.
@@ -185,7 +187,8 @@ func (oa *ownApp) launch(o ownAppOptions, conns connStrings, dir string) error {
 			AuditAdminDatabaseURL: conns.auditAdmin, AuditRole: conns.audit,
 			DataDir: dir, Seed: true, MaxConns: o.maxConns, RequestTimeout: o.timeout,
 			Log: slog.New(slog.NewTextHandler(logw, nil)), Ready: ready,
-			API: func(s *api.Server) { oa.api = s },
+			API:              func(s *api.Server) { oa.api = s },
+			IdentityProvider: o.idp,
 		})
 	}()
 	select {

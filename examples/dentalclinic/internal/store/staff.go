@@ -245,3 +245,17 @@ func (s *Store) UpdateStaff(ctx context.Context, id tenancy.ID, in StaffUpdate) 
 	}
 	return out, wrap("update staff", err)
 }
+
+// StaffStanding returns the roles of the caller's own staff account and
+// whether it is disabled, or ErrNotFound when the caller's subject is no
+// staff account of the clinic. The API asks it for principals that an
+// external identity provider vouched for: the provider authenticates them,
+// the clinic's staff list says what they may do.
+func (s *Store) StaffStanding(ctx context.Context) (roles []string, disabled bool, err error) {
+	p, err := tenant(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	err = s.db.QueryRow(ctx, `select roles, disabled from staff where clinic_id = $1 and id = $2`, p.Tenant, p.Subject).Scan(&roles, &disabled)
+	return roles, disabled, wrap("read the staff account", notFound(err))
+}
