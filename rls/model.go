@@ -109,6 +109,9 @@ func NewModel(cfg Config, tables ...Table) (*Model, error) {
 		}
 		m.tables = append(m.tables, r)
 	}
+	if n := len(slices.DeleteFunc(slices.Clone(m.tables), func(t table) bool { return t.ListsTenants == "" })); n > 1 {
+		return nil, fmt.Errorf("%w: %d tables list the tenants (ListsTenants), want at most one", ErrInvalidTable, n)
+	}
 	for i, t := range m.tables {
 		m.qualified[t.schema+"\x00"+t.name] = i
 		m.named[t.name] = append(m.named[t.name], i)
@@ -143,6 +146,18 @@ func (m *Model) Tables() []Table {
 		out[i] = t.Table
 	}
 	return out
+}
+
+// TenantList returns the quoted, schema-qualified name of the registry
+// that lists the tenants ([Table.ListsTenants]) and the quoted name of its
+// key column, ready to stand in SQL; ok is false when no table lists them.
+func (m *Model) TenantList() (table, column string, ok bool) {
+	for _, t := range m.tables {
+		if t.ListsTenants != "" {
+			return t.qualified(), quoteIdent(t.ListsTenants), true
+		}
+	}
+	return "", "", false
 }
 
 // Spec returns the model as a [Spec], the JSON form that [ParseSpec] reads.

@@ -91,6 +91,11 @@ func TestModelRefuses(t *testing.T) {
 		{"function without schema", rls.Config{Functions: []string{"lower"}}, nil, rls.ErrInvalidConfig},
 		{"function with arguments", rls.Config{Functions: []string{"app.f(int)"}}, nil, rls.ErrInvalidConfig},
 		{"pre-auth three parts", rls.Config{PreAuth: []string{"a.b.c"}}, nil, rls.ErrInvalidConfig},
+		{"two lists of tenants", rls.Config{}, []rls.Table{{Name: "a.t", Kind: rls.Registry, ListsTenants: "id"}, {Name: "a.u", Kind: rls.Registry, ListsTenants: "id"}}, rls.ErrInvalidTable},
+		{"tenant table lists tenants", rls.Config{}, []rls.Table{{Name: "a.t", ListsTenants: "id"}}, rls.ErrInvalidTable},
+		{"private table lists tenants", rls.Config{}, []rls.Table{{Name: "a.t", Kind: rls.Private, ListsTenants: "id"}}, rls.ErrInvalidTable},
+		{"catalog lists tenants", rls.Config{}, []rls.Table{{Name: "pg_catalog.pg_roles", Kind: rls.Registry, ListsTenants: "oid"}}, rls.ErrInvalidTable},
+		{"list column malformed", rls.Config{}, []rls.Table{{Name: "a.t", Kind: rls.Registry, ListsTenants: ""}, {Name: "a.u", Kind: rls.Registry, ListsTenants: "a\x00b"}}, rls.ErrInvalidTable},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := rls.NewModel(tt.cfg, tt.tables...)
@@ -168,5 +173,21 @@ func TestModelSystemSchemas(t *testing.T) {
 		if strings.Contains(line, "SCHEMA pg_catalog") {
 			t.Errorf("Generate grants on pg_catalog: %s", line)
 		}
+	}
+}
+
+// TestModelTenantList: the registry marked ListsTenants is where the
+// tenants are listed, quoted for SQL; a model without one has none.
+func TestModelTenantList(t *testing.T) {
+	if _, _, ok := trackerModel(t).TenantList(); ok {
+		t.Error("a model without ListsTenants has a tenant list")
+	}
+	m, err := rls.NewModel(rls.Config{}, rls.Table{Name: "app.Orgs", Kind: rls.Registry, ListsTenants: "org id"}, rls.Table{Name: "app.tasks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, column, ok := m.TenantList()
+	if !ok || table != `app."Orgs"` || column != `"org id"` {
+		t.Errorf("TenantList = %s, %s, %v", table, column, ok)
 	}
 }

@@ -124,6 +124,13 @@ type Table struct {
 	//
 	// [Tables]: https://pkg.go.dev/github.com/mydentalpractice/tenancy/audit#Tables
 	Audit bool `json:"audit,omitempty"`
+
+	// ListsTenants, on a [Registry], names the column that holds each
+	// tenant's key: the table lists the model's tenants, one row each
+	// (the registry of organizations, clinics, accounts). tenantdb's
+	// Pool.Tenants and Pool.EveryTenant enumerate them from it, through
+	// the platform role. At most one table of a model sets it.
+	ListsTenants string `json:"lists_tenants,omitempty"`
 }
 
 // table is a validated Table with defaults applied.
@@ -157,7 +164,18 @@ func (t Table) resolve(cfg Config) (table, error) {
 	}
 	switch t.Kind {
 	case TenantOwned:
+		if t.ListsTenants != "" {
+			return bad("only a registry lists the tenants")
+		}
 	case Registry, Private:
+		if t.ListsTenants != "" {
+			if t.Kind != Registry || systemSchema(schema) {
+				return bad("only a registry outside PostgreSQL's own schemas lists the tenants")
+			}
+			if err := checkIdent(t.ListsTenants); err != nil {
+				return bad("ListsTenants: %v", err)
+			}
+		}
 		if t.TenantColumn != "" || t.SubjectColumn != "" || len(t.ReadRoles) > 0 || len(t.ReadOnly) > 0 || len(t.Privileges) > 0 {
 			return bad("a %s table takes no tenant column, subject column, read roles, read-only kinds or privileges", t.Kind)
 		}

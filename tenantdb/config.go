@@ -88,7 +88,8 @@ type Config struct {
 // SystemUse describes one use of [Pool.System] or [Pool.InTenant] for
 // [Config.OnSystem].
 type SystemUse struct {
-	// Entry is the entry point's name: [EntrySystem] or [EntryInTenant].
+	// Entry is the entry point's name: [EntrySystem], [EntryInTenant] or
+	// [EntryEveryTenant].
 	Entry string
 	// Tenant is the tenant InTenant works in; zero for System, whose work
 	// is tenant-less.
@@ -104,6 +105,10 @@ type SystemUse struct {
 	HasPrincipal bool
 	// Time is when the work started (UTC).
 	Time time.Time
+	// Run is the name of the [Pool.EveryTenant] run this tenant's work
+	// belongs to ([EveryTenantConfig.Run]); empty for the other entry
+	// points. Recorders keep it, so a resumed run knows what committed.
+	Run string
 }
 
 // The entry points' names: [SystemUse.Entry], and the name of the source

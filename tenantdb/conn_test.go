@@ -343,6 +343,16 @@ func TestNothingReturnedLeadsToTheConnection(t *testing.T) {
 				return nil
 			})}
 		},
+		"EveryTenant": func() []any {
+			res, err := p.EveryTenant(ctx, "walk the values", tenantdb.EveryTenantConfig{Run: "walk", Tenants: []tenancy.ID{clinicA}},
+				func(ctx context.Context, tx *tenantdb.Tx) error {
+					forEveryMethod(t, tx, txCalls(tx), visit)
+					sink("EveryTenant's context", ctx)
+					return nil
+				})
+			return []any{res, err}
+		},
+		"Tenants": func() []any { return pair(p.Tenants(ctx, "walk the values")) },
 		"System": func() []any {
 			return []any{p.System(ctx, "walk the values", func(tx *tenantdb.SystemTx) error {
 				forEveryMethod(t, tx, systemCalls(tx), visit)

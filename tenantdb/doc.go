@@ -40,12 +40,12 @@
 // authenticator listed in [Config.Sources] (jwtctx's middleware, or the
 // application's own [tenancy.Authenticator] for API keys or client
 // certificates); minted by an audited entry point that takes a reason,
-// [Pool.System] (tenant-less work on the system pool) or [Pool.InTenant]
-// (work in one named tenant), each recorded by [Config.OnSystem] in the
-// same transaction as the work; or not at all, through the [PreAuth]
-// handle, which calls only the model's pre-auth functions. A principal
-// built with tenancy.NewContext is refused ([ErrUnverifiedPrincipal]).
-// Work across every tenant has no entry point yet.
+// [Pool.System] (tenant-less work on the system pool), [Pool.InTenant]
+// (work in one named tenant) or [Pool.EveryTenant] (work in each tenant in
+// turn, resumable), each recorded by [Config.OnSystem] in the same
+// transaction as the work; or not at all, through the [PreAuth] handle,
+// which calls only the model's pre-auth functions. A principal built with
+// tenancy.NewContext is refused ([ErrUnverifiedPrincipal]).
 //
 // # How the context is set
 //

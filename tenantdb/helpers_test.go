@@ -111,7 +111,7 @@ func testModel(t testing.TB, db *pgtest.DB) *rls.Model {
 		TenantColumn: "clinic_id",
 		Kinds:        testKinds,
 	},
-		rls.Table{Name: "public.clinics", Kind: rls.Registry},
+		rls.Table{Name: "public.clinics", Kind: rls.Registry, ListsTenants: "id"},
 		rls.Table{Name: "public.patients"},
 		rls.Table{Name: "public.notes"},
 		rls.Table{Name: "public.counters"},

@@ -115,26 +115,33 @@ func (p *Pool) System(ctx context.Context, reason string, fn func(tx *SystemTx) 
 // tenant's work is refused by the guard and by row-level security as
 // usual: tenant is the only tenant fn reaches.
 //
-// Work across every tenant has no entry point yet.
+// Work across tenants goes through [Pool.EveryTenant].
 func (p *Pool) InTenant(ctx context.Context, tenant tenancy.ID, reason string, fn func(ctx context.Context, tx *Tx) error) error {
+	return p.inTenant(ctx, EntryInTenant, inTenantSource, tenant, reason, "", fn)
+}
+
+// inTenant is InTenant for entry, whose principals come from src, with
+// run recorded in the SystemUse.
+func (p *Pool) inTenant(ctx context.Context, entry string, src *tenancy.Authenticator, tenant tenancy.ID, reason, run string, fn func(ctx context.Context, tx *Tx) error) error {
 	if tenant.IsZero() {
 		return fmt.Errorf("%w: InTenant needs a tenant", tenancy.ErrNoTenant)
 	}
 	if p.onSystem == nil {
 		return ErrNoRecorder
 	}
-	use, err := p.use(ctx, EntryInTenant, tenant, reason)
+	use, err := p.use(ctx, entry, tenant, reason)
 	if err != nil {
 		return err
 	}
+	use.Run = run
 	pr := tenancy.Principal{Kind: tenancy.KindSystem, Tenant: tenant, RequestID: use.Principal.RequestID}
 	if use.HasPrincipal {
 		pr.Subject = use.Principal.Actor()
 	}
 	if err := p.principals.Check(pr); err != nil {
-		return fmt.Errorf("tenantdb: InTenant: %w", err)
+		return fmt.Errorf("tenantdb: %s: %w", entry, err)
 	}
-	wctx := inTenantSource.NewContext(ctx, pr)
+	wctx := src.NewContext(ctx, pr)
 	return p.tx(wctx, pr, pgx.TxOptions{}, func(tx pgx.Tx) error { return p.onSystem(wctx, tx, use) }, fn)
 }
 

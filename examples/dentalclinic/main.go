@@ -54,6 +54,7 @@ func main() {
 		Seed:                  os.Getenv("SEED_DEMO") == "1",
 		SecureCookies:         os.Getenv("SECURE_COOKIES") == "1",
 		Out:                   os.Stdout,
+		SummaryEvery:          time.Hour,
 	}
 	if v := os.Getenv("DB_MAX_CONNS"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 32)

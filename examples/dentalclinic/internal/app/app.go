@@ -103,6 +103,13 @@ type Config struct {
 	// serves: tests read its route table, the leak harness's inventory.
 	API func(*api.Server)
 
+	// SummaryEvery, if positive, is how often the app checks that every
+	// clinic's summary of the previous day (UTC) was written, and writes
+	// the missing ones through the cross-clinic entry point
+	// (tenantdb.Pool.EveryTenant), each in the clinic's audit log. main
+	// sets an hour; zero means off.
+	SummaryEvery time.Duration
+
 	// IdentityProvider, if set, is an external OpenID provider whose
 	// access tokens the API accepts for clinic staff, beside the app's
 	// own sign-in (OIDC_ISSUER and OIDC_AUDIENCE in main).
@@ -316,6 +323,13 @@ func Run(ctx context.Context, cfg Config) error {
 	auditKey, err := startCheckpoints(ctx, cfg, platformPool)
 	if err != nil {
 		return err
+	}
+	if cfg.SummaryEvery > 0 {
+		// Stopped when Run returns, and waited for before the pools close.
+		sctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); summarizeDaily(sctx, cfg, db, platformPool) }()
+		defer func() { stop(); <-done }()
 	}
 	st := store.New(db, platformPool)
 	apiHandler, err := api.New(api.Config{

@@ -47,6 +47,8 @@ type ownAppOptions struct {
 	log io.Writer
 	// idp is Config.IdentityProvider.
 	idp *IdentityProvider
+	// summaryEvery is Config.SummaryEvery.
+	summaryEvery time.Duration
 }
 
 // ownApp is an app run for one test.
@@ -188,7 +190,7 @@ func (oa *ownApp) launch(o ownAppOptions, conns connStrings, dir string) error {
 			DataDir: dir, Seed: true, MaxConns: o.maxConns, RequestTimeout: o.timeout,
 			Log: slog.New(slog.NewTextHandler(logw, nil)), Ready: ready,
 			API:              func(s *api.Server) { oa.api = s },
-			IdentityProvider: o.idp,
+			IdentityProvider: o.idp, SummaryEvery: o.summaryEvery,
 		})
 	}()
 	select {

@@ -78,7 +78,7 @@ var Audit = audit.Config{ReaderRoles: []string{"owner"}}
 func Tables() []rls.Table {
 	patient := []tenancy.Kind{kinds.Patient}
 	return []rls.Table{
-		{Name: "public.clinics", Kind: rls.Registry},
+		{Name: "public.clinics", Kind: rls.Registry, ListsTenants: "id"},
 		{Name: "public.clinic_settings", ReadOnly: patient},
 		{Name: "public.operatories", ReadOnly: patient},
 		{Name: "public.fee_schedule", ReadOnly: patient, ReadRoles: StaffRoles},
