@@ -31,6 +31,7 @@ type goPackage struct {
 var mayImportTesting = []string{
 	modulePath + "/pgtest",
 	modulePath + "/tenancytest",
+	modulePath + "/jwtctx/oidctest", // a module of its own: an OpenID provider for tests
 }
 
 // badDeps is the sibling rule, in tailscale's deptest form: for each SDK

@@ -92,7 +92,8 @@ type EveryTenantConfig struct {
 	// nothing is missed after a crash.
 	Completed func(ctx context.Context, run string) ([]tenancy.ID, error)
 	// Progress, if set, is called after each tenant's work ends (err nil
-	// when it committed), from the goroutine that ran it.
+	// when it committed), from the goroutine that ran it: with Concurrency
+	// above 1 its calls may be concurrent.
 	Progress func(tenant tenancy.ID, err error)
 }
 
@@ -211,10 +212,12 @@ feed:
 	}
 	close(next)
 	wg.Wait()
-	order := func(ids []tenancy.ID) {
-		slices.SortFunc(ids, func(a, b tenancy.ID) int { return slices.Index(todo, a) - slices.Index(todo, b) })
+	// Done in the order of the list, whatever order the workers ended in.
+	pos := make(map[tenancy.ID]int, len(todo))
+	for i, t := range todo {
+		pos[t] = i
 	}
-	order(res.Done)
+	slices.SortFunc(res.Done, func(a, b tenancy.ID) int { return pos[a] - pos[b] })
 	if len(res.Failed) > 0 {
 		errs := make([]error, 0, len(res.Failed)+1)
 		errs = append(errs, fmt.Errorf("tenantdb: EveryTenant %q: the work of %d of %d tenants failed", cfg.Run, len(res.Failed), len(todo)))
