@@ -12,7 +12,8 @@
 //
 // In production set DATABASE_URL (the app role, which must not be able to
 // bypass row-level security), MIGRATION_DATABASE_URL (the owner role) and
-// PLATFORM_DATABASE_URL (the platform role); AUDIT_ROLE names the audit
+// PLATFORM_DATABASE_URL (the platform role); DB_CLINIC_SHARE caps the
+// connections one clinic's requests hold at once; AUDIT_ROLE names the audit
 // log's owner (a NOLOGIN role, default tenancy_audit), and
 // AUDIT_ADMIN_DATABASE_URL connects as an administrator who can SET ROLE
 // to it (a superuser or a member of it), needed only while an audit log
@@ -41,6 +42,7 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/app"
+	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
 func main() {
@@ -63,6 +65,14 @@ func main() {
 			os.Exit(2)
 		}
 		cfg.MaxConns = int32(n)
+	}
+	if v := os.Getenv("DB_CLINIC_SHARE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "DB_CLINIC_SHARE=%q: want a positive whole number of connections\n", v)
+			os.Exit(2)
+		}
+		cfg.ClinicShare = tenantdb.Share{Conns: n, Wait: 2 * time.Second}
 	}
 	if v := os.Getenv("REQUEST_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)

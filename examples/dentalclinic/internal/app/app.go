@@ -81,6 +81,12 @@ type Config struct {
 	// of CPUs. Requests beyond it wait for a connection, at most until
 	// their deadline, and then answer 503 with Retry-After.
 	MaxConns int32
+	// ClinicShare is what one clinic's requests may hold of the app
+	// role's pool at once (tenantdb.Share; DB_CLINIC_SHARE in main sets
+	// its Conns, with a Wait of 2s): a clinic over it waits its turn, and
+	// past the Wait answers 503 "busy" with Retry-After, while the other
+	// clinics' requests find connections. The zero Share is no limit.
+	ClinicShare tenantdb.Share
 	// RequestTimeout bounds every API request, the wait for a database
 	// connection and each statement included (REQUEST_TIMEOUT in main).
 	// Zero means 15s.
@@ -259,6 +265,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	db, err := tenantdb.OpenConfig(ctx, appPoolCfg, tenantdb.Config{
 		Model: model, Sources: []tenancy.Source{jwtctx.Source()}, System: platformPool, OnSystem: audit.OnSystem,
+		Share: cfg.ClinicShare,
 	})
 	if err != nil {
 		return fmt.Errorf("database: %w", err)

@@ -24,6 +24,7 @@ import (
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/internal/pglocal"
 	"github.com/mydentalpractice/tenancy/pgtest"
+	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
 // The reliability tests (reliability_test.go, badinput_test.go) each run an
@@ -49,6 +50,8 @@ type ownAppOptions struct {
 	idp *IdentityProvider
 	// summaryEvery is Config.SummaryEvery.
 	summaryEvery time.Duration
+	// share is Config.ClinicShare.
+	share tenantdb.Share
 }
 
 // ownApp is an app run for one test.
@@ -190,7 +193,7 @@ func (oa *ownApp) launch(o ownAppOptions, conns connStrings, dir string) error {
 			DataDir: dir, Seed: true, MaxConns: o.maxConns, RequestTimeout: o.timeout,
 			Log: slog.New(slog.NewTextHandler(logw, nil)), Ready: ready,
 			API:              func(s *api.Server) { oa.api = s },
-			IdentityProvider: o.idp, SummaryEvery: o.summaryEvery,
+			IdentityProvider: o.idp, SummaryEvery: o.summaryEvery, ClinicShare: o.share,
 		})
 	}()
 	select {
