@@ -1,0 +1,6 @@
+package tenancyotel
+
+import "time"
+
+// SetClock makes m read the time from now, for tests of its windows.
+func SetClock(m *Metrics, now func() time.Time) { m.now = now }
