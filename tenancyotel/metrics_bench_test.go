@@ -60,17 +60,42 @@ func BenchmarkPointReadMetrics(b *testing.B) {
 	}
 	ctx := memberOf(orgA)
 	var body string
+	read := func(p *tenantdb.Pool) error {
+		return p.QueryRow(ctx, `select body from public.notes where tenant_id = $1 and id = $2`, orgA, id).Scan(&body)
+	}
 	for _, name := range []string{"off", "on"} {
 		p := pools[name]
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := p.QueryRow(ctx, `select body from public.notes where tenant_id = $1 and id = $2`, orgA, id).Scan(&body); err != nil {
+				if err := read(p); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 	}
+	// Both in every iteration, so that the load of a shared machine falls
+	// on both alike (the ratio is steadier than the two above), in turns
+	// first, so that neither gains from its place.
+	b.Run("paired", func(b *testing.B) {
+		var took [2]time.Duration // off, on
+		n := 0
+		for b.Loop() {
+			for j := range 2 {
+				k := (n + j) % 2
+				start := time.Now()
+				if err := read(pools[[]string{"off", "on"}[k]]); err != nil {
+					b.Fatal(err)
+				}
+				took[k] += time.Since(start)
+			}
+			n++
+		}
+		off, on := took[0], took[1]
+		b.ReportMetric(float64(off.Microseconds())/float64(n), "off-µs")
+		b.ReportMetric(float64(on.Microseconds())/float64(n), "on-µs")
+		b.ReportMetric(float64(on)/float64(off), "ratio")
+	})
 }
 
 // BenchmarkObserve is Metrics.Observe alone, for a statement of a tenant

@@ -382,8 +382,7 @@ func batchOf(ctxSQL string, ctxArgs []any, sql string, args []any) *pgx.Batch {
 type batchRows struct {
 	rows     pgx.Rows // unexported: see hiddenConnRows
 	br       pgx.BatchResults
-	conn     lease
-	closed   bool
+	conn     lease // its pc is nil once the rows are closed
 	closeErr error
 }
 
@@ -403,13 +402,13 @@ func (r *batchRows) Next() bool {
 }
 
 func (r *batchRows) Close() {
-	if r.closed {
+	if r.conn.pc == nil {
 		return
 	}
-	r.closed = true
 	r.rows.Close()
 	r.closeErr = r.br.Close()
 	r.conn.Release()
+	r.conn.pc = nil
 }
 
 func (r *batchRows) Err() error {

@@ -3,6 +3,7 @@ package tenantdb
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"time"
 
@@ -177,18 +178,27 @@ func (p *Pool) shareOf(tenant tenancy.ID) Share {
 // lease is a pooled connection held for one tenant's work: releasing it
 // also gives back the tenant's share, and reports the work to
 // [Config.Observe].
+//
+// Its fields are laid out to take 48 bytes, so that the rows of a
+// one-statement query, which hold a lease, stay in the allocation size
+// class they had before Config.Observe: a nil hook costs no byte.
 type lease struct {
 	pc     *pgxpool.Conn
 	p      *Pool
 	tenant tenancy.ID
-	shared bool // whether a share was taken
 
-	// For Config.Observe, when set (start is zero otherwise): what kind of
-	// work, how many statements, and when it took the connection.
+	// For Config.Observe, when set (kind is zero otherwise): when the work
+	// took the connection (on the monotonic clock, since epoch), how many
+	// statements it sent, and what kind of work it is.
+	start      int64
+	statements int32
 	kind       EventKind
-	statements int
-	start      time.Time
+
+	shared bool // whether a share was taken
 }
+
+// epoch is the origin of lease.start.
+var epoch = time.Now()
 
 // Conn is the connection.
 func (l lease) Conn() *pgx.Conn { return l.pc.Conn() }
@@ -200,8 +210,8 @@ func (l lease) Release() {
 	if l.shared {
 		l.p.shares.release(l.tenant)
 	}
-	if l.p.observe != nil && !l.start.IsZero() {
-		l.p.observe(Event{Kind: l.kind, Tenant: l.tenant, Statements: l.statements, Duration: time.Since(l.start)})
+	if l.kind != 0 && l.p.observe != nil {
+		l.p.observe(Event{Kind: l.kind, Tenant: l.tenant, Statements: int(l.statements), Duration: time.Since(epoch) - time.Duration(l.start)})
 	}
 }
 
@@ -230,7 +240,7 @@ func (p *Pool) acquire(ctx context.Context, tenant tenancy.ID, kind EventKind, s
 	}
 	l := lease{pc: conn, p: p, tenant: tenant, shared: shared}
 	if p.observe != nil && !tenant.IsZero() {
-		l.kind, l.statements, l.start = kind, statements, time.Now()
+		l.kind, l.statements, l.start = kind, int32(min(statements, math.MaxInt32)), int64(time.Since(epoch))
 	}
 	return l, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -114,7 +115,7 @@ func (p *Pool) tx(ctx context.Context, pr tenancy.Principal, opts pgx.TxOptions,
 	// Released last: the pool discards a connection that is still in a
 	// transaction, so no tenant context can outlive this call.
 	defer func() {
-		pc.statements = tx.statements
+		pc.statements = int32(min(tx.statements, math.MaxInt32))
 		pc.Release()
 	}()
 
