@@ -18,9 +18,10 @@
 // [Limit.Rate] per second; [Config.LimitFor] gives a tenant its own (a
 // larger plan). Memory is bounded whatever the number of tenants: a bucket
 // idle long enough to be full again is the same as none and is dropped, and
-// at most [Config.MaxTenants] buckets are kept (beyond, the bucket seen
-// longest ago is dropped first, and its tenant starts again with a full
-// bucket).
+// at most [Config.MaxTenants] buckets are kept (when a part of them is full
+// of active buckets, the one seen longest ago is dropped, and its tenant
+// starts again with a full bucket). The default holds 100,000 active
+// tenants in about 9 MB.
 //
 // Requests without a principal, or whose principal has no tenant (sign-in,
 // a platform operator's), are not this limiter's to limit and pass

@@ -22,11 +22,11 @@ import (
 // this text: "|" is in no uuid or bigint key and refused in text keys.
 const OtherTenants = "|other"
 
-// The defaults of [MetricsConfig].
+// The defaults and bounds of [MetricsConfig].
 const (
-	DefaultTenants = 20
-	MaxTenants     = 1000
-	DefaultWindow  = time.Minute
+	DefaultTenants = 20          // MetricsConfig.Tenants' default
+	MaxTenants     = 1000        // the most MetricsConfig.Tenants may be
+	DefaultWindow  = time.Minute // MetricsConfig.Window's default
 )
 
 // MetricsConfig holds the choices of [NewMetrics]. The zero MetricsConfig

@@ -29,7 +29,8 @@ type Event struct {
 	// its end). For EventShareWait, how long the work waited for its
 	// turn.
 	Duration time.Duration
-	// Err is, for EventRefused, the refusal (a *sqlguard.RefusalError, or
+	// Err is, for EventRefused, the refusal (the guard's error, a
+	// *sqlguard.RefusalError for the default guard, or
 	// [ErrUnsupportedArg]); for EventShareWait, nil when the turn came,
 	// [ErrBusy], or the context's error. Other kinds leave it nil. The
 	// error's text is not for metrics: read its type or rule only.
