@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,8 +87,10 @@ func TestObserve(t *testing.T) {
 	db := schema(t)
 	pool, _ := appPool(t, db, 3, "")
 	var rec events
+	var wait atomic.Int64 // the share's Wait, which the test changes
+	wait.Store(int64(30 * time.Millisecond))
 	p := newPool(t, pool, tenantdb.Config{Guard: realGuard(t, db), Observe: rec.observe,
-		Share: tenantdb.Share{Conns: 1, Wait: 30 * time.Millisecond}})
+		ShareFor: func(tenancy.ID) tenantdb.Share { return tenantdb.Share{Conns: 1, Wait: time.Duration(wait.Load())} }})
 	ctxA, ctxB := staffCtx(clinicA, staffA), staffCtx(clinicB, staffB)
 	var n int
 
@@ -150,7 +153,10 @@ func TestObserve(t *testing.T) {
 	if err := p.QueryRow(ctxA, "select 1 from patients where clinic_id = $1 limit 1", clinicA).Scan(&n); !errors.Is(err, tenantdb.ErrBusy) {
 		t.Errorf("A beyond its share: %v, want ErrBusy", err)
 	}
-	go func() { time.Sleep(5 * time.Millisecond); close(hold) }()
+	// A wait long enough for the Tx's end on a loaded machine; the Tx ends
+	// once the read has had time to queue.
+	wait.Store(int64(time.Minute))
+	go func() { time.Sleep(50 * time.Millisecond); close(hold) }()
 	if err := p.QueryRow(ctxA, "select 1 from patients where clinic_id = $1 limit 1", clinicA).Scan(&n); err != nil {
 		t.Errorf("A once its connection came back: %v", err)
 	}
