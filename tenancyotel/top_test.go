@@ -145,3 +145,20 @@ func BenchmarkTopAdd(b *testing.B) {
 		i++
 	}
 }
+
+// TestTopRanksBySureWork: a tenant that took another's place inherits its
+// count as error, and ranks by the work it surely did: below a tenant
+// counted exactly with less.
+func TestTopRanksBySureWork(t *testing.T) {
+	tp := newTop(64)
+	a, b := ids(2, "bbbb")[0], ids(2, "bbbb")[1]
+	s := &tp.shards[0]
+	s.hash = append(s.hash, hashID(a), hashID(b))
+	s.id = append(s.id, a, b)
+	s.count = append(s.count, 100, 120) // b came last, in the place of a tenant counted 110
+	s.err = append(s.err, 0, 110)
+	got := tp.scores()
+	if len(got) != 2 || got[0] != (scored{a, 100}) || got[1] != (scored{b, 10}) {
+		t.Errorf("scores %v, want a (100) before b (10 surely)", got)
+	}
+}
