@@ -87,6 +87,12 @@ var badDeps = map[string]map[string]string{
 		"tenancytest": "the answers run in production, not only in tests",
 		"pgtest":      "the answers run in production, not only in tests",
 	},
+	"ratelimit": {
+		"tenantdb":      "the limiter counts requests; it knows no pool",
+		"audit":         "the limiter does not record",
+		"impersonation": "the limiter keys on the tenant, whoever acts in it",
+		"rls":           "the limiter knows no isolation model",
+	},
 	"internal/problem": {
 		"": "the problem writer knows HTTP only, no tenant",
 	},

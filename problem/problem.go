@@ -47,6 +47,7 @@ import (
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/impersonation"
 	"github.com/mydentalpractice/tenancy/jwtctx"
+	"github.com/mydentalpractice/tenancy/ratelimit"
 	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/sqlguard"
 	"github.com/mydentalpractice/tenancy/tenantdb"
@@ -67,6 +68,7 @@ const (
 	CodeInvalid      = "invalid"               // 422: a value the database refused
 	CodeNoReason     = "reason_required"       // 422: an impersonation without a stated reason
 	CodeDuration     = "duration_out_of_range" // 422: an impersonation longer than allowed
+	CodeRateLimited  = ratelimit.Code          // 429: the tenant's requests are over its rate limit; try again later
 	CodeBusy         = "busy"                  // 503: the tenant's share of the database is in use; try again
 	CodeRetry        = "retry"                 // 503: a transient conflict between transactions; try again
 	CodeTimeout      = "timeout"               // 503: the request ran out of time
@@ -94,6 +96,8 @@ const (
 //	422 duration_out_of_range impersonation.ErrDuration
 //	422 invalid             SQLSTATE class 22 (a data exception: a value out of range, too
 //	                        long, malformed), 23502 (not null), 23514 (check)
+//	429 rate_limited        a *ratelimit.Error (the tenant's request rate is over its limit;
+//	                        Retry-After: the error's wait, in whole seconds rounded up)
 //	503 busy                tenantdb.ErrBusy (the tenant holds its whole share of the pool)
 //	503 retry               SQLSTATE 40001 (serialization), 40P01 (deadlock), 55P03 (lock
 //	                        not available)
@@ -108,7 +112,7 @@ const (
 //	                        TA002), tenantdb's configuration and transaction errors, and
 //	                        any error For does not know
 //
-// A 401 carries "WWW-Authenticate: Bearer" (RFC 6750), a 503
+// A 401 carries "WWW-Authenticate: Bearer" (RFC 6750), a 429 and a 503
 // "Retry-After". For(nil) is the zero Problem. For is safe for
 // concurrent use.
 func For(err error) jwtctx.Problem {
@@ -124,6 +128,7 @@ func answer(err error) jwtctx.Problem {
 	}
 	var pgErr *pgconn.PgError
 	var refusal *sqlguard.RefusalError
+	var limited *ratelimit.Error
 	switch {
 	case errors.Is(err, tenancy.ErrUnverified), errors.Is(err, tenantdb.ErrUnverifiedPrincipal), tokenError(err):
 		return unauthorized
@@ -143,6 +148,8 @@ func answer(err error) jwtctx.Problem {
 		return internal
 	case errors.Is(err, tenantdb.ErrBusy):
 		return busy
+	case errors.As(err, &limited):
+		return limited.Problem()
 	case errors.Is(err, impersonation.ErrGrantEnded):
 		return grantEnded
 	case errors.Is(err, impersonation.ErrNoReason):

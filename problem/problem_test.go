@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -20,6 +21,7 @@ import (
 	"github.com/mydentalpractice/tenancy/impersonation"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/problem"
+	"github.com/mydentalpractice/tenancy/ratelimit"
 	"github.com/mydentalpractice/tenancy/sqlguard"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
@@ -68,6 +70,7 @@ func TestFor(t *testing.T) {
 		{"check", pgError("23514"), 422, problem.CodeInvalid},
 		{"value too long", pgError("22001"), 422, problem.CodeInvalid},
 		{"malformed uuid", pgError("22P02"), 422, problem.CodeInvalid},
+		{"the tenant's requests over its rate limit", &ratelimit.Error{RetryAfter: 2500 * time.Millisecond}, 429, problem.CodeRateLimited},
 		{"the tenant's share in use", tenantdb.ErrBusy, 503, problem.CodeBusy},
 		{"serialization", pgError("40001"), 503, problem.CodeRetry},
 		{"deadlock", pgError("40P01"), 503, problem.CodeRetry},
@@ -124,6 +127,10 @@ func TestFor(t *testing.T) {
 			case 503:
 				if got := rec.Header().Get("Retry-After"); got != "1" {
 					t.Errorf("Retry-After %q, want 1", got)
+				}
+			case 429:
+				if got := rec.Header().Get("Retry-After"); got != "3" {
+					t.Errorf("Retry-After %q, want 3 (2.5 s rounded up)", got)
 				}
 			}
 		})

@@ -1,14 +1,16 @@
 // Package tenancyotel is the SDK's opt-in OpenTelemetry instrumentation:
 // a pgx tracer that gives every statement of a tenant pool a span and
-// measures the tenant context's statement, and a guard that counts the
-// guard's checks and refusals by rule.
+// measures the tenant context's statement, a guard that counts the
+// guard's checks and refusals by rule, and per-tenant metrics of the
+// busiest tenants ([Metrics]).
 //
 //	tel := tenancyotel.Config{} // the global providers; no tenant on spans
 //	cfg, _ := pgxpool.ParseConfig(appRoleURL)
 //	cfg.ConnConfig.Tracer, _ = tenancyotel.NewTracer(tel)
 //	guard, _ := tenantdb.DefaultGuard(model)
 //	guard, _ = tenancyotel.Guard(guard, tel)
-//	db, _ := tenantdb.New(ctx, pool, tenantdb.Config{Model: model, Guard: guard, Sources: ...})
+//	m, _ := tenancyotel.NewMetrics(tenancyotel.MetricsConfig{TenantAttribute: true}) // tenant ids allowed
+//	db, _ := tenantdb.New(ctx, pool, tenantdb.Config{Model: model, Guard: guard, Observe: m.Observe, Sources: ...})
 //
 // # What is recorded
 //
@@ -18,7 +20,22 @@
 // [Config.TenantAttribute] is set, its tenant (tenancy.tenant). Metrics:
 // tenancy.context.duration (a histogram, in seconds, of the tenant
 // context's statement, [tenantdb.ContextSQL]), tenancy.guard.checks and
-// tenancy.guard.refusals (counters; refusals by tenancy.guard.rule).
+// tenancy.guard.refusals (counters; refusals by tenancy.guard.rule), and
+// [Metrics]' tenancy.tenant.* counters: statements, connection time,
+// refusals by rule, waits for a share and busy refusals, jobs run and
+// failed, for each of the busiest tenants and for the others together.
+//
+// # Per-tenant series, bounded
+//
+// A tenant id as an attribute would make one series per tenant: 100,000
+// tenants, 100,000 series. [Metrics] gives series of their own to the
+// busiest [MetricsConfig.Tenants] only, chosen by a fixed-memory summary
+// of the statements (space-saving, split in parts, halved every
+// [MetricsConfig.Window]) and changed at most once per window, and only
+// for a tenant twice as busy as the one it replaces; every other tenant's
+// work is counted in the series of tenancy.tenant [OtherTenants]. The
+// counters are asynchronous and kept by Metrics, so a collection reports
+// only the current series, whatever the exporter's temporality.
 //
 // # Security
 //
@@ -26,7 +43,10 @@
 // values into it), no parameter, no subject, no token, no error message (a
 // span's status says only that the statement failed, with its SQLSTATE as
 // db.response.status_code). The tenant is a span attribute only where the
-// application says its tracing backend may hold it.
+// application says its tracing backend may hold it ([Config.TenantAttribute]),
+// and a metric attribute only where it says its metrics backend may
+// ([MetricsConfig.TenantAttribute]; a pseudonym through
+// [MetricsConfig.TenantValue]).
 package tenancyotel
 
 import (
@@ -73,8 +93,9 @@ type Config struct {
 	MeterProvider metric.MeterProvider
 	// TenantAttribute puts the principal's tenant on every span, as
 	// tenancy.tenant. Off by default: set it where the tracing backend may
-	// hold tenant ids. Metrics never carry the tenant (its cardinality is
-	// the number of tenants).
+	// hold tenant ids. The tracer's and the guard's metrics never carry
+	// the tenant (its cardinality is the number of tenants); [Metrics]
+	// carries it for the busiest tenants, by its own setting.
 	TenantAttribute bool
 }
 

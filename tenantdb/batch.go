@@ -51,7 +51,7 @@ func (p *Pool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	if len(b.QueuedQueries) == 0 {
 		return emptyBatch{}
 	}
-	conn, err := p.acquire(ctx, pr.Tenant)
+	conn, err := p.acquire(ctx, pr.Tenant, EventStatement, len(b.QueuedQueries))
 	if err != nil {
 		return errBatchResults{err}
 	}

@@ -69,6 +69,16 @@ type Config struct {
 	// piece of work and must be fast and safe for concurrent use.
 	ShareFor func(tenant tenancy.ID) Share
 
+	// Observe, when set, is told of each tenant's work as it ends: its
+	// statements and the time it held a connection, the guard's refusals,
+	// and waits for a share ([Event]); tenancyotel.Metrics.Observe records
+	// them as per-tenant metrics. Nil means nothing is measured, at no cost
+	// to any statement. It is called on the path of every statement, from
+	// many goroutines at once, so it must be fast, safe for concurrent use,
+	// and must not block or keep the Event's Err. It is trusted code given
+	// at start-up.
+	Observe func(Event)
+
 	// RollbackTimeout bounds the ROLLBACK sent after a failure, a panic or
 	// a cancelled context. Default 5s; past it the connection is closed,
 	// which rolls back too.

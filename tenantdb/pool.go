@@ -34,6 +34,7 @@ type Pool struct {
 	share           Share
 	shareFor        func(tenancy.ID) Share
 	shares          shares
+	observe         func(Event) // nil: nothing is measured
 }
 
 // Querier is what store code needs: [Pool] (each call its own
@@ -88,7 +89,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Pool, error) {
 			return nil, err
 		}
 	}
-	return &Pool{
+	p := &Pool{
 		pool:            pool,
 		model:           cfg.Model,
 		principals:      cfg.Model.Principals(),
@@ -99,7 +100,10 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Pool, error) {
 		rollbackTimeout: cmp.Or(cfg.RollbackTimeout, defaultRollbackTimeout),
 		share:           cfg.Share,
 		shareFor:        cfg.ShareFor,
-	}, nil
+		observe:         cfg.Observe,
+	}
+	p.shares.observe = cfg.Observe
+	return p, nil
 }
 
 // Model returns the isolation model the Pool was built with.
@@ -265,10 +269,14 @@ func (p *Pool) require(ctx context.Context) (tenancy.Principal, error) {
 }
 
 func (p *Pool) check(sql string, args []any, tenant tenancy.ID) error {
-	if err := unsupportedArg(args); err != nil {
-		return err
+	err := unsupportedArg(args)
+	if err == nil {
+		err = p.guard.Check(sql, args, tenant)
 	}
-	return p.guard.Check(sql, args, tenant)
+	if err != nil && p.observe != nil && !tenant.IsZero() {
+		p.observe(Event{Kind: EventRefused, Tenant: tenant, Err: err})
+	}
+	return err
 }
 
 // unsupportedArg refuses the pgx options that would change the SQL or how
@@ -300,7 +308,7 @@ func (p *Pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 // exec sends batch (the context statement, then one statement) and returns
 // the statement's tag.
 func (p *Pool) exec(ctx context.Context, tenant tenancy.ID, batch *pgx.Batch) (pgconn.CommandTag, error) {
-	conn, err := p.acquire(ctx, tenant)
+	conn, err := p.acquire(ctx, tenant, EventStatement, 1)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -333,7 +341,7 @@ func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 // query sends batch (the context statement, then one query) and returns
 // the query's rows, which release the connection when closed.
 func (p *Pool) query(ctx context.Context, tenant tenancy.ID, batch *pgx.Batch) (pgx.Rows, error) {
-	conn, err := p.acquire(ctx, tenant)
+	conn, err := p.acquire(ctx, tenant, EventStatement, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -374,8 +382,7 @@ func batchOf(ctxSQL string, ctxArgs []any, sql string, args []any) *pgx.Batch {
 type batchRows struct {
 	rows     pgx.Rows // unexported: see hiddenConnRows
 	br       pgx.BatchResults
-	conn     lease
-	closed   bool
+	conn     lease // its pc is nil once the rows are closed
 	closeErr error
 }
 
@@ -395,13 +402,13 @@ func (r *batchRows) Next() bool {
 }
 
 func (r *batchRows) Close() {
-	if r.closed {
+	if r.conn.pc == nil {
 		return
 	}
-	r.closed = true
 	r.rows.Close()
 	r.closeErr = r.br.Close()
 	r.conn.Release()
+	r.conn.pc = nil
 }
 
 func (r *batchRows) Err() error {

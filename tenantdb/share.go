@@ -3,6 +3,7 @@ package tenantdb
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"time"
 
@@ -46,9 +47,10 @@ type Share struct {
 // tenant holds none. One mutex guards them all: an acquire or a release
 // is a map lookup and a few assignments under it.
 type shares struct {
-	mu   sync.Mutex
-	held map[tenancy.ID]*share
-	free []*share // dropped shares, for reuse: no allocation per acquire
+	mu      sync.Mutex
+	held    map[tenancy.ID]*share
+	free    []*share    // dropped shares, for reuse: no allocation per acquire
+	observe func(Event) // Config.Observe: told of each wait; nil for none
 }
 
 // share is one tenant's: how many connections it holds, and the work
@@ -87,7 +89,18 @@ func (ss *shares) acquire(ctx context.Context, tenant tenancy.ID, s Share) error
 	turn := make(chan struct{})
 	sh.waiting = append(sh.waiting, turn)
 	ss.mu.Unlock()
+	if ss.observe == nil {
+		return ss.wait(ctx, tenant, s, sh, turn)
+	}
+	start := time.Now()
+	err := ss.wait(ctx, tenant, s, sh, turn)
+	ss.observe(Event{Kind: EventShareWait, Tenant: tenant, Duration: time.Since(start), Err: err})
+	return err
+}
 
+// wait waits for turn, the turn of work queued on tenant's share sh, as
+// s.Wait and ctx allow.
+func (ss *shares) wait(ctx context.Context, tenant tenancy.ID, s Share, sh *share, turn chan struct{}) error {
 	var timeout <-chan time.Time
 	if s.Wait > 0 {
 		t := time.NewTimer(s.Wait)
@@ -163,31 +176,53 @@ func (p *Pool) shareOf(tenant tenancy.ID) Share {
 }
 
 // lease is a pooled connection held for one tenant's work: releasing it
-// also gives back the tenant's share.
+// also gives back the tenant's share, and reports the work to
+// [Config.Observe].
+//
+// Its fields are laid out to take 48 bytes, so that the rows of a
+// one-statement query, which hold a lease, stay in the allocation size
+// class they had before Config.Observe: a nil hook costs no byte.
 type lease struct {
 	pc     *pgxpool.Conn
 	p      *Pool
 	tenant tenancy.ID
+
+	// For Config.Observe, when set (kind is zero otherwise): when the work
+	// took the connection (on the monotonic clock, since epoch), how many
+	// statements it sent, and what kind of work it is.
+	start      int64
+	statements int32
+	kind       EventKind
+
 	shared bool // whether a share was taken
 }
+
+// epoch is the origin of lease.start.
+var epoch = time.Now()
 
 // Conn is the connection.
 func (l lease) Conn() *pgx.Conn { return l.pc.Conn() }
 
-// Release returns the connection to the pool, then the tenant's share.
+// Release returns the connection to the pool, then the tenant's share,
+// and reports the work.
 func (l lease) Release() {
 	l.pc.Release()
 	if l.shared {
 		l.p.shares.release(l.tenant)
 	}
+	if l.kind != 0 && l.p.observe != nil {
+		l.p.observe(Event{Kind: l.kind, Tenant: l.tenant, Statements: int(l.statements), Duration: time.Since(epoch) - time.Duration(l.start)})
+	}
 }
 
 // acquire takes one of tenant's share of the pool ([Share.Conns]), then a
-// connection. Work with no tenant (pre-auth calls) takes no share. Its
-// errors: [ErrBusy] or the context's, with nothing taken, or the pool's.
-// The lease is a value, so that the path every statement takes allocates
-// nothing for it.
-func (p *Pool) acquire(ctx context.Context, tenant tenancy.ID) (lease, error) {
+// connection, for work of kind (EventStatement or EventTx) that sends
+// statements of the application's (for [Config.Observe]; a transaction
+// sets the number when it ends). Work with no tenant (pre-auth calls)
+// takes no share and reports nothing. Its errors: [ErrBusy] or the
+// context's, with nothing taken, or the pool's. The lease is a value, so
+// that the path every statement takes allocates nothing for it.
+func (p *Pool) acquire(ctx context.Context, tenant tenancy.ID, kind EventKind, statements int) (lease, error) {
 	s := Share{}
 	if !tenant.IsZero() {
 		s = p.shareOf(tenant)
@@ -203,7 +238,11 @@ func (p *Pool) acquire(ctx context.Context, tenant tenancy.ID) (lease, error) {
 		}
 		return lease{}, err
 	}
-	return lease{pc: conn, p: p, tenant: tenant, shared: shared}, nil
+	l := lease{pc: conn, p: p, tenant: tenant, shared: shared}
+	if p.observe != nil && !tenant.IsZero() {
+		l.kind, l.statements, l.start = kind, int32(min(statements, math.MaxInt32)), int64(time.Since(epoch))
+	}
+	return l, nil
 }
 
 // contextSQL is [ContextSQL] with the tenant's [Share.StatementTimeout]:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -22,6 +23,8 @@ type Tx struct {
 	tenant   tenancy.ID
 	done     bool
 	atCommit []queued // statements sent with COMMIT (QueueAtCommit)
+
+	statements int // passed the checks, for Config.Observe
 }
 
 // queued is a statement that [Tx.QueueAtCommit] checked and queued.
@@ -104,19 +107,23 @@ func (p *Pool) tx(ctx context.Context, pr tenancy.Principal, opts pgx.TxOptions,
 	if err != nil {
 		return err
 	}
-	pc, err := p.acquire(ctx, pr.Tenant)
+	pc, err := p.acquire(ctx, pr.Tenant, EventTx, 0)
 	if err != nil {
 		return err
 	}
+	tx := &Tx{pool: p, tenant: pr.Tenant}
 	// Released last: the pool discards a connection that is still in a
 	// transaction, so no tenant context can outlive this call.
-	defer pc.Release()
+	defer func() {
+		pc.statements = int32(min(tx.statements, math.MaxInt32))
+		pc.Release()
+	}()
 
 	b := &pgx.Batch{}
 	b.BeginTx(opts)
 	b.Queue(ctxSQL, ctxArgs...)
 	br := pc.Conn().SendBatch(ctx, b)
-	tx := &Tx{pool: p, tx: br.Tx(), tenant: pr.Tenant}
+	tx.tx = br.Tx()
 	if err := br.Close(); err != nil {
 		p.rollback(ctx, tx.tx)
 		if isSessionState(err) {
@@ -337,7 +344,11 @@ func (tx *Tx) check(sql string, args []any) error {
 			return fmt.Errorf("%w: ROLLBACK TO SAVEPOINT after statements were queued for COMMIT (roll back a PgxTx.Begin savepoint instead, which drops what was queued inside it)", ErrTxControl)
 		}
 	}
-	return tx.pool.check(sql, args, tx.tenant)
+	if err := tx.pool.check(sql, args, tx.tenant); err != nil {
+		return err
+	}
+	tx.statements++
+	return nil
 }
 
 // checkControl refuses a statement that would end the transaction.
