@@ -20,6 +20,7 @@ type Tx struct {
 	pool     *Pool
 	tx       pgx.Tx
 	tenant   tenancy.ID
+	who      tenancy.Principal // the principal the transaction was begun with
 	done     bool
 	atCommit []queued // statements sent with COMMIT (QueueAtCommit)
 }
@@ -116,7 +117,7 @@ func (p *Pool) tx(ctx context.Context, pr tenancy.Principal, opts pgx.TxOptions,
 	b.BeginTx(opts)
 	b.Queue(ctxSQL, ctxArgs...)
 	br := pc.Conn().SendBatch(ctx, b)
-	tx := &Tx{pool: p, tx: br.Tx(), tenant: pr.Tenant}
+	tx := &Tx{pool: p, tx: br.Tx(), tenant: pr.Tenant, who: pr}
 	if err := br.Close(); err != nil {
 		p.rollback(ctx, tx.tx)
 		if isSessionState(err) {
