@@ -16,8 +16,8 @@ import (
 // time and read back from a jsonb column at work time, which reorders
 // object keys, drops white space, re-escapes strings and rewrites numbers
 // (1e2 reads back as 100). Objects are written with sorted keys (the last
-// of duplicate keys wins, as in jsonb), strings as encoding/json writes
-// them without HTML escaping, and numbers in the normal form of
+// of duplicate keys wins, as in jsonb), strings by writeString, and
+// numbers in the normal form of
 // canonicalNumber. Invalid JSON, or a text with anything after its value,
 // is an error.
 func canonicalJSON(b []byte) ([]byte, error) {
@@ -94,11 +94,32 @@ func writeCanonical(out *bytes.Buffer, v any, depth int) error {
 	return nil
 }
 
+// writeString writes s quoted: '"' and '\\' escaped, control characters
+// as \u00XX, everything else as it is (the decoder has already made it
+// valid UTF-8).
 func writeString(out *bytes.Buffer, s string) {
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)           // a string always encodes
-	out.Truncate(out.Len() - 1) // Encode's newline
+	const hex = "0123456789abcdef"
+	out.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		out.WriteString(s[start:i])
+		switch c {
+		case '"', '\\':
+			out.WriteByte('\\')
+			out.WriteByte(c)
+		default:
+			out.WriteString(`\u00`)
+			out.WriteByte(hex[c>>4])
+			out.WriteByte(hex[c&0xf])
+		}
+		start = i + 1
+	}
+	out.WriteString(s[start:])
+	out.WriteByte('"')
 }
 
 // canonicalNumber returns the normal form of a JSON number: "0" for zero,

@@ -81,12 +81,14 @@ func sealFor(key []byte, id int64, kind string, encodedArgs []byte, p tenancy.Pr
 // Its errors wrap ErrNoPrincipal (no seal) or ErrForged (a seal that does
 // not verify or does not parse); they never hold the metadata itself.
 func open(keys [][]byte, principals tenancy.Principals, id int64, kind string, encodedArgs, metadata []byte) (tenancy.Principal, error) {
-	var meta map[string]json.RawMessage
+	var meta struct {
+		Seal json.RawMessage `json:"tenancy"` // MetadataKey
+	}
 	if err := json.Unmarshal(metadata, &meta); err != nil {
 		return tenancy.Principal{}, fmt.Errorf("%w: the job's metadata is not a JSON object", ErrNoPrincipal)
 	}
-	raw, ok := meta[MetadataKey]
-	if !ok {
+	raw := meta.Seal
+	if raw == nil {
 		return tenancy.Principal{}, ErrNoPrincipal
 	}
 	var s seal

@@ -139,3 +139,36 @@ func TestCanonicalNumberBounded(t *testing.T) {
 		t.Errorf("canonicalNumber(-12.3400e-2) = %q, %v, want -1234e-4", got, err)
 	}
 }
+
+// BenchmarkSeal: what the middleware adds per job, before the worker's
+// database work: sealing at insert, verifying at work.
+func BenchmarkSeal(b *testing.B) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	ps := tenancy.Principals{Kinds: []tenancy.KindSpec{{Name: "staff", Access: tenancy.AccessTenant}}}
+	p := tenancy.Principal{Kind: "staff", Tenant: tenancy.MustParseID("0195f1c2-0000-7000-8000-00000000000a"),
+		Subject: tenancy.MustParseID("0195f1c2-0000-7000-8000-0000000000a1"), Roles: []string{"dentist"}, RequestID: "req-1"}
+	args := []byte(`{"appointment_id":"0195f1c2-0000-7000-8000-0000000000f1","minutes_before":60}`)
+	s, err := sealFor(key, 4611686018427387905, "reminder", args, p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	meta, err := withSeal(nil, s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("seal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			s, _ := sealFor(key, 4611686018427387905, "reminder", args, p)
+			_, _ = withSeal(nil, s)
+		}
+	})
+	b.Run("verify", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := open([][]byte{key}, ps, 4611686018427387905, "reminder", args, meta); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
