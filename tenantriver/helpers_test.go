@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,8 +57,12 @@ func staffCtx(tenant, subject tenancy.ID) context.Context {
 // testModel is the isolation model of the fixture's tables and River's,
 // for the database's roles.
 func testModel(owner, app, platform string) (*rls.Model, error) {
+	return testModelKey(owner, app, platform, tenancy.KeyUUID)
+}
+
+func testModelKey(owner, app, platform string, key tenancy.KeyType) (*rls.Model, error) {
 	return rls.NewModel(rls.Config{
-		OwnerRole: owner, AppRole: app, PlatformRole: platform,
+		OwnerRole: owner, AppRole: app, PlatformRole: platform, TenantKey: key,
 		Kinds: []tenancy.KindSpec{{Name: "staff", Access: tenancy.AccessTenant}},
 	}, append([]rls.Table{
 		{Name: "public.notes"},
@@ -69,8 +74,8 @@ func testModel(owner, app, platform string) (*rls.Model, error) {
 // that idempotent jobs apply (one per job, whatever the attempt) and the
 // attempts they record.
 const fixtureSQL = `
-create table public.notes (tenant_id uuid not null, id int not null, body text not null, primary key (tenant_id, id));
-create table public.applied (tenant_id uuid not null, job_id bigint not null, attempt int not null, seen uuid not null,
+create table public.notes (tenant_id {key} not null, id int not null, body text not null, primary key (tenant_id, id));
+create table public.applied (tenant_id {key} not null, job_id bigint not null, attempt int not null, seen {key} not null,
 	primary key (tenant_id, job_id));`
 
 type fixture struct {
@@ -85,13 +90,24 @@ type fixture struct {
 // proved present as the administrator.
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
+	return newFixtureKey(t, tenancy.KeyUUID, tenantA, tenantB)
+}
+
+// newFixtureKey is newFixture for tenant keys of type key, a and b being
+// the two tenants with notes.
+func newFixtureKey(t testing.TB, key tenancy.KeyType, tenantA, tenantB tenancy.ID) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	owner := db.RoleName(pgtest.Owner)
 	// River's client runs as a role that row-level security does not bind,
 	// and that owns River's tables: here the owner role.
 	db.Exec(t, pgtest.Admin, "alter role "+pgx.Identifier{owner}.Sanitize()+" bypassrls")
-	db.Exec(t, pgtest.Owner, fixtureSQL)
+	keySQL := rls.KeySQLType(key)
+	if key == tenancy.KeyText {
+		keySQL += ` collate "C"`
+	}
+	db.Exec(t, pgtest.Owner, strings.ReplaceAll(fixtureSQL, "{key}", keySQL))
 	riverPool := db.Pool(t, pgtest.Owner)
 	migrator, err := rivermigrate.New(riverpgxv5.New(riverPool), nil)
 	if err != nil {
@@ -100,7 +116,7 @@ func newFixture(t testing.TB) *fixture {
 	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		t.Fatalf("river migrations: %v", err)
 	}
-	model, err := testModel(owner, db.RoleName(pgtest.App), db.RoleName(pgtest.Platform))
+	model, err := testModelKey(owner, db.RoleName(pgtest.App), db.RoleName(pgtest.Platform), key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +135,7 @@ func newFixture(t testing.TB) *fixture {
 		insert into notes select '%s', i, 'b' || i from generate_series(1, 4) i;`, tenantA, tenantB))
 	var a, b int
 	if err := db.Conn(t, pgtest.Admin).QueryRow(ctx,
-		`select count(*) filter (where tenant_id = $1), count(*) filter (where tenant_id = $2) from notes`,
+		`select count(*) filter (where tenant_id::text = $1), count(*) filter (where tenant_id::text = $2) from notes`,
 		tenantA.String(), tenantB.String()).Scan(&a, &b); err != nil {
 		t.Fatal(err)
 	}

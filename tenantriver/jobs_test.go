@@ -388,3 +388,53 @@ func TestCheckFindsNoHole(t *testing.T) {
 		})
 	}
 }
+
+// TestOtherKeyTypes: with bigint and text tenant keys, Schema's generated
+// column holds the key and a job runs in its tenant, seeing only its
+// tenant's notes.
+func TestOtherKeyTypes(t *testing.T) {
+	for _, tt := range []struct {
+		key  tenancy.KeyType
+		a, b string
+	}{{tenancy.KeyBigint, "41", "42"}, {tenancy.KeyText, "org-a", "org-b"}} {
+		t.Run(tt.key.String(), func(t *testing.T) {
+			a, err := tt.key.Parse(tt.a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := tt.key.Parse(tt.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := newFixtureKey(t, tt.key, a, b)
+			db := f.appPool(t, 2)
+			w := &probeWorker{db: db}
+			workers := river.NewWorkers()
+			river.AddWorker(workers, w)
+			c := f.client(t, workers)
+			ctx := context.Background()
+			var id int64
+			if err := db.Tx(staffCtx(b, staffB), func(tx *tenantdb.Tx) error {
+				res, err := f.jobs.Insert(ctx, c, tx, probeArgs{Want: tt.b}, nil)
+				if res != nil {
+					id = res.Job.ID
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var stored string
+			if err := f.river.QueryRow(ctx, "select tenancy_tenant_id::text from river_job where id = $1", id).Scan(&stored); err != nil {
+				t.Fatal(err)
+			}
+			if stored != tt.b {
+				t.Errorf("river_job's tenant column holds %q, want %q", stored, tt.b)
+			}
+			f.waitFinal(t, c, id)
+			runs := w.all()
+			if len(runs) != 1 || runs[0].Err != nil || runs[0].Tenant != tt.b || len(runs[0].Notes) != 4 {
+				t.Fatalf("runs %+v, want one in tenant %s seeing its 4 notes", runs, tt.b)
+			}
+		})
+	}
+}
