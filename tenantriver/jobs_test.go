@@ -438,3 +438,75 @@ func TestOtherKeyTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestSnoozeAndRetryKeepTheTenant: a job that snoozes, then fails, then
+// succeeds runs each time in its own tenant, with its principal: River
+// changes its state, attempt and metadata, not its seal.
+func TestSnoozeAndRetryKeepTheTenant(t *testing.T) {
+	f := newFixture(t)
+	db := f.appPool(t, 2)
+	ctx := context.Background()
+	type run struct {
+		principal tenancy.Principal
+		tenant    string
+	}
+	runs := make(chan run, 8)
+	calls := 0
+	workers := river.NewWorkers()
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[probeArgs]) error {
+		var r run
+		r.principal, _ = tenancy.FromContext(ctx)
+		if err := db.Tx(ctx, func(tx *tenantdb.Tx) error {
+			return tx.QueryRow(ctx, "select tenancy.current_tenant_id()::text").Scan(&r.tenant)
+		}); err != nil {
+			return err
+		}
+		runs <- r
+		calls++
+		switch calls {
+		case 1:
+			return river.JobSnooze(0)
+		case 2:
+			return errors.New("a transient failure")
+		}
+		return nil
+	}))
+	cfg := clientConfig(f.jobs, workers)
+	cfg.RetryPolicy = retryNow{}
+	c, err := river.NewClient(riverNewDriver(f), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	var id int64
+	if err := db.Tx(staffCtx(tenantB, staffB), func(tx *tenantdb.Tx) error {
+		res, err := f.jobs.Insert(ctx, c, tx, probeArgs{Want: tenantB.String()}, nil)
+		if res != nil {
+			id = res.Job.ID
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	row := f.waitFinal(t, c, id)[id]
+	if row.State != "completed" || row.Attempt != 2 {
+		t.Errorf("the job is %s at attempt %d, want completed at attempt 2 (a snooze counts none)", row.State, row.Attempt)
+	}
+	close(runs)
+	n := 0
+	for r := range runs {
+		n++
+		if r.tenant != tenantB.String() {
+			t.Errorf("run %d in tenant %s, want %s", n, r.tenant, tenantB)
+		}
+		if diff := cmp.Diff(staff(tenantB, staffB), r.principal); diff != "" {
+			t.Errorf("run %d's principal (-enqueuer +worker):\n%s", n, diff)
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d runs, want 3 (snoozed, failed, done)", n)
+	}
+}
