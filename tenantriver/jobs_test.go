@@ -510,3 +510,43 @@ func TestSnoozeAndRetryKeepTheTenant(t *testing.T) {
 		t.Errorf("%d runs, want 3 (snoozed, failed, done)", n)
 	}
 }
+
+// TestAppRoleCannotWorkJobs: the app role's privileges on River's tables
+// are what an insert needs, so a River client on the app role's pool
+// could not elect a leader, fetch, complete or rescue a job.
+func TestAppRoleCannotWorkJobs(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	app := f.db.Conn(t, pgtest.App)
+	ctxSQL, args, err := tenantdb.ContextSQL(ctx, staff(tenantA, staffA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{
+		"select count(*) from river_leader",
+		"insert into river_leader (leader_id, expires_at) values ('x', now() + interval '1 minute')",
+		"select count(*) from river_queue",
+		"select count(*) from river_migration",
+		"select count(*) from river_notification",
+		"update river_job set state = 'running', attempt = attempt + 1 where state = 'available'",
+		"update river_job set metadata = '{}'",
+		"delete from river_job",
+		"select nextval('river_job_id_seq')",
+	} {
+		t.Run(sql, func(t *testing.T) {
+			tx, err := app.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(ctx)
+			if _, err := tx.Exec(ctx, ctxSQL, args...); err != nil {
+				t.Fatal(err)
+			}
+			_, err = tx.Exec(ctx, sql)
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+				t.Errorf("as the app role: %v, want permission denied (42501)", err)
+			}
+		})
+	}
+}
