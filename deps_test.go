@@ -69,10 +69,16 @@ var badDeps = map[string]map[string]string{
 		"std:net/http": "the guard is no HTTP concern",
 	},
 	"tenantdb": {
+		"tenantriver":   "the pool knows no job queue; the queue builds on the pool",
 		"jwtctx":        "the pool takes principals from registered sources, not from tokens",
 		"audit":         "recording is a hook the caller sets (Config.OnSystem), not a dependency",
 		"impersonation": "the pool knows principals, not how an admin came to act",
 		"std:net/http":  "the pool serves jobs and CLIs as well as requests",
+	},
+	"tenantriver": {
+		"jwtctx":       "jobs carry the principal the SDK verified, whatever token carried it",
+		"audit":        "the job queue does not record; the work it runs may",
+		"std:net/http": "jobs run outside requests",
 	},
 	"tenantbun": {
 		"jwtctx": "the bun adapter knows no token format",

@@ -642,12 +642,15 @@ func (c *checker) keys(ctx context.Context) error {
 		Unique     bool
 		Keys       []int16
 		NKeys      int16
+		Raw        []string // the index's and its constraint's unquoted names
 	}
 	idx, err := query[index](ctx, c, `
 		SELECT i.indrelid, format('%I.%I', n.nspname, ic.relname),
 			(SELECT quote_ident(con.conname) FROM pg_catalog.pg_constraint con
 			 WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u')),
-			i.indisunique, i.indkey::int2[], i.indnkeyatts
+			i.indisunique, i.indkey::int2[], i.indnkeyatts,
+			ARRAY[ic.relname::text] || ARRAY(SELECT con.conname::text FROM pg_catalog.pg_constraint con
+			 WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u'))
 		FROM pg_catalog.pg_index i
 		JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
 		JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
@@ -668,6 +671,9 @@ func (c *checker) keys(ctx context.Context) error {
 		}
 		if !ix.Unique || slices.Contains(keys, t.Attnum) {
 			continue
+		}
+		if slices.ContainsFunc(ix.Raw, func(name string) bool { return slices.Contains(t.Relation.Table.AllowUnique, name) }) {
+			continue // the model vouches for it (Table.AllowUnique)
 		}
 		col := t.Column
 		if ix.Constraint != nil {

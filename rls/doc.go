@@ -14,7 +14,11 @@
 // [Table.SubjectColumn] limits the principals of subject-scoped kinds
 // ([tenancy.AccessSubject]) to their own rows, [Table.ReadRoles] limits
 // reads to holders of an application role (the audit log's reader), and
-// [Table.ReadOnly] makes it read-only for some principal kinds. The kinds
+// [Table.ReadOnly] makes it read-only for some principal kinds. For a
+// table another library defines (River's job table, through package
+// tenantriver), [Table.UpdateColumns] grants UPDATE on named columns only
+// and [Table.AllowUnique] names the unique keys without the tenant column
+// that the model vouches for. The kinds
 // themselves, and the types of tenant and subject keys, are declared in
 // the Config ([Config.Kinds], [Config.TenantKey], [Config.SubjectKey]). A JSON [Spec] holds a Config and its tables for the
 // `tenancy rls generate` and `tenancy rls check` commands.

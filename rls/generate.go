@@ -200,6 +200,13 @@ func (g *generator) grants(t table) {
 	g.printf("ALTER TABLE %s OWNER TO %s;\n", t.qualified(), g.ownerOf(t))
 	g.printf("REVOKE ALL ON TABLE %s FROM PUBLIC, %s, %s;\n", t.qualified(), app, platform)
 	g.printf("GRANT %s ON TABLE %s TO %s;\n", strings.Join(t.privileges, ", "), t.qualified(), app)
+	if len(t.UpdateColumns) > 0 {
+		cols := make([]string, len(t.UpdateColumns))
+		for i, c := range t.UpdateColumns {
+			cols[i] = quoteIdent(c)
+		}
+		g.printf("GRANT UPDATE (%s) ON TABLE %s TO %s;\n", strings.Join(cols, ", "), t.qualified(), app)
+	}
 }
 
 func (g *generator) private(t table) {

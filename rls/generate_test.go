@@ -118,6 +118,12 @@ func TestGenerateInvalid(t *testing.T) {
 		{"app is default platform", Config{AppRole: DefaultPlatformRole}, nil, ErrInvalidConfig},
 		{"unqualified definer", Config{AllowDefiner: []string{"sign_in"}}, nil, ErrInvalidConfig},
 		{"definer with arguments", Config{AllowDefiner: []string{"auth.sign_in(text)"}}, nil, ErrInvalidConfig},
+		{"update columns with table UPDATE", Config{}, []Table{{Name: "public.a", UpdateColumns: []string{"kind"}}}, ErrInvalidTable},
+		{"tenant column as update column", Config{}, []Table{{Name: "public.a", Privileges: []string{"SELECT"}, UpdateColumns: []string{"tenant_id"}}}, ErrInvalidTable},
+		{"bad update column", Config{}, []Table{{Name: "public.a", Privileges: []string{"SELECT"}, UpdateColumns: []string{"a\x00"}}}, ErrInvalidTable},
+		{"private with update columns", Config{}, []Table{{Name: "public.a", Kind: Private, UpdateColumns: []string{"kind"}}}, ErrInvalidTable},
+		{"registry with allowed unique key", Config{}, []Table{{Name: "public.a", Kind: Registry, AllowUnique: []string{"a_pkey"}}}, ErrInvalidTable},
+		{"bad allowed unique key", Config{}, []Table{{Name: "public.a", AllowUnique: []string{""}}}, ErrInvalidTable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,6 +180,26 @@ func TestDollarQuote(t *testing.T) {
 	for _, tt := range tests {
 		if got := dollarQuote("t", tt.body); got != tt.want {
 			t.Errorf("dollarQuote(t, %q) = %s, want %s", tt.body, got, tt.want)
+		}
+	}
+}
+
+// TestGenerateUpdateColumns: UpdateColumns grants UPDATE on those columns
+// only, after the table's privileges (which REVOKE ALL cleared, column
+// privileges included).
+func TestGenerateUpdateColumns(t *testing.T) {
+	got, err := Generate(Config{}, Table{Name: "public.jobs", Privileges: []string{"select", "insert"}, UpdateColumns: []string{"kind", "Odd Name"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`REVOKE ALL ON TABLE public.jobs FROM PUBLIC, tenancy_app, tenancy_platform;
+GRANT SELECT, INSERT ON TABLE public.jobs TO tenancy_app;
+GRANT UPDATE (kind, "Odd Name") ON TABLE public.jobs TO tenancy_app;
+`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Generate lacks\n%s\nin:\n%s", want, got)
 		}
 	}
 }

@@ -19,7 +19,9 @@ func TestParseSpec(t *testing.T) {
 		"tables": [
 			{"name": "public.clinics", "kind": "registry"},
 			{"name": "public.appointments", "subject_column": "patient_id", "read_only": ["patient"]},
-			{"name": "audit.events", "kind": "tenant", "read_roles": ["owner"], "privileges": ["SELECT", "INSERT"]}
+			{"name": "audit.events", "kind": "tenant", "read_roles": ["owner"], "privileges": ["SELECT", "INSERT"]},
+			{"name": "public.river_job", "tenant_column": "tenancy_tenant_id", "privileges": ["SELECT", "INSERT"],
+			 "update_columns": ["kind"], "allow_unique": ["river_job_pkey"]}
 		]
 	}`
 	got, err := rls.ParseSpec(strings.NewReader(in))
@@ -32,6 +34,8 @@ func TestParseSpec(t *testing.T) {
 			{Name: "public.clinics", Kind: rls.Registry},
 			{Name: "public.appointments", SubjectColumn: "patient_id", ReadOnly: []tenancy.Kind{tenancy.Kind("patient")}},
 			{Name: "audit.events", ReadRoles: []string{"owner"}, Privileges: []string{"SELECT", "INSERT"}},
+			{Name: "public.river_job", TenantColumn: "tenancy_tenant_id", Privileges: []string{"SELECT", "INSERT"},
+				UpdateColumns: []string{"kind"}, AllowUnique: []string{"river_job_pkey"}},
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -115,6 +115,24 @@ type Table struct {
 	// registry the app role gets SELECT only and Privileges must be empty.
 	Privileges []string `json:"privileges,omitempty"`
 
+	// UpdateColumns, when set, grants the app role UPDATE on these columns
+	// of a tenant table only, not on the table: for a table whose rows
+	// the application only inserts, but whose insert statement another
+	// library writes with ON CONFLICT DO UPDATE SET col = ... (River's
+	// river_job), which PostgreSQL checks for UPDATE on the columns set
+	// even when no row conflicts. Privileges must then not list UPDATE.
+	// The tenant policy binds these updates as any other.
+	UpdateColumns []string `json:"update_columns,omitempty"`
+
+	// AllowUnique names the unique indexes and unique or primary key
+	// constraints of a tenant table (unquoted, as in the catalog) that
+	// [Check] accepts without the tenant column ([CodeUniqueWithoutTenant]):
+	// keys that another library defines and that tell no tenant what
+	// another stored, such as River's job id, which the SDK draws at
+	// random. Every name listed vouches for that; review the list when the
+	// library changes its schema.
+	AllowUnique []string `json:"allow_unique,omitempty"`
+
 	// Audit marks a table of the audit log (package audit's [Tables]): it
 	// belongs to [Config.AuditRole], not to the owner role. [Generate]
 	// makes the audit role its owner, and [Check] reports its schema, and
@@ -176,8 +194,9 @@ func (t Table) resolve(cfg Config) (table, error) {
 				return bad("ListsTenants: %v", err)
 			}
 		}
-		if t.TenantColumn != "" || t.SubjectColumn != "" || len(t.ReadRoles) > 0 || len(t.ReadOnly) > 0 || len(t.Privileges) > 0 {
-			return bad("a %s table takes no tenant column, subject column, read roles, read-only kinds or privileges", t.Kind)
+		if t.TenantColumn != "" || t.SubjectColumn != "" || len(t.ReadRoles) > 0 || len(t.ReadOnly) > 0 || len(t.Privileges) > 0 ||
+			len(t.UpdateColumns) > 0 || len(t.AllowUnique) > 0 {
+			return bad("a %s table takes no tenant column, subject column, read roles, read-only kinds, privileges, update columns or allowed unique keys", t.Kind)
 		}
 		if t.Kind == Registry {
 			r.privileges = []string{"SELECT"}
@@ -221,6 +240,22 @@ func (t Table) resolve(cfg Config) (table, error) {
 			if slices.ContainsFunc(t.Privileges, func(q string) bool { return strings.EqualFold(p, q) }) {
 				r.privileges = append(r.privileges, p)
 			}
+		}
+	}
+	for _, col := range t.UpdateColumns {
+		if err := checkIdent(col); err != nil {
+			return bad("update column: %v", err)
+		}
+		if col == r.tenantColumn {
+			return bad("the tenant column cannot be an update column")
+		}
+	}
+	if len(t.UpdateColumns) > 0 && slices.Contains(r.privileges, "UPDATE") {
+		return bad("UpdateColumns limits UPDATE to columns: Privileges may not also grant UPDATE on the table")
+	}
+	for _, name := range t.AllowUnique {
+		if err := checkIdent(name); err != nil {
+			return bad("allowed unique key: %v", err)
 		}
 	}
 	return r, nil

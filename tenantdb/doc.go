@@ -102,7 +102,11 @@
 //     statement itself fails closed.
 //   - Rows, batch results, the rows and results that batch callbacks get,
 //     and errors do not lead to the underlying connection (Conn and Tx
-//     are nil); a test walks every method's results to prove it.
+//     are nil); a test walks every method's results to prove it. The one
+//     exception is the SDK's own: package tenantriver reaches a Tx's raw
+//     transaction, and the principal it was begun with, through an
+//     internal package, for River's job insert, which row-level security
+//     on River's job table fences; no application can import it.
 //   - Work given a transaction cannot end it: [Tx] and [SystemTx] refuse
 //     COMMIT, ROLLBACK, BEGIN, END, ABORT and two-phase commands unsent
 //     ([ErrTxControl]); savepoints are allowed. [PgxTx] refuses Commit and

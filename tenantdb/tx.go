@@ -21,6 +21,7 @@ type Tx struct {
 	pool     *Pool
 	tx       pgx.Tx
 	tenant   tenancy.ID
+	who      tenancy.Principal // the principal the transaction was begun with
 	done     bool
 	atCommit []queued // statements sent with COMMIT (QueueAtCommit)
 
@@ -111,7 +112,7 @@ func (p *Pool) tx(ctx context.Context, pr tenancy.Principal, opts pgx.TxOptions,
 	if err != nil {
 		return err
 	}
-	tx := &Tx{pool: p, tenant: pr.Tenant}
+	tx := &Tx{pool: p, tenant: pr.Tenant, who: pr}
 	// Released last: the pool discards a connection that is still in a
 	// transaction, so no tenant context can outlive this call.
 	defer func() {
