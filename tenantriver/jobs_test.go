@@ -550,3 +550,41 @@ func TestAppRoleCannotWorkJobs(t *testing.T) {
 		})
 	}
 }
+
+// TestInsertInTenant: a job enqueued inside Pool.InTenant carries
+// InTenant's principal (kind system, in that tenant) and runs there.
+func TestInsertInTenant(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	pool := f.db.Pool(t, pgtest.App)
+	recorded := 0
+	db, err := tenantdb.New(ctx, pool, tenantdb.Config{
+		Model: f.model, Sources: []tenancy.Source{tenantriver.Source()},
+		OnSystem: func(context.Context, pgx.Tx, tenantdb.SystemUse) error { recorded++; return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &probeWorker{db: db}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w)
+	c := f.client(t, workers)
+	var id int64
+	if err := db.InTenant(ctx, tenantB, "enqueue the nightly summary", func(ctx context.Context, tx *tenantdb.Tx) error {
+		res, err := f.jobs.Insert(ctx, c, tx, probeArgs{Want: tenantB.String()}, nil)
+		if res != nil {
+			id = res.Job.ID
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.waitFinal(t, c, id)
+	runs := w.all()
+	if len(runs) != 1 || runs[0].Err != nil || runs[0].Tenant != tenantB.String() || runs[0].Principal.Kind != tenancy.KindSystem {
+		t.Fatalf("runs %+v, want one of kind system in tenant B", runs)
+	}
+	if recorded != 1 {
+		t.Errorf("OnSystem recorded %d uses, want 1 (the job's own work is not an InTenant use)", recorded)
+	}
+}

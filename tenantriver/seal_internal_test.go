@@ -172,3 +172,27 @@ func BenchmarkSeal(b *testing.B) {
 		}
 	})
 }
+
+// FuzzCanonicalJSON: the canonical form of any JSON text is JSON, and
+// itself canonical.
+func FuzzCanonicalJSON(f *testing.F) {
+	for _, s := range []string{`{"b":1,"a":[true,null,"x"]}`, `1e2`, `-0.50`, `"\u003c\u2028\\"`, `[{"":{}}]`, `123456789012345678901234567890e-40`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		c, err := canonicalJSON([]byte(in))
+		if err != nil {
+			return
+		}
+		again, err := canonicalJSON(c)
+		if err != nil {
+			t.Fatalf("canonicalJSON(%q) = %q, which does not parse again: %v", in, c, err)
+		}
+		if string(again) != string(c) {
+			t.Fatalf("canonicalJSON(%q) = %q, but canonicalJSON of that = %q", in, c, again)
+		}
+		if !json.Valid(c) {
+			t.Fatalf("canonicalJSON(%q) = %q, which is not JSON", in, c)
+		}
+	})
+}
