@@ -49,6 +49,7 @@ func Check(ctx context.Context, db Querier, m *Model) ([]Finding, error) {
 		{"key columns", c.keyColumns},
 		{"table privileges", c.privileges},
 		{"keys and indexes", c.keys},
+		{"references to tenant rows", c.tenantReferences},
 		{"column defaults", c.sequences},
 		{"definer functions", c.definers},
 		{"views", c.views},

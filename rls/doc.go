@@ -115,6 +115,20 @@
 //     a tenant column, so it may hold tenant rows that every tenant reads.
 //     Fix: make it a tenant table, or rename the column.
 //
+// Tenant data that export, import and erase would miss ([CheckExport]
+// runs these alone; package tenantarchive refuses to export while they
+// find anything):
+//   - tenant-reference-outside-model: a relation the model does not
+//     classify as tenant-owned (a registry, a private table, or one it does
+//     not name, whether the app role reaches it or not) has a foreign key
+//     to a tenant relation, so its rows belong to tenants but sit outside
+//     every relation an export reads. Fix: give it the tenant column, lead
+//     the key with it, and make it a tenant table of the model.
+//   - tenant-list-reference-outside-model: such a relation has a foreign
+//     key to the registry that lists the tenants ([Table.ListsTenants]),
+//     so each row is one tenant's. Fix: make it a tenant table with that
+//     column as its tenant column, or drop the key.
+//
 // Tenant relations and their policies:
 //   - rls-disabled, rls-not-forced: row-level security is not enabled, or
 //     not forced (so the table's owner bypasses it). Fix: ALTER TABLE ...

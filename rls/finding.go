@@ -74,6 +74,10 @@ const (
 	CodePrivateReachable     Code = "private-reachable"      // the app role holds a privilege on a relation the model makes private
 	CodeRegistryTenantColumn Code = "registry-tenant-column" // (warning) a registry has a column named like a tenant column
 
+	// Tenant data that export, import and erase would miss.
+	CodeTenantReferenceOutsideModel     Code = "tenant-reference-outside-model"      // a relation outside the model's tenant relations has a foreign key to a tenant relation
+	CodeTenantListReferenceOutsideModel Code = "tenant-list-reference-outside-model" // a relation outside the model's tenant relations has a foreign key to the registry that lists the tenants
+
 	// Tenant tables.
 	CodeRLSDisabled    Code = "rls-disabled"     // row-level security is not enabled
 	CodeRLSNotForced   Code = "rls-not-forced"   // enabled but not forced, so the table owner bypasses it

@@ -388,6 +388,47 @@ func TestCheckPlantedHoles(t *testing.T) {
 			},
 		},
 		{
+			name: "tenant rows in a table outside the model, keyed to a tenant table",
+			// The app role holds no privilege on it, so no reach rule sees it;
+			// its rows are clinic A's patients' all the same.
+			sql: `CREATE TABLE public.xrays (id uuid PRIMARY KEY, clinic uuid NOT NULL, patient uuid NOT NULL,
+					CONSTRAINT xrays_patient FOREIGN KEY (clinic, patient) REFERENCES public.patients (clinic_id, id));
+				ALTER TABLE public.xrays OWNER TO {owner};
+				INSERT INTO public.xrays VALUES (gen_random_uuid(), '{clinicA}', '` + patientA1.String() + `')`,
+			prove: func(t *testing.T, h *holeDB) {
+				if h.adminValue(t, `SELECT count(*)::text FROM public.xrays WHERE clinic = '{clinicA}'`) != "1" {
+					t.Fatal("the hole is not there: no x-ray of clinic A")
+				}
+			},
+			want: []found{{rls.CodeTenantReferenceOutsideModel, rls.SeverityError, rls.ObjectConstraint, "xrays_patient on public.xrays"}},
+		},
+		{
+			name: "a registry keyed to a tenant table",
+			sql: `CREATE TABLE public.plans (id uuid PRIMARY KEY, clinic uuid, patient uuid,
+					CONSTRAINT plans_patient FOREIGN KEY (clinic, patient) REFERENCES public.patients (clinic_id, id));
+				ALTER TABLE public.plans OWNER TO {owner}`,
+			tables: withTables(rls.Table{Name: "public.plans", Kind: rls.Registry}),
+			want:   []found{{rls.CodeTenantReferenceOutsideModel, rls.SeverityError, rls.ObjectConstraint, "plans_patient on public.plans"}},
+		},
+		{
+			name: "tenant rows in a table outside the model, keyed to the registry of tenants",
+			sql: `CREATE TABLE public.clinic_notes (clinic uuid NOT NULL CONSTRAINT clinic_notes_clinic REFERENCES public.clinics (id), note text NOT NULL);
+				ALTER TABLE public.clinic_notes OWNER TO {owner};
+				INSERT INTO public.clinic_notes VALUES ('{clinicB}', 'B''s note')`,
+			tables: replacing(rls.Table{Name: "public.clinics", Kind: rls.Registry, ListsTenants: "id"}),
+			prove: func(t *testing.T, h *holeDB) {
+				if h.adminValue(t, `SELECT count(*)::text FROM public.clinic_notes WHERE clinic = '{clinicB}'`) != "1" {
+					t.Fatal("the hole is not there: no note of clinic B")
+				}
+			},
+			want: []found{{rls.CodeTenantListReferenceOutsideModel, rls.SeverityError, rls.ObjectConstraint, "clinic_notes_clinic on public.clinic_notes"}},
+		},
+		{
+			name:   "tenant tables keyed to the registry of tenants",
+			tables: replacing(rls.Table{Name: "public.clinics", Kind: rls.Registry, ListsTenants: "id"}),
+			want:   nil,
+		},
+		{
 			name: "the app role can read a private table",
 			sql: `CREATE TABLE public.secrets (s text); ALTER TABLE public.secrets OWNER TO {owner}; INSERT INTO public.secrets VALUES ('x');
 				GRANT SELECT ON public.secrets TO {app}`,
@@ -600,4 +641,39 @@ func TestCheckRoleIsCheckRules(t *testing.T) {
 
 func tenancyPrincipal(p principal) tenancy.Principal {
 	return tenancy.Principal{Kind: p.kind, Tenant: p.tenant, Subject: p.subject, Roles: p.roles}
+}
+
+// TestCheckExport: CheckExport reports the references to tenant rows from
+// outside the model, as Check does, and nothing else.
+func TestCheckExport(t *testing.T) {
+	db := seeded(t)
+	tables := []rls.Table{{Name: "public.clinics", Kind: rls.Registry, ListsTenants: "id"}}
+	tables = append(tables, fixtureTables[1:]...)
+	m := model(t, config(db), tables...)
+	db.Exec(t, pgtest.Admin, `CREATE TABLE public.clinic_notes (clinic uuid NOT NULL CONSTRAINT clinic_notes_clinic REFERENCES public.clinics (id));
+		CREATE TABLE public.xrays (clinic uuid NOT NULL, patient uuid NOT NULL,
+			CONSTRAINT xrays_patient FOREIGN KEY (clinic, patient) REFERENCES public.patients (clinic_id, id));
+		GRANT SELECT ON public.clinic_notes TO `+quote(db.RoleName(pgtest.App)))
+	findings, err := rls.CheckExport(context.Background(), db.Conn(t, pgtest.App), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []found
+	for _, f := range findings {
+		got = append(got, found{f.Code, f.Severity, f.ObjectKind, f.Object})
+	}
+	want := []found{
+		{rls.CodeTenantListReferenceOutsideModel, rls.SeverityError, rls.ObjectConstraint, "clinic_notes_clinic on public.clinic_notes"},
+		{rls.CodeTenantReferenceOutsideModel, rls.SeverityError, rls.ObjectConstraint, "xrays_patient on public.xrays"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("CheckExport (-want +got):\n%s", diff)
+	}
+	// Check reports them too, beside the app role's reach of clinic_notes.
+	if all := check(t, db, m); len(all) != 3 {
+		t.Errorf("Check found %v, want the two references and unknown-relation", all)
+	}
+	if _, err := rls.CheckExport(context.Background(), nil, nil); !errors.Is(err, rls.ErrInvalidConfig) {
+		t.Errorf("CheckExport without a model = %v", err)
+	}
 }

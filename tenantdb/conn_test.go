@@ -3,6 +3,7 @@ package tenantdb_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"strings"
@@ -333,6 +334,21 @@ func TestNothingReturnedLeadsToTheConnection(t *testing.T) {
 		"Tx": func() []any {
 			return []any{p.Tx(ctx, func(tx *tenantdb.Tx) error {
 				forEveryMethod(t, tx, txCalls(tx), visit)
+				return nil
+			})}
+		},
+		"ReadTenant": func() []any {
+			return []any{p.ReadTenant(ctx, clinicA, "walk the values", func(ctx context.Context, r *tenantdb.TenantReader) error {
+				sink("ReadTenant's context", ctx)
+				forEveryMethod(t, r, map[string]func() []any{
+					"Tenant": func() []any { return []any{r.Tenant()} },
+					"Copy": func() []any {
+						return pair(r.Copy(ctx, io.Discard, "select clinic_id, name from patients where clinic_id = (select tenancy.current_tenant_id())"))
+					},
+					"Query":       func() []any { return pair(r.Query(ctx, read, clinicA)) },
+					"SystemCopy":  func() []any { return pair(r.SystemCopy(ctx, io.Discard, "select id, name from clinics")) },
+					"SystemQuery": func() []any { return pair(r.SystemQuery(ctx, "select id, name from clinics")) },
+				}, visit)
 				return nil
 			})}
 		},
