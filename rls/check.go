@@ -737,26 +737,43 @@ func (c *checker) sequences(ctx context.Context) error {
 		Table    uint32
 		Column   string
 		Identity bool
+		Usable   bool
 	}
+	// A sequence default counts only where the app role can advance or
+	// read its sequence (USAGE, UPDATE or SELECT, which nextval, setval,
+	// currval and a SELECT of it need): a counter it cannot touch tells it
+	// nothing, and its insert that relies on the default fails. An
+	// identity column is always counted: its sequence needs no privilege.
+	// A default that names no sequence by dependency (nextval of a text
+	// expression) is counted too.
 	cols, err := query[col](ctx, c, `
-		SELECT a.attrelid, quote_ident(a.attname), a.attidentity <> ''
+		SELECT a.attrelid, quote_ident(a.attname), a.attidentity <> '',
+			a.attidentity <> '' OR $2::oid = 0 OR $3 OR coalesce((
+				SELECT bool_or(pg_catalog.has_sequence_privilege($2::oid, dep.refobjid, 'USAGE, UPDATE, SELECT'))
+				FROM pg_catalog.pg_depend dep
+				JOIN pg_catalog.pg_class sq ON sq.oid = dep.refobjid AND sq.relkind = 'S'
+				WHERE dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dep.objid = d.oid
+				  AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass), true)
 		FROM pg_catalog.pg_attribute a
 		LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 		WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
 		  AND (a.attidentity <> '' OR pg_catalog.pg_get_expr(d.adbin, d.adrelid) LIKE '%nextval(%')
-		ORDER BY 1, 2`, c.tableIDs)
+		ORDER BY 1, 2`, c.tableIDs, c.appOID, c.appSuper)
 	if err != nil {
 		return err
 	}
 	for _, cl := range cols {
+		if !cl.Usable {
+			continue
+		}
 		t := c.byOID[cl.Table]
 		what := "a sequence default"
 		if cl.Identity {
 			what = "an identity"
 		}
 		c.add(CodeSequenceDefault, SeverityWarning, ObjectColumn, t.Name+"."+cl.Column,
-			"Use ids made by the application (UUIDv7), and per-tenant counters for human-facing numbers.",
-			"column %s of tenant table %s has %s shared by all tenants, so each tenant can watch the others' volume", cl.Column, t.Name, what)
+			"Use ids made by the application (UUIDv7), and per-tenant counters for human-facing numbers; or revoke the app role's privileges on the sequence.",
+			"column %s of tenant table %s has %s shared by all tenants that the app role can use, so each tenant can watch the others' volume", cl.Column, t.Name, what)
 	}
 	return nil
 }

@@ -530,9 +530,19 @@ func TestCheckFindings(t *testing.T) {
 			want: []found{{rls.CodeNoTenantIndex, rls.SeverityWarning, rls.ObjectTable, "audit.events"}},
 		},
 		{
-			name: "sequence default",
-			sql:  `ALTER TABLE public.appointments ADD COLUMN number bigserial`,
+			name: "sequence default the app role can use",
+			sql:  `ALTER TABLE public.appointments ADD COLUMN number bigserial; GRANT USAGE ON SEQUENCE public.appointments_number_seq TO {app}`,
 			want: []found{{rls.CodeSequenceDefault, rls.SeverityWarning, rls.ObjectColumn, "public.appointments.number"}},
+		},
+		{
+			name: "sequence default the app role can read",
+			sql:  `ALTER TABLE public.appointments ADD COLUMN number bigserial; GRANT SELECT ON SEQUENCE public.appointments_number_seq TO {app}`,
+			want: []found{{rls.CodeSequenceDefault, rls.SeverityWarning, rls.ObjectColumn, "public.appointments.number"}},
+		},
+		{
+			name: "sequence default the app role cannot touch",
+			sql:  `ALTER TABLE public.appointments ADD COLUMN number bigserial`,
+			want: nil,
 		},
 		{
 			name: "identity column",

@@ -204,7 +204,9 @@
 //   - foreign-key-without-tenant: a foreign key between tenant tables
 //     that does not match tenant to tenant.
 //   - no-tenant-index, sequence-default (warnings): no index leads with
-//     the tenant column; a shared counter shows other tenants' volume.
+//     the tenant column; a shared counter that the app role can use (an
+//     identity, or a sequence default on which it holds USAGE, UPDATE or
+//     SELECT) shows other tenants' volume.
 //
 // Objects that run with other rights:
 //   - security-definer, definer-search-path: a SECURITY DEFINER function

@@ -284,6 +284,7 @@ type tableProbe struct {
 	tbl     SQLTable     // its options, Name set
 	qt      string       // the quoted table name
 	tc      string       // the quoted tenant column
+	uc      string       // the quoted column the UPDATEs set to itself; "" if the app role may update none
 	key     []string     // the key columns, unquoted
 	cols    []column     // the columns an INSERT may name
 	keysB   string       // JSON array of B's keys (up to maxKeys)
@@ -442,16 +443,18 @@ func (tp *tableProbe) catalog(ctx context.Context, schema, name, tenantCol strin
 	} else if err != nil {
 		return err
 	}
-	rows, err := db.Query(ctx, `select a.attname, a.atttypid = 'uuid'::regtype, a.attgenerated = '' and a.attidentity <> 'a'
-		from pg_catalog.pg_attribute a where a.attrelid = $1 and a.attnum > 0 and not a.attisdropped order by a.attnum`, oid)
+	rows, err := db.Query(ctx, `select a.attname, a.atttypid = 'uuid'::regtype, a.attgenerated = '' and a.attidentity <> 'a',
+			a.attgenerated = '' and a.attidentity = '' and pg_catalog.has_column_privilege($2::text, a.attrelid, a.attname::text, 'UPDATE')
+		from pg_catalog.pg_attribute a where a.attrelid = $1 and a.attnum > 0 and not a.attisdropped order by a.attnum`,
+		oid, tp.p.cfg.Model.Config().AppRole)
 	if err != nil {
 		return err
 	}
-	var all []string
+	var all, updatable []string
 	for rows.Next() {
 		var c column
-		var insertable bool
-		if err := rows.Scan(&c.name, &c.uuid, &insertable); err != nil {
+		var insertable, update bool
+		if err := rows.Scan(&c.name, &c.uuid, &insertable, &update); err != nil {
 			rows.Close()
 			return err
 		}
@@ -459,9 +462,21 @@ func (tp *tableProbe) catalog(ctx context.Context, schema, name, tenantCol strin
 		if insertable {
 			tp.cols = append(tp.cols, c)
 		}
+		if update {
+			updatable = append(updatable, c.name)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	// The UPDATE and upsert checks set a column to itself: the tenant
+	// column where the app role may update it, else the first it may (a
+	// generated tenant column, or column privileges that leave it out).
+	switch {
+	case slices.Contains(updatable, tenantCol):
+		tp.uc = ident(tenantCol)
+	case len(updatable) > 0:
+		tp.uc = ident(updatable[0])
 	}
 	tp.key = tp.tbl.Key
 	if tp.key == nil {
@@ -605,16 +620,19 @@ type write struct {
 func (tp *tableProbe) writes(ctx context.Context, p tenancy.Principal, who string) {
 	tp.t.Helper()
 	b := tp.p.cfg.TenantB.String()
-	set := ` set ` + tp.tc + ` = ` + tp.tc
-	ws := []write{
-		{CheckUpdate, "UPDATE of B's rows by tenant", `update ` + tp.qt + set + ` where ` + tp.tc + ` = $1`, []any{b}, false},
-		{CheckDelete, "DELETE of B's rows by tenant", `delete from ` + tp.qt + ` where ` + tp.tc + ` = $1`, []any{b}, false},
+	set := ` set ` + tp.uc + ` = ` + tp.uc
+	var ws []write
+	if tp.uc != "" {
+		ws = append(ws, write{CheckUpdate, "UPDATE of B's rows by tenant", `update ` + tp.qt + set + ` where ` + tp.tc + ` = $1`, []any{b}, false})
+	} else {
+		tp.skipped = append(tp.skipped, "the UPDATEs and upserts (the app role may update no column)")
 	}
+	ws = append(ws, write{CheckDelete, "DELETE of B's rows by tenant", `delete from ` + tp.qt + ` where ` + tp.tc + ` = $1`, []any{b}, false})
 	if tp.keysB != "" {
-		ws = append(ws,
-			write{CheckUpdate, "UPDATE of B's rows by key", `update ` + tp.qt + set + ` where ` + tp.byKey(), []any{tp.keysB}, false},
-			write{CheckDelete, "DELETE of B's rows by key", `delete from ` + tp.qt + ` where ` + tp.byKey(), []any{tp.keysB}, false},
-		)
+		if tp.uc != "" {
+			ws = append(ws, write{CheckUpdate, "UPDATE of B's rows by key", `update ` + tp.qt + set + ` where ` + tp.byKey(), []any{tp.keysB}, false})
+		}
+		ws = append(ws, write{CheckDelete, "DELETE of B's rows by key", `delete from ` + tp.qt + ` where ` + tp.byKey(), []any{tp.keysB}, false})
 	}
 	switch {
 	case tp.row == "":
@@ -632,6 +650,9 @@ func (tp *tableProbe) writes(ctx context.Context, p tenancy.Principal, who strin
 		if len(tp.key) == 0 || !tp.rowIsB {
 			tp.skipped = append(tp.skipped, "the upserts (no key of B)")
 			break
+		}
+		if tp.uc == "" {
+			break // skipped above
 		}
 		ws = append(ws, write{CheckUpsert, "upsert onto B's key", tp.insert(tp.onConflict()), []any{tp.row, "{}"}, true})
 		if !slices.Contains(tp.key, tp.tenantName()) {
@@ -672,7 +693,7 @@ func (tp *tableProbe) onConflict() string {
 	for i, k := range tp.key {
 		ks[i] = ident(k)
 	}
-	return ` on conflict (` + strings.Join(ks, ", ") + `) do update set ` + tp.tc + ` = excluded.` + tp.tc
+	return ` on conflict (` + strings.Join(ks, ", ") + `) do update set ` + tp.uc + ` = excluded.` + tp.uc
 }
 
 // write runs w, with RETURNING * when returning, and reports what it

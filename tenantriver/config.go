@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/rls"
@@ -36,6 +37,26 @@ type Config struct {
 	// Schema is the schema of River's tables (River's Config.Schema).
 	// Default [DefaultSchema].
 	Schema string
+
+	// OnRun, if set, is called by [Jobs.Middleware] after each run of a
+	// job whose seal verified, with the tenant of its sealed principal
+	// (never one its arguments give): for per-tenant metrics, such as
+	// tenancyotel's Metrics.JobRun. It runs on the worker's goroutine, so
+	// it must be quick and safe for concurrent use. Jobs refused for their
+	// seal are not reported: they have no tenant to report.
+	OnRun func(Run)
+}
+
+// Run is one run of a job, as [Config.OnRun] sees it.
+type Run struct {
+	Tenant   tenancy.ID    // the tenant of the job's sealed principal
+	Kind     string        // the job's kind
+	Attempt  int           // River's attempt number, 1 for the first run
+	Duration time.Duration // from the seal's check to the worker's return
+	// Err is what the worker returned (River's snooze and cancel results
+	// included), or an error wrapping [ErrPanicked] when it panicked;
+	// nil for a run that succeeded.
+	Err error
 }
 
 // Jobs seals the principal of each job a tenant transaction enqueues, and
@@ -49,6 +70,7 @@ type Jobs struct {
 	principals tenancy.Principals
 	model      *rls.Model
 	schema     string
+	onRun      func(Run)
 }
 
 // New validates cfg and returns its Jobs. It returns an error wrapping
@@ -76,5 +98,5 @@ func New(cfg Config) (*Jobs, error) {
 	for _, k := range cfg.PreviousKeys {
 		keys = append(keys, slices.Clone(k))
 	}
-	return &Jobs{key: key, keys: keys, principals: cfg.Model.Principals(), model: cfg.Model, schema: schema}, nil
+	return &Jobs{key: key, keys: keys, principals: cfg.Model.Principals(), model: cfg.Model, schema: schema, onRun: cfg.OnRun}, nil
 }

@@ -43,3 +43,7 @@ var (
 	// impersonation (grants end; a job would outlive its grant).
 	ErrRefused = errors.New("tenantriver: job refused")
 )
+
+// ErrPanicked is wrapped by [Run.Err] when the job's worker panicked;
+// River recovers the panic and retries the job as it does any panic.
+var ErrPanicked = errors.New("tenantriver: the worker panicked")

@@ -3,6 +3,7 @@ package tenantriver
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -48,11 +49,29 @@ func (m *middleware) InsertMany(ctx context.Context, many []*rivertype.JobInsert
 	return doInner(ctx)
 }
 
-// Work verifies the job's seal and runs it in its principal's context.
-func (m *middleware) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+// Work verifies the job's seal and runs it in its principal's context,
+// then reports the run to Config.OnRun.
+func (m *middleware) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) (err error) {
 	p, err := open(m.jobs.keys, m.jobs.principals, job.ID, job.Kind, job.EncodedArgs, job.Metadata)
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("tenantriver: job %d of kind %s refused: %w", job.ID, job.Kind, err))
+	}
+	if on := m.jobs.onRun; on != nil {
+		start := time.Now()
+		done := false
+		defer func() {
+			r := Run{Tenant: p.Tenant, Kind: job.Kind, Attempt: job.Attempt, Err: err, Duration: time.Since(start)}
+			if !done { // the worker panicked: report it, and let River recover it
+				v := recover()
+				r.Err = fmt.Errorf("%w: %v", ErrPanicked, v)
+				on(r)
+				panic(v)
+			}
+			on(r)
+		}()
+		err = doInner(authenticator.NewContext(ctx, p))
+		done = true
+		return err
 	}
 	return doInner(authenticator.NewContext(ctx, p))
 }

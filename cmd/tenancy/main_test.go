@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/pgtest"
 	"github.com/mydentalpractice/tenancy/rls"
@@ -175,7 +176,8 @@ func TestCheck(t *testing.T) {
 		t.Fatalf("clean database, DSN from $DATABASE_URL: exit code %d, stdout:\n%s\nstderr:\n%s", got.code, got.stdout, got.stderr)
 	}
 
-	db.Exec(t, pgtest.Admin, `ALTER TABLE public.patients NO FORCE ROW LEVEL SECURITY; ALTER TABLE public.patients ADD COLUMN n bigserial`)
+	db.Exec(t, pgtest.Admin, `ALTER TABLE public.patients NO FORCE ROW LEVEL SECURITY; ALTER TABLE public.patients ADD COLUMN n bigserial;
+		GRANT USAGE ON SEQUENCE public.patients_n_seq TO `+pgx.Identifier{db.RoleName(pgtest.App)}.Sanitize())
 	got = check(nil, "--dsn", dsn, "--app-role", app, "--format", "json")
 	if got.code != exitFailure {
 		t.Fatalf("broken database: exit code %d, want %d; stderr:\n%s", got.code, exitFailure, got.stderr)

@@ -30,6 +30,7 @@ import (
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/embedded"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/load"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
@@ -39,6 +40,7 @@ import (
 	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/tenantdb"
+	"github.com/mydentalpractice/tenancy/tenantriver"
 )
 
 // Config says how to run the app.
@@ -115,6 +117,11 @@ type Config struct {
 	// (tenantdb.Pool.EveryTenant), each in the clinic's audit log. main
 	// sets an hour; zero means off.
 	SummaryEvery time.Duration
+
+	// ReminderLead is how long before an appointment its reminder is
+	// written to the clinic's outbox, by a background job enqueued when it
+	// is booked or moved. Zero means 24 hours.
+	ReminderLead time.Duration
 
 	// IdentityProvider, if set, is an external OpenID provider whose
 	// access tokens the API accepts for clinic staff, beside the app's
@@ -263,8 +270,16 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	// Each clinic's load (statements, time, refusals, waits, jobs), for
+	// the platform console: the SDK's per-tenant metrics.
+	clinicLoad, err := load.New(load.Config{})
+	if err != nil {
+		return err
+	}
+	defer clinicLoad.Close(context.Background())
 	db, err := tenantdb.OpenConfig(ctx, appPoolCfg, tenantdb.Config{
-		Model: model, Sources: []tenancy.Source{jwtctx.Source()}, System: platformPool, OnSystem: audit.OnSystem,
+		Observe: clinicLoad.Observe,
+		Model:   model, Sources: []tenancy.Source{jwtctx.Source(), tenantriver.Source()}, System: platformPool, OnSystem: audit.OnSystem,
 		Share: cfg.ClinicShare,
 	})
 	if err != nil {
@@ -281,10 +296,18 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}
 	}
-	key, csrfKey, err := signingKey(cfg.keyFile())
+	key, csrfKey, sealKey, err := signingKey(cfg.keyFile())
 	if err != nil {
 		return err
 	}
+	// Background jobs (appointment reminders) run as the owner role on
+	// River; each carries the principal of the transaction that enqueued
+	// it, and works in that clinic through db.
+	bg, err := newJobs(ctx, cfg, conns.owner, model, sealKey, clinicLoad.JobRun)
+	if err != nil {
+		return err
+	}
+	defer bg.stop()
 	// Revoked tokens (logout, a disabled or changed account, an archived
 	// patient) are refused here at once and stored, so that they stay
 	// refused after a restart and on the other instances within
@@ -338,7 +361,11 @@ func Run(ctx context.Context, cfg Config) error {
 		go func() { defer close(done); summarizeDaily(sctx, cfg, db, platformPool) }()
 		defer func() { stop(); <-done }()
 	}
-	st := store.New(db, platformPool)
+	st := store.New(db, platformPool, bg)
+	bg.setStore(st)
+	if err := bg.start(ctx); err != nil {
+		return err
+	}
 	apiHandler, err := api.New(api.Config{
 		Store: st, DB: db, Tokens: tokens, Revoker: revocations,
 		Impersonations: impersonations, Log: cfg.Log, Now: cfg.Now, RequestTimeout: cfg.RequestTimeout,
@@ -352,7 +379,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	webHandler, err := web.New(web.Config{
 		Store: st, DB: db, API: apiHandler, Tokens: tokens, Revoker: revocations, Impersonations: impersonations,
-		CSRFKey: csrfKey, SecureCookies: cfg.SecureCookies, Log: cfg.Log, Now: cfg.Now,
+		CSRFKey: csrfKey, SecureCookies: cfg.SecureCookies, Log: cfg.Log, Now: cfg.Now, Load: clinicLoad,
 	})
 	if err != nil {
 		return err
@@ -486,15 +513,15 @@ func mount(apiHandler, webHandler http.Handler) http.Handler {
 // signingKey loads the Ed25519 signing key from path, or makes one and
 // keeps it there (mode 0600) so tokens survive restarts. It also derives
 // the web UI's CSRF key from it, so every instance sharing the signing key
-// shares the CSRF key.
-func signingKey(path string) (jwtctx.Key, []byte, error) {
+// shares the CSRF key, and the key that seals the jobs' principals (jobKey).
+func signingKey(path string) (jwtctx.Key, []byte, []byte, error) {
 	k, priv, err := loadSigningKey(path)
 	if err != nil {
-		return jwtctx.Key{}, nil, err
+		return jwtctx.Key{}, nil, nil, err
 	}
 	mac := hmac.New(sha256.New, priv.Seed())
 	mac.Write([]byte("dentalclinic web csrf key v1"))
-	return k, mac.Sum(nil), nil
+	return k, mac.Sum(nil), jobKey(priv.Seed()), nil
 }
 
 func loadSigningKey(path string) (jwtctx.Key, ed25519.PrivateKey, error) {

@@ -40,6 +40,23 @@ func TestLeakSQL(t *testing.T) {
 			}
 		})
 	}
+	// Reminders: a booking of each clinic, far ahead, enqueues a reminder
+	// job (River's job table is a tenant table); a reminder in each
+	// clinic's outbox, written as the owner, removed afterwards.
+	for _, c := range []seed.Clinic{riverside, hillcrest} {
+		f := newSchedFix(t, c)
+		f.mustBook(t, f.booking(f.patient(t), f.at(9, 0), 30))
+		if _, err := owner.Exec(ctx, `insert into reminder_outbox (clinic_id, appointment_id, starts_at, patient_id, body, job_id)
+			select clinic_id, id, starts_at, patient_id, 'SQL leak probe fixture', 0 from appointments
+			where clinic_id = $1 and status = 'scheduled' order by id limit 1 on conflict do nothing`, c.ID); err != nil {
+			t.Fatalf("reminder at %s: %v", c.Slug, err)
+		}
+		t.Cleanup(func() {
+			if _, err := owner.Exec(context.Background(), `delete from reminder_outbox where clinic_id = $1 and job_id = 0`, c.ID); err != nil {
+				t.Errorf("removing the reminder at %s: %v", c.Slug, err)
+			}
+		})
+	}
 	// The audit log is append-only, so its rows are made the way the app
 	// makes them: a platform admin starts and ends an impersonation of each
 	// clinic, which stores a grant, events and the chain's head.

@@ -3,7 +3,16 @@ package migrations
 import (
 	"context"
 	"fmt"
+	"slices"
+
+	"github.com/mydentalpractice/tenancy/rls"
 )
+
+// ModelBefore19 is the isolation model of a database that migration 18
+// left: no reminders' outbox, no River.
+func ModelBefore19(roles Roles) (*rls.Model, error) {
+	return model(roles, slices.DeleteFunc(Tables(), func(t rls.Table) bool { return t.Name == "public.reminder_outbox" }))
+}
 
 // UpTo runs the pending migrations up to and including version, as Up
 // does: a test's way to a database as an earlier version left it.

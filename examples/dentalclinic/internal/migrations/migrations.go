@@ -10,16 +10,20 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/rls"
+	"github.com/mydentalpractice/tenancy/tenantriver"
 )
 
 //go:embed sql/*.sql
@@ -92,8 +96,16 @@ func Tables() []rls.Table {
 		{Name: "public.prescriptions", SubjectColumn: "patient_id", ReadOnly: patient},
 		{Name: "public.portal_accounts", SubjectColumn: "patient_id"},
 		{Name: "public.portal_invites", ReadOnly: patient, ReadRoles: StaffRoles},
+		// A reminder is written by the job of the booking's principal: a
+		// patient's own request writes the patient's own reminder.
+		{Name: "public.reminder_outbox", SubjectColumn: "patient_id"},
 	}
 }
+
+// JobTables are River's tables as the isolation model classifies them
+// (tenantriver.Tables): its job table a tenant table, whose rows the app
+// role may insert only for the transaction's clinic, the rest private.
+func JobTables() []rls.Table { return tenantriver.Tables("") }
 
 // PreAuth returns the functions that run before any clinic is known, as
 // "schema.function": the sign-in look-ups, the invite look-up, and the
@@ -107,14 +119,19 @@ func PreAuth() []string {
 }
 
 // Model returns the isolation model of the app's database for roles: the
-// app's tables ([Tables]), the audit tables, the private table of platform
+// app's tables ([Tables]), River's ([JobTables]), the audit tables, the private table of platform
 // admins, pg_catalog's list of time zones (a registry), the sign-in
 // functions that run before a clinic is known (pre-auth), the narrow
 // definer functions (which the app's SQL may call), and the audit
 // package's cross-tenant policies. tenantdb, the SQL guard, rls.Check and the leak
 // harness all read this one value.
 func Model(roles Roles) (*rls.Model, error) {
-	tables := append(Tables(), audit.Tables(Audit)...)
+	return model(roles, append(Tables(), JobTables()...))
+}
+
+// model is [Model] with app tables in place of Tables and JobTables.
+func model(roles Roles, app []rls.Table) (*rls.Model, error) {
+	tables := append(app, audit.Tables(Audit)...)
 	tables = append(tables,
 		rls.Table{Name: "public.platform_admins", Kind: rls.Private},
 		// Revoked token and subject ids, shared by every clinic: the app
@@ -230,9 +247,18 @@ func provider(db, admin *sql.DB, roles Roles) (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	policies, err := rls.Generate(config(roles), Tables()...)
+	// Migrations 2 to 18 wrote the policies of the tables the schema had
+	// then; 20 writes them for every table, River's and the reminders'
+	// included, and later re-runs do too.
+	tables := Tables()
+	before19 := slices.DeleteFunc(slices.Clone(tables), func(t rls.Table) bool { return t.Name == "public.reminder_outbox" })
+	policies, err := rls.Generate(config(roles), before19...)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	jobs, err := jobsMigration(roles)
+	if err != nil {
+		return nil, err
 	}
 	grantAuth := fmt.Sprintf(`
 		ALTER SCHEMA auth OWNER TO %[1]s;
@@ -432,6 +458,51 @@ func provider(db, admin *sql.DB, roles Roles) (*goose.Provider, error) {
 			// policy fails closed with an error, not with zero rows, when
 			// the planner evaluates it before the tenant policy.
 			goose.NewGoMigration(18, exec(policies), nil),
+			// 19 (SQL) makes the reminders' outbox.
+			goose.NewGoMigration(20, jobs, nil),
 		),
 	)
+}
+
+// jobsMigration installs River's tables (River's own migrations, through
+// rivermigrate, each version in its own transaction), prepares its job table
+// for tenants (tenantriver.Schema) and writes the policies of every table
+// of [Tables] and [JobTables]. Re-running it is harmless: River skips the
+// versions it has, the rest re-runs.
+func jobsMigration(roles Roles) (*goose.GoFunc, error) {
+	model, err := Model(roles)
+	if err != nil {
+		return nil, err
+	}
+	prep, err := tenantriver.Schema(model, "")
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	policies, err := rls.Generate(config(roles), append(Tables(), JobTables()...)...)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return &goose.GoFunc{RunDB: func(ctx context.Context, db *sql.DB) error {
+		// River's versions each run in a transaction of their own (one adds
+		// an enum value that the next uses); then the rest in one.
+		migrator, err := rivermigrate.New(riverdatabasesql.New(db), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			return fmt.Errorf("river: %w", err)
+		}
+		if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("river: %w", err)
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, prep); err != nil {
+			return fmt.Errorf("river's job table: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, policies); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}}, nil
 }

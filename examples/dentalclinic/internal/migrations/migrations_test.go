@@ -275,7 +275,7 @@ func TestAuditOwnerMigrates(t *testing.T) {
 			union all select format('alter function %s owner to `+owner+`', oid::regprocedure) from pg_proc
 			where pronamespace = 'audit'::regnamespace loop execute r.s; end loop;
 		end $$; alter schema audit owner to `+owner)
-	model, err := migrations.Model(roles)
+	model, err := migrations.ModelBefore19(roles) // as migration 16 left it
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +323,11 @@ func TestAuditOwnerMigrates(t *testing.T) {
 			t.Errorf("after migration 17 the owner role ran %s", sql)
 		}
 	}
-	findings, err := rls.Check(ctx, db.Conn(t, pgtest.App), model)
+	current, err := migrations.Model(roles) // every migration applied now
+	if err != nil {
+		t.Fatal(err)
+	}
+	findings, err := rls.Check(ctx, db.Conn(t, pgtest.App), current)
 	if err != nil {
 		t.Fatal(err)
 	}

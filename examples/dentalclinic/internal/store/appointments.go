@@ -398,6 +398,13 @@ func (s *Store) CreateAppointment(ctx context.Context, in AppointmentInput) (App
 			p.Tenant, id, *in.PatientID, *in.DentistID, in.HygienistID.ID, *in.OperatoryID, start, end, *in.Type, in.Note, status); err != nil {
 			return appointmentConflict(err)
 		}
+		// The reminder job is enqueued here, in this transaction: the
+		// checks below may still refuse the booking, and then it goes too.
+		if status == StatusScheduled || status == StatusConfirmed {
+			if err := s.remind(ctx, tx, id, start); err != nil {
+				return err
+			}
+		}
 		if dentistSolo && !in.AllowDentistOverlap {
 			if err := dentistFree(ctx, tx, p.Tenant, id, *in.DentistID, start, end); err != nil {
 				return err
@@ -406,6 +413,7 @@ func (s *Store) CreateAppointment(ctx context.Context, in AppointmentInput) (App
 		if err := record(ctx, tx, "appointment.create", "appointment", id); err != nil {
 			return err
 		}
+
 		out, err = scanAppointment(tx.QueryRow(ctx, `select `+appointmentColumns+appointmentFrom+` where a.clinic_id = $1 and a.id = $2`, p.Tenant, id))
 		return err
 	})
@@ -506,6 +514,11 @@ func (s *Store) UpdateAppointment(ctx context.Context, id tenancy.ID, in Appoint
 		}
 		if err := record(ctx, tx, "appointment.update", "appointment", id); err != nil {
 			return err
+		}
+		if !start.Equal(cur.StartsAt) && (status == StatusScheduled || status == StatusConfirmed) {
+			if err := s.remind(ctx, tx, id, start); err != nil {
+				return err
+			}
 		}
 		out, err = scanAppointment(tx.QueryRow(ctx, `select `+appointmentColumns+appointmentFrom+` where a.clinic_id = $1 and a.id = $2`, p.Tenant, id))
 		return err

@@ -725,6 +725,9 @@ func (s *Store) RequestAppointment(ctx context.Context, in AppointmentRequest) (
 		if err := record(ctx, tx, "appointment.request", "appointment", id); err != nil {
 			return err
 		}
+		if err := s.remind(ctx, tx, id, start); err != nil {
+			return err
+		}
 		out, err = scanPortalAppointment(tx.QueryRow(ctx, portalAppointmentSelect+` and a.id = $3`, clinic, self, id))
 		return err
 	})

@@ -52,14 +52,17 @@ type Store struct {
 	db *tenantdb.Pool
 	// platform runs registry work as the platform role.
 	platform *pgxpool.Pool
+	// reminders enqueues appointment reminders; nil: none.
+	reminders Reminders
 }
 
 // New returns a Store. db scopes tenant work, and its pre-auth handle
 // (db.PreAuth) calls the auth.* sign-in functions, which run before any
 // clinic is known; platform is a pool of the platform role for the clinic
-// registry. The app keeps no raw pool of its own role.
-func New(db *tenantdb.Pool, platform *pgxpool.Pool) *Store {
-	return &Store{db: db, platform: platform}
+// registry. The app keeps no raw pool of its own role. reminders, if not
+// nil, enqueues a reminder job with each booking and move.
+func New(db *tenantdb.Pool, platform *pgxpool.Pool, reminders Reminders) *Store {
+	return &Store{db: db, platform: platform, reminders: reminders}
 }
 
 // tenant returns the caller's tenant, or ErrNoTenant.

@@ -10,6 +10,7 @@ import (
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/load"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/impersonation"
 	"github.com/mydentalpractice/tenancy/jwtctx"
@@ -30,6 +31,7 @@ func (s *Server) adminRoutes() {
 type adminData struct {
 	Clinics              []store.Clinic
 	Activity             map[tenancy.ID]store.ClinicActivity
+	Load                 *load.Report // nil: the app counts no load
 	Name, Zone, Currency string
 	Clinic, Reason       string
 	Minutes              int
@@ -44,6 +46,14 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, status int, v
 	if d.Activity, err = s.store.ClinicActivities(r.Context()); err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if s.load != nil {
+		rep, err := s.load.Report(r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		d.Load = &rep
 	}
 	d.Clinics = list
 	v.Data = d

@@ -13,6 +13,7 @@ import (
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/load"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/impersonation"
 	"github.com/mydentalpractice/tenancy/jwtctx"
@@ -43,6 +44,9 @@ type Config struct {
 	Log           *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Load, if set, gives the platform console each clinic's load (the
+	// SDK's per-tenant metrics).
+	Load *load.Load
 }
 
 // Server serves the web UI. It is safe for concurrent use.
@@ -52,6 +56,7 @@ type Server struct {
 	tokens  *jwtctx.Authority
 	revoker *store.Revocations
 	imp     *impersonation.Grants
+	load    *load.Load
 	auth    *jwtctx.Middleware
 	impMW   *impersonation.Middleware
 	log     *slog.Logger
@@ -94,7 +99,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		store: cfg.Store, api: cfg.API, tokens: cfg.Tokens, revoker: cfg.Revoker, imp: cfg.Impersonations,
-		log: cfg.Log, now: cfg.Now, secure: cfg.SecureCookies,
+		log: cfg.Log, now: cfg.Now, secure: cfg.SecureCookies, load: cfg.Load,
 		public: http.NewCrossOriginProtection(), mux: http.NewServeMux(),
 	}
 	if s.log == nil {
