@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -75,6 +77,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: se.Code, Detail: se.Msg, Field: se.Field})
 	case errors.As(err, &se) && errors.Is(err, store.ErrConflict):
 		writeProblem(w, Problem{Status: http.StatusConflict, Code: se.Code, Detail: se.Msg, Choices: se.Detail})
+	case errors.As(err, &se) && errors.Is(err, store.ErrTooSoon):
+		wait, _ := se.Detail.(time.Duration)
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		writeProblem(w, Problem{Status: http.StatusTooManyRequests, Code: se.Code, Detail: se.Msg})
 	case errors.Is(err, tenancy.ErrNoTenant):
 		writeProblem(w, Problem{Status: http.StatusForbidden, Code: "no_clinic", Detail: "This action needs a clinic session."})
 	case r.Context().Err() != nil:

@@ -25,6 +25,73 @@ func (s *Server) settingsRoutes(auth *jwtctx.Middleware) {
 	s.handle(auth, http.MethodGet, v1+"/staff", anyStaff, s.listStaff)
 	s.handle(auth, http.MethodPost, v1+"/staff", clinicAdmin, s.createStaff)
 	s.handle(auth, http.MethodPatch, v1+"/staff/{id}", clinicAdmin, s.updateStaff)
+	s.handle(auth, http.MethodGet, v1+"/settings/exports", clinicOwner, s.listExports)
+	s.handle(auth, http.MethodPost, v1+"/settings/exports", clinicOwner, s.requestExport)
+	s.handle(auth, http.MethodGet, v1+"/settings/exports/{id}/archive", clinicOwner, s.downloadExport)
+}
+
+// clinicOwner admits the clinic's owners only: an export holds every
+// record of the clinic, and an impersonating platform admin may not take
+// one.
+var clinicOwner = Allow{Kinds: staffKinds, Roles: []string{"owner"}}
+
+func (s *Server) listExports(w http.ResponseWriter, r *http.Request) {
+	list, err := s.store.Exports(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page[store.Export]{Items: list})
+}
+
+// requestExport asks for an export of the clinic's records, made in the
+// background: 202 with the export, to be downloaded once ready.
+func (s *Server) requestExport(w http.ResponseWriter, r *http.Request) {
+	e, err := s.store.RequestExport(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, e)
+}
+
+// downloadExport streams a ready export's archive, a gzipped tar.
+func (s *Server) downloadExport(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	cw := &committedWriter{ResponseWriter: w, header: func(h http.Header) {
+		h.Set("Content-Type", "application/gzip")
+		h.Set("Content-Disposition", `attachment; filename="clinic-export-`+id.String()+`.tar.gz"`)
+		h.Set("Cache-Control", "no-store")
+	}}
+	if err := s.store.WriteExportArchive(r.Context(), id, cw); err != nil {
+		if cw.wrote {
+			// The archive was under way: the client sees a truncated
+			// gzip stream, which it cannot mistake for a whole one.
+			s.log.ErrorContext(r.Context(), "export download failed", "err", err, "request_id", requestID(r))
+			return
+		}
+		s.fail(w, r, err)
+	}
+}
+
+// committedWriter sets its headers at the first write, so that an error
+// before any byte of the body still gets a problem answer.
+type committedWriter struct {
+	http.ResponseWriter
+	header func(http.Header)
+	wrote  bool
+}
+
+func (c *committedWriter) Write(b []byte) (int, error) {
+	if !c.wrote {
+		c.wrote = true
+		c.header(c.ResponseWriter.Header())
+		c.ResponseWriter.WriteHeader(http.StatusOK)
+	}
+	return c.ResponseWriter.Write(b)
 }
 
 func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) {

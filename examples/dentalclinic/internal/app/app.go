@@ -361,8 +361,8 @@ func Run(ctx context.Context, cfg Config) error {
 		go func() { defer close(done); summarizeDaily(sctx, cfg, db, platformPool) }()
 		defer func() { stop(); <-done }()
 	}
-	st := store.New(db, platformPool, bg)
-	bg.setStore(st)
+	st := store.New(db, platformPool, store.Options{Jobs: bg, ExportDir: filepath.Join(cfg.DataDir, exportDir)})
+	bg.setStore(st, db, auditKey)
 	if err := bg.start(ctx); err != nil {
 		return err
 	}
@@ -394,10 +394,12 @@ func (cfg Config) keyFile() string {
 	return filepath.Join(cfg.DataDir, "jwt-signing-key.pem")
 }
 
-// Where the audit signing key and the checkpoints are kept.
+// Where the audit signing key, the checkpoints and the clinics' exports
+// are kept.
 const (
 	auditKeyFile  = "audit-signing-key.pem"
 	checkpointDir = "audit-checkpoints"
+	exportDir     = "exports"
 )
 
 // startCheckpoints loads (or makes) the audit signing key, writes a signed

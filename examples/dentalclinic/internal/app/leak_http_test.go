@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -106,13 +108,18 @@ var leakRoutes = map[string]leakRoute{
 	"POST /api/v1/staff": {create: func(a tenancytest.Actor, d *leakData) any {
 		return map[string]any{"email": "leak-" + leakSuffix() + "@" + d.of(a).slug + ".example", "name": "Leak Probe", "roles": []string{"hygienist"}, "password": seed.Password}
 	}},
-	"PATCH /api/v1/staff/{id}":             {object: "staff", body: map[string]any{"name": "Leak probe"}},
-	"GET /api/v1/audit":                    {query: "?limit=50"},
-	"GET /api/v1/audit/receipt":            {},
-	"GET /api/v1/portal/me":                {},
-	"PATCH /api/v1/portal/me":              {create: func(tenancytest.Actor, *leakData) any { return map[string]any{"phone": "+44 7700 900777"} }},
-	"GET /api/v1/portal/appointments":      {query: "?limit=200"},
-	"GET /api/v1/portal/appointments/{id}": {object: "appointments"},
+	"PATCH /api/v1/staff/{id}":     {object: "staff", body: map[string]any{"name": "Leak probe"}},
+	"GET /api/v1/settings/exports": {},
+	// Asking for an export is limited to one an hour per clinic: only the
+	// actors it refuses call it here; TestClinicExport asks.
+	"POST /api/v1/settings/exports":             {},
+	"GET /api/v1/settings/exports/{id}/archive": {object: "exports"},
+	"GET /api/v1/audit":                         {query: "?limit=50"},
+	"GET /api/v1/audit/receipt":                 {},
+	"GET /api/v1/portal/me":                     {},
+	"PATCH /api/v1/portal/me":                   {create: func(tenancytest.Actor, *leakData) any { return map[string]any{"phone": "+44 7700 900777"} }},
+	"GET /api/v1/portal/appointments":           {query: "?limit=200"},
+	"GET /api/v1/portal/appointments/{id}":      {object: "appointments"},
 	// As for booking: refusals here, requests in TestPortalAppointmentRequest.
 	"POST /api/v1/portal/appointment-requests": {},
 	"GET /api/v1/portal/invoices":              {query: "?limit=200"},
@@ -279,6 +286,7 @@ var leakSnapshot = map[string]string{
 	"prescriptions": `select to_jsonb(x)::text from prescriptions x where id = $1`,
 	"operatories":   `select to_jsonb(x)::text from operatories x where id = $1`,
 	"staff":         `select to_jsonb(x)::text from staff x where id = $1`,
+	"exports":       `select to_jsonb(x)::text from clinic_exports x where id = $1`,
 }
 
 // TestLeakHTTP replays every route of the API, read from the router, as
@@ -326,6 +334,20 @@ func TestLeakHTTP(t *testing.T) {
 		fixture("operatories", tenancy.MustParseID(ids[0]), tenancy.ID{})
 		ids = a.adminStrings(t, `select id from staff where clinic_id = $1 and email = $2`, c.ID, seed.StaffEmail("hygienist", c))
 		fixture("staff", tenancy.MustParseID(ids[0]), tenancy.ID{})
+		// A ready export of the clinic, written as the superuser (asking
+		// for one is limited per hour), its archive a stand-in manifest
+		// naming the clinic, where the app keeps exports.
+		exportID := tenancy.NewID()
+		a.adminExec(t, `insert into clinic_exports (clinic_id, id, requested_by, status, finished_at)
+			select $1, $2, id, 'ready', now() from staff where clinic_id = $1 and email = $3`, c.ID, exportID, seed.StaffEmail("owner", c))
+		exportDir := filepath.Join(a.dir, "exports", c.ID.String(), exportID.String())
+		if err := os.MkdirAll(exportDir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(exportDir, "manifest.json"), []byte(`{"tenant": "`+c.ID.String()+`"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fixture("exports", exportID, tenancy.ID{})
 	}
 
 	// What the create bodies need: each clinic's own patient, a fee code,

@@ -99,6 +99,7 @@ func startOwnApp(t *testing.T, o ownAppOptions) *ownApp {
 		oa.testApp = &testApp{db: db, tokens: map[string]string{}}
 	}
 	dir := t.TempDir()
+	oa.testApp.dir = dir
 	if err := oa.launch(o, conns, dir); err != nil {
 		t.Fatal(err)
 	}

@@ -392,6 +392,29 @@ func (m *routeMatrix) run(t *testing.T) {
 	m.foreign(t, "PATCH", v1+"/staff/%s", m.owner, rename, "staff", H, hStaff)
 	m.ok(t, "PATCH", v1+"/staff/"+staff.String(), m.owner, rename, 200, R)
 
+	// The clinic's exports: asked for (the hour's limit moved out of the
+	// way by the superuser: other tests ask too), made, downloaded.
+	a.adminExec(t, `update clinic_exports set requested_at = requested_at - interval '2 hours' where clinic_id = $1`, R)
+	m.forbidden(t, "POST", v1+"/settings/exports", m.front, nil)
+	export := idOf(t, m.ok(t, "POST", v1+"/settings/exports", m.owner, nil, 202, R))
+	m.forbidden(t, "GET", v1+"/settings/exports", m.dentist, nil)
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		var list struct{ Items []store.Export }
+		m.ok(t, "GET", v1+"/settings/exports", m.owner, nil, 200, R).json(t, &list)
+		if len(list.Items) > 0 && list.Items[0].ID == export && list.Items[0].Status == store.ExportReady {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the export is not ready after a minute: %+v", list.Items)
+		}
+	}
+	hExport := tenancy.NewID()
+	a.adminExec(t, `insert into clinic_exports (clinic_id, id, requested_by, status, finished_at)
+		select $1, $2, id, 'failed', now() from staff where clinic_id = $1 and email = $3`, H, hExport, seed.StaffEmail("owner", hillcrest))
+	m.forbidden(t, "GET", v1+"/settings/exports/"+export.String()+"/archive", m.billing, nil)
+	m.foreign(t, "GET", v1+"/settings/exports/%s/archive", m.owner, nil, "clinic_exports", H, hExport)
+	m.ok(t, "GET", v1+"/settings/exports/"+export.String()+"/archive", m.owner, nil, 200, R)
+
 	// The owner's audit log.
 	m.forbidden(t, "GET", v1+"/audit", m.dentist, nil)
 	m.ok(t, "GET", v1+"/audit?limit=5", m.owner, nil, 200, R)

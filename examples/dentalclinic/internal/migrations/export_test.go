@@ -3,7 +3,6 @@ package migrations
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/mydentalpractice/tenancy/rls"
 )
@@ -11,7 +10,7 @@ import (
 // ModelBefore19 is the isolation model of a database that migration 18
 // left: no reminders' outbox, no River.
 func ModelBefore19(roles Roles) (*rls.Model, error) {
-	return model(roles, slices.DeleteFunc(Tables(), func(t rls.Table) bool { return t.Name == "public.reminder_outbox" }))
+	return model(roles, tablesAt(18))
 }
 
 // UpTo runs the pending migrations up to and including version, as Up

@@ -29,6 +29,10 @@ import (
 //go:embed sql/*.sql
 var files embed.FS
 
+// Latest is the version of the newest migration: the schema version of
+// an up-to-date database, written into the clinics' exports.
+const Latest = 22
+
 // Roles names the database roles the migrations grant to.
 type Roles struct {
 	Owner    string // runs the migrations and owns everything but the audit log
@@ -99,7 +103,20 @@ func Tables() []rls.Table {
 		// A reminder is written by the job of the booking's principal: a
 		// patient's own request writes the patient's own reminder.
 		{Name: "public.reminder_outbox", SubjectColumn: "patient_id"},
+		// The clinic's exports of its records: its owners' alone.
+		{Name: "public.clinic_exports", ReadOnly: patient, ReadRoles: []string{"owner"}},
 	}
+}
+
+// addedIn is the migration that made each table added after the first
+// schema: a migration that writes policies writes them for the tables
+// that exist by then ([tablesAt]).
+var addedIn = map[string]int64{"public.reminder_outbox": 19, "public.clinic_exports": 21}
+
+// tablesAt returns the tables of [Tables] that exist once migration
+// version has run.
+func tablesAt(version int64) []rls.Table {
+	return slices.DeleteFunc(Tables(), func(t rls.Table) bool { return addedIn[t.Name] > version })
 }
 
 // JobTables are River's tables as the isolation model classifies them
@@ -247,18 +264,20 @@ func provider(db, admin *sql.DB, roles Roles) (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Migrations 2 to 18 wrote the policies of the tables the schema had
-	// then; 20 writes them for every table, River's and the reminders'
-	// included, and later re-runs do too.
-	tables := Tables()
-	before19 := slices.DeleteFunc(slices.Clone(tables), func(t rls.Table) bool { return t.Name == "public.reminder_outbox" })
-	policies, err := rls.Generate(config(roles), before19...)
+	// Each migration that writes policies writes them for the tables that
+	// exist by then (tablesAt): 2 to 18 for the first schema's, 20 with
+	// River's and the reminders', 22 with every table.
+	policies, err := rls.Generate(config(roles), tablesAt(18)...)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
 	jobs, err := jobsMigration(roles)
 	if err != nil {
 		return nil, err
+	}
+	policies22, err := rls.Generate(config(roles), append(tablesAt(22), JobTables()...)...)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
 	}
 	grantAuth := fmt.Sprintf(`
 		ALTER SCHEMA auth OWNER TO %[1]s;
@@ -460,6 +479,8 @@ func provider(db, admin *sql.DB, roles Roles) (*goose.Provider, error) {
 			goose.NewGoMigration(18, exec(policies), nil),
 			// 19 (SQL) makes the reminders' outbox.
 			goose.NewGoMigration(20, jobs, nil),
+			// 21 (SQL) makes the clinics' exports.
+			goose.NewGoMigration(22, exec(policies22), nil),
 		),
 	)
 }
@@ -478,7 +499,7 @@ func jobsMigration(roles Roles) (*goose.GoFunc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	policies, err := rls.Generate(config(roles), append(Tables(), JobTables()...)...)
+	policies, err := rls.Generate(config(roles), append(tablesAt(20), JobTables()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}

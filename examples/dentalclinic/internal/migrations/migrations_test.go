@@ -34,8 +34,8 @@ func TestUpAndCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(applied) < 4 {
-		t.Fatalf("applied %v, want at least 4 migrations", applied)
+	if len(applied) < 4 || applied[len(applied)-1] != migrations.Latest {
+		t.Fatalf("applied %v, want at least 4 migrations, the last %d (migrations.Latest)", applied, migrations.Latest)
 	}
 	again, err := migrations.Up(ctx, migrations.Conns{Owner: db.ConnString(pgtest.Owner), AuditAdmin: db.ConnString(pgtest.Admin)}, roles)
 	if err != nil || len(again) != 0 {

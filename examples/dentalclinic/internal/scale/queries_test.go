@@ -63,7 +63,7 @@ func TestQueriesAreTheStores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := store.New(pool, nil, nil)
+	st := store.New(pool, nil, store.Options{})
 	pctx := principal(ctx, 1)
 	day := time.Now().Truncate(24 * time.Hour)
 	to := day.Add(24 * time.Hour)

@@ -23,20 +23,24 @@ type ReminderArgs struct {
 // Kind is the reminder job's kind in River.
 func (ReminderArgs) Kind() string { return "appointment_reminder" }
 
-// Reminders enqueues reminder jobs inside the transaction that books or
-// moves an appointment, so that a job exists if and only if the booking
-// commits.
-type Reminders interface {
-	Enqueue(ctx context.Context, tx *tenantdb.Tx, r ReminderArgs) error
+// Job is the arguments of a background job: ReminderArgs, ExportArgs.
+type Job interface{ Kind() string }
+
+// Jobs enqueues background jobs inside a tenant transaction (the one that
+// books or moves an appointment, or asks for an export), so that a job
+// exists if and only if the transaction commits. Which queue and when is
+// the implementation's choice, by the job's type.
+type Jobs interface {
+	Enqueue(ctx context.Context, tx *tenantdb.Tx, job Job) error
 }
 
 // remind enqueues the reminder of appointment id starting at start, if the
-// Store has Reminders.
+// Store has Jobs.
 func (s *Store) remind(ctx context.Context, tx *tenantdb.Tx, id tenancy.ID, start time.Time) error {
-	if s.reminders == nil {
+	if s.jobs == nil {
 		return nil
 	}
-	return s.reminders.Enqueue(ctx, tx, ReminderArgs{AppointmentID: id, StartsAt: start})
+	return s.jobs.Enqueue(ctx, tx, ReminderArgs{AppointmentID: id, StartsAt: start})
 }
 
 // Reminder is a reminder written to the outbox.

@@ -27,12 +27,15 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrInvalid: the input breaks a rule of the domain.
 	ErrInvalid = errors.New("invalid")
+	// ErrTooSoon: the action is limited in how often it may be done; its
+	// Error's Detail is the time to wait (a time.Duration).
+	ErrTooSoon = errors.New("too soon")
 )
 
 // Error carries a message safe to show to the caller with one of the
 // sentinels above.
 type Error struct {
-	Kind   error  // ErrNotFound, ErrConflict or ErrInvalid
+	Kind   error  // ErrNotFound, ErrConflict, ErrInvalid or ErrTooSoon
 	Msg    string // plain words, no internals, no patient data
 	Field  string // the input field at fault, if any
 	Code   string // stable machine-readable code, such as "chair_busy"
@@ -52,17 +55,28 @@ type Store struct {
 	db *tenantdb.Pool
 	// platform runs registry work as the platform role.
 	platform *pgxpool.Pool
-	// reminders enqueues appointment reminders; nil: none.
-	reminders Reminders
+	// jobs enqueues background jobs (reminders, exports); nil: none.
+	jobs Jobs
+	// exportDir holds the clinics' exports, one directory per clinic.
+	exportDir string
+}
+
+// Options are what a Store may be given beyond its pools.
+type Options struct {
+	// Jobs, if set, enqueues a reminder job with each booking and move,
+	// and the job of each export; without it none is enqueued (and no
+	// export can be asked for).
+	Jobs Jobs
+	// ExportDir holds the clinics' exports: ExportDir/<clinic>/<export>.
+	ExportDir string
 }
 
 // New returns a Store. db scopes tenant work, and its pre-auth handle
 // (db.PreAuth) calls the auth.* sign-in functions, which run before any
 // clinic is known; platform is a pool of the platform role for the clinic
-// registry. The app keeps no raw pool of its own role. reminders, if not
-// nil, enqueues a reminder job with each booking and move.
-func New(db *tenantdb.Pool, platform *pgxpool.Pool, reminders Reminders) *Store {
-	return &Store{db: db, platform: platform, reminders: reminders}
+// registry. The app keeps no raw pool of its own role.
+func New(db *tenantdb.Pool, platform *pgxpool.Pool, opts Options) *Store {
+	return &Store{db: db, platform: platform, jobs: opts.Jobs, exportDir: opts.ExportDir}
 }
 
 // tenant returns the caller's tenant, or ErrNoTenant.

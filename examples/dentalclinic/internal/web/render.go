@@ -199,6 +199,7 @@ var notices = map[string]string{
 	"clinic": "The clinic is created.", "suspended": "The clinic is suspended; its sessions have ended.",
 	"ended": "The impersonation has ended.", "enrolled": "Your portal account is ready. Sign in below.",
 	"invite": "The portal invite code is shown below, once.",
+	"export": "The export is being prepared; it will be listed here to download.",
 }
 
 // nav is the navigation for the request's principal.
@@ -303,6 +304,8 @@ func formError(err error) (string, int) {
 		return se.Msg, http.StatusConflict
 	case errors.As(err, &se) && errors.Is(err, store.ErrInvalid):
 		return se.Msg, http.StatusUnprocessableEntity
+	case errors.As(err, &se) && errors.Is(err, store.ErrTooSoon):
+		return se.Msg, http.StatusTooManyRequests
 	}
 	return "", 0
 }

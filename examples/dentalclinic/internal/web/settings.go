@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
 
@@ -18,6 +19,8 @@ func (s *Server) settingsRoutes() {
 	s.handle("POST /settings/chairs", clinicAdmin, s.addChair)
 	s.handle("POST /settings/chairs/{id}", clinicAdmin, s.updateChair)
 	s.handle("POST /settings/fees", clinicAdmin, s.saveFees)
+	s.handle("POST /settings/exports", ownerOnly, s.requestExport)
+	s.handle("GET /settings/exports/{id}", ownerOnly, s.downloadExport)
 	s.handle("GET /audit", ownerOnly, s.auditLog)
 }
 
@@ -117,6 +120,8 @@ type settingsData struct {
 	Fees     []store.Fee
 	Blank    []int
 	CanEdit  bool
+	Exports  []store.Export // nil unless the caller is an owner
+	IsOwner  bool
 }
 
 func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, v *view, status int) {
@@ -141,6 +146,12 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, v *view, s
 	if d.Fees, err = s.store.Fees(ctx); err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if d.IsOwner = can(r, ownerOnly); d.IsOwner {
+		if d.Exports, err = s.store.Exports(ctx); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	v.Data = d
 	s.render(w, r, status, "settings", v)
@@ -301,4 +312,31 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Data = d
 	s.render(w, r, http.StatusOK, "audit", v)
+}
+
+// requestExport asks for an export of the clinic's records, made in the
+// background; the Settings page lists it until it can be downloaded.
+func (s *Server) requestExport(w http.ResponseWriter, r *http.Request) {
+	s.settingsChange(w, r, "export", func() error {
+		_, err := s.store.RequestExport(r.Context())
+		return err
+	})
+}
+
+// downloadExport sends a ready export's archive, a gzipped tar.
+func (s *Server) downloadExport(w http.ResponseWriter, r *http.Request) {
+	id, err := tenancy.ParseID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, &store.Error{Kind: store.ErrNotFound, Code: "not_found", Msg: "not found"})
+		return
+	}
+	var buf bytes.Buffer
+	if err := s.store.WriteExportArchive(r.Context(), id, &buf); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/gzip")
+	w.Header().Set("Content-Disposition", `attachment; filename="clinic-export-`+id.String()+`.tar.gz"`)
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = buf.WriteTo(w)
 }
