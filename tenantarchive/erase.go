@@ -89,8 +89,10 @@ type EraseProgress struct {
 
 // erasePlan is one relation to delete from, in order.
 type erasePlan struct {
-	rel rls.Relation
-	del string // the batched DELETE
+	rel   rls.Relation
+	del   string // the batched DELETE
+	tree  bool   // its rows reference each other: batches take leaves only
+	count string // counts the tenant's rows of rel
 }
 
 // Erase deletes every row of tenant from every tenant relation of db's
@@ -104,8 +106,11 @@ type erasePlan struct {
 // delete it refuses, with [ErrIncomplete], when rls.CheckExport finds
 // tenant data that the model's tenant relations do not hold, and, with
 // [ErrUnerasable], a tenant relation it could not empty: one without a
-// primary key, with a foreign key to itself, in a cycle of foreign keys,
-// on which the app role lacks DELETE, or a model without the audit tables.
+// primary key, in a cycle of foreign keys between relations, on which the
+// app role lacks DELETE, or a model without the audit tables. A relation
+// with a foreign key to itself (a tree) is emptied leaves first: each
+// batch takes rows that no other row of the tenant references; rows that
+// reference each other in a cycle stop it with [ErrUnerasable].
 // It refuses a zero tenant, a reason without visible text and a missing
 // or unknown retention rule ([ErrRetention]) before any network use; a
 // tenant that the registry of tenants does not list with [ErrErased] when
@@ -218,9 +223,10 @@ func planErase(ctx context.Context, e *tenantdb.TenantEraser, m *rls.Model, batc
 		if err != nil {
 			return err
 		}
+		self := map[string][]foreignKey{} // keys of a relation to itself: rows that reference rows of the same table
 		for _, fk := range fks {
 			if fk.From == fk.To {
-				return fmt.Errorf("%w: %s has a foreign key to itself (%s): erase does not order rows within a table", ErrUnerasable, fk.From, fk.Name)
+				self[fk.From] = append(self[fk.From], fk)
 			}
 		}
 		order, err := loadOrder(names, fks)
@@ -248,9 +254,17 @@ func planErase(ctx context.Context, e *tenantdb.TenantEraser, m *rls.Model, batc
 				return fmt.Errorf("%w: %s has no primary key to delete by", ErrUnerasable, name)
 			}
 			tbl, tc := qualified(r.Schema, r.Name), ident(r.TenantColumn)
-			del := fmt.Sprintf("DELETE FROM %s AS t WHERE t.%s = %s AND (%s) IN (SELECT %s FROM %s AS s WHERE s.%s = %s LIMIT %d)",
-				tbl, tc, cur, columnList("t", key), columnList("s", key), tbl, tc, cur, batch)
-			plans = append(plans, erasePlan{rel: r, del: del})
+			// In a table whose rows reference each other (a tree), a batch
+			// takes only rows that no other row of the tenant references:
+			// the leaves, then their parents, down to the roots.
+			leaves := ""
+			for _, fk := range self[name] {
+				leaves += fmt.Sprintf(" AND NOT EXISTS (SELECT FROM %s AS c WHERE c.%s = %s AND (%s) = (%s) AND (%s) <> (%s))",
+					tbl, tc, cur, columnList("c", fk.FromCols), columnList("s", fk.ToCols), columnList("c", key), columnList("s", key))
+			}
+			del := fmt.Sprintf("DELETE FROM %s AS t WHERE t.%s = %s AND (%s) IN (SELECT %s FROM %s AS s WHERE s.%s = %s%s LIMIT %d)",
+				tbl, tc, cur, columnList("t", key), columnList("s", key), tbl, tc, cur, leaves, batch)
+			plans = append(plans, erasePlan{rel: r, del: del, tree: len(self[name]) > 0, count: countSQL(m, r)})
 		}
 		return nil
 	})
@@ -306,16 +320,37 @@ func eraseRelation(ctx context.Context, e *tenantdb.TenantEraser, p erasePlan, c
 			return err
 		}
 		prog.Deleted += n
-		if n < int64(cfg.BatchSize) {
+		// A tree's batch may be short while rows are left (only leaves
+		// qualify): it is done when a batch finds none.
+		if n < int64(cfg.BatchSize) && (!p.tree || n == 0) {
 			prog.Done = true
 		}
 		if cfg.Progress != nil {
 			cfg.Progress(prog)
 		}
+		if prog.Done && p.tree {
+			return treeLeft(ctx, e, p)
+		}
 		if prog.Done {
 			return nil
 		}
 	}
+}
+
+// treeLeft fails with ErrUnerasable when rows of the tree p are left
+// that no batch could take: rows that reference each other in a cycle.
+func treeLeft(ctx context.Context, e *tenantdb.TenantEraser, p erasePlan) error {
+	var n int64
+	err := e.Read(ctx, func(ctx context.Context, tx *tenantdb.Tx) error {
+		return tx.QueryRow(ctx, p.count).Scan(&n)
+	})
+	if err != nil {
+		return fmt.Errorf("tenantarchive: counting %s: %w", p.rel.Qualified(), err)
+	}
+	if n > 0 {
+		return fmt.Errorf("%w: %d rows of %s reference each other in a cycle, which no batch can delete", ErrUnerasable, n, p.rel.Qualified())
+	}
+	return nil
 }
 
 // census counts, in one snapshot as the app role, the tenant's rows in

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -422,4 +423,60 @@ func eraseChild(t *testing.T) {
 	}
 	_, err = tenantarchive.Erase(ctx, p, clinicA, cfg)
 	t.Fatalf("the child's erasure ended (%v) before it was killed", err)
+}
+
+// TestEraseTree erases a table whose rows reference each other (a tree of
+// notes under each patient, four levels deep) in batches smaller than a
+// level: each batch takes leaves only, so no foreign key fails; B's tree
+// stays whole. A cycle of two rows cannot be erased in batches, and says
+// so.
+func TestEraseTree(t *testing.T) {
+	db, _ := migrated(t)
+	cfg := config(db)
+	db.Exec(t, pgtest.Owner, `CREATE TABLE public.threads (clinic_id uuid NOT NULL, id bigint NOT NULL, parent_id bigint, body text NOT NULL,
+		PRIMARY KEY (clinic_id, id), FOREIGN KEY (clinic_id, parent_id) REFERENCES public.threads (clinic_id, id));
+		CREATE INDEX ON public.threads (clinic_id, parent_id)`)
+	tree := rls.Table{Name: "public.threads"}
+	sql, err := rls.Generate(cfg, tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(t, pgtest.Owner, sql)
+	m, err := rls.NewModel(cfg, append(append(slices.Clone(appTables), tree), audit.Tables(audit.Config{})...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pool(t, db, m)
+	seeded(t, db, p, 2)
+	// 1 root, 3 children, 9 grandchildren, 27 great-grandchildren per
+	// clinic: 40 rows, ids in breadth-first order.
+	for _, c := range []tenancy.ID{clinicA, clinicB} {
+		db.Exec(t, pgtest.Admin, `INSERT INTO public.threads SELECT $1, g, CASE WHEN g = 1 THEN NULL ELSE (g + 1) / 3 END, 'n' FROM generate_series(1, 40) AS g`, c)
+	}
+	bTree := rowsOf(t, db, "public.threads", "clinic_id", clinicB)
+	if len(bTree) != 40 || len(rowsOf(t, db, "public.threads", "clinic_id", clinicA)) != 40 {
+		t.Fatalf("fixture: want 40 thread rows per clinic")
+	}
+	rec, err := tenantarchive.Erase(context.Background(), p, clinicA, eraseConfig()) // batches of 5
+	if err != nil {
+		t.Fatalf("Erase: %v", err)
+	}
+	if r, _ := rec.Relation("public.threads"); r.Deleted != 40 || r.Remaining != 0 {
+		t.Errorf("threads: %+v, want 40 deleted", r)
+	}
+	if got := len(rowsOf(t, db, "public.threads", "clinic_id", clinicA)); got != 0 {
+		t.Errorf("%d of A's thread rows left", got)
+	}
+	if diff := cmp.Diff(bTree, rowsOf(t, db, "public.threads", "clinic_id", clinicB)); diff != "" {
+		t.Errorf("B's tree changed (-before +after):\n%s", diff)
+	}
+
+	// Two rows of B that reference each other: no batch can take either,
+	// and the erasure stops there (what it deleted stays deleted; break
+	// the cycle and run it again).
+	db.Exec(t, pgtest.Admin, `INSERT INTO public.threads VALUES ($1, 100, NULL, 'x'), ($1, 101, 100, 'y')`, clinicB)
+	db.Exec(t, pgtest.Admin, `UPDATE public.threads SET parent_id = 101 WHERE clinic_id = $1 AND id = 100`, clinicB)
+	if _, err := tenantarchive.Erase(context.Background(), p, clinicB, eraseConfig()); !errors.Is(err, tenantarchive.ErrUnerasable) || !strings.Contains(err.Error(), "cycle") {
+		t.Errorf("Erase of a cycle = %v, want ErrUnerasable", err)
+	}
 }

@@ -57,10 +57,11 @@ var (
 	// chain must be declared.
 	ErrRetention = errors.New("tenantarchive: erase needs a declared retention rule for the audit chain")
 
-	// ErrUnerasable is returned by [Erase], before anything is deleted,
-	// when a tenant relation could not be emptied in batches: no primary
-	// key, a foreign key to itself or a cycle of them, no DELETE privilege
-	// for the app role, or a model without the audit tables.
+	// ErrUnerasable is returned by [Erase] when a tenant relation could
+	// not be emptied in batches: before anything is deleted for no primary
+	// key, a cycle of foreign keys between relations, no DELETE privilege
+	// for the app role, or a model without the audit tables; and when rows
+	// of a table reference each other in a cycle that no batch can break.
 	ErrUnerasable = errors.New("tenantarchive: erase cannot empty every tenant relation")
 
 	// ErrNotErased is returned by [Erase] when its census still finds
