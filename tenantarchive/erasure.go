@@ -55,7 +55,8 @@ type Erasure struct {
 	Retention Retention `json:"retention"`
 	// BatchSize is the number of rows each delete took at most.
 	BatchSize int `json:"batch_size"`
-	// ErasedAt is the time of the census's snapshot (UTC, microseconds).
+	// ErasedAt is when the sealing transaction (the erasure event and the
+	// registry row's removal) began (UTC, microseconds).
 	ErasedAt time.Time `json:"erased_at"`
 	// Relations lists every tenant relation of the model, in name order.
 	Relations []ErasedRelation `json:"relations"`
@@ -204,9 +205,9 @@ func (e *Erasure) Marshal() ([]byte, error) {
 }
 
 // ParseErasure reads an erasure record's JSON form and checks it: the
-// format and version, no unknown field, the relations' classes and
-// counts (an erased relation with rows remaining is no proof), and the
-// digest. It returns an error wrapping [ErrErasure] for a malformed
+// format and version, no unknown field, a time, the relations (at least
+// one), their classes and counts (an erased relation with rows remaining
+// is no proof), and the digest. It returns an error wrapping [ErrErasure] for a malformed
 // record and [ErrTampered] for one whose digest does not match its
 // fields. It does not check the signature ([Erasure.Verify]) or the
 // chain ([VerifyErasure]).
@@ -232,6 +233,10 @@ func ParseErasure(b []byte) (*Erasure, error) {
 		return bad("no tenant")
 	case e.Retention != RetainAuditChain:
 		return bad("unknown retention rule")
+	case e.ErasedAt.IsZero():
+		return bad("no erasure time")
+	case len(e.Relations) == 0:
+		return bad("no relations: no proof")
 	case !hexHash.MatchString(e.Digest):
 		return bad("no digest")
 	case e.AuditHead != nil && (e.AuditHead.Seq < 1 || !hexHash.MatchString(e.AuditHead.Hash)):
