@@ -11,6 +11,7 @@
 //	tenancy tenant export --spec FILE --tenant ID --reason TEXT --out DIR [--sign KEYFILE]
 //	tenancy tenant import --spec FILE --in DIR [--verify PUBKEY]
 //	tenancy tenant erase --spec FILE --tenant ID --reason TEXT --retention keep-audit-chain [--batch N] [--sign KEYFILE] [--out FILE]
+//	tenancy tenant verify --record FILE [--public-key FILE]
 //
 // "rls generate" prints the migration SQL of a JSON spec (see rls.Spec).
 // "rls roles" prints the SQL that makes the spec's four roles (owner, app,

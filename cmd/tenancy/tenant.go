@@ -27,7 +27,7 @@ func tenantCommand() *command {
 	return &command{
 		name:  "tenant",
 		short: "Export, import and erase one tenant, each with its proof.",
-		sub:   []*command{tenantExportCommand(), tenantImportCommand(), tenantEraseCommand()},
+		sub:   []*command{tenantExportCommand(), tenantImportCommand(), tenantEraseCommand(), tenantVerifyCommand()},
 	}
 }
 
@@ -397,6 +397,89 @@ Example:
 			return fmt.Errorf("--out: %w (the record was printed instead)", err)
 		}
 		_, err = fmt.Fprintf(e.stdout, "erased tenant %s: wrote %s, digest %s, audit head seq %d\n", rec.Tenant, *out, rec.Digest, rec.AuditHead.Seq)
+		return err
+	}
+	return c
+}
+
+func tenantVerifyCommand() *command {
+	c := &command{
+		name:  "verify",
+		short: "Check an erasure record against its signature and the tenant's audit chain.",
+		usage: `
+Usage: tenancy tenant verify --record FILE [--public-key FILE] [--dsn DSN]
+
+Checks an erasure record written by "tenancy tenant erase": its form and
+digest; its signature, with --public-key (the signer's PEM public key; a
+signed record needs it); and, through the platform role (--dsn, or
+$PLATFORM_DATABASE_URL), the tenant's audit chain: it verifies, it still ends
+at the record's head (nothing was written for the tenant since it was erased),
+and that head is the erasure's event carrying the record's digest. The DSN is
+never printed.
+
+Exit status: 0 when the record holds, 1 when it does not or the check cannot
+run, 2 on bad usage.
+
+Example:
+
+  tenancy tenant verify --record /records/clinic-a-erasure.json --public-key /secure/erasure-key.pem.pub
+`,
+	}
+	c.run = func(ctx context.Context, args []string, e env) error {
+		fs := newFlags(c, "tenancy tenant verify", e)
+		record := fs.String("record", "", "the erasure record `FILE` (required)")
+		pubFile := fs.String("public-key", "", "the signer's PEM public key `FILE`")
+		dsn := fs.String("dsn", "", "the platform role's database `DSN` (default $"+envPlatformURL+")")
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		if *record == "" {
+			return usageError("--record is required")
+		}
+		if *dsn == "" {
+			*dsn = e.getenv(envPlatformURL)
+		}
+		if *dsn == "" {
+			return usageError("--dsn (or $%s) is required", envPlatformURL)
+		}
+		b, err := os.ReadFile(*record)
+		if err != nil {
+			return fmt.Errorf("--record: %w", err)
+		}
+		rec, err := tenantarchive.ParseErasure(b)
+		if err != nil {
+			return err
+		}
+		switch {
+		case *pubFile != "":
+			pb, err := os.ReadFile(*pubFile)
+			if err != nil {
+				return fmt.Errorf("--public-key: %w", err)
+			}
+			pub, err := audit.ParsePublicKey(pb)
+			if err != nil {
+				return fmt.Errorf("--public-key %s: %w", *pubFile, err)
+			}
+			if err := rec.Verify(pub); err != nil {
+				return err
+			}
+		case rec.Signature != "":
+			return usageError("the record is signed: --public-key is required to check it")
+		}
+		pool, err := connectPool(ctx, *dsn, "--dsn")
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		if err := tenantarchive.VerifyErasure(ctx, pool, rec); err != nil {
+			return err
+		}
+		signed := "unsigned"
+		if rec.KeyID != "" {
+			signed = "signed by key " + rec.KeyID
+		}
+		_, err = fmt.Fprintf(e.stdout, "erasure of tenant %s holds: %d relations, digest %s, audit head seq %d, %s\n",
+			rec.Tenant, len(rec.Relations), rec.Digest, rec.AuditHead.Seq, signed)
 		return err
 	}
 	return c

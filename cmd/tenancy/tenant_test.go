@@ -47,6 +47,8 @@ func TestTenantUsage(t *testing.T) {
 		{"erase with another retention", args([]string{"tenant", "erase", "--retention", "delete"}, base, tenant), exitUsage, "", "--retention"},
 		{"erase with a bad batch", args([]string{"tenant", "erase", "--retention", "keep-audit-chain", "--batch", "0"}, base, tenant), exitUsage, "", "--batch"},
 		{"erase without reason", args([]string{"tenant", "erase", "--retention", "keep-audit-chain", "--tenant", "1"}, base), exitUsage, "", "--reason"},
+		{"verify without record", []string{"tenant", "verify", "--dsn", "x"}, exitUsage, "", "--record"},
+		{"verify without DSN", []string{"tenant", "verify", "--record", "r.json"}, exitUsage, "", "--dsn"},
 		{"erase unreachable keeps the password", args([]string{"tenant", "erase", "--retention", "keep-audit-chain"}, base, tenant), exitFailure, "", "connecting"},
 	}
 	for _, tt := range tests {
@@ -185,9 +187,23 @@ func TestTenantLifecycle(t *testing.T) {
 	if p, _ := rec.Relation("public.patients"); p.Deleted != 5 || p.Remaining != 0 {
 		t.Errorf("the record's patients: %+v", p)
 	}
+	verify := func() result {
+		return runCLI(t, "", map[string]string{envPlatformURL: src.ConnString(pgtest.Platform)}, "tenant", "verify", "--record", record, "--public-key", key+".pub")
+	}
+	if r := verify(); r.code != exitOK || !strings.Contains(r.stdout, "holds") {
+		t.Errorf("verify: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, "", map[string]string{envPlatformURL: src.ConnString(pgtest.Platform)}, "tenant", "verify", "--record", record); r.code != exitUsage {
+		t.Errorf("verify of a signed record without --public-key: %d %q", r.code, r.stderr)
+	}
 	// Again: erased already.
 	r = runCLI(t, "", environ, "tenant", "erase", "--spec", specFile, "--tenant", a.String(), "--reason", "again", "--retention", "keep-audit-chain")
 	if r.code != exitFailure || !strings.Contains(r.stderr, "erased already") {
 		t.Errorf("second erase: %d %q", r.code, r.stderr)
+	}
+	// That attempt was recorded in A's chain after the erasure: the record
+	// no longer holds.
+	if r := verify(); r.code != exitFailure || !strings.Contains(r.stderr, "moved") {
+		t.Errorf("verify after a later event: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 }
