@@ -114,7 +114,10 @@ type erasePlan struct {
 // It refuses a zero tenant, a reason without visible text and a missing
 // or unknown retention rule ([ErrRetention]) before any network use; a
 // tenant that the registry of tenants does not list with [ErrErased] when
-// its chain holds an erasure, and [ErrUnknownTenant] otherwise.
+// its chain holds an erasure, and [ErrUnknownTenant] otherwise, read in
+// db.System work (recorded in the platform's chain) before the tenant's
+// own chain is touched: a refused erasure of an erased tenant leaves its
+// chain sealed.
 //
 // Each delete runs as the app role, under the guard and row-level
 // security, with the tenant's context: a bug here can delete no other
@@ -160,8 +163,15 @@ func Erase(ctx context.Context, db *tenantdb.Pool, tenant tenancy.ID, cfg EraseC
 	if _, ok := auditHeads(m); !ok {
 		return nil, fmt.Errorf("%w: the model has no audit tables, in which erase records its progress and its end", ErrUnerasable)
 	}
+	// Whether the tenant is there to erase, read as recorded platform
+	// work: a tenant erased before, or never listed, gets nothing in its
+	// own chain, so an erased tenant's chain stays sealed.
+	err := db.System(ctx, cfg.Reason, func(tx *tenantdb.SystemTx) error { return registered(ctx, tx, m, tenant) })
+	if err != nil {
+		return nil, err
+	}
 	var rec *Erasure
-	err := db.EraseTenant(ctx, tenant, cfg.Reason, func(ctx context.Context, e *tenantdb.TenantEraser) error {
+	err = db.EraseTenant(ctx, tenant, cfg.Reason, func(ctx context.Context, e *tenantdb.TenantEraser) error {
 		plans, err := planErase(ctx, e, m, cfg.BatchSize)
 		if err != nil {
 			return err
@@ -280,7 +290,9 @@ func registered(ctx context.Context, tx *tenantdb.SystemTx, m *rls.Model, tenant
 		return nil
 	}
 	var listed, erased bool
-	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+table+" WHERE "+column+" = "+helperCall(m)+")").Scan(&listed); err != nil {
+	// By the key's text: this runs in System work too, which has no tenant
+	// context, and the key types' text forms are canonical.
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+table+" WHERE "+column+"::text = $1)", tenant.String()).Scan(&listed); err != nil {
 		return fmt.Errorf("tenantarchive: reading the registry of tenants: %w", err)
 	}
 	if listed {

@@ -189,8 +189,14 @@ func TestErase(t *testing.T) {
 	if _, err := tenantarchive.Erase(context.Background(), p, clinicA, eraseConfig()); !errors.Is(err, tenantarchive.ErrErased) {
 		t.Errorf("second Erase = %v, want ErrErased", err)
 	}
-	// That attempt was recorded in A's chain: the chain moved after the
-	// erasure, which VerifyErasure reports.
+	if err := tenantarchive.VerifyErasure(context.Background(), db.Pool(t, pgtest.Platform), rec); err != nil {
+		t.Errorf("VerifyErasure after a refused second erasure: %v", err)
+	}
+	// Work recorded for A after its erasure: the chain moved, which
+	// VerifyErasure reports.
+	if err := p.InTenant(context.Background(), clinicA, "a job that still ran for A", func(context.Context, *tenantdb.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
 	if err := tenantarchive.VerifyErasure(context.Background(), db.Pool(t, pgtest.Platform), rec); !errors.Is(err, tenantarchive.ErrChain) {
 		t.Errorf("VerifyErasure after a later event = %v, want ErrChain", err)
 	}
@@ -250,6 +256,11 @@ func TestEraseRefuses(t *testing.T) {
 	}
 	if diff := cmp.Diff(aBefore, aAfter); diff != "" {
 		t.Errorf("a refused erasure changed clinic A (-before +after):\n%s", diff)
+	}
+	// The unknown tenant was refused before anything was recorded in a
+	// chain of its own.
+	if got := rowsOf(t, db, "audit.chain_heads", "tenant_id", clinicC); len(got) != 0 {
+		t.Errorf("refusing an unknown tenant made it a chain")
 	}
 }
 

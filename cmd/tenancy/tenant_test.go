@@ -201,8 +201,15 @@ func TestTenantLifecycle(t *testing.T) {
 	if r.code != exitFailure || !strings.Contains(r.stderr, "erased already") {
 		t.Errorf("second erase: %d %q", r.code, r.stderr)
 	}
-	// That attempt was recorded in A's chain after the erasure: the record
-	// no longer holds.
+	if r := verify(); r.code != exitOK {
+		t.Errorf("verify after a refused second erase: %d %q", r.code, r.stderr)
+	}
+	// An export of A after its erasure is recorded in A's chain: the
+	// record no longer holds.
+	r = runCLI(t, "", environ, "tenant", "export", "--spec", specFile, "--tenant", a.String(), "--reason", "late", "--out", filepath.Join(dir, "late"))
+	if r.code != exitOK {
+		t.Fatalf("late export: %d %q", r.code, r.stderr)
+	}
 	if r := verify(); r.code != exitFailure || !strings.Contains(r.stderr, "moved") {
 		t.Errorf("verify after a later event: %d %q %q", r.code, r.stdout, r.stderr)
 	}
