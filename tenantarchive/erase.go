@@ -71,7 +71,8 @@ type EraseConfig struct {
 	// package's key files: audit.LoadOrCreateKey).
 	SigningKey ed25519.PrivateKey
 	// Progress, when set, is called after each delete transaction commits
-	// and once when a relation is done. It runs on Erase's goroutine.
+	// (the last one of a relation with Done set). It runs on Erase's
+	// goroutine and must return quickly.
 	Progress func(EraseProgress)
 }
 
