@@ -80,6 +80,10 @@ var badDeps = map[string]map[string]string{
 		"audit":        "the job queue does not record; the work it runs may",
 		"std:net/http": "jobs run outside requests",
 	},
+	"tenantarchive": {
+		"jwtctx":       "export, import and erase act through tenantdb's audited entry points, whatever token asked",
+		"std:net/http": "the lifecycle runs from CLIs and jobs; an app's HTTP layer calls it, not the other way round",
+	},
 	"tenantbun": {
 		"jwtctx": "the bun adapter knows no token format",
 		"audit":  "the bun adapter does not record",

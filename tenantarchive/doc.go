@@ -1,7 +1,7 @@
 // Package tenantarchive exports one tenant's rows into a versioned
-// archive and imports such an archive into another database with the same
-// migrations: how a tenant gets a copy of its data, or moves between
-// PostgreSQL clusters.
+// archive, imports such an archive into another database with the same
+// migrations, and erases a tenant with a proof: how a tenant gets a copy
+// of its data, moves between PostgreSQL clusters, or leaves the platform.
 //
 // # Use
 //
@@ -16,7 +16,36 @@
 //		SchemaVersion: "17", PublicKey: pub,
 //	})
 //
-// `tenancy tenant export` and `tenancy tenant import` run the same.
+//	// a tenant that leaves the platform:
+//	rec, err := tenantarchive.Erase(ctx, db, tenant, tenantarchive.EraseConfig{
+//		Reason:     "the clinic closed its account (ticket 1240)",
+//		Retention:  tenantarchive.RetainAuditChain,
+//		SigningKey: key, // optional
+//	})
+//	doc, err := rec.Marshal() // keep it: the platform's proof of the erasure
+//
+// `tenancy tenant export`, `tenancy tenant import` and `tenancy tenant
+// erase` run the same.
+//
+// # Erase
+//
+// [Erase] deletes the tenant's rows from every tenant relation of the
+// model, children before parents (the catalog's foreign keys), in
+// batches of [EraseConfig.BatchSize] rows, each its own transaction of
+// the app role under the guard and row-level security with the tenant's
+// context, each recording its count in the tenant's audit chain
+// ([ActionEraseRows]) as it commits. Killed, it is run again: it continues
+// where the deletes stopped and counts every run. Then a census in one
+// snapshot must find none of the tenant's rows in any tenant relation
+// ([ErrNotErased] otherwise), and one platform transaction appends the
+// erasure's event ([ActionErased], carrying the record's digest) and
+// removes the tenant's row of the registry of tenants. The record
+// ([Erasure]) lists every tenant relation with its rows deleted and
+// remaining, and the chain's head; it is returned (signed with
+// [EraseConfig.SigningKey] when set) for the platform to keep, while the
+// chain, which the retention rule [RetainAuditChain] keeps, holds its
+// digest: [VerifyErasure] checks a record against the chain, and reports
+// any event written for the tenant after it.
 //
 // # The archive
 //
@@ -47,6 +76,11 @@
 // tenant relations.
 //
 // # Security
+//
+// Erase fails closed: before any delete it refuses when rls.CheckExport
+// finds tenant data outside the model's tenant relations
+// ([ErrIncomplete]) or a tenant relation could not be emptied
+// ([ErrUnerasable]), and it never deletes the audit log.
 //
 // The archive holds the tenant's data in clear text: keep it where the
 // tenant's data may be, and remove it when done. Its files are created

@@ -98,8 +98,8 @@ type Config struct {
 // SystemUse describes one use of [Pool.System] or [Pool.InTenant] for
 // [Config.OnSystem].
 type SystemUse struct {
-	// Entry is the entry point's name: [EntrySystem], [EntryInTenant] or
-	// [EntryEveryTenant].
+	// Entry is the entry point's name: [EntrySystem], [EntryInTenant],
+	// [EntryEveryTenant], [EntryReadTenant] or [EntryEraseTenant].
 	Entry string
 	// Tenant is the tenant InTenant works in; zero for System, whose work
 	// is tenant-less.

@@ -352,6 +352,35 @@ func TestNothingReturnedLeadsToTheConnection(t *testing.T) {
 				return nil
 			})}
 		},
+		"EraseTenant": func() []any {
+			return []any{p.EraseTenant(ctx, clinicA, "walk the values", func(ctx context.Context, e *tenantdb.TenantEraser) error {
+				sink("EraseTenant's context", ctx)
+				forEveryMethod(t, e, map[string]func() []any{
+					"Tenant": func() []any { return []any{e.Tenant()} },
+					"Tx": func() []any {
+						return []any{e.Tx(ctx, func(ctx context.Context, tx *tenantdb.Tx) error {
+							forEveryMethod(t, tx, txCalls(tx), visit)
+							sink("TenantEraser.Tx's context", ctx)
+							return nil
+						})}
+					},
+					"Read": func() []any {
+						return []any{e.Read(ctx, func(ctx context.Context, tx *tenantdb.Tx) error {
+							sink("TenantEraser.Read's context", ctx)
+							return nil
+						})}
+					},
+					"System": func() []any {
+						return []any{e.System(ctx, func(ctx context.Context, tx *tenantdb.SystemTx) error {
+							forEveryMethod(t, tx, systemCalls(tx), visit)
+							sink("TenantEraser.System's context", ctx)
+							return nil
+						})}
+					},
+				}, visit)
+				return nil
+			})}
+		},
 		"InTenant": func() []any {
 			return []any{p.InTenant(ctx, clinicA, "walk the values", func(ctx context.Context, tx *tenantdb.Tx) error {
 				forEveryMethod(t, tx, txCalls(tx), visit)

@@ -43,7 +43,9 @@
 // [Pool.System] (tenant-less work on the system pool), [Pool.InTenant]
 // (work in one named tenant) or [Pool.EveryTenant] (work in each tenant in
 // turn, resumable), each recorded by [Config.OnSystem] in the same
-// transaction as the work; or not at all, through the [PreAuth] handle,
+// transaction as the work, or [Pool.ReadTenant] and [Pool.EraseTenant]
+// (one snapshot of a tenant, and the short transactions that delete
+// one), each recorded in a transaction of its own before the work; or not at all, through the [PreAuth] handle,
 // which calls only the model's pre-auth functions. A principal built with
 // tenancy.NewContext is refused ([ErrUnverifiedPrincipal]).
 //

@@ -290,7 +290,7 @@ Example:
 		if *dsn == "" {
 			return usageError("--dsn (or $DATABASE_URL) is required")
 		}
-		key, err := readPrivateKey(*keyFile)
+		key, err := readPrivateKey("--key", *keyFile)
 		if err != nil {
 			return err
 		}
@@ -320,22 +320,23 @@ Example:
 	return c
 }
 
-// readPrivateKey reads a signing key file that only its owner may read.
-func readPrivateKey(path string) (ed25519.PrivateKey, error) {
+// readPrivateKey reads a signing key file that only its owner may read;
+// errors name the flag it came from.
+func readPrivateKey(flagName, path string) (ed25519.PrivateKey, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("--key: %w", err)
+		return nil, fmt.Errorf("%s: %w", flagName, err)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("--key %s: mode %v lets others than its owner read or write it; chmod 600 it", path, fi.Mode().Perm())
+		return nil, fmt.Errorf("%s %s: mode %v lets others than its owner read or write it; chmod 600 it", flagName, path, fi.Mode().Perm())
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("--key: %w", err)
+		return nil, fmt.Errorf("%s: %w", flagName, err)
 	}
 	key, err := audit.ParsePrivateKey(b)
 	if err != nil {
-		return nil, fmt.Errorf("--key %s: %w", path, err)
+		return nil, fmt.Errorf("%s %s: %w", flagName, path, err)
 	}
 	return key, nil
 }

@@ -56,6 +56,7 @@ func commands() *command {
 		sub: []*command{
 			rlsCommand(),
 			auditCommand(),
+			tenantCommand(),
 		},
 	}
 }
