@@ -89,3 +89,24 @@ func TestEveryTenantRecordsEachTenant(t *testing.T) {
 		t.Errorf("RunCompleted of another run = %v, %v; want none", other, err)
 	}
 }
+
+// TestRunRecordsCannotBeForged: an application event cannot pass for a
+// run's record: Record refuses ActionSystem, so a tenant's own transaction
+// cannot mark the tenant done and have a run skip it.
+func TestRunRecordsCannotBeForged(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	c := tenancy.NewID()
+	sctx := staff(c, tenancy.NewID(), "owner")
+	err := f.app.Tx(sctx, func(tx *tenantdb.Tx) error {
+		_, err := audit.Record(sctx, tx, audit.Event{Action: audit.ActionSystem, Outcome: audit.Success,
+			ResourceType: audit.ResourceRun, ResourceID: "nightly 2026-12-03"})
+		return err
+	})
+	if !errors.Is(err, audit.ErrInvalidEvent) {
+		t.Fatalf("Record of ActionSystem by the tenant's staff: %v, want ErrInvalidEvent", err)
+	}
+	if done, err := audit.RunCompleted(f.platform)(ctx, "nightly 2026-12-03"); err != nil || len(done) != 0 {
+		t.Errorf("RunCompleted = %v, %v; want no tenant", done, err)
+	}
+}

@@ -47,7 +47,14 @@ type Tx interface {
 // rolls back. Record is safe for concurrent use on different transactions.
 // When the event must be written even though the request's context was
 // cancelled, pass context.WithoutCancel(ctx).
+//
+// [ActionSystem] is reserved for [OnSystem]: Record refuses it (with
+// [ErrInvalidEvent]), so that no application event can pass for an entry
+// point's record, such as the one [RunCompleted] reads.
 func Record(ctx context.Context, tx Tx, e Event) (Event, error) {
+	if e.Action == ActionSystem {
+		return Event{}, fmt.Errorf("%w: action %s is OnSystem's alone", ErrInvalidEvent, ActionSystem)
+	}
 	e, err := withPrincipal(ctx, e)
 	if err != nil {
 		return Event{}, err

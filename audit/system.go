@@ -48,7 +48,8 @@ const ResourceRun = "tenantdb.every_tenant"
 
 // RunCompleted returns a [tenantdb.EveryTenantConfig].Completed that reads,
 // through db, the tenants whose part of a run committed: those whose chain
-// holds [OnSystem]'s event for it. db must be the platform role's pool,
+// holds [OnSystem]'s event for it (action [ActionSystem], which [Record]
+// refuses, by a system actor, a success). db must be the platform role's pool,
 // which reads every tenant's events (in a read-only transaction declared
 // as system work, as [Verify] does). Each tenant's event commits with its
 // work, so a run resumed after a crash skips exactly the tenants whose
@@ -59,7 +60,8 @@ func RunCompleted(db Beginner) func(ctx context.Context, run string) ([]tenancy.
 		var ids []tenancy.ID
 		err := readTx(ctx, db, func(tx pgx.Tx) error {
 			rows, err := tx.Query(ctx, `SELECT DISTINCT tenant_id FROM audit.events
-				WHERE tenant_id IS NOT NULL AND action = $1 AND resource_type = $2 AND resource_id = $3`, ActionSystem, ResourceRun, run)
+				WHERE tenant_id IS NOT NULL AND action = $1 AND resource_type = $2 AND resource_id = $3
+				  AND actor_kind = $4 AND outcome = $5`, ActionSystem, ResourceRun, run, string(tenancy.KindSystem), Success.String())
 			if err != nil {
 				return err
 			}

@@ -4,7 +4,8 @@
 // from the others (the HTTP half of the fair share that tenantdb's
 // Config.Share is for the database).
 //
-//	lim, err := ratelimit.New(ratelimit.Config{Limit: ratelimit.Limit{Rate: 20, Burst: 40}})
+//	lim, err := ratelimit.New(ratelimit.Config{Limit: ratelimit.Limit{Rate: 20, Burst: 40},
+//		Sources: []tenancy.Source{jwtctx.Source()}})
 //	handler := authn.Handler(lim.Handler(mux)) // after the middleware that verifies the token
 //
 // A request over its tenant's limit is answered 429 Too Many Requests with
@@ -25,7 +26,11 @@
 //
 // Requests without a principal, or whose principal has no tenant (sign-in,
 // a platform operator's), are not this limiter's to limit and pass
-// unchanged: limit those by client address, before authentication.
+// unchanged: limit those by client address, before authentication. So do
+// principals that no authenticator verified (put in the context with plain
+// tenancy.NewContext, or from a source not in [Config.Sources]): the
+// tenant they name is nobody's word, and charging it would let any caller
+// spend another tenant's limit (tenantdb refuses such principals anyway).
 //
 // # Security
 //

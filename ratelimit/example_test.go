@@ -14,7 +14,8 @@ import (
 // application the principal comes from jwtctx's middleware, wrapped
 // around the limiter.
 func ExampleLimiter_Handler() {
-	lim, err := ratelimit.New(ratelimit.Config{Limit: ratelimit.Limit{Rate: 0.5, Burst: 2}})
+	auth := tenancy.NewAuthenticator("example-auth") // the app's authenticator, such as jwtctx's
+	lim, err := ratelimit.New(ratelimit.Config{Limit: ratelimit.Limit{Rate: 0.5, Burst: 2}, Sources: []tenancy.Source{auth.Source()}})
 	if err != nil {
 		panic(err)
 	}
@@ -24,7 +25,8 @@ func ExampleLimiter_Handler() {
 	as := func(org int64) *http.Request {
 		r := httptest.NewRequest(http.MethodGet, "/projects", nil)
 		p := tenancy.Principal{Kind: "member", Tenant: tenancy.IntID(org), Subject: tenancy.IntID(100 + org)}
-		return r.WithContext(tenancy.NewContext(r.Context(), p))
+		return r.WithContext(auth.NewContext(r.Context(), p)) // as the app's token middleware does
+
 	}
 	for _, org := range []int64{7, 7, 7, 8} {
 		rec := httptest.NewRecorder()

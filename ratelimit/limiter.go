@@ -1,11 +1,13 @@
 package ratelimit
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"math"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -59,6 +61,15 @@ type Config struct {
 	// starts again with a full bucket.
 	MaxTenants int
 
+	// Sources, when set, are the authenticators whose principals the
+	// limiter counts (jwtctx.Source(), ...). Empty means any
+	// authenticator's. A principal that no authenticator put in the
+	// context (tenancy.NewContext, as tenantdb refuses it too), or one of
+	// a source not listed, names a tenant nobody verified: its request
+	// passes without drawing on that tenant's bucket, so that no caller
+	// can spend another tenant's limit by naming it.
+	Sources []tenancy.Source
+
 	// Deny, when set, answers every refused request in place of the
 	// default application/problem+json document, as jwtctx's
 	// MiddlewareConfig.Deny does: jwtctx.ProblemFromContext gives the
@@ -67,12 +78,16 @@ type Config struct {
 	Deny http.Handler
 }
 
+// maxWait bounds the wait an [Error] reports, for very small rates.
+const maxWait = 365 * 24 * time.Hour
+
 // Limiter holds the tenants' buckets. It is safe for concurrent use.
 type Limiter struct {
 	limit    Limit
 	limitFor func(tenancy.ID) Limit
 	perShard int
 	deny     http.Handler
+	sources  []tenancy.Source
 	now      func() time.Time // time.Now; tests set their own
 	base     time.Time        // times are kept as nanoseconds since base
 	seed     maphash.Seed
@@ -113,6 +128,7 @@ func New(cfg Config) (*Limiter, error) {
 		limitFor: cfg.LimitFor,
 		perShard: max(maxTenants/shards, 1),
 		deny:     cfg.Deny,
+		sources:  slices.Clone(cfg.Sources),
 		now:      time.Now,
 		seed:     maphash.MakeSeed(),
 	}
@@ -156,8 +172,9 @@ func (l *Limiter) Allow(tenant tenancy.ID) error {
 		b.tokens--
 		return nil
 	}
-	wait := time.Duration((1 - b.tokens) / lim.Rate * float64(time.Second))
-	return &Error{RetryAfter: max(wait, time.Nanosecond)}
+	// In float first: a tiny Rate's wait would overflow a Duration.
+	wait := min((1-b.tokens)/lim.Rate*float64(time.Second), float64(maxWait))
+	return &Error{RetryAfter: max(time.Duration(wait), time.Nanosecond)}
 }
 
 // refill adds the tokens of the time since b.last at lim, up to lim.Burst.
@@ -214,8 +231,19 @@ func (l *Limiter) tenants() int {
 	return n
 }
 
+// verified reports whether ctx's principal came from an authenticator the
+// limiter counts ([Config.Sources]).
+func (l *Limiter) verified(ctx context.Context) bool {
+	src, ok := tenancy.SourceFromContext(ctx)
+	if !ok || src.IsZero() {
+		return false
+	}
+	return len(l.sources) == 0 || slices.Contains(l.sources, src)
+}
+
 // Handler returns next wrapped so that each request whose context carries
-// a principal with a tenant takes one from its tenant's bucket first: over
+// a verified principal ([Config.Sources]) with a tenant takes one from its
+// tenant's bucket first: over
 // the limit it is answered 429 with Retry-After ([Error.Problem], or
 // [Config.Deny]) and next is not called. Requests without a tenant pass
 // to next unchanged. Put it after the middleware that verifies the
@@ -223,7 +251,7 @@ func (l *Limiter) tenants() int {
 func (l *Limiter) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := tenancy.FromContext(r.Context())
-		if !ok || !p.HasTenant() {
+		if !ok || !p.HasTenant() || !l.verified(r.Context()) {
 			next.ServeHTTP(w, r)
 			return
 		}

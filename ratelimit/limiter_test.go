@@ -1,6 +1,7 @@
 package ratelimit_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -36,13 +37,16 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// testAuth is the tests' authenticator: the source of verified principals.
+var testAuth = tenancy.NewAuthenticator("ratelimit-test")
+
 // asTenant stands for the authentication middleware: it puts a principal
 // of the tenant named by the X-Test-Tenant header in the context (none
 // without the header).
 func asTenant(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if t := r.Header.Get("X-Test-Tenant"); t != "" {
-			ctx := tenancy.NewContext(r.Context(), tenancy.Principal{Kind: "member", Tenant: tenancy.MustParseID(t), Subject: tenancy.NewID()})
+			ctx := testAuth.NewContext(r.Context(), tenancy.Principal{Kind: "member", Tenant: tenancy.MustParseID(t), Subject: tenancy.NewID()})
 			r = r.WithContext(ctx)
 		}
 		next.ServeHTTP(w, r)
@@ -322,5 +326,56 @@ func BenchmarkAllow(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
+	}
+}
+
+// TestUnverifiedPrincipalsDrawNothing: a principal that no authenticator
+// put in the context (or one of a source the limiter does not count)
+// passes without drawing on the tenant it names, so a caller cannot spend
+// another tenant's limit; the verified principal of that tenant still
+// gets its whole burst.
+func TestUnverifiedPrincipalsDrawNothing(t *testing.T) {
+	other := tenancy.NewAuthenticator("other")
+	lim, err := ratelimit.New(ratelimit.Config{Limit: ratelimit.Limit{Rate: 0.001, Burst: 2}, Sources: []tenancy.Source{testAuth.Source()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := lim.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	victim := tenancy.NewID()
+	p := tenancy.Principal{Kind: "member", Tenant: victim, Subject: tenancy.NewID()}
+	call := func(ctx context.Context) int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx))
+		return rec.Code
+	}
+	for range 10 {
+		if code := call(tenancy.NewContext(context.Background(), p)); code != http.StatusNoContent {
+			t.Fatalf("an unverified principal: %d", code)
+		}
+		if code := call(other.NewContext(context.Background(), p)); code != http.StatusNoContent {
+			t.Fatalf("a principal of a source not counted: %d", code)
+		}
+	}
+	for i, want := range []int{http.StatusNoContent, http.StatusNoContent, http.StatusTooManyRequests} {
+		if code := call(testAuth.NewContext(context.Background(), p)); code != want {
+			t.Errorf("the tenant's own request %d: %d, want %d", i+1, code, want)
+		}
+	}
+}
+
+// TestRetryAfterOfATinyRate: a rate so small that its wait would overflow
+// a time.Duration says a long wait, never a short one.
+func TestRetryAfterOfATinyRate(t *testing.T) {
+	lim, err := ratelimit.New(ratelimit.Config{Limit: ratelimit.Limit{Rate: 1e-12, Burst: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := tenancy.NewID()
+	if err := lim.Allow(id); err != nil {
+		t.Fatal(err)
+	}
+	var limited *ratelimit.Error
+	if err := lim.Allow(id); !errors.As(err, &limited) || limited.RetryAfter < 24*time.Hour {
+		t.Errorf("the second request: %v, want a wait of at least a day", err)
 	}
 }

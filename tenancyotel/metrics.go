@@ -60,9 +60,14 @@ type MetricsConfig struct {
 	// collection of the metrics: at most once per Window a tenant that
 	// has been more than twice as busy as the least busy holder takes its
 	// series. A tenant's busyness is its statements, halved at every
-	// window: the last window counts most, yesterday's hardly at all. A
-	// tenant that sent more than 1/(8*Tenants) of a window's statements
-	// is sure to be ranked.
+	// window: the last window counts most, yesterday's hardly at all. The
+	// busiest tenants are found by a summary split in parts by a hash of
+	// the tenant, each part keeping its own few counters: a tenant that
+	// sent more than 1/k of its part's statements, where k is the part's
+	// number of counters (at least 8), is sure to be tracked. Tenants whose
+	// work hashes unevenly into one part may miss out where the same work
+	// spread evenly would not; no tenant with a fixed share of all work is
+	// sure to be ranked, whatever its share.
 	// Free series are given at any collection. Zero means
 	// [DefaultWindow]. Set it to the export interval or longer.
 	Window time.Duration

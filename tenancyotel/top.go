@@ -25,8 +25,10 @@ const hysteresis = 2
 // tenant's score is its work with a half-life of one window. Each part
 // tracks a fixed number of tenants: a tenant not tracked takes the place
 // of the part's least counted one, inheriting its count as the error of
-// its own. A tenant that did more than 1/capacity of a window's work is
-// sure to be tracked. Memory is fixed at creation, whatever the number of
+// its own. A tenant that did more than 1/k of its part's work in a window,
+// k being the part's counters, is sure to be tracked: the bound holds per
+// part, not over all the work (many busy tenants hashed into one part
+// compete for its k places). Memory is fixed at creation, whatever the number of
 // tenants; add allocates nothing. It is safe for concurrent use.
 type top struct {
 	shards []topShard

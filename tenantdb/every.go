@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"sync"
 	"unicode"
@@ -86,7 +87,10 @@ type EveryTenantConfig struct {
 	// share in any tenant.
 	Concurrency int
 	// Completed, if set, returns the tenants whose work in run already
-	// committed, read before any work starts: they are skipped. Package
+	// committed, read before any work starts: they are skipped. With it,
+	// runs of the same name take turns (a session advisory lock of the
+	// system pool's, held for the run): a second run started while the
+	// first goes on waits, then skips what the first did. Package
 	// audit's RunCompleted reads them from the audit chains, where each
 	// tenant's record commits with its work, so nothing is done twice and
 	// nothing is missed after a crash.
@@ -124,7 +128,9 @@ type EveryTenantResult struct {
 // cfg.Concurrency run at once; a tenant's failure rolls back that tenant's
 // work only and the run goes on. EveryTenant returns when every tenant's
 // work ended, or ctx ended (tenants not yet started are then neither done
-// nor failed; run again with the same Run to finish). Its error is nil
+// nor failed; run again with the same Run to finish). A panic of fn rolls
+// back its tenant's work, stops the run (no tenant starts after it) and
+// is raised again in the caller's goroutine once the work under way ended. Its error is nil
 // when every tenant's work committed, or else says how many failed
 // (errors.Is finds each tenant's error in it); the result tells which.
 //
@@ -154,6 +160,14 @@ func (p *Pool) EveryTenant(ctx context.Context, reason string, cfg EveryTenantCo
 	}
 	skip := map[tenancy.ID]bool{}
 	if cfg.Completed != nil {
+		// Runs of one name, from any process, take turns: a second run
+		// reads what the first completed only once the first has ended,
+		// so no tenant's work is done twice by two runs at once.
+		unlock, err := p.lockRun(ctx, cfg.Run)
+		if err != nil {
+			return res, err
+		}
+		defer unlock()
 		done, err := cfg.Completed(ctx, cfg.Run)
 		if err != nil {
 			return res, fmt.Errorf("tenantdb: EveryTenant: reading the tenants run %q completed: %w", cfg.Run, err)
@@ -180,38 +194,63 @@ func (p *Pool) EveryTenant(ctx context.Context, reason string, cfg EveryTenantCo
 	}
 
 	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		next = make(chan tenancy.ID)
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		next     = make(chan tenancy.ID)
+		panicked any // the first panic of fn, raised again in the caller
+		didPanic bool
 	)
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
 	res.Failed = map[tenancy.ID]error{}
 	for range max(cfg.Concurrency, 1) {
 		wg.Go(func() {
 			for t := range next {
-				err := p.inTenant(ctx, EntryEveryTenant, everyTenantSource, t, reason, cfg.Run, fn)
+				if runCtx.Err() != nil {
+					continue // not started: neither done nor failed
+				}
+				err, ok := p.everyOne(runCtx, t, reason, cfg.Run, fn)
+				if !ok {
+					mu.Lock()
+					if !didPanic {
+						didPanic, panicked = true, err
+					}
+					mu.Unlock()
+					stop()
+					continue
+				}
+				e, _ := err.(error)
 				mu.Lock()
-				if err == nil {
+				if e == nil {
 					res.Done = append(res.Done, t)
 				} else {
-					res.Failed[t] = err
+					res.Failed[t] = e
 				}
 				mu.Unlock()
 				if cfg.Progress != nil {
-					cfg.Progress(t, err)
+					cfg.Progress(t, e)
 				}
 			}
 		})
 	}
 feed:
 	for _, t := range todo {
+		if runCtx.Err() != nil {
+			break
+		}
 		select {
 		case next <- t:
-		case <-ctx.Done():
+		case <-runCtx.Done():
 			break feed
 		}
 	}
 	close(next)
 	wg.Wait()
+	if didPanic {
+		// The tenant's transaction rolled back; the others' that committed
+		// stay committed, as after a crash, and a run again resumes.
+		panic(panicked)
+	}
 	// Done in the order of the list, whatever order the workers ended in.
 	pos := make(map[tenancy.ID]int, len(todo))
 	for i, t := range todo {
@@ -219,12 +258,15 @@ feed:
 	}
 	slices.SortFunc(res.Done, func(a, b tenancy.ID) int { return pos[a] - pos[b] })
 	if len(res.Failed) > 0 {
-		errs := make([]error, 0, len(res.Failed)+1)
+		errs := make([]error, 0, min(len(res.Failed), maxFailuresInError)+2)
 		errs = append(errs, fmt.Errorf("tenantdb: EveryTenant %q: the work of %d of %d tenants failed", cfg.Run, len(res.Failed), len(todo)))
 		for _, t := range todo {
-			if err, ok := res.Failed[t]; ok {
+			if err, ok := res.Failed[t]; ok && len(errs) <= maxFailuresInError {
 				errs = append(errs, fmt.Errorf("tenant %s: %w", t, err))
 			}
+		}
+		if more := len(res.Failed) - maxFailuresInError; more > 0 {
+			errs = append(errs, fmt.Errorf("and %d more (EveryTenantResult.Failed has every one)", more))
 		}
 		return res, errors.Join(errs...)
 	}
@@ -232,6 +274,53 @@ feed:
 		return res, fmt.Errorf("tenantdb: EveryTenant %q: stopped after %d of %d tenants: %w", cfg.Run, len(res.Done), len(todo), err)
 	}
 	return res, nil
+}
+
+// maxFailuresInError bounds the tenants an EveryTenant error names: the
+// result's Failed has them all.
+const maxFailuresInError = 10
+
+// everyOne runs fn in tenant t, and reports false with the panic's value
+// when fn (or the work around it) panicked: the transaction rolled back.
+func (p *Pool) everyOne(ctx context.Context, t tenancy.ID, reason, run string, fn func(ctx context.Context, tx *Tx) error) (result any, ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			result, ok = v, false
+		}
+	}()
+	if err := p.inTenant(ctx, EntryEveryTenant, everyTenantSource, t, reason, run, fn); err != nil {
+		return err, true
+	}
+	return nil, true
+}
+
+// lockRun takes a session advisory lock of the system pool's for run,
+// held on one of its connections until the returned function is called;
+// another holder makes it wait, as long as ctx allows. Without a system
+// pool there is no lock to take (Completed then decides alone).
+func (p *Pool) lockRun(ctx context.Context, run string) (func(), error) {
+	if p.system == nil {
+		return func() {}, nil
+	}
+	conn, err := p.system.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tenantdb: EveryTenant %q: %w", run, err)
+	}
+	h := fnv.New64a()
+	h.Write([]byte("tenancy.every_tenant\x00" + run))
+	key := int64(h.Sum64())
+	if _, err := conn.Exec(ctx, "select pg_catalog.pg_advisory_lock($1)", key); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("tenantdb: EveryTenant %q: waiting for another run of the same name: %w", run, err)
+	}
+	return func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), "select pg_catalog.pg_advisory_unlock($1)", key); err != nil {
+			// A connection whose unlock failed may still hold the lock:
+			// close it rather than give it back.
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+		conn.Release()
+	}, nil
 }
 
 // checkRun checks an EveryTenantConfig.Run name.

@@ -19,7 +19,9 @@ type Event struct {
 	// Statements is, for EventStatement and EventTx, how many of the
 	// application's statements the work passed the checks to send: 1 for
 	// a one-statement call, the batch's length, a transaction's
-	// statements (those queued for COMMIT included). The SDK's own
+	// statements (those queued for COMMIT included, even when the work
+	// then failed and they were not sent; a batch refused in part counts
+	// none of it). The SDK's own
 	// statements (BEGIN, the tenant context, COMMIT, savepoints) are not
 	// counted.
 	Statements int

@@ -249,7 +249,12 @@ func (tx *Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 // are given, hide the connection: their Conn is nil, and Tx is nil. b
 // must be sent once only: SendBatch changes its queued statements.
 func (tx *Tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	return sendChecked(ctx, tx.tx, tx.check, b)
+	before := tx.statements
+	res := sendChecked(ctx, tx.tx, tx.check, b)
+	if _, refused := res.(errBatchResults); refused {
+		tx.statements = before // nothing of the batch was sent
+	}
+	return res
 }
 
 // QueueAtCommit checks a statement now and queues it to run when the

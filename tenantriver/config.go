@@ -2,9 +2,12 @@ package tenantriver
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/rls"
@@ -57,6 +60,15 @@ type Run struct {
 	// included), or an error wrapping [ErrPanicked] when it panicked;
 	// nil for a run that succeeded.
 	Err error
+}
+
+// Failed reports whether the run failed: it returned an error, was
+// cancelled (river.JobCancel: it will not run again) or panicked. A run
+// that asked River to snooze the job (river.JobSnooze) did not fail: the
+// job runs again later, by its own request.
+func (r Run) Failed() bool {
+	var snooze *rivertype.JobSnoozeError
+	return r.Err != nil && !errors.As(r.Err, &snooze)
 }
 
 // Jobs seals the principal of each job a tenant transaction enqueues, and

@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -39,7 +40,8 @@ import (
 // whose Metadata holds [MetadataKey], and unique jobs ([ErrRefused]). When
 // the client does not run the middleware, the database refuses the
 // insert and Insert returns [ErrNotInstalled]; the transaction is then
-// aborted. Its other errors are River's and the database's. Like tx, it
+// aborted. Its other errors are River's (invalid options, refused before
+// anything is sent: the transaction stays usable) and the database's. Like tx, it
 // is not safe for concurrent use with tx's other statements.
 func (j *Jobs) Insert(ctx context.Context, client *river.Client[pgx.Tx], tx *tenantdb.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 	res, err := j.InsertMany(ctx, client, tx, []river.InsertManyParams{{Args: args, InsertOpts: opts}})
@@ -74,9 +76,17 @@ func (j *Jobs) InsertMany(ctx context.Context, client *river.Client[pgx.Tx], tx 
 	defer func() { ins.done = true }()
 	res, err := client.InsertManyTx(context.WithValue(ctx, insertKey{}, ins), t.Raw, params)
 	switch {
-	case errors.Is(err, ErrRefused):
+	case errors.Is(err, ErrRefused), ins.reached && err != nil:
+		// Refused by the SDK, or the middleware ran and then sealing or
+		// the insert failed: the error says which.
+		return nil, err
+	case err != nil && !refusedByRLS(err):
+		// River refused the params before any middleware ran (an invalid
+		// option, args that do not encode): nothing was sent, and tx is
+		// as it was.
 		return nil, err
 	case ins.sealed < len(params) && err != nil:
+		// No middleware sealed the job, and row-level security refused it.
 		return nil, fmt.Errorf("%w: %w", ErrNotInstalled, err)
 	case ins.sealed < len(params):
 		return nil, ErrNotInstalled // unreachable: row-level security refuses an unsealed job
@@ -92,6 +102,7 @@ type insertKey struct{}
 type insertion struct {
 	jobs      *Jobs
 	principal tenancy.Principal
+	reached   bool // the middleware saw the insertion
 	sealed    int
 	done      bool
 }
@@ -166,4 +177,11 @@ func withSeal(metadata []byte, s seal) ([]byte, error) {
 	}
 	m[MetadataKey] = b
 	return json.Marshal(m)
+}
+
+// refusedByRLS reports whether err is the database's refusal of a row by
+// row-level security (42501), as an unsealed job's insert gets.
+func refusedByRLS(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "42501"
 }

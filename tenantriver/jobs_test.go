@@ -530,7 +530,6 @@ func TestAppRoleCannotWorkJobs(t *testing.T) {
 		"select count(*) from river_notification",
 		"update river_job set state = 'running', attempt = attempt + 1 where state = 'available'",
 		"update river_job set metadata = '{}'",
-		"delete from river_job",
 		"select nextval('river_job_id_seq')",
 	} {
 		t.Run(sql, func(t *testing.T) {
@@ -586,5 +585,29 @@ func TestInsertInTenant(t *testing.T) {
 	}
 	if recorded != 1 {
 		t.Errorf("OnSystem recorded %d uses, want 1 (the job's own work is not an InTenant use)", recorded)
+	}
+}
+
+// TestInsertRiverValidation: options that River refuses before its
+// middleware runs come back as River's error, not as ErrNotInstalled, and
+// the transaction stays usable.
+func TestInsertRiverValidation(t *testing.T) {
+	f := newFixture(t)
+	db := f.appPool(t, 2)
+	c := f.newClient(t, f.river, nil)
+	ctx := context.Background()
+	err := db.Tx(staffCtx(tenantA, staffA), func(tx *tenantdb.Tx) error {
+		_, err := f.jobs.Insert(ctx, c, tx, probeArgs{}, &river.InsertOpts{Priority: 9})
+		if err == nil || errors.Is(err, tenantriver.ErrNotInstalled) {
+			t.Errorf("priority 9: %v, want River's refusal, not ErrNotInstalled", err)
+		}
+		var n int
+		if err := tx.QueryRow(ctx, "select count(*) from notes where tenant_id = $1", tenantA).Scan(&n); err != nil || n != 3 {
+			t.Errorf("the transaction after River's refusal: %d notes, %v; want 3, usable", n, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -42,6 +42,7 @@ var (
 func (m *middleware) InsertMany(ctx context.Context, many []*rivertype.JobInsertParams, doInner func(context.Context) ([]*rivertype.JobInsertResult, error)) ([]*rivertype.JobInsertResult, error) {
 	ins, ok := ctx.Value(insertKey{}).(*insertion)
 	if ok && ins.jobs == m.jobs && !ins.done {
+		ins.reached = true
 		if err := m.jobs.sealMany(ins, many); err != nil {
 			return nil, err
 		}

@@ -122,3 +122,22 @@ func TestOnRun(t *testing.T) {
 		t.Errorf("the forged job is %q (%v), want cancelled", state, err)
 	}
 }
+
+// TestRunFailed: a snooze is not a failure; an error, a cancel and a
+// panic are.
+func TestRunFailed(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{river.JobSnooze(time.Minute), false},
+		{errFailed, true},
+		{river.JobCancel(errFailed), true},
+		{tenantriver.ErrPanicked, true},
+	} {
+		if got := (tenantriver.Run{Err: tc.err}).Failed(); got != tc.want {
+			t.Errorf("Run{Err: %v}.Failed() = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}

@@ -31,7 +31,9 @@ const DefaultSchema = "public"
 // unknown relation:
 //
 //   - river_job is a tenant relation, tenant column [TenantColumn]: the
-//     app role may SELECT and INSERT (River's insert returns the row) and
+//     app role may SELECT and INSERT (River's insert returns the row),
+//     DELETE (its own tenant's jobs only, by the tenant policy: so that
+//     erasing a tenant, tenantarchive.Erase, removes its jobs too) and
 //     UPDATE its kind column only (River's insert says ON CONFLICT DO
 //     UPDATE SET kind, which needs it even when nothing conflicts); its
 //     primary key and unique-job index, which do not hold the tenant
@@ -50,7 +52,7 @@ func Tables(schema string) []rls.Table {
 		{
 			Name:          s + "river_job",
 			TenantColumn:  TenantColumn,
-			Privileges:    []string{"SELECT", "INSERT"},
+			Privileges:    []string{"SELECT", "INSERT", "DELETE"},
 			UpdateColumns: []string{"kind"},
 			AllowUnique:   []string{"river_job_pkey", "river_job_unique_idx"},
 		},

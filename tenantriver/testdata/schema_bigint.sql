@@ -60,7 +60,7 @@ GRANT USAGE ON SCHEMA jobs TO tenancy_app, tenancy_platform;
 -- Tenant table jobs.river_job, tenant column tenancy_tenant_id.
 ALTER TABLE jobs.river_job OWNER TO tenancy_owner;
 REVOKE ALL ON TABLE jobs.river_job FROM PUBLIC, tenancy_app, tenancy_platform;
-GRANT SELECT, INSERT ON TABLE jobs.river_job TO tenancy_app;
+GRANT SELECT, INSERT, DELETE ON TABLE jobs.river_job TO tenancy_app;
 GRANT UPDATE (kind) ON TABLE jobs.river_job TO tenancy_app;
 ALTER TABLE jobs.river_job ENABLE ROW LEVEL SECURITY;
 ALTER TABLE jobs.river_job FORCE ROW LEVEL SECURITY;

@@ -33,6 +33,8 @@ func (s *Server) adminRoutes(auth *jwtctx.Middleware) {
 	s.handle(auth, http.MethodGet, v1+"/admin/clinics", platformConsole, console(s.adminListClinics))
 	s.handle(auth, http.MethodPost, v1+"/admin/clinics", platformConsole, console(s.adminCreateClinic))
 	s.handle(auth, http.MethodPost, v1+"/admin/clinics/{id}/suspend", platformConsole, console(noBody(s.adminSuspendClinic)))
+	s.handle(auth, http.MethodPost, v1+"/admin/clinics/{id}/offboard", platformConsole, console(s.adminOffboardClinic))
+	s.handle(auth, http.MethodGet, v1+"/admin/offboardings", platformConsole, console(s.adminListOffboardings))
 	s.handle(auth, http.MethodPost, v1+"/admin/impersonations", platformConsole, console(s.adminStartImpersonation))
 	s.handle(auth, http.MethodDelete, v1+"/admin/impersonations/{id}", platformConsole, console(noBody(s.adminEndImpersonation)))
 }
@@ -107,6 +109,45 @@ func (s *Server) adminSuspendClinic(w http.ResponseWriter, r *http.Request) {
 	}
 	s.clinics.forget(id)
 	writeJSON(w, http.StatusOK, c)
+}
+
+// offboardRequest is the body of POST /admin/clinics/{id}/offboard.
+type offboardRequest struct {
+	Reason string `json:"reason"`
+}
+
+// adminOffboardClinic suspends the clinic and starts its offboarding (its
+// records exported, then erased): 202 with the offboarding's record, to be
+// followed in GET /admin/offboardings.
+func (s *Server) adminOffboardClinic(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var in offboardRequest
+	if !decode(w, r, &in) {
+		return
+	}
+	if s.offboard == nil {
+		writeProblem(w, Problem{Status: http.StatusNotImplemented, Code: "not_configured", Detail: "This server cannot offboard clinics."})
+		return
+	}
+	ob, err := s.offboard.Offboard(r.Context(), id, in.Reason)
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	s.clinics.forget(id)
+	writeJSON(w, http.StatusAccepted, ob)
+}
+
+func (s *Server) adminListOffboardings(w http.ResponseWriter, r *http.Request) {
+	list, err := s.store.Offboardings(r.Context())
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page[store.Offboarding]{Items: list})
 }
 
 type impersonationRequest struct {

@@ -47,10 +47,20 @@ type Config struct {
 	// (GET /api/v1/audit/receipt): the audit signing key, kept outside
 	// the database. Required.
 	ReceiptKey ed25519.PrivateKey
+	// Offboard, if set, offboards a clinic for the platform console: the
+	// clinic suspended, then exported and erased in the background. Nil:
+	// the console cannot offboard (501).
+	Offboard Offboarder
+}
+
+// Offboarder offboards a clinic (the app's offboarder).
+type Offboarder interface {
+	Offboard(ctx context.Context, clinic tenancy.ID, reason string) (store.Offboarding, error)
 }
 
 // Server serves the API. It is safe for concurrent use.
 type Server struct {
+	offboard   Offboarder
 	store      *store.Store
 	db         *tenantdb.Pool
 	imp        *impersonation.Grants
@@ -99,6 +109,7 @@ func New(cfg Config) (*Server, error) {
 		limiter:    newLimiter(10, time.Minute),
 		router:     mux.NewRouter(),
 		receiptKey: cfg.ReceiptKey,
+		offboard:   cfg.Offboard,
 	}
 	if len(s.receiptKey) != ed25519.PrivateKeySize {
 		return nil, errors.New("api: ReceiptKey must be the Ed25519 audit signing key")

@@ -26,7 +26,7 @@ func (s *Server) settingsRoutes(auth *jwtctx.Middleware) {
 	s.handle(auth, http.MethodPost, v1+"/staff", clinicAdmin, s.createStaff)
 	s.handle(auth, http.MethodPatch, v1+"/staff/{id}", clinicAdmin, s.updateStaff)
 	s.handle(auth, http.MethodGet, v1+"/settings/exports", clinicOwner, s.listExports)
-	s.handle(auth, http.MethodPost, v1+"/settings/exports", clinicOwner, s.requestExport)
+	s.handle(auth, http.MethodPost, v1+"/settings/exports", clinicOwner, noBody(s.requestExport))
 	s.handle(auth, http.MethodGet, v1+"/settings/exports/{id}/archive", clinicOwner, s.downloadExport)
 }
 

@@ -366,10 +366,14 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := bg.start(ctx); err != nil {
 		return err
 	}
+	// Offboardings under way end with the app, and are waited for before
+	// the pools close.
+	offboard := &offboarder{store: st, db: db, dir: filepath.Join(cfg.DataDir, offboardDir), key: auditKey, log: cfg.Log, ctx: ctx}
+	defer offboard.wait()
 	apiHandler, err := api.New(api.Config{
 		Store: st, DB: db, Tokens: tokens, Revoker: revocations,
 		Impersonations: impersonations, Log: cfg.Log, Now: cfg.Now, RequestTimeout: cfg.RequestTimeout,
-		ReceiptKey: auditKey,
+		ReceiptKey: auditKey, Offboard: offboard,
 	})
 	if err != nil {
 		return err
@@ -379,7 +383,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	webHandler, err := web.New(web.Config{
 		Store: st, DB: db, API: apiHandler, Tokens: tokens, Revoker: revocations, Impersonations: impersonations,
-		CSRFKey: csrfKey, SecureCookies: cfg.SecureCookies, Log: cfg.Log, Now: cfg.Now, Load: clinicLoad,
+		CSRFKey: csrfKey, SecureCookies: cfg.SecureCookies, Log: cfg.Log, Now: cfg.Now, Load: clinicLoad, Offboard: offboard,
 	})
 	if err != nil {
 		return err

@@ -131,7 +131,9 @@ var leakRoutes = map[string]leakRoute{
 	"POST /api/v1/admin/clinics": {create: func(tenancytest.Actor, *leakData) any {
 		return map[string]any{"name": "Leak Clinic " + leakSuffix(), "time_zone": "Europe/Dublin", "currency": "EUR"}
 	}},
-	"POST /api/v1/admin/clinics/{id}/suspend": {skip: "platform console: the object is a clinic of the registry, not a tenant's record, and only a platform admin outside any clinic may call it (TestAdminConsole, TestEveryRoute)"},
+	"POST /api/v1/admin/clinics/{id}/suspend":  {skip: "platform console: the object is a clinic of the registry, not a tenant's record, and only a platform admin outside any clinic may call it (TestAdminConsole, TestEveryRoute)"},
+	"POST /api/v1/admin/clinics/{id}/offboard": {skip: "platform console: the object is a clinic of the registry, which the call erases, and only a platform admin outside any clinic may call it (TestOffboardClinic, TestEveryRoute)"},
+	"GET /api/v1/admin/offboardings":           {},
 	"POST /api/v1/admin/impersonations": {create: func(tenancytest.Actor, *leakData) any {
 		return map[string]any{"clinic_id": riverside.ID, "reason": "HTTP leak probe", "minutes": 1}
 	}},

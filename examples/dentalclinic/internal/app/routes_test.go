@@ -439,4 +439,11 @@ func (m *routeMatrix) run(t *testing.T) {
 	m.ok(t, "DELETE", v1+"/admin/impersonations/"+grant.GrantID.String(), m.admin, nil, 200, tenancy.ID{})
 	m.forbidden(t, "POST", v1+"/admin/clinics/"+clinic.String()+"/suspend", m.owner, nil)
 	m.ok(t, "POST", v1+"/admin/clinics/"+clinic.String()+"/suspend", m.admin, nil, 200, tenancy.ID{})
+	// Offboarding the test's own clinic: suspended, exported and erased
+	// in the background (TestOffboardClinic follows one to its end).
+	offboard := map[string]any{"reason": "routes test: offboard a clinic of its own"}
+	m.forbidden(t, "POST", v1+"/admin/clinics/"+clinic.String()+"/offboard", m.owner, offboard)
+	m.ok(t, "POST", v1+"/admin/clinics/"+clinic.String()+"/offboard", m.admin, offboard, 202, tenancy.ID{})
+	m.forbidden(t, "GET", v1+"/admin/offboardings", m.owner, nil)
+	m.ok(t, "GET", v1+"/admin/offboardings", m.admin, nil, 200, tenancy.ID{})
 }

@@ -81,9 +81,9 @@ func New(cfg Config) (*Load, error) {
 // Observe is the database pool's hook (tenantdb.Config.Observe).
 func (l *Load) Observe(e tenantdb.Event) { l.metrics.Observe(e) }
 
-// JobRun is the jobs' hook (tenantriver.Config.OnRun). A job that asked
-// River to snooze or cancel it counts as failed, as any error does.
-func (l *Load) JobRun(r tenantriver.Run) { l.metrics.JobRun(r.Tenant, r.Err != nil) }
+// JobRun is the jobs' hook (tenantriver.Config.OnRun): a run that
+// returned an error, was cancelled or panicked failed; a snooze did not.
+func (l *Load) JobRun(r tenantriver.Run) { l.metrics.JobRun(r.Tenant, r.Failed()) }
 
 // Close stops the metrics.
 func (l *Load) Close(ctx context.Context) error {

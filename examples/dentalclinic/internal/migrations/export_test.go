@@ -10,7 +10,7 @@ import (
 // ModelBefore19 is the isolation model of a database that migration 18
 // left: no reminders' outbox, no River.
 func ModelBefore19(roles Roles) (*rls.Model, error) {
-	return model(roles, tablesAt(18))
+	return model(roles, tablesAt(18), 18)
 }
 
 // UpTo runs the pending migrations up to and including version, as Up

@@ -31,7 +31,7 @@ var files embed.FS
 
 // Latest is the version of the newest migration: the schema version of
 // an up-to-date database, written into the clinics' exports.
-const Latest = 22
+const Latest = 23
 
 // Roles names the database roles the migrations grant to.
 type Roles struct {
@@ -143,12 +143,18 @@ func PreAuth() []string {
 // package's cross-tenant policies. tenantdb, the SQL guard, rls.Check and the leak
 // harness all read this one value.
 func Model(roles Roles) (*rls.Model, error) {
-	return model(roles, append(Tables(), JobTables()...))
+	return model(roles, append(Tables(), JobTables()...), Latest)
 }
 
-// model is [Model] with app tables in place of Tables and JobTables.
-func model(roles Roles, app []rls.Table) (*rls.Model, error) {
+// model is [Model] with app tables in place of Tables and JobTables, as
+// of migration version (for the tables of the platform's own).
+func model(roles Roles, app []rls.Table, version int64) (*rls.Model, error) {
 	tables := append(app, audit.Tables(Audit)...)
+	if version >= 23 {
+		// The platform's records of the clinics it offboarded (migration
+		// 23): the platform role's alone.
+		tables = append(tables, rls.Table{Name: "public.clinic_erasures", Kind: rls.Private})
+	}
 	tables = append(tables,
 		rls.Table{Name: "public.platform_admins", Kind: rls.Private},
 		// Revoked token and subject ids, shared by every clinic: the app
@@ -415,6 +421,32 @@ func provider(db, admin *sql.DB, roles Roles) (*goose.Provider, error) {
 		REVOKE ALL ON TABLE public.token_revocations FROM %[2]s;
 		ALTER TABLE public.token_revocations NO FORCE ROW LEVEL SECURITY;`,
 		pgx.Identifier{roles.Owner}.Sanitize(), pgx.Identifier{roles.App}.Sanitize())
+	// The platform's record of each clinic it offboarded (exported, then
+	// erased, tenantarchive.Erase): kept after the clinic's rows and its
+	// registry row are gone, so it names the clinic by value, not by a
+	// foreign key. The platform role writes and reads it; the app role
+	// holds nothing on it. The erasure record holds ids, counts and a
+	// digest, no clinic data.
+	erasures := fmt.Sprintf(`
+		CREATE TABLE public.clinic_erasures (
+			id uuid PRIMARY KEY,
+			erased_clinic uuid NOT NULL,
+			clinic_name text NOT NULL,
+			requested_by uuid NOT NULL,
+			reason text NOT NULL CHECK (length(reason) BETWEEN 1 AND 500),
+			started_at timestamptz NOT NULL DEFAULT now(),
+			finished_at timestamptz,
+			status text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'erased', 'failed')),
+			exported_rows bigint NOT NULL DEFAULT 0,
+			export_digest text NOT NULL DEFAULT '',
+			record jsonb,
+			digest text NOT NULL DEFAULT ''
+		);
+		CREATE UNIQUE INDEX clinic_erasures_running ON public.clinic_erasures (erased_clinic) WHERE status = 'running';
+		ALTER TABLE public.clinic_erasures OWNER TO %[1]s;
+		REVOKE ALL ON TABLE public.clinic_erasures FROM PUBLIC, %[2]s;
+		GRANT SELECT, INSERT, UPDATE ON TABLE public.clinic_erasures TO %[3]s;`,
+		pgx.Identifier{roles.Owner}.Sanitize(), pgx.Identifier{roles.App}.Sanitize(), pgx.Identifier{roles.Platform}.Sanitize())
 	auditSchema, err := audit.Schema(config(roles), Audit)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
@@ -481,6 +513,7 @@ func provider(db, admin *sql.DB, roles Roles) (*goose.Provider, error) {
 			goose.NewGoMigration(20, jobs, nil),
 			// 21 (SQL) makes the clinics' exports.
 			goose.NewGoMigration(22, exec(policies22), nil),
+			goose.NewGoMigration(23, exec(erasures), nil),
 		),
 	)
 }

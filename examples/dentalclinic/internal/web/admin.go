@@ -24,6 +24,7 @@ func (s *Server) adminRoutes() {
 	s.handle("GET /admin", console, s.adminHome)
 	s.handle("POST /admin/clinics", console, s.adminCreateClinic)
 	s.handle("POST /admin/clinics/{id}/suspend", console, s.adminSuspend)
+	s.handle("POST /admin/offboard", console, s.adminOffboard)
 	s.handle("POST /admin/impersonate", console, s.adminImpersonate)
 	s.handle("POST /impersonation/end", impersonating, s.endImpersonation)
 }
@@ -32,6 +33,10 @@ type adminData struct {
 	Clinics              []store.Clinic
 	Activity             map[tenancy.ID]store.ClinicActivity
 	Load                 *load.Report // nil: the app counts no load
+	Offboardings         []store.Offboarding
+	CanOffboard          bool
+	OffboardClinic       string
+	OffboardReason       string
 	Name, Zone, Currency string
 	Clinic, Reason       string
 	Minutes              int
@@ -55,6 +60,11 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, status int, v
 		}
 		d.Load = &rep
 	}
+	if d.Offboardings, err = s.store.Offboardings(r.Context()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d.CanOffboard = s.offboard != nil
 	d.Clinics = list
 	v.Data = d
 	s.render(w, r, status, "admin", v)
@@ -181,4 +191,36 @@ func (s *Server) endImpersonation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sessionEnded(w, r)
+}
+
+// adminOffboard suspends a clinic and starts its offboarding (its records
+// exported, then erased, in the background), with a reason; the console
+// lists it with its erasure record.
+func (s *Server) adminOffboard(w http.ResponseWriter, r *http.Request) {
+	v, ok := s.start(w, r, "Clinics")
+	if !ok {
+		return
+	}
+	if !s.readForm(w, r) {
+		return
+	}
+	d := &adminData{OffboardClinic: r.PostFormValue("clinic"), OffboardReason: strings.TrimSpace(r.PostFormValue("reason")),
+		Zone: "Europe/London", Currency: "GBP", Minutes: 30}
+	id, err := tenancy.ParseID(d.OffboardClinic)
+	if err != nil || s.offboard == nil {
+		v.Error = "Choose the clinic to offboard."
+		s.adminPage(w, r, http.StatusUnprocessableEntity, v, d)
+		return
+	}
+	if _, err := s.offboard.Offboard(r.Context(), id, d.OffboardReason); err != nil {
+		if msg, status := formError(err); msg != "" {
+			v.Error = msg
+			s.adminPage(w, r, status, v, d)
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	s.api.ClinicSuspended(id)
+	http.Redirect(w, r, "/admin?done=offboarding", http.StatusSeeOther)
 }

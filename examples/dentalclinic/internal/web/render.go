@@ -198,8 +198,9 @@ var notices = map[string]string{
 	"requested": "Your request is sent. The clinic will confirm it.", "contact": "Your contact details are saved.",
 	"clinic": "The clinic is created.", "suspended": "The clinic is suspended; its sessions have ended.",
 	"ended": "The impersonation has ended.", "enrolled": "Your portal account is ready. Sign in below.",
-	"invite": "The portal invite code is shown below, once.",
-	"export": "The export is being prepared; it will be listed here to download.",
+	"invite":      "The portal invite code is shown below, once.",
+	"export":      "The export is being prepared; it will be listed here to download.",
+	"offboarding": "The clinic is suspended; its records are being exported, then erased. The erasure record will be listed below.",
 }
 
 // nav is the navigation for the request's principal.

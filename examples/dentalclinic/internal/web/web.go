@@ -47,16 +47,24 @@ type Config struct {
 	// Load, if set, gives the platform console each clinic's load (the
 	// SDK's per-tenant metrics).
 	Load *load.Load
+	// Offboard, if set, lets the platform console offboard a clinic
+	// (exported, then erased, in the background).
+	Offboard interface {
+		Offboard(ctx context.Context, clinic tenancy.ID, reason string) (store.Offboarding, error)
+	}
 }
 
 // Server serves the web UI. It is safe for concurrent use.
 type Server struct {
-	store   *store.Store
-	api     *api.Server
-	tokens  *jwtctx.Authority
-	revoker *store.Revocations
-	imp     *impersonation.Grants
-	load    *load.Load
+	store    *store.Store
+	api      *api.Server
+	tokens   *jwtctx.Authority
+	revoker  *store.Revocations
+	imp      *impersonation.Grants
+	load     *load.Load
+	offboard interface {
+		Offboard(ctx context.Context, clinic tenancy.ID, reason string) (store.Offboarding, error)
+	}
 	auth    *jwtctx.Middleware
 	impMW   *impersonation.Middleware
 	log     *slog.Logger
@@ -99,7 +107,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		store: cfg.Store, api: cfg.API, tokens: cfg.Tokens, revoker: cfg.Revoker, imp: cfg.Impersonations,
-		log: cfg.Log, now: cfg.Now, secure: cfg.SecureCookies, load: cfg.Load,
+		log: cfg.Log, now: cfg.Now, secure: cfg.SecureCookies, load: cfg.Load, offboard: cfg.Offboard,
 		public: http.NewCrossOriginProtection(), mux: http.NewServeMux(),
 	}
 	if s.log == nil {
