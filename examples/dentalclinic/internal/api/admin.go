@@ -10,17 +10,17 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/access"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/impersonation"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
 
-// platformConsole admits a platform admin; console wraps every console
-// handler to refuse, besides, a principal with a tenant: an admin
-// impersonating a clinic carries the same kind, and the impersonation
-// token must never reach the console.
-var platformConsole = Allow{Kinds: []tenancy.Kind{kinds.PlatformAdmin}}
+// platformConsole admits only a platform admin's own session (a session
+// token, no tenant): an admin impersonating a clinic carries the same
+// kind, and the impersonation token must never reach the console
+// (access.Allow.Console).
+var platformConsole = access.PlatformConsole
 
 // adminRoutes registers the routes of the platform admin console and impersonation.
 //
@@ -30,30 +30,13 @@ var platformConsole = Allow{Kinds: []tenancy.Kind{kinds.PlatformAdmin}}
 // is away or whose laptop is lost. The end names who ended it in the
 // clinic's audit chain.
 func (s *Server) adminRoutes(auth *jwtctx.Middleware) {
-	s.handle(auth, http.MethodGet, v1+"/admin/clinics", platformConsole, console(s.adminListClinics))
-	s.handle(auth, http.MethodPost, v1+"/admin/clinics", platformConsole, console(s.adminCreateClinic))
-	s.handle(auth, http.MethodPost, v1+"/admin/clinics/{id}/suspend", platformConsole, console(noBody(s.adminSuspendClinic)))
-	s.handle(auth, http.MethodPost, v1+"/admin/clinics/{id}/offboard", platformConsole, console(s.adminOffboardClinic))
-	s.handle(auth, http.MethodGet, v1+"/admin/offboardings", platformConsole, console(s.adminListOffboardings))
-	s.handle(auth, http.MethodPost, v1+"/admin/impersonations", platformConsole, console(s.adminStartImpersonation))
-	s.handle(auth, http.MethodDelete, v1+"/admin/impersonations/{id}", platformConsole, console(noBody(s.adminEndImpersonation)))
-}
-
-// console refuses (403) any principal but a platform admin's own session,
-// which has no tenant.
-func console(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, ok := tenancy.FromContext(r.Context())
-		if !ok || p.Kind != kinds.PlatformAdmin || p.HasTenant() || p.Impersonation != nil {
-			forbidden(w)
-			return
-		}
-		if tok, ok := jwtctx.TokenFromContext(r.Context()); !ok || tok.Type != jwtctx.SessionToken {
-			forbidden(w)
-			return
-		}
-		h(w, r)
-	}
+	s.handle(auth, http.MethodGet, v1+"/admin/clinics", platformConsole, s.adminListClinics)
+	s.handle(auth, http.MethodPost, v1+"/admin/clinics", platformConsole, s.adminCreateClinic)
+	s.handle(auth, http.MethodPost, v1+"/admin/clinics/{id}/suspend", platformConsole, noBody(s.adminSuspendClinic))
+	s.handle(auth, http.MethodPost, v1+"/admin/clinics/{id}/offboard", platformConsole, s.adminOffboardClinic)
+	s.handle(auth, http.MethodGet, v1+"/admin/offboardings", platformConsole, s.adminListOffboardings)
+	s.handle(auth, http.MethodPost, v1+"/admin/impersonations", platformConsole, s.adminStartImpersonation)
+	s.handle(auth, http.MethodDelete, v1+"/admin/impersonations/{id}", platformConsole, noBody(s.adminEndImpersonation))
 }
 
 // adminFail maps the console's own errors, then the store's.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/access"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
@@ -17,8 +18,8 @@ import (
 // nothing else (checked in updateAppointment). An impersonating platform
 // admin ("support") acts as an owner would.
 var (
-	booking      = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "front_desk", "support"}}
-	apptUpdating = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "hygienist", "front_desk", "support"}}
+	booking      = access.Booking
+	apptUpdating = access.ApptUpdating
 )
 
 // appointmentRoutes registers the routes of appointments: the schedule by chair, booking, status changes.

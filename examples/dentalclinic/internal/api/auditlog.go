@@ -5,15 +5,14 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/access"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
 
 // ownerOnly admits the clinic's owners; an impersonating admin never reads
 // the audit log that records them.
-var ownerOnly = Allow{Kinds: []tenancy.Kind{kinds.Staff}, Roles: []string{"owner"}}
+var ownerOnly = access.Owner
 
 // auditRoutes registers the owner's audit log.
 func (s *Server) auditRoutes(auth *jwtctx.Middleware) {

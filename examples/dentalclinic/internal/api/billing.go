@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/access"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
@@ -13,8 +14,8 @@ import (
 // payments; the front desk reads them (to tell a patient what is owed). An
 // impersonating platform admin ("support") reads and acts as an owner would.
 var (
-	billingReaders = Allow{Kinds: staffKinds, Roles: []string{"owner", "billing", "front_desk", "support"}}
-	billingWriters = Allow{Kinds: staffKinds, Roles: []string{"owner", "billing", "support"}}
+	billingReaders = access.BillingReaders
+	billingWriters = access.BillingWriters
 )
 
 // billingRoutes registers the routes of invoices and payments.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/access"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
@@ -14,11 +15,11 @@ import (
 var (
 	// portalPatient admits only a patient's portal session: no staff, no
 	// platform admin, impersonating or not.
-	portalPatient = Allow{Kinds: []tenancy.Kind{kinds.Patient}}
+	portalPatient = access.PortalPatient
 	// portalInviters are the staff who hand out portal invite codes. An
 	// impersonating admin ("support") may not: a portal account made from
 	// such a code would outlive the grant.
-	portalInviters = Allow{Kinds: []tenancy.Kind{kinds.Staff}, Roles: []string{"owner", "front_desk"}}
+	portalInviters = access.PortalInviters
 )
 
 // portalRoutes registers the routes of the patient portal.

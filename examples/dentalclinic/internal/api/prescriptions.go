@@ -4,8 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/mydentalpractice/tenancy"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/access"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
@@ -16,7 +15,7 @@ import (
 // do not see them at all).
 var (
 	prescriptionReaders = clinical
-	prescribers         = Allow{Kinds: []tenancy.Kind{kinds.Staff}, Roles: []string{store.PrescriberRole}}
+	prescribers         = access.Prescribers
 )
 
 // prescriptionRoutes registers the routes of prescriptions (dentists only).

@@ -16,7 +16,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/mydentalpractice/tenancy"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/access"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/impersonation"
 	"github.com/mydentalpractice/tenancy/jwtctx"
@@ -85,14 +85,9 @@ type Route struct {
 	Allow        Allow
 }
 
-// Allow says who may call a route: deny by default. Kinds lists the
-// principal kinds allowed; Roles, when set, further requires one of these
-// roles (for staff and impersonating admins).
-type Allow struct {
-	Public bool // no token needed
-	Kinds  []tenancy.Kind
-	Roles  []string
-}
+// Allow says who may call a route: the app's one permission table,
+// package access, which the web UI reads too.
+type Allow = access.Allow
 
 // New builds the API's routes.
 func New(cfg Config) (*Server, error) {
@@ -206,12 +201,7 @@ func withDeadline(d time.Duration, next http.Handler) http.Handler {
 // of the wrong kind or without a required role.
 func permit(allow Allow, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := tenancy.FromContext(r.Context())
-		if !ok || !slices.Contains(allow.Kinds, p.Kind) {
-			forbidden(w)
-			return
-		}
-		if len(allow.Roles) > 0 && !slices.ContainsFunc(p.Roles, func(role string) bool { return slices.Contains(allow.Roles, role) }) {
+		if !allow.Permits(r.Context()) {
 			forbidden(w)
 			return
 		}
@@ -226,11 +216,10 @@ func forbidden(w http.ResponseWriter) {
 // Who may do what. Staff routes also admit an impersonating platform admin
 // (kind platform_admin with a tenant), who acts with the "support" role.
 var (
-	staffKinds  = []tenancy.Kind{kinds.Staff, kinds.PlatformAdmin}
-	anyStaff    = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "hygienist", "front_desk", "billing", "support"}}
-	clinical    = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "hygienist", "front_desk", "support"}}
-	signedIn    = Allow{Kinds: []tenancy.Kind{kinds.Staff, kinds.Patient, kinds.PlatformAdmin}}
-	publicRoute = Allow{Public: true}
+	anyStaff    = access.AnyStaff
+	clinical    = access.Clinical
+	signedIn    = access.SignedIn
+	publicRoute = access.Public
 )
 
 // v1 is the API's path prefix.

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/access"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
@@ -11,7 +12,7 @@ import (
 // admin ("support"), who acts as an owner would. Every staff role may read
 // the settings, chairs, fee schedule and staff list (anyStaff); only these
 // may change them.
-var clinicAdmin = Allow{Kinds: staffKinds, Roles: []string{"owner", "support"}}
+var clinicAdmin = access.ClinicAdmin
 
 // settingsRoutes registers the routes of clinic settings, operatories, staff, the owner's audit log.
 func (s *Server) settingsRoutes(auth *jwtctx.Middleware) {
@@ -33,7 +34,7 @@ func (s *Server) settingsRoutes(auth *jwtctx.Middleware) {
 // clinicOwner admits the clinic's owners only: an export holds every
 // record of the clinic, and an impersonating platform admin may not take
 // one.
-var clinicOwner = Allow{Kinds: staffKinds, Roles: []string{"owner"}}
+var clinicOwner = access.Owner
 
 func (s *Server) listExports(w http.ResponseWriter, r *http.Request) {
 	list, err := s.store.Exports(r.Context())

@@ -309,13 +309,14 @@ func (s *Store) ListAppointments(ctx context.Context, f AppointmentFilter) ([]Ap
 	if f.Status != "" {
 		add("a.status = $n", f.Status)
 	}
+	ks := keyset{cols: []string{"a.starts_at", "a.id"}}
 	if !after.ID.IsZero() {
-		args = append(args, after.S, after.ID)
-		n := len(args)
-		where += ` and (a.starts_at, a.id) > ($` + itoa(n-1) + `, $` + itoa(n) + `)`
+		var cond string
+		cond, args = ks.after(args, after.S, after.ID)
+		where += cond
 	}
 	rows, err := s.db.Query(ctx, `select `+appointmentColumns+appointmentFrom+` where a.clinic_id = $1`+where+`
-		order by a.starts_at, a.id`+limitSQL(limit), args...)
+		order by `+ks.orderBy()+limitSQL(limit), args...)
 	if err != nil {
 		return nil, "", wrap("list appointments", err)
 	}
@@ -323,13 +324,10 @@ func (s *Store) ListAppointments(ctx context.Context, f AppointmentFilter) ([]Ap
 	if err != nil {
 		return nil, "", wrap("list appointments", err)
 	}
-	next := ""
-	if len(list) > limit {
-		list = list[:limit]
-		last := list[limit-1]
+	list, next := nextPage(list, limit, func(last Appointment) any {
 		after.S, after.ID = last.StartsAt, last.ID
-		next = encodeCursor(after)
-	}
+		return after
+	})
 	return list, next, nil
 }
 

@@ -164,11 +164,13 @@ func (s *Store) ListInvoices(ctx context.Context, f InvoiceFilter) ([]Invoice, s
 		args = append(args, f.Status)
 		where += ` and (` + invoiceStatusSQL + `) = $` + itoa(len(args))
 	}
+	ks := keyset{cols: []string{"i.number"}, desc: true}
 	if after.N > 0 {
-		args = append(args, after.N)
-		where += ` and i.number < $` + itoa(len(args))
+		var cond string
+		cond, args = ks.after(args, after.N)
+		where += cond
 	}
-	rows, err := s.db.Query(ctx, invoiceFrom+where+` order by i.number desc`+limitSQL(limit), args...)
+	rows, err := s.db.Query(ctx, invoiceFrom+where+` order by `+ks.orderBy()+limitSQL(limit), args...)
 	if err != nil {
 		return nil, "", wrap("list invoices", err)
 	}
@@ -176,12 +178,10 @@ func (s *Store) ListInvoices(ctx context.Context, f InvoiceFilter) ([]Invoice, s
 	if err != nil {
 		return nil, "", wrap("list invoices", err)
 	}
-	next := ""
-	if len(list) > limit {
-		list = list[:limit]
-		after.N = list[limit-1].Number
-		next = encodeCursor(after)
-	}
+	list, next := nextPage(list, limit, func(last Invoice) any {
+		after.N = last.Number
+		return after
+	})
 	return list, next, nil
 }
 

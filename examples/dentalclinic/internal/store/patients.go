@@ -161,13 +161,16 @@ func (s *Store) ListPatients(ctx context.Context, f PatientFilter) ([]Patient, s
 			where += ` and family_name_key ~<~ $` + itoa(len(args))
 		}
 	}
+	// The cursor holds the names as stored: the condition folds them as
+	// it folds the columns it orders by.
+	ks := keyset{cols: []string{"lower(family_name)", "lower(given_name)", "id"}, params: []string{"lower(%s)", "lower(%s)"}}
 	if !after.ID.IsZero() {
-		args = append(args, after.F, after.G, after.ID)
-		n := len(args)
-		where += ` and (lower(family_name), lower(given_name), id) > (lower($` + itoa(n-2) + `), lower($` + itoa(n-1) + `), $` + itoa(n) + `)`
+		var cond string
+		cond, args = ks.after(args, after.F, after.G, after.ID)
+		where += cond
 	}
 	rows, err := s.db.Query(ctx, `select `+patientColumns+` from patients where clinic_id = $1`+where+`
-		order by lower(family_name), lower(given_name), id`+limitSQL(limit), args...)
+		order by `+ks.orderBy()+limitSQL(limit), args...)
 	if err != nil {
 		return nil, "", wrap("list patients", err)
 	}
@@ -175,15 +178,10 @@ func (s *Store) ListPatients(ctx context.Context, f PatientFilter) ([]Patient, s
 	if err != nil {
 		return nil, "", wrap("list patients", err)
 	}
-	next := ""
-	if len(list) > limit {
-		list = list[:limit]
-		last := list[limit-1]
-		// The names as stored: the query folds them as it folds the
-		// column it orders by.
+	list, next := nextPage(list, limit, func(last Patient) any {
 		after.F, after.G, after.ID = last.FamilyName, last.GivenName, last.ID
-		next = encodeCursor(after)
-	}
+		return after
+	})
 	return list, next, nil
 }
 

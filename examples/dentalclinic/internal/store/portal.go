@@ -330,11 +330,11 @@ func (s *Store) PortalAppointments(ctx context.Context, pg PortalPage) ([]Portal
 	limit := pageLimit(pg.Limit)
 	args := []any{clinic, self}
 	where := ""
+	ks := keyset{cols: []string{"a.starts_at", "a.id"}}
 	if !after.ID.IsZero() {
-		args = append(args, after.S, after.ID)
-		where = ` and (a.starts_at, a.id) > ($3, $4)`
+		where, args = ks.after(args, after.S, after.ID)
 	}
-	rows, err := s.db.Query(ctx, portalAppointmentSelect+where+` order by a.starts_at, a.id`+limitSQL(limit), args...)
+	rows, err := s.db.Query(ctx, portalAppointmentSelect+where+` order by `+ks.orderBy()+limitSQL(limit), args...)
 	if err != nil {
 		return nil, "", wrap("portal appointments", err)
 	}
@@ -342,12 +342,10 @@ func (s *Store) PortalAppointments(ctx context.Context, pg PortalPage) ([]Portal
 	if err != nil {
 		return nil, "", wrap("portal appointments", err)
 	}
-	next := ""
-	if len(list) > limit {
-		list = list[:limit]
-		after.S, after.ID = list[limit-1].StartsAt, list[limit-1].ID
-		next = encodeCursor(after)
-	}
+	list, next := nextPage(list, limit, func(last PortalAppointment) any {
+		after.S, after.ID = last.StartsAt, last.ID
+		return after
+	})
 	return list, next, nil
 }
 
@@ -433,11 +431,11 @@ func (s *Store) PortalInvoices(ctx context.Context, pg PortalPage) ([]PortalInvo
 	limit := pageLimit(pg.Limit)
 	args := []any{clinic, self}
 	where := ""
+	ks := keyset{cols: []string{"i.number"}, desc: true}
 	if after.N > 0 {
-		args = append(args, after.N)
-		where = ` and i.number < $3`
+		where, args = ks.after(args, after.N)
 	}
-	rows, err := s.db.Query(ctx, portalInvoiceSelect+where+` order by i.number desc`+limitSQL(limit), args...)
+	rows, err := s.db.Query(ctx, portalInvoiceSelect+where+` order by `+ks.orderBy()+limitSQL(limit), args...)
 	if err != nil {
 		return nil, "", wrap("portal invoices", err)
 	}
@@ -445,12 +443,10 @@ func (s *Store) PortalInvoices(ctx context.Context, pg PortalPage) ([]PortalInvo
 	if err != nil {
 		return nil, "", wrap("portal invoices", err)
 	}
-	next := ""
-	if len(list) > limit {
-		list = list[:limit]
-		after.N = list[limit-1].Number
-		next = encodeCursor(after)
-	}
+	list, next := nextPage(list, limit, func(last PortalInvoice) any {
+		after.N = last.Number
+		return after
+	})
 	return list, next, nil
 }
 
@@ -516,13 +512,13 @@ func (s *Store) PortalPrescriptions(ctx context.Context, pg PortalPage) ([]Porta
 	limit := pageLimit(pg.Limit)
 	args := []any{clinic, self}
 	where := ""
+	ks := keyset{cols: []string{"prescribed_on", "id"}, params: []string{"%s::date"}, desc: true}
 	if !after.ID.IsZero() {
-		args = append(args, after.D, after.ID)
-		where = ` and (prescribed_on, id) < ($3::date, $4)`
+		where, args = ks.after(args, after.D, after.ID)
 	}
 	rows, err := s.db.Query(ctx, `select id, clinic_id, patient_id, dentist_id, drug, strength, form, directions, quantity, refills,
 		prescribed_on, voided_at is not null
-		from prescriptions where clinic_id = $1 and patient_id = $2`+where+` order by prescribed_on desc, id desc`+limitSQL(limit), args...)
+		from prescriptions where clinic_id = $1 and patient_id = $2`+where+` order by `+ks.orderBy()+limitSQL(limit), args...)
 	if err != nil {
 		return nil, "", wrap("portal prescriptions", err)
 	}
@@ -537,12 +533,10 @@ func (s *Store) PortalPrescriptions(ctx context.Context, pg PortalPage) ([]Porta
 	if err != nil {
 		return nil, "", wrap("portal prescriptions", err)
 	}
-	next := ""
-	if len(list) > limit {
-		list = list[:limit]
-		after.D, after.ID = list[limit-1].PrescribedOn.Time, list[limit-1].ID
-		next = encodeCursor(after)
-	}
+	list, next := nextPage(list, limit, func(last PortalPrescription) any {
+		after.D, after.ID = last.PrescribedOn.Time, last.ID
+		return after
+	})
 	return list, next, nil
 }
 

@@ -92,13 +92,14 @@ func (s *Store) ListPrescriptions(ctx context.Context, f PrescriptionFilter) ([]
 		args = append(args, f.PatientID)
 		where += ` and patient_id = $` + itoa(len(args))
 	}
+	ks := keyset{cols: []string{"prescribed_on", "id"}, params: []string{"%s::date"}, desc: true}
 	if !after.ID.IsZero() {
-		args = append(args, after.On.Time, after.ID)
-		n := len(args)
-		where += ` and (prescribed_on, id) < ($` + itoa(n-1) + `::date, $` + itoa(n) + `)`
+		var cond string
+		cond, args = ks.after(args, after.On.Time, after.ID)
+		where += cond
 	}
 	rows, err := s.db.Query(ctx, `select `+prescriptionColumns+` from prescriptions where clinic_id = $1`+where+`
-		order by prescribed_on desc, id desc`+limitSQL(limit), args...)
+		order by `+ks.orderBy()+limitSQL(limit), args...)
 	if err != nil {
 		return nil, "", wrap("list prescriptions", err)
 	}
@@ -106,13 +107,10 @@ func (s *Store) ListPrescriptions(ctx context.Context, f PrescriptionFilter) ([]
 	if err != nil {
 		return nil, "", wrap("list prescriptions", err)
 	}
-	next := ""
-	if len(list) > limit {
-		list = list[:limit]
-		last := list[limit-1]
+	list, next := nextPage(list, limit, func(last Prescription) any {
 		after.On, after.ID = last.PrescribedOn, last.ID
-		next = encodeCursor(after)
-	}
+		return after
+	})
 	return list, next, nil
 }
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/access"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/load"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/impersonation"
@@ -18,7 +18,7 @@ import (
 
 // impersonating admits a platform admin acting inside a clinic under an
 // impersonation grant.
-var impersonating = Allow{Kinds: []tenancy.Kind{kinds.PlatformAdmin}}
+var impersonating = access.Impersonating
 
 func (s *Server) adminRoutes() {
 	s.handle("GET /admin", console, s.adminHome)

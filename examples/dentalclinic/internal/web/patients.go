@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/access"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 )
 
 // portalInviters hand out portal invite codes (not an impersonating admin:
 // an account made from such a code would outlive the grant).
-var portalInviters = Allow{Kinds: []tenancy.Kind{kinds.Staff}, Roles: []string{"owner", "front_desk"}}
+var portalInviters = access.PortalInviters
 
 func (s *Server) patientRoutes() {
 	s.handle("GET /patients", anyStaff, s.patients)

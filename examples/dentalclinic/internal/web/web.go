@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/access"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/load"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/impersonation"
@@ -83,16 +83,9 @@ type Route struct {
 	Allow   Allow
 }
 
-// Allow says who may reach a route: deny by default, like the API's.
-// Kinds lists the principal kinds allowed; Roles, when set, further
-// requires one of them. Console admits only a platform admin's own
-// session (no clinic, no impersonation).
-type Allow struct {
-	Public  bool
-	Kinds   []tenancy.Kind
-	Roles   []string
-	Console bool
-}
+// Allow says who may reach a page: the app's one permission table,
+// package access, which the API reads too.
+type Allow = access.Allow
 
 type cookieNames struct{ session, csrf, admin string }
 
@@ -257,24 +250,10 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request) {
 
 // permitted applies Allow to the verified principal.
 func permitted(allow Allow, r *http.Request) bool {
-	p, ok := tenancy.FromContext(r.Context())
-	if !ok {
+	if _, ok := tenancy.FromContext(r.Context()); !ok {
 		return false
 	}
-	if allow.Console {
-		tok, ok := jwtctx.TokenFromContext(r.Context())
-		return p.Kind == kinds.PlatformAdmin && !p.HasTenant() && p.Impersonation == nil && ok && tok.Type == jwtctx.SessionToken
-	}
-	if !slices.Contains(allow.Kinds, p.Kind) {
-		return false
-	}
-	if len(allow.Roles) == 0 {
-		return true
-	}
-	if p.Kind == kinds.PlatformAdmin && !p.HasTenant() {
-		return false // an admin's own session reaches no clinic page
-	}
-	return slices.ContainsFunc(p.Roles, func(role string) bool { return slices.Contains(allow.Roles, role) })
+	return allow.Permits(r.Context())
 }
 
 // can reports whether the request's principal passes allow, for showing or
@@ -284,21 +263,20 @@ func can(r *http.Request, allow Allow) bool { return permitted(allow, r) }
 // Who may do what: the API's permission sets, page by page. Staff pages
 // also admit an impersonating platform admin, who acts as "support".
 var (
-	staffKinds     = []tenancy.Kind{kinds.Staff, kinds.PlatformAdmin}
-	anyStaff       = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "hygienist", "front_desk", "billing", "support"}}
-	clinical       = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "hygienist", "front_desk", "support"}}
-	booking        = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "front_desk", "support"}}
-	apptUpdating   = Allow{Kinds: staffKinds, Roles: []string{"owner", "dentist", "hygienist", "front_desk", "support"}}
-	billingReaders = Allow{Kinds: staffKinds, Roles: []string{"owner", "billing", "front_desk", "support"}}
-	billingWriters = Allow{Kinds: staffKinds, Roles: []string{"owner", "billing", "support"}}
-	prescribers    = Allow{Kinds: []tenancy.Kind{kinds.Staff}, Roles: []string{store.PrescriberRole}}
-	rxReaders      = clinical
-	clinicAdmin    = Allow{Kinds: staffKinds, Roles: []string{"owner", "support"}}
-	ownerOnly      = Allow{Kinds: []tenancy.Kind{kinds.Staff}, Roles: []string{"owner"}}
-	portalPatient  = Allow{Kinds: []tenancy.Kind{kinds.Patient}}
-	signedIn       = Allow{Kinds: []tenancy.Kind{kinds.Staff, kinds.Patient, kinds.PlatformAdmin}}
-	console        = Allow{Console: true}
-	publicPage     = Allow{Public: true}
+	anyStaff       = access.AnyStaff
+	clinical       = access.Clinical
+	booking        = access.Booking
+	apptUpdating   = access.ApptUpdating
+	billingReaders = access.BillingReaders
+	billingWriters = access.BillingWriters
+	prescribers    = access.Prescribers
+	rxReaders      = access.RxReaders
+	clinicAdmin    = access.ClinicAdmin
+	ownerOnly      = access.Owner
+	portalPatient  = access.PortalPatient
+	signedIn       = access.SignedIn
+	console        = access.PlatformConsole
+	publicPage     = access.Public
 )
 
 func (s *Server) routesFor() {
