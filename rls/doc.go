@@ -53,11 +53,14 @@
 // migration need it run again (Check reports them until then); the
 // partitioned parent's own grants and policies govern every query through
 // it. Registries get grants only. With
-// [Config.Citus] it appends create_reference_table and
-// create_distributed_table calls; that section is tested as text only,
-// since Citus cannot be installed in this project's test environment.
-// Before relying on it, verify on your Citus version that the tenant context,
-// which is set with set_config, reaches the workers that evaluate policies.
+// [Config.Citus] it appends the Citus section of [Model.GenerateCitus]
+// (citus.propagate_set_commands, create_reference_table for registries,
+// create_distributed_table on the tenant column, co-located, for tenant
+// tables); that section is tested as text only, since Citus cannot be
+// installed in this project's test environment. The SDK's context is set
+// with set_config, which Citus does not send to the workers that evaluate
+// policies, so on Citus they fail closed until a context mode that sends
+// SET LOCAL exists (docs/scaling.md).
 //
 // Generate creates no roles and no tables. Roles are global to a
 // PostgreSQL cluster and creating them needs CREATEROLE, which the owner

@@ -113,6 +113,22 @@ func TestGenerate(t *testing.T) {
 	}
 }
 
+// TestGenerateCitus checks that --citus prints the Citus section alone,
+// the golden file of rls.Model.GenerateCitus.
+func TestGenerateCitus(t *testing.T) {
+	want, err := os.ReadFile("../../rls/testdata/citus-section.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := runCLI(t, "", nil, "rls", "generate", "--spec", "../../rls/testdata/citus.json", "--citus")
+	if got.code != exitOK {
+		t.Fatalf("exit code = %d, stderr: %s", got.code, got.stderr)
+	}
+	if diff := cmp.Diff(string(want), got.stdout); diff != "" {
+		t.Errorf("output differs from the golden file (-want +got):\n%s", diff)
+	}
+}
+
 func TestGenerateInvalidSpec(t *testing.T) {
 	for _, tt := range []struct{ name, spec string }{
 		{"unknown field", `{"tables": [{"name": "public.a", "tenant": "x"}]}`},
