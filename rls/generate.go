@@ -386,6 +386,13 @@ func GenerateCitus(cfg Config, tables ...Table) (string, error) {
 // are left alone. Every call is skipped for a table already in
 // pg_dist_partition, so re-running it is harmless.
 //
+// The database's setting needs Citus loaded (citus in
+// shared_preload_libraries, as Citus requires): Citus defines
+// citus.propagate_set_commands as a parameter any user may set, so the
+// owner role, which owns the database, may set it for the database;
+// without Citus it is a placeholder that PostgreSQL 15 and later let only
+// a superuser set.
+//
 // Tables are distributed in the model's order, registries first: a
 // tenant table whose foreign key references another tenant table must
 // come after it in the model, as Citus distributes a referencing table
