@@ -25,7 +25,9 @@ type Querier interface {
 // relation the app role can reach is unknown, and reported. The findings
 // and their codes are listed with [Code]; a database set up by the SQL of
 // [Model.Generate], with keys and indexes that follow the package's
-// conventions, yields none.
+// conventions, yields none. With [Config.Citus] it also reports what Citus
+// would refuse or route badly once [Model.GenerateCitus] distributes the
+// tables (the citus-* codes); without it, nothing about Citus.
 //
 // Check only reads the catalog, so any role may run it (the app role
 // included), with any search_path. It needs no tenant context. It is safe
@@ -49,6 +51,7 @@ func Check(ctx context.Context, db Querier, m *Model) ([]Finding, error) {
 		{"key columns", c.keyColumns},
 		{"table privileges", c.privileges},
 		{"keys and indexes", c.keys},
+		{"Citus", c.citus},
 		{"references to tenant rows", c.tenantReferences},
 		{"column defaults", c.sequences},
 		{"definer functions", c.definers},
@@ -673,19 +676,30 @@ func (c *checker) keys(ctx context.Context) error {
 		if !ix.Unique || slices.Contains(keys, t.Attnum) {
 			continue
 		}
-		if slices.ContainsFunc(ix.Raw, func(name string) bool { return slices.Contains(t.Relation.Table.AllowUnique, name) }) {
-			continue // the model vouches for it (Table.AllowUnique)
-		}
 		col := t.Column
+		if slices.ContainsFunc(ix.Raw, func(name string) bool { return slices.Contains(t.Relation.Table.AllowUnique, name) }) {
+			// The model vouches for it (Table.AllowUnique), but Citus
+			// cannot take its word.
+			if c.cfg.Citus {
+				obj, kind, what := ix.Name, ObjectIndex, "unique index "+ix.Name
+				if ix.Constraint != nil {
+					obj, kind, what = *ix.Constraint+" on "+t.Name, ObjectConstraint, "unique constraint "+*ix.Constraint
+				}
+				c.add(CodeCitusUniqueWithoutTenant, SeverityError, kind, obj,
+					fmt.Sprintf("Replace it with one on (%s, ...), or keep the table out of Citus; Table.AllowUnique cannot exempt it there.", col),
+					"%s on tenant table %s does not include %s; Table.AllowUnique exempts it, but %s", what, t.Name, col, citusRefusesKey)
+			}
+			continue
+		}
 		if ix.Constraint != nil {
 			obj := *ix.Constraint + " on " + t.Name
 			c.add(CodeUniqueWithoutTenant, SeverityError, ObjectConstraint, obj,
 				fmt.Sprintf("Replace it with a constraint on (%s, ...) that leads with the tenant column.", col),
-				"unique constraint %s on tenant table %s does not include %s, so a unique violation tells one tenant what another stored", *ix.Constraint, t.Name, col)
+				"unique constraint %s on tenant table %s does not include %s, so a unique violation tells one tenant what another stored%s", *ix.Constraint, t.Name, col, c.citusReason(citusRefusesKey))
 		} else {
 			c.add(CodeUniqueWithoutTenant, SeverityError, ObjectIndex, ix.Name,
 				fmt.Sprintf("Replace it with a unique index on (%s, ...).", col),
-				"unique index %s on tenant table %s does not include %s, so a unique violation tells one tenant what another stored", ix.Name, t.Name, col)
+				"unique index %s on tenant table %s does not include %s, so a unique violation tells one tenant what another stored%s", ix.Name, t.Name, col, c.citusReason(citusRefusesKey))
 		}
 	}
 	for _, t := range c.tables {
@@ -726,8 +740,9 @@ func (c *checker) keys(ctx context.Context) error {
 		}
 		c.add(CodeForeignKeyWithoutTenant, SeverityError, ObjectConstraint, f.Name+" on "+t.Name,
 			fmt.Sprintf("Reference (%s, id): FOREIGN KEY (%[1]s, ...) REFERENCES %s (%s, ...), with a unique key on %[2]s (%[3]s, id).", t.Column, ref.Name, ref.Column),
-			"foreign key %s from %s to %s does not match %s to %s, so a row can point at another tenant's row, and the key check (which ignores row-level security) reveals whether it exists",
-			f.Name, t.Name, ref.Name, t.Column, ref.Column)
+			"foreign key %s from %s to %s does not match %s to %s, so a row can point at another tenant's row, and the key check (which ignores row-level security) reveals whether it exists%s",
+			f.Name, t.Name, ref.Name, t.Column, ref.Column,
+			c.citusReason("Citus also refuses it between distributed tables, whose foreign keys must match distribution column to distribution column"))
 	}
 	return c.exclusions(ctx)
 }

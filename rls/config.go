@@ -122,9 +122,14 @@ type Config struct {
 	// conditions (a fixed search_path).
 	PreAuth []string `json:"pre_auth,omitempty"`
 
-	// Citus makes [Generate] append a section that distributes tenant
-	// tables on their tenant column (co-located) and makes registries
-	// reference tables.
+	// Citus declares that the database is, or will be, sharded with Citus.
+	// [Generate] then appends the section of [Model.GenerateCitus]
+	// (distribute tenant tables on their tenant column, co-located; make
+	// registries reference tables; set citus.propagate_set_commands), and
+	// [Check] adds the rules for what Citus would refuse or route badly
+	// ([CodeCitusUniqueWithoutTenant] and its siblings, and Citus's reasons
+	// in the messages of the rules it shares with plain PostgreSQL). When
+	// false, neither says anything about Citus. See docs/scaling.md.
 	Citus bool `json:"citus,omitempty"`
 }
 

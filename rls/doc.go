@@ -53,11 +53,14 @@
 // migration need it run again (Check reports them until then); the
 // partitioned parent's own grants and policies govern every query through
 // it. Registries get grants only. With
-// [Config.Citus] it appends create_reference_table and
-// create_distributed_table calls; that section is tested as text only,
-// since Citus cannot be installed in this project's test environment.
-// Before relying on it, verify on your Citus version that the tenant context,
-// which is set with set_config, reaches the workers that evaluate policies.
+// [Config.Citus] it appends the Citus section of [Model.GenerateCitus]
+// (citus.propagate_set_commands, create_reference_table for registries,
+// create_distributed_table on the tenant column, co-located, for tenant
+// tables); that section is tested as text only, since Citus cannot be
+// installed in this project's test environment. The SDK's context is set
+// with set_config, which Citus does not send to the workers that evaluate
+// policies, so on Citus they fail closed until a context mode that sends
+// SET LOCAL exists (docs/scaling.md).
 //
 // Generate creates no roles and no tables. Roles are global to a
 // PostgreSQL cluster and creating them needs CREATEROLE, which the owner
@@ -259,6 +262,31 @@
 //     object. Fix: re-run the audit schema (package audit's Schema) as an
 //     administrator who can SET ROLE to the audit role, and revoke the
 //     membership.
+//
+// Citus, only when the model declares it ([Config.Citus], or rls check
+// --citus): what Citus would refuse when [Model.GenerateCitus] distributes
+// the tables, read from PostgreSQL's own catalog, so before Citus is
+// installed. The rules plain PostgreSQL shares with Citus keep their codes
+// (unique-without-tenant, exclusion-without-tenant,
+// foreign-key-without-tenant, tenant-reference-outside-model, whose source
+// is a reference or local table in Citus) and add Citus's reason to the
+// message; no-tenant-index is what keeps a tenant's rows on one shard
+// quick to find. The rules of Citus alone:
+//   - citus-unique-without-tenant: a unique key without the tenant column
+//     that [Table.AllowUnique] exempts from unique-without-tenant. Citus
+//     refuses it on a distributed table all the same. Fix: include the
+//     tenant column, or keep the table out of Citus.
+//   - citus-foreign-key-to-local: a foreign key from a tenant table to a
+//     private or unknown relation, which GenerateCitus leaves local. Citus
+//     keeps referencing and referenced rows on one node, so it refuses it.
+//     Fix: make the relation a registry (a reference table) or a tenant
+//     table.
+//   - citus-inheritance: a tenant table that inherits (INHERITS, not
+//     PARTITION OF). Citus distributes neither side of a bare inheritance
+//     tree. Fix: declarative partitioning.
+//   - citus-tenant-column-nullable (warning): a tenant column that allows
+//     NULL. Citus routes each row by it and refuses a row without one (the
+//     tenant policy already refuses it to the app role). Fix: NOT NULL.
 //
 // Schemas are covered by app-role-create (CREATE for PUBLIC or the app
 // role) and app-role-owns-object; USAGE alone grants nothing inside.

@@ -15,7 +15,8 @@ const (
 	// volumes.
 	SeverityWarning Severity = iota + 1
 	// SeverityError marks a way rows of one tenant can be read or written
-	// by another, or a policy that does not hold. `tenancy rls check`
+	// by another, or a policy that does not hold; with [Config.Citus],
+	// also a schema that Citus refuses to distribute. `tenancy rls check`
 	// exits with status 1 when it finds one.
 	SeverityError
 )
@@ -137,6 +138,18 @@ const (
 	CodeFunctionGrant     Code = "function-grant"        // the app role may run a built-in or extension function beyond PostgreSQL's default grants
 	CodeLargeObject       Code = "large-object-readable" // the app role can read or write large objects
 	CodeLargeObjectCompat Code = "lo-compat-privileges"  // lo_compat_privileges is on: every role reads every large object
+
+	// Citus: reported only when the model declares Citus (Config.Citus),
+	// errors where Citus would refuse to distribute the tables. Keys and
+	// foreign keys that plain PostgreSQL already needs with the tenant
+	// column keep their own codes above (unique-without-tenant,
+	// exclusion-without-tenant, foreign-key-without-tenant,
+	// tenant-reference-outside-model), whose messages then give Citus's
+	// reason too.
+	CodeCitusUniqueWithoutTenant  Code = "citus-unique-without-tenant"  // a unique key without the tenant column that Table.AllowUnique exempts from unique-without-tenant, which Citus refuses all the same
+	CodeCitusForeignKeyToLocal    Code = "citus-foreign-key-to-local"   // a foreign key from a tenant table to a private or unknown relation, which stays local
+	CodeCitusInheritance          Code = "citus-inheritance"            // a tenant table in a bare inheritance tree (INHERITS, not PARTITION OF), which Citus cannot distribute
+	CodeCitusTenantColumnNullable Code = "citus-tenant-column-nullable" // (warning) a tenant column that allows NULL, which Citus cannot route
 
 	// The audit log's owner.
 	CodeAuditOwner Code = "audit-owner" // an audit object is owned by another role than Config.AuditRole, or the app, owner or platform role can act as its owner

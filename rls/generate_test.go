@@ -46,6 +46,57 @@ func TestGenerateGolden(t *testing.T) {
 	}
 }
 
+// TestGenerateCitusGolden compares the Citus section that
+// Model.GenerateCitus makes of testdata/citus.json with
+// testdata/citus-section.sql, and checks that Generate appends the same
+// section. Run `go test ./rls -run Golden -update` after a deliberate
+// change, and review the diff.
+func TestGenerateCitusGolden(t *testing.T) {
+	path := filepath.Join("testdata", "citus.json")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	spec, err := ParseSpec(f)
+	if err != nil {
+		t.Fatalf("ParseSpec(%s): %v", path, err)
+	}
+	got, err := GenerateCitus(spec.Config, spec.Tables...)
+	if err != nil {
+		t.Fatalf("GenerateCitus(%s): %v", path, err)
+	}
+	golden := filepath.Join("testdata", "citus-section.sql")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("GenerateCitus(%s) differs from %s (-want +got):\n%s", path, golden, diff)
+	}
+	// Generate appends the same section, after the header that
+	// GenerateCitus adds of its own.
+	full := generateFile(t, path)
+	section := got[strings.Index(got, "\n-- Citus:"):]
+	if !strings.HasSuffix(full, section) {
+		t.Errorf("Generate(%s) does not end with the section of GenerateCitus:\n%s", path, section)
+	}
+	// Without Config.Citus, Generate says nothing about Citus.
+	spec.Citus = false
+	plain, err := Generate(spec.Config, spec.Tables...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain, "citus") || strings.Contains(plain, "Citus") {
+		t.Errorf("Generate without Config.Citus mentions Citus")
+	}
+}
+
 func generateFile(t *testing.T, path string) string {
 	t.Helper()
 	f, err := os.Open(path)

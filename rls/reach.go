@@ -46,7 +46,7 @@ func (c *checker) exclusions(ctx context.Context) error {
 		}
 		c.add(CodeExclusionWithoutTenant, SeverityError, ObjectConstraint, x.Name+" on "+t.Name,
 			fmt.Sprintf("Add the tenant column to it: EXCLUDE USING gist (%s WITH =, ...) (btree_gist gives = for scalar types).", t.Column),
-			"exclusion constraint %s on tenant table %s does not compare %s with =, so a conflict with another tenant's row tells one tenant what another stored", x.Name, t.Name, t.Column)
+			"exclusion constraint %s on tenant table %s does not compare %s with =, so a conflict with another tenant's row tells one tenant what another stored%s", x.Name, t.Name, t.Column, c.citusReason(citusRefusesKey))
 	}
 	return nil
 }

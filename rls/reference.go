@@ -88,8 +88,9 @@ func (c *checker) tenantReferences(ctx context.Context) error {
 		}
 		c.add(CodeTenantReferenceOutsideModel, SeverityError, ObjectConstraint, obj,
 			fmt.Sprintf("Give %s the tenant column of %s, lead the key with it, and make it a tenant table of the model; then re-run the migration of rls.Generate.", r.Name, r.ToName),
-			"%s %s, %s, references tenant table %s by (%s): its rows belong to that table's tenants, but export, import and erase read only the model's tenant relations and would miss them",
-			relkindName(r.Kind), r.Name, what, r.ToName, r.Columns)
+			"%s %s, %s, references tenant table %s by (%s): its rows belong to that table's tenants, but export, import and erase read only the model's tenant relations and would miss them%s",
+			relkindName(r.Kind), r.Name, what, r.ToName, r.Columns,
+			c.citusReason("Citus also refuses a foreign key from a reference or local table to a distributed table"))
 	}
 	return nil
 }

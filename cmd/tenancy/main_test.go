@@ -113,6 +113,22 @@ func TestGenerate(t *testing.T) {
 	}
 }
 
+// TestGenerateCitus checks that --citus prints the Citus section alone,
+// the golden file of rls.Model.GenerateCitus.
+func TestGenerateCitus(t *testing.T) {
+	want, err := os.ReadFile("../../rls/testdata/citus-section.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := runCLI(t, "", nil, "rls", "generate", "--spec", "../../rls/testdata/citus.json", "--citus")
+	if got.code != exitOK {
+		t.Fatalf("exit code = %d, stderr: %s", got.code, got.stderr)
+	}
+	if diff := cmp.Diff(string(want), got.stdout); diff != "" {
+		t.Errorf("output differs from the golden file (-want +got):\n%s", diff)
+	}
+}
+
 func TestGenerateInvalidSpec(t *testing.T) {
 	for _, tt := range []struct{ name, spec string }{
 		{"unknown field", `{"tables": [{"name": "public.a", "tenant": "x"}]}`},
@@ -317,5 +333,40 @@ func TestRoles(t *testing.T) {
 		if got := runCLI(t, "", nil, args...); got.code != exitUsage {
 			t.Errorf("%v: exit %d, want %d (usage)", args, got.code, exitUsage)
 		}
+	}
+}
+
+// TestCheckCitus shows that --citus turns on the Citus rules: a tenant
+// table that inherits is clean without it and an error with it.
+func TestCheckCitus(t *testing.T) {
+	db := pgtest.New(t)
+	db.Exec(t, pgtest.Owner, `CREATE TABLE public.patients (clinic_id uuid NOT NULL, id uuid NOT NULL, PRIMARY KEY (clinic_id, id));
+		CREATE TABLE public.old_patients () INHERITS (public.patients);
+		CREATE INDEX ON public.old_patients (clinic_id)`)
+	cfg := rls.Config{
+		OwnerRole:    db.RoleName(pgtest.Owner),
+		AppRole:      db.RoleName(pgtest.App),
+		PlatformRole: db.RoleName(pgtest.Platform),
+		TenantColumn: "clinic_id",
+	}
+	sql, err := rls.Generate(cfg, rls.Table{Name: "public.patients"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(t, pgtest.Owner, sql)
+	specFile := filepath.Join(t.TempDir(), "spec.json")
+	specJSON := fmt.Sprintf(`{"owner_role": %q, "app_role": %q, "platform_role": %q, "tenant_column": "clinic_id", "tables": [{"name": "public.patients"}]}`,
+		cfg.OwnerRole, cfg.AppRole, cfg.PlatformRole)
+	if err := os.WriteFile(specFile, []byte(specJSON), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dsn := db.ConnString(pgtest.App)
+	got := runCLI(t, "", nil, "rls", "check", "--spec", specFile, "--dsn", dsn)
+	if got.code != exitOK || !strings.Contains(got.stdout, "0 errors, 0 warnings") {
+		t.Fatalf("without --citus: exit code %d, stdout:\n%s\nstderr:\n%s", got.code, got.stdout, got.stderr)
+	}
+	got = runCLI(t, "", nil, "rls", "check", "--spec", specFile, "--dsn", dsn, "--citus")
+	if got.code != exitFailure || !strings.Contains(got.stdout, "citus-inheritance") || !strings.Contains(got.stdout, "public.old_patients") {
+		t.Fatalf("with --citus: exit code %d, want %d and citus-inheritance; stdout:\n%s\nstderr:\n%s", got.code, exitFailure, got.stdout, got.stderr)
 	}
 }

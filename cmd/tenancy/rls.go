@@ -28,12 +28,20 @@ func rlsGenerateCommand() *command {
 		name:  "generate",
 		short: "Print the migration SQL for a JSON spec of tenant tables.",
 		usage: `
-Usage: tenancy rls generate --spec FILE
+Usage: tenancy rls generate --spec FILE [--citus]
 
 Prints the migration SQL that isolates tenants in the tables of a JSON spec:
 helper functions, grants, ENABLE and FORCE ROW LEVEL SECURITY and the
 policies. Run the output as the owner role, in one transaction; running it
-again is harmless. The roles and tables must already exist.
+again is harmless. The roles and tables must already exist. With "citus":
+true in the spec, the output ends with the Citus section.
+
+With --citus it prints only the Citus section, for a migration of its own
+run on the Citus coordinator after the row-level security one: the database's
+citus.propagate_set_commands = 'local', create_reference_table for every
+registry, and create_distributed_table on its tenant column for every tenant
+table, co-located with the spec's first tenant table. Private tables stay
+local. See docs/scaling.md: Citus is checked on paper only.
 
 A spec (unknown fields are errors; omitted names take the defaults):
 
@@ -63,16 +71,21 @@ Examples:
 
   tenancy rls generate --spec rls.json > migrations/0002_rls.sql
   tenancy rls generate --spec - < rls.json | psql --single-transaction "$OWNER_DSN"
+  tenancy rls generate --spec rls.json --citus > migrations/0003_citus.sql
 `,
 	}
 	c.run = func(_ context.Context, args []string, e env) error {
 		fs := newFlags(c, "tenancy rls generate", e)
 		specPath := fs.String("spec", "", "the JSON spec `FILE`, or - for standard input (required)")
+		citus := fs.Bool("citus", false, "print only the Citus section: reference and distributed tables")
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
 		if *specPath == "" {
 			return usageError("--spec is required")
+		}
+		if *citus {
+			return printSQL(*specPath, e, (*rls.Model).GenerateCitus)
 		}
 		return printSQL(*specPath, e, (*rls.Model).Generate)
 	}
@@ -150,7 +163,7 @@ func rlsCheckCommand() *command {
 Usage: tenancy rls check --spec FILE --dsn DSN [--app-role NAME] [--schema NAME]
                          [--tenant-column NAME] [--format text|json]
                          [--allow-definer SCHEMA.FUNCTION]...
-                         [--allow-cross-tenant SCHEMA.TABLE.POLICY]...
+                         [--allow-cross-tenant SCHEMA.TABLE.POLICY]... [--citus]
 
 Reads the catalog of a live database and reports, against the isolation model
 of a JSON spec (the one "rls generate" reads), every way rows could cross
@@ -187,6 +200,11 @@ reported. The audit schema's policies of that kind are:
   audit.chain_heads.audit_platform      audit.events.audit_platform
   audit.impersonation_grants.audit_platform
 
+With --citus (or "citus": true in the spec) it also reports what Citus would
+refuse when the tables are distributed, or would route badly: citus-* codes,
+and Citus's reasons in the findings it shares with plain PostgreSQL. It reads
+only PostgreSQL's catalog, so it runs before Citus is installed.
+
 Any role may run it, the app role included; it only reads the catalog.
 The DSN may also come from $DATABASE_URL, which keeps a password out of the
 process list; pgx also reads ~/.pgpass and the PG* variables.
@@ -216,6 +234,7 @@ Examples:
 		fs.Var(&allow, "allow-definer", "a SECURITY DEFINER function to accept, as `SCHEMA.FUNCTION` (repeatable)")
 		var crossTenant stringList
 		fs.Var(&crossTenant, "allow-cross-tenant", "a permissive policy meant to cross tenants, as `SCHEMA.TABLE.POLICY` (repeatable)")
+		citus := fs.Bool("citus", false, "also report what Citus would refuse or route badly")
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
@@ -244,6 +263,7 @@ Examples:
 		}
 		spec.AllowDefiner = append(spec.AllowDefiner, allow...)
 		spec.AllowCrossTenant = append(spec.AllowCrossTenant, crossTenant...)
+		spec.Citus = spec.Citus || *citus
 		model, err := spec.Model()
 		if err != nil {
 			return usageError("%s: %v", *specPath, err)

@@ -128,6 +128,10 @@ GRANT EXECUTE ON FUNCTION tenancy.current_request_id() TO dental_app, dental_pla
 -- Table schemas: usable, not writable, by the app and platform roles.
 REVOKE CREATE ON SCHEMA public FROM PUBLIC, dental_app, dental_platform;
 GRANT USAGE ON SCHEMA public TO dental_app, dental_platform;
+REVOKE CREATE ON SCHEMA billing FROM PUBLIC, dental_app, dental_platform;
+GRANT USAGE ON SCHEMA billing TO dental_app, dental_platform;
+REVOKE CREATE ON SCHEMA auth FROM PUBLIC, dental_app, dental_platform;
+GRANT USAGE ON SCHEMA auth TO dental_app, dental_platform;
 
 -- Tenant table public.patients, tenant column tenant_id.
 ALTER TABLE public.patients OWNER TO dental_owner;
@@ -193,6 +197,12 @@ REVOKE ALL ON TABLE public.clinics FROM PUBLIC, dental_app, dental_platform;
 GRANT SELECT ON TABLE public.clinics TO dental_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.clinics TO dental_platform;
 
+-- Registry public.plans: read by the app role, written by the platform role.
+ALTER TABLE public.plans OWNER TO dental_owner;
+REVOKE ALL ON TABLE public.plans FROM PUBLIC, dental_app, dental_platform;
+GRANT SELECT ON TABLE public.plans TO dental_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.plans TO dental_platform;
+
 -- Tenant table public.appointments, tenant column tenant_id.
 ALTER TABLE public.appointments OWNER TO dental_owner;
 REVOKE ALL ON TABLE public.appointments FROM PUBLIC, dental_app, dental_platform;
@@ -251,11 +261,88 @@ BEGIN
 END
 $tenancy$;
 
+-- Tenant table billing.invoices, tenant column practice_id.
+ALTER TABLE billing.invoices OWNER TO dental_owner;
+REVOKE ALL ON TABLE billing.invoices FROM PUBLIC, dental_app, dental_platform;
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE billing.invoices TO dental_app;
+ALTER TABLE billing.invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE billing.invoices FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenancy_tenant ON billing.invoices;
+DROP POLICY IF EXISTS tenancy_access ON billing.invoices;
+DROP POLICY IF EXISTS tenancy_subject ON billing.invoices;
+DROP POLICY IF EXISTS tenancy_read_roles ON billing.invoices;
+DROP POLICY IF EXISTS tenancy_read_only_insert ON billing.invoices;
+DROP POLICY IF EXISTS tenancy_read_only_update ON billing.invoices;
+DROP POLICY IF EXISTS tenancy_read_only_delete ON billing.invoices;
+CREATE POLICY tenancy_tenant ON billing.invoices AS RESTRICTIVE FOR ALL TO dental_app
+    USING (practice_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (practice_id = (SELECT tenancy.current_tenant_id()));
+CREATE POLICY tenancy_access ON billing.invoices AS PERMISSIVE FOR ALL TO dental_app
+    USING (practice_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (practice_id = (SELECT tenancy.current_tenant_id()));
+-- Its partitions and inheritance children, queried directly, obey only their own policies.
+DO $tenancy$
+DECLARE
+    child text;
+BEGIN
+    FOR child IN
+        WITH RECURSIVE tree(oid) AS (
+            SELECT inhrelid FROM pg_catalog.pg_inherits WHERE inhparent = 'billing.invoices'::pg_catalog.regclass
+            UNION
+            SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i JOIN tree ON i.inhparent = tree.oid
+        )
+        SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+        FROM tree
+        JOIN pg_catalog.pg_class AS c ON c.oid = tree.oid
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p')
+        ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s OWNER TO dental_owner', child);
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %1$s FROM PUBLIC, dental_app, dental_platform', child);
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s ENABLE ROW LEVEL SECURITY', child);
+        EXECUTE pg_catalog.format('ALTER TABLE %1$s FORCE ROW LEVEL SECURITY', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_tenant ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_access ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_subject ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_roles ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_insert ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_update ON %1$s', child);
+        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS tenancy_read_only_delete ON %1$s', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_tenant ON %1$s AS RESTRICTIVE FOR ALL TO dental_app
+    USING (practice_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (practice_id = (SELECT tenancy.current_tenant_id()))', child);
+        EXECUTE pg_catalog.format('CREATE POLICY tenancy_access ON %1$s AS PERMISSIVE FOR ALL TO dental_app
+    USING (practice_id = (SELECT tenancy.current_tenant_id()))
+    WITH CHECK (practice_id = (SELECT tenancy.current_tenant_id()))', child);
+    END LOOP;
+END
+$tenancy$;
+
+-- Private auth.credentials: no privilege for the app or platform role.
+ALTER TABLE auth.credentials OWNER TO dental_owner;
+REVOKE ALL ON TABLE auth.credentials FROM PUBLIC, dental_app, dental_platform;
+
+-- Registry pg_catalog.pg_collation is PostgreSQL's own: left as PostgreSQL grants it.
+
+-- Citus: SET LOCAL reaches the workers only with citus.propagate_set_commands = 'local'.
+-- It applies to sessions that start after this migration.
+DO $tenancy$
+BEGIN
+    EXECUTE pg_catalog.format('ALTER DATABASE %I SET citus.propagate_set_commands = %L',
+        pg_catalog.current_database(), 'local');
+END
+$tenancy$;
+
 -- Citus: registries become reference tables; tenant tables are distributed on the
 -- tenant column and co-located, so a tenant's rows, joins and foreign keys stay on one node.
 SELECT create_reference_table('public.clinics')
     WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'public.clinics'::regclass);
+SELECT create_reference_table('public.plans')
+    WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'public.plans'::regclass);
 SELECT create_distributed_table('public.patients', 'tenant_id')
     WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'public.patients'::regclass);
 SELECT create_distributed_table('public.appointments', 'tenant_id', colocate_with => 'public.patients')
     WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'public.appointments'::regclass);
+SELECT create_distributed_table('billing.invoices', 'practice_id', colocate_with => 'public.patients')
+    WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'billing.invoices'::regclass);
