@@ -264,7 +264,6 @@ func can(r *http.Request, allow Allow) bool { return permitted(allow, r) }
 // also admit an impersonating platform admin, who acts as "support".
 var (
 	anyStaff       = access.AnyStaff
-	clinical       = access.Clinical
 	booking        = access.Booking
 	apptUpdating   = access.ApptUpdating
 	billingReaders = access.BillingReaders
