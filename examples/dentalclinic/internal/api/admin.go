@@ -90,7 +90,7 @@ func (s *Server) adminSuspendClinic(w http.ResponseWriter, r *http.Request) {
 		s.adminFail(w, r, err)
 		return
 	}
-	s.clinics.forget(id)
+	s.signin.ClinicSuspended(id)
 	writeJSON(w, http.StatusOK, c)
 }
 
@@ -120,7 +120,7 @@ func (s *Server) adminOffboardClinic(w http.ResponseWriter, r *http.Request) {
 		s.adminFail(w, r, err)
 		return
 	}
-	s.clinics.forget(id)
+	s.signin.ClinicSuspended(id)
 	writeJSON(w, http.StatusAccepted, ob)
 }
 

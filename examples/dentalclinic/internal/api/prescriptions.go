@@ -46,7 +46,7 @@ func (s *Server) getPrescription(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rx, err := s.store.GetPrescription(r.Context(), id)
+	rx, err := s.store.Prescription(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return

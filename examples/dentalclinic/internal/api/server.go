@@ -10,13 +10,13 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/access"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/signin"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/impersonation"
 	"github.com/mydentalpractice/tenancy/jwtctx"
@@ -26,23 +26,20 @@ import (
 // Config holds what the API needs.
 type Config struct {
 	Store *store.Store
+	// SignIn is the app's sign-in service, which the web UI shares:
+	// sign-in, sign-out, the rate limit and the suspended-clinic check.
+	// Required.
+	SignIn *signin.Service
 	// DB is the tenant-scoped pool the store uses, for the audit of
 	// impersonated requests.
-	DB     *tenantdb.Pool
-	Tokens *jwtctx.Authority
-	// Revoker ends tokens before they expire: logout, a disabled or
-	// changed staff account, an archived patient.
-	Revoker        *store.Revocations
+	DB             *tenantdb.Pool
+	Tokens         *jwtctx.Authority
 	Impersonations *impersonation.Grants
 	Log            *slog.Logger
-	// SessionTTL is the lifetime of sign-in tokens. Default 8h.
-	SessionTTL time.Duration
 	// RequestTimeout bounds every request, waiting for a database
 	// connection included; tenantdb turns the time left into each
 	// transaction's statement_timeout. Default 15s.
 	RequestTimeout time.Duration
-	// Now is the clock; default time.Now.
-	Now func() time.Time
 	// ReceiptKey signs the owners' receipts of their audit chain head
 	// (GET /api/v1/audit/receipt): the audit signing key, kept outside
 	// the database. Required.
@@ -66,13 +63,9 @@ type Server struct {
 	imp        *impersonation.Grants
 	auditMW    *impersonation.Middleware
 	tokens     *jwtctx.Authority
-	revoker    *store.Revocations
 	log        *slog.Logger
-	sessionTTL time.Duration
 	timeout    time.Duration
-	now        func() time.Time
-	limiter    *limiter
-	clinics    clinicStatuses
+	signin     *signin.Service
 	router     *mux.Router
 	routes     []Route
 	receiptKey ed25519.PrivateKey
@@ -96,27 +89,21 @@ func New(cfg Config) (*Server, error) {
 		db:         cfg.DB,
 		imp:        cfg.Impersonations,
 		tokens:     cfg.Tokens,
-		revoker:    cfg.Revoker,
 		log:        cfg.Log,
-		sessionTTL: cfg.SessionTTL,
+		signin:     cfg.SignIn,
 		timeout:    cfg.RequestTimeout,
-		now:        cfg.Now,
-		limiter:    newLimiter(10, time.Minute),
 		router:     mux.NewRouter(),
 		receiptKey: cfg.ReceiptKey,
 		offboard:   cfg.Offboard,
 	}
+	if s.signin == nil || s.store == nil || s.tokens == nil {
+		return nil, errors.New("api: Store, SignIn and Tokens are required")
+	}
 	if len(s.receiptKey) != ed25519.PrivateKeySize {
 		return nil, errors.New("api: ReceiptKey must be the Ed25519 audit signing key")
 	}
-	if s.sessionTTL == 0 {
-		s.sessionTTL = 8 * time.Hour
-	}
 	if s.timeout <= 0 {
 		s.timeout = defaultRequestTimeout
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -176,7 +163,7 @@ func (s *Server) handle(auth *jwtctx.Middleware, method, path string, allow Allo
 	if allow.Public {
 		handler = s.logged(method, path, handler)
 	} else {
-		handler = auth.Handler(s.logged(method, path, s.activeClinic(s.externalStaff(s.auditMW.Handler(permit(allow, h))))))
+		handler = auth.Handler(s.logged(method, path, s.signin.ActiveClinic(s.externalStaff(s.auditMW.Handler(permit(allow, h))), http.HandlerFunc(s.refused))))
 	}
 	handler = withDeadline(s.timeout, handler)
 	s.router.Handle(path, handler).Methods(method)
@@ -207,6 +194,14 @@ func permit(allow Allow, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refused renders the refusals of the middlewares in front of a route
+// (their deny hook): the SDK's jwtctx.Problem, headers included, in the
+// app's problem format.
+func (s *Server) refused(w http.ResponseWriter, r *http.Request) {
+	p, _ := jwtctx.ProblemFromContext(r.Context())
+	answer(w, p)
 }
 
 func forbidden(w http.ResponseWriter) {
@@ -249,12 +244,4 @@ func pathID(w http.ResponseWriter, r *http.Request) (tenancy.ID, bool) {
 		return tenancy.ID{}, false
 	}
 	return id, true
-}
-
-func clientIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return host
 }

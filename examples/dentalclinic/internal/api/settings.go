@@ -96,7 +96,7 @@ func (c *committedWriter) Write(b []byte) (int, error) {
 }
 
 func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) {
-	st, err := s.store.GetSettings(r.Context())
+	st, err := s.store.Settings(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -226,14 +226,6 @@ func (s *Server) updateStaff(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	// A disabled account, new roles or a new password end the member's
-	// sessions at once: their tokens carry the old roles.
-	if in.Disabled != nil || in.Roles != nil || in.Password != nil {
-		if err := s.revoker.RevokeSubject(r.Context(), id, s.now()); err != nil {
-			s.fail(w, r, err) // the change is saved; sending it again stores the revocation
-			return
-		}
 	}
 	writeJSON(w, http.StatusOK, m)
 }

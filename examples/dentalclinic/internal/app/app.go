@@ -33,6 +33,7 @@ import (
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/load"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/signin"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/web"
 	"github.com/mydentalpractice/tenancy/impersonation"
@@ -93,6 +94,10 @@ type Config struct {
 	// connection and each statement included (REQUEST_TIMEOUT in main).
 	// Zero means 15s.
 	RequestTimeout time.Duration
+
+	// SignInAttempts is how many sign-in (and portal enrolment) attempts
+	// one address may make for one email per minute. Zero means 10.
+	SignInAttempts int
 
 	// Seed writes the demo data when the database has no clinic yet.
 	// Always true for the embedded database.
@@ -361,7 +366,7 @@ func Run(ctx context.Context, cfg Config) error {
 		go func() { defer close(done); summarizeDaily(sctx, cfg, db, platformPool) }()
 		defer func() { stop(); <-done }()
 	}
-	st := store.New(db, platformPool, store.Options{Jobs: bg, ExportDir: filepath.Join(cfg.DataDir, exportDir)})
+	st := store.New(db, platformPool, store.Options{Jobs: bg, ExportDir: filepath.Join(cfg.DataDir, exportDir), Revoker: revocations, Now: cfg.Now})
 	bg.setStore(st, db, auditKey)
 	if err := bg.start(ctx); err != nil {
 		return err
@@ -370,9 +375,15 @@ func Run(ctx context.Context, cfg Config) error {
 	// the pools close.
 	offboard := &offboarder{store: st, db: db, dir: filepath.Join(cfg.DataDir, offboardDir), key: auditKey, log: cfg.Log, ctx: ctx}
 	defer offboard.wait()
+	signIn, err := signin.New(signin.Config{
+		Store: st, Tokens: tokens, Revoker: revocations, Attempts: cfg.SignInAttempts, Now: cfg.Now, Log: cfg.Log,
+	})
+	if err != nil {
+		return err
+	}
 	apiHandler, err := api.New(api.Config{
-		Store: st, DB: db, Tokens: tokens, Revoker: revocations,
-		Impersonations: impersonations, Log: cfg.Log, Now: cfg.Now, RequestTimeout: cfg.RequestTimeout,
+		Store: st, SignIn: signIn, DB: db, Tokens: tokens,
+		Impersonations: impersonations, Log: cfg.Log, RequestTimeout: cfg.RequestTimeout,
 		ReceiptKey: auditKey, Offboard: offboard,
 	})
 	if err != nil {
@@ -382,7 +393,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.API(apiHandler)
 	}
 	webHandler, err := web.New(web.Config{
-		Store: st, DB: db, API: apiHandler, Tokens: tokens, Revoker: revocations, Impersonations: impersonations,
+		Store: st, DB: db, SignIn: signIn, Tokens: tokens, Revoker: revocations, Impersonations: impersonations,
 		CSRFKey: csrfKey, SecureCookies: cfg.SecureCookies, Log: cfg.Log, Now: cfg.Now, Load: clinicLoad, Offboard: offboard,
 	})
 	if err != nil {

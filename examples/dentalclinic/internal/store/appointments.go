@@ -315,25 +315,17 @@ func (s *Store) ListAppointments(ctx context.Context, f AppointmentFilter) ([]Ap
 		cond, args = ks.after(args, after.S, after.ID)
 		where += cond
 	}
-	rows, err := s.db.Query(ctx, `select `+appointmentColumns+appointmentFrom+` where a.clinic_id = $1`+where+`
-		order by `+ks.orderBy()+limitSQL(limit), args...)
-	if err != nil {
-		return nil, "", wrap("list appointments", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Appointment, error) { return scanAppointment(r) })
-	if err != nil {
-		return nil, "", wrap("list appointments", err)
-	}
-	list, next := nextPage(list, limit, func(last Appointment) any {
-		after.S, after.ID = last.StartsAt, last.ID
-		return after
-	})
-	return list, next, nil
+	return queryPage(ctx, s, "list appointments", `select `+appointmentColumns+appointmentFrom+` where a.clinic_id = $1`+where, args, ks, limit,
+		func(r pgx.CollectableRow) (Appointment, error) { return scanAppointment(r) },
+		func(last Appointment) any {
+			after.S, after.ID = last.StartsAt, last.ID
+			return after
+		})
 }
 
-// GetAppointment returns one appointment of the caller's clinic, or
+// Appointment returns one appointment of the caller's clinic, or
 // ErrNotFound.
-func (s *Store) GetAppointment(ctx context.Context, id tenancy.ID) (Appointment, error) {
+func (s *Store) Appointment(ctx context.Context, id tenancy.ID) (Appointment, error) {
 	p, err := tenant(ctx)
 	if err != nil {
 		return Appointment{}, err

@@ -170,25 +170,18 @@ func (s *Store) ListInvoices(ctx context.Context, f InvoiceFilter) ([]Invoice, s
 		cond, args = ks.after(args, after.N)
 		where += cond
 	}
-	rows, err := s.db.Query(ctx, invoiceFrom+where+` order by `+ks.orderBy()+limitSQL(limit), args...)
-	if err != nil {
-		return nil, "", wrap("list invoices", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Invoice, error) { return scanInvoice(r) })
-	if err != nil {
-		return nil, "", wrap("list invoices", err)
-	}
-	list, next := nextPage(list, limit, func(last Invoice) any {
-		after.N = last.Number
-		return after
-	})
-	return list, next, nil
+	return queryPage(ctx, s, "list invoices", invoiceFrom+where, args, ks, limit,
+		func(r pgx.CollectableRow) (Invoice, error) { return scanInvoice(r) },
+		func(last Invoice) any {
+			after.N = last.Number
+			return after
+		})
 }
 
-// GetInvoice returns one invoice of the caller's clinic with its lines and
+// Invoice returns one invoice of the caller's clinic with its lines and
 // payments, or ErrNotFound. Opening an invoice is recorded in the clinic's
 // audit log, as it is part of the patient's record.
-func (s *Store) GetInvoice(ctx context.Context, id tenancy.ID) (InvoiceDetail, error) {
+func (s *Store) Invoice(ctx context.Context, id tenancy.ID) (InvoiceDetail, error) {
 	var d InvoiceDetail
 	err := s.tx(ctx, func(tx *tenantdb.Tx) error {
 		var err error

@@ -1,8 +1,14 @@
 package store
 
 import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // keyset is one list's keyset pagination: its rows ordered by cols (SQL
@@ -60,4 +66,71 @@ func nextPage[T any](list []T, limit int, cursor func(last T) any) ([]T, string)
 	}
 	list = list[:limit]
 	return list, encodeCursor(cursor(list[limit-1]))
+}
+
+// queryPage runs one page of a list: query (its SELECT and WHERE, without
+// ORDER BY) with args, ordered by ks, limit rows of it scanned with scan,
+// and the cursor of the next page made from the page's last row by
+// cursor. what names the list in errors.
+func queryPage[T any](ctx context.Context, s *Store, what, query string, args []any, ks keyset, limit int,
+	scan func(pgx.CollectableRow) (T, error), cursor func(last T) any) ([]T, string, error) {
+	rows, err := s.db.Query(ctx, query+" order by "+ks.orderBy()+limitSQL(limit), args...)
+	if err != nil {
+		return nil, "", wrap(what, err)
+	}
+	list, err := pgx.CollectRows(rows, scan)
+	if err != nil {
+		return nil, "", wrap(what, err)
+	}
+	list, next := nextPage(list, limit, cursor)
+	return list, next, nil
+}
+
+const (
+	defaultPageSize = 50
+	maxPageSize     = 200
+)
+
+// limitSQL is the LIMIT clause of a list query that reads a page of n rows
+// (n from pageLimit) and one more, to know whether there is a next page.
+// The number is written into the SQL text as an integer literal, not sent
+// as a parameter: with "limit $n", PostgreSQL keeps choosing a custom plan
+// for the prepared statement and so plans it again at every execution,
+// which under row-level security means planning every policy's
+// sub-selects again each time (docs/benchmarks.md, "Row-level security at
+// scale"). With a literal it switches to the cached generic plan after five
+// executions. n is an int validated by pageLimit, never request text, and
+// it is clamped here as well, so that the text is one of at most
+// maxPageSize forms.
+func limitSQL(n int) string {
+	return " limit " + strconv.Itoa(min(max(n, 1), maxPageSize)+1)
+}
+
+func pageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return defaultPageSize
+	case n > maxPageSize:
+		return maxPageSize
+	}
+	return n
+}
+
+// encodeCursor and decodeCursor make opaque page cursors. A cursor holds
+// only sort keys of the caller's own clinic; it cannot widen a query,
+// because every query is scoped by the token's tenant anyway.
+func encodeCursor(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string, v any) error {
+	if s == "" {
+		return nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) > 1024 || json.Unmarshal(b, v) != nil {
+		return invalid("cursor", "cursor is not one this server gave")
+	}
+	return nil
 }

@@ -32,3 +32,11 @@ func TestKeyset(t *testing.T) {
 		t.Errorf("the last page: %v, %q", list, next)
 	}
 }
+
+func TestLimitSQL(t *testing.T) {
+	for n, want := range map[int]string{1: " limit 2", 50: " limit 51", 200: " limit 201", 0: " limit 2", 1000: " limit 201", -5: " limit 2"} {
+		if got := limitSQL(n); got != want {
+			t.Errorf("limitSQL(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -169,25 +169,17 @@ func (s *Store) ListPatients(ctx context.Context, f PatientFilter) ([]Patient, s
 		cond, args = ks.after(args, after.F, after.G, after.ID)
 		where += cond
 	}
-	rows, err := s.db.Query(ctx, `select `+patientColumns+` from patients where clinic_id = $1`+where+`
-		order by `+ks.orderBy()+limitSQL(limit), args...)
-	if err != nil {
-		return nil, "", wrap("list patients", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Patient, error) { return scanPatient(r) })
-	if err != nil {
-		return nil, "", wrap("list patients", err)
-	}
-	list, next := nextPage(list, limit, func(last Patient) any {
-		after.F, after.G, after.ID = last.FamilyName, last.GivenName, last.ID
-		return after
-	})
-	return list, next, nil
+	return queryPage(ctx, s, "list patients", `select `+patientColumns+` from patients where clinic_id = $1`+where, args, ks, limit,
+		func(r pgx.CollectableRow) (Patient, error) { return scanPatient(r) },
+		func(last Patient) any {
+			after.F, after.G, after.ID = last.FamilyName, last.GivenName, last.ID
+			return after
+		})
 }
 
-// GetPatient returns one patient of the caller's clinic, or ErrNotFound.
+// Patient returns one patient of the caller's clinic, or ErrNotFound.
 // Opening a chart is recorded in the clinic's audit log.
-func (s *Store) GetPatient(ctx context.Context, id tenancy.ID) (Patient, error) {
+func (s *Store) Patient(ctx context.Context, id tenancy.ID) (Patient, error) {
 	p, err := tenant(ctx)
 	if err != nil {
 		return Patient{}, err
@@ -277,11 +269,17 @@ func (s *Store) CreatePatient(ctx context.Context, in PatientInput) (Patient, er
 }
 
 // UpdatePatient changes the given fields of a patient of the caller's
-// clinic. Patients are never deleted: set status "archived".
+// clinic. Patients are never deleted: set status "archived". A record no
+// longer active ends the patient's portal sessions at once (their tokens'
+// subject is the patient; sign-in refuses them too); an error after the
+// change is saved says so, and sending the change again ends them.
 func (s *Store) UpdatePatient(ctx context.Context, id tenancy.ID, in PatientInput) (Patient, error) {
 	p, err := tenant(ctx)
 	if err != nil {
 		return Patient{}, err
+	}
+	if s.revoker == nil {
+		return Patient{}, errNoRevoker
 	}
 	if err := in.validate(false); err != nil {
 		return Patient{}, err
@@ -304,6 +302,9 @@ func (s *Store) UpdatePatient(ctx context.Context, id tenancy.ID, in PatientInpu
 		}
 		return record(ctx, tx, "patient.update", "patient", id)
 	})
+	if err == nil && pt.Status != "active" {
+		err = s.endSessions(ctx, id)
+	}
 	return pt, wrap("update patient", err)
 }
 

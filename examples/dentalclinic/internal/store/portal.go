@@ -334,19 +334,12 @@ func (s *Store) PortalAppointments(ctx context.Context, pg PortalPage) ([]Portal
 	if !after.ID.IsZero() {
 		where, args = ks.after(args, after.S, after.ID)
 	}
-	rows, err := s.db.Query(ctx, portalAppointmentSelect+where+` order by `+ks.orderBy()+limitSQL(limit), args...)
-	if err != nil {
-		return nil, "", wrap("portal appointments", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PortalAppointment, error) { return scanPortalAppointment(r) })
-	if err != nil {
-		return nil, "", wrap("portal appointments", err)
-	}
-	list, next := nextPage(list, limit, func(last PortalAppointment) any {
-		after.S, after.ID = last.StartsAt, last.ID
-		return after
-	})
-	return list, next, nil
+	return queryPage(ctx, s, "portal appointments", portalAppointmentSelect+where, args, ks, limit,
+		func(r pgx.CollectableRow) (PortalAppointment, error) { return scanPortalAppointment(r) },
+		func(last PortalAppointment) any {
+			after.S, after.ID = last.StartsAt, last.ID
+			return after
+		})
 }
 
 // PortalAppointment returns one of the signed-in patient's appointments;
@@ -435,19 +428,12 @@ func (s *Store) PortalInvoices(ctx context.Context, pg PortalPage) ([]PortalInvo
 	if after.N > 0 {
 		where, args = ks.after(args, after.N)
 	}
-	rows, err := s.db.Query(ctx, portalInvoiceSelect+where+` order by `+ks.orderBy()+limitSQL(limit), args...)
-	if err != nil {
-		return nil, "", wrap("portal invoices", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PortalInvoice, error) { return scanPortalInvoice(r) })
-	if err != nil {
-		return nil, "", wrap("portal invoices", err)
-	}
-	list, next := nextPage(list, limit, func(last PortalInvoice) any {
-		after.N = last.Number
-		return after
-	})
-	return list, next, nil
+	return queryPage(ctx, s, "portal invoices", portalInvoiceSelect+where, args, ks, limit,
+		func(r pgx.CollectableRow) (PortalInvoice, error) { return scanPortalInvoice(r) },
+		func(last PortalInvoice) any {
+			after.N = last.Number
+			return after
+		})
 }
 
 // PortalInvoice returns one of the signed-in patient's invoices with its
@@ -516,28 +502,21 @@ func (s *Store) PortalPrescriptions(ctx context.Context, pg PortalPage) ([]Porta
 	if !after.ID.IsZero() {
 		where, args = ks.after(args, after.D, after.ID)
 	}
-	rows, err := s.db.Query(ctx, `select id, clinic_id, patient_id, dentist_id, drug, strength, form, directions, quantity, refills,
+	return queryPage(ctx, s, "portal prescriptions", `select id, clinic_id, patient_id, dentist_id, drug, strength, form, directions, quantity, refills,
 		prescribed_on, voided_at is not null
-		from prescriptions where clinic_id = $1 and patient_id = $2`+where+` order by `+ks.orderBy()+limitSQL(limit), args...)
-	if err != nil {
-		return nil, "", wrap("portal prescriptions", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PortalPrescription, error) {
-		var x PortalPrescription
-		var on time.Time
-		err := r.Scan(&x.ID, &x.ClinicID, &x.PatientID, &x.DentistID, &x.Drug, &x.Strength, &x.Form, &x.Directions,
-			&x.Quantity, &x.Refills, &on, &x.Void)
-		x.PrescribedOn = DateOf(on)
-		return x, err
-	})
-	if err != nil {
-		return nil, "", wrap("portal prescriptions", err)
-	}
-	list, next := nextPage(list, limit, func(last PortalPrescription) any {
-		after.D, after.ID = last.PrescribedOn.Time, last.ID
-		return after
-	})
-	return list, next, nil
+		from prescriptions where clinic_id = $1 and patient_id = $2`+where, args, ks, limit,
+		func(r pgx.CollectableRow) (PortalPrescription, error) {
+			var x PortalPrescription
+			var on time.Time
+			err := r.Scan(&x.ID, &x.ClinicID, &x.PatientID, &x.DentistID, &x.Drug, &x.Strength, &x.Form, &x.Directions,
+				&x.Quantity, &x.Refills, &on, &x.Void)
+			x.PrescribedOn = DateOf(on)
+			return x, err
+		},
+		func(last PortalPrescription) any {
+			after.D, after.ID = last.PrescribedOn.Time, last.ID
+			return after
+		})
 }
 
 // AppointmentRequest is a patient's request for an appointment.

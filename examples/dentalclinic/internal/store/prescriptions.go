@@ -98,25 +98,17 @@ func (s *Store) ListPrescriptions(ctx context.Context, f PrescriptionFilter) ([]
 		cond, args = ks.after(args, after.On.Time, after.ID)
 		where += cond
 	}
-	rows, err := s.db.Query(ctx, `select `+prescriptionColumns+` from prescriptions where clinic_id = $1`+where+`
-		order by `+ks.orderBy()+limitSQL(limit), args...)
-	if err != nil {
-		return nil, "", wrap("list prescriptions", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Prescription, error) { return scanPrescription(r) })
-	if err != nil {
-		return nil, "", wrap("list prescriptions", err)
-	}
-	list, next := nextPage(list, limit, func(last Prescription) any {
-		after.On, after.ID = last.PrescribedOn, last.ID
-		return after
-	})
-	return list, next, nil
+	return queryPage(ctx, s, "list prescriptions", `select `+prescriptionColumns+` from prescriptions where clinic_id = $1`+where, args, ks, limit,
+		func(r pgx.CollectableRow) (Prescription, error) { return scanPrescription(r) },
+		func(last Prescription) any {
+			after.On, after.ID = last.PrescribedOn, last.ID
+			return after
+		})
 }
 
-// GetPrescription returns one prescription of the caller's clinic, or
+// Prescription returns one prescription of the caller's clinic, or
 // ErrNotFound. Opening one is recorded in the clinic's audit log.
-func (s *Store) GetPrescription(ctx context.Context, id tenancy.ID) (Prescription, error) {
+func (s *Store) Prescription(ctx context.Context, id tenancy.ID) (Prescription, error) {
 	p, err := tenant(ctx)
 	if err != nil {
 		return Prescription{}, err

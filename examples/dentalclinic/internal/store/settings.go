@@ -141,9 +141,9 @@ func validTimeZone(name string) bool {
 	return err == nil
 }
 
-// GetSettings returns the caller's clinic's settings; a clinic that never
+// Settings returns the caller's clinic's settings; a clinic that never
 // saved any has no opening hours and no closures.
-func (s *Store) GetSettings(ctx context.Context) (Settings, error) {
+func (s *Store) Settings(ctx context.Context) (Settings, error) {
 	p, err := tenant(ctx)
 	if err != nil {
 		return Settings{}, err

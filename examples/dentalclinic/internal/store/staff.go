@@ -170,11 +170,17 @@ func (s *Store) CreateStaff(ctx context.Context, in StaffInput) (StaffMember, er
 // disable their own account ("cannot_disable_self"), and the clinic keeps
 // at least one enabled owner ("last_owner"): the enabled owners are
 // locked, in id order, before the check, so two owners demoting each
-// other at once cannot both succeed.
+// other at once cannot both succeed. A change of the roles, the password
+// or whether the account is disabled ends the member's sessions at once
+// (their tokens carry the old roles); an error after the change is saved
+// says so, and sending the change again ends them.
 func (s *Store) UpdateStaff(ctx context.Context, id tenancy.ID, in StaffUpdate) (StaffMember, error) {
 	p, err := tenant(ctx)
 	if err != nil {
 		return StaffMember{}, err
+	}
+	if s.revoker == nil {
+		return StaffMember{}, errNoRevoker
 	}
 	var name *string
 	if in.Name != nil {
@@ -242,6 +248,9 @@ func (s *Store) UpdateStaff(ctx context.Context, id tenancy.ID, in StaffUpdate) 
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = notFound(err)
+	}
+	if err == nil && (in.Disabled != nil || in.Roles != nil || in.Password != nil) {
+		err = s.endSessions(ctx, id)
 	}
 	return out, wrap("update staff", err)
 }

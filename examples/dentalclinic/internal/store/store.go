@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -59,6 +60,10 @@ type Store struct {
 	jobs Jobs
 	// exportDir holds the clinics' exports, one directory per clinic.
 	exportDir string
+	// revoker ends the sessions of changed accounts; nil: accounts
+	// cannot be changed.
+	revoker *Revocations
+	now     func() time.Time
 }
 
 // Options are what a Store may be given beyond its pools.
@@ -69,6 +74,13 @@ type Options struct {
 	Jobs Jobs
 	// ExportDir holds the clinics' exports: ExportDir/<clinic>/<export>.
 	ExportDir string
+	// Revoker ends the sessions of an account that a change makes stale
+	// (UpdateStaff, UpdatePatient), whichever adapter made the change.
+	// Without it those changes are refused: a disabled account must never
+	// keep a session.
+	Revoker *Revocations
+	// Now is the clock of those revocations; default time.Now.
+	Now func() time.Time
 }
 
 // New returns a Store. db scopes tenant work, and its pre-auth handle
@@ -76,7 +88,25 @@ type Options struct {
 // clinic is known; platform is a pool of the platform role for the clinic
 // registry. The app keeps no raw pool of its own role.
 func New(db *tenantdb.Pool, platform *pgxpool.Pool, opts Options) *Store {
-	return &Store{db: db, platform: platform, jobs: opts.Jobs, exportDir: opts.ExportDir}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, platform: platform, jobs: opts.Jobs, exportDir: opts.ExportDir, revoker: opts.Revoker, now: now}
+}
+
+// errNoRevoker refuses a change to an account whose sessions the store
+// could not end.
+var errNoRevoker = errors.New("store: no Revoker (Options.Revoker): changes to accounts are refused, their sessions could not be ended")
+
+// endSessions ends every session of subject that began before now: its
+// tokens carry what the change made stale (roles, an active account). The
+// change itself is committed: sending it again stores the revocation.
+func (s *Store) endSessions(ctx context.Context, subject tenancy.ID) error {
+	if err := s.revoker.RevokeSubject(ctx, subject, s.now()); err != nil {
+		return fmt.Errorf("ending the account's sessions (the change is saved): %w", err)
+	}
+	return nil
 }
 
 // tenant returns the caller's tenant, or ErrNoTenant.

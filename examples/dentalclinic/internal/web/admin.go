@@ -111,7 +111,7 @@ func (s *Server) adminSuspend(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.api.ClinicSuspended(id)
+	s.signin.ClinicSuspended(id)
 	http.Redirect(w, r, "/admin?done=suspended", http.StatusSeeOther)
 }
 
@@ -221,6 +221,6 @@ func (s *Server) adminOffboard(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.api.ClinicSuspended(id)
+	s.signin.ClinicSuspended(id)
 	http.Redirect(w, r, "/admin?done=offboarding", http.StatusSeeOther)
 }

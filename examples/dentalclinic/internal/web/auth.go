@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/signin"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
@@ -52,14 +52,6 @@ func (s *Server) pathID(w http.ResponseWriter, r *http.Request) (tenancy.ID, boo
 		return tenancy.ID{}, false
 	}
 	return id, true
-}
-
-func clientIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return host
 }
 
 // setCookie sets one of the app's cookies: HttpOnly (no script reads any
@@ -161,7 +153,7 @@ func startPage(p tenancy.Principal) string {
 type signInData struct {
 	Portal  bool
 	Email   string
-	Choices []api.ClinicChoice
+	Choices []signin.Choice
 }
 
 func (s *Server) signInPage(portal bool) http.HandlerFunc {
@@ -178,7 +170,7 @@ func (s *Server) signInPage(portal bool) http.HandlerFunc {
 }
 
 // signIn signs staff and platform admins in (or, for the portal,
-// patients) through the API's sign-in path, and puts the session token in
+// patients) through the sign-in service, and puts the session token in
 // the HttpOnly cookie.
 func (s *Server) signIn(portal bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -190,7 +182,7 @@ func (s *Server) signIn(portal bool) http.HandlerFunc {
 		if portal {
 			v.Title = "Patient portal: sign in"
 		}
-		req := api.SignInRequest{Email: data.Email, Password: r.PostFormValue("password"), Portal: portal, ClientIP: clientIP(r)}
+		req := signin.Request{Email: data.Email, Password: r.PostFormValue("password"), Portal: portal, ClientIP: signin.ClientIP(r)}
 		if c := r.PostFormValue("clinic"); c != "" {
 			id, err := tenancy.ParseID(c)
 			if err != nil {
@@ -200,15 +192,15 @@ func (s *Server) signIn(portal bool) http.HandlerFunc {
 			}
 			req.Clinic = id
 		}
-		res, err := s.api.SignIn(r.Context(), req)
-		var rl *api.RateLimitError
+		res, err := s.signin.SignIn(r.Context(), req)
+		var rl *signin.RateLimitError
 		switch {
 		case errors.As(err, &rl):
 			w.Header().Set("Retry-After", strconv.Itoa(int(rl.Wait.Seconds())+1))
 			v.Error = "Too many sign-in attempts. Try again in a minute."
 			s.render(w, r, http.StatusTooManyRequests, "signin", v)
 			return
-		case errors.Is(err, api.ErrBadCredentials):
+		case errors.Is(err, signin.ErrBadCredentials):
 			v.Error = "The email or password is wrong."
 			s.render(w, r, http.StatusUnauthorized, "signin", v)
 			return
@@ -241,14 +233,14 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 		}
 		if c := r.CookiesNamed(s.cookies.admin); len(c) == 1 {
 			if admin, err := s.tokens.Verify(r.Context(), c[0].Value, jwtctx.SessionToken); err == nil {
-				if err := s.revoker.RevokeToken(r.Context(), admin.ID, admin.ExpiresAt); err != nil {
+				if err := s.signin.SignOut(r.Context(), admin); err != nil {
 					s.fail(w, r, err)
 					return
 				}
 			}
 		}
 	}
-	err := s.revoker.RevokeToken(r.Context(), tok.ID, tok.ExpiresAt)
+	err := s.signin.SignOut(r.Context(), tok)
 	s.clearCookies(w) // this browser forgets the token whatever happens
 	if err != nil {
 		s.fail(w, r, err)
@@ -275,8 +267,8 @@ func (s *Server) enrolPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "enrol", &view{Title: "Patient portal: enrol", Data: enrolData{}, Now: s.now()})
 }
 
-// enrol turns an invite code into a portal account, rate-limited like the
-// API's enrolment.
+// enrol turns an invite code into a portal account, rate-limited by the
+// sign-in service like the API's enrolment.
 func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 	if !s.readForm(w, r) {
 		return
@@ -289,7 +281,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "enrol", v)
 		return
 	}
-	if err := s.api.PortalEnrolAllowed(clientIP(r)); err != nil {
+	if err := s.signin.AllowEnrol(signin.ClientIP(r)); err != nil {
 		v.Error = "Too many attempts. Try again in a minute."
 		s.render(w, r, http.StatusTooManyRequests, "enrol", v)
 		return

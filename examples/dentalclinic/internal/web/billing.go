@@ -144,7 +144,7 @@ func (s *Server) invoice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showInvoice(w http.ResponseWriter, r *http.Request, v *view, id tenancy.ID, status int) {
-	inv, err := s.store.GetInvoice(r.Context(), id)
+	inv, err := s.store.Invoice(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return

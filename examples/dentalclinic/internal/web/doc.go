@@ -32,9 +32,10 @@
 //     style, nothing from other origins, frame-ancestors 'none'),
 //     X-Content-Type-Options nosniff, Referrer-Policy no-referrer and
 //     X-Frame-Options DENY; pages are Cache-Control no-store.
-//   - Sign-in uses the API's own path ([api.Server.SignIn]: same rules,
-//     same rate limiter); sign-out revokes the token; a suspended clinic's
-//     sessions are refused by the API's check.
+//   - Sign-in, sign-out (which revokes the token) and the refusal of a
+//     suspended clinic's sessions are the app's sign-in service's (package
+//     signin), which the JSON API calls too: one set of rules, one rate
+//     limit. The web UI does not import the API.
 //   - While a platform admin impersonates a clinic, every page carries a
 //     banner naming the clinic with the time left and an End button, and
 //     every request is recorded in the clinic's audit chain.

@@ -96,7 +96,7 @@ func (s *Server) chart(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) chartData(r *http.Request, id tenancy.ID) (*chartData, error) {
 	ctx := r.Context()
-	p, err := s.store.GetPatient(ctx, id)
+	p, err := s.store.Patient(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -365,7 +365,7 @@ func (s *Server) appointment(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a, err := s.store.GetAppointment(r.Context(), id)
+	a, err := s.store.Appointment(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -415,7 +415,7 @@ func (s *Server) updateAppointment(w http.ResponseWriter, r *http.Request) {
 	_, err := s.store.UpdateAppointment(r.Context(), id, in)
 	if err != nil {
 		if msg, status := formError(err); msg != "" {
-			a, gerr := s.store.GetAppointment(r.Context(), id)
+			a, gerr := s.store.Appointment(r.Context(), id)
 			n, nerr := s.loadNames(r.Context(), true)
 			if gerr != nil || nerr != nil {
 				s.fail(w, r, err)

@@ -126,7 +126,7 @@ type settingsData struct {
 
 func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, v *view, status int) {
 	ctx := r.Context()
-	st, err := s.store.GetSettings(ctx)
+	st, err := s.store.Settings(ctx)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -191,7 +191,7 @@ func (s *Server) settingsChange(w http.ResponseWriter, r *http.Request, done str
 // of each day (a day without both times is closed; further ranges stay).
 func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 	s.settingsChange(w, r, "settings", func() error {
-		cur, err := s.store.GetSettings(r.Context())
+		cur, err := s.store.Settings(r.Context())
 		if err != nil {
 			return err
 		}

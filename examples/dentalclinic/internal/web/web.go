@@ -12,24 +12,24 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/access"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/load"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/signin"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/impersonation"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
 
-// Config holds what the web UI needs. Store, DB, API, Tokens, Revoker,
+// Config holds what the web UI needs. Store, DB, SignIn, Tokens, Revoker,
 // Impersonations and CSRFKey are required.
 type Config struct {
 	Store *store.Store
 	// DB is the tenant-scoped pool, for the audit of impersonated requests.
 	DB *tenantdb.Pool
-	// API is the JSON API of the same binary: the web UI signs people in
-	// through its sign-in path (same rules, same rate limiter) and refuses
-	// suspended clinics through its clinic-status check.
-	API            *api.Server
+	// SignIn is the app's sign-in service, which the JSON API shares: the
+	// web UI signs people in and out through it (same rules, same rate
+	// limit) and refuses suspended clinics through its check.
+	SignIn         *signin.Service
 	Tokens         *jwtctx.Authority
 	Revoker        *store.Revocations
 	Impersonations *impersonation.Grants
@@ -57,7 +57,7 @@ type Config struct {
 // Server serves the web UI. It is safe for concurrent use.
 type Server struct {
 	store    *store.Store
-	api      *api.Server
+	signin   *signin.Service
 	tokens   *jwtctx.Authority
 	revoker  *store.Revocations
 	imp      *impersonation.Grants
@@ -95,11 +95,11 @@ const csrfField = "csrf_token"
 // New builds the web UI's routes. It fails when a required field is
 // missing or the CSRF key is too short.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.DB == nil || cfg.API == nil || cfg.Tokens == nil || cfg.Revoker == nil || cfg.Impersonations == nil {
-		return nil, errors.New("web: Store, DB, API, Tokens, Revoker and Impersonations are required")
+	if cfg.Store == nil || cfg.DB == nil || cfg.SignIn == nil || cfg.Tokens == nil || cfg.Revoker == nil || cfg.Impersonations == nil {
+		return nil, errors.New("web: Store, DB, SignIn, Tokens, Revoker and Impersonations are required")
 	}
 	s := &Server{
-		store: cfg.Store, api: cfg.API, tokens: cfg.Tokens, revoker: cfg.Revoker, imp: cfg.Impersonations,
+		store: cfg.Store, signin: cfg.SignIn, tokens: cfg.Tokens, revoker: cfg.Revoker, imp: cfg.Impersonations,
 		log: cfg.Log, now: cfg.Now, secure: cfg.SecureCookies, load: cfg.Load, offboard: cfg.Offboard,
 		public: http.NewCrossOriginProtection(), mux: http.NewServeMux(),
 	}
@@ -176,7 +176,7 @@ const requestTimeout = 15 * time.Second
 // A signed-in route runs behind jwtctx's middleware in cookie mode (the
 // token only from the HttpOnly session cookie or a Bearer header, never
 // from the URL or a form; unsafe methods need the CSRF token bound to the
-// session), the API's suspended-clinic check, and the audit of
+// session), the sign-in service's suspended-clinic check, and the audit of
 // impersonated requests. A refused session sends the browser to sign in.
 // A public route's unsafe methods must come from this origin.
 func (s *Server) handle(pattern string, allow Allow, h http.HandlerFunc) {
@@ -223,7 +223,7 @@ func (s *Server) gate(allow Allow, h http.HandlerFunc) http.Handler {
 		}
 		h(w, r)
 	})
-	return s.auth.Handler(s.api.ActiveClinic(s.impMW.Handler(inner), http.HandlerFunc(s.refused)))
+	return s.auth.Handler(s.signin.ActiveClinic(s.impMW.Handler(inner), http.HandlerFunc(s.refused)))
 }
 
 // refused is the deny hook of the middlewares in front of every signed-in
