@@ -1,9 +1,3 @@
-// Package signin is the reference app's one sign-in service: staff,
-// platform admins and portal patients sign in through it, with the
-// clinic choice, the rate limit, sign-out's revocation and the check that
-// ends every session of a suspended clinic. The JSON API and the web UI
-// both call it, so a rule added here holds for both, and neither imports
-// the other.
 package signin
 
 import (
