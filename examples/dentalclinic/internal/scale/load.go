@@ -137,23 +137,38 @@ var Mix = []Op{
 
 // LoadConfig says how to load a server.
 type LoadConfig struct {
-	Base     string         // the server's base URL
+	Base string // the server's base URL
+	// Bases, if set, are several instances of the server (behind one
+	// pooler, say): client c sends its requests to Bases[c%len(Bases)],
+	// in place of Base.
+	Bases    []string
 	Tokens   map[int]string // a staff token per clinic; the load spreads over these clinics
 	Clients  int            // concurrent clients, each one request at a time
 	Duration time.Duration
 	Layout   Layout
 	Seed     uint64
+	// CheckTenant reads every successful answer's JSON and counts each
+	// "clinic_id" in it that is not the clinic of the request's token
+	// (LoadResult.CrossTenant). It costs the load client time.
+	CheckTenant bool
 }
 
 // LoadResult is what a load run measured. Conflicts (409, a booking that
 // collided) are expected answers, not errors.
 type LoadResult struct {
 	Requests, Errors, Conflicts int
-	ByOp                        map[string]int
-	OpP50                       map[string]time.Duration // median latency per kind of request
-	Took                        time.Duration
-	P50, P99                    time.Duration
-	FirstErrors                 []string
+	// CrossTenant counts the records of another clinic in the answers,
+	// with CheckTenant: any is a leak.
+	CrossTenant int
+	// TenantChecked counts the records whose clinic was checked.
+	TenantChecked int
+	ByOp          map[string]int
+	// ByBase counts the requests each instance answered.
+	ByBase      map[string]int
+	OpP50       map[string]time.Duration // median latency per kind of request
+	Took        time.Duration
+	P50, P99    time.Duration
+	FirstErrors []string
 }
 
 // RPS is requests per second.
@@ -177,7 +192,11 @@ func RunLoad(ctx context.Context, client *http.Client, cfg LoadConfig) (LoadResu
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	var mu sync.Mutex
-	res := LoadResult{ByOp: map[string]int{}, OpP50: map[string]time.Duration{}}
+	bases := cfg.Bases
+	if len(bases) == 0 {
+		bases = []string{cfg.Base}
+	}
+	res := LoadResult{ByOp: map[string]int{}, OpP50: map[string]time.Duration{}, ByBase: map[string]int{}}
 	var lat []time.Duration
 	opLat := map[string][]time.Duration{}
 	var wg sync.WaitGroup
@@ -190,7 +209,8 @@ func RunLoad(ctx context.Context, client *http.Client, cfg LoadConfig) (LoadResu
 			var mine []time.Duration
 			mineOp := map[string][]time.Duration{}
 			byOp := map[string]int{}
-			var errs, conflicts int
+			base := bases[c%len(bases)]
+			var errs, conflicts, cross, checked int
 			var firstErrs []string
 			for ctx.Err() == nil {
 				n := clinics[rng.IntN(len(clinics))]
@@ -205,7 +225,7 @@ func RunLoad(ctx context.Context, client *http.Client, cfg LoadConfig) (LoadResu
 				}
 				method, path, body := op.req(cfg.Layout, n, rng)
 				t := time.Now()
-				status, msg, err := do(ctx, client, method, cfg.Base+path, cfg.Tokens[n], body)
+				status, b, err := do(ctx, client, method, base+path, cfg.Tokens[n], body)
 				if ctx.Err() != nil {
 					break // cut off by the end of the run: not counted
 				}
@@ -215,12 +235,23 @@ func RunLoad(ctx context.Context, client *http.Client, cfg LoadConfig) (LoadResu
 				byOp[op.Name]++
 				switch {
 				case err == nil && status < 300:
+					if !cfg.CheckTenant {
+						break
+					}
+					seen, others := OtherClinics(b, ClinicID(n))
+					checked += seen
+					if len(others) > 0 {
+						cross += len(others)
+						if len(firstErrs) < 3 {
+							firstErrs = append(firstErrs, fmt.Sprintf("CROSS-TENANT: %s %s with clinic %d's token: records of %v", method, path, n, others))
+						}
+					}
 				case err == nil && status == http.StatusConflict:
 					conflicts++
 				default:
 					errs++
 					if len(firstErrs) < 3 {
-						firstErrs = append(firstErrs, fmt.Sprintf("%s %s: %d %v %s", method, path, status, err, msg))
+						firstErrs = append(firstErrs, fmt.Sprintf("%s %s: %d %v %.300s", method, path, status, err, b))
 					}
 				}
 			}
@@ -233,6 +264,9 @@ func RunLoad(ctx context.Context, client *http.Client, cfg LoadConfig) (LoadResu
 			}
 			res.Errors += errs
 			res.Conflicts += conflicts
+			res.CrossTenant += cross
+			res.TenantChecked += checked
+			res.ByBase[base] += len(mine)
 			res.FirstErrors = append(res.FirstErrors, firstErrs...)
 		}()
 	}
@@ -248,18 +282,53 @@ func RunLoad(ctx context.Context, client *http.Client, cfg LoadConfig) (LoadResu
 	return res, nil
 }
 
-func do(ctx context.Context, client *http.Client, method, url, token string, body any) (int, string, error) {
+// OtherClinics reads every "clinic_id" member, at any depth, of the JSON
+// document body: seen counts them, others holds those that are not clinic
+// (the records of another clinic in an answer meant for clinic's staff).
+// A body that is not JSON has none.
+func OtherClinics(body []byte, clinic tenancy.ID) (seen int, others []string) {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return 0, nil
+	}
+	want := clinic.String()
+	var out []string
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if id, ok := e.(string); ok && k == "clinic_id" {
+					seen++
+					if id != want {
+						out = append(out, id)
+					}
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return seen, out
+}
+
+// do sends one request and returns its status and body.
+func do(ctx context.Context, client *http.Client, method, url, token string, body any) (int, []byte, error) {
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return 0, "", err
+			return 0, nil, err
 		}
 		r = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, r)
 	if err != nil {
-		return 0, "", err
+		return 0, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
@@ -267,13 +336,9 @@ func do(ctx context.Context, client *http.Client, method, url, token string, bod
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, "", err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	msg := ""
-	if resp.StatusCode >= 300 {
-		msg = string(b[:min(len(b), 300)])
-	}
-	return resp.StatusCode, msg, err
+	return resp.StatusCode, b, err
 }
