@@ -41,6 +41,8 @@ type server struct {
 	adminConnString func(dbname string) string
 	roleConnString  func(user, password, dbname string) string
 	stop            func() error
+
+	cluster *pglocal.Cluster // the pglocal server, for DB.Standby; nil for TENANCY_TEST_DATABASE_URL
 }
 
 var (
@@ -161,7 +163,8 @@ func openLocal(ctx context.Context) (*server, error) {
 			return fmt.Sprintf("host=%s port=%d user=%s password=%s dbname=%s sslmode=disable",
 				c.Host(), c.Port(), quoteValue(user), quoteValue(password), quoteValue(dbname))
 		},
-		stop: c.Stop,
+		stop:    c.Stop,
+		cluster: c,
 	}
 	if err := srv.connectAdmin(ctx, c.SuperuserConnString("postgres")); err != nil {
 		c.Stop()

@@ -79,6 +79,10 @@ type Config struct {
 	// at start-up.
 	Observe func(Event)
 
+	// Replicas routes read-only work to hot standbys of the database
+	// ([Replicas]). The zero Replicas sends everything to pool.
+	Replicas Replicas
+
 	// RollbackTimeout bounds the ROLLBACK sent after a failure, a panic or
 	// a cancelled context. Default 5s; past it the connection is closed,
 	// which rolls back too.

@@ -415,6 +415,23 @@ func TestNothingReturnedLeadsToTheConnection(t *testing.T) {
 			n, err := p.CopyFrom(ctx, pgx.Identifier{"patients"}, patientColumns, pgx.CopyFromRows(patientRows(clinicA, "walk-pool", 2)))
 			return []any{n, err}
 		},
+		"ReadOnly": func() []any {
+			ro := p.ReadOnly()
+			forEveryMethod(t, ro, map[string]func() []any{
+				"Exec":     func() []any { return pair(ro.Exec(ctx, bad)) },
+				"Query":    func() []any { return pair(ro.Query(ctx, read, clinicA)) },
+				"QueryRow": func() []any { return []any{ro.QueryRow(ctx, read, clinicA)} },
+				"Tx": func() []any {
+					// The Tx is the type walked under "Tx" (whose calls
+					// write, which a read-only transaction refuses).
+					return []any{ro.Tx(ctx, func(tx *tenantdb.Tx) error {
+						sink("ReadOnly.Tx's transaction", tx)
+						return nil
+					})}
+				},
+			}, visit)
+			return []any{ro}
+		},
 		"PreAuth": func() []any { return []any{p.PreAuth()} },
 		"Model":   func() []any { return []any{p.Model()} },
 		"Ping":    func() []any { return []any{p.Ping(ctx)} },

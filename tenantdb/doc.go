@@ -65,6 +65,16 @@
 // round trip, and it dies with the transaction: a pooled connection, or a
 // pgbouncer server connection, carries nothing into the next use.
 //
+// # Read replicas
+//
+// [Config.Replicas] gives the Pool hot standbys of its database. Read-only
+// transactions ([Pool.TxWith] with pgx.ReadOnly) and the one-statement
+// reads of [Pool.ReadOnly] go to a replica that is up and at most
+// [Replicas.MaxLag] behind (measured in WAL, in the background), with the
+// same checks, guard and context statement as on the primary; all other
+// work, and reads when no replica qualifies, go to the primary.
+// [ReadYourWrites] makes a request's reads see its own writes.
+//
 // # pgbouncer and the exec mode
 //
 // Behind pgbouncer in transaction pooling mode use pgx's
@@ -93,6 +103,11 @@
 //     relation of the model lacks ENABLE, FORCE or its tenant policy
 //     ([ErrUnsafeSchema]), or when the model and the catalog disagree
 //     ([ErrModelMismatch]). Both checks are the rules of rls.Check.
+//   - [New] runs the same role and catalog checks on every replica of
+//     [Config.Replicas], and refuses one that is not a hot standby of the
+//     primary ([ErrNotStandby]). Work is routed by its declared access
+//     mode only; one-statement reads of [Pool.ReadOnly] cannot write,
+//     wherever they run.
 //   - Every statement passes the guard first; a refused statement is not
 //     sent. pgx options that would rewrite a statement after the guard saw
 //     it (pgx.NamedArgs and other QueryRewriters, exec modes) are refused

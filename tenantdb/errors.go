@@ -65,6 +65,12 @@ var (
 	// again, and nothing of the statement is returned.
 	ErrSessionState = errors.New("tenantdb: the connection carries tenancy settings set at session level; it was closed")
 
+	// ErrNotStandby is returned by [New] for a replica pool
+	// ([Config.Replicas]) that is not a hot standby of the primary's
+	// database: not in recovery, a copy of another cluster, or connected
+	// to another database.
+	ErrNotStandby = errors.New("tenantdb: a replica is not a hot standby of the primary")
+
 	// ErrTxControl is returned, unsent, for a statement that would end the
 	// transaction it is given (COMMIT, ROLLBACK, BEGIN, END, ABORT,
 	// PREPARE TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED) by the

@@ -31,6 +31,10 @@ type Event struct {
 	// its end). For EventShareWait, how long the work waited for its
 	// turn.
 	Duration time.Duration
+	// Replica is, for EventStatement and EventTx, which pool served the
+	// work: 0 for the primary (the Pool's own pool), i+1 for
+	// [Replicas.Pools][i] ([Config.Replicas]).
+	Replica int
 	// Err is, for EventRefused, the refusal (the guard's error, a
 	// *sqlguard.RefusalError for the default guard, or
 	// [ErrUnsupportedArg]); for EventShareWait, nil when the turn came,

@@ -45,9 +45,12 @@ func OpenConfig(ctx context.Context, pc *pgxpool.Config, cfg Config) (*Pool, err
 }
 
 // Close closes the pool that [Open] built, waiting for connections in use
-// to be released. A pool handed to [New] is its caller's to close; Close
-// leaves it open. Close is safe to call more than once.
+// to be released, and stops the checks of [Config.Replicas]. A pool handed
+// to [New], and the replicas' pools, are their caller's to close; Close
+// leaves them open. Close is safe to call more than once. Call it for
+// every Pool with replicas, whose checks run until then.
 func (p *Pool) Close() {
+	p.replicas.close()
 	if p.owned {
 		p.pool.Close()
 	}

@@ -35,6 +35,7 @@ type Pool struct {
 	shareFor        func(tenancy.ID) Share
 	shares          shares
 	observe         func(Event) // nil: nothing is measured
+	replicas        *replicaSet // Config.Replicas; nil: none
 }
 
 // Querier is what store code needs: [Pool] (each call its own
@@ -103,6 +104,11 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Pool, error) {
 		observe:         cfg.Observe,
 	}
 	p.shares.observe = cfg.Observe
+	rs, err := newReplicas(ctx, pool, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.replicas = rs
 	return p, nil
 }
 

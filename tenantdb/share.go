@@ -194,7 +194,8 @@ type lease struct {
 	statements int32
 	kind       EventKind
 
-	shared bool // whether a share was taken
+	shared  bool  // whether a share was taken
+	replica uint8 // Event.Replica: 0 for the primary
 }
 
 // epoch is the origin of lease.start.
@@ -211,7 +212,7 @@ func (l lease) Release() {
 		l.p.shares.release(l.tenant)
 	}
 	if l.kind != 0 && l.p.observe != nil {
-		l.p.observe(Event{Kind: l.kind, Tenant: l.tenant, Statements: int(l.statements), Duration: time.Since(epoch) - time.Duration(l.start)})
+		l.p.observe(Event{Kind: l.kind, Tenant: l.tenant, Statements: int(l.statements), Duration: time.Since(epoch) - time.Duration(l.start), Replica: int(l.replica)})
 	}
 }
 
@@ -223,6 +224,11 @@ func (l lease) Release() {
 // context's, with nothing taken, or the pool's. The lease is a value, so
 // that the path every statement takes allocates nothing for it.
 func (p *Pool) acquire(ctx context.Context, tenant tenancy.ID, kind EventKind, statements int) (lease, error) {
+	return p.acquireOn(ctx, nil, tenant, kind, statements)
+}
+
+// acquireOn is acquire from replica r's pool, or the primary's for nil.
+func (p *Pool) acquireOn(ctx context.Context, r *replica, tenant tenancy.ID, kind EventKind, statements int) (lease, error) {
 	s := Share{}
 	if !tenant.IsZero() {
 		s = p.shareOf(tenant)
@@ -231,14 +237,18 @@ func (p *Pool) acquire(ctx context.Context, tenant tenancy.ID, kind EventKind, s
 		return lease{}, err
 	}
 	shared := s.Conns > 0
-	conn, err := p.pool.Acquire(ctx)
+	pool, index := p.pool, uint8(0)
+	if r != nil {
+		pool, index = r.pool, r.index
+	}
+	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		if shared {
 			p.shares.release(tenant)
 		}
 		return lease{}, err
 	}
-	l := lease{pc: conn, p: p, tenant: tenant, shared: shared}
+	l := lease{pc: conn, p: p, tenant: tenant, shared: shared, replica: index}
 	if p.observe != nil && !tenant.IsZero() {
 		l.kind, l.statements, l.start = kind, int32(min(statements, math.MaxInt32)), int64(time.Since(epoch))
 	}

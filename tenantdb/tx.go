@@ -73,6 +73,9 @@ func (p *Pool) TxWith(ctx context.Context, opts pgx.TxOptions, fn func(tx *Tx) e
 	if err != nil {
 		return err
 	}
+	if opts.AccessMode == pgx.ReadOnly && p.replicas != nil {
+		return p.readTx(ctx, pr, opts, fn)
+	}
 	return p.tx(ctx, pr, opts, nil, func(_ context.Context, tx *Tx) error { return fn(tx) })
 }
 
@@ -104,11 +107,16 @@ func checkTxOptions(opts pgx.TxOptions) error {
 // (which checkTxOptions accepted). record, if set, runs first in the
 // transaction, on the raw transaction.
 func (p *Pool) tx(ctx context.Context, pr tenancy.Principal, opts pgx.TxOptions, record func(pgx.Tx) error, fn func(context.Context, *Tx) error) error {
+	return p.txOn(ctx, nil, pr, opts, record, fn)
+}
+
+// txOn is tx on replica r, or on the primary for nil.
+func (p *Pool) txOn(ctx context.Context, r *replica, pr tenancy.Principal, opts pgx.TxOptions, record func(pgx.Tx) error, fn func(context.Context, *Tx) error) error {
 	ctxSQL, ctxArgs, err := p.contextSQL(ctx, pr)
 	if err != nil {
 		return err
 	}
-	pc, err := p.acquire(ctx, pr.Tenant, EventTx, 0)
+	pc, err := p.acquireOn(ctx, r, pr.Tenant, EventTx, 0)
 	if err != nil {
 		return err
 	}

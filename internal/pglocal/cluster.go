@@ -105,27 +105,35 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err := c.initdb(ctx); err != nil {
 		return nil, err
 	}
+	if err := c.startOnPort(ctx, cfg); err != nil {
+		return nil, err
+	}
+	ok = true
+	return c, nil
+}
 
+// startOnPort starts the server on cfg.Port, or on a free port when it is
+// zero.
+func (c *Cluster) startOnPort(ctx context.Context, cfg Config) error {
 	for attempt := 0; ; attempt++ {
 		c.port = cfg.Port
 		if c.port == 0 {
+			var err error
 			if c.port, err = freePort(); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		err = c.start(ctx, cfg)
+		err := c.start(ctx, cfg)
 		if err == nil {
-			break
+			return nil
 		}
 		// Another process may take a free port between our probe and the
 		// server's bind: try again with a new one.
 		if cfg.Port == 0 && attempt < 4 && errors.Is(err, errPortInUse) {
 			continue
 		}
-		return nil, err
+		return err
 	}
-	ok = true
-	return c, nil
 }
 
 // serverCredential returns the credential to run the server with: nil when
@@ -241,7 +249,11 @@ func firstUnreachable(dir string, cred *syscall.Credential) string {
 }
 
 func (c *Cluster) command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, filepath.Join(c.binDir, name), args...)
+	path := name
+	if !filepath.IsAbs(name) {
+		path = filepath.Join(c.binDir, name)
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Env = serverEnv()
 	cmd.Dir = c.runDir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred, Setpgid: true}
