@@ -104,7 +104,7 @@ func checkTxOptions(opts pgx.TxOptions) error {
 // (which checkTxOptions accepted). record, if set, runs first in the
 // transaction, on the raw transaction.
 func (p *Pool) tx(ctx context.Context, pr tenancy.Principal, opts pgx.TxOptions, record func(pgx.Tx) error, fn func(context.Context, *Tx) error) error {
-	ctxSQL, ctxArgs, err := p.contextSQL(ctx, pr)
+	c, err := p.txContextOf(ctx, pr)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (p *Pool) tx(ctx context.Context, pr tenancy.Principal, opts pgx.TxOptions,
 
 	b := &pgx.Batch{}
 	b.BeginTx(opts)
-	b.Queue(ctxSQL, ctxArgs...)
+	c.queue(b)
 	br := pc.Conn().SendBatch(ctx, b)
 	tx.tx = br.Tx()
 	if err := br.Close(); err != nil {
