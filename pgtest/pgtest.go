@@ -221,6 +221,33 @@ func (db *DB) ConnString(r Role) string {
 	return db.srv.roleConnString(db.roles[r], db.passwords[r], db.Name)
 }
 
+// ContextModeEnv is the environment variable that selects the tenant
+// context mode the test suites run in: unset (or "set-config") for
+// tenantdb's default, "set-local" for tenantdb.ContextSetLocal.
+const ContextModeEnv = "TENANCY_CONTEXT_MODE"
+
+// ContextMode returns the value of [ContextModeEnv], for
+// tenantdb.ParseContextMode: the one place the test suites read it, so
+// that TENANCY_CONTEXT_MODE=set-local go test ./... runs them in the SET
+// LOCAL mode. In that mode [DB.Pool] of App uses pgx's exec mode, which
+// tenantdb needs there; [DB.ConnString] and [DB.Conn] keep pgx's default.
+func ContextMode() string { return os.Getenv(ContextModeEnv) }
+
+// SetLocalExecMode sets pc's exec mode to pgx's exec mode when the suite
+// runs in the SET LOCAL context mode ([ContextMode]) and pc uses one of
+// pgx's caching modes, which tenantdb refuses there. It is for tests that
+// build a pool for tenantdb from [DB.ConnString] themselves.
+func SetLocalExecMode(pc *pgxpool.Config) {
+	if ContextMode() != "set-local" {
+		return
+	}
+	switch pc.ConnConfig.DefaultQueryExecMode {
+	case pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol:
+	default:
+		pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	}
+}
+
 // Conn connects to this database as r. The connection is closed when the
 // test ends; failure to connect fails the test.
 func (db *DB) Conn(t testing.TB, r Role) *pgx.Conn {
@@ -241,7 +268,14 @@ func (db *DB) Pool(t testing.TB, r Role) *pgxpool.Pool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pool, err := pgxpool.New(ctx, db.ConnString(r))
+	pc, err := pgxpool.ParseConfig(db.ConnString(r))
+	if err != nil {
+		t.Fatalf("pgtest: pool as %s: %v", r, err)
+	}
+	if r == App {
+		SetLocalExecMode(pc)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		t.Fatalf("pgtest: pool as %s: %v", r, err)
 	}

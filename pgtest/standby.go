@@ -87,7 +87,15 @@ func (s *Standby) Pool(t testing.TB, r Role) *pgxpool.Pool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pool, err := pgxpool.New(ctx, s.ConnString(r))
+	pc, err := pgxpool.ParseConfig(s.ConnString(r))
+	if err != nil {
+		t.Fatalf("pgtest: standby pool as %s: %v", r, err)
+	}
+	// A standby's pools are for tenantdb's replicas: in the SET LOCAL
+	// context mode, every role's in pgx's exec mode, so that tenantdb's
+	// checks of the role, not of the exec mode, answer.
+	SetLocalExecMode(pc)
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		t.Fatalf("pgtest: standby pool as %s: %v", r, err)
 	}

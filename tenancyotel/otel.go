@@ -169,6 +169,10 @@ func (t *Tracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQ
 // batchState is what a batch's span needs between its queries.
 type batchState struct {
 	last time.Time // when the batch started, or its last result came
+	// The context's time so far: tenantdb's SET LOCAL mode sets it with
+	// several statements in a row, recorded as one.
+	context   time.Duration
+	inContext bool
 }
 
 type batchKey struct{}
@@ -202,7 +206,10 @@ func (t *Tracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, data pgx.Trac
 	now := time.Now()
 	if st != nil {
 		if tenantdb.IsContextSQL(data.SQL) {
-			t.contextDuration.Record(ctx, now.Sub(st.last).Seconds())
+			st.context += now.Sub(st.last)
+			st.inContext = true
+		} else {
+			t.endContext(ctx, st)
 		}
 		st.last = now
 	}
@@ -211,8 +218,20 @@ func (t *Tracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, data pgx.Trac
 	}
 }
 
+// endContext records the time of the context's statements that came
+// last, if any.
+func (t *Tracer) endContext(ctx context.Context, st *batchState) {
+	if st.inContext {
+		t.contextDuration.Record(ctx, st.context.Seconds())
+		st.context, st.inContext = 0, false
+	}
+}
+
 // TraceBatchEnd ends the batch's span.
 func (t *Tracer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchEndData) {
+	if st, _ := ctx.Value(batchKey{}).(*batchState); st != nil {
+		t.endContext(ctx, st)
+	}
 	span := trace.SpanFromContext(ctx)
 	fail(span, data.Err)
 	span.End()

@@ -64,6 +64,7 @@ func setup(t *testing.T, tenantAttr bool) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pgtest.SetLocalExecMode(pcfg)
 	if pcfg.ConnConfig.Tracer, err = tenancyotel.NewTracer(tel); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,13 @@ func setup(t *testing.T, tenantAttr bool) *fixture {
 	if guard, err = tenancyotel.Guard(guard, tel); err != nil {
 		t.Fatal(err)
 	}
-	pool, err := tenantdb.New(context.Background(), raw, tenantdb.Config{Model: model, Guard: guard, Sources: []tenancy.Source{tenancytest.Source()}})
+	// In the suite's context mode (TENANCY_CONTEXT_MODE): in the SET LOCAL
+	// mode the context is several statements, its time one sample.
+	mode, err := tenantdb.ParseContextMode(pgtest.ContextMode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := tenantdb.New(context.Background(), raw, tenantdb.Config{Model: model, Guard: guard, Sources: []tenancy.Source{tenancytest.Source()}, ContextMode: mode})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func TestEraseKeyTypes(t *testing.T) {
 				t.Fatal(err)
 			}
 			p, err := tenantdb.New(ctx, db.Pool(t, pgtest.App), tenantdb.Config{Model: m, Sources: []tenancy.Source{tenancytest.Source()},
-				System: db.Pool(t, pgtest.Platform), OnSystem: audit.OnSystem})
+				System: db.Pool(t, pgtest.Platform), OnSystem: audit.OnSystem, ContextMode: contextMode})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -414,7 +414,12 @@ func eraseChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := pgxpool.New(ctx, os.Getenv(envEraseChild))
+	appCfg, err := pgxpool.ParseConfig(os.Getenv(envEraseChild))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgtest.SetLocalExecMode(appCfg)
+	app, err := pgxpool.NewWithConfig(ctx, appCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +427,7 @@ func eraseChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := tenantdb.New(ctx, app, tenantdb.Config{Model: m, Sources: []tenancy.Source{tenancytest.Source()}, System: platform, OnSystem: audit.OnSystem})
+	p, err := tenantdb.New(ctx, app, tenantdb.Config{Model: m, Sources: []tenancy.Source{tenancytest.Source()}, System: platform, OnSystem: audit.OnSystem, ContextMode: contextMode})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,7 +131,7 @@ func pool(t testing.TB, db *pgtest.DB, m *rls.Model) *tenantdb.Pool {
 	t.Helper()
 	p, err := tenantdb.New(context.Background(), db.Pool(t, pgtest.App), tenantdb.Config{
 		Model: m, Sources: []tenancy.Source{tenancytest.Source()},
-		System: db.Pool(t, pgtest.Platform), OnSystem: audit.OnSystem,
+		System: db.Pool(t, pgtest.Platform), OnSystem: audit.OnSystem, ContextMode: contextMode,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -266,3 +266,13 @@ func importer(t testing.TB, db *pgtest.DB) *pgx.Conn {
 	})
 	return conn
 }
+
+// contextMode is the tenant context mode the suite runs in:
+// pgtest.ContextMode, from TENANCY_CONTEXT_MODE.
+var contextMode = func() tenantdb.ContextMode {
+	m, err := tenantdb.ParseContextMode(pgtest.ContextMode())
+	if err != nil {
+		panic(err)
+	}
+	return m
+}()

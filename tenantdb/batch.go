@@ -31,7 +31,7 @@ func (p *Pool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	if err != nil {
 		return errBatchResults{err}
 	}
-	ctxSQL, ctxArgs, err := p.contextSQL(ctx, pr)
+	c, err := p.txContextOf(ctx, pr)
 	if err != nil {
 		return errBatchResults{err}
 	}
@@ -56,17 +56,25 @@ func (p *Pool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 		return errBatchResults{err}
 	}
 	// One batch is one implicit transaction (one Sync): the context is
-	// local to it, and a failure anywhere rolls all of it back.
-	full := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(b.QueuedQueries)+1)}
-	full.Queue(ctxSQL, ctxArgs...)
+	// local to it, and a failure anywhere rolls all of it back. In the SET
+	// LOCAL mode BEGIN and COMMIT make the transaction explicit.
+	full := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(b.QueuedQueries)+len(c.local)+3)}
+	begun := c.local != nil
+	if begun {
+		full.Queue("begin")
+	}
+	c.queue(full)
 	for _, q := range b.QueuedQueries {
 		if fn := q.Fn; fn != nil {
 			q.Fn = func(br pgx.BatchResults) error { return fn(hiddenBatch{br}) }
 		}
 		full.QueuedQueries = append(full.QueuedQueries, q)
 	}
+	if begun {
+		full.Queue("commit")
+	}
 	br := conn.Conn().SendBatch(ctx, full)
-	if _, err := br.Exec(); err != nil {
+	if err := c.read(br, begun); err != nil {
 		br.Close()
 		err = p.contextErr(ctx, conn.pc, err)
 		conn.Release()

@@ -49,7 +49,7 @@ func benchKeyType(b *testing.B, kc keyCase) {
 	db.Exec(b, pgtest.Admin, `analyze public.tasks`)
 
 	pool, _ := appPool(b, db, 1, "")
-	p, err := tenantdb.New(ctx, pool, tenantdb.Config{Model: model, Sources: []tenancy.Source{tenancytest.Source()}})
+	p, err := tenantdb.New(ctx, pool, tenantdb.Config{Model: model, Sources: []tenancy.Source{tenancytest.Source()}, ContextMode: contextMode})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -83,6 +83,14 @@ type Config struct {
 	// ([Replicas]). The zero Replicas sends everything to pool.
 	Replicas Replicas
 
+	// ContextMode is how each transaction's tenant context is set: the
+	// default [ContextSetConfig] (one set_config statement), or
+	// [ContextSetLocal] (SET LOCAL statements in an explicit transaction,
+	// which Citus propagates to its workers; it needs pgx's exec or
+	// simple_protocol mode on the pool). The guard, the role and schema
+	// checks and every entry point are the same in both.
+	ContextMode ContextMode
+
 	// RollbackTimeout bounds the ROLLBACK sent after a failure, a panic or
 	// a cancelled context. Default 5s; past it the connection is closed,
 	// which rolls back too.

@@ -148,7 +148,7 @@ func (e *TenantEraser) System(ctx context.Context, fn func(ctx context.Context, 
 			panic(r)
 		}
 	}()
-	if _, err := ptx.Exec(ctx, setContextSQL, e.pr.Tenant.String(), e.principal); err != nil {
+	if err := p.setSystemContext(ctx, ptx, e.pr.Tenant.String(), e.principal); err != nil {
 		p.rollback(ctx, ptx)
 		return fmt.Errorf("tenantdb: system context: %w", err)
 	}

@@ -18,7 +18,7 @@ import (
 func TestDefaultGuard(t *testing.T) {
 	db := schema(t)
 	pool, rt := appPool(t, db, 1, "")
-	p, err := tenantdb.New(context.Background(), pool, tenantdb.Config{Model: testModel(t, db), Sources: []tenancy.Source{tenancytest.Source()}})
+	p, err := tenantdb.New(context.Background(), pool, tenantdb.Config{Model: testModel(t, db), Sources: []tenancy.Source{tenancytest.Source()}, ContextMode: contextMode})
 	if err != nil {
 		t.Fatal(err)
 	}

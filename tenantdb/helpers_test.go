@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 
@@ -132,6 +133,9 @@ func appPool(t testing.TB, db *pgtest.DB, maxConns int32, extra string) (*pgxpoo
 		t.Fatal(err)
 	}
 	cfg.MaxConns = maxConns
+	if !strings.Contains(extra, "default_query_exec_mode") {
+		pgtest.SetLocalExecMode(cfg) // extra's mode, when it has one, wins
+	}
 	rt := &roundTrips{}
 	dialer := &net.Dialer{}
 	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -149,8 +153,31 @@ func appPool(t testing.TB, db *pgtest.DB, maxConns int32, extra string) (*pgxpoo
 	return pool, rt
 }
 
+// contextMode is the context mode the suite runs in: pgtest.ContextMode,
+// from TENANCY_CONTEXT_MODE. newPool and the tests that build a Pool
+// themselves set it.
+var contextMode = func() tenantdb.ContextMode {
+	m, err := tenantdb.ParseContextMode(pgtest.ContextMode())
+	if err != nil {
+		panic(err)
+	}
+	return m
+}()
+
+// execModes are the pgx exec modes the suite's context mode runs in, pgx's
+// default first: ContextSetLocal needs exec or simple_protocol.
+func execModes() []string {
+	if contextMode == tenantdb.ContextSetLocal {
+		return []string{"exec", "simple_protocol"}
+	}
+	return []string{"cache_statement", "exec"}
+}
+
+// newPool builds a Pool over pool in the suite's context mode, with cfg's
+// other choices (allowAll and tenancytest's source when unset).
 func newPool(t testing.TB, pool *pgxpool.Pool, cfg tenantdb.Config) *tenantdb.Pool {
 	t.Helper()
+	cfg.ContextMode = contextMode
 	if cfg.Guard == nil {
 		cfg.Guard = allowAll{}
 	}

@@ -36,6 +36,7 @@ type Pool struct {
 	shares          shares
 	observe         func(Event) // nil: nothing is measured
 	replicas        *replicaSet // Config.Replicas; nil: none
+	contextMode     ContextMode
 }
 
 // Querier is what store code needs: [Pool] (each call its own
@@ -80,6 +81,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Pool, error) {
 	if cfg.System != nil && cfg.OnSystem == nil {
 		return nil, fmt.Errorf("%w: a System pool needs an OnSystem hook, so that tenant-less work is recorded", ErrInvalidConfig)
 	}
+	if err := checkContextMode(cfg.ContextMode, pool.Config().ConnConfig.DefaultQueryExecMode); err != nil {
+		return nil, err
+	}
 	if err := checkStartup(ctx, pool, cfg); err != nil {
 		return nil, err
 	}
@@ -102,6 +106,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Pool, error) {
 		share:           cfg.Share,
 		shareFor:        cfg.ShareFor,
 		observe:         cfg.Observe,
+		contextMode:     cfg.ContextMode,
 	}
 	p.shares.observe = cfg.Observe
 	rs, err := newReplicas(ctx, pool, cfg)
@@ -239,22 +244,22 @@ func contextArgs(p tenancy.Principal) ([]any, error) {
 // prepare checks ctx's principal and the statement, in that order, before
 // anything touches the network, and returns the batch to send: the context
 // statement and the statement.
-func (p *Pool) prepare(ctx context.Context, sql string, args []any) (*pgx.Batch, tenancy.ID, error) {
+func (p *Pool) prepare(ctx context.Context, sql string, args []any) (stmtBatch, tenancy.ID, error) {
 	pr, err := p.require(ctx)
 	if err != nil {
-		return nil, tenancy.ID{}, err
+		return stmtBatch{}, tenancy.ID{}, err
 	}
-	ctxSQL, ctxArgs, err := p.contextSQL(ctx, pr)
+	c, err := p.txContextOf(ctx, pr)
 	if err != nil {
-		return nil, tenancy.ID{}, err
+		return stmtBatch{}, tenancy.ID{}, err
 	}
 	if args, err = ReadArgs(args); err != nil {
-		return nil, tenancy.ID{}, err
+		return stmtBatch{}, tenancy.ID{}, err
 	}
 	if err := p.check(sql, args, pr.Tenant); err != nil {
-		return nil, tenancy.ID{}, err
+		return stmtBatch{}, tenancy.ID{}, err
 	}
-	return batchOf(ctxSQL, ctxArgs, sql, args), pr.Tenant, nil
+	return batchOf(c, sql, args), pr.Tenant, nil
 }
 
 // require returns the principal in ctx when it has a tenant, came from
@@ -313,14 +318,14 @@ func (p *Pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 
 // exec sends batch (the context statement, then one statement) and returns
 // the statement's tag.
-func (p *Pool) exec(ctx context.Context, tenant tenancy.ID, batch *pgx.Batch) (pgconn.CommandTag, error) {
+func (p *Pool) exec(ctx context.Context, tenant tenancy.ID, batch stmtBatch) (pgconn.CommandTag, error) {
 	conn, err := p.acquire(ctx, tenant, EventStatement, 1)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
 	defer conn.Release()
-	br := conn.Conn().SendBatch(ctx, batch)
-	if _, err := br.Exec(); err != nil {
+	br := conn.Conn().SendBatch(ctx, batch.b)
+	if err := batch.c.read(br, batch.begun); err != nil {
 		br.Close()
 		return pgconn.CommandTag{}, p.contextErr(ctx, conn.pc, err)
 	}
@@ -346,13 +351,13 @@ func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 
 // query sends batch (the context statement, then one query) and returns
 // the query's rows, which release the connection when closed.
-func (p *Pool) query(ctx context.Context, tenant tenancy.ID, batch *pgx.Batch) (pgx.Rows, error) {
+func (p *Pool) query(ctx context.Context, tenant tenancy.ID, batch stmtBatch) (pgx.Rows, error) {
 	conn, err := p.acquire(ctx, tenant, EventStatement, 1)
 	if err != nil {
 		return nil, err
 	}
-	br := conn.Conn().SendBatch(ctx, batch)
-	if _, err := br.Exec(); err != nil {
+	br := conn.Conn().SendBatch(ctx, batch.b)
+	if err := batch.c.read(br, batch.begun); err != nil {
 		br.Close()
 		err = p.contextErr(ctx, conn.pc, err)
 		conn.Release()
@@ -372,15 +377,6 @@ func (p *Pool) query(ctx context.Context, tenant tenancy.ID, batch *pgx.Batch) (
 func (p *Pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	rows, err := p.Query(ctx, sql, args...)
 	return &row{rows: rows, err: err}
-}
-
-// batchOf queues the context statement and the statement, whose args
-// readArgs has read.
-func batchOf(ctxSQL string, ctxArgs []any, sql string, args []any) *pgx.Batch {
-	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, 2)}
-	b.Queue(ctxSQL, ctxArgs...)
-	b.Queue(sql, args...)
-	return b
 }
 
 // batchRows closes the batch and releases the connection when the rows

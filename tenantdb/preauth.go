@@ -44,19 +44,21 @@ func (p *Pool) PreAuth() *PreAuth { return &PreAuth{pool: p} }
 var preAuthContextArgs = []any{"", ""}
 
 // statement checks function and args and returns the batch to send.
-func (a *PreAuth) statement(function string, args []any) (*pgx.Batch, error) {
+func (a *PreAuth) statement(function string, args []any) (stmtBatch, error) {
 	schema, name, ok := strings.Cut(function, ".")
 	if !ok || !a.pool.model.PreAuth(schema, name) {
-		return nil, fmt.Errorf("%w: %q (the model's are rls.Config.PreAuth, as \"schema.function\")", ErrNotPreAuth, function)
+		return stmtBatch{}, fmt.Errorf("%w: %q (the model's are rls.Config.PreAuth, as \"schema.function\")", ErrNotPreAuth, function)
 	}
 	if err := unsupportedArg(args); err != nil {
-		return nil, err
+		return stmtBatch{}, err
 	}
 	args, err := ReadArgs(args)
 	if err != nil {
-		return nil, err
+		return stmtBatch{}, err
 	}
-	return batchOf(setContextSQL, preAuthContextArgs, preAuthSQL(schema, name, len(args)), args), nil
+	// Pre-auth calls set no tenant and no principal, in either context
+	// mode: the statement is the session check, with empty values.
+	return batchOf(txContext{sql: setContextSQL, args: preAuthContextArgs}, preAuthSQL(schema, name, len(args)), args), nil
 }
 
 // preAuthSQL returns the call of schema.name with n parameters.

@@ -109,7 +109,7 @@ func (p *Pool) ReadTenant(ctx context.Context, tenant tenancy.ID, reason string,
 		if _, err := stx.Exec(ctx, "set transaction snapshot '"+snap+"'"); err != nil {
 			return fmt.Errorf("tenantdb: sharing the snapshot: %w", err)
 		}
-		if _, err := stx.Exec(ctx, setContextSQL, tenant.String(), principal); err != nil {
+		if err := p.setSystemContext(ctx, stx, tenant.String(), principal); err != nil {
 			return fmt.Errorf("tenantdb: system context: %w", err)
 		}
 		r := &TenantReader{app: tx, sys: stx, tenant: tenant}

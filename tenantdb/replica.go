@@ -142,6 +142,9 @@ func newReplicas(ctx context.Context, primary *pgxpool.Pool, cfg Config) (*repli
 		if pool == nil || pool == primary || slices.Index(rc.Pools, pool) != i {
 			return nil, fmt.Errorf("%w: Replicas.Pools[%d] is nil, the primary's pool, or given twice", ErrInvalidConfig, i)
 		}
+		if err := checkContextMode(cfg.ContextMode, pool.Config().ConnConfig.DefaultQueryExecMode); err != nil {
+			return nil, fmt.Errorf("tenantdb: replica %d: %w", i, err)
+		}
 		if err := checkStartup(ctx, pool, cfg); err != nil {
 			return nil, fmt.Errorf("tenantdb: replica %d: %w", i, err)
 		}
@@ -436,46 +439,55 @@ func (ro *ReadOnly) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	return ro.p.TxWith(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly}, fn)
 }
 
-// readOnlyBatch puts readOnlySQL before the statements of batch (the
-// context statement, then the statement).
-func readOnlyBatch(b *pgx.Batch) *pgx.Batch {
-	out := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(b.QueuedQueries)+1)}
+// readOnlyBatch puts readOnlySQL just before the statement of batch,
+// after the context (and, in the SET LOCAL mode, after BEGIN), so that
+// it holds for the statement's transaction in either mode.
+func readOnlyBatch(b stmtBatch) stmtBatch {
+	qs := b.b.QueuedQueries
+	at := len(qs) - 1 // the statement
+	if b.begun {
+		at-- // COMMIT follows the statement
+	}
+	out := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(qs)+1)}
+	out.QueuedQueries = append(out.QueuedQueries, qs[:at]...)
 	out.Queue(readOnlySQL)
-	out.QueuedQueries = append(out.QueuedQueries, b.QueuedQueries...)
-	return out
+	out.QueuedQueries = append(out.QueuedQueries, qs[at:]...)
+	return stmtBatch{b: out, c: b.c, begun: b.begun}
 }
 
 // cloneBatch copies the statements of b, for sending them again on
 // another connection.
-func cloneBatch(b *pgx.Batch) *pgx.Batch {
-	out := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(b.QueuedQueries))}
-	for _, q := range b.QueuedQueries {
+func cloneBatch(b stmtBatch) stmtBatch {
+	out := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(b.b.QueuedQueries))}
+	for _, q := range b.b.QueuedQueries {
 		out.Queue(q.SQL, q.Arguments...)
 	}
-	return out
+	return stmtBatch{b: out, c: b.c, begun: b.begun}
 }
 
 // sendSetup acquires a connection of r (the primary for nil), sends batch
-// and reads the results of all its statements but the last: the
-// read-only setting and the context.
-func (p *Pool) sendSetup(ctx context.Context, r *replica, tenant tenancy.ID, batch *pgx.Batch) (lease, pgx.BatchResults, error) {
+// and reads the results of what comes before the statement: BEGIN in the
+// SET LOCAL mode, the context, the read-only setting.
+func (p *Pool) sendSetup(ctx context.Context, r *replica, tenant tenancy.ID, batch stmtBatch) (lease, pgx.BatchResults, error) {
 	conn, err := p.acquireOn(ctx, r, tenant, EventStatement, 1)
 	if err != nil {
 		return lease{}, nil, err
 	}
-	br := conn.Conn().SendBatch(ctx, batch)
-	for range len(batch.QueuedQueries) - 1 {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			err = p.contextErr(ctx, conn.pc, err)
-			conn.Release()
-			return lease{}, nil, err
-		}
+	br := conn.Conn().SendBatch(ctx, batch.b)
+	err = batch.c.read(br, batch.begun)
+	if err == nil {
+		_, err = br.Exec() // the read-only setting
+	}
+	if err != nil {
+		br.Close()
+		err = p.contextErr(ctx, conn.pc, err)
+		conn.Release()
+		return lease{}, nil, err
 	}
 	return conn, br, nil
 }
 
-func (p *Pool) readQuery(ctx context.Context, r *replica, tenant tenancy.ID, batch *pgx.Batch) (pgx.Rows, error) {
+func (p *Pool) readQuery(ctx context.Context, r *replica, tenant tenancy.ID, batch stmtBatch) (pgx.Rows, error) {
 	conn, br, err := p.sendSetup(ctx, r, tenant, batch)
 	if err != nil {
 		return nil, err
@@ -489,7 +501,7 @@ func (p *Pool) readQuery(ctx context.Context, r *replica, tenant tenancy.ID, bat
 	return &batchRows{rows: rows, br: br, conn: conn}, nil
 }
 
-func (p *Pool) readExec(ctx context.Context, r *replica, tenant tenancy.ID, batch *pgx.Batch) (pgconn.CommandTag, error) {
+func (p *Pool) readExec(ctx context.Context, r *replica, tenant tenancy.ID, batch stmtBatch) (pgconn.CommandTag, error) {
 	conn, br, err := p.sendSetup(ctx, r, tenant, batch)
 	if err != nil {
 		return pgconn.CommandTag{}, err

@@ -66,6 +66,7 @@ func newReplicaFixture(t *testing.T, cfg tenantdb.Config) *replicaFixture {
 	f := &replicaFixture{db: db, standby: db.Standby(t), served: &served{}}
 	cfg.Model = testModel(t, db)
 	cfg.Sources = []tenancy.Source{tenancytest.Source()}
+	cfg.ContextMode = contextMode
 	cfg.Observe = f.served.observe
 	cfg.Replicas.Pools = []*pgxpool.Pool{f.standby.Pool(t, pgtest.App)}
 	if cfg.Replicas.MaxLag == 0 {
@@ -176,6 +177,7 @@ func newReplicaPool(t *testing.T, f *replicaFixture, cfg tenantdb.Config) *tenan
 	t.Helper()
 	cfg.Model = f.pool.Model()
 	cfg.Sources = []tenancy.Source{tenancytest.Source()}
+	cfg.ContextMode = contextMode
 	cfg.Replicas = tenantdb.Replicas{Pools: []*pgxpool.Pool{f.standby.Pool(t, pgtest.App)}, MaxLag: time.Minute}
 	p, err := tenantdb.New(context.Background(), f.db.Pool(t, pgtest.App), cfg)
 	if err != nil {
@@ -206,7 +208,7 @@ func TestReplicaStartupChecks(t *testing.T) {
 		{"interval past MaxLag", tenantdb.Replicas{Pools: []*pgxpool.Pool{standby.Pool(t, pgtest.App)}, MaxLag: time.Second, CheckInterval: time.Second}, tenantdb.ErrInvalidConfig},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := tenantdb.New(context.Background(), primary, tenantdb.Config{Model: model, Replicas: tc.replicas})
+			p, err := tenantdb.New(context.Background(), primary, tenantdb.Config{Model: model, ContextMode: contextMode, Replicas: tc.replicas})
 			if err == nil {
 				p.Close()
 			}
@@ -216,7 +218,7 @@ func TestReplicaStartupChecks(t *testing.T) {
 		})
 	}
 	// The same standby as the app role passes.
-	p, err := tenantdb.New(context.Background(), primary, tenantdb.Config{Model: model,
+	p, err := tenantdb.New(context.Background(), primary, tenantdb.Config{Model: model, ContextMode: contextMode,
 		Replicas: tenantdb.Replicas{Pools: []*pgxpool.Pool{standby.Pool(t, pgtest.App)}, MaxLag: time.Minute}})
 	if err != nil {
 		t.Fatalf("New with the standby as the app role: %v", err)

@@ -92,7 +92,7 @@ func TestRoleSelfCheck(t *testing.T) {
 // TestRoundTrips: the tenant context costs no round trip. A one-statement
 // call is one round trip; a Tx is BEGIN+context, the statements, COMMIT.
 func TestRoundTrips(t *testing.T) {
-	for _, mode := range []string{"cache_statement", "exec"} {
+	for _, mode := range execModes() {
 		t.Run(mode, func(t *testing.T) {
 			db := schema(t)
 			pool, rt := appPool(t, db, 1, " default_query_exec_mode="+mode)

@@ -207,6 +207,7 @@ func (l lease) Conn() *pgx.Conn { return l.pc.Conn() }
 // Release returns the connection to the pool, then the tenant's share,
 // and reports the work.
 func (l lease) Release() {
+	l.settle()
 	l.pc.Release()
 	if l.shared {
 		l.p.shares.release(l.tenant)

@@ -141,7 +141,7 @@ func TestStartupCheck(t *testing.T) {
 			if tt.prove != nil {
 				tt.prove(t, db)
 			}
-			cfg := tenantdb.Config{Model: m, Guard: allowAll{}}
+			cfg := tenantdb.Config{Model: m, Guard: allowAll{}, ContextMode: contextMode}
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
 			}

@@ -70,7 +70,7 @@ func (p *Pool) System(ctx context.Context, reason string, fn func(tx *SystemTx) 
 		p.rollback(ctx, ptx)
 		return err
 	}
-	if _, err := ptx.Exec(ctx, "select set_config('"+rls.SettingPrincipal+"', $1, true)", principal); err != nil {
+	if err := p.setSystemContext(ctx, ptx, "", principal); err != nil {
 		return fail(fmt.Errorf("tenantdb: system context: %w", err))
 	}
 	if err := p.onSystem(ctx, ptx, use); err != nil {

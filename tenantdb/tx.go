@@ -112,7 +112,7 @@ func (p *Pool) tx(ctx context.Context, pr tenancy.Principal, opts pgx.TxOptions,
 
 // txOn is tx on replica r, or on the primary for nil.
 func (p *Pool) txOn(ctx context.Context, r *replica, pr tenancy.Principal, opts pgx.TxOptions, record func(pgx.Tx) error, fn func(context.Context, *Tx) error) error {
-	ctxSQL, ctxArgs, err := p.contextSQL(ctx, pr)
+	c, err := p.txContextOf(ctx, pr)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (p *Pool) txOn(ctx context.Context, r *replica, pr tenancy.Principal, opts 
 
 	b := &pgx.Batch{}
 	b.BeginTx(opts)
-	b.Queue(ctxSQL, ctxArgs...)
+	c.queue(b)
 	br := pc.Conn().SendBatch(ctx, b)
 	tx.tx = br.Tx()
 	if err := br.Close(); err != nil {

@@ -159,6 +159,7 @@ func (f *fixture) appPool(t testing.TB, maxConns int32, sources ...tenancy.Sourc
 		t.Fatal(err)
 	}
 	cfg.MaxConns = maxConns
+	pgtest.SetLocalExecMode(cfg)
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +168,7 @@ func (f *fixture) appPool(t testing.TB, maxConns int32, sources ...tenancy.Sourc
 	if sources == nil {
 		sources = []tenancy.Source{tenancytest.Source(), tenantriver.Source()}
 	}
-	p, err := tenantdb.New(context.Background(), pool, tenantdb.Config{Model: f.model, Sources: sources})
+	p, err := tenantdb.New(context.Background(), pool, tenantdb.Config{Model: f.model, Sources: sources, ContextMode: contextMode})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,3 +341,13 @@ type fataler interface {
 	Helper()
 	Fatalf(format string, args ...any)
 }
+
+// contextMode is the tenant context mode the suite runs in:
+// pgtest.ContextMode, from TENANCY_CONTEXT_MODE.
+var contextMode = func() tenantdb.ContextMode {
+	m, err := tenantdb.ParseContextMode(pgtest.ContextMode())
+	if err != nil {
+		panic(err)
+	}
+	return m
+}()

@@ -558,7 +558,7 @@ func TestInsertInTenant(t *testing.T) {
 	pool := f.db.Pool(t, pgtest.App)
 	recorded := 0
 	db, err := tenantdb.New(ctx, pool, tenantdb.Config{
-		Model: f.model, Sources: []tenancy.Source{tenantriver.Source()},
+		Model: f.model, Sources: []tenancy.Source{tenantriver.Source()}, ContextMode: contextMode,
 		OnSystem: func(context.Context, pgx.Tx, tenantdb.SystemUse) error { recorded++; return nil },
 	})
 	if err != nil {

@@ -98,11 +98,16 @@ func runChild() int {
 	if err != nil {
 		return fail(err)
 	}
-	appPool, err := pgxpool.New(ctx, os.Getenv(childAppDSN))
+	appCfg, err := pgxpool.ParseConfig(os.Getenv(childAppDSN))
 	if err != nil {
 		return fail(err)
 	}
-	db, err := tenantdb.New(ctx, appPool, tenantdb.Config{Model: model, Sources: []tenancy.Source{tenantriver.Source()}})
+	pgtest.SetLocalExecMode(appCfg)
+	appPool, err := pgxpool.NewWithConfig(ctx, appCfg)
+	if err != nil {
+		return fail(err)
+	}
+	db, err := tenantdb.New(ctx, appPool, tenantdb.Config{Model: model, Sources: []tenancy.Source{tenantriver.Source()}, ContextMode: contextMode})
 	if err != nil {
 		return fail(err)
 	}

@@ -20,7 +20,8 @@
 // migration is pending (the first start, or the upgrade that hands the
 // audit log to its owner). DB_MAX_CONNS caps the app
 // role's connection pool and REQUEST_TIMEOUT bounds each request (default
-// 15s); a request that cannot get a connection or finish its queries in
+// 15s); DB_CONTEXT_MODE=set-local sets each transaction's clinic context
+// with SET LOCAL, as Citus needs (app.Config.ContextMode); a request that cannot get a connection or finish its queries in
 // time answers 503 with Retry-After.
 //
 // OIDC_ISSUER and OIDC_AUDIENCE (both or neither) make the API accept the

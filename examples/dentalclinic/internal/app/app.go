@@ -90,6 +90,15 @@ type Config struct {
 	// past the Wait answers 503 "busy" with Retry-After, while the other
 	// clinics' requests find connections. The zero Share is no limit.
 	ClinicShare tenantdb.Share
+	// ContextMode is how tenantdb sets each transaction's clinic context
+	// (tenantdb.Config.ContextMode): tenantdb.ContextSetLocal sends SET
+	// LOCAL statements, which Citus propagates to its workers. When it is
+	// zero, Run reads DB_CONTEXT_MODE ("set-config", the default, or
+	// "set-local"), so that main and the app's test suites select it the
+	// same way. In the SET LOCAL mode the app role's pool uses pgx's exec
+	// mode (tenantdb needs exec or simple_protocol there), unless
+	// DatabaseURL chose simple_protocol.
+	ContextMode tenantdb.ContextMode
 	// RequestTimeout bounds every API request, the wait for a database
 	// connection and each statement included (REQUEST_TIMEOUT in main).
 	// Zero means 15s.
@@ -257,6 +266,15 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.MaxConns > 0 {
 		appPoolCfg.MaxConns = cfg.MaxConns
 	}
+	contextMode := cfg.ContextMode
+	if contextMode == tenantdb.ContextSetConfig {
+		if contextMode, err = tenantdb.ParseContextMode(os.Getenv("DB_CONTEXT_MODE")); err != nil {
+			return fmt.Errorf("DB_CONTEXT_MODE: %w", err)
+		}
+	}
+	if contextMode == tenantdb.ContextSetLocal && appPoolCfg.ConnConfig.DefaultQueryExecMode != pgx.QueryExecModeSimpleProtocol {
+		appPoolCfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	}
 	platformPool, err := pgxpool.New(ctx, conns.platform)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
@@ -285,7 +303,7 @@ func Run(ctx context.Context, cfg Config) error {
 	db, err := tenantdb.OpenConfig(ctx, appPoolCfg, tenantdb.Config{
 		Observe: clinicLoad.Observe,
 		Model:   model, Sources: []tenancy.Source{jwtctx.Source(), tenantriver.Source()}, System: platformPool, OnSystem: audit.OnSystem,
-		Share: cfg.ClinicShare,
+		Share: cfg.ClinicShare, ContextMode: contextMode,
 	})
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
