@@ -4,6 +4,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -51,6 +52,12 @@ type Config struct {
 	// clinic suspended, then exported and erased in the background. Nil:
 	// the console cannot offboard (501).
 	Offboard Offboarder
+	// SignInAttempts is how many sign-in attempts (staff, portal and
+	// admin sign-in, and portal enrolment) one client address may make
+	// per email in a minute before the API answers 429 with Retry-After.
+	// Zero means 10; it may not be negative. Tests that sign in many
+	// times raise it; production keeps the default.
+	SignInAttempts int
 }
 
 // Offboarder offboards a clinic (the app's offboarder).
@@ -101,10 +108,13 @@ func New(cfg Config) (*Server, error) {
 		sessionTTL: cfg.SessionTTL,
 		timeout:    cfg.RequestTimeout,
 		now:        cfg.Now,
-		limiter:    newLimiter(10, time.Minute),
+		limiter:    newLimiter(cmp.Or(cfg.SignInAttempts, 10), time.Minute),
 		router:     mux.NewRouter(),
 		receiptKey: cfg.ReceiptKey,
 		offboard:   cfg.Offboard,
+	}
+	if cfg.SignInAttempts < 0 {
+		return nil, errors.New("api: SignInAttempts may not be negative")
 	}
 	if len(s.receiptKey) != ed25519.PrivateKeySize {
 		return nil, errors.New("api: ReceiptKey must be the Ed25519 audit signing key")

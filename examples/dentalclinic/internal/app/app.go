@@ -127,6 +127,11 @@ type Config struct {
 	// access tokens the API accepts for clinic staff, beside the app's
 	// own sign-in (OIDC_ISSUER and OIDC_AUDIENCE in main).
 	IdentityProvider *IdentityProvider
+
+	// SignInAttempts is api.Config.SignInAttempts: sign-in attempts per
+	// client address and email in a minute. Zero means the API's default
+	// (10); tests raise it.
+	SignInAttempts int
 }
 
 // IdentityProvider is an external OpenID provider (Auth0, Keycloak,
@@ -188,8 +193,6 @@ const (
 	sessionMaxLifetime = 12 * time.Hour
 	revocationPoll     = 5 * time.Second
 )
-
-const embeddedDatabase = embedded.Database
 
 // Run runs the app until ctx is cancelled, then shuts down gracefully.
 func Run(ctx context.Context, cfg Config) error {
@@ -373,7 +376,7 @@ func Run(ctx context.Context, cfg Config) error {
 	apiHandler, err := api.New(api.Config{
 		Store: st, DB: db, Tokens: tokens, Revoker: revocations,
 		Impersonations: impersonations, Log: cfg.Log, Now: cfg.Now, RequestTimeout: cfg.RequestTimeout,
-		ReceiptKey: auditKey, Offboard: offboard,
+		ReceiptKey: auditKey, Offboard: offboard, SignInAttempts: cfg.SignInAttempts,
 	})
 	if err != nil {
 		return err
