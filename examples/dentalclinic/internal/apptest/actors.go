@@ -3,6 +3,7 @@ package apptest
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mydentalpractice/tenancy"
@@ -60,6 +61,20 @@ func (a *App) SignInPortal(t testing.TB, email, password string, clinic tenancy.
 	return out.Token
 }
 
+var (
+	hashOnce sync.Once
+	hashed   string
+	hashErr  error
+)
+
+// passwordHash is the argon2id hash of seed.Password, made once per test
+// binary: each hash costs tens of milliseconds of CPU, and every account
+// the harness makes has that password.
+func passwordHash() (string, error) {
+	hashOnce.Do(func() { hashed, hashErr = passwords.Hash(seed.Password) })
+	return hashed, hashErr
+}
+
 // Staff is a staff account made for a test, signed in.
 type Staff struct {
 	ID    tenancy.ID
@@ -73,7 +88,7 @@ type Staff struct {
 // staff the other tests of the package share.
 func (a *App) NewStaff(t testing.TB, c seed.Clinic, roles ...string) Staff {
 	t.Helper()
-	hash, err := passwords.Hash(seed.Password)
+	hash, err := passwordHash()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +105,7 @@ func (a *App) NewStaff(t testing.TB, c seed.Clinic, roles ...string) Staff {
 // Tests that need an account, not an enrolment, use it.
 func (a *App) NewPortalAccount(t testing.TB, clinic, patient tenancy.ID) string {
 	t.Helper()
-	hash, err := passwords.Hash(seed.Password)
+	hash, err := passwordHash()
 	if err != nil {
 		t.Fatal(err)
 	}
