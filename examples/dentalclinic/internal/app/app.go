@@ -105,7 +105,8 @@ type Config struct {
 	RequestTimeout time.Duration
 
 	// SignInAttempts is how many sign-in (and portal enrolment) attempts
-	// one address may make for one email per minute. Zero means 10.
+	// one address may make for one email per minute (signin.Config.Attempts;
+	// tests raise it). Zero means 10; a negative number is refused.
 	SignInAttempts int
 
 	// Seed writes the demo data when the database has no clinic yet.
@@ -202,8 +203,6 @@ const (
 	sessionMaxLifetime = 12 * time.Hour
 	revocationPoll     = 5 * time.Second
 )
-
-const embeddedDatabase = embedded.Database
 
 // Run runs the app until ctx is cancelled, then shuts down gracefully.
 func Run(ctx context.Context, cfg Config) error {

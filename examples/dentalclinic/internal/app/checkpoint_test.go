@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/app"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/pgtest"
 )
@@ -21,12 +22,12 @@ import (
 // not verify; other staff are refused.
 func TestAuditReceipt(t *testing.T) {
 	a := startApp(t)
-	owner := a.login(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
+	owner := a.SignIn(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
 	// An audited action, so that the clinic's chain has an event.
-	if r := a.do(t, "POST", "/api/v1/patients", owner, map[string]any{"given_name": "Receipt", "family_name": "Subject"}); r.status != http.StatusCreated {
-		t.Fatalf("create: %d %s", r.status, r.body)
+	if r := a.Do(t, "POST", "/api/v1/patients", owner, map[string]any{"given_name": "Receipt", "family_name": "Subject"}); r.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
 	}
-	pubPEM, err := os.ReadFile(filepath.Join(a.dir, auditKeyFile+".pub"))
+	pubPEM, err := os.ReadFile(filepath.Join(a.Dir, app.AuditKeyFile+".pub"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,13 +35,13 @@ func TestAuditReceipt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := a.do(t, "GET", "/api/v1/audit/receipt", owner, nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("GET /audit/receipt: %d %s", r.status, r.body)
+	r := a.Do(t, "GET", "/api/v1/audit/receipt", owner, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET /audit/receipt: %d %s", r.Status, r.Body)
 	}
-	rc, err := audit.ParseReceipt(r.body)
+	rc, err := audit.ParseReceipt(r.Body)
 	if err != nil {
-		t.Fatalf("the receipt does not parse: %v\n%s", err, r.body)
+		t.Fatalf("the receipt does not parse: %v\n%s", err, r.Body)
 	}
 	if err := rc.Verify(pub); err != nil {
 		t.Errorf("the receipt does not verify with the app's key: %v", err)
@@ -51,7 +52,7 @@ func TestAuditReceipt(t *testing.T) {
 	// The receipt's head is an event of the owner's log (later requests
 	// may have added events since).
 	var found bool
-	for _, e := range a.auditLog(t, owner) {
+	for _, e := range auditLog(t, a, owner) {
 		if e.Seq == rc.Head.Seq {
 			found = true
 		}
@@ -64,9 +65,9 @@ func TestAuditReceipt(t *testing.T) {
 	if err := tampered.Verify(pub); !errors.Is(err, audit.ErrBadSignature) {
 		t.Errorf("a tampered receipt: %v, want ErrBadSignature", err)
 	}
-	dentist := a.login(t, seed.StaffEmail("dentist", riverside), tenancy.ID{})
-	if r := a.do(t, "GET", "/api/v1/audit/receipt", dentist, nil); r.status != http.StatusForbidden {
-		t.Errorf("dentist: %d %s, want 403", r.status, r.body)
+	dentist := a.SignIn(t, seed.StaffEmail("dentist", riverside), tenancy.ID{})
+	if r := a.Do(t, "GET", "/api/v1/audit/receipt", dentist, nil); r.Status != http.StatusForbidden {
+		t.Errorf("dentist: %d %s, want 403", r.Status, r.Body)
 	}
 }
 
@@ -76,7 +77,7 @@ func TestAuditReceipt(t *testing.T) {
 // key's public half and lists every clinic of the registry.
 func TestAuditCheckpointsAreWritten(t *testing.T) {
 	a := startApp(t)
-	keyPath := filepath.Join(a.dir, auditKeyFile)
+	keyPath := filepath.Join(a.Dir, app.AuditKeyFile)
 	fi, err := os.Stat(keyPath)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("audit signing key: %v, mode %v; want 0600", err, fi.Mode().Perm())
@@ -85,7 +86,7 @@ func TestAuditCheckpointsAreWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := audit.NewDirStore(filepath.Join(a.dir, checkpointDir))
+	store, err := audit.NewDirStore(filepath.Join(a.Dir, app.CheckpointDir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestAuditCheckpointsAreWritten(t *testing.T) {
 	// Every seeded clinic's chain was opened with the clinic, so the
 	// database verifies against the checkpoint: no clinic of the registry
 	// lacks a chain.
-	rep, err := audit.VerifyCheckpoint(context.Background(), a.db.Pool(t, pgtest.Platform), cp, key.Public().(ed25519.PublicKey), audit.Config{})
+	rep, err := audit.VerifyCheckpoint(context.Background(), a.DB.Pool(t, pgtest.Platform), cp, key.Public().(ed25519.PublicKey), audit.Config{})
 	if err != nil || len(rep.Problems) != 0 {
 		t.Errorf("VerifyCheckpoint: %v, problems %v", err, rep.Problems)
 	}

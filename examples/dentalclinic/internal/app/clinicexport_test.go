@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"archive/tar"
@@ -19,6 +19,8 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/app"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
@@ -35,32 +37,32 @@ import (
 // owner gets 404 for Riverside's export, as for a missing one; the
 // request, the export and the download are in Riverside's audit log.
 func TestClinicExport(t *testing.T) {
-	oa := startOwnApp(t, ownAppOptions{})
-	owner := oa.login(t, seed.StaffEmail("owner", riverside), riverside.ID)
-	hillOwner := oa.login(t, seed.StaffEmail("owner", hillcrest), hillcrest.ID)
-	desk := oa.login(t, seed.StaffEmail("frontdesk", riverside), riverside.ID)
-	hillPatients := oa.adminCount(t, `select count(*) from patients where clinic_id = $1`, hillcrest.ID)
+	oa := apptest.Start(t, apptest.Options{})
+	owner := oa.SignIn(t, seed.StaffEmail("owner", riverside), riverside.ID)
+	hillOwner := oa.SignIn(t, seed.StaffEmail("owner", hillcrest), hillcrest.ID)
+	desk := oa.SignIn(t, seed.StaffEmail("frontdesk", riverside), riverside.ID)
+	hillPatients := oa.SuperCount(t, `select count(*) from patients where clinic_id = $1`, hillcrest.ID)
 	if hillPatients == 0 {
 		t.Fatal("Hillcrest has no patients: the check below would pass vacuously")
 	}
 
-	if r := oa.do(t, "POST", "/api/v1/settings/exports", desk, nil); r.status != http.StatusForbidden || !isProblem(r) {
-		t.Errorf("the front desk asks for an export: %d %s", r.status, r.body)
+	if r := oa.Do(t, "POST", "/api/v1/settings/exports", desk, nil); r.Status != http.StatusForbidden || !r.IsProblem() {
+		t.Errorf("the front desk asks for an export: %d %s", r.Status, r.Body)
 	}
-	r := oa.do(t, "POST", "/api/v1/settings/exports", owner, nil)
-	if r.status != http.StatusAccepted {
-		t.Fatalf("request: %d %s", r.status, r.body)
+	r := oa.Do(t, "POST", "/api/v1/settings/exports", owner, nil)
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("request: %d %s", r.Status, r.Body)
 	}
 	var ex store.Export
-	r.json(t, &ex)
+	r.JSON(t, &ex)
 	if ex.Status != store.ExportPending {
 		t.Fatalf("request: %+v, want pending", ex)
 	}
-	again := oa.do(t, "POST", "/api/v1/settings/exports", owner, nil)
-	if wait, _ := strconv.Atoi(again.header.Get("Retry-After")); again.status != http.StatusTooManyRequests || !isProblem(again) || wait < 3000 {
-		t.Errorf("a second request within the hour: %d Retry-After %q %s", again.status, again.header.Get("Retry-After"), again.body)
+	again := oa.Do(t, "POST", "/api/v1/settings/exports", owner, nil)
+	if wait, _ := strconv.Atoi(again.Header.Get("Retry-After")); again.Status != http.StatusTooManyRequests || !again.IsProblem() || wait < 3000 {
+		t.Errorf("a second request within the hour: %d Retry-After %q %s", again.Status, again.Header.Get("Retry-After"), again.Body)
 	}
-	if n := oa.adminCount(t, `select count(*) from clinic_exports where clinic_id = $1`, riverside.ID); n != 1 {
+	if n := oa.SuperCount(t, `select count(*) from clinic_exports where clinic_id = $1`, riverside.ID); n != 1 {
 		t.Errorf("%d exports of Riverside, want 1: the refused request made one", n)
 	}
 
@@ -69,7 +71,7 @@ func TestClinicExport(t *testing.T) {
 	for ex.Status == store.ExportPending && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 		var list struct{ Items []store.Export }
-		oa.do(t, "GET", "/api/v1/settings/exports", owner, nil).json(t, &list)
+		oa.Do(t, "GET", "/api/v1/settings/exports", owner, nil).JSON(t, &list)
 		if len(list.Items) != 1 || list.Items[0].ID != ex.ID {
 			t.Fatalf("exports: %+v", list.Items)
 		}
@@ -80,19 +82,19 @@ func TestClinicExport(t *testing.T) {
 	}
 
 	archive := "/api/v1/settings/exports/" + ex.ID.String() + "/archive"
-	foreign := oa.do(t, "GET", archive, hillOwner, nil)
-	missing := oa.do(t, "GET", "/api/v1/settings/exports/"+tenancy.NewID().String()+"/archive", hillOwner, nil)
-	if foreign.status != http.StatusNotFound || foreign.status != missing.status || string(foreign.body) != string(missing.body) {
-		t.Errorf("Hillcrest's owner downloads Riverside's export: %d %s; a missing one: %d %s", foreign.status, foreign.body, missing.status, missing.body)
+	foreign := oa.Do(t, "GET", archive, hillOwner, nil)
+	missing := oa.Do(t, "GET", "/api/v1/settings/exports/"+tenancy.NewID().String()+"/archive", hillOwner, nil)
+	if foreign.Status != http.StatusNotFound || foreign.Status != missing.Status || string(foreign.Body) != string(missing.Body) {
+		t.Errorf("Hillcrest's owner downloads Riverside's export: %d %s; a missing one: %d %s", foreign.Status, foreign.Body, missing.Status, missing.Body)
 	}
-	if r := oa.do(t, "GET", archive, desk, nil); r.status != http.StatusForbidden {
-		t.Errorf("the front desk downloads: %d", r.status)
+	if r := oa.Do(t, "GET", archive, desk, nil); r.Status != http.StatusForbidden {
+		t.Errorf("the front desk downloads: %d", r.Status)
 	}
-	dl := oa.do(t, "GET", archive, owner, nil)
-	if dl.status != http.StatusOK || dl.header.Get("Content-Type") != "application/gzip" {
-		t.Fatalf("download: %d %s", dl.status, dl.header)
+	dl := oa.Do(t, "GET", archive, owner, nil)
+	if dl.Status != http.StatusOK || dl.Header.Get("Content-Type") != "application/gzip" {
+		t.Fatalf("download: %d %s", dl.Status, dl.Header)
 	}
-	dir := untar(t, dl.body)
+	dir := untar(t, dl.Body)
 
 	// The archive verifies (signed with the app's audit key), and holds
 	// Riverside's rows only.
@@ -100,7 +102,7 @@ func TestClinicExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pubPEM, err := os.ReadFile(filepath.Join(oa.dir, auditKeyFile+".pub"))
+	pubPEM, err := os.ReadFile(filepath.Join(oa.Dir, app.AuditKeyFile+".pub"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +124,7 @@ func TestClinicExport(t *testing.T) {
 		t.Error("the archive names Hillcrest")
 	}
 	var hillIDs []string
-	rows, err := oa.db.Conn(t, pgtest.Admin).Query(context.Background(), `select id::text from patients where clinic_id = $1`, hillcrest.ID)
+	rows, err := oa.DB.Conn(t, pgtest.Admin).Query(context.Background(), `select id::text from patients where clinic_id = $1`, hillcrest.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +161,7 @@ func TestClinicExport(t *testing.T) {
 		}
 		// The source as of the export: rows made since would differ, and
 		// none were (the test's own app).
-		if want := oa.adminCount(t, `select count(*) from `+table+` where clinic_id = $1`, riverside.ID); in != want || want == 0 {
+		if want := oa.SuperCount(t, `select count(*) from `+table+` where clinic_id = $1`, riverside.ID); in != want || want == 0 {
 			t.Errorf("%s: %d imported, %d in the source", table, in, want)
 		}
 	}
@@ -174,7 +176,7 @@ func TestClinicExport(t *testing.T) {
 			ResourceType string `json:"resource_type"`
 		} `json:"items"`
 	}
-	oa.do(t, "GET", "/api/v1/audit?limit=50", owner, nil).json(t, &log)
+	oa.Do(t, "GET", "/api/v1/audit?limit=50", owner, nil).JSON(t, &log)
 	seen := map[string]bool{}
 	for _, e := range log.Items {
 		seen[e.Action] = true
@@ -184,7 +186,7 @@ func TestClinicExport(t *testing.T) {
 			t.Errorf("the owner's audit log lacks %s: %+v", want, log.Items)
 		}
 	}
-	if n := oa.adminCount(t, `select count(*) from audit.events where tenant_id = $1 and reason like '%export '||$2||'%'`, riverside.ID, ex.ID.String()); n != 1 {
+	if n := oa.SuperCount(t, `select count(*) from audit.events where tenant_id = $1 and reason like '%export '||$2||'%'`, riverside.ID, ex.ID.String()); n != 1 {
 		t.Errorf("%d audit events of the export's read, want 1", n)
 	}
 }

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/app"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/internal/pglocal"
 )
@@ -43,7 +44,7 @@ func TestEmbeddedDefault(t *testing.T) {
 		errc := make(chan error, 1)
 		var out bytes.Buffer
 		go func() {
-			errc <- Run(ctx, Config{Addr: "127.0.0.1:0", DataDir: dir, Out: &out, Ready: ready,
+			errc <- app.Run(ctx, app.Config{Addr: "127.0.0.1:0", DataDir: dir, Out: &out, Ready: ready,
 				Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		}()
 		var base string
@@ -72,7 +73,7 @@ func TestEmbeddedDefault(t *testing.T) {
 		}
 		cancel()
 		if err := <-errc; err != nil {
-			t.Fatalf("Run after cancel: %v", err)
+			t.Fatalf("app.Run after cancel: %v", err)
 		}
 		if _, err := http.Get(base + "/healthz"); err == nil {
 			t.Error("the server still answers after shutdown")

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"errors"
@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/app"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 	"github.com/mydentalpractice/tenancy/jwtctx/oidctest"
-	"github.com/mydentalpractice/tenancy/pgtest"
 )
 
 // idpAudience is the app's API identifier at the test's provider.
@@ -23,10 +24,10 @@ type staffAccount struct {
 	roles []string
 }
 
-func (oa *ownApp) staffAccount(t *testing.T, email string, c seed.Clinic) staffAccount {
+func seededStaff(t *testing.T, oa *apptest.App, email string, c seed.Clinic) staffAccount {
 	t.Helper()
 	var s staffAccount
-	err := oa.superConn(t).QueryRow(t.Context(), `select id, roles from staff where clinic_id = $1 and email = $2`, c.ID, email).Scan(&s.id, &s.roles)
+	err := oa.SuperConn(t).QueryRow(t.Context(), `select id, roles from staff where clinic_id = $1 and email = $2`, c.ID, email).Scan(&s.id, &s.roles)
 	if err != nil {
 		t.Fatalf("staff %s: %v", email, err)
 	}
@@ -34,14 +35,14 @@ func (oa *ownApp) staffAccount(t *testing.T, email string, c seed.Clinic) staffA
 }
 
 // idpClient is a client of the provider whose tokens speak for staff at
-// clinic with roles: the claims the app's IdentityProvider reads.
+// clinic with roles: the claims the app's app.IdentityProvider reads.
 func idpClient(id string, clinic tenancy.ID, staff tenancy.ID, roles ...string) oidctest.Client {
-	claims := map[string]any{ClaimRoles: roles}
+	claims := map[string]any{app.ClaimRoles: roles}
 	if !clinic.IsZero() {
-		claims[ClaimClinic] = clinic.String()
+		claims[app.ClaimClinic] = clinic.String()
 	}
 	if !staff.IsZero() {
-		claims[ClaimStaff] = staff.String()
+		claims[app.ClaimStaff] = staff.String()
 	}
 	return oidctest.Client{ID: id, Secret: "secret-of-" + id, Subject: "idp-user-" + id, Claims: claims}
 }
@@ -54,15 +55,15 @@ func idpClient(id string, clinic tenancy.ID, staff tenancy.ID, roles ...string) 
 // key; a retired key's tokens stop working.
 func TestIdentityProviderSignIn(t *testing.T) {
 	p := oidctest.Start(t, idpAudience)
-	oa := startOwnApp(t, ownAppOptions{idp: &IdentityProvider{
+	oa := apptest.Start(t, apptest.Options{IdentityProvider: &app.IdentityProvider{
 		Issuer: p.Issuer(), Audience: idpAudience, HTTPClient: p.HTTPClient(),
 		AllowJWTType: true, // zitadel types its access tokens "JWT"
 		// The longest refresh jwtctx accepts is a day; a second lets the
 		// test see a retired key go.
 		RefreshInterval: time.Second,
 	}})
-	riverDesk := oa.staffAccount(t, seed.StaffEmail("frontdesk", riverside), riverside)
-	hillDesk := oa.staffAccount(t, seed.StaffEmail("frontdesk", hillcrest), hillcrest)
+	riverDesk := seededStaff(t, oa, seed.StaffEmail("frontdesk", riverside), riverside)
+	hillDesk := seededStaff(t, oa, seed.StaffEmail("frontdesk", hillcrest), hillcrest)
 	p.AddClient(idpClient("river-desk", riverside.ID, riverDesk.id, riverDesk.roles...))
 	p.AddClient(idpClient("hill-desk", hillcrest.ID, hillDesk.id, hillDesk.roles...))
 
@@ -70,7 +71,7 @@ func TestIdentityProviderSignIn(t *testing.T) {
 	// through the provider, finds Hillcrest's Jordan Whitlock.
 	hill := p.Token(t, "hill-desk")
 	var hillPage struct{ Items []patientJSON }
-	oa.do(t, "GET", "/api/v1/patients?q=Whitlock", hill, nil).json(t, &hillPage)
+	oa.Do(t, "GET", "/api/v1/patients?q=Whitlock", hill, nil).JSON(t, &hillPage)
 	if len(hillPage.Items) != 1 || hillPage.Items[0].ClinicID != hillcrest.ID {
 		t.Fatalf("Hillcrest's search for Whitlock through the provider = %+v; the fixture or the sign-in is missing", hillPage.Items)
 	}
@@ -86,20 +87,20 @@ func TestIdentityProviderSignIn(t *testing.T) {
 			Subject tenancy.ID `json:"subject"`
 		} `json:"principal"`
 	}
-	r := oa.do(t, "GET", "/api/v1/me", river, nil)
-	r.json(t, &me)
-	if r.status != http.StatusOK || me.TokenType != "identity_provider" || me.ClinicName != riverside.Name ||
+	r := oa.Do(t, "GET", "/api/v1/me", river, nil)
+	r.JSON(t, &me)
+	if r.Status != http.StatusOK || me.TokenType != "identity_provider" || me.ClinicName != riverside.Name ||
 		me.Principal.Tenant != riverside.ID || me.Principal.Subject != riverDesk.id {
-		t.Fatalf("/me with the provider's token: %d %s", r.status, r.body)
+		t.Fatalf("/me with the provider's token: %d %s", r.Status, r.Body)
 	}
 	var page struct{ Items []patientJSON }
-	r = oa.do(t, "GET", "/api/v1/patients?q=Whitlock", river, nil)
-	r.json(t, &page)
-	if r.status != http.StatusOK || len(page.Items) != 0 {
-		t.Errorf("LEAK: Riverside searching Hillcrest's patient through the provider: %d %s", r.status, r.body)
+	r = oa.Do(t, "GET", "/api/v1/patients?q=Whitlock", river, nil)
+	r.JSON(t, &page)
+	if r.Status != http.StatusOK || len(page.Items) != 0 {
+		t.Errorf("LEAK: Riverside searching Hillcrest's patient through the provider: %d %s", r.Status, r.Body)
 	}
-	if r := oa.do(t, "GET", "/api/v1/patients/"+whitlock.String(), river, nil); r.status != http.StatusNotFound {
-		t.Errorf("LEAK: Riverside reading Hillcrest's patient by id: %d %s", r.status, r.body)
+	if r := oa.Do(t, "GET", "/api/v1/patients/"+whitlock.String(), river, nil); r.Status != http.StatusNotFound {
+		t.Errorf("LEAK: Riverside reading Hillcrest's patient by id: %d %s", r.Status, r.Body)
 	}
 
 	// What the provider says must match the clinic's staff list.
@@ -121,22 +122,22 @@ func TestIdentityProviderSignIn(t *testing.T) {
 		{"no-clinic", http.StatusUnauthorized, "unauthorized"},
 		{"no-staff", http.StatusUnauthorized, "unauthorized"},
 	} {
-		r := oa.do(t, "GET", "/api/v1/patients?q=Whitlock", p.Token(t, tt.client), nil)
+		r := oa.Do(t, "GET", "/api/v1/patients?q=Whitlock", p.Token(t, tt.client), nil)
 		var prob struct{ Code string }
-		r.json(t, &prob)
-		if r.status != tt.wantStatus || prob.Code != tt.wantCode {
-			t.Errorf("%s: %d %s, want %d %s", tt.client, r.status, r.body, tt.wantStatus, tt.wantCode)
+		r.JSON(t, &prob)
+		if r.Status != tt.wantStatus || prob.Code != tt.wantCode {
+			t.Errorf("%s: %d %s, want %d %s", tt.client, r.Status, r.Body, tt.wantStatus, tt.wantCode)
 		}
 	}
 
 	// A disabled account's provider tokens stop at once, though the
 	// provider still issues them: the staff list has the last word.
-	super := oa.superConn(t)
+	super := oa.SuperConn(t)
 	if _, err := super.Exec(t.Context(), `update staff set disabled = true where id = $1`, hillDesk.id); err != nil {
 		t.Fatal(err)
 	}
-	if r := oa.do(t, "GET", "/api/v1/me", p.Token(t, "hill-desk"), nil); r.status != http.StatusUnauthorized {
-		t.Errorf("a disabled account's provider token: %d %s, want 401", r.status, r.body)
+	if r := oa.Do(t, "GET", "/api/v1/me", p.Token(t, "hill-desk"), nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("a disabled account's provider token: %d %s, want 401", r.Status, r.Body)
 	}
 
 	// The provider rotates its key: tokens of the new key work at once
@@ -146,28 +147,28 @@ func TestIdentityProviderSignIn(t *testing.T) {
 		t.Fatalf("rotated to %q", kid)
 	}
 	rotated := p.Token(t, "river-desk")
-	if r := oa.do(t, "GET", "/api/v1/me", rotated, nil); r.status != http.StatusOK {
-		t.Fatalf("a token of the provider's new key: %d %s", r.status, r.body)
+	if r := oa.Do(t, "GET", "/api/v1/me", rotated, nil); r.Status != http.StatusOK {
+		t.Fatalf("a token of the provider's new key: %d %s", r.Status, r.Body)
 	}
-	if r := oa.do(t, "GET", "/api/v1/me", river, nil); r.status != http.StatusOK {
-		t.Errorf("a token of the old key while it is published: %d %s", r.status, r.body)
+	if r := oa.Do(t, "GET", "/api/v1/me", river, nil); r.Status != http.StatusOK {
+		t.Errorf("a token of the old key while it is published: %d %s", r.Status, r.Body)
 	}
 	// The provider retires the old key: its tokens are refused after the
 	// next scheduled refresh, the new key's still work.
 	p.Retire(t, "key-1")
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		r := oa.do(t, "GET", "/api/v1/me", river, nil)
-		if r.status == http.StatusUnauthorized {
+		r := oa.Do(t, "GET", "/api/v1/me", river, nil)
+		if r.Status == http.StatusUnauthorized {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the retired key's token still answers %d %s after 15s", r.status, r.body)
+			t.Fatalf("the retired key's token still answers %d %s after 15s", r.Status, r.Body)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if r := oa.do(t, "GET", "/api/v1/patients?q=Morgan", rotated, nil); r.status != http.StatusOK {
-		t.Errorf("the new key's token after the old key was retired: %d %s", r.status, r.body)
+	if r := oa.Do(t, "GET", "/api/v1/patients?q=Morgan", rotated, nil); r.Status != http.StatusOK {
+		t.Errorf("the new key's token after the old key was retired: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -176,14 +177,11 @@ func TestIdentityProviderSignIn(t *testing.T) {
 // some tokens and not others.
 func TestIdentityProviderUnreachable(t *testing.T) {
 	p := oidctest.Start(t, idpAudience)
-	db := pgtest.New(t)
-	oa := &ownApp{testApp: &testApp{db: db, tokens: map[string]string{}}}
 	// Without the provider's certificate (no HTTPClient) the TLS
 	// handshake of discovery fails.
-	err := oa.launch(ownAppOptions{idp: &IdentityProvider{Issuer: p.Issuer(), Audience: idpAudience, AllowJWTType: true}},
-		relConns(t, db, ownAppOptions{}), t.TempDir())
+	oa, err := apptest.Launch(t, apptest.Options{IdentityProvider: &app.IdentityProvider{Issuer: p.Issuer(), Audience: idpAudience, AllowJWTType: true}})
 	if err == nil {
-		oa.stop(t)
+		oa.Stop(t)
 		t.Fatal("the app started with an identity provider it cannot reach")
 	}
 	if !strings.Contains(err.Error(), "identity provider") || !errors.Is(err, jwtctx.ErrProvider) {

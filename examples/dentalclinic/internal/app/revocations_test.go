@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/app"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/pgtest"
 )
@@ -19,26 +21,23 @@ import (
 // request: a restart does not bring a revoked token back.
 func TestRevocationsOutliveRestartAndReachOtherInstances(t *testing.T) {
 	db := pgtest.New(t)
-	o := ownAppOptions{}
-	conns := relConns(t, db, o)
 	dir := t.TempDir() // the signing key, shared by the instances
-	start := func(name string) *ownApp {
+	start := func(name string) *apptest.App {
 		t.Helper()
-		oa := &ownApp{super: db.ConnString(pgtest.Admin), testApp: &testApp{db: db, tokens: map[string]string{}}}
-		if err := oa.launch(o, conns, dir); err != nil {
+		oa, err := apptest.Launch(t, apptest.Options{DB: db, Dir: dir})
+		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		t.Cleanup(func() { oa.stop(t) })
 		return oa
 	}
 	one, two := start("instance one"), start("instance two")
 
-	status := func(a *ownApp, token string) int {
+	status := func(a *apptest.App, token string) int {
 		t.Helper()
-		return a.do(t, "GET", "/api/v1/patients", token, nil).status
+		return a.Do(t, "GET", "/api/v1/patients", token, nil).Status
 	}
 	// refusedWithin polls a until it refuses token, for at most d.
-	refusedWithin := func(a *ownApp, token string, d time.Duration) (time.Duration, bool) {
+	refusedWithin := func(a *apptest.App, token string, d time.Duration) (time.Duration, bool) {
 		t.Helper()
 		began := time.Now()
 		for {
@@ -51,16 +50,16 @@ func TestRevocationsOutliveRestartAndReachOtherInstances(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	wait := 3 * revocationPoll
+	wait := 3 * app.RevocationPoll
 
 	// A token signed out on instance one.
 	ownerEmail := seed.StaffEmail("owner", riverside)
-	signedOut := one.freshLogin(t, ownerEmail, tenancy.ID{})
+	signedOut := one.SignIn(t, ownerEmail, tenancy.ID{})
 	if s1, s2 := status(one, signedOut), status(two, signedOut); s1 != http.StatusOK || s2 != http.StatusOK {
 		t.Fatalf("a fresh token answers %d on instance one and %d on two, want 200: the check would prove nothing", s1, s2)
 	}
-	if r := one.do(t, "POST", "/api/v1/auth/logout", signedOut, nil); r.status != http.StatusNoContent {
-		t.Fatalf("logout: %d %s", r.status, r.body)
+	if r := one.Do(t, "POST", "/api/v1/auth/logout", signedOut, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("logout: %d %s", r.Status, r.Body)
 	}
 	if s := status(one, signedOut); s != http.StatusUnauthorized {
 		t.Errorf("instance one, right after the logout: %d, want 401", s)
@@ -72,24 +71,24 @@ func TestRevocationsOutliveRestartAndReachOtherInstances(t *testing.T) {
 	}
 
 	// A staff member disabled on instance one.
-	owner := one.freshLogin(t, ownerEmail, tenancy.ID{})
+	owner := one.SignIn(t, ownerEmail, tenancy.ID{})
 	email := fmt.Sprintf("leaver-%s@riverside.example", tenancy.NewID().String()[:8])
 	var member struct {
 		ID tenancy.ID `json:"id"`
 	}
-	r := one.do(t, "POST", "/api/v1/staff", owner, map[string]any{
+	r := one.Do(t, "POST", "/api/v1/staff", owner, map[string]any{
 		"email": email, "name": "Leaver", "roles": []string{"front_desk"}, "password": seed.Password,
 	})
-	if r.status != http.StatusCreated {
-		t.Fatalf("create staff: %d %s", r.status, r.body)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create staff: %d %s", r.Status, r.Body)
 	}
-	r.json(t, &member)
-	leaver := two.freshLogin(t, email, tenancy.ID{})
+	r.JSON(t, &member)
+	leaver := two.SignIn(t, email, tenancy.ID{})
 	if s := status(two, leaver); s != http.StatusOK {
 		t.Fatalf("the new member's token on instance two: %d, want 200", s)
 	}
-	if r := one.do(t, "PATCH", "/api/v1/staff/"+member.ID.String(), owner, map[string]any{"disabled": true}); r.status != http.StatusOK {
-		t.Fatalf("disable: %d %s", r.status, r.body)
+	if r := one.Do(t, "PATCH", "/api/v1/staff/"+member.ID.String(), owner, map[string]any{"disabled": true}); r.Status != http.StatusOK {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
 	}
 	if took, ok := refusedWithin(two, leaver, wait); !ok {
 		t.Errorf("instance two still accepts the disabled member's token after %v", wait)
@@ -100,8 +99,8 @@ func TestRevocationsOutliveRestartAndReachOtherInstances(t *testing.T) {
 	// Both instances restart (stopped, then a new one on the same
 	// database and key): the revoked tokens stay refused from the first
 	// request, while a token nobody revoked still works.
-	one.stop(t)
-	two.stop(t)
+	one.Stop(t)
+	two.Stop(t)
 	three := start("instance three")
 	if s := status(three, owner); s != http.StatusOK {
 		t.Fatalf("a token nobody revoked, after the restart: %d, want 200", s)

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/tenantdb"
 )
@@ -16,35 +17,35 @@ import (
 // Retry-After past the share's wait (never another error), while another
 // clinic's requests in the same moment all answer 200.
 func TestClinicShare(t *testing.T) {
-	oa := startOwnApp(t, ownAppOptions{maxConns: 4, share: tenantdb.Share{Conns: 1, Wait: time.Millisecond}})
-	river := oa.login(t, seed.StaffEmail("owner", riverside), riverside.ID)
-	hill := oa.login(t, seed.StaffEmail("owner", hillcrest), hillcrest.ID)
+	oa := apptest.Start(t, apptest.Options{MaxConns: 4, ClinicShare: tenantdb.Share{Conns: 1, Wait: time.Millisecond}})
+	river := oa.SignIn(t, seed.StaffEmail("owner", riverside), riverside.ID)
+	hill := oa.SignIn(t, seed.StaffEmail("owner", hillcrest), hillcrest.ID)
 	busy := 0
 	for round := 0; round < 20 && busy == 0; round++ {
 		var wg sync.WaitGroup
-		results := make(chan response, 12)
+		results := make(chan apptest.Response, 12)
 		for range 12 {
-			wg.Go(func() { results <- oa.do(t, "GET", "/api/v1/patients?q=a", river, nil) })
+			wg.Go(func() { results <- oa.Do(t, "GET", "/api/v1/patients?q=a", river, nil) })
 		}
 		for range 3 {
-			if r := oa.do(t, "GET", "/api/v1/patients?q=a", hill, nil); r.status != http.StatusOK {
-				t.Fatalf("Hillcrest during Riverside's burst: %d %s", r.status, r.body)
+			if r := oa.Do(t, "GET", "/api/v1/patients?q=a", hill, nil); r.Status != http.StatusOK {
+				t.Fatalf("Hillcrest during Riverside's burst: %d %s", r.Status, r.Body)
 			}
 		}
 		wg.Wait()
 		close(results)
 		for r := range results {
-			switch r.status {
+			switch r.Status {
 			case http.StatusOK:
 			case http.StatusServiceUnavailable:
 				var p struct{ Code string }
-				if err := json.Unmarshal(r.body, &p); err != nil || p.Code != "busy" || r.header.Get("Retry-After") == "" ||
-					r.header.Get("Content-Type") != "application/problem+json" {
-					t.Fatalf("Riverside over its share: %d %v %s", r.status, r.header, r.body)
+				if err := json.Unmarshal(r.Body, &p); err != nil || p.Code != "busy" || r.Header.Get("Retry-After") == "" ||
+					r.Header.Get("Content-Type") != "application/problem+json" {
+					t.Fatalf("Riverside over its share: %d %v %s", r.Status, r.Header, r.Body)
 				}
 				busy++
 			default:
-				t.Fatalf("Riverside's burst: %d %s", r.status, r.body)
+				t.Fatalf("Riverside's burst: %d %s", r.Status, r.Body)
 			}
 		}
 	}

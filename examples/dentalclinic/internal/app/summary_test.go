@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/app"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 )
 
@@ -37,7 +39,7 @@ func (s *syncBuffer) String() string {
 // that day again, as a restart or a second instance would).
 func TestDailySummaryAcrossClinics(t *testing.T) {
 	var log syncBuffer
-	oa := startOwnApp(t, ownAppOptions{summaryEvery: 200 * time.Millisecond, log: &log})
+	oa := apptest.Start(t, apptest.Options{SummaryEvery: 200 * time.Millisecond, Log: &log})
 	run := "daily-summary " + time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
 
 	type auditPage struct {
@@ -51,15 +53,15 @@ func TestDailySummaryAcrossClinics(t *testing.T) {
 	runEvents := func(c seed.Clinic) int {
 		t.Helper()
 		var page auditPage
-		r := oa.do(t, "GET", "/api/v1/audit?limit=1000", oa.login(t, seed.StaffEmail("owner", c), c.ID), nil)
-		r.json(t, &page)
-		if r.status != http.StatusOK {
-			t.Fatalf("%s's audit log: %d %s", c.Name, r.status, r.body)
+		r := oa.Do(t, "GET", "/api/v1/audit?limit=1000", oa.SignIn(t, seed.StaffEmail("owner", c), c.ID), nil)
+		r.JSON(t, &page)
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s's audit log: %d %s", c.Name, r.Status, r.Body)
 		}
 		n := 0
 		for _, e := range page.Items {
 			if e.ResourceType == audit.ResourceRun && e.ResourceID == run {
-				if e.Action != audit.ActionSystem || e.Reason != summaryReason {
+				if e.Action != audit.ActionSystem || e.Reason != app.SummaryReason {
 					t.Errorf("%s's run event: %+v", c.Name, e)
 				}
 				n++

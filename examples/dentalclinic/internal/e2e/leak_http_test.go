@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
@@ -162,10 +163,10 @@ func allows(rt api.Route) func(tenancytest.Actor) bool {
 
 // leakInventory is what the router serves, read with mux.Walk, checked
 // against the server's own route table.
-func leakInventory(t *testing.T, a *testApp) []tenancytest.Route {
+func leakInventory(t *testing.T, a *apptest.App) []tenancytest.Route {
 	t.Helper()
 	var walked []tenancytest.Route
-	err := a.api.Router().Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+	err := a.API.Router().Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
 		path, err := route.GetPathTemplate()
 		if err != nil {
 			return err
@@ -183,7 +184,7 @@ func leakInventory(t *testing.T, a *testApp) []tenancytest.Route {
 		t.Fatal(err)
 	}
 	var table []tenancytest.Route
-	for _, rt := range a.api.Routes() {
+	for _, rt := range a.API.Routes() {
 		table = append(table, tenancytest.Route{Method: rt.Method, Path: rt.Path})
 	}
 	if diff := cmp.Diff(tenancytest.SortRoutes(table), tenancytest.SortRoutes(slices.Clone(walked))); diff != "" {
@@ -195,30 +196,30 @@ func leakInventory(t *testing.T, a *testApp) []tenancytest.Route {
 // leakActors signs in staff of every role at Riverside and Hillcrest, a
 // portal patient at each, the platform admin outside any clinic and
 // impersonating Riverside, and reads each principal from /me.
-func leakActors(t *testing.T, a *testApp, portals map[tenancy.ID]leakPortal) []tenancytest.Actor {
+func leakActors(t *testing.T, a *apptest.App, portals map[tenancy.ID]leakPortal) []tenancytest.Actor {
 	t.Helper()
 	type tok struct{ name, token string }
 	var toks []tok
 	for _, c := range []seed.Clinic{riverside, hillcrest} {
-		toks = append(toks, tok{c.Slug + "/owner", schedOwner(t, a, c)})
+		toks = append(toks, tok{c.Slug + "/owner", a.NewStaff(t, c, "owner").Token})
 		for _, role := range []string{"dentist", "hygienist", "front_desk", "billing"} {
-			_, token := schedRole(t, a, c, role)
+			_, token := staffRole(t, a, c, role)
 			toks = append(toks, tok{c.Slug + "/" + role, token})
 		}
 		toks = append(toks, tok{c.Slug + "/portal-patient", portals[c.ID].token})
 	}
-	admin := a.adminSession(t)
+	admin := a.SignInAdmin(t)
 	toks = append(toks, tok{"platform-admin", admin})
-	r := a.do(t, "POST", "/api/v1/admin/impersonations", admin, map[string]any{"clinic_id": riverside.ID, "reason": "HTTP leak probe", "minutes": 30})
-	if r.status != http.StatusCreated {
-		t.Fatalf("impersonating Riverside: %d %s", r.status, r.body)
+	r := a.Do(t, "POST", "/api/v1/admin/impersonations", admin, map[string]any{"clinic_id": riverside.ID, "reason": "HTTP leak probe", "minutes": 30})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("impersonating Riverside: %d %s", r.Status, r.Body)
 	}
 	var g struct {
 		GrantID tenancy.ID `json:"grant_id"`
 		Token   string     `json:"token"`
 	}
-	r.json(t, &g)
-	t.Cleanup(func() { a.do(t, "DELETE", "/api/v1/admin/impersonations/"+g.GrantID.String(), admin, nil) })
+	r.JSON(t, &g)
+	t.Cleanup(func() { a.Do(t, "DELETE", "/api/v1/admin/impersonations/"+g.GrantID.String(), admin, nil) })
 	toks = append(toks, tok{"platform-admin-as-riverside", g.Token})
 
 	var actors []tenancytest.Actor
@@ -226,13 +227,13 @@ func leakActors(t *testing.T, a *testApp, portals map[tenancy.ID]leakPortal) []t
 		var me struct {
 			Principal tenancy.Principal `json:"principal"`
 		}
-		r := a.do(t, "GET", "/api/v1/me", k.token, nil)
-		if r.status != http.StatusOK {
-			t.Fatalf("/me as %s: %d %s", k.name, r.status, r.body)
+		r := a.Do(t, "GET", "/api/v1/me", k.token, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("/me as %s: %d %s", k.name, r.Status, r.Body)
 		}
-		r.json(t, &me)
+		r.JSON(t, &me)
 		if me.Principal.Kind == "" {
-			t.Fatalf("/me as %s: no principal in %s", k.name, r.body)
+			t.Fatalf("/me as %s: no principal in %s", k.name, r.Body)
 		}
 		actors = append(actors, tenancytest.Actor{Name: k.name, Principal: me.Principal, Token: k.token})
 	}
@@ -246,19 +247,19 @@ type leakPortal struct {
 	token                         string
 }
 
-func newLeakPortal(t *testing.T, a *testApp, c seed.Clinic) leakPortal {
+func newLeakPortal(t *testing.T, a *apptest.App, c seed.Clinic) leakPortal {
 	t.Helper()
-	desk := a.staffSession(t, c, "front_desk")
+	desk := a.NewStaff(t, c, "front_desk").Token
 	var pt patientJSON
-	r := a.do(t, "POST", "/api/v1/patients", desk, map[string]any{"given_name": "Leak", "family_name": "Portal " + tenancy.NewID().String()[24:]})
-	if r.status != http.StatusCreated {
-		t.Fatalf("create patient at %s: %d %s", c.Slug, r.status, r.body)
+	r := a.Do(t, "POST", "/api/v1/patients", desk, map[string]any{"given_name": "Leak", "family_name": "Portal " + tenancy.NewID().String()[24:]})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create patient at %s: %d %s", c.Slug, r.Status, r.Body)
 	}
-	r.json(t, &pt)
+	r.JSON(t, &pt)
 	// An account made as the superuser: enrolment through the API is
 	// rate-limited per address, and other tests of the package enrol.
-	email := a.portalAccount(t, c.ID, pt.ID)
-	p := leakPortal{patient: pt.ID, token: a.portalLogin(t, email, seed.Password, c.ID)}
+	email := a.NewPortalAccount(t, c.ID, pt.ID)
+	p := leakPortal{patient: pt.ID, token: a.SignInPortal(t, email, seed.Password, c.ID)}
 
 	f := newSchedFix(t, c)
 	p.appointment = f.mustBook(t, f.booking(pt.ID, f.at(10, 0), 30)).ID
@@ -267,10 +268,10 @@ func newLeakPortal(t *testing.T, a *testApp, c seed.Clinic) leakPortal {
 		code = k
 		break
 	}
-	billing := billStaffToken(t, a, c, "billing")
-	p.invoice = billCreate(t, a, billing, pt.ID, billLine(code, 1)).ID
-	if r := a.do(t, "POST", "/api/v1/invoices/"+p.invoice.String()+"/issue", billing, nil); r.status != http.StatusOK {
-		t.Fatalf("issue at %s: %d %s", c.Slug, r.status, r.body)
+	billing := a.NewStaff(t, c, "billing").Token
+	p.invoice = billCreate(t, a, billing, pt.ID, billLine(code, 1))
+	if r := a.Do(t, "POST", "/api/v1/invoices/"+p.invoice.String()+"/issue", billing, nil); r.Status != http.StatusOK {
+		t.Fatalf("issue at %s: %d %s", c.Slug, r.Status, r.Body)
 	}
 	return p
 }
@@ -314,7 +315,7 @@ func TestLeakHTTP(t *testing.T) {
 		fixture("invoices", p.invoice, p.patient)
 		// Another patient's records at the clinic, from the demo data.
 		other := func(table, where string) (id, subject tenancy.ID) {
-			rows := a.adminStrings(t, `select id::text || ' ' || coalesce(`+map[bool]string{true: "patient_id", false: "id"}[table != "patients"]+`::text, '') from `+table+
+			rows := a.SuperStrings(t, `select id::text || ' ' || coalesce(`+map[bool]string{true: "patient_id", false: "id"}[table != "patients"]+`::text, '') from `+table+
 				` where clinic_id = $1 and `+where+` order by id limit 1`, c.ID)
 			if len(rows) != 1 {
 				t.Fatalf("fixture: no %s at %s where %s", table, c.Slug, where)
@@ -332,17 +333,17 @@ func TestLeakHTTP(t *testing.T) {
 		fixture("invoices", id, subject)
 		id, subject = other("prescriptions", notMine+" and voided_at is null")
 		fixture("prescriptions", id, subject)
-		ids := a.adminStrings(t, `select id from operatories where clinic_id = $1 order by id limit 1`, c.ID)
+		ids := a.SuperStrings(t, `select id from operatories where clinic_id = $1 order by id limit 1`, c.ID)
 		fixture("operatories", tenancy.MustParseID(ids[0]), tenancy.ID{})
-		ids = a.adminStrings(t, `select id from staff where clinic_id = $1 and email = $2`, c.ID, seed.StaffEmail("hygienist", c))
+		ids = a.SuperStrings(t, `select id from staff where clinic_id = $1 and email = $2`, c.ID, seed.StaffEmail("hygienist", c))
 		fixture("staff", tenancy.MustParseID(ids[0]), tenancy.ID{})
 		// A ready export of the clinic, written as the superuser (asking
 		// for one is limited per hour), its archive a stand-in manifest
 		// naming the clinic, where the app keeps exports.
 		exportID := tenancy.NewID()
-		a.adminExec(t, `insert into clinic_exports (clinic_id, id, requested_by, status, finished_at)
+		a.SuperExec(t, `insert into clinic_exports (clinic_id, id, requested_by, status, finished_at)
 			select $1, $2, id, 'ready', now() from staff where clinic_id = $1 and email = $3`, c.ID, exportID, seed.StaffEmail("owner", c))
-		exportDir := filepath.Join(a.dir, "exports", c.ID.String(), exportID.String())
+		exportDir := filepath.Join(a.Dir, "exports", c.ID.String(), exportID.String())
 		if err := os.MkdirAll(exportDir, 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -361,12 +362,12 @@ func TestLeakHTTP(t *testing.T) {
 			lc.fee = code
 			break
 		}
-		owner := schedOwner(t, a, c)
+		owner := a.NewStaff(t, c, "owner").Token
 		var st store.Settings
-		a.do(t, "GET", "/api/v1/settings", owner, nil).json(t, &st)
+		a.Do(t, "GET", "/api/v1/settings", owner, nil).JSON(t, &st)
 		lc.settings = map[string]any{"opening_hours": st.OpeningHours, "closures": st.Closures}
 		var fees struct{ Items []store.Fee }
-		a.do(t, "GET", "/api/v1/fee-schedule", owner, nil).json(t, &fees)
+		a.Do(t, "GET", "/api/v1/fee-schedule", owner, nil).JSON(t, &fees)
 		items := []map[string]any{}
 		for _, f := range fees.Items {
 			items = append(items, map[string]any{"code": f.Code, "description": f.Description, "price_minor": f.PriceMinor})
@@ -376,7 +377,7 @@ func TestLeakHTTP(t *testing.T) {
 	}
 
 	var specs []tenancytest.RouteSpec
-	for _, rt := range a.api.Routes() {
+	for _, rt := range a.API.Routes() {
 		lr, ok := leakRoutes[rt.Method+" "+rt.Path]
 		if !ok {
 			continue // ProbeHTTP fails the route: the inventory has it
@@ -394,7 +395,7 @@ func TestLeakHTTP(t *testing.T) {
 	}
 	for k := range leakRoutes {
 		found := false
-		for _, rt := range a.api.Routes() {
+		for _, rt := range a.API.Routes() {
 			found = found || rt.Method+" "+rt.Path == k
 		}
 		if !found {
@@ -402,9 +403,9 @@ func TestLeakHTTP(t *testing.T) {
 		}
 	}
 
-	owner := a.db.Conn(t, pgtest.Admin)
+	owner := a.DB.Conn(t, pgtest.Admin)
 	tenancytest.ProbeHTTP(t, tenancytest.HTTPConfig{
-		BaseURL:    a.base,
+		BaseURL:    a.Base,
 		Principals: tenancy.Principals{Kinds: kinds.Specs()},
 		Inventory:  leakInventory(t, a),
 		Routes:     specs,

@@ -1,4 +1,4 @@
-package app
+package api_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/pgtest"
 )
@@ -40,25 +41,25 @@ func rxBody(patient tenancy.ID) map[string]any {
 }
 
 // rxCreate writes a prescription and fails the test unless it is created.
-func rxCreate(t *testing.T, a *testApp, token string, patient tenancy.ID) rxJSON {
+func rxCreate(t *testing.T, a *apptest.App, token string, patient tenancy.ID) rxJSON {
 	t.Helper()
-	r := a.do(t, "POST", "/api/v1/prescriptions", token, rxBody(patient))
-	if r.status != http.StatusCreated {
-		t.Fatalf("create prescription: %d %s", r.status, r.body)
+	r := a.Do(t, "POST", "/api/v1/prescriptions", token, rxBody(patient))
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create prescription: %d %s", r.Status, r.Body)
 	}
 	var rx rxJSON
-	r.json(t, &rx)
+	r.JSON(t, &rx)
 	return rx
 }
 
-func rxSubject(t *testing.T, a *testApp, token string) tenancy.ID {
+func rxSubject(t *testing.T, a *apptest.App, token string) tenancy.ID {
 	t.Helper()
 	var me struct{ Principal tenancy.Principal }
-	a.do(t, "GET", "/api/v1/me", token, nil).json(t, &me)
+	a.Do(t, "GET", "/api/v1/me", token, nil).JSON(t, &me)
 	return me.Principal.Subject
 }
 
-func rxCount(t *testing.T, a *testApp, patient tenancy.ID) int64 {
+func rxCount(t *testing.T, a *apptest.App, patient tenancy.ID) int64 {
 	t.Helper()
 	return billCount(t, a, `select count(*) from prescriptions where patient_id = $1`, patient)
 }
@@ -67,69 +68,69 @@ func rxCount(t *testing.T, a *testApp, patient tenancy.ID) int64 {
 // a dentist voids it with a reason, and it is kept.
 func TestPrescriptionLifecycle(t *testing.T) {
 	a := startApp(t)
-	dentist := a.login(t, seed.StaffEmail("dentist", riverside), tenancy.ID{})
+	dentist := a.SignIn(t, seed.StaffEmail("dentist", riverside), tenancy.ID{})
 	patient := billPatient(t, a, dentist)
 
-	r := a.do(t, "POST", "/api/v1/prescriptions", dentist, rxBody(patient))
+	r := a.Do(t, "POST", "/api/v1/prescriptions", dentist, rxBody(patient))
 	billWant(t, "prescribe", r, 201)
-	billCheckClinic(t, r.body, riverside.ID)
+	billCheckClinic(t, r.Body, riverside.ID)
 	var rx rxJSON
-	r.json(t, &rx)
+	r.JSON(t, &rx)
 	want := rxBody(patient)
 	if rx.DentistID != rxSubject(t, a, dentist) || rx.PatientID != patient || rx.Drug != want["drug"] || rx.Quantity != 21 ||
 		rx.Refills != 1 || rx.PrescribedOn != want["prescribed_on"] || rx.Status != "active" || rx.Notes != want["notes"] {
 		t.Errorf("prescription = %+v", rx)
 	}
-	if loc := r.header.Get("Location"); loc != "/api/v1/prescriptions/"+rx.ID.String() {
+	if loc := r.Header.Get("Location"); loc != "/api/v1/prescriptions/"+rx.ID.String() {
 		t.Errorf("Location %q", loc)
 	}
 
 	// The owner is a dentist too, and prescribes as themself; the date
 	// defaults to today.
-	owner := a.login(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
+	owner := a.SignIn(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
 	body := rxBody(patient)
 	delete(body, "prescribed_on")
 	delete(body, "refills")
 	delete(body, "notes")
-	r = a.do(t, "POST", "/api/v1/prescriptions", owner, body)
+	r = a.Do(t, "POST", "/api/v1/prescriptions", owner, body)
 	billWant(t, "owner prescribes", r, 201)
 	var second rxJSON
-	r.json(t, &second)
+	r.JSON(t, &second)
 	if second.DentistID != rxSubject(t, a, owner) || second.Refills != 0 || second.Notes != "" || second.PrescribedOn == "" {
 		t.Errorf("owner's prescription = %+v", second)
 	}
 
 	for _, who := range []string{"hygienist", "frontdesk", "dentist"} {
-		tok := a.login(t, seed.StaffEmail(who, riverside), tenancy.ID{})
-		r := a.do(t, "GET", "/api/v1/prescriptions/"+rx.ID.String(), tok, nil)
+		tok := a.SignIn(t, seed.StaffEmail(who, riverside), tenancy.ID{})
+		r := a.Do(t, "GET", "/api/v1/prescriptions/"+rx.ID.String(), tok, nil)
 		billWant(t, who+" reads", r, 200)
-		billCheckClinic(t, r.body, riverside.ID)
-		r = a.do(t, "GET", "/api/v1/prescriptions?patient_id="+patient.String(), tok, nil)
+		billCheckClinic(t, r.Body, riverside.ID)
+		r = a.Do(t, "GET", "/api/v1/prescriptions?patient_id="+patient.String(), tok, nil)
 		billWant(t, who+" lists", r, 200)
-		billCheckClinic(t, r.body, riverside.ID)
+		billCheckClinic(t, r.Body, riverside.ID)
 		var page struct{ Items []rxJSON }
-		r.json(t, &page)
+		r.JSON(t, &page)
 		if len(page.Items) != 2 {
 			t.Errorf("%s lists %d prescriptions of the patient, want 2", who, len(page.Items))
 		}
 	}
 
-	r = a.do(t, "POST", "/api/v1/prescriptions/"+rx.ID.String()+"/void", dentist, map[string]any{"reason": "Wrong strength."})
+	r = a.Do(t, "POST", "/api/v1/prescriptions/"+rx.ID.String()+"/void", dentist, map[string]any{"reason": "Wrong strength."})
 	billWant(t, "void", r, 200)
 	var voided rxJSON
-	r.json(t, &voided)
+	r.JSON(t, &voided)
 	if voided.Status != "void" || voided.VoidReason == nil || *voided.VoidReason != "Wrong strength." || voided.Drug != rx.Drug {
 		t.Errorf("voided = %+v", voided)
 	}
-	billWant(t, "void again", a.do(t, "POST", "/api/v1/prescriptions/"+rx.ID.String()+"/void", dentist, map[string]any{"reason": "Again."}), 409)
+	billWant(t, "void again", a.Do(t, "POST", "/api/v1/prescriptions/"+rx.ID.String()+"/void", dentist, map[string]any{"reason": "Again."}), 409)
 	if n := billCount(t, a, `select count(*) from prescriptions where id = $1 and voided_at is not null and void_reason = 'Wrong strength.'`, rx.ID); n != 1 {
 		t.Errorf("the voided prescription is not kept (%d rows)", n)
 	}
 
 	// The whole list carries only the caller's clinic, and pages.
-	r = a.do(t, "GET", "/api/v1/prescriptions?limit=200", dentist, nil)
+	r = a.Do(t, "GET", "/api/v1/prescriptions?limit=200", dentist, nil)
 	billWant(t, "list all", r, 200)
-	billCheckClinic(t, r.body, riverside.ID)
+	billCheckClinic(t, r.Body, riverside.ID)
 	seen := map[tenancy.ID]bool{}
 	cursor := ""
 	for pages := 0; ; pages++ {
@@ -140,7 +141,7 @@ func TestPrescriptionLifecycle(t *testing.T) {
 			Items      []rxJSON
 			NextCursor *string `json:"next_cursor"`
 		}
-		a.do(t, "GET", "/api/v1/prescriptions?limit=3&cursor="+cursor, dentist, nil).json(t, &page)
+		a.Do(t, "GET", "/api/v1/prescriptions?limit=3&cursor="+cursor, dentist, nil).JSON(t, &page)
 		for _, p := range page.Items {
 			if seen[p.ID] {
 				t.Errorf("prescription %v on two pages", p.ID)
@@ -157,7 +158,7 @@ func TestPrescriptionLifecycle(t *testing.T) {
 	}
 	// Writing, opening and voiding are in the owner's audit log.
 	events := map[string]bool{}
-	for _, e := range a.auditLog(t, owner) {
+	for _, e := range auditLog(t, a, owner) {
 		events[e.Action+" "+e.ResourceID] = true
 	}
 	for _, action := range []string{"prescription.create", "prescription.view", "prescription.void"} {
@@ -171,24 +172,24 @@ func TestPrescriptionLifecycle(t *testing.T) {
 // staff do not read prescriptions; refusals change nothing.
 func TestPrescriptionPermissions(t *testing.T) {
 	a := startApp(t)
-	dentist := a.login(t, seed.StaffEmail("dentist", riverside), tenancy.ID{})
-	hygienist := a.login(t, seed.StaffEmail("hygienist", riverside), tenancy.ID{})
-	frontDesk := a.login(t, seed.StaffEmail("frontdesk", riverside), tenancy.ID{})
-	billing := billStaffToken(t, a, riverside, "billing")
-	ownerOnly := billStaffToken(t, a, riverside, "owner")
+	dentist := a.SignIn(t, seed.StaffEmail("dentist", riverside), tenancy.ID{})
+	hygienist := a.SignIn(t, seed.StaffEmail("hygienist", riverside), tenancy.ID{})
+	frontDesk := a.SignIn(t, seed.StaffEmail("frontdesk", riverside), tenancy.ID{})
+	billing := a.NewStaff(t, riverside, "billing").Token
+	ownerOnly := a.NewStaff(t, riverside, "owner").Token
 	patient := billPatient(t, a, dentist)
 	rx := rxCreate(t, a, dentist, patient)
 
 	for _, who := range []struct {
 		name, token string
 	}{{"hygienist", hygienist}, {"front desk and billing", frontDesk}, {"billing", billing}, {"owner who is not a dentist", ownerOnly}} {
-		billWant(t, who.name+" prescribes", a.do(t, "POST", "/api/v1/prescriptions", who.token, rxBody(patient)), 403)
-		billWant(t, who.name+" voids", a.do(t, "POST", "/api/v1/prescriptions/"+rx.ID.String()+"/void", who.token, map[string]any{"reason": "No."}), 403)
+		billWant(t, who.name+" prescribes", a.Do(t, "POST", "/api/v1/prescriptions", who.token, rxBody(patient)), 403)
+		billWant(t, who.name+" voids", a.Do(t, "POST", "/api/v1/prescriptions/"+rx.ID.String()+"/void", who.token, map[string]any{"reason": "No."}), 403)
 	}
-	billWant(t, "billing lists", a.do(t, "GET", "/api/v1/prescriptions", billing, nil), 403)
-	billWant(t, "billing reads", a.do(t, "GET", "/api/v1/prescriptions/"+rx.ID.String(), billing, nil), 403)
-	billWant(t, "owner reads", a.do(t, "GET", "/api/v1/prescriptions/"+rx.ID.String(), ownerOnly, nil), 200)
-	billWant(t, "no token", a.do(t, "GET", "/api/v1/prescriptions", "", nil), 401)
+	billWant(t, "billing lists", a.Do(t, "GET", "/api/v1/prescriptions", billing, nil), 403)
+	billWant(t, "billing reads", a.Do(t, "GET", "/api/v1/prescriptions/"+rx.ID.String(), billing, nil), 403)
+	billWant(t, "owner reads", a.Do(t, "GET", "/api/v1/prescriptions/"+rx.ID.String(), ownerOnly, nil), 200)
+	billWant(t, "no token", a.Do(t, "GET", "/api/v1/prescriptions", "", nil), 401)
 	if n := rxCount(t, a, patient); n != 1 {
 		t.Errorf("the patient has %d prescriptions after refused ones, want 1", n)
 	}
@@ -202,36 +203,36 @@ func TestPrescriptionPermissions(t *testing.T) {
 // patient is refused like one for a made-up patient.
 func TestPrescriptionForeignClinic(t *testing.T) {
 	a := startApp(t)
-	hill := a.login(t, seed.StaffEmail("dentist", hillcrest), tenancy.ID{})
+	hill := a.SignIn(t, seed.StaffEmail("dentist", hillcrest), tenancy.ID{})
 	hillPatient := billPatient(t, a, hill)
 	foreign := rxCreate(t, a, hill, hillPatient)
-	billWant(t, "Hillcrest reads its own", a.do(t, "GET", "/api/v1/prescriptions/"+foreign.ID.String(), hill, nil), 200)
+	billWant(t, "Hillcrest reads its own", a.Do(t, "GET", "/api/v1/prescriptions/"+foreign.ID.String(), hill, nil), 200)
 
-	river := a.login(t, seed.StaffEmail("dentist", riverside), tenancy.ID{})
+	river := a.SignIn(t, seed.StaffEmail("dentist", riverside), tenancy.ID{})
 	random := tenancy.NewID().String()
 	for _, tc := range []struct {
 		method, action string
 		body           any
 	}{{"GET", "", nil}, {"POST", "/void", map[string]any{"reason": "Not ours."}}} {
-		f := a.do(t, tc.method, "/api/v1/prescriptions/"+foreign.ID.String()+tc.action, river, tc.body)
-		m := a.do(t, tc.method, "/api/v1/prescriptions/"+random+tc.action, river, tc.body)
-		if f.status != 404 || !bytes.Equal(f.body, m.body) || f.header.Get("Content-Type") != m.header.Get("Content-Type") {
-			t.Errorf("%s %s: foreign %d %s; missing %d %s; want identical 404s", tc.method, tc.action, f.status, f.body, m.status, m.body)
+		f := a.Do(t, tc.method, "/api/v1/prescriptions/"+foreign.ID.String()+tc.action, river, tc.body)
+		m := a.Do(t, tc.method, "/api/v1/prescriptions/"+random+tc.action, river, tc.body)
+		if f.Status != 404 || !bytes.Equal(f.Body, m.Body) || f.Header.Get("Content-Type") != m.Header.Get("Content-Type") {
+			t.Errorf("%s %s: foreign %d %s; missing %d %s; want identical 404s", tc.method, tc.action, f.Status, f.Body, m.Status, m.Body)
 		}
 	}
 	if n := billCount(t, a, `select count(*) from prescriptions where id = $1 and voided_at is null`, foreign.ID); n != 1 {
 		t.Error("Riverside's void reached Hillcrest's prescription")
 	}
-	r := a.do(t, "GET", "/api/v1/prescriptions?patient_id="+hillPatient.String(), river, nil)
+	r := a.Do(t, "GET", "/api/v1/prescriptions?patient_id="+hillPatient.String(), river, nil)
 	var page struct{ Items []rxJSON }
-	r.json(t, &page)
-	if r.status != 200 || len(page.Items) != 0 {
-		t.Errorf("Riverside listing Hillcrest's patient's prescriptions: %d %s", r.status, r.body)
+	r.JSON(t, &page)
+	if r.Status != 200 || len(page.Items) != 0 {
+		t.Errorf("Riverside listing Hillcrest's patient's prescriptions: %d %s", r.Status, r.Body)
 	}
-	f := a.do(t, "POST", "/api/v1/prescriptions", river, rxBody(hillPatient))
-	m := a.do(t, "POST", "/api/v1/prescriptions", river, rxBody(tenancy.NewID()))
-	if f.status != 422 || !bytes.Equal(f.body, m.body) {
-		t.Errorf("prescription for a foreign patient: %d %s; for a made-up one: %d %s", f.status, f.body, m.status, m.body)
+	f := a.Do(t, "POST", "/api/v1/prescriptions", river, rxBody(hillPatient))
+	m := a.Do(t, "POST", "/api/v1/prescriptions", river, rxBody(tenancy.NewID()))
+	if f.Status != 422 || !bytes.Equal(f.Body, m.Body) {
+		t.Errorf("prescription for a foreign patient: %d %s; for a made-up one: %d %s", f.Status, f.Body, m.Status, m.Body)
 	}
 	if n := rxCount(t, a, hillPatient); n != 1 {
 		t.Errorf("Hillcrest's patient has %d prescriptions, want 1", n)
@@ -242,7 +243,7 @@ func TestPrescriptionForeignClinic(t *testing.T) {
 // nothing.
 func TestPrescriptionBadInput(t *testing.T) {
 	a := startApp(t)
-	dentist := a.login(t, seed.StaffEmail("dentist", billingLakeside), tenancy.ID{})
+	dentist := a.SignIn(t, seed.StaffEmail("dentist", billingLakeside), tenancy.ID{})
 	patient := billPatient(t, a, dentist)
 	rx := rxCreate(t, a, dentist, patient)
 	with := func(k string, v any) map[string]any {
@@ -254,9 +255,9 @@ func TestPrescriptionBadInput(t *testing.T) {
 		}
 		return b
 	}
-	raw := func(path, body string) response {
+	raw := func(path, body string) apptest.Response {
 		t.Helper()
-		req, err := http.NewRequest("POST", a.base+path, strings.NewReader(body))
+		req, err := http.NewRequest("POST", a.Base+path, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,7 +269,7 @@ func TestPrescriptionBadInput(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		return response{status: resp.StatusCode, header: resp.Header, body: b}
+		return apptest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 	}
 	tomorrow := time.Now().UTC().AddDate(0, 0, 2).Format(time.DateOnly)
 	voidPath := "/api/v1/prescriptions/" + rx.ID.String() + "/void"
@@ -305,30 +306,30 @@ func TestPrescriptionBadInput(t *testing.T) {
 		{"void invalid id", "/api/v1/prescriptions/nope/void", map[string]any{"reason": "x"}, 404, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var r response
+			var r apptest.Response
 			if s, ok := tc.body.(string); ok {
 				r = raw(tc.path, s)
 			} else {
-				r = a.do(t, "POST", tc.path, dentist, tc.body)
+				r = a.Do(t, "POST", tc.path, dentist, tc.body)
 			}
 			billWant(t, tc.name, r, tc.status)
 			var p struct {
 				Status int    `json:"status"`
 				Field  string `json:"field"`
 			}
-			r.json(t, &p)
+			r.JSON(t, &p)
 			if p.Status != tc.status || p.Field != tc.field {
-				t.Errorf("problem = %s; want status %d, field %q", r.body, tc.status, tc.field)
+				t.Errorf("problem = %s; want status %d, field %q", r.Body, tc.status, tc.field)
 			}
 		})
 	}
-	billWant(t, "invalid patient filter", a.do(t, "GET", "/api/v1/prescriptions?patient_id=nope", dentist, nil), 422)
-	billWant(t, "forged cursor", a.do(t, "GET", "/api/v1/prescriptions?cursor=!!!", dentist, nil), 422)
+	billWant(t, "invalid patient filter", a.Do(t, "GET", "/api/v1/prescriptions?patient_id=nope", dentist, nil), 422)
+	billWant(t, "forged cursor", a.Do(t, "GET", "/api/v1/prescriptions?cursor=!!!", dentist, nil), 422)
 	if n := rxCount(t, a, patient); n != 1 {
 		t.Errorf("the patient has %d prescriptions after bad requests, want 1", n)
 	}
 	var voided bool
-	if err := a.db.Conn(t, pgtest.Admin).QueryRow(context.Background(), `select voided_at is not null from prescriptions where id = $1`, rx.ID).Scan(&voided); err != nil || voided {
+	if err := a.DB.Conn(t, pgtest.Admin).QueryRow(context.Background(), `select voided_at is not null from prescriptions where id = $1`, rx.ID).Scan(&voided); err != nil || voided {
 		t.Errorf("a bad void voided the prescription (%v)", err)
 	}
 }

@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"context"
@@ -19,8 +19,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/pgtest"
 	"github.com/mydentalpractice/tenancy/rls"
 	"github.com/mydentalpractice/tenancy/sqlguard"
@@ -96,13 +98,13 @@ var brokenPatientPath = regexp.MustCompile(`^/api/v1/patients/([^/]+)$`)
 // own, signed in through the real app (its /api/v1/me), and passes every
 // other request to the real app. read is the handler's one query.
 type brokenApp struct {
-	a     *testApp
+	a     *apptest.App
 	proxy *httputil.ReverseProxy
 	read  func(ctx context.Context, p tenancy.Principal, id tenancy.ID) (map[string]any, error)
 }
 
-func newBrokenApp(t *testing.T, a *testApp, read func(ctx context.Context, p tenancy.Principal, id tenancy.ID) (map[string]any, error)) *brokenApp {
-	u, err := url.Parse(a.base)
+func newBrokenApp(t *testing.T, a *apptest.App, read func(ctx context.Context, p tenancy.Principal, id tenancy.ID) (map[string]any, error)) *brokenApp {
+	u, err := url.Parse(a.Base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +122,7 @@ func (b *brokenApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "code": code})
 	}
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, b.a.base+"/api/v1/me", nil)
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, b.a.Base+"/api/v1/me", nil)
 	if err != nil {
 		problem(500, "internal")
 		return
@@ -162,7 +164,7 @@ func (b *brokenApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // brokenConfig probes GET /api/v1/patients/{id} of b as the front desk of
 // Riverside and of Hillcrest, with a patient of each clinic.
-func brokenConfig(t *testing.T, a *testApp, h http.Handler) tenancytest.HTTPConfig {
+func brokenConfig(t *testing.T, a *apptest.App, h http.Handler) tenancytest.HTTPConfig {
 	t.Helper()
 	var actors []tenancytest.Actor
 	var fixtures []tenancytest.Fixture
@@ -174,13 +176,13 @@ func brokenConfig(t *testing.T, a *testApp, h http.Handler) tenancytest.HTTPConf
 		if c.id == hillcrest.ID {
 			clinic = hillcrest
 		}
-		token := a.staffSession(t, clinic, "front_desk")
+		token := a.NewStaff(t, clinic, "front_desk").Token
 		var me struct {
 			Principal tenancy.Principal `json:"principal"`
 		}
-		a.do(t, "GET", "/api/v1/me", token, nil).json(t, &me)
+		a.Do(t, "GET", "/api/v1/me", token, nil).JSON(t, &me)
 		actors = append(actors, tenancytest.Actor{Name: c.name + "/front_desk", Principal: me.Principal, Token: token})
-		alex := a.alexAt(t, c.id)
+		alex := alexAt(t, a, c.id)
 		fixtures = append(fixtures, tenancytest.Fixture{Kind: "patients", ID: alex.String(), Tenant: c.id, Subject: alex})
 	}
 	return tenancytest.HTTPConfig{
@@ -215,8 +217,8 @@ const brokenCols = `clinic_id::text, id::text, given_name, family_name`
 // handler written with tenantdb passes.
 func TestHarnessCatchesUnscopedHandler(t *testing.T) {
 	a := startApp(t)
-	owner := a.db.Pool(t, pgtest.Owner)
-	db, err := tenantdb.New(t.Context(), a.db.Pool(t, pgtest.App), tenantdb.Config{Model: a.model(t), Sources: []tenancy.Source{tenancytest.Source()}})
+	owner := a.DB.Pool(t, pgtest.Owner)
+	db, err := tenantdb.New(t.Context(), a.DB.Pool(t, pgtest.App), tenantdb.Config{Model: a.Model(t), Sources: []tenancy.Source{tenancytest.Source()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,8 +254,8 @@ func TestHarnessCatchesUnscopedHandler(t *testing.T) {
 // given the guard's reports, names the route and the actor that ran it.
 func TestHarnessCatchesGuardInReportMode(t *testing.T) {
 	a := startApp(t)
-	app := a.db.Pool(t, pgtest.App)
-	model := a.model(t)
+	app := a.DB.Pool(t, pgtest.App)
+	model := a.Model(t)
 	var mu sync.Mutex
 	var reports []error
 	guard, err := sqlguard.New(sqlguard.Config{Model: model, Mode: sqlguard.Report, OnReport: func(e *sqlguard.RefusalError) {
@@ -298,12 +300,12 @@ func TestHarnessCatchesTableWithoutRLS(t *testing.T) {
 	if _, err := migrations.Up(ctx, migrations.Conns{Owner: db.ConnString(pgtest.Owner), AuditAdmin: db.ConnString(pgtest.Admin)}, roles); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := seedIfEmpty(ctx, db.ConnString(pgtest.Owner), time.Now()); err != nil {
+	if err := pgx.BeginFunc(ctx, db.Conn(t, pgtest.Owner), func(tx pgx.Tx) error { return seed.Write(ctx, tx, time.Now()) }); err != nil {
 		t.Fatal(err)
 	}
 	db.Exec(t, pgtest.Owner, `alter table public.operatories disable row level security`)
 	// The model ProbeSQL reads: the app's, narrowed to the two tables.
-	full := dbModel(t, db)
+	full := apptest.Model(t, db)
 	var specs []rls.Table
 	for _, r := range full.TenantRelations() {
 		if r.Qualified() == "public.operatories" || r.Qualified() == "public.staff" {

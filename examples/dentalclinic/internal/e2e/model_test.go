@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/pgtest"
@@ -90,7 +91,7 @@ func (p *modelPatient) GoString() string {
 // ownershipModel is the in-memory model of who owns what, for one
 // sequence.
 type ownershipModel struct {
-	a        *testApp
+	a        *apptest.App
 	tag      string // the family name of this sequence's patients
 	actors   []*modelActor
 	patients []*modelPatient
@@ -125,9 +126,9 @@ func TestModelOwnership(t *testing.T) {
 	clinics := []seed.Clinic{riverside, hillcrest, seed.Clinics[2]}
 	var base []*modelActor
 	for _, c := range clinics {
-		base = append(base, &modelActor{name: c.Slug + "/owner", token: schedOwner(t, a, c), kind: kinds.Staff, clinic: c.ID, roles: []string{"owner"}})
+		base = append(base, &modelActor{name: c.Slug + "/owner", token: a.NewStaff(t, c, "owner").Token, kind: kinds.Staff, clinic: c.ID, roles: []string{"owner"}})
 		for _, role := range []string{"dentist", "hygienist", "front_desk", "billing"} {
-			_, tok := schedRole(t, a, c, role)
+			_, tok := staffRole(t, a, c, role)
 			base = append(base, &modelActor{name: c.Slug + "/" + role, token: tok, kind: kinds.Staff, clinic: c.ID, roles: []string{role}})
 		}
 	}
@@ -135,8 +136,8 @@ func TestModelOwnership(t *testing.T) {
 		p := newModelPortal(t, a, c)
 		base = append(base, p)
 	}
-	admin := a.adminSession(t)
-	super := a.db.Pool(t, pgtest.Admin)
+	admin := a.SignInAdmin(t)
+	super := a.DB.Pool(t, pgtest.Admin)
 	base = append(base, &modelActor{name: "platform-admin", token: admin, kind: kinds.PlatformAdmin})
 
 	fees := map[tenancy.ID]string{}
@@ -209,19 +210,19 @@ func setFlag(t *testing.T, name, value string) {
 	t.Cleanup(func() { _ = f.Value.Set(old) })
 }
 
-func newModelPortal(t *testing.T, a *testApp, c seed.Clinic) *modelActor {
+func newModelPortal(t *testing.T, a *apptest.App, c seed.Clinic) *modelActor {
 	t.Helper()
-	desk := a.staffSession(t, c, "front_desk")
+	desk := a.NewStaff(t, c, "front_desk").Token
 	var pt patientJSON
-	r := a.do(t, "POST", "/api/v1/patients", desk, map[string]any{"given_name": "Model", "family_name": "Portal " + tenancy.NewID().String()[24:]})
-	if r.status != http.StatusCreated {
-		t.Fatalf("create patient at %s: %d %s", c.Slug, r.status, r.body)
+	r := a.Do(t, "POST", "/api/v1/patients", desk, map[string]any{"given_name": "Model", "family_name": "Portal " + tenancy.NewID().String()[24:]})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create patient at %s: %d %s", c.Slug, r.Status, r.Body)
 	}
-	r.json(t, &pt)
+	r.JSON(t, &pt)
 	// An account made as the superuser: enrolment through the API is
 	// rate-limited per address, and other tests of the package enrol.
-	email := a.portalAccount(t, c.ID, pt.ID)
-	return &modelActor{name: c.Slug + "/portal", token: a.portalLogin(t, email, seed.Password, c.ID), kind: kinds.Patient, clinic: c.ID, patient: pt.ID}
+	email := a.NewPortalAccount(t, c.ID, pt.ID)
+	return &modelActor{name: c.Slug + "/portal", token: a.SignInPortal(t, email, seed.Password, c.ID), kind: kinds.Patient, clinic: c.ID, patient: pt.ID}
 }
 
 func (m *ownershipModel) drawActor(rt *rapid.T) *modelActor {
@@ -233,7 +234,7 @@ func (m *ownershipModel) drawPatient(rt *rapid.T) *modelPatient {
 }
 
 // call makes a request as actor and counts it under its grant.
-func (m *ownershipModel) call(rt *rapid.T, actor *modelActor, method, path string, body any) response {
+func (m *ownershipModel) call(rt *rapid.T, actor *modelActor, method, path string, body any) apptest.Response {
 	r := m.do(rt, method, path, actor.token, body)
 	if !actor.grant.IsZero() {
 		m.requests[actor.grant]++
@@ -245,30 +246,30 @@ func (m *ownershipModel) call(rt *rapid.T, actor *modelActor, method, path strin
 // noForeign checks that a successful answer names no patient of the
 // model that the actor does not own, and that every clinic_id in it is the
 // actor's.
-func (m *ownershipModel) noForeign(rt *rapid.T, actor *modelActor, what string, r response) {
-	if r.status/100 != 2 {
+func (m *ownershipModel) noForeign(rt *rapid.T, actor *modelActor, what string, r apptest.Response) {
+	if r.Status/100 != 2 {
 		return
 	}
 	for _, p := range m.patients {
-		if !m.owns(actor, p) && bytes.Contains(r.body, []byte(p.id.String())) {
-			rt.Fatalf("LEAK: %s as %s returned patient %s of clinic %s: %s", what, actor.name, p.id, p.clinic, r.body)
+		if !m.owns(actor, p) && bytes.Contains(r.Body, []byte(p.id.String())) {
+			rt.Fatalf("LEAK: %s as %s returned patient %s of clinic %s: %s", what, actor.name, p.id, p.clinic, r.Body)
 		}
 	}
 	for _, i := range m.invoices {
-		if !m.ownsInvoice(actor, i) && bytes.Contains(r.body, []byte(i.id.String())) {
-			rt.Fatalf("LEAK: %s as %s returned invoice %s of clinic %s: %s", what, actor.name, i.id, i.clinic, r.body)
+		if !m.ownsInvoice(actor, i) && bytes.Contains(r.Body, []byte(i.id.String())) {
+			rt.Fatalf("LEAK: %s as %s returned invoice %s of clinic %s: %s", what, actor.name, i.id, i.clinic, r.Body)
 		}
 	}
 	if actor.clinic.IsZero() {
 		return
 	}
 	var v any
-	if json.Unmarshal(r.body, &v) != nil {
+	if json.Unmarshal(r.Body, &v) != nil {
 		return
 	}
 	walk(v, func(obj map[string]any) {
 		if c, ok := obj["clinic_id"]; ok && c != actor.clinic.String() {
-			rt.Fatalf("LEAK: %s as %s returned an object of clinic %v: %s", what, actor.name, c, r.body)
+			rt.Fatalf("LEAK: %s as %s returned an object of clinic %v: %s", what, actor.name, c, r.Body)
 		}
 	})
 }
@@ -321,8 +322,8 @@ func (m *ownershipModel) bill(rt *rapid.T, actor *modelActor, p *modelPatient) {
 			ID       tenancy.ID `json:"id"`
 			ClinicID tenancy.ID `json:"clinic_id"`
 		}
-		if r.status != http.StatusCreated || json.Unmarshal(r.body, &inv) != nil || inv.ClinicID != actor.clinic {
-			rt.Fatalf("invoice for its own clinic's patient as %s: %d %s", actor.name, r.status, r.body)
+		if r.Status != http.StatusCreated || json.Unmarshal(r.Body, &inv) != nil || inv.ClinicID != actor.clinic {
+			rt.Fatalf("invoice for its own clinic's patient as %s: %d %s", actor.name, r.Status, r.Body)
 		}
 		m.invoices = append(m.invoices, &modelInvoice{id: inv.ID, clinic: p.clinic, patient: p.id})
 		return
@@ -330,12 +331,12 @@ func (m *ownershipModel) bill(rt *rapid.T, actor *modelActor, p *modelPatient) {
 		// Another clinic's patient is as missing: the same 4xx, byte for
 		// byte, as for a patient that exists nowhere.
 		missing := m.call(rt, actor, "POST", "/api/v1/invoices", map[string]any{"patient_id": tenancy.NewID(), "lines": []any{billLine(fee, 1)}})
-		if r.status/100 != 4 || r.status == http.StatusForbidden || !isProblem(r) || !bytes.Equal(r.body, missing.body) {
-			rt.Fatalf("invoice for another clinic's patient as %s: %d %s; for a missing patient: %d %s", actor.name, r.status, r.body, missing.status, missing.body)
+		if r.Status/100 != 4 || r.Status == http.StatusForbidden || !r.IsProblem() || !bytes.Equal(r.Body, missing.Body) {
+			rt.Fatalf("invoice for another clinic's patient as %s: %d %s; for a missing patient: %d %s", actor.name, r.Status, r.Body, missing.Status, missing.Body)
 		}
 	default:
-		if r.status != http.StatusForbidden {
-			rt.Fatalf("invoice as %s: %d %s, want 403", actor.name, r.status, r.body)
+		if r.Status != http.StatusForbidden {
+			rt.Fatalf("invoice as %s: %d %s, want 403", actor.name, r.Status, r.Body)
 		}
 	}
 	if n := count(); n != before {
@@ -347,20 +348,20 @@ func (m *ownershipModel) readInvoice(rt *rapid.T, actor *modelActor, i *modelInv
 	r := m.call(rt, actor, "GET", "/api/v1/invoices/"+i.id.String(), nil)
 	switch {
 	case !actor.billsRead():
-		if r.status != http.StatusForbidden {
-			rt.Fatalf("invoice read as %s: %d %s, want 403", actor.name, r.status, r.body)
+		if r.Status != http.StatusForbidden {
+			rt.Fatalf("invoice read as %s: %d %s, want 403", actor.name, r.Status, r.Body)
 		}
 	case m.ownsInvoice(actor, i):
-		if r.status != http.StatusOK {
-			rt.Fatalf("invoice of its own clinic as %s: %d %s", actor.name, r.status, r.body)
+		if r.Status != http.StatusOK {
+			rt.Fatalf("invoice of its own clinic as %s: %d %s", actor.name, r.Status, r.Body)
 		}
 	default:
 		missing := m.do(rt, "GET", "/api/v1/invoices/"+tenancy.NewID().String(), actor.token, nil)
 		if !actor.grant.IsZero() {
 			m.requests[actor.grant]++
 		}
-		if r.status != http.StatusNotFound || !bytes.Equal(r.body, missing.body) {
-			rt.Fatalf("invoice of another clinic as %s: %d %s; a missing one: %d %s", actor.name, r.status, r.body, missing.status, missing.body)
+		if r.Status != http.StatusNotFound || !bytes.Equal(r.Body, missing.Body) {
+			rt.Fatalf("invoice of another clinic as %s: %d %s; a missing one: %d %s", actor.name, r.Status, r.Body, missing.Status, missing.Body)
 		}
 	}
 }
@@ -375,20 +376,20 @@ func (m *ownershipModel) create(rt *rapid.T, actor *modelActor) {
 	phone := fmt.Sprintf("+44 7700 9%05d", rapid.IntRange(0, 99999).Draw(rt, "phone"))
 	r := m.call(rt, actor, "POST", "/api/v1/patients", map[string]any{"given_name": "Model", "family_name": m.tag, "phone": phone})
 	if !actor.writes() {
-		if r.status != http.StatusForbidden {
-			rt.Fatalf("create as %s: %d %s, want 403", actor.name, r.status, r.body)
+		if r.Status != http.StatusForbidden {
+			rt.Fatalf("create as %s: %d %s, want 403", actor.name, r.Status, r.Body)
 		}
 		if n := m.tagCount(rt); n != before {
 			rt.Fatalf("a refused create as %s changed the patients: %d -> %d", actor.name, before, n)
 		}
 		return
 	}
-	if r.status != http.StatusCreated {
-		rt.Fatalf("create as %s: %d %s", actor.name, r.status, r.body)
+	if r.Status != http.StatusCreated {
+		rt.Fatalf("create as %s: %d %s", actor.name, r.Status, r.Body)
 	}
 	var p patientJSON
-	if err := json.Unmarshal(r.body, &p); err != nil || p.ClinicID != actor.clinic {
-		rt.Fatalf("create as %s: %s", actor.name, r.body)
+	if err := json.Unmarshal(r.Body, &p); err != nil || p.ClinicID != actor.clinic {
+		rt.Fatalf("create as %s: %s", actor.name, r.Body)
 	}
 	m.patients = append(m.patients, &modelPatient{id: p.ID, clinic: actor.clinic, phone: phone})
 }
@@ -397,20 +398,20 @@ func (m *ownershipModel) read(rt *rapid.T, actor *modelActor, p *modelPatient) {
 	r := m.call(rt, actor, "GET", "/api/v1/patients/"+p.id.String(), nil)
 	switch {
 	case !actor.reads():
-		if r.status != http.StatusForbidden {
-			rt.Fatalf("read as %s: %d %s, want 403", actor.name, r.status, r.body)
+		if r.Status != http.StatusForbidden {
+			rt.Fatalf("read as %s: %d %s, want 403", actor.name, r.Status, r.Body)
 		}
 	case m.owns(actor, p):
-		if r.status != http.StatusOK {
-			rt.Fatalf("read of its own clinic's patient as %s: %d %s", actor.name, r.status, r.body)
+		if r.Status != http.StatusOK {
+			rt.Fatalf("read of its own clinic's patient as %s: %d %s", actor.name, r.Status, r.Body)
 		}
 	default:
 		missing := m.do(rt, "GET", "/api/v1/patients/"+tenancy.NewID().String(), actor.token, nil)
 		if !actor.grant.IsZero() {
 			m.requests[actor.grant]++
 		}
-		if r.status != http.StatusNotFound || !bytes.Equal(r.body, missing.body) {
-			rt.Fatalf("read of another clinic's patient as %s: %d %s; a missing one: %d %s", actor.name, r.status, r.body, missing.status, missing.body)
+		if r.Status != http.StatusNotFound || !bytes.Equal(r.Body, missing.Body) {
+			rt.Fatalf("read of another clinic's patient as %s: %d %s; a missing one: %d %s", actor.name, r.Status, r.Body, missing.Status, missing.Body)
 		}
 	}
 }
@@ -420,37 +421,37 @@ func (m *ownershipModel) update(rt *rapid.T, actor *modelActor, p *modelPatient)
 	r := m.call(rt, actor, "PATCH", "/api/v1/patients/"+p.id.String(), map[string]any{"phone": phone})
 	switch {
 	case actor.writes() && m.owns(actor, p):
-		if r.status != http.StatusOK {
-			rt.Fatalf("update of its own clinic's patient as %s: %d %s", actor.name, r.status, r.body)
+		if r.Status != http.StatusOK {
+			rt.Fatalf("update of its own clinic's patient as %s: %d %s", actor.name, r.Status, r.Body)
 		}
 		p.phone = phone
 	case actor.writes():
-		if r.status != http.StatusNotFound {
-			rt.Fatalf("update of another clinic's patient as %s: %d %s, want 404", actor.name, r.status, r.body)
+		if r.Status != http.StatusNotFound {
+			rt.Fatalf("update of another clinic's patient as %s: %d %s, want 404", actor.name, r.Status, r.Body)
 		}
 	default:
-		if r.status != http.StatusForbidden {
-			rt.Fatalf("update as %s: %d %s, want 403", actor.name, r.status, r.body)
+		if r.Status != http.StatusForbidden {
+			rt.Fatalf("update as %s: %d %s, want 403", actor.name, r.Status, r.Body)
 		}
 	}
 	// Refused or not, the row is what the model says.
 	var got string
 	if err := m.db.QueryRow(context.Background(), `select coalesce(phone, '') from patients where id = $1`, p.id).Scan(&got); err != nil || got != p.phone {
-		rt.Fatalf("after PATCH as %s (%d), patient %s has phone %q (%v), the model %q", actor.name, r.status, p.id, got, err, p.phone)
+		rt.Fatalf("after PATCH as %s (%d), patient %s has phone %q (%v), the model %q", actor.name, r.Status, p.id, got, err, p.phone)
 	}
 }
 
 func (m *ownershipModel) search(rt *rapid.T, actor *modelActor) {
 	r := m.call(rt, actor, "GET", "/api/v1/patients?limit=200&q="+m.tag, nil)
 	if !actor.reads() {
-		if r.status != http.StatusForbidden {
-			rt.Fatalf("search as %s: %d %s, want 403", actor.name, r.status, r.body)
+		if r.Status != http.StatusForbidden {
+			rt.Fatalf("search as %s: %d %s, want 403", actor.name, r.Status, r.Body)
 		}
 		return
 	}
 	var page struct{ Items []patientJSON }
-	if r.status != http.StatusOK || json.Unmarshal(r.body, &page) != nil {
-		rt.Fatalf("search as %s: %d %s", actor.name, r.status, r.body)
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &page) != nil {
+		rt.Fatalf("search as %s: %d %s", actor.name, r.Status, r.Body)
 	}
 	var want, got []string
 	for _, p := range m.patients {
@@ -471,28 +472,28 @@ func (m *ownershipModel) search(rt *rapid.T, actor *modelActor) {
 func (m *ownershipModel) portalMe(rt *rapid.T, actor *modelActor) {
 	r := m.call(rt, actor, "GET", "/api/v1/portal/me", nil)
 	if actor.kind != kinds.Patient {
-		if r.status != http.StatusForbidden {
-			rt.Fatalf("portal/me as %s: %d %s, want 403", actor.name, r.status, r.body)
+		if r.Status != http.StatusForbidden {
+			rt.Fatalf("portal/me as %s: %d %s, want 403", actor.name, r.Status, r.Body)
 		}
 		return
 	}
 	var me patientJSON
-	if r.status != http.StatusOK || json.Unmarshal(r.body, &me) != nil || me.ID != actor.patient || me.ClinicID != actor.clinic {
-		rt.Fatalf("portal/me as %s: %d %s", actor.name, r.status, r.body)
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &me) != nil || me.ID != actor.patient || me.ClinicID != actor.clinic {
+		rt.Fatalf("portal/me as %s: %d %s", actor.name, r.Status, r.Body)
 	}
 }
 
 // impersonate starts an impersonation of c, which joins the actors.
 func (m *ownershipModel) impersonate(rt *rapid.T, c seed.Clinic) {
 	r := m.do(rt, "POST", "/api/v1/admin/impersonations", m.admin, map[string]any{"clinic_id": c.ID, "reason": "model test", "minutes": 5})
-	if r.status != http.StatusCreated {
-		rt.Fatalf("impersonate %s: %d %s", c.Slug, r.status, r.body)
+	if r.Status != http.StatusCreated {
+		rt.Fatalf("impersonate %s: %d %s", c.Slug, r.Status, r.Body)
 	}
 	var g struct {
 		GrantID tenancy.ID `json:"grant_id"`
 		Token   string     `json:"token"`
 	}
-	if err := json.Unmarshal(r.body, &g); err != nil {
+	if err := json.Unmarshal(r.Body, &g); err != nil {
 		rt.Fatal(err)
 	}
 	m.requests[g.GrantID] = 0
@@ -503,8 +504,8 @@ func (m *ownershipModel) impersonate(rt *rapid.T, c seed.Clinic) {
 func (m *ownershipModel) endImpersonation(rt *rapid.T, i int) {
 	actor := m.actors[i]
 	r := m.do(rt, "DELETE", "/api/v1/admin/impersonations/"+actor.grant.String(), m.admin, nil)
-	if r.status != http.StatusOK {
-		rt.Fatalf("ending %s: %d %s", actor.name, r.status, r.body)
+	if r.Status != http.StatusOK {
+		rt.Fatalf("ending %s: %d %s", actor.name, r.Status, r.Body)
 	}
 	m.actors = slices.Delete(m.actors, i, i+1)
 	m.ended = append(m.ended, actor)
@@ -514,8 +515,8 @@ func (m *ownershipModel) endImpersonation(rt *rapid.T, i int) {
 // refused request is no action of the grant's.
 func (m *ownershipModel) endedCall(rt *rapid.T, actor *modelActor, p *modelPatient) {
 	r := m.do(rt, "GET", "/api/v1/patients/"+p.id.String(), actor.token, nil)
-	if r.status != http.StatusUnauthorized || !isProblem(r) {
-		rt.Fatalf("a request under the ended %s: %d %s, want 401", actor.name, r.status, r.body)
+	if r.Status != http.StatusUnauthorized || !r.IsProblem() {
+		rt.Fatalf("a request under the ended %s: %d %s, want 401", actor.name, r.Status, r.Body)
 	}
 }
 
@@ -536,7 +537,7 @@ func (m *ownershipModel) endImpersonations(rt *rapid.T) {
 }
 
 // do makes a request as token, inside a property.
-func (m *ownershipModel) do(rt *rapid.T, method, path, token string, body any) response {
+func (m *ownershipModel) do(rt *rapid.T, method, path, token string, body any) apptest.Response {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -545,7 +546,7 @@ func (m *ownershipModel) do(rt *rapid.T, method, path, token string, body any) r
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, m.a.base+path, rd)
+	req, err := http.NewRequest(method, m.a.Base+path, rd)
 	if err != nil {
 		rt.Fatal(err)
 	}
@@ -562,7 +563,7 @@ func (m *ownershipModel) do(rt *rapid.T, method, path, token string, body any) r
 	if err != nil {
 		rt.Fatal(err)
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	return apptest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
 // count runs a count as the superuser, inside a property.

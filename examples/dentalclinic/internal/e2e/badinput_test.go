@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 )
@@ -46,9 +47,9 @@ import (
 func TestBadInputCorpus(t *testing.T) {
 	oa := relSharedApp(t)
 	fx := newCorpusFixture(t, oa)
-	snap := newTableSnapshot(t, oa.superConn(t))
+	snap := newTableSnapshot(t, oa.SuperConn(t))
 	var writes []api.Route
-	for _, rt := range oa.api.Routes() {
+	for _, rt := range oa.API.Routes() {
 		switch rt.Method {
 		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
 			writes = append(writes, rt)
@@ -85,13 +86,13 @@ func TestBadInputCorpus(t *testing.T) {
 			if c.path != "" {
 				p = c.path
 			}
-			r := relSendRaw(oa.base+p, rt.Method, token, c.contentType(), c.body)
+			r := relSendRaw(oa.Base+p, rt.Method, token, c.contentType(), c.body)
 			sent++
-			byStatus[r.status]++
-			if r.err != nil || r.status < 400 || r.status > 499 || !relIsProblem(r) {
-				t.Errorf("%s, %s: %d %q %v %.300s; want a 4xx problem", key, c.name, r.status, r.contentType, r.err, r.body)
+			byStatus[r.Status]++
+			if r.err != nil || r.Status < 400 || r.Status > 499 || !relIsProblem(r) {
+				t.Errorf("%s, %s: %d %q %v %.300s; want a 4xx problem", key, c.name, r.Status, r.contentType, r.err, r.Body)
 			}
-			switch r.status {
+			switch r.Status {
 			case http.StatusUnauthorized, http.StatusForbidden, http.StatusMethodNotAllowed:
 			case http.StatusNotFound:
 				// A bad path id is refused as missing, which is the
@@ -99,7 +100,7 @@ func TestBadInputCorpus(t *testing.T) {
 			default:
 				reachedInput = true
 			}
-			answers = append(answers, fmt.Sprintf("%s: %d", c.name, r.status))
+			answers = append(answers, fmt.Sprintf("%s: %d", c.name, r.Status))
 		}
 		// One snapshot per route keeps the test quick; on a change, the
 		// answers say which input got through.
@@ -128,9 +129,9 @@ func TestBadInputCorpus(t *testing.T) {
 		base := bases[key]
 		method, tpl, _ := strings.Cut(key, " ")
 		b, _ := json.Marshal(base.body)
-		r := relSendRaw(oa.base+fx.path(tpl), method, fx.tokenFor(t, routeAllow(writes, method, tpl)), "application/json", b)
-		if r.status < 200 || r.status > 299 {
-			t.Errorf("the valid body of %s: %d %s; the corpus's mutations of it prove nothing", key, r.status, r.body)
+		r := relSendRaw(oa.Base+fx.path(tpl), method, fx.tokenFor(t, routeAllow(writes, method, tpl)), "application/json", b)
+		if r.Status < 200 || r.Status > 299 {
+			t.Errorf("the valid body of %s: %d %s; the corpus's mutations of it prove nothing", key, r.Status, r.Body)
 		}
 	}
 }
@@ -141,15 +142,15 @@ func TestBadInputCorpus(t *testing.T) {
 func TestMetacharactersAreData(t *testing.T) {
 	oa := relSharedApp(t)
 	fx := newCorpusFixture(t, oa)
-	super := oa.superConn(t)
+	super := oa.SuperConn(t)
 	var before int
 	super.QueryRow(context.Background(), "select count(*) from patients").Scan(&before)
 	given := `Robert'); DROP TABLE patients;--`
 	family := `<script>alert("x")</script> O'Brien-Łukasz 山田 %_\`
 	address := "1 Rue de l'Église; SELECT * FROM staff /* */ \" \\ \n2nd line"
-	r := oa.do(t, "POST", "/api/v1/patients", fx.owner, map[string]any{"given_name": given, "family_name": family, "address": address})
-	if r.status != http.StatusCreated {
-		t.Fatalf("create: %d %s", r.status, r.body)
+	r := oa.Do(t, "POST", "/api/v1/patients", fx.owner, map[string]any{"given_name": given, "family_name": family, "address": address})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
 	}
 	var p struct {
 		ID         tenancy.ID `json:"id"`
@@ -157,7 +158,7 @@ func TestMetacharactersAreData(t *testing.T) {
 		FamilyName string     `json:"family_name"`
 		Address    string     `json:"address"`
 	}
-	r.json(t, &p)
+	r.JSON(t, &p)
 	var g, f, a string
 	if err := super.QueryRow(context.Background(), "select given_name, family_name, address from patients where id = $1", p.ID).Scan(&g, &f, &a); err != nil {
 		t.Fatal(err)
@@ -170,8 +171,8 @@ func TestMetacharactersAreData(t *testing.T) {
 	if after != before+1 {
 		t.Errorf("patients went from %d to %d; want one more", before, after)
 	}
-	if bytes.Contains(r.body, []byte("<script>")) {
-		t.Errorf("the JSON answer carries a raw <script>: %s", r.body)
+	if bytes.Contains(r.Body, []byte("<script>")) {
+		t.Errorf("the JSON answer carries a raw <script>: %s", r.Body)
 	}
 }
 
@@ -303,7 +304,7 @@ func (fx *corpusFixture) badValues(kind string) []any {
 
 // corpusFixture holds the tokens and ids of Riverside the corpus uses.
 type corpusFixture struct {
-	oa                          *ownApp
+	oa                          *apptest.App
 	owner, portal, admin        string
 	tokens                      map[string]string // seed staff local part -> token
 	patient, appointment, chair tenancy.ID
@@ -314,25 +315,25 @@ type corpusFixture struct {
 	fees                        []any      // Riverside's fee schedule as it stands
 }
 
-func newCorpusFixture(t *testing.T, oa *ownApp) *corpusFixture {
+func newCorpusFixture(t *testing.T, oa *apptest.App) *corpusFixture {
 	t.Helper()
 	ctx := context.Background()
 	river, hill := seed.Clinics[0], seed.Clinics[1]
 	fx := &corpusFixture{oa: oa, tokens: map[string]string{}}
 	for _, s := range seed.StaffRoles {
-		fx.tokens[s.Local] = oa.login(t, seed.StaffEmail(s.Local, river), tenancy.ID{})
+		fx.tokens[s.Local] = oa.SignIn(t, seed.StaffEmail(s.Local, river), tenancy.ID{})
 	}
 	fx.owner = fx.tokens["owner"]
-	fx.admin = oa.login(t, seed.AdminEmail, tenancy.ID{})
-	r := oa.do(t, "POST", "/api/v1/portal/login", "", map[string]any{"email": seed.PortalEmail, "password": seed.Password, "clinic_id": river.ID})
-	if r.status != http.StatusOK {
-		t.Fatalf("portal sign-in: %d %s", r.status, r.body)
+	fx.admin = oa.SignIn(t, seed.AdminEmail, tenancy.ID{})
+	r := oa.Do(t, "POST", "/api/v1/portal/login", "", map[string]any{"email": seed.PortalEmail, "password": seed.Password, "clinic_id": river.ID})
+	if r.Status != http.StatusOK {
+		t.Fatalf("portal sign-in: %d %s", r.Status, r.Body)
 	}
 	var pl struct{ Token string }
-	r.json(t, &pl)
+	r.JSON(t, &pl)
 	fx.portal = pl.Token
 
-	super := oa.superConn(t)
+	super := oa.SuperConn(t)
 	one := func(dst *tenancy.ID, sql string, args ...any) {
 		if err := super.QueryRow(ctx, sql, args...).Scan(dst); err != nil {
 			t.Fatalf("%s: %v", sql, err)
@@ -358,24 +359,24 @@ func newCorpusFixture(t *testing.T, oa *ownApp) *corpusFixture {
 		t.Fatalf("fee schedule: %d items, %v", len(fx.fees), err)
 	}
 	mkInvoice := func() tenancy.ID {
-		r := oa.do(t, "POST", "/api/v1/invoices", fx.owner, map[string]any{"patient_id": fx.patient, "lines": []any{map[string]any{"code": "EXAM", "quantity": 2}}})
-		if r.status != http.StatusCreated {
-			t.Fatalf("invoice: %d %s", r.status, r.body)
+		r := oa.Do(t, "POST", "/api/v1/invoices", fx.owner, map[string]any{"patient_id": fx.patient, "lines": []any{map[string]any{"code": "EXAM", "quantity": 2}}})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("invoice: %d %s", r.Status, r.Body)
 		}
 		var inv struct{ ID tenancy.ID }
-		r.json(t, &inv)
+		r.JSON(t, &inv)
 		return inv.ID
 	}
 	fx.draft, fx.issued = mkInvoice(), mkInvoice()
-	if r := oa.do(t, "POST", "/api/v1/invoices/"+fx.issued.String()+"/issue", fx.owner, nil); r.status != http.StatusOK {
-		t.Fatalf("issue: %d %s", r.status, r.body)
+	if r := oa.Do(t, "POST", "/api/v1/invoices/"+fx.issued.String()+"/issue", fx.owner, nil); r.Status != http.StatusOK {
+		t.Fatalf("issue: %d %s", r.Status, r.Body)
 	}
-	r = oa.do(t, "POST", "/api/v1/prescriptions", fx.tokens["dentist"], fx.prescription())
-	if r.status != http.StatusCreated {
-		t.Fatalf("prescription: %d %s", r.status, r.body)
+	r = oa.Do(t, "POST", "/api/v1/prescriptions", fx.tokens["dentist"], fx.prescription())
+	if r.Status != http.StatusCreated {
+		t.Fatalf("prescription: %d %s", r.Status, r.Body)
 	}
 	var rx struct{ ID tenancy.ID }
-	r.json(t, &rx)
+	r.JSON(t, &rx)
 	fx.rx = rx.ID
 	return fx
 }
@@ -517,8 +518,8 @@ func relSendRaw(rawURL, method, token, contentType string, body []byte) relResul
 		return res
 	}
 	defer resp.Body.Close()
-	res.body, _ = io.ReadAll(resp.Body)
-	res.status = resp.StatusCode
+	res.Body, _ = io.ReadAll(resp.Body)
+	res.Status = resp.StatusCode
 	res.contentType = resp.Header.Get("Content-Type")
 	return res
 }

@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 func TestLeakSQL(t *testing.T) {
 	a := startApp(t)
 	ctx := context.Background()
-	owner := a.db.Conn(t, pgtest.Owner) // BYPASSRLS in these tests: sees every clinic
+	owner := a.DB.Conn(t, pgtest.Owner) // BYPASSRLS in these tests: sees every clinic
 
 	// The demo data leaves some tables empty; give both clinics rows there,
 	// so that no check passes vacuously.
@@ -60,18 +60,18 @@ func TestLeakSQL(t *testing.T) {
 	// The audit log is append-only, so its rows are made the way the app
 	// makes them: a platform admin starts and ends an impersonation of each
 	// clinic, which stores a grant, events and the chain's head.
-	admin := a.login(t, seed.AdminEmail, tenancy.ID{})
+	admin := a.SignIn(t, seed.AdminEmail, tenancy.ID{})
 	for _, c := range []seed.Clinic{riverside, hillcrest} {
 		var g struct {
 			GrantID tenancy.ID `json:"grant_id"`
 		}
-		r := a.do(t, "POST", "/api/v1/admin/impersonations", admin, map[string]any{"clinic_id": c.ID, "reason": "SQL leak probe fixture", "minutes": 1})
-		if r.status != http.StatusCreated {
-			t.Fatalf("impersonating %s: %d %s", c.Slug, r.status, r.body)
+		r := a.Do(t, "POST", "/api/v1/admin/impersonations", admin, map[string]any{"clinic_id": c.ID, "reason": "SQL leak probe fixture", "minutes": 1})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("impersonating %s: %d %s", c.Slug, r.Status, r.Body)
 		}
-		r.json(t, &g)
-		if r := a.do(t, "DELETE", "/api/v1/admin/impersonations/"+g.GrantID.String(), admin, nil); r.status/100 != 2 {
-			t.Fatalf("ending the impersonation of %s: %d %s", c.Slug, r.status, r.body)
+		r.JSON(t, &g)
+		if r := a.Do(t, "DELETE", "/api/v1/admin/impersonations/"+g.GrantID.String(), admin, nil); r.Status/100 != 2 {
+			t.Fatalf("ending the impersonation of %s: %d %s", c.Slug, r.Status, r.Body)
 		}
 	}
 
@@ -81,7 +81,7 @@ func TestLeakSQL(t *testing.T) {
 	// model, and so to the isolation migration and the guard, fails here
 	// instead of going unprobed. rls.Check's reach rules decide it, by the
 	// app role's privileges, not by a column name.
-	model := a.model(t)
+	model := a.Model(t)
 	findings, err := rls.Check(ctx, owner, model)
 	if err != nil {
 		t.Fatal(err)
@@ -93,10 +93,10 @@ func TestLeakSQL(t *testing.T) {
 	}
 
 	tenancytest.ProbeSQL(t, tenancytest.SQLConfig{
-		App: a.db.Pool(t, pgtest.App),
+		App: a.DB.Pool(t, pgtest.App),
 		// The superuser: the owner role reads no audit table (the audit
 		// owner owns them, and grants it nothing).
-		Privileged: a.db.Conn(t, pgtest.Admin),
+		Privileged: a.DB.Conn(t, pgtest.Admin),
 		Model:      model,
 		Tables: []tenancytest.SQLTable{
 			// A chain head starts at seq 0 with the zero hash (a trigger

@@ -1,4 +1,4 @@
-package app
+package api_test
 
 import (
 	"net/http"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 )
@@ -24,24 +25,24 @@ type clinicJSON struct {
 // staff, patients and bad input are refused and change nothing.
 func TestAdminConsole(t *testing.T) {
 	a := startApp(t)
-	admin := a.adminSession(t)
+	admin := a.SignInAdmin(t)
 
 	var list struct{ Items []clinicJSON }
-	r := a.do(t, "GET", "/api/v1/admin/clinics", admin, nil)
-	r.json(t, &list)
+	r := a.Do(t, "GET", "/api/v1/admin/clinics", admin, nil)
+	r.JSON(t, &list)
 	byID := map[tenancy.ID]clinicJSON{}
 	for _, c := range list.Items {
 		byID[c.ID] = c
 	}
 	for _, c := range seed.Clinics {
-		if got := byID[c.ID]; r.status != http.StatusOK || got.Name != c.Name || got.TimeZone != c.TimeZone || got.Currency != c.Currency || got.Status != "active" {
-			t.Errorf("registry entry for %s = %+v (%d)", c.Name, got, r.status)
+		if got := byID[c.ID]; r.Status != http.StatusOK || got.Name != c.Name || got.TimeZone != c.TimeZone || got.Currency != c.Currency || got.Status != "active" {
+			t.Errorf("registry entry for %s = %+v (%d)", c.Name, got, r.Status)
 		}
 	}
 
 	// Staff and patients may not use the console.
-	owner := a.staffSession(t, riverside, "owner")
-	patient := a.portalLogin(t, seed.PortalEmail, seed.Password, riverside.ID)
+	owner := a.NewStaff(t, riverside, "owner").Token
+	patient := a.SignInPortal(t, seed.PortalEmail, seed.Password, riverside.ID)
 	for _, tok := range []string{owner, patient} {
 		for _, route := range []struct {
 			method, path string
@@ -53,17 +54,17 @@ func TestAdminConsole(t *testing.T) {
 			{"POST", "/api/v1/admin/impersonations", map[string]any{"clinic_id": hillcrest.ID, "reason": "x", "minutes": 5}},
 			{"DELETE", "/api/v1/admin/impersonations/" + tenancy.NewID().String(), nil},
 		} {
-			if r := a.do(t, route.method, route.path, tok, route.body); r.status != http.StatusForbidden || !isProblem(r) {
-				t.Errorf("non-admin %s %s: %d %s", route.method, route.path, r.status, r.body)
+			if r := a.Do(t, route.method, route.path, tok, route.body); r.Status != http.StatusForbidden || !r.IsProblem() {
+				t.Errorf("non-admin %s %s: %d %s", route.method, route.path, r.Status, r.Body)
 			}
 		}
 	}
 	// And a platform admin without a clinic is refused clinic routes.
-	if r := a.do(t, "GET", "/api/v1/patients", admin, nil); r.status != http.StatusForbidden {
-		t.Errorf("admin session on a clinic route: %d %s", r.status, r.body)
+	if r := a.Do(t, "GET", "/api/v1/patients", admin, nil); r.Status != http.StatusForbidden {
+		t.Errorf("admin session on a clinic route: %d %s", r.Status, r.Body)
 	}
 
-	clinics := func() int { return a.adminCount(t, `select count(*) from clinics`) }
+	clinics := func() int { return a.SuperCount(t, `select count(*) from clinics`) }
 	before := clinics()
 	for _, bad := range []map[string]any{
 		{"name": "Bad Zone", "time_zone": "Mars/Olympus_Mons", "currency": "GBP"},
@@ -74,8 +75,8 @@ func TestAdminConsole(t *testing.T) {
 		{"time_zone": "Europe/London", "currency": "GBP"},
 		{"name": "Sneaky", "time_zone": "Europe/London", "currency": "GBP", "status": "suspended"},
 	} {
-		if r := a.do(t, "POST", "/api/v1/admin/clinics", admin, bad); r.status < 400 || r.status >= 500 || !isProblem(r) {
-			t.Errorf("POST /admin/clinics %v: %d %s", bad, r.status, r.body)
+		if r := a.Do(t, "POST", "/api/v1/admin/clinics", admin, bad); r.Status < 400 || r.Status >= 500 || !r.IsProblem() {
+			t.Errorf("POST /admin/clinics %v: %d %s", bad, r.Status, r.Body)
 		}
 	}
 	if n := clinics(); n != before {
@@ -84,19 +85,19 @@ func TestAdminConsole(t *testing.T) {
 
 	name := "Console Test Dental " + tenancy.NewID().String()[24:]
 	var c clinicJSON
-	r = a.do(t, "POST", "/api/v1/admin/clinics", admin, map[string]any{"name": name, "time_zone": "Asia/Tokyo", "currency": "JPY"})
-	r.json(t, &c)
-	if r.status != http.StatusCreated || c.Name != name || c.Status != "active" || c.TimeZone != "Asia/Tokyo" || c.Currency != "JPY" {
-		t.Fatalf("create clinic: %d %s", r.status, r.body)
+	r = a.Do(t, "POST", "/api/v1/admin/clinics", admin, map[string]any{"name": name, "time_zone": "Asia/Tokyo", "currency": "JPY"})
+	r.JSON(t, &c)
+	if r.Status != http.StatusCreated || c.Name != name || c.Status != "active" || c.TimeZone != "Asia/Tokyo" || c.Currency != "JPY" {
+		t.Fatalf("create clinic: %d %s", r.Status, r.Body)
 	}
-	if n := a.adminCount(t, `select count(*) from clinic_settings where clinic_id = $1`, c.ID) +
-		a.adminCount(t, `select count(*) from invoice_counters where clinic_id = $1`, c.ID); n != 2 {
+	if n := a.SuperCount(t, `select count(*) from clinic_settings where clinic_id = $1`, c.ID) +
+		a.SuperCount(t, `select count(*) from invoice_counters where clinic_id = $1`, c.ID); n != 2 {
 		t.Errorf("new clinic has %d of its settings and invoice counter rows, want 2", n)
 	}
-	if n := a.adminCount(t, `select count(*) from audit.events where tenant_id is null and action = 'clinic.create' and resource_id = $1`, c.ID.String()); n != 1 {
+	if n := a.SuperCount(t, `select count(*) from audit.events where tenant_id is null and action = 'clinic.create' and resource_id = $1`, c.ID.String()); n != 1 {
 		t.Errorf("%d platform clinic.create events, want 1", n)
 	}
-	if n := a.adminCount(t, `select count(*) from audit.events where tenant_id = $1 and action = 'clinic.create'`, c.ID); n != 1 {
+	if n := a.SuperCount(t, `select count(*) from audit.events where tenant_id = $1 and action = 'clinic.create'`, c.ID); n != 1 {
 		t.Errorf("%d clinic.create events in the clinic's chain, want 1", n)
 	}
 
@@ -107,23 +108,23 @@ func TestAdminConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	ownerEmail := "owner@" + c.ID.String() + ".example"
-	a.adminExec(t, `insert into staff (clinic_id, id, email, name, roles, password_hash) values ($1, $2, $3, 'Owner', '{owner}', $4)`,
+	a.SuperExec(t, `insert into staff (clinic_id, id, email, name, roles, password_hash) values ($1, $2, $3, 'Owner', '{owner}', $4)`,
 		c.ID, tenancy.NewID(), ownerEmail, hash)
-	a.login(t, ownerEmail, tenancy.ID{})
+	a.SignIn(t, ownerEmail, tenancy.ID{})
 
-	r = a.do(t, "POST", "/api/v1/admin/clinics/"+c.ID.String()+"/suspend", admin, nil)
-	r.json(t, &c)
-	if r.status != http.StatusOK || c.Status != "suspended" {
-		t.Fatalf("suspend: %d %s", r.status, r.body)
+	r = a.Do(t, "POST", "/api/v1/admin/clinics/"+c.ID.String()+"/suspend", admin, nil)
+	r.JSON(t, &c)
+	if r.Status != http.StatusOK || c.Status != "suspended" {
+		t.Fatalf("suspend: %d %s", r.Status, r.Body)
 	}
-	if r := a.do(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": ownerEmail, "password": seed.Password}); r.status != http.StatusUnauthorized {
-		t.Errorf("staff of a suspended clinic signing in: %d %s", r.status, r.body)
+	if r := a.Do(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": ownerEmail, "password": seed.Password}); r.Status != http.StatusUnauthorized {
+		t.Errorf("staff of a suspended clinic signing in: %d %s", r.Status, r.Body)
 	}
-	if r := a.do(t, "POST", "/api/v1/admin/impersonations", admin, map[string]any{"clinic_id": c.ID, "reason": "ticket 1", "minutes": 5}); r.status != http.StatusUnprocessableEntity || !isProblem(r) {
-		t.Errorf("impersonating a suspended clinic: %d %s", r.status, r.body)
+	if r := a.Do(t, "POST", "/api/v1/admin/impersonations", admin, map[string]any{"clinic_id": c.ID, "reason": "ticket 1", "minutes": 5}); r.Status != http.StatusUnprocessableEntity || !r.IsProblem() {
+		t.Errorf("impersonating a suspended clinic: %d %s", r.Status, r.Body)
 	}
-	if r := a.do(t, "POST", "/api/v1/admin/clinics/"+tenancy.NewID().String()+"/suspend", admin, nil); r.status != http.StatusNotFound {
-		t.Errorf("suspending an unknown clinic: %d %s", r.status, r.body)
+	if r := a.Do(t, "POST", "/api/v1/admin/clinics/"+tenancy.NewID().String()+"/suspend", admin, nil); r.Status != http.StatusNotFound {
+		t.Errorf("suspending an unknown clinic: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -138,7 +139,7 @@ type grantEventJSON struct {
 
 // grantEvents reads the owner's whole audit log and returns the events of
 // one impersonation grant.
-func (a *testApp) grantEvents(t *testing.T, ownerToken string, grant tenancy.ID) []grantEventJSON {
+func grantEvents(t *testing.T, a *apptest.App, ownerToken string, grant tenancy.ID) []grantEventJSON {
 	t.Helper()
 	var out []grantEventJSON
 	cursor := ""
@@ -147,11 +148,11 @@ func (a *testApp) grantEvents(t *testing.T, ownerToken string, grant tenancy.ID)
 			Items      []grantEventJSON `json:"items"`
 			NextCursor *string          `json:"next_cursor"`
 		}
-		r := a.do(t, "GET", "/api/v1/audit?limit=200&cursor="+cursor, ownerToken, nil)
-		if r.status != http.StatusOK {
-			t.Fatalf("GET /audit: %d %s", r.status, r.body)
+		r := a.Do(t, "GET", "/api/v1/audit?limit=200&cursor="+cursor, ownerToken, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("GET /audit: %d %s", r.Status, r.Body)
 		}
-		r.json(t, &page)
+		r.JSON(t, &page)
 		for _, e := range page.Items {
 			if e.Grant != nil && *e.Grant == grant {
 				out = append(out, e)
@@ -170,13 +171,13 @@ func (a *testApp) grantEvents(t *testing.T, ownerToken string, grant tenancy.ID)
 // token stops working at once; it never reaches the console.
 func TestImpersonation(t *testing.T) {
 	a := startApp(t)
-	admin := a.adminSession(t)
+	admin := a.SignInAdmin(t)
 	var me struct {
 		Principal tenancy.Principal `json:"principal"`
 	}
-	a.do(t, "GET", "/api/v1/me", admin, nil).json(t, &me)
+	a.Do(t, "GET", "/api/v1/me", admin, nil).JSON(t, &me)
 	adminID := me.Principal.Subject
-	grants := func() int { return a.adminCount(t, `select count(*) from audit.impersonation_grants`) }
+	grants := func() int { return a.SuperCount(t, `select count(*) from audit.impersonation_grants`) }
 
 	// Bad requests start nothing.
 	before := grants()
@@ -192,8 +193,8 @@ func TestImpersonation(t *testing.T) {
 		{map[string]any{"clinic_id": tenancy.NewID(), "reason": "ticket", "minutes": 10}, http.StatusNotFound},
 		{map[string]any{"clinic_id": riverside.ID, "reason": "ticket", "minutes": 10, "roles": []string{"owner"}}, http.StatusBadRequest},
 	} {
-		if r := a.do(t, "POST", "/api/v1/admin/impersonations", admin, bad.body); r.status != bad.status || !isProblem(r) {
-			t.Errorf("start %v: %d %s, want %d", bad.body, r.status, r.body, bad.status)
+		if r := a.Do(t, "POST", "/api/v1/admin/impersonations", admin, bad.body); r.Status != bad.status || !r.IsProblem() {
+			t.Errorf("start %v: %d %s, want %d", bad.body, r.Status, r.Body, bad.status)
 		}
 	}
 	if n := grants(); n != before {
@@ -201,26 +202,26 @@ func TestImpersonation(t *testing.T) {
 	}
 
 	// A patient of Riverside's own to act on.
-	desk := a.staffSession(t, riverside, "front_desk")
+	desk := a.NewStaff(t, riverside, "front_desk").Token
 	var pt patientJSON
-	r := a.do(t, "POST", "/api/v1/patients", desk, map[string]any{"given_name": "Impersonation", "family_name": "Subject"})
-	if r.status != http.StatusCreated {
-		t.Fatalf("create patient: %d %s", r.status, r.body)
+	r := a.Do(t, "POST", "/api/v1/patients", desk, map[string]any{"given_name": "Impersonation", "family_name": "Subject"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create patient: %d %s", r.Status, r.Body)
 	}
-	r.json(t, &pt)
+	r.JSON(t, &pt)
 
 	var g struct {
 		GrantID   tenancy.ID `json:"grant_id"`
 		Token     string     `json:"token"`
 		ExpiresAt time.Time  `json:"expires_at"`
 	}
-	r = a.do(t, "POST", "/api/v1/admin/impersonations", admin, map[string]any{"clinic_id": riverside.ID, "reason": "support ticket 4711", "minutes": 15})
-	r.json(t, &g)
-	if r.status != http.StatusCreated || g.Token == "" || g.GrantID.IsZero() || time.Until(g.ExpiresAt) > 15*time.Minute || time.Until(g.ExpiresAt) < 14*time.Minute {
-		t.Fatalf("start: %d %s", r.status, r.body)
+	r = a.Do(t, "POST", "/api/v1/admin/impersonations", admin, map[string]any{"clinic_id": riverside.ID, "reason": "support ticket 4711", "minutes": 15})
+	r.JSON(t, &g)
+	if r.Status != http.StatusCreated || g.Token == "" || g.GrantID.IsZero() || time.Until(g.ExpiresAt) > 15*time.Minute || time.Until(g.ExpiresAt) < 14*time.Minute {
+		t.Fatalf("start: %d %s", r.Status, r.Body)
 	}
 	requests := func() int {
-		return a.adminCount(t, `select count(*) from audit.events where impersonation_grant_id = $1 and action not like 'impersonation.%'`, g.GrantID)
+		return a.SuperCount(t, `select count(*) from audit.events where impersonation_grant_id = $1 and action not like 'impersonation.%'`, g.GrantID)
 	}
 
 	// Act: each request under the token, allowed or not, writes exactly one
@@ -245,13 +246,13 @@ func TestImpersonation(t *testing.T) {
 		{"POST", "/api/v1/admin/impersonations", map[string]any{"clinic_id": hillcrest.ID, "reason": "chain", "minutes": 5}, http.StatusForbidden, ""},
 		{"DELETE", "/api/v1/admin/impersonations/" + g.GrantID.String(), nil, http.StatusForbidden, ""},
 		// Another clinic's patient is missing.
-		{"GET", "/api/v1/patients/" + a.alexAt(t, hillcrest.ID).String(), nil, http.StatusNotFound, ""},
+		{"GET", "/api/v1/patients/" + alexAt(t, a, hillcrest.ID).String(), nil, http.StatusNotFound, ""},
 	}
 	for i, act := range acts {
 		before := requests()
-		r := a.do(t, act.method, act.path, g.Token, act.body)
-		if r.status != act.status {
-			t.Errorf("impersonated %s %s: %d %s, want %d", act.method, act.path, r.status, r.body, act.status)
+		r := a.Do(t, act.method, act.path, g.Token, act.body)
+		if r.Status != act.status {
+			t.Errorf("impersonated %s %s: %d %s, want %d", act.method, act.path, r.Status, r.Body, act.status)
 		}
 		if after := requests(); after != before+1 {
 			t.Errorf("impersonated request %d (%s %s) wrote %d events, want 1", i, act.method, act.path, after-before)
@@ -259,42 +260,42 @@ func TestImpersonation(t *testing.T) {
 		if act.resource == "" {
 			continue
 		}
-		last := a.adminStrings(t, `select action || ' | ' || resource_type || ' ' || resource_id from audit.events
+		last := a.SuperStrings(t, `select action || ' | ' || resource_type || ' ' || resource_id from audit.events
 			where impersonation_grant_id = $1 order by seq desc limit 1`, g.GrantID)
 		if want := []string{act.method + " /api/v1/patients/{id} | " + act.resource}; !slices.Equal(last, want) {
 			t.Errorf("impersonated %s %s: event %q, want %q", act.method, act.path, last, want)
 		}
 	}
 	var phone string
-	if got := a.adminStrings(t, `select phone from patients where clinic_id = $1 and id = $2`, riverside.ID, pt.ID); len(got) == 1 {
+	if got := a.SuperStrings(t, `select phone from patients where clinic_id = $1 and id = $2`, riverside.ID, pt.ID); len(got) == 1 {
 		phone = got[0]
 	}
 	if phone != "01632 960123" {
 		t.Errorf("the impersonated update did not stick: phone %q", phone)
 	}
 	// No domain events (patient.view, patient.update) besides the request events.
-	if n := a.adminCount(t, `select count(*) from audit.events where impersonation_grant_id = $1 and action not like '% %' and action <> 'impersonation.started'`, g.GrantID); n != 0 {
+	if n := a.SuperCount(t, `select count(*) from audit.events where impersonation_grant_id = $1 and action not like '% %' and action <> 'impersonation.started'`, g.GrantID); n != 0 {
 		t.Errorf("%d extra events under the grant", n)
 	}
 
 	// End: the token stops at once.
-	r = a.do(t, "DELETE", "/api/v1/admin/impersonations/"+g.GrantID.String(), admin, nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("end: %d %s", r.status, r.body)
+	r = a.Do(t, "DELETE", "/api/v1/admin/impersonations/"+g.GrantID.String(), admin, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("end: %d %s", r.Status, r.Body)
 	}
-	if r := a.do(t, "GET", "/api/v1/patients", g.Token, nil); r.status != http.StatusUnauthorized {
-		t.Errorf("token after the grant ended: %d %s", r.status, r.body)
+	if r := a.Do(t, "GET", "/api/v1/patients", g.Token, nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("token after the grant ended: %d %s", r.Status, r.Body)
 	}
-	if r := a.do(t, "DELETE", "/api/v1/admin/impersonations/"+g.GrantID.String(), admin, nil); r.status != http.StatusConflict {
-		t.Errorf("ending twice: %d %s", r.status, r.body)
+	if r := a.Do(t, "DELETE", "/api/v1/admin/impersonations/"+g.GrantID.String(), admin, nil); r.Status != http.StatusConflict {
+		t.Errorf("ending twice: %d %s", r.Status, r.Body)
 	}
-	if r := a.do(t, "DELETE", "/api/v1/admin/impersonations/"+tenancy.NewID().String(), admin, nil); r.status != http.StatusNotFound {
-		t.Errorf("ending an unknown grant: %d %s", r.status, r.body)
+	if r := a.Do(t, "DELETE", "/api/v1/admin/impersonations/"+tenancy.NewID().String(), admin, nil); r.Status != http.StatusNotFound {
+		t.Errorf("ending an unknown grant: %d %s", r.Status, r.Body)
 	}
 
 	// Riverside's owner sees the start, every request and the end.
-	owner := a.staffSession(t, riverside, "owner")
-	events := a.grantEvents(t, owner, g.GrantID)
+	owner := a.NewStaff(t, riverside, "owner").Token
+	events := grantEvents(t, a, owner, g.GrantID)
 	count := map[string]int{}
 	for _, e := range events {
 		if e.ClinicID != riverside.ID || e.Impersonator == nil || *e.Impersonator != adminID {
@@ -310,18 +311,18 @@ func TestImpersonation(t *testing.T) {
 		t.Errorf("Riverside's owner sees %v; want 1 start, %d requests, 1 end", count, len(acts))
 	}
 	// Hillcrest's owner sees none of it.
-	hillOwner := a.staffSession(t, hillcrest, "owner")
-	if events := a.grantEvents(t, hillOwner, g.GrantID); len(events) != 0 {
+	hillOwner := a.NewStaff(t, hillcrest, "owner").Token
+	if events := grantEvents(t, a, hillOwner, g.GrantID); len(events) != 0 {
 		t.Errorf("LEAK: Hillcrest's owner sees %d events of Riverside's impersonation", len(events))
 	}
-	for _, e := range a.auditLog(t, hillOwner) {
+	for _, e := range auditLog(t, a, hillOwner) {
 		if e.ClinicID != hillcrest.ID || e.Impersonator != nil && *e.Impersonator == adminID && e.ResourceID == pt.ID.String() {
 			t.Fatalf("LEAK: Hillcrest's owner sees %+v", e)
 		}
 	}
 
 	// Staff cannot start an impersonation.
-	if r := a.do(t, "POST", "/api/v1/admin/impersonations", owner, map[string]any{"clinic_id": riverside.ID, "reason": "x", "minutes": 5}); r.status != http.StatusForbidden {
-		t.Errorf("owner starting an impersonation: %d %s", r.status, r.body)
+	if r := a.Do(t, "POST", "/api/v1/admin/impersonations", owner, map[string]any{"clinic_id": riverside.ID, "reason": "x", "minutes": 5}); r.Status != http.StatusForbidden {
+		t.Errorf("owner starting an impersonation: %d %s", r.Status, r.Body)
 	}
 }

@@ -1,4 +1,4 @@
-package app
+package api_test
 
 import (
 	"net/http"
@@ -16,13 +16,13 @@ import (
 // and the database's (which depends on its locale) never meet.
 func TestPatientSearchAndPagingNonASCII(t *testing.T) {
 	a := startApp(t)
-	desk := a.staffSession(t, riverside, "front_desk")
+	desk := a.NewStaff(t, riverside, "front_desk").Token
 	tag := "nonascii" + tenancy.NewID().String()[:8]
 	families := []string{"Øberg", "Ørsted", "Østergaard", "Ølund", "Åberg", "Ébert"}
 	for _, f := range families {
-		r := a.do(t, "POST", "/api/v1/patients", desk, map[string]any{"given_name": tag, "family_name": f})
-		if r.status != http.StatusCreated {
-			t.Fatalf("create %s: %d %s", f, r.status, r.body)
+		r := a.Do(t, "POST", "/api/v1/patients", desk, map[string]any{"given_name": tag, "family_name": f})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("create %s: %d %s", f, r.Status, r.Body)
 		}
 	}
 
@@ -33,11 +33,11 @@ func TestPatientSearchAndPagingNonASCII(t *testing.T) {
 	list := func(q url.Values) page {
 		t.Helper()
 		var p page
-		r := a.do(t, "GET", "/api/v1/patients?"+q.Encode(), desk, nil)
-		if r.status != http.StatusOK {
-			t.Fatalf("list %v: %d %s", q, r.status, r.body)
+		r := a.Do(t, "GET", "/api/v1/patients?"+q.Encode(), desk, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("list %v: %d %s", q, r.Status, r.Body)
 		}
-		r.json(t, &p)
+		r.JSON(t, &p)
 		return p
 	}
 

@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/tenancytest"
 )
@@ -31,35 +32,35 @@ var (
 	fuzzFix  *fuzzBodies
 )
 
-func newFuzzBodies(t *testing.T, a *testApp) *fuzzBodies {
+func newFuzzBodies(t *testing.T, a *apptest.App) *fuzzBodies {
 	t.Helper()
 	fx := &fuzzBodies{objects: map[string]tenancy.ID{}}
-	for _, rt := range a.api.Routes() {
+	for _, rt := range a.API.Routes() {
 		if rt.Method != http.MethodGet && rt.Path != "/api/v1/auth/logout" {
 			fx.routes = append(fx.routes, rt)
 		}
 	}
 	slices.SortFunc(fx.routes, func(x, y api.Route) int { return strings.Compare(x.Method+x.Path, y.Method+y.Path) })
 
-	admin := a.adminSession(t)
-	r := a.do(t, "POST", "/api/v1/admin/clinics", admin, map[string]any{"name": "Fuzz Clinic " + tenancy.NewID().String()[24:], "time_zone": "Europe/London", "currency": "GBP"})
-	if r.status != http.StatusCreated {
-		t.Fatalf("create the fuzz clinic: %d %s", r.status, r.body)
+	admin := a.SignInAdmin(t)
+	r := a.Do(t, "POST", "/api/v1/admin/clinics", admin, map[string]any{"name": "Fuzz Clinic " + tenancy.NewID().String()[24:], "time_zone": "Europe/London", "currency": "GBP"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create the fuzz clinic: %d %s", r.Status, r.Body)
 	}
 	var c struct {
 		ID tenancy.ID `json:"id"`
 	}
-	r.json(t, &c)
+	r.JSON(t, &c)
 	clinic := seed.Clinic{ID: c.ID, Slug: "fuzz-" + c.ID.String()[24:], Name: "Fuzz", TimeZone: "Europe/London", Currency: "GBP"}
-	staff := a.staffSession(t, clinic, "owner", "dentist", "hygienist", "front_desk", "billing")
-	a.staffSession(t, clinic, "hygienist") // the staff member that PATCH /staff/{id} names
-	fx.objects["/api/v1/staff/"] = tenancy.MustParseID(a.adminStrings(t, `select id from staff where clinic_id = $1 and roles = '{hygienist}'`, c.ID)[0])
+	staff := a.NewStaff(t, clinic, "owner", "dentist", "hygienist", "front_desk", "billing").Token
+	a.NewStaff(t, clinic, "hygienist") // the staff member that PATCH /staff/{id} names
+	fx.objects["/api/v1/staff/"] = tenancy.MustParseID(a.SuperStrings(t, `select id from staff where clinic_id = $1 and roles = '{hygienist}'`, c.ID)[0])
 
 	// Objects of each kind, made through the API.
 	create := func(path string, body any) tenancy.ID {
-		r := a.do(t, "POST", path, staff, body)
-		if r.status != http.StatusCreated {
-			t.Fatalf("POST %s at the fuzz clinic: %d %s", path, r.status, r.body)
+		r := a.Do(t, "POST", path, staff, body)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("POST %s at the fuzz clinic: %d %s", path, r.Status, r.Body)
 		}
 		return idOf(t, r)
 	}
@@ -67,18 +68,18 @@ func newFuzzBodies(t *testing.T, a *testApp) *fuzzBodies {
 	patient := create("/api/v1/patients", map[string]any{"given_name": "Fuzz", "family_name": "Patient"})
 	fx.objects["/api/v1/patients/"] = patient
 	fx.objects["/api/v1/prescriptions/"] = create("/api/v1/prescriptions", rxBody(patient))
-	if r := a.do(t, "PUT", "/api/v1/fee-schedule", staff, map[string]any{"items": []any{map[string]any{"code": "F1", "description": "Fuzz", "price_minor": 1000}}}); r.status != http.StatusOK {
-		t.Fatalf("fee schedule at the fuzz clinic: %d %s", r.status, r.body)
+	if r := a.Do(t, "PUT", "/api/v1/fee-schedule", staff, map[string]any{"items": []any{map[string]any{"code": "F1", "description": "Fuzz", "price_minor": 1000}}}); r.Status != http.StatusOK {
+		t.Fatalf("fee schedule at the fuzz clinic: %d %s", r.Status, r.Body)
 	}
 	fx.objects["/api/v1/invoices/"] = create("/api/v1/invoices", map[string]any{"patient_id": patient, "lines": []any{billLine("F1", 1)}})
-	appt := a.adminStrings(t, `select id from appointments where clinic_id = $1 limit 1`, c.ID)
+	appt := a.SuperStrings(t, `select id from appointments where clinic_id = $1 limit 1`, c.ID)
 	if len(appt) == 0 {
 		// The new clinic's hours are unknown here; an appointment is
 		// written as the superuser, for the PATCH route to reach it.
 		chair := fx.objects["/api/v1/operatories/"]
-		dentist := a.adminStrings(t, `select id from staff where clinic_id = $1 and 'dentist' = any(roles) limit 1`, c.ID)[0]
+		dentist := a.SuperStrings(t, `select id from staff where clinic_id = $1 and 'dentist' = any(roles) limit 1`, c.ID)[0]
 		id := tenancy.NewID()
-		a.adminExec(t, `insert into appointments (clinic_id, id, patient_id, dentist_id, operatory_id, starts_at, ends_at, type)
+		a.SuperExec(t, `insert into appointments (clinic_id, id, patient_id, dentist_id, operatory_id, starts_at, ends_at, type)
 			values ($1, $2, $3, $4, $5, now() + interval '30 days', now() + interval '30 days 30 minutes', 'Check-up')`, c.ID, id, patient, dentist, chair)
 		appt = []string{id.String()}
 	}
@@ -87,14 +88,14 @@ func newFuzzBodies(t *testing.T, a *testApp) *fuzzBodies {
 	// A portal patient of the clinic.
 	// An account made as the superuser: enrolment through the API is
 	// rate-limited per address, and other tests of the package enrol.
-	email := a.portalAccount(t, c.ID, patient)
-	portal := a.portalLogin(t, email, seed.Password, c.ID)
+	email := a.NewPortalAccount(t, c.ID, patient)
+	portal := a.SignInPortal(t, email, seed.Password, c.ID)
 
 	for _, tok := range []struct{ name, token string }{{"staff", staff}, {"portal", portal}, {"admin", admin}} {
 		var me struct {
 			Principal tenancy.Principal `json:"principal"`
 		}
-		a.do(t, "GET", "/api/v1/me", tok.token, nil).json(t, &me)
+		a.Do(t, "GET", "/api/v1/me", tok.token, nil).JSON(t, &me)
 		fx.actors = append(fx.actors, tenancytest.Actor{Name: tok.name, Principal: me.Principal, Token: tok.token})
 	}
 	return fx
@@ -147,7 +148,7 @@ func FuzzAPIBodies(f *testing.F) {
 			}
 			token = fuzzFix.actors[i].Token
 		}
-		req, err := http.NewRequest(rt.Method, a.base+path, bytes.NewReader(body))
+		req, err := http.NewRequest(rt.Method, a.Base+path, bytes.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"bytes"
@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -17,247 +15,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/mydentalpractice/tenancy"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/api"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
-	"github.com/mydentalpractice/tenancy/internal/pglocal"
-	"github.com/mydentalpractice/tenancy/pgtest"
-	"github.com/mydentalpractice/tenancy/tenantdb"
 )
-
-// The reliability tests (reliability_test.go, badinput_test.go) each run an
-// app of their own, with the settings they need, on a database of their
-// own: a fresh pgtest database, or a private cluster when the test restarts
-// it. Nothing else writes there, so every count and snapshot they take is
-// theirs alone.
-
-// ownAppOptions says how to run an app for one test.
-type ownAppOptions struct {
-	maxConns int32         // Config.MaxConns; zero for the default
-	timeout  time.Duration // Config.RequestTimeout; zero for the default
-	// cluster runs a private PostgreSQL cluster that the test may restart
-	// (instead of a database on the shared test server).
-	cluster bool
-	// bouncer puts pgbouncer in transaction mode, with one server
-	// connection per role, between the app and the database (the app and
-	// platform roles; migrations connect directly).
-	bouncer bool
-	// log receives the app's log; nil discards it.
-	log io.Writer
-	// idp is Config.IdentityProvider.
-	idp *IdentityProvider
-	// summaryEvery is Config.SummaryEvery.
-	summaryEvery time.Duration
-	// share is Config.ClinicShare.
-	share tenantdb.Share
-}
-
-// ownApp is an app run for one test.
-type ownApp struct {
-	*testApp
-	super   string           // superuser connection string to the app's database
-	cluster *pglocal.Cluster // with ownAppOptions.cluster
-	api     *api.Server      // the app's API, for its route table
-	cancel  context.CancelFunc
-	errc    chan error
-	stopped bool
-}
-
-// startOwnApp migrates and seeds a database of the test's own and runs the
-// app on it, on a loopback port. The app stops when the test ends, if the
-// test did not stop it.
-func startOwnApp(t *testing.T, o ownAppOptions) *ownApp {
-	t.Helper()
-	ctx := context.Background()
-	var conns connStrings
-	oa := &ownApp{}
-	if o.cluster {
-		if _, err := pglocal.FindBinDir(); err != nil {
-			pgtest.SkipOrFail(t, err)
-		}
-		c, err := pglocal.Start(ctx, pglocal.Config{})
-		if err != nil {
-			t.Fatalf("private cluster: %v", err)
-		}
-		t.Cleanup(func() {
-			if err := c.Stop(); err != nil {
-				t.Errorf("stopping the private cluster: %v", err)
-			}
-		})
-		if conns, err = bootstrap(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-		oa.cluster = c
-		oa.super = c.SuperuserConnString(embeddedDatabase)
-		oa.testApp = &testApp{tokens: map[string]string{}}
-	} else {
-		db := pgtest.New(t)
-		conns = relConns(t, db, o)
-		oa.super = db.ConnString(pgtest.Admin)
-		oa.testApp = &testApp{db: db, tokens: map[string]string{}}
-	}
-	dir := t.TempDir()
-	oa.testApp.dir = dir
-	if err := oa.launch(o, conns, dir); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { oa.stop(t) })
-	return oa
-}
-
-// relConns makes db's owner able to bypass RLS (it runs the migrations, as
-// in production) and returns the roles' connection strings, through
-// pgbouncer when o says so.
-func relConns(t *testing.T, db *pgtest.DB, o ownAppOptions) connStrings {
-	if t != nil {
-		t.Helper()
-		db.Exec(t, pgtest.Admin, "alter role "+pgx.Identifier{db.RoleName(pgtest.Owner)}.Sanitize()+" bypassrls")
-	}
-	conns := connStrings{app: db.ConnString(pgtest.App), owner: db.ConnString(pgtest.Owner), platform: db.ConnString(pgtest.Platform),
-		auditAdmin: db.ConnString(pgtest.Admin), audit: db.RoleName(pgtest.Audit)}
-	if o.bouncer {
-		via := db.Bouncer(t, 1, pgtest.App, pgtest.Platform)
-		// pgbouncer in transaction mode: no named prepared statements.
-		conns.app = via(pgtest.App) + " default_query_exec_mode=exec"
-		conns.platform = via(pgtest.Platform) + " default_query_exec_mode=exec"
-	}
-	return conns
-}
-
-var (
-	relOnce sync.Once
-	relApp  *ownApp
-	relErr  error
-)
-
-// relSharedApp is one app, on a database of its own that lives as long as
-// the test binary, for the reliability tests that need no settings of
-// their own (TestSoak, TestTerminateMidTransaction, TestBadInputCorpus,
-// TestMetacharactersAreData): starting an app costs seconds. Those tests
-// do not run in parallel, so each still has the database to itself while
-// it runs.
-func relSharedApp(t *testing.T) *ownApp {
-	t.Helper()
-	relOnce.Do(func() { relApp, relErr = launchShared("dentalclinic-reliability-", ownAppOptions{maxConns: 16}) })
-	if relErr != nil {
-		pgtest.SkipOrFail(t, relErr)
-	}
-	return relApp
-}
-
-// launchShared runs an app that lives as long as the test binary, on a
-// shared database of its own whose owner may bypass RLS (it runs the
-// migrations, as in production), with its data directory under prefix.
-func launchShared(prefix string, o ownAppOptions) (*ownApp, error) {
-	db, err := pgtest.NewShared()
-	if err != nil {
-		return nil, err
-	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, db.ConnString(pgtest.Admin))
-	if err != nil {
-		return nil, err
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "alter role "+pgx.Identifier{db.RoleName(pgtest.Owner)}.Sanitize()+" bypassrls"); err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", prefix)
-	if err != nil {
-		return nil, err
-	}
-	oa := &ownApp{super: db.ConnString(pgtest.Admin), testApp: &testApp{db: db, tokens: map[string]string{}}}
-	if err := oa.launch(o, relConns(nil, db, o), dir); err != nil {
-		return nil, err
-	}
-	oa.testApp.api = oa.api
-	oa.testApp.dir = dir
-	return oa, nil
-}
-
-// launch runs the app on conns and waits until it listens.
-func (oa *ownApp) launch(o ownAppOptions, conns connStrings, dir string) error {
-	var logw io.Writer = io.Discard
-	if o.log != nil {
-		logw = o.log
-	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	oa.cancel = cancel
-	oa.errc = make(chan error, 1)
-	ready := make(chan string, 1)
-	go func() {
-		oa.errc <- Run(runCtx, Config{
-			Addr: "127.0.0.1:0", DatabaseURL: conns.app, MigrationDatabaseURL: conns.owner, PlatformDatabaseURL: conns.platform,
-			AuditAdminDatabaseURL: conns.auditAdmin, AuditRole: conns.audit,
-			DataDir: dir, Seed: true, MaxConns: o.maxConns, RequestTimeout: o.timeout,
-			Log: slog.New(slog.NewTextHandler(logw, nil)), Ready: ready,
-			API:              func(s *api.Server) { oa.api = s },
-			IdentityProvider: o.idp, SummaryEvery: o.summaryEvery, ClinicShare: o.share,
-		})
-	}()
-	select {
-	case oa.base = <-ready:
-		return nil
-	case err := <-oa.errc:
-		cancel()
-		return fmt.Errorf("the app did not start: %w", err)
-	case <-time.After(2 * time.Minute):
-		cancel()
-		return fmt.Errorf("the app did not start within 2 minutes")
-	}
-}
-
-// stop shuts the app down gracefully and waits for Run to return.
-func (oa *ownApp) stop(t *testing.T) {
-	t.Helper()
-	if oa.stopped {
-		return
-	}
-	oa.stopped = true
-	oa.cancel()
-	select {
-	case err := <-oa.errc:
-		if err != nil {
-			t.Errorf("Run returned %v after shutdown", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Error("the app did not stop within 30s of its context ending")
-	}
-}
-
-// superConn connects to the app's database as the superuser.
-func (oa *ownApp) superConn(t *testing.T) *pgx.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, oa.super)
-	if err != nil {
-		t.Fatalf("superuser connection: %v", err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
-}
-
-// clinicTokens signs in the demo owner of each clinic (roles owner and
-// dentist: they may book, bill and manage patients).
-func (oa *ownApp) clinicTokens(t *testing.T) map[tenancy.ID]string {
-	t.Helper()
-	out := map[tenancy.ID]string{}
-	for _, c := range seed.Clinics {
-		out[c.ID] = oa.login(t, seed.StaffEmail("owner", c), tenancy.ID{})
-	}
-	return out
-}
 
 // relResult is one request's outcome in a load test.
 type relResult struct {
 	method, route string
-	status        int
+	Status        int
 	retryAfter    string
 	contentType   string
-	body          []byte
+	Body          []byte
 	took          time.Duration
 	err           error
 }
@@ -287,10 +56,10 @@ func relSend(ctx context.Context, client *http.Client, method, url, token string
 		res.err, res.took = err, time.Since(start)
 		return res
 	}
-	res.body, _ = io.ReadAll(resp.Body)
+	res.Body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	res.took = time.Since(start)
-	res.status = resp.StatusCode
+	res.Status = resp.StatusCode
 	res.retryAfter = resp.Header.Get("Retry-After")
 	res.contentType = resp.Header.Get("Content-Type")
 	return res
@@ -346,7 +115,7 @@ func (s *relStats) add(r relResult) {
 		s.note("%s %s: %v", r.method, r.route, r.err)
 		return
 	}
-	s.status[r.status]++
+	s.status[r.Status]++
 }
 
 func (s *relStats) leak(format string, args ...any) {
@@ -419,18 +188,18 @@ type relClinicWork struct {
 }
 
 // prepareWork reads, through the API, what each clinic's load clients use.
-func relPrepareWork(t *testing.T, oa *ownApp) []*relClinicWork {
+func relPrepareWork(t *testing.T, oa *apptest.App) []*relClinicWork {
 	t.Helper()
-	tokens := oa.clinicTokens(t)
+	tokens := clinicTokens(t, oa)
 	var works []*relClinicWork
 	for _, c := range seed.Clinics {
 		w := &relClinicWork{clinic: c.ID, token: tokens[c.ID]}
 		var pats struct{ Items []patientJSON }
-		r := oa.do(t, "GET", "/api/v1/patients?limit=50", w.token, nil)
-		if r.status != http.StatusOK {
-			t.Fatalf("patients of %s: %d %s", c.Name, r.status, r.body)
+		r := oa.Do(t, "GET", "/api/v1/patients?limit=50", w.token, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("patients of %s: %d %s", c.Name, r.Status, r.Body)
 		}
-		r.json(t, &pats)
+		r.JSON(t, &pats)
 		for _, p := range pats.Items {
 			w.patients = append(w.patients, p.ID)
 		}
@@ -443,7 +212,7 @@ func relPrepareWork(t *testing.T, oa *ownApp) []*relClinicWork {
 				Roles []string   `json:"roles"`
 			}
 		}
-		oa.do(t, "GET", "/api/v1/staff", w.token, nil).json(t, &staff)
+		oa.Do(t, "GET", "/api/v1/staff", w.token, nil).JSON(t, &staff)
 		for _, s := range staff.Items {
 			if slices.Contains(s.Roles, "dentist") && w.dentist.IsZero() {
 				w.dentist = s.ID
@@ -454,7 +223,7 @@ func relPrepareWork(t *testing.T, oa *ownApp) []*relClinicWork {
 				ID tenancy.ID `json:"id"`
 			}
 		}
-		oa.do(t, "GET", "/api/v1/operatories", w.token, nil).json(t, &chairs)
+		oa.Do(t, "GET", "/api/v1/operatories", w.token, nil).JSON(t, &chairs)
 		if len(chairs.Items) > 0 {
 			w.chair = chairs.Items[0].ID
 		}
@@ -518,7 +287,7 @@ var relLoadOps = []relLoadOp{
 
 // runLoad runs clientsPerClinic clients for each clinic until ctx ends,
 // each making requests one after another, and records every outcome in
-// stats, checking that no response carries another clinic's record. Each
+// stats, checking that no apptest.Response carries another clinic's record. Each
 // relResult also goes to observe, if set.
 func relRunLoad(ctx context.Context, base string, works []*relClinicWork, clientsPerClinic int, stats *relStats, observe func(relResult)) {
 	total := 0
@@ -549,11 +318,11 @@ func relRunLoad(ctx context.Context, base string, works []*relClinicWork, client
 					r := op.run(context.Background(), client, base, w, rng)
 					stats.add(r)
 					if r.err == nil {
-						if ids := relForeignClinicIDs(r.body, w.clinic); len(ids) > 0 {
+						if ids := relForeignClinicIDs(r.Body, w.clinic); len(ids) > 0 {
 							stats.leak("%s answered records of %v to clinic %v", r.route, ids, w.clinic)
 						}
-						if op.name == "foreign patient" && r.status != http.StatusNotFound && r.status != http.StatusServiceUnavailable {
-							stats.leak("another clinic's patient answered %d to clinic %v", r.status, w.clinic)
+						if op.name == "foreign patient" && r.Status != http.StatusNotFound && r.Status != http.StatusServiceUnavailable {
+							stats.leak("another clinic's patient answered %d to clinic %v", r.Status, w.clinic)
 						}
 					}
 					if observe != nil {
@@ -575,5 +344,5 @@ func relIsProblem(r relResult) bool {
 		Status int    `json:"status"`
 		Code   string `json:"code"`
 	}
-	return json.Unmarshal(r.body, &p) == nil && p.Status == r.status && p.Code != ""
+	return json.Unmarshal(r.Body, &p) == nil && p.Status == r.Status && p.Code != ""
 }

@@ -1,10 +1,11 @@
-package app
+package api_test
 
 import (
 	"net/http"
 	"testing"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 )
 
@@ -18,7 +19,7 @@ type auditEventJSON struct {
 }
 
 // auditLog reads every page of the clinic's audit log as the owner.
-func (a *testApp) auditLog(t *testing.T, ownerToken string) []auditEventJSON {
+func auditLog(t *testing.T, a *apptest.App, ownerToken string) []auditEventJSON {
 	t.Helper()
 	var all []auditEventJSON
 	cursor := ""
@@ -27,11 +28,11 @@ func (a *testApp) auditLog(t *testing.T, ownerToken string) []auditEventJSON {
 			Items      []auditEventJSON `json:"items"`
 			NextCursor *string          `json:"next_cursor"`
 		}
-		r := a.do(t, "GET", "/api/v1/audit?limit=200&cursor="+cursor, ownerToken, nil)
-		if r.status != http.StatusOK {
-			t.Fatalf("GET /audit: %d %s", r.status, r.body)
+		r := a.Do(t, "GET", "/api/v1/audit?limit=200&cursor="+cursor, ownerToken, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("GET /audit: %d %s", r.Status, r.Body)
 		}
-		r.json(t, &page)
+		r.JSON(t, &page)
 		all = append(all, page.Items...)
 		if page.NextCursor == nil {
 			return all
@@ -45,23 +46,23 @@ func (a *testApp) auditLog(t *testing.T, ownerToken string) []auditEventJSON {
 // and another clinic's owner sees none of them.
 func TestChartAccessIsAudited(t *testing.T) {
 	a := startApp(t)
-	dentist := a.login(t, seed.StaffEmail("dentist", riverside), tenancy.ID{})
+	dentist := a.SignIn(t, seed.StaffEmail("dentist", riverside), tenancy.ID{})
 	var created patientJSON
-	r := a.do(t, "POST", "/api/v1/patients", dentist, map[string]any{"given_name": "Audit", "family_name": "Subject"})
-	if r.status != http.StatusCreated {
-		t.Fatalf("create: %d %s", r.status, r.body)
+	r := a.Do(t, "POST", "/api/v1/patients", dentist, map[string]any{"given_name": "Audit", "family_name": "Subject"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
 	}
-	r.json(t, &created)
-	if r := a.do(t, "GET", "/api/v1/patients/"+created.ID.String(), dentist, nil); r.status != http.StatusOK {
-		t.Fatalf("view: %d %s", r.status, r.body)
+	r.JSON(t, &created)
+	if r := a.Do(t, "GET", "/api/v1/patients/"+created.ID.String(), dentist, nil); r.Status != http.StatusOK {
+		t.Fatalf("view: %d %s", r.Status, r.Body)
 	}
-	if r := a.do(t, "PATCH", "/api/v1/patients/"+created.ID.String(), dentist, map[string]any{"phone": "01632 960001"}); r.status != http.StatusOK {
-		t.Fatalf("update: %d %s", r.status, r.body)
+	if r := a.Do(t, "PATCH", "/api/v1/patients/"+created.ID.String(), dentist, map[string]any{"phone": "01632 960001"}); r.Status != http.StatusOK {
+		t.Fatalf("update: %d %s", r.Status, r.Body)
 	}
 
-	owner := a.login(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
+	owner := a.SignIn(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
 	seen := map[string]bool{}
-	for _, e := range a.auditLog(t, owner) {
+	for _, e := range auditLog(t, a, owner) {
 		if e.ClinicID != riverside.ID {
 			t.Fatalf("LEAK: Riverside's audit log holds an event of %v", e.ClinicID)
 		}
@@ -75,11 +76,11 @@ func TestChartAccessIsAudited(t *testing.T) {
 		}
 	}
 
-	if r := a.do(t, "GET", "/api/v1/audit", dentist, nil); r.status != http.StatusForbidden {
-		t.Errorf("dentist reading the audit log: %d %s", r.status, r.body)
+	if r := a.Do(t, "GET", "/api/v1/audit", dentist, nil); r.Status != http.StatusForbidden {
+		t.Errorf("dentist reading the audit log: %d %s", r.Status, r.Body)
 	}
-	hillOwner := a.login(t, seed.StaffEmail("owner", hillcrest), tenancy.ID{})
-	for _, e := range a.auditLog(t, hillOwner) {
+	hillOwner := a.SignIn(t, seed.StaffEmail("owner", hillcrest), tenancy.ID{})
+	for _, e := range auditLog(t, a, hillOwner) {
 		if e.ClinicID != hillcrest.ID || e.ResourceID == created.ID.String() {
 			t.Fatalf("LEAK: Hillcrest's owner sees %+v", e)
 		}

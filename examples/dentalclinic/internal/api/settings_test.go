@@ -1,4 +1,4 @@
-package app
+package api_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
@@ -22,7 +23,7 @@ import (
 // work). Settings tests that change the time zone, the currency or the
 // owners use it, so the demo clinics that other tests rely on stay as
 // they are. It returns the clinic and its owner's id and token.
-func settingsClinic(t *testing.T, a *testApp, tz, currency string) (seed.Clinic, tenancy.ID, string) {
+func settingsClinic(t *testing.T, a *apptest.App, tz, currency string) (seed.Clinic, tenancy.ID, string) {
 	t.Helper()
 	h, err := passwords.Hash(seed.Password)
 	if err != nil {
@@ -31,7 +32,7 @@ func settingsClinic(t *testing.T, a *testApp, tz, currency string) (seed.Clinic,
 	suffix := tenancy.NewID().String()[24:]
 	c := seed.Clinic{ID: tenancy.NewID(), Slug: "settings-" + suffix, Name: "Settings Test Clinic " + suffix, TimeZone: tz, Currency: currency}
 	owner := tenancy.NewID()
-	conn := a.db.Conn(t, pgtest.Admin)
+	conn := a.DB.Conn(t, pgtest.Admin)
 	ctx := context.Background()
 	if _, err := conn.Exec(ctx, `insert into clinics (id, name, time_zone, currency) values ($1, $2, $3, $4)`, c.ID, c.Name, tz, currency); err != nil {
 		t.Fatal(err)
@@ -40,13 +41,13 @@ func settingsClinic(t *testing.T, a *testApp, tz, currency string) (seed.Clinic,
 		c.ID, owner, seed.StaffEmail("owner", c), h); err != nil {
 		t.Fatal(err)
 	}
-	return c, owner, a.login(t, seed.StaffEmail("owner", c), tenancy.ID{})
+	return c, owner, a.SignIn(t, seed.StaffEmail("owner", c), tenancy.ID{})
 }
 
 // registryRow reads a clinic's registry row as the superuser.
-func registryRow(t *testing.T, a *testApp, id tenancy.ID) (name, tz, currency string) {
+func registryRow(t *testing.T, a *apptest.App, id tenancy.ID) (name, tz, currency string) {
 	t.Helper()
-	if err := a.db.Conn(t, pgtest.Admin).QueryRow(context.Background(), `select name, time_zone, currency from clinics where id = $1`, id).
+	if err := a.DB.Conn(t, pgtest.Admin).QueryRow(context.Background(), `select name, time_zone, currency from clinics where id = $1`, id).
 		Scan(&name, &tz, &currency); err != nil {
 		t.Fatal(err)
 	}
@@ -54,10 +55,10 @@ func registryRow(t *testing.T, a *testApp, id tenancy.ID) (name, tz, currency st
 }
 
 // settingsRow reads a clinic's settings row as the superuser ("" if none).
-func settingsRow(t *testing.T, a *testApp, id tenancy.ID) string {
+func settingsRow(t *testing.T, a *apptest.App, id tenancy.ID) string {
 	t.Helper()
 	var s string
-	err := a.db.Conn(t, pgtest.Admin).QueryRow(context.Background(),
+	err := a.DB.Conn(t, pgtest.Admin).QueryRow(context.Background(),
 		`select coalesce((select opening_hours::text || closures::text || updated_at::text from clinic_settings where clinic_id = $1), '')`, id).Scan(&s)
 	if err != nil {
 		t.Fatal(err)
@@ -67,18 +68,18 @@ func settingsRow(t *testing.T, a *testApp, id tenancy.ID) string {
 
 func TestSettingsReadAndUpdate(t *testing.T) {
 	a := startApp(t)
-	owner := schedOwner(t, a, riverside)
-	_, billing := schedRole(t, a, riverside, "billing")
-	_, hyg := schedRole(t, a, riverside, "hygienist")
-	_, front := schedRole(t, a, riverside, "front_desk")
-	_, dentist := schedRole(t, a, riverside, "dentist")
+	owner := a.NewStaff(t, riverside, "owner").Token
+	_, billing := staffRole(t, a, riverside, "billing")
+	_, hyg := staffRole(t, a, riverside, "hygienist")
+	_, front := staffRole(t, a, riverside, "front_desk")
+	_, dentist := staffRole(t, a, riverside, "dentist")
 
 	// Every staff role reads the settings of its own clinic.
 	for who, tok := range map[string]string{"owner": owner, "billing": billing, "hygienist": hyg, "front desk": front} {
-		r := a.do(t, "GET", "/api/v1/settings", tok, nil)
+		r := a.Do(t, "GET", "/api/v1/settings", tok, nil)
 		schedWant(t, "GET as "+who, r, 200, "")
 		var st store.Settings
-		r.json(t, &st)
+		r.JSON(t, &st)
 		if st.ClinicID != riverside.ID || st.ClinicName != riverside.Name || st.TimeZone != "Europe/London" || st.Currency != "GBP" ||
 			len(st.OpeningHours["mon"]) != 1 || st.OpeningHours["mon"][0][0] != "08:30" || len(st.OpeningHours) != 7 {
 			t.Errorf("settings as %s = %+v", who, st)
@@ -86,7 +87,7 @@ func TestSettingsReadAndUpdate(t *testing.T) {
 	}
 	// Lakeside's are its own: another zone and currency.
 	var lake store.Settings
-	a.do(t, "GET", "/api/v1/settings", schedOwner(t, a, schedLakeside), nil).json(t, &lake)
+	a.Do(t, "GET", "/api/v1/settings", a.NewStaff(t, schedLakeside, "owner").Token, nil).JSON(t, &lake)
 	if lake.ClinicID != schedLakeside.ID || lake.TimeZone != "America/Chicago" || lake.Currency != "USD" {
 		t.Errorf("Lakeside's settings = %+v", lake)
 	}
@@ -94,16 +95,16 @@ func TestSettingsReadAndUpdate(t *testing.T) {
 	// Only an owner writes them.
 	body := map[string]any{"closures": []map[string]any{{"date": "2099-12-25", "reason": "Christmas"}}}
 	for who, tok := range map[string]string{"dentist": dentist, "front desk": front, "billing": billing, "hygienist": hyg} {
-		schedWant(t, "PUT as "+who, a.do(t, "PUT", "/api/v1/settings", tok, body), 403, "forbidden")
+		schedWant(t, "PUT as "+who, a.Do(t, "PUT", "/api/v1/settings", tok, body), 403, "forbidden")
 	}
 
 	// The owner changes the closures and hours and puts them back.
 	var orig store.Settings
-	a.do(t, "GET", "/api/v1/settings", owner, nil).json(t, &orig)
+	a.Do(t, "GET", "/api/v1/settings", owner, nil).JSON(t, &orig)
 	t.Cleanup(func() {
-		r := a.do(t, "PUT", "/api/v1/settings", owner, map[string]any{"opening_hours": orig.OpeningHours, "closures": orig.Closures})
-		if r.status != 200 {
-			t.Errorf("restoring Riverside's settings: %d %s", r.status, r.body)
+		r := a.Do(t, "PUT", "/api/v1/settings", owner, map[string]any{"opening_hours": orig.OpeningHours, "closures": orig.Closures})
+		if r.Status != 200 {
+			t.Errorf("restoring Riverside's settings: %d %s", r.Status, r.Body)
 		}
 	})
 	hillBefore := settingsRow(t, a, hillcrest.ID)
@@ -112,14 +113,14 @@ func TestSettingsReadAndUpdate(t *testing.T) {
 		hours[k] = v
 	}
 	hours["sat"] = [][]string{{"13:00", "16:00"}, {"09:00", "12:00"}}
-	r := a.do(t, "PUT", "/api/v1/settings", owner, map[string]any{
+	r := a.Do(t, "PUT", "/api/v1/settings", owner, map[string]any{
 		"opening_hours": hours,
 		"closures":      []map[string]any{{"date": "2099-12-26", "reason": "Boxing Day"}, {"date": "2099-12-25", "reason": "Christmas"}},
 	})
 	schedWant(t, "PUT as owner", r, 200, "")
-	schedCheckClinic(t, r.body, riverside.ID)
+	schedCheckClinic(t, r.Body, riverside.ID)
 	var got store.Settings
-	a.do(t, "GET", "/api/v1/settings", front, nil).json(t, &got)
+	a.Do(t, "GET", "/api/v1/settings", front, nil).JSON(t, &got)
 	if diff := cmp.Diff([][]string{{"09:00", "12:00"}, {"13:00", "16:00"}}, got.OpeningHours["sat"]); diff != "" {
 		t.Errorf("saturday hours (-want +got):\n%s", diff)
 	}
@@ -136,7 +137,7 @@ func TestSettingsReadAndUpdate(t *testing.T) {
 
 func TestSettingsBadInput(t *testing.T) {
 	a := startApp(t)
-	owner := schedOwner(t, a, riverside)
+	owner := a.NewStaff(t, riverside, "owner").Token
 	before := settingsRow(t, a, riverside.ID)
 	_, tz, cur := registryRow(t, a, riverside.ID)
 	cases := []struct {
@@ -167,11 +168,11 @@ func TestSettingsBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var r response
+			var r apptest.Response
 			if c.raw != "" {
 				r = schedRaw(t, a, "PUT", "/api/v1/settings", owner, c.raw)
 			} else {
-				r = a.do(t, "PUT", "/api/v1/settings", owner, c.body)
+				r = a.Do(t, "PUT", "/api/v1/settings", owner, c.body)
 			}
 			schedWant(t, c.name, r, c.status, "")
 		})
@@ -198,15 +199,15 @@ func TestSettingsRegistry(t *testing.T) {
 	// A clinic that never saved settings has none, and the first PUT
 	// creates them.
 	var st store.Settings
-	a.do(t, "GET", "/api/v1/settings", owner, nil).json(t, &st)
+	a.Do(t, "GET", "/api/v1/settings", owner, nil).JSON(t, &st)
 	if st.ClinicID != c.ID || len(st.OpeningHours["mon"]) != 0 || len(st.Closures) != 0 || st.UpdatedAt != nil {
 		t.Errorf("new clinic's settings = %+v", st)
 	}
 
-	r := a.do(t, "PUT", "/api/v1/settings", owner, map[string]any{"time_zone": "America/Denver", "currency": "USD",
+	r := a.Do(t, "PUT", "/api/v1/settings", owner, map[string]any{"time_zone": "America/Denver", "currency": "USD",
 		"opening_hours": map[string]any{"mon": [][]string{{"08:00", "16:00"}}}})
 	schedWant(t, "PUT zone and currency", r, 200, "")
-	r.json(t, &st)
+	r.JSON(t, &st)
 	if st.TimeZone != "America/Denver" || st.Currency != "USD" || st.ClinicName != c.Name || st.UpdatedAt == nil {
 		t.Errorf("after PUT: %+v", st)
 	}
@@ -231,9 +232,9 @@ func TestSettingsRegistry(t *testing.T) {
 	if ap.LocalStart != "2060-07-01T09:00:00" || ap.StartsAt.Hour() != 15 || ap.TimeZone != "America/Denver" {
 		t.Errorf("booked in Denver: %+v", ap)
 	}
-	schedWant(t, "back to Chicago", a.do(t, "PUT", "/api/v1/settings", owner, map[string]any{"time_zone": "America/Chicago"}), 200, "")
+	schedWant(t, "back to Chicago", a.Do(t, "PUT", "/api/v1/settings", owner, map[string]any{"time_zone": "America/Chicago"}), 200, "")
 	var moved store.Appointment
-	a.do(t, "GET", "/api/v1/appointments/"+ap.ID.String(), owner, nil).json(t, &moved)
+	a.Do(t, "GET", "/api/v1/appointments/"+ap.ID.String(), owner, nil).JSON(t, &moved)
 	if moved.LocalStart != "2060-07-01T10:00:00" || !moved.StartsAt.Equal(ap.StartsAt) {
 		t.Errorf("after the zone change: %+v", moved)
 	}
@@ -242,7 +243,7 @@ func TestSettingsRegistry(t *testing.T) {
 	if settingsCount(t, a, `select count(*) from invoices where clinic_id = $1`, riverside.ID) == 0 {
 		t.Fatal("Riverside has no invoices; the fixture is missing")
 	}
-	r = a.do(t, "PUT", "/api/v1/settings", schedOwner(t, a, riverside), map[string]any{"currency": "EUR"})
+	r = a.Do(t, "PUT", "/api/v1/settings", a.NewStaff(t, riverside, "owner").Token, map[string]any{"currency": "EUR"})
 	schedWant(t, "currency after invoices", r, 409, "currency_locked")
 	if _, _, cur := registryRow(t, a, riverside.ID); cur != "GBP" {
 		t.Errorf("Riverside's currency is %s", cur)
@@ -251,14 +252,14 @@ func TestSettingsRegistry(t *testing.T) {
 
 func TestFeeSchedule(t *testing.T) {
 	a := startApp(t)
-	owner := schedOwner(t, a, riverside)
-	_, billing := schedRole(t, a, riverside, "billing")
-	_, front := schedRole(t, a, riverside, "front_desk")
+	owner := a.NewStaff(t, riverside, "owner").Token
+	_, billing := staffRole(t, a, riverside, "billing")
+	_, front := staffRole(t, a, riverside, "front_desk")
 
-	r := a.do(t, "GET", "/api/v1/fee-schedule", billing, nil)
+	r := a.Do(t, "GET", "/api/v1/fee-schedule", billing, nil)
 	schedWant(t, "GET as billing", r, 200, "")
 	var page struct{ Items []store.Fee }
-	r.json(t, &page)
+	r.JSON(t, &page)
 	if len(page.Items) == 0 {
 		t.Fatal("Riverside has no fee schedule")
 	}
@@ -273,19 +274,19 @@ func TestFeeSchedule(t *testing.T) {
 		restore[i] = map[string]any{"code": f.Code, "description": f.Description, "price_minor": f.PriceMinor}
 	}
 	t.Cleanup(func() {
-		if r := a.do(t, "PUT", "/api/v1/fee-schedule", owner, map[string]any{"items": restore}); r.status != 200 {
-			t.Errorf("restoring the fee schedule: %d %s", r.status, r.body)
+		if r := a.Do(t, "PUT", "/api/v1/fee-schedule", owner, map[string]any{"items": restore}); r.Status != 200 {
+			t.Errorf("restoring the fee schedule: %d %s", r.Status, r.Body)
 		}
 	})
 	lakeBefore := settingsFees(t, a, schedLakeside.ID)
 
 	added := append(append([]map[string]any{}, restore...), map[string]any{"code": "TEST-SETTINGS", "description": "Settings test", "price_minor": 1234})
 	for who, tok := range map[string]string{"front desk": front, "billing": billing} {
-		schedWant(t, "PUT as "+who, a.do(t, "PUT", "/api/v1/fee-schedule", tok, map[string]any{"items": added}), 403, "forbidden")
+		schedWant(t, "PUT as "+who, a.Do(t, "PUT", "/api/v1/fee-schedule", tok, map[string]any{"items": added}), 403, "forbidden")
 	}
-	r = a.do(t, "PUT", "/api/v1/fee-schedule", owner, map[string]any{"items": added})
+	r = a.Do(t, "PUT", "/api/v1/fee-schedule", owner, map[string]any{"items": added})
 	schedWant(t, "PUT as owner", r, 200, "")
-	r.json(t, &page)
+	r.JSON(t, &page)
 	if len(page.Items) != len(orig)+1 {
 		t.Errorf("after PUT: %d lines, want %d", len(page.Items), len(orig)+1)
 	}
@@ -308,9 +309,9 @@ func TestFeeSchedule(t *testing.T) {
 		if items == nil {
 			body = map[string]any{}
 		}
-		r := a.do(t, "PUT", "/api/v1/fee-schedule", owner, body)
-		if r.status < 400 || r.status >= 500 || r.header.Get("Content-Type") != "application/problem+json" {
-			t.Errorf("%s: %d %s", name, r.status, r.body)
+		r := a.Do(t, "PUT", "/api/v1/fee-schedule", owner, body)
+		if r.Status < 400 || r.Status >= 500 || r.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s: %d %s", name, r.Status, r.Body)
 		}
 	}
 	if fees := settingsFees(t, a, riverside.ID); len(fees) != len(orig)+1 {
@@ -320,46 +321,46 @@ func TestFeeSchedule(t *testing.T) {
 
 func TestOperatories(t *testing.T) {
 	a := startApp(t)
-	owner := schedOwner(t, a, riverside)
-	_, hyg := schedRole(t, a, riverside, "hygienist")
-	_, front := schedRole(t, a, riverside, "front_desk")
-	_, dentist := schedRole(t, a, riverside, "dentist")
+	owner := a.NewStaff(t, riverside, "owner").Token
+	_, hyg := staffRole(t, a, riverside, "hygienist")
+	_, front := staffRole(t, a, riverside, "front_desk")
+	_, dentist := staffRole(t, a, riverside, "dentist")
 	name := "Op test " + tenancy.NewID().String()[24:]
 
 	for who, tok := range map[string]string{"dentist": dentist, "front desk": front} {
-		schedWant(t, "POST as "+who, a.do(t, "POST", "/api/v1/operatories", tok, map[string]any{"name": name}), 403, "forbidden")
+		schedWant(t, "POST as "+who, a.Do(t, "POST", "/api/v1/operatories", tok, map[string]any{"name": name}), 403, "forbidden")
 	}
-	r := a.do(t, "POST", "/api/v1/operatories", owner, map[string]any{"name": "  " + name + " "})
+	r := a.Do(t, "POST", "/api/v1/operatories", owner, map[string]any{"name": "  " + name + " "})
 	schedWant(t, "POST as owner", r, 201, "")
 	var op store.Operatory
-	r.json(t, &op)
+	r.JSON(t, &op)
 	if op.Name != name || op.Hidden || op.ClinicID != riverside.ID {
 		t.Errorf("created %+v", op)
 	}
-	schedWant(t, "same name", a.do(t, "POST", "/api/v1/operatories", owner, map[string]any{"name": name}), 409, "name_taken")
-	schedWant(t, "Chair 1 again", a.do(t, "POST", "/api/v1/operatories", owner, map[string]any{"name": "Chair 1"}), 409, "name_taken")
+	schedWant(t, "same name", a.Do(t, "POST", "/api/v1/operatories", owner, map[string]any{"name": name}), 409, "name_taken")
+	schedWant(t, "Chair 1 again", a.Do(t, "POST", "/api/v1/operatories", owner, map[string]any{"name": "Chair 1"}), 409, "name_taken")
 	for _, bad := range []map[string]any{{"name": ""}, {"name": strings.Repeat("c", 101)}, {}, {"name": 7}, {"name": "x", "id": tenancy.NewID()}} {
-		r := a.do(t, "POST", "/api/v1/operatories", owner, bad)
-		if r.status < 400 || r.status >= 500 {
-			t.Errorf("POST %v: %d %s", bad, r.status, r.body)
+		r := a.Do(t, "POST", "/api/v1/operatories", owner, bad)
+		if r.Status < 400 || r.Status >= 500 {
+			t.Errorf("POST %v: %d %s", bad, r.Status, r.Body)
 		}
 	}
 
 	p := "/api/v1/operatories/" + op.ID.String()
-	schedWant(t, "PATCH as front desk", a.do(t, "PATCH", p, front, map[string]any{"hidden": true}), 403, "forbidden")
-	r = a.do(t, "PATCH", p, owner, map[string]any{"name": name + " (old)", "hidden": true})
+	schedWant(t, "PATCH as front desk", a.Do(t, "PATCH", p, front, map[string]any{"hidden": true}), 403, "forbidden")
+	r = a.Do(t, "PATCH", p, owner, map[string]any{"name": name + " (old)", "hidden": true})
 	schedWant(t, "PATCH as owner", r, 200, "")
-	r.json(t, &op)
+	r.JSON(t, &op)
 	if !op.Hidden || op.Name != name+" (old)" {
 		t.Errorf("after PATCH %+v", op)
 	}
 
 	// The list, for any staff role, has hidden chairs too, all Riverside's.
-	r = a.do(t, "GET", "/api/v1/operatories", hyg, nil)
+	r = a.Do(t, "GET", "/api/v1/operatories", hyg, nil)
 	schedWant(t, "GET as hygienist", r, 200, "")
-	schedCheckClinic(t, r.body, riverside.ID)
+	schedCheckClinic(t, r.Body, riverside.ID)
 	var page struct{ Items []store.Operatory }
-	r.json(t, &page)
+	r.JSON(t, &page)
 	found := false
 	for _, o := range page.Items {
 		found = found || o.ID == op.ID && o.Hidden
@@ -370,66 +371,66 @@ func TestOperatories(t *testing.T) {
 
 	// Hillcrest's chair: it exists, and is 404 at Riverside like a made-up id.
 	var hillPage struct{ Items []store.Operatory }
-	a.do(t, "GET", "/api/v1/operatories", schedOwner(t, a, hillcrest), nil).json(t, &hillPage)
+	a.Do(t, "GET", "/api/v1/operatories", a.NewStaff(t, hillcrest, "owner").Token, nil).JSON(t, &hillPage)
 	if len(hillPage.Items) == 0 || hillPage.Items[0].ClinicID != hillcrest.ID {
 		t.Fatalf("Hillcrest's chairs = %+v", hillPage.Items)
 	}
 	foreign := hillPage.Items[0]
-	got := a.do(t, "PATCH", "/api/v1/operatories/"+foreign.ID.String(), owner, map[string]any{"hidden": true})
-	want := a.do(t, "PATCH", "/api/v1/operatories/"+tenancy.NewID().String(), owner, map[string]any{"hidden": true})
-	if got.status != 404 || !bytes.Equal(got.body, want.body) {
-		t.Errorf("PATCH another clinic's chair: %d %s; unknown: %d %s", got.status, got.body, want.status, want.body)
+	got := a.Do(t, "PATCH", "/api/v1/operatories/"+foreign.ID.String(), owner, map[string]any{"hidden": true})
+	want := a.Do(t, "PATCH", "/api/v1/operatories/"+tenancy.NewID().String(), owner, map[string]any{"hidden": true})
+	if got.Status != 404 || !bytes.Equal(got.Body, want.Body) {
+		t.Errorf("PATCH another clinic's chair: %d %s; unknown: %d %s", got.Status, got.Body, want.Status, want.Body)
 	}
 	var hidden bool
-	if err := a.db.Conn(t, pgtest.Admin).QueryRow(context.Background(), `select hidden from operatories where id = $1`, foreign.ID).Scan(&hidden); err != nil || hidden != foreign.Hidden {
+	if err := a.DB.Conn(t, pgtest.Admin).QueryRow(context.Background(), `select hidden from operatories where id = $1`, foreign.ID).Scan(&hidden); err != nil || hidden != foreign.Hidden {
 		t.Errorf("Hillcrest's chair hidden = %v (%v) after Riverside's refused PATCH", hidden, err)
 	}
 }
 
 // schedStaffAt adds a staff account at clinic c through the API with the
 // given owner token.
-func schedStaffAt(t *testing.T, a *testApp, owner string, c seed.Clinic, roles ...string) (tenancy.ID, string) {
+func schedStaffAt(t *testing.T, a *apptest.App, owner string, c seed.Clinic, roles ...string) (tenancy.ID, string) {
 	t.Helper()
 	email := "staff-" + tenancy.NewID().String()[24:] + "@" + c.Slug + ".example"
-	r := a.do(t, "POST", "/api/v1/staff", owner, map[string]any{"email": email, "name": "Staff " + strings.Join(roles, " "), "roles": roles, "password": seed.Password})
-	if r.status != http.StatusCreated {
-		t.Fatalf("create staff: %d %s", r.status, r.body)
+	r := a.Do(t, "POST", "/api/v1/staff", owner, map[string]any{"email": email, "name": "Staff " + strings.Join(roles, " "), "roles": roles, "password": seed.Password})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create staff: %d %s", r.Status, r.Body)
 	}
 	var m store.StaffMember
-	r.json(t, &m)
-	return m.ID, a.login(t, email, tenancy.ID{})
+	r.JSON(t, &m)
+	return m.ID, a.SignIn(t, email, tenancy.ID{})
 }
 
 func TestStaff(t *testing.T) {
 	a := startApp(t)
-	owner := schedOwner(t, a, riverside)
-	_, front := schedRole(t, a, riverside, "front_desk")
-	_, hyg := schedRole(t, a, riverside, "hygienist")
+	owner := a.NewStaff(t, riverside, "owner").Token
+	_, front := staffRole(t, a, riverside, "front_desk")
+	_, hyg := staffRole(t, a, riverside, "hygienist")
 	suffix := tenancy.NewID().String()[24:]
 	email := "New.Hire-" + suffix + "@Riverside.Example"
 	body := map[string]any{"email": email, "name": "New Hire", "roles": []string{"hygienist", "hygienist"}, "password": seed.Password}
 
-	schedWant(t, "POST as front desk", a.do(t, "POST", "/api/v1/staff", front, body), 403, "forbidden")
-	r := a.do(t, "POST", "/api/v1/staff", owner, body)
+	schedWant(t, "POST as front desk", a.Do(t, "POST", "/api/v1/staff", front, body), 403, "forbidden")
+	r := a.Do(t, "POST", "/api/v1/staff", owner, body)
 	schedWant(t, "POST as owner", r, 201, "")
 	var m store.StaffMember
-	r.json(t, &m)
+	r.JSON(t, &m)
 	if m.Email != strings.ToLower(email) || m.ClinicID != riverside.ID || len(m.Roles) != 1 || m.Disabled {
 		t.Errorf("created %+v", m)
 	}
-	if strings.Contains(string(r.body), "argon2") || strings.Contains(string(r.body), "password") {
-		t.Errorf("the response shows the password or its hash: %s", r.body)
+	if strings.Contains(string(r.Body), "argon2") || strings.Contains(string(r.Body), "password") {
+		t.Errorf("the apptest.Response shows the password or its hash: %s", r.Body)
 	}
 	var hash string
-	if err := a.db.Conn(t, pgtest.Admin).QueryRow(context.Background(), `select password_hash from staff where id = $1`, m.ID).Scan(&hash); err != nil ||
+	if err := a.DB.Conn(t, pgtest.Admin).QueryRow(context.Background(), `select password_hash from staff where id = $1`, m.ID).Scan(&hash); err != nil ||
 		passwords.Check(hash, seed.Password) != nil {
 		t.Errorf("stored hash %q does not check (%v)", hash, err)
 	}
 	body["email"] = strings.ToUpper(email)
-	schedWant(t, "same email, other case", a.do(t, "POST", "/api/v1/staff", owner, body), 409, "email_taken")
+	schedWant(t, "same email, other case", a.Do(t, "POST", "/api/v1/staff", owner, body), 409, "email_taken")
 	// The same email is fine at another clinic.
 	body["email"] = strings.ToLower(email)
-	schedWant(t, "same email at Hillcrest", a.do(t, "POST", "/api/v1/staff", schedOwner(t, a, hillcrest), body), 201, "")
+	schedWant(t, "same email at Hillcrest", a.Do(t, "POST", "/api/v1/staff", a.NewStaff(t, hillcrest, "owner").Token, body), 201, "")
 
 	for name, bad := range map[string]map[string]any{
 		"no roles":      {"email": "x" + suffix + "@r.example", "name": "X", "roles": []string{}, "password": seed.Password},
@@ -439,9 +440,9 @@ func TestStaff(t *testing.T) {
 		"long name":     {"email": "x" + suffix + "@r.example", "name": strings.Repeat("n", 201), "roles": []string{"billing"}, "password": seed.Password},
 		"unknown field": {"email": "x" + suffix + "@r.example", "name": "X", "roles": []string{"billing"}, "password": seed.Password, "clinic_id": hillcrest.ID},
 	} {
-		r := a.do(t, "POST", "/api/v1/staff", owner, bad)
-		if r.status < 400 || r.status >= 500 || r.header.Get("Content-Type") != "application/problem+json" {
-			t.Errorf("%s: %d %s", name, r.status, r.body)
+		r := a.Do(t, "POST", "/api/v1/staff", owner, bad)
+		if r.Status < 400 || r.Status >= 500 || r.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s: %d %s", name, r.Status, r.Body)
 		}
 	}
 	if n := settingsCount(t, a, `select count(*) from staff where email = $1`, "x"+suffix+"@r.example"); n != 0 {
@@ -449,35 +450,35 @@ func TestStaff(t *testing.T) {
 	}
 
 	// Everyone reads the list; no hashes in it.
-	r = a.do(t, "GET", "/api/v1/staff", hyg, nil)
+	r = a.Do(t, "GET", "/api/v1/staff", hyg, nil)
 	schedWant(t, "GET as hygienist", r, 200, "")
-	schedCheckClinic(t, r.body, riverside.ID)
-	if strings.Contains(string(r.body), "argon2") {
+	schedCheckClinic(t, r.Body, riverside.ID)
+	if strings.Contains(string(r.Body), "argon2") {
 		t.Errorf("staff list shows password hashes")
 	}
 
 	// PATCH: owner only; disabling stops sign-in.
 	p := "/api/v1/staff/" + m.ID.String()
-	schedWant(t, "PATCH as front desk", a.do(t, "PATCH", p, front, map[string]any{"name": "X"}), 403, "forbidden")
-	r = a.do(t, "PATCH", p, owner, map[string]any{"name": "Renamed", "roles": []string{"dentist", "hygienist"}, "disabled": true})
+	schedWant(t, "PATCH as front desk", a.Do(t, "PATCH", p, front, map[string]any{"name": "X"}), 403, "forbidden")
+	r = a.Do(t, "PATCH", p, owner, map[string]any{"name": "Renamed", "roles": []string{"dentist", "hygienist"}, "disabled": true})
 	schedWant(t, "PATCH as owner", r, 200, "")
-	r.json(t, &m)
+	r.JSON(t, &m)
 	if m.Name != "Renamed" || !m.Disabled || len(m.Roles) != 2 {
 		t.Errorf("after PATCH %+v", m)
 	}
-	login := a.do(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": m.Email, "password": seed.Password, "clinic_id": riverside.ID})
+	login := a.Do(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": m.Email, "password": seed.Password, "clinic_id": riverside.ID})
 	schedWant(t, "disabled sign-in", login, 401, "")
 
 	// Hillcrest's staff member: exists, and is 404 at Riverside.
 	var hillStaff struct{ Items []store.StaffMember }
-	a.do(t, "GET", "/api/v1/staff", schedOwner(t, a, hillcrest), nil).json(t, &hillStaff)
+	a.Do(t, "GET", "/api/v1/staff", a.NewStaff(t, hillcrest, "owner").Token, nil).JSON(t, &hillStaff)
 	if len(hillStaff.Items) == 0 || hillStaff.Items[0].ClinicID != hillcrest.ID {
 		t.Fatalf("Hillcrest's staff = %+v", hillStaff.Items)
 	}
-	got := a.do(t, "PATCH", "/api/v1/staff/"+hillStaff.Items[0].ID.String(), owner, map[string]any{"disabled": true})
-	want := a.do(t, "PATCH", "/api/v1/staff/"+tenancy.NewID().String(), owner, map[string]any{"disabled": true})
-	if got.status != 404 || !bytes.Equal(got.body, want.body) {
-		t.Errorf("PATCH another clinic's staff: %d %s; unknown: %d %s", got.status, got.body, want.status, want.body)
+	got := a.Do(t, "PATCH", "/api/v1/staff/"+hillStaff.Items[0].ID.String(), owner, map[string]any{"disabled": true})
+	want := a.Do(t, "PATCH", "/api/v1/staff/"+tenancy.NewID().String(), owner, map[string]any{"disabled": true})
+	if got.Status != 404 || !bytes.Equal(got.Body, want.Body) {
+		t.Errorf("PATCH another clinic's staff: %d %s; unknown: %d %s", got.Status, got.Body, want.Status, want.Body)
 	}
 	if n := settingsCount(t, a, `select count(*) from staff where id = $1 and disabled`, hillStaff.Items[0].ID); n != 0 {
 		t.Errorf("Riverside's refused PATCH disabled Hillcrest's staff member")
@@ -489,9 +490,9 @@ func TestLastOwner(t *testing.T) {
 	a := startApp(t)
 	c, ownerID, owner := settingsClinic(t, a, "Europe/London", "GBP")
 	self := "/api/v1/staff/" + ownerID.String()
-	schedWant(t, "disable self", a.do(t, "PATCH", self, owner, map[string]any{"disabled": true}), 409, "cannot_disable_self")
-	schedWant(t, "last owner steps down", a.do(t, "PATCH", self, owner, map[string]any{"roles": []string{"dentist"}}), 409, "last_owner")
-	schedWant(t, "rename self", a.do(t, "PATCH", self, owner, map[string]any{"name": "Still Owner"}), 200, "")
+	schedWant(t, "disable self", a.Do(t, "PATCH", self, owner, map[string]any{"disabled": true}), 409, "cannot_disable_self")
+	schedWant(t, "last owner steps down", a.Do(t, "PATCH", self, owner, map[string]any{"roles": []string{"dentist"}}), 409, "last_owner")
+	schedWant(t, "rename self", a.Do(t, "PATCH", self, owner, map[string]any{"name": "Still Owner"}), 200, "")
 
 	// Owners demoting each other in a ring, all at once: every owner is
 	// someone's target, so the owner-row locks must keep the last owner
@@ -503,7 +504,7 @@ func TestLastOwner(t *testing.T) {
 		id, tok := schedStaffAt(t, a, owner, c, "owner")
 		ids, toks = append(ids, id), append(toks, tok)
 	}
-	results := make([]response, len(ids))
+	results := make([]apptest.Response, len(ids))
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range ids {
@@ -512,14 +513,14 @@ func TestLastOwner(t *testing.T) {
 			defer wg.Done()
 			<-start
 			target := ids[(i+1)%len(ids)]
-			results[i] = a.do(t, "PATCH", "/api/v1/staff/"+target.String(), toks[i], map[string]any{"roles": []string{"dentist"}})
+			results[i] = a.Do(t, "PATCH", "/api/v1/staff/"+target.String(), toks[i], map[string]any{"roles": []string{"dentist"}})
 		}()
 	}
 	close(start)
 	wg.Wait()
 	ok, revoked := 0, 0
 	for _, r := range results {
-		switch r.status {
+		switch r.Status {
 		case http.StatusOK:
 			ok++
 		case http.StatusUnauthorized:
@@ -541,19 +542,19 @@ func TestLastOwner(t *testing.T) {
 }
 
 // settingsCount runs a privileged count.
-func settingsCount(t *testing.T, a *testApp, sql string, args ...any) int64 {
+func settingsCount(t *testing.T, a *apptest.App, sql string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := a.db.Conn(t, pgtest.Admin).QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+	if err := a.DB.Conn(t, pgtest.Admin).QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
 }
 
 // settingsFees reads a clinic's fee schedule as the superuser.
-func settingsFees(t *testing.T, a *testApp, clinic tenancy.ID) map[string]int64 {
+func settingsFees(t *testing.T, a *apptest.App, clinic tenancy.ID) map[string]int64 {
 	t.Helper()
-	rows, err := a.db.Conn(t, pgtest.Admin).Query(context.Background(), `select code, price_minor from fee_schedule where clinic_id = $1`, clinic)
+	rows, err := a.DB.Conn(t, pgtest.Admin).Query(context.Background(), `select code, price_minor from fee_schedule where clinic_id = $1`, clinic)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package app
+package api_test
 
 import (
 	"net/http"
@@ -7,22 +7,23 @@ import (
 	"testing"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 )
 
 // prefixPage lists one page of GET /api/v1/patients?name_prefix=...
-func prefixPage(t *testing.T, a *testApp, token, prefix, extra string) ([]patientJSON, string) {
+func prefixPage(t *testing.T, a *apptest.App, token, prefix, extra string) ([]patientJSON, string) {
 	t.Helper()
-	r := a.do(t, "GET", "/api/v1/patients?name_prefix="+url.QueryEscape(prefix)+extra, token, nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("name_prefix=%q%s: %d %s", prefix, extra, r.status, r.body)
+	r := a.Do(t, "GET", "/api/v1/patients?name_prefix="+url.QueryEscape(prefix)+extra, token, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("name_prefix=%q%s: %d %s", prefix, extra, r.Status, r.Body)
 	}
 	var page struct {
 		Items      []patientJSON
 		NextCursor *string `json:"next_cursor"`
 	}
-	r.json(t, &page)
+	r.JSON(t, &page)
 	next := ""
 	if page.NextCursor != nil {
 		next = *page.NextCursor
@@ -43,8 +44,8 @@ func families(ps []patientJSON) []string {
 // search at Riverside returns nothing of Hillcrest's.
 func TestNamePrefixSearchSisterClinic(t *testing.T) {
 	a := startApp(t)
-	hill := a.login(t, seed.StaffEmail("frontdesk", hillcrest), tenancy.ID{})
-	river := a.login(t, seed.StaffEmail("frontdesk", riverside), tenancy.ID{})
+	hill := a.SignIn(t, seed.StaffEmail("frontdesk", hillcrest), tenancy.ID{})
+	river := a.SignIn(t, seed.StaffEmail("frontdesk", riverside), tenancy.ID{})
 	family := seed.HillcrestOnly[strings.LastIndex(seed.HillcrestOnly, " ")+1:] // Whitlock
 
 	for _, prefix := range []string{family, strings.ToLower(family[:4]), strings.ToUpper(family[:3])} {
@@ -71,11 +72,11 @@ func TestNamePrefixSearchSisterClinic(t *testing.T) {
 // non-ASCII characters, page by page; bad prefixes are 422s, like every invalid filter.
 func TestNamePrefixSearch(t *testing.T) {
 	a := startApp(t)
-	river := a.login(t, seed.StaffEmail("frontdesk", riverside), tenancy.ID{})
+	river := a.SignIn(t, seed.StaffEmail("frontdesk", riverside), tenancy.ID{})
 	for _, fam := range []string{"Zoëprefixtest", "ZOEprefixtest", "Øprefixtest", "Zo_prefixtest", "Zo%prefixtest"} {
-		r := a.do(t, "POST", "/api/v1/patients", river, map[string]any{"given_name": "Prefix", "family_name": fam})
-		if r.status != http.StatusCreated && r.status != http.StatusOK {
-			t.Fatalf("create %s: %d %s", fam, r.status, r.body)
+		r := a.Do(t, "POST", "/api/v1/patients", river, map[string]any{"given_name": "Prefix", "family_name": fam})
+		if r.Status != http.StatusCreated && r.Status != http.StatusOK {
+			t.Fatalf("create %s: %d %s", fam, r.Status, r.Body)
 		}
 	}
 	has := func(ps []patientJSON, fam string) bool {
@@ -150,9 +151,9 @@ func TestNamePrefixSearch(t *testing.T) {
 	}
 
 	for _, bad := range []string{"%ff", "a%00", "x%01", url.QueryEscape(strings.Repeat("w", 101))} {
-		r := a.do(t, "GET", "/api/v1/patients?name_prefix="+bad, river, nil)
-		if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), `"field":"name_prefix"`) {
-			t.Errorf("name_prefix=%s: %d %s, want 422 on field name_prefix", bad, r.status, r.body)
+		r := a.Do(t, "GET", "/api/v1/patients?name_prefix="+bad, river, nil)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), `"field":"name_prefix"`) {
+			t.Errorf("name_prefix=%s: %d %s, want 422 on field name_prefix", bad, r.Status, r.Body)
 		}
 	}
 }

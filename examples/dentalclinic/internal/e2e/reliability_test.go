@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/audit"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/pgtest"
 )
@@ -29,7 +30,7 @@ var soakFor = flag.Duration("soak", 3*time.Second, "how long TestSoak runs its l
 // TestSoak runs concurrent clients of the three demo clinics against the
 // app for a bounded time: list and open patients, appointments and
 // invoices, create patients, bookings and invoices, and try another
-// clinic's patient. No response may carry another clinic's record (the
+// clinic's patient. No apptest.Response may carry another clinic's record (the
 // foreign patient must be 404), none may be a 5xx, and every record the
 // clients created must be in the database under their own clinic.
 func TestSoak(t *testing.T) {
@@ -41,7 +42,7 @@ func TestSoak(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), *soakFor)
 	defer cancel()
 	start := time.Now()
-	relRunLoad(ctx, oa.base, works, 3, stats, created.observe(works))
+	relRunLoad(ctx, oa.Base, works, 3, stats, created.observe(works))
 	elapsed := time.Since(start)
 	t.Logf("soak %v, 3 clinics x 3 clients: %s (%.0f req/s)", elapsed.Round(time.Millisecond), stats.summary(),
 		float64(len(stats.took))/elapsed.Seconds())
@@ -54,8 +55,8 @@ func TestSoak(t *testing.T) {
 	if n := stats.count(func(s int) bool { return s == http.StatusCreated }); n == 0 {
 		t.Error("the soak created nothing: the load did not exercise the writes")
 	}
-	created.check(t, oa.superConn(t))
-	relCheckIntegrity(t, oa.superConn(t), since)
+	created.check(t, oa.SuperConn(t))
+	relCheckIntegrity(t, oa.SuperConn(t), since)
 }
 
 // relCreated remembers every record a load created, by the 201 answers
@@ -75,14 +76,14 @@ func (c *relCreated) observe(works []*relClinicWork) func(relResult) {
 	tables := map[string]string{"POST /patients": "patients", "POST /invoices": "invoices", "POST /appointments": "appointments"}
 	return func(r relResult) {
 		table, ok := tables[r.route]
-		if r.err != nil || r.status != http.StatusCreated || !ok {
+		if r.err != nil || r.Status != http.StatusCreated || !ok {
 			return
 		}
 		var rec struct {
 			ID       string     `json:"id"`
 			ClinicID tenancy.ID `json:"clinic_id"`
 		}
-		if json.Unmarshal(r.body, &rec) != nil || rec.ID == "" {
+		if json.Unmarshal(r.Body, &rec) != nil || rec.ID == "" {
 			return
 		}
 		c.mu.Lock()
@@ -183,10 +184,10 @@ func relCheckIntegrity(t *testing.T, super *pgx.Conn, since time.Time) {
 
 // lockTable takes lock on table in a transaction of a superuser connection
 // of its own, and returns the function that ends it.
-func relLockTable(t *testing.T, oa *ownApp, table, mode string) (release func()) {
+func relLockTable(t *testing.T, oa *apptest.App, table, mode string) (release func()) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, oa.super)
+	conn, err := pgx.Connect(ctx, oa.SuperURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,10 +243,10 @@ func relWaitFor(d time.Duration, cond func() bool) bool {
 func TestPoolExhaustion(t *testing.T) {
 	t.Cleanup(relCheckNoLeaks(t))
 	const maxConns, timeout = 2, 1500 * time.Millisecond
-	oa := startOwnApp(t, ownAppOptions{maxConns: maxConns, timeout: timeout})
+	oa := apptest.Start(t, apptest.Options{MaxConns: maxConns, RequestTimeout: timeout})
 	works := relPrepareWork(t, oa)
 	since := time.Now()
-	super := oa.superConn(t)
+	super := oa.SuperConn(t)
 	count := func() (n int) {
 		super.QueryRow(context.Background(), "select (select count(*) from invoices) + (select count(*) from patients)").Scan(&n)
 		return n
@@ -261,11 +262,11 @@ func TestPoolExhaustion(t *testing.T) {
 				defer wg.Done()
 				w := works[i%len(works)]
 				if i%2 == 0 {
-					out[i] = relSend(context.Background(), http.DefaultClient, "GET", oa.base+"/api/v1/patients?limit=5", w.token, nil, "GET /patients")
+					out[i] = relSend(context.Background(), http.DefaultClient, "GET", oa.Base+"/api/v1/patients?limit=5", w.token, nil, "GET /patients")
 					return
 				}
 				b, _ := json.Marshal(map[string]any{"patient_id": w.patients[0], "lines": []any{map[string]any{"code": "EXAM", "quantity": 1}}})
-				out[i] = relSend(context.Background(), http.DefaultClient, "POST", oa.base+"/api/v1/invoices", w.token, b, "POST /invoices")
+				out[i] = relSend(context.Background(), http.DefaultClient, "POST", oa.Base+"/api/v1/invoices", w.token, b, "POST /invoices")
 			}(i)
 		}
 		wg.Wait()
@@ -282,8 +283,8 @@ func TestPoolExhaustion(t *testing.T) {
 	stats := newRelStats()
 	for _, r := range dry {
 		stats.add(r)
-		if r.err != nil || r.status != http.StatusServiceUnavailable || r.retryAfter == "" || !relIsProblem(r) {
-			t.Errorf("%s while the pool is dry: %d (Retry-After %q) %v %s; want a 503 problem with Retry-After", r.route, r.status, r.retryAfter, r.err, r.body)
+		if r.err != nil || r.Status != http.StatusServiceUnavailable || r.retryAfter == "" || !relIsProblem(r) {
+			t.Errorf("%s while the pool is dry: %d (Retry-After %q) %v %s; want a 503 problem with Retry-After", r.route, r.Status, r.retryAfter, r.err, r.Body)
 		}
 		if r.took > timeout+time.Second {
 			t.Errorf("%s took %v, beyond its %v deadline", r.route, r.took, timeout)
@@ -301,13 +302,13 @@ func TestPoolExhaustion(t *testing.T) {
 	stats = newRelStats()
 	for _, r := range served {
 		stats.add(r)
-		if r.err != nil || (r.status != http.StatusOK && r.status != http.StatusCreated) {
-			t.Errorf("%s after the lock: %d %v %s; want it served (a connection was lost?)", r.route, r.status, r.err, r.body)
+		if r.err != nil || (r.Status != http.StatusOK && r.Status != http.StatusCreated) {
+			t.Errorf("%s after the lock: %d %v %s; want it served (a connection was lost?)", r.route, r.Status, r.err, r.Body)
 		}
 	}
 	t.Logf("the same flood, unlocked: %s", stats.summary())
 	relCheckIntegrity(t, super, since)
-	oa.stop(t)
+	oa.Stop(t)
 }
 
 // checkNoLeaks snapshots the goroutines now and returns a cleanup that
@@ -341,27 +342,27 @@ func relCheckNoLeaks(t *testing.T) func() {
 // request is served while the lock is still held.
 func TestStatementTimeoutFreesConnection(t *testing.T) {
 	const timeout = time.Second
-	oa := startOwnApp(t, ownAppOptions{maxConns: 1, timeout: timeout})
-	tok := oa.login(t, seed.StaffEmail("owner", seed.Clinics[0]), tenancy.ID{})
-	super := oa.superConn(t)
+	oa := apptest.Start(t, apptest.Options{MaxConns: 1, RequestTimeout: timeout})
+	tok := oa.SignIn(t, seed.StaffEmail("owner", seed.Clinics[0]), tenancy.ID{})
+	super := oa.SuperConn(t)
 	// Warm the clinic-status cache, so that the only statement the slow
 	// request sends is the one that waits.
-	if r := oa.do(t, "GET", "/api/v1/operatories", tok, nil); r.status != http.StatusOK {
-		t.Fatalf("operatories: %d %s", r.status, r.body)
+	if r := oa.Do(t, "GET", "/api/v1/operatories", tok, nil); r.Status != http.StatusOK {
+		t.Fatalf("operatories: %d %s", r.Status, r.Body)
 	}
 	release := relLockTable(t, oa, "patients", "access exclusive")
 	defer release()
 
-	slow := relSend(context.Background(), http.DefaultClient, "GET", oa.base+"/api/v1/patients", tok, nil, "GET /patients")
-	if slow.status != http.StatusServiceUnavailable || slow.retryAfter == "" || !relIsProblem(slow) {
-		t.Fatalf("slow query: %d (Retry-After %q) %v %s; want a 503 problem with Retry-After", slow.status, slow.retryAfter, slow.err, slow.body)
+	slow := relSend(context.Background(), http.DefaultClient, "GET", oa.Base+"/api/v1/patients", tok, nil, "GET /patients")
+	if slow.Status != http.StatusServiceUnavailable || slow.retryAfter == "" || !relIsProblem(slow) {
+		t.Fatalf("slow query: %d (Retry-After %q) %v %s; want a 503 problem with Retry-After", slow.Status, slow.retryAfter, slow.err, slow.Body)
 	}
 	if slow.took < timeout-100*time.Millisecond || slow.took > timeout+time.Second {
 		t.Errorf("slow query answered after %v; want about its %v deadline", slow.took, timeout)
 	}
 	for _, leak := range []string{"patients", "lock", "statement", "cancel", "SQLSTATE"} {
-		if strings.Contains(strings.ToLower(string(slow.body)), strings.ToLower(leak)) {
-			t.Errorf("the 503 body names %q: %s", leak, slow.body)
+		if strings.Contains(strings.ToLower(string(slow.Body)), strings.ToLower(leak)) {
+			t.Errorf("the 503 body names %q: %s", leak, slow.Body)
 		}
 	}
 	// The server ends the statement at its statement_timeout, set from the
@@ -371,12 +372,12 @@ func TestStatementTimeoutFreesConnection(t *testing.T) {
 	}
 	// The lock is still held; the pool's one connection serves another
 	// table at once.
-	next := relSend(context.Background(), http.DefaultClient, "GET", oa.base+"/api/v1/operatories", tok, nil, "GET /operatories")
-	if next.status != http.StatusOK || next.took > timeout/2 {
-		t.Errorf("the next request, on the only connection, while the lock is held: %d after %v %s", next.status, next.took, next.body)
+	next := relSend(context.Background(), http.DefaultClient, "GET", oa.Base+"/api/v1/operatories", tok, nil, "GET /operatories")
+	if next.Status != http.StatusOK || next.took > timeout/2 {
+		t.Errorf("the next request, on the only connection, while the lock is held: %d after %v %s", next.Status, next.took, next.Body)
 	}
 	t.Logf("slow query: 503 after %v (deadline %v); next request on the same pool of 1: %d after %v",
-		slow.took.Round(time.Millisecond), timeout, next.status, next.took.Round(time.Millisecond))
+		slow.took.Round(time.Millisecond), timeout, next.Status, next.took.Round(time.Millisecond))
 }
 
 // TestDatabaseRestartMidLoad restarts the app's PostgreSQL (a fast
@@ -391,7 +392,7 @@ func TestDatabaseRestartMidLoad(t *testing.T) {
 	// noticed the outage (refused or ended connections) rather than
 	// waiting it out.
 	const timeout, failFast = 5 * time.Second, 2 * time.Second
-	oa := startOwnApp(t, ownAppOptions{cluster: true, timeout: timeout})
+	oa := apptest.Start(t, apptest.Options{Cluster: true, RequestTimeout: timeout})
 	works := relPrepareWork(t, oa)
 	since := time.Now()
 	stats := newRelStats()
@@ -403,12 +404,12 @@ func TestDatabaseRestartMidLoad(t *testing.T) {
 	loadDone := make(chan struct{})
 	go func() {
 		defer close(loadDone)
-		relRunLoad(ctx, oa.base, works, 2, stats, func(r relResult) {
+		relRunLoad(ctx, oa.Base, works, 2, stats, func(r relResult) {
 			observe(r)
-			if r.err == nil && r.status >= 500 {
-				if r.status != http.StatusServiceUnavailable || r.retryAfter == "" || !relIsProblem(r) {
+			if r.err == nil && r.Status >= 500 {
+				if r.Status != http.StatusServiceUnavailable || r.retryAfter == "" || !relIsProblem(r) {
 					stats.mu.Lock()
-					stats.note("%s: %d (Retry-After %q) %s", r.route, r.status, r.retryAfter, r.body)
+					stats.note("%s: %d (Retry-After %q) %s", r.route, r.Status, r.retryAfter, r.Body)
 					stats.mu.Unlock()
 				} else if restarting.Load() {
 					during.Add(1)
@@ -422,10 +423,10 @@ func TestDatabaseRestartMidLoad(t *testing.T) {
 		})
 	}()
 	time.Sleep(time.Second)
-	oldPID := oa.cluster.PID()
+	oldPID := oa.Cluster.PID()
 	restarting.Store(true)
 	restartStart := time.Now()
-	if err := oa.cluster.Restart(context.Background()); err != nil {
+	if err := oa.Cluster.Restart(context.Background()); err != nil {
 		cancel()
 		<-loadDone
 		t.Fatalf("restart: %v", err)
@@ -436,7 +437,7 @@ func TestDatabaseRestartMidLoad(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	cancel()
 	<-loadDone
-	if oa.cluster.PID() == oldPID {
+	if oa.Cluster.PID() == oldPID {
 		t.Fatal("the server's pid did not change: it was not restarted")
 	}
 	t.Logf("restart took %v; load: %s; 503s around the restart: %d", restartTook.Round(time.Millisecond), stats.summary(), during.Load())
@@ -452,19 +453,19 @@ func TestDatabaseRestartMidLoad(t *testing.T) {
 	// pooled connection may cost one more 503 first).
 	for _, w := range works {
 		ok := relWaitFor(5*time.Second, func() bool {
-			r := relSend(context.Background(), http.DefaultClient, "GET", oa.base+"/api/v1/invoices?limit=1", w.token, nil, "GET /invoices")
-			return r.status == http.StatusOK
+			r := relSend(context.Background(), http.DefaultClient, "GET", oa.Base+"/api/v1/invoices?limit=1", w.token, nil, "GET /invoices")
+			return r.Status == http.StatusOK
 		})
 		if !ok {
 			t.Errorf("clinic %v is not served again within 5s of the restart", w.clinic)
 		}
 		b, _ := json.Marshal(map[string]any{"patient_id": w.patients[0], "lines": []any{map[string]any{"code": "EXAM", "quantity": 1}}})
-		if r := relSend(context.Background(), http.DefaultClient, "POST", oa.base+"/api/v1/invoices", w.token, b, "POST /invoices"); r.status != http.StatusCreated {
-			t.Errorf("an invoice after the restart: %d %s", r.status, r.body)
+		if r := relSend(context.Background(), http.DefaultClient, "POST", oa.Base+"/api/v1/invoices", w.token, b, "POST /invoices"); r.Status != http.StatusCreated {
+			t.Errorf("an invoice after the restart: %d %s", r.Status, r.Body)
 		}
 	}
-	created.check(t, oa.superConn(t))
-	relCheckIntegrity(t, oa.superConn(t), since)
+	created.check(t, oa.SuperConn(t))
+	relCheckIntegrity(t, oa.SuperConn(t), since)
 }
 
 // TestTerminateMidTransaction holds the audit chain's table so that
@@ -477,7 +478,7 @@ func TestTerminateMidTransaction(t *testing.T) {
 	oa := relSharedApp(t) // a pool of 16: every request below holds a connection at once
 	works := relPrepareWork(t, oa)
 	since := time.Now()
-	super := oa.superConn(t)
+	super := oa.SuperConn(t)
 	ctx := context.Background()
 	snapshot := func() string {
 		var s string
@@ -502,7 +503,7 @@ func TestTerminateMidTransaction(t *testing.T) {
 				body        []byte
 			}{{"/api/v1/invoices", "POST /invoices", inv}, {"/api/v1/appointments", "POST /appointments", book}, {"/api/v1/patients", "POST /patients", pat}} {
 				out = append(out, func() relResult {
-					return relSend(ctx, http.DefaultClient, "POST", oa.base+q.path, w.token, q.body, q.route)
+					return relSend(ctx, http.DefaultClient, "POST", oa.Base+q.path, w.token, q.body, q.route)
 				})
 			}
 		}
@@ -548,9 +549,9 @@ func TestTerminateMidTransaction(t *testing.T) {
 	answered := time.Since(killedAt)
 	release()
 	for _, r := range results {
-		if r.err != nil || r.status != http.StatusServiceUnavailable || r.retryAfter == "" || !relIsProblem(r) {
+		if r.err != nil || r.Status != http.StatusServiceUnavailable || r.retryAfter == "" || !relIsProblem(r) {
 			t.Errorf("%s whose backend was terminated mid-transaction: %d (Retry-After %q) %v %s; want a 503 problem with Retry-After",
-				r.route, r.status, r.retryAfter, r.err, r.body)
+				r.route, r.Status, r.retryAfter, r.err, r.Body)
 		}
 	}
 	if after := snapshot(); after != before {
@@ -563,9 +564,9 @@ func TestTerminateMidTransaction(t *testing.T) {
 	// dead connections; a request on one may still answer 503 once).
 	for _, req := range requests {
 		var r relResult
-		relWaitFor(5*time.Second, func() bool { r = req(); return r.status != http.StatusServiceUnavailable })
-		if r.status != http.StatusCreated {
-			t.Errorf("%s after the terminations: %d %s", r.route, r.status, r.body)
+		relWaitFor(5*time.Second, func() bool { r = req(); return r.Status != http.StatusServiceUnavailable })
+		if r.Status != http.StatusCreated {
+			t.Errorf("%s after the terminations: %d %s", r.route, r.Status, r.Body)
 		}
 	}
 	relCheckIntegrity(t, super, since)
@@ -574,21 +575,21 @@ func TestTerminateMidTransaction(t *testing.T) {
 // TestBouncerTransactionMode runs the soak's load through pgbouncer in
 // transaction pooling mode with one server connection per role, so that
 // the requests of the three clinics take turns on the same server
-// connection: no response carries another clinic's record, none is a
+// connection: no apptest.Response carries another clinic's record, none is a
 // 5xx, and every record created is stored under its creator's clinic.
 func TestBouncerTransactionMode(t *testing.T) {
-	oa := startOwnApp(t, ownAppOptions{bouncer: true})
+	oa := apptest.Start(t, apptest.Options{Bouncer: true})
 	works := relPrepareWork(t, oa)
 	since := time.Now()
-	super := oa.superConn(t)
+	super := oa.SuperConn(t)
 	stats := newRelStats()
 	var created relCreated
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	relRunLoad(ctx, oa.base, works, 2, stats, created.observe(works))
+	relRunLoad(ctx, oa.Base, works, 2, stats, created.observe(works))
 	var serverConns int
 	if err := super.QueryRow(context.Background(), `select count(*) from pg_stat_activity where datname = current_database() and usename = $1`,
-		oa.db.RoleName(pgtest.App)).Scan(&serverConns); err != nil {
+		oa.DB.RoleName(pgtest.App)).Scan(&serverConns); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("through pgbouncer (transaction mode, 1 server connection per role; app role backends: %d): %s", serverConns, stats.summary())
@@ -610,22 +611,22 @@ func TestBouncerTransactionMode(t *testing.T) {
 // while the request in flight completes with its answer once the lock
 // goes, and Run then returns without error.
 func TestGracefulShutdown(t *testing.T) {
-	oa := startOwnApp(t, ownAppOptions{})
-	tok := oa.login(t, seed.StaffEmail("owner", seed.Clinics[0]), tenancy.ID{})
-	super := oa.superConn(t)
-	if r := oa.do(t, "GET", "/api/v1/operatories", tok, nil); r.status != http.StatusOK {
-		t.Fatalf("operatories: %d %s", r.status, r.body)
+	oa := apptest.Start(t, apptest.Options{})
+	tok := oa.SignIn(t, seed.StaffEmail("owner", seed.Clinics[0]), tenancy.ID{})
+	super := oa.SuperConn(t)
+	if r := oa.Do(t, "GET", "/api/v1/operatories", tok, nil); r.Status != http.StatusOK {
+		t.Fatalf("operatories: %d %s", r.Status, r.Body)
 	}
 	release := relLockTable(t, oa, "patients", "access exclusive")
 	inflight := make(chan relResult, 1)
 	go func() {
-		inflight <- relSend(context.Background(), &http.Client{}, "GET", oa.base+"/api/v1/patients?limit=3", tok, nil, "GET /patients")
+		inflight <- relSend(context.Background(), &http.Client{}, "GET", oa.Base+"/api/v1/patients?limit=3", tok, nil, "GET /patients")
 	}()
 	if !relWaitFor(5*time.Second, func() bool { return relBackendsWaiting(t, super) == 1 }) {
 		t.Fatal("the slow request never reached the database")
 	}
-	oa.cancel() // shutdown starts
-	addr := strings.TrimPrefix(oa.base, "http://")
+	oa.BeginShutdown()
+	addr := strings.TrimPrefix(oa.Base, "http://")
 	refused := relWaitFor(5*time.Second, func() bool {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
@@ -636,31 +637,27 @@ func TestGracefulShutdown(t *testing.T) {
 	if !refused {
 		t.Fatal("new connections are still accepted 5s after shutdown began")
 	}
-	fresh := relSend(context.Background(), &http.Client{Transport: &http.Transport{}}, "GET", oa.base+"/healthz", "", nil, "GET /healthz")
+	fresh := relSend(context.Background(), &http.Client{Transport: &http.Transport{}}, "GET", oa.Base+"/healthz", "", nil, "GET /healthz")
 	if fresh.err == nil {
-		t.Errorf("a new request during shutdown was answered %d; want the connection refused", fresh.status)
+		t.Errorf("a new request during shutdown was answered %d; want the connection refused", fresh.Status)
 	}
 	select {
 	case r := <-inflight:
-		t.Fatalf("the in-flight request ended before the lock was released: %d %v", r.status, r.err)
+		t.Fatalf("the in-flight request ended before the lock was released: %d %v", r.Status, r.err)
 	case <-time.After(200 * time.Millisecond):
 	}
 	release()
 	r := <-inflight
 	var page struct{ Items []patientJSON }
-	if r.err != nil || r.status != http.StatusOK || json.Unmarshal(r.body, &page) != nil || len(page.Items) == 0 {
-		t.Errorf("the in-flight request after shutdown began: %d %v %s; want 200 with patients", r.status, r.err, r.body)
+	if r.err != nil || r.Status != http.StatusOK || json.Unmarshal(r.Body, &page) != nil || len(page.Items) == 0 {
+		t.Errorf("the in-flight request after shutdown began: %d %v %s; want 200 with patients", r.Status, r.err, r.Body)
 	}
-	select {
-	case err := <-oa.errc:
-		oa.stopped = true
-		if err != nil {
-			t.Errorf("Run after a graceful shutdown: %v", err)
-		}
-	case <-time.After(20 * time.Second):
+	if exited, err := oa.WaitExit(20 * time.Second); !exited {
 		t.Error("Run did not return after the last request completed")
+	} else if err != nil {
+		t.Errorf("Run after a graceful shutdown: %v", err)
 	}
-	t.Logf("shutdown: new connection refused (%v); in-flight request completed %d with %d patients", fresh.err, r.status, len(page.Items))
+	t.Logf("shutdown: new connection refused (%v); in-flight request completed %d with %d patients", fresh.err, r.Status, len(page.Items))
 }
 
 // ignoreRiver returns goleak options that ignore the goroutines now

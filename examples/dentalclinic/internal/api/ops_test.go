@@ -1,4 +1,4 @@
-package app
+package api_test
 
 import (
 	"net/http"
@@ -9,18 +9,18 @@ import (
 func TestHealthReadyOpenAPI(t *testing.T) {
 	a := startApp(t)
 	for _, path := range []string{"/healthz", "/readyz", "/.well-known/jwks.json"} {
-		if r := a.do(t, "GET", path, "", nil); r.status != http.StatusOK {
-			t.Errorf("GET %s: %d %s", path, r.status, r.body)
+		if r := a.Do(t, "GET", path, "", nil); r.Status != http.StatusOK {
+			t.Errorf("GET %s: %d %s", path, r.Status, r.Body)
 		}
 	}
 	var doc struct {
 		OpenAPI string                    `json:"openapi"`
 		Paths   map[string]map[string]any `json:"paths"`
 	}
-	r := a.do(t, "GET", "/api/openapi.json", "", nil)
-	r.json(t, &doc)
+	r := a.Do(t, "GET", "/api/openapi.json", "", nil)
+	r.JSON(t, &doc)
 	if doc.OpenAPI != "3.1.0" || doc.Paths["/api/v1/patients/{id}"]["get"] == nil || doc.Paths["/api/v1/auth/login"]["post"] == nil {
-		t.Errorf("openapi.json: %d, version %q, %d paths", r.status, doc.OpenAPI, len(doc.Paths))
+		t.Errorf("openapi.json: %d, version %q, %d paths", r.Status, doc.OpenAPI, len(doc.Paths))
 	}
 	// No scoped route takes a clinic in its path: the only path parameters
 	// of clinic routes are record ids.

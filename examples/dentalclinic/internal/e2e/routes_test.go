@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 )
@@ -32,16 +33,16 @@ func TestEveryRoute(t *testing.T) {
 	m := newRouteMatrix(t, a)
 
 	// The routes the server serves.
-	r := a.do(t, "GET", "/api/openapi.json", "", nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("openapi: %d %s", r.status, r.body)
+	r := a.Do(t, "GET", "/api/openapi.json", "", nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("openapi: %d %s", r.Status, r.Body)
 	}
 	var doc struct {
 		Paths map[string]map[string]struct {
 			Security []any `json:"security"`
 		} `json:"paths"`
 	}
-	r.json(t, &doc)
+	r.JSON(t, &doc)
 	served := map[string]bool{} // "GET /api/v1/patients/{id}" -> public
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
@@ -86,7 +87,7 @@ type probeKinds struct{ ok, forbidden, foreign bool }
 
 // routeMatrix holds the tokens and objects the probes use.
 type routeMatrix struct {
-	a  *testApp
+	a  *apptest.App
 	mu sync.Mutex
 	// probed records, per route template, which probes ran.
 	probed map[string]probeKinds
@@ -94,14 +95,14 @@ type routeMatrix struct {
 	owner, dentist, hygienist, front, billing, portal, admin string
 }
 
-func newRouteMatrix(t *testing.T, a *testApp) *routeMatrix {
+func newRouteMatrix(t *testing.T, a *apptest.App) *routeMatrix {
 	m := &routeMatrix{a: a, probed: map[string]probeKinds{}}
-	m.owner = schedOwner(t, a, riverside) // roles: owner only, no dentist
-	_, m.dentist = schedRole(t, a, riverside, "dentist")
-	_, m.hygienist = schedRole(t, a, riverside, "hygienist")
-	_, m.front = schedRole(t, a, riverside, "front_desk")
-	_, m.billing = schedRole(t, a, riverside, "billing")
-	m.admin = a.adminSession(t)
+	m.owner = a.NewStaff(t, riverside, "owner").Token // roles: owner only, no dentist
+	_, m.dentist = staffRole(t, a, riverside, "dentist")
+	_, m.hygienist = staffRole(t, a, riverside, "hygienist")
+	_, m.front = staffRole(t, a, riverside, "front_desk")
+	_, m.billing = staffRole(t, a, riverside, "billing")
+	m.admin = a.SignInAdmin(t)
 	return m
 }
 
@@ -128,26 +129,26 @@ func (m *routeMatrix) mark(method, path string, f func(*probeKinds)) {
 // every record in the body carries the caller's clinic (clinic is zero
 // for routes outside any clinic) and that lists are pages, and returns the
 // response.
-func (m *routeMatrix) ok(t *testing.T, method, path, token string, body any, status int, clinic tenancy.ID) response {
+func (m *routeMatrix) ok(t *testing.T, method, path, token string, body any, status int, clinic tenancy.ID) apptest.Response {
 	t.Helper()
 	m.mark(method, path, func(p *probeKinds) { p.ok = true })
-	r := m.a.do(t, method, path, token, body)
-	if r.status != status {
-		t.Errorf("%s %s: got %d %s, want %d", method, path, r.status, r.body, status)
+	r := m.a.Do(t, method, path, token, body)
+	if r.Status != status {
+		t.Errorf("%s %s: got %d %s, want %d", method, path, r.Status, r.Body, status)
 		return r
 	}
-	if ct := r.header.Get("Content-Type"); strings.HasPrefix(ct, "application/json") {
+	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/json") {
 		var v any
-		r.json(t, &v)
+		r.JSON(t, &v)
 		if obj, isObj := v.(map[string]any); isObj && method == "GET" {
 			_, items := obj["items"]
 			_, next := obj["next_cursor"]
 			if (items || next) && (!items || !next || len(obj) != 2) {
-				t.Errorf("%s %s: a list must be exactly {items, next_cursor}: %s", method, path, r.body)
+				t.Errorf("%s %s: a list must be exactly {items, next_cursor}: %s", method, path, r.Body)
 			}
 		}
 		if !clinic.IsZero() {
-			schedCheckClinic(t, r.body, clinic)
+			schedCheckClinic(t, r.Body, clinic)
 		}
 	}
 	return r
@@ -157,11 +158,11 @@ func (m *routeMatrix) ok(t *testing.T, method, path, token string, body any, sta
 func (m *routeMatrix) forbidden(t *testing.T, method, path, token string, body any) {
 	t.Helper()
 	m.mark(method, path, func(p *probeKinds) { p.forbidden = true })
-	r := m.a.do(t, method, path, token, body)
+	r := m.a.Do(t, method, path, token, body)
 	var p struct{ Code string }
-	_ = json.Unmarshal(r.body, &p)
-	if r.status != http.StatusForbidden || !isProblem(r) || p.Code != "forbidden" {
-		t.Errorf("%s %s as a wrong role: got %d %q %s, want 403 forbidden", method, path, r.status, r.header.Get("Content-Type"), r.body)
+	_ = json.Unmarshal(r.Body, &p)
+	if r.Status != http.StatusForbidden || !r.IsProblem() || p.Code != "forbidden" {
+		t.Errorf("%s %s as a wrong role: got %d %q %s, want 403 forbidden", method, path, r.Status, r.Header.Get("Content-Type"), r.Body)
 	}
 }
 
@@ -171,37 +172,37 @@ func (m *routeMatrix) forbidden(t *testing.T, method, path, token string, body a
 // (one row of table with that id at that clinic).
 func (m *routeMatrix) foreign(t *testing.T, method, pathFmt, token string, body any, table string, clinic, id tenancy.ID) {
 	t.Helper()
-	if n := m.a.adminCount(t, `select count(*) from `+table+` where clinic_id = $1 and id = $2`, clinic, id); n != 1 {
+	if n := m.a.SuperCount(t, `select count(*) from `+table+` where clinic_id = $1 and id = $2`, clinic, id); n != 1 {
 		t.Fatalf("fixture: %s %v is not at clinic %v", table, id, clinic)
 	}
 	path := fmt.Sprintf(pathFmt, id)
 	m.mark(method, path, func(p *probeKinds) { p.foreign = true })
-	theirs := m.a.do(t, method, path, token, body)
-	missing := m.a.do(t, method, fmt.Sprintf(pathFmt, tenancy.NewID()), token, body)
-	if theirs.status != http.StatusNotFound || !isProblem(theirs) || !bytes.Equal(theirs.body, missing.body) {
+	theirs := m.a.Do(t, method, path, token, body)
+	missing := m.a.Do(t, method, fmt.Sprintf(pathFmt, tenancy.NewID()), token, body)
+	if theirs.Status != http.StatusNotFound || !theirs.IsProblem() || !bytes.Equal(theirs.Body, missing.Body) {
 		t.Errorf("%s %s with another clinic's or patient's %s: %d %s; unknown id: %d %s; want identical 404s",
-			method, pathFmt, table, theirs.status, theirs.body, missing.status, missing.body)
+			method, pathFmt, table, theirs.Status, theirs.Body, missing.Status, missing.Body)
 	}
 }
 
 // one returns the id of some row of table at clinic, as the superuser.
 func (m *routeMatrix) one(t *testing.T, table string, clinic tenancy.ID, where string) tenancy.ID {
 	t.Helper()
-	ids := m.a.adminStrings(t, `select id from `+table+` where clinic_id = $1 `+where+` order by id limit 1`, clinic)
+	ids := m.a.SuperStrings(t, `select id from `+table+` where clinic_id = $1 `+where+` order by id limit 1`, clinic)
 	if len(ids) != 1 {
 		t.Fatalf("fixture: no %s at clinic %v (%s)", table, clinic, where)
 	}
 	return tenancy.MustParseID(ids[0])
 }
 
-func idOf(t *testing.T, r response) tenancy.ID {
+func idOf(t *testing.T, r apptest.Response) tenancy.ID {
 	t.Helper()
 	var v struct {
 		ID tenancy.ID `json:"id"`
 	}
-	r.json(t, &v)
+	r.JSON(t, &v)
 	if v.ID.IsZero() {
-		t.Fatalf("no id in %d %s", r.status, r.body)
+		t.Fatalf("no id in %d %s", r.Status, r.Body)
 	}
 	return v.ID
 }
@@ -219,25 +220,25 @@ func (m *routeMatrix) run(t *testing.T) {
 
 	// Sign-in, /me and logout, with an account of the test's own.
 	email := "routes-" + tenancy.NewID().String()[24:] + "@" + riverside.Slug + ".example"
-	r := a.do(t, "POST", v1+"/staff", m.owner, map[string]any{"email": email, "name": "Routes Test", "roles": []string{"hygienist"}, "password": seed.Password})
-	if r.status != http.StatusCreated {
-		t.Fatalf("create staff: %d %s", r.status, r.body)
+	r := a.Do(t, "POST", v1+"/staff", m.owner, map[string]any{"email": email, "name": "Routes Test", "roles": []string{"hygienist"}, "password": seed.Password})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create staff: %d %s", r.Status, r.Body)
 	}
 	r = m.ok(t, "POST", v1+"/auth/login", "", map[string]any{"email": email, "password": seed.Password}, 200, tenancy.ID{})
 	var login struct{ Token string }
-	r.json(t, &login)
+	r.JSON(t, &login)
 	m.ok(t, "GET", v1+"/me", login.Token, nil, 200, tenancy.ID{})
 	m.ok(t, "POST", v1+"/auth/logout", login.Token, nil, 204, tenancy.ID{})
-	if r := a.do(t, "GET", v1+"/me", login.Token, nil); r.status != 401 {
-		t.Errorf("token after logout: %d %s", r.status, r.body)
+	if r := a.Do(t, "GET", v1+"/me", login.Token, nil); r.Status != 401 {
+		t.Errorf("token after logout: %d %s", r.Status, r.Body)
 	}
 
 	// A portal patient of the test's own, enrolled and signed in.
-	pf := a.newPortalPatient(t, "Routes")
+	pf := newPortalPatient(t, a, "Routes")
 	portalEmail := "routes." + tenancy.NewID().String()[24:] + "@example.org"
 	m.ok(t, "POST", v1+"/portal/enrol", "", map[string]any{"code": pf.code, "email": portalEmail, "password": seed.Password}, 201, R)
 	r = m.ok(t, "POST", v1+"/portal/login", "", map[string]any{"email": portalEmail, "password": seed.Password, "clinic_id": R}, 200, tenancy.ID{})
-	r.json(t, &login)
+	r.JSON(t, &login)
 	m.portal = login.Token
 	patient := pf.patient
 
@@ -365,12 +366,12 @@ func (m *routeMatrix) run(t *testing.T) {
 		m.ok(t, "GET", v1+"/"+what, m.hygienist, nil, 200, R)
 	}
 	var st store.Settings
-	a.do(t, "GET", v1+"/settings", m.owner, nil).json(t, &st)
+	a.Do(t, "GET", v1+"/settings", m.owner, nil).JSON(t, &st)
 	sameSettings := map[string]any{"opening_hours": st.OpeningHours, "closures": st.Closures}
 	m.forbidden(t, "PUT", v1+"/settings", m.dentist, sameSettings)
 	m.ok(t, "PUT", v1+"/settings", m.owner, sameSettings, 200, R)
 	var fees struct{ Items []store.Fee }
-	a.do(t, "GET", v1+"/fee-schedule", m.owner, nil).json(t, &fees)
+	a.Do(t, "GET", v1+"/fee-schedule", m.owner, nil).JSON(t, &fees)
 	sameFees := []map[string]any{}
 	for _, f := range fees.Items {
 		sameFees = append(sameFees, map[string]any{"code": f.Code, "description": f.Description, "price_minor": f.PriceMinor})
@@ -394,13 +395,13 @@ func (m *routeMatrix) run(t *testing.T) {
 
 	// The clinic's exports: asked for (the hour's limit moved out of the
 	// way by the superuser: other tests ask too), made, downloaded.
-	a.adminExec(t, `update clinic_exports set requested_at = requested_at - interval '2 hours' where clinic_id = $1`, R)
+	a.SuperExec(t, `update clinic_exports set requested_at = requested_at - interval '2 hours' where clinic_id = $1`, R)
 	m.forbidden(t, "POST", v1+"/settings/exports", m.front, nil)
 	export := idOf(t, m.ok(t, "POST", v1+"/settings/exports", m.owner, nil, 202, R))
 	m.forbidden(t, "GET", v1+"/settings/exports", m.dentist, nil)
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		var list struct{ Items []store.Export }
-		m.ok(t, "GET", v1+"/settings/exports", m.owner, nil, 200, R).json(t, &list)
+		m.ok(t, "GET", v1+"/settings/exports", m.owner, nil, 200, R).JSON(t, &list)
 		if len(list.Items) > 0 && list.Items[0].ID == export && list.Items[0].Status == store.ExportReady {
 			break
 		}
@@ -409,7 +410,7 @@ func (m *routeMatrix) run(t *testing.T) {
 		}
 	}
 	hExport := tenancy.NewID()
-	a.adminExec(t, `insert into clinic_exports (clinic_id, id, requested_by, status, finished_at)
+	a.SuperExec(t, `insert into clinic_exports (clinic_id, id, requested_by, status, finished_at)
 		select $1, $2, id, 'failed', now() from staff where clinic_id = $1 and email = $3`, H, hExport, seed.StaffEmail("owner", hillcrest))
 	m.forbidden(t, "GET", v1+"/settings/exports/"+export.String()+"/archive", m.billing, nil)
 	m.foreign(t, "GET", v1+"/settings/exports/%s/archive", m.owner, nil, "clinic_exports", H, hExport)
@@ -434,7 +435,7 @@ func (m *routeMatrix) run(t *testing.T) {
 	var grant struct {
 		GrantID tenancy.ID `json:"grant_id"`
 	}
-	r.json(t, &grant)
+	r.JSON(t, &grant)
 	m.forbidden(t, "DELETE", v1+"/admin/impersonations/"+grant.GrantID.String(), m.owner, nil)
 	m.ok(t, "DELETE", v1+"/admin/impersonations/"+grant.GrantID.String(), m.admin, nil, 200, tenancy.ID{})
 	m.forbidden(t, "POST", v1+"/admin/clinics/"+clinic.String()+"/suspend", m.owner, nil)

@@ -1,4 +1,4 @@
-package app
+package api_test
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/pgtest"
 )
@@ -58,46 +58,26 @@ type billInvoiceJSON struct {
 var billingLakeside = seed.Clinics[2]
 
 // billPatient creates a patient of the token's clinic and returns its id.
-func billPatient(t *testing.T, a *testApp, token string) tenancy.ID {
+func billPatient(t *testing.T, a *apptest.App, token string) tenancy.ID {
 	t.Helper()
-	r := a.do(t, "POST", "/api/v1/patients", token, map[string]any{"given_name": "Billing", "family_name": "Test " + tenancy.NewID().String()[:8]})
-	if r.status != http.StatusCreated {
-		t.Fatalf("create patient: %d %s", r.status, r.body)
+	r := a.Do(t, "POST", "/api/v1/patients", token, map[string]any{"given_name": "Billing", "family_name": "Test " + tenancy.NewID().String()[:8]})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create patient: %d %s", r.Status, r.Body)
 	}
 	var p patientJSON
-	r.json(t, &p)
+	r.JSON(t, &p)
 	return p.ID
 }
 
-// billStaffToken adds a staff account with exactly these roles to the
-// clinic (as the database superuser, since staff management is another
-// area's) and signs it in.
-func billStaffToken(t *testing.T, a *testApp, c seed.Clinic, roles ...string) string {
-	t.Helper()
-	h, err := passwords.Hash(seed.Password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := tenancy.NewID()
-	email := strings.Join(roles, "-") + "-" + id.String()[24:] + "@" + c.Slug + ".example"
-	email = strings.ReplaceAll(email, "_", "")
-	if _, err := a.db.Conn(t, pgtest.Admin).Exec(context.Background(),
-		`insert into staff (clinic_id, id, email, name, roles, password_hash) values ($1, $2, $3, $4, $5, $6)`,
-		c.ID, id, email, "Test "+strings.Join(roles, " "), roles, h); err != nil {
-		t.Fatal(err)
-	}
-	return a.login(t, email, tenancy.ID{})
-}
-
 // billCreate creates an invoice and fails the test unless it is created.
-func billCreate(t *testing.T, a *testApp, token string, patient tenancy.ID, lines ...map[string]any) billInvoiceJSON {
+func billCreate(t *testing.T, a *apptest.App, token string, patient tenancy.ID, lines ...map[string]any) billInvoiceJSON {
 	t.Helper()
-	r := a.do(t, "POST", "/api/v1/invoices", token, map[string]any{"patient_id": patient, "lines": lines})
-	if r.status != http.StatusCreated {
-		t.Fatalf("create invoice: %d %s", r.status, r.body)
+	r := a.Do(t, "POST", "/api/v1/invoices", token, map[string]any{"patient_id": patient, "lines": lines})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create invoice: %d %s", r.Status, r.Body)
 	}
 	var inv billInvoiceJSON
-	r.json(t, &inv)
+	r.JSON(t, &inv)
 	return inv
 }
 
@@ -105,20 +85,20 @@ func billLine(code string, qty int) map[string]any {
 	return map[string]any{"code": code, "quantity": qty}
 }
 
-// billWant asserts the status of a response and, for errors, that it is
+// billWant asserts the status of a apptest.Response and, for errors, that it is
 // problem+json.
-func billWant(t *testing.T, what string, r response, status int) {
+func billWant(t *testing.T, what string, r apptest.Response, status int) {
 	t.Helper()
-	if r.status != status {
-		t.Errorf("%s: got %d %s, want %d", what, r.status, r.body, status)
+	if r.Status != status {
+		t.Errorf("%s: got %d %s, want %d", what, r.Status, r.Body, status)
 		return
 	}
-	if ct := r.header.Get("Content-Type"); status >= 400 && ct != "application/problem+json" {
+	if ct := r.Header.Get("Content-Type"); status >= 400 && ct != "application/problem+json" {
 		t.Errorf("%s: content type %q, want application/problem+json", what, ct)
 	}
 }
 
-// billCheckClinic walks a JSON response and fails the test for any record
+// billCheckClinic walks a JSON apptest.Response and fails the test for any record
 // (an object with an id, or an invoice line) whose clinic_id is not want.
 func billCheckClinic(t *testing.T, body []byte, want tenancy.ID) {
 	t.Helper()
@@ -150,9 +130,9 @@ func billCheckClinic(t *testing.T, body []byte, want tenancy.ID) {
 }
 
 // billFees reads a clinic's fee schedule with a privileged connection.
-func billFees(t *testing.T, a *testApp, clinic tenancy.ID) map[string]int64 {
+func billFees(t *testing.T, a *apptest.App, clinic tenancy.ID) map[string]int64 {
 	t.Helper()
-	rows, err := a.db.Conn(t, pgtest.Admin).Query(context.Background(), `select code, price_minor from fee_schedule where clinic_id = $1`, clinic)
+	rows, err := a.DB.Conn(t, pgtest.Admin).Query(context.Background(), `select code, price_minor from fee_schedule where clinic_id = $1`, clinic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,16 +153,16 @@ func billFees(t *testing.T, a *testApp, clinic tenancy.ID) map[string]int64 {
 }
 
 // billCount runs a privileged count.
-func billCount(t *testing.T, a *testApp, sql string, args ...any) int64 {
+func billCount(t *testing.T, a *apptest.App, sql string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := a.db.Conn(t, pgtest.Admin).QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+	if err := a.DB.Conn(t, pgtest.Admin).QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
 }
 
-func billCounter(t *testing.T, a *testApp, clinic tenancy.ID) int64 {
+func billCounter(t *testing.T, a *apptest.App, clinic tenancy.ID) int64 {
 	t.Helper()
 	return billCount(t, a, `select last_number::bigint from invoice_counters where clinic_id = $1`, clinic)
 }
@@ -195,7 +175,7 @@ func TestInvoicesReconcile(t *testing.T) {
 	a := startApp(t)
 	for _, c := range []seed.Clinic{riverside, billingLakeside} {
 		t.Run(c.Currency, func(t *testing.T) {
-			tok := a.login(t, seed.StaffEmail("owner", c), tenancy.ID{})
+			tok := a.SignIn(t, seed.StaffEmail("owner", c), tenancy.ID{})
 			patient := billPatient(t, a, tok)
 			fees := billFees(t, a, c.ID)
 			lines := []struct {
@@ -228,35 +208,35 @@ func TestInvoicesReconcile(t *testing.T) {
 				t.Errorf("%d lines summing to %d; total %d", len(inv.Lines), sum, inv.TotalMinor)
 			}
 
-			r := a.do(t, "POST", "/api/v1/invoices/"+inv.ID.String()+"/issue", tok, nil)
+			r := a.Do(t, "POST", "/api/v1/invoices/"+inv.ID.String()+"/issue", tok, nil)
 			billWant(t, "issue", r, 200)
 			var issued billInvoiceJSON
-			r.json(t, &issued)
+			r.JSON(t, &issued)
 			if issued.Status != "issued" || issued.Number != inv.Number || issued.IssuedAt == nil || issued.TotalMinor != want {
 				t.Errorf("issued = %+v", issued)
 			}
 
 			// An odd amount first, then the exact rest.
 			first := int64(1001)
-			r = a.do(t, "POST", "/api/v1/invoices/"+inv.ID.String()+"/payments", tok, map[string]any{"amount_minor": first, "method": "card"})
+			r = a.Do(t, "POST", "/api/v1/invoices/"+inv.ID.String()+"/payments", tok, map[string]any{"amount_minor": first, "method": "card"})
 			billWant(t, "first payment", r, 201)
 			var part billInvoiceJSON
-			r.json(t, &part)
+			r.JSON(t, &part)
 			if part.Status != "partly_paid" || part.PaidMinor != first || part.BalanceMinor != want-first || len(part.Payments) != 1 {
 				t.Errorf("after paying %d of %d: %+v", first, want, part)
 			}
-			billCheckClinic(t, r.body, c.ID)
+			billCheckClinic(t, r.Body, c.ID)
 
-			over := a.do(t, "POST", "/api/v1/invoices/"+inv.ID.String()+"/payments", tok, map[string]any{"amount_minor": want - first + 1, "method": "cash"})
+			over := a.Do(t, "POST", "/api/v1/invoices/"+inv.ID.String()+"/payments", tok, map[string]any{"amount_minor": want - first + 1, "method": "cash"})
 			billWant(t, "overpayment", over, 409)
-			if !bytes.Contains(over.body, []byte(`"code":"overpayment"`)) {
-				t.Errorf("overpayment body %s", over.body)
+			if !bytes.Contains(over.Body, []byte(`"code":"overpayment"`)) {
+				t.Errorf("overpayment body %s", over.Body)
 			}
 
-			r = a.do(t, "POST", "/api/v1/invoices/"+inv.ID.String()+"/payments", tok, map[string]any{"amount_minor": want - first, "method": "bank_transfer"})
+			r = a.Do(t, "POST", "/api/v1/invoices/"+inv.ID.String()+"/payments", tok, map[string]any{"amount_minor": want - first, "method": "bank_transfer"})
 			billWant(t, "final payment", r, 201)
 			var paid billInvoiceJSON
-			r.json(t, &paid)
+			r.JSON(t, &paid)
 			if paid.Status != "paid" || paid.PaidMinor != want || paid.BalanceMinor != 0 || len(paid.Payments) != 2 {
 				t.Errorf("after paying in full: %+v", paid)
 			}
@@ -267,7 +247,7 @@ func TestInvoicesReconcile(t *testing.T) {
 			if paySum != paid.PaidMinor || paid.TotalMinor-paid.PaidMinor != paid.BalanceMinor {
 				t.Errorf("payments sum %d, paid %d, total %d, balance %d do not reconcile", paySum, paid.PaidMinor, paid.TotalMinor, paid.BalanceMinor)
 			}
-			billWant(t, "a penny more", a.do(t, "POST", "/api/v1/invoices/"+inv.ID.String()+"/payments", tok,
+			billWant(t, "a penny more", a.Do(t, "POST", "/api/v1/invoices/"+inv.ID.String()+"/payments", tok,
 				map[string]any{"amount_minor": 1, "method": "cash"}), 409)
 
 			// The database agrees to the minor unit.
@@ -279,20 +259,20 @@ func TestInvoicesReconcile(t *testing.T) {
 			}
 
 			// GET and the filtered list show the same figures.
-			r = a.do(t, "GET", "/api/v1/invoices/"+inv.ID.String(), tok, nil)
+			r = a.Do(t, "GET", "/api/v1/invoices/"+inv.ID.String(), tok, nil)
 			billWant(t, "get", r, 200)
-			billCheckClinic(t, r.body, c.ID)
+			billCheckClinic(t, r.Body, c.ID)
 			var got billInvoiceJSON
-			r.json(t, &got)
+			r.JSON(t, &got)
 			if got.Status != "paid" || got.TotalMinor != want || got.PaidMinor != want || got.BalanceMinor != 0 || len(got.Lines) != len(lines) {
 				t.Errorf("GET = %+v", got)
 			}
 			for status, n := range map[string]int{"": 1, "paid": 1, "issued": 0, "draft": 0} {
-				r = a.do(t, "GET", "/api/v1/invoices?patient_id="+patient.String()+"&status="+status, tok, nil)
+				r = a.Do(t, "GET", "/api/v1/invoices?patient_id="+patient.String()+"&status="+status, tok, nil)
 				billWant(t, "list "+status, r, 200)
-				billCheckClinic(t, r.body, c.ID)
+				billCheckClinic(t, r.Body, c.ID)
 				var page struct{ Items []billInvoiceJSON }
-				r.json(t, &page)
+				r.JSON(t, &page)
 				if len(page.Items) != n {
 					t.Errorf("list status=%q: %d invoices, want %d", status, len(page.Items), n)
 				} else if n == 1 && (page.Items[0].ID != inv.ID || page.Items[0].PaidMinor != want || page.Items[0].BalanceMinor != 0) {
@@ -307,8 +287,8 @@ func TestInvoicesReconcile(t *testing.T) {
 // transitions that are refused.
 func TestInvoiceLifecycle(t *testing.T) {
 	a := startApp(t)
-	tok := billStaffToken(t, a, riverside, "billing")
-	patient := billPatient(t, a, a.login(t, seed.StaffEmail("frontdesk", riverside), tenancy.ID{}))
+	tok := a.NewStaff(t, riverside, "billing").Token
+	patient := billPatient(t, a, a.SignIn(t, seed.StaffEmail("frontdesk", riverside), tenancy.ID{}))
 	path := func(inv billInvoiceJSON, action string) string { return "/api/v1/invoices/" + inv.ID.String() + action }
 
 	first := billCreate(t, a, tok, patient, billLine("EXAM", 1))
@@ -318,35 +298,35 @@ func TestInvoiceLifecycle(t *testing.T) {
 	}
 
 	// A payment on a draft is refused; so is issuing twice.
-	billWant(t, "pay a draft", a.do(t, "POST", path(first, "/payments"), tok, map[string]any{"amount_minor": 1, "method": "cash"}), 409)
-	billWant(t, "issue", a.do(t, "POST", path(first, "/issue"), tok, nil), 200)
-	billWant(t, "issue again", a.do(t, "POST", path(first, "/issue"), tok, nil), 409)
+	billWant(t, "pay a draft", a.Do(t, "POST", path(first, "/payments"), tok, map[string]any{"amount_minor": 1, "method": "cash"}), 409)
+	billWant(t, "issue", a.Do(t, "POST", path(first, "/issue"), tok, nil), 200)
+	billWant(t, "issue again", a.Do(t, "POST", path(first, "/issue"), tok, nil), 409)
 
 	// Void keeps the record and its number; a void invoice takes nothing.
-	r := a.do(t, "POST", path(second, "/void"), tok, nil)
+	r := a.Do(t, "POST", path(second, "/void"), tok, nil)
 	billWant(t, "void a draft", r, 200)
 	var voided billInvoiceJSON
-	r.json(t, &voided)
+	r.JSON(t, &voided)
 	if voided.Status != "void" || voided.VoidedAt == nil || voided.Number != second.Number || voided.BalanceMinor != 0 {
 		t.Errorf("voided draft = %+v", voided)
 	}
-	billWant(t, "void again", a.do(t, "POST", path(second, "/void"), tok, nil), 409)
-	billWant(t, "issue a void", a.do(t, "POST", path(second, "/issue"), tok, nil), 409)
-	billWant(t, "pay a void", a.do(t, "POST", path(second, "/payments"), tok, map[string]any{"amount_minor": 1, "method": "cash"}), 409)
+	billWant(t, "void again", a.Do(t, "POST", path(second, "/void"), tok, nil), 409)
+	billWant(t, "issue a void", a.Do(t, "POST", path(second, "/issue"), tok, nil), 409)
+	billWant(t, "pay a void", a.Do(t, "POST", path(second, "/payments"), tok, map[string]any{"amount_minor": 1, "method": "cash"}), 409)
 	if n := billCount(t, a, `select count(*) from invoices where clinic_id = $1 and id = $2 and status = 'void'`, riverside.ID, second.ID); n != 1 {
 		t.Errorf("the voided invoice is not kept as void in the database (%d rows)", n)
 	}
 
 	// An issued invoice with a payment cannot be voided; without one it can.
-	billWant(t, "pay", a.do(t, "POST", path(first, "/payments"), tok, map[string]any{"amount_minor": 100, "method": "cash"}), 201)
-	billWant(t, "void with a payment", a.do(t, "POST", path(first, "/void"), tok, nil), 409)
+	billWant(t, "pay", a.Do(t, "POST", path(first, "/payments"), tok, map[string]any{"amount_minor": 100, "method": "cash"}), 201)
+	billWant(t, "void with a payment", a.Do(t, "POST", path(first, "/void"), tok, nil), 409)
 	third := billCreate(t, a, tok, patient, billLine("EXTR", 1))
-	billWant(t, "issue third", a.do(t, "POST", path(third, "/issue"), tok, nil), 200)
-	billWant(t, "void issued", a.do(t, "POST", path(third, "/void"), tok, nil), 200)
+	billWant(t, "issue third", a.Do(t, "POST", path(third, "/issue"), tok, nil), 200)
+	billWant(t, "void issued", a.Do(t, "POST", path(third, "/void"), tok, nil), 200)
 
 	// The list shows each with its derived status.
 	var page struct{ Items []billInvoiceJSON }
-	a.do(t, "GET", "/api/v1/invoices?patient_id="+patient.String(), tok, nil).json(t, &page)
+	a.Do(t, "GET", "/api/v1/invoices?patient_id="+patient.String(), tok, nil).JSON(t, &page)
 	got := map[tenancy.ID]string{}
 	for _, inv := range page.Items {
 		got[inv.ID] = inv.Status
@@ -362,15 +342,15 @@ func TestInvoiceLifecycle(t *testing.T) {
 	}
 
 	// Each change, and opening an invoice, is in the owner's audit log.
-	billWant(t, "open", a.do(t, "GET", path(first, ""), tok, nil), 200)
+	billWant(t, "open", a.Do(t, "GET", path(first, ""), tok, nil), 200)
 	var paymentID string
 	var detail billInvoiceJSON
-	a.do(t, "GET", path(first, ""), tok, nil).json(t, &detail)
+	a.Do(t, "GET", path(first, ""), tok, nil).JSON(t, &detail)
 	if len(detail.Payments) == 1 {
 		paymentID = detail.Payments[0].ID.String()
 	}
 	events := map[string]bool{}
-	for _, e := range a.auditLog(t, a.login(t, seed.StaffEmail("owner", riverside), tenancy.ID{})) {
+	for _, e := range auditLog(t, a, a.SignIn(t, seed.StaffEmail("owner", riverside), tenancy.ID{})) {
 		events[e.Action+" "+e.ResourceID] = true
 	}
 	for _, want := range []string{
@@ -386,7 +366,7 @@ func TestInvoiceLifecycle(t *testing.T) {
 // TestInvoicePagination walks a patient's invoices two at a time.
 func TestInvoicePagination(t *testing.T) {
 	a := startApp(t)
-	tok := a.login(t, seed.StaffEmail("frontdesk", hillcrest), tenancy.ID{})
+	tok := a.SignIn(t, seed.StaffEmail("frontdesk", hillcrest), tenancy.ID{})
 	patient := billPatient(t, a, tok)
 	made := map[tenancy.ID]bool{}
 	for range 5 {
@@ -398,13 +378,13 @@ func TestInvoicePagination(t *testing.T) {
 		if pages > 5 {
 			t.Fatal("pagination does not end")
 		}
-		r := a.do(t, "GET", "/api/v1/invoices?limit=2&patient_id="+patient.String()+"&cursor="+cursor, tok, nil)
+		r := a.Do(t, "GET", "/api/v1/invoices?limit=2&patient_id="+patient.String()+"&cursor="+cursor, tok, nil)
 		billWant(t, "page", r, 200)
 		var page struct {
 			Items      []billInvoiceJSON
 			NextCursor *string `json:"next_cursor"`
 		}
-		r.json(t, &page)
+		r.JSON(t, &page)
 		for _, inv := range page.Items {
 			if seen[inv.ID] {
 				t.Errorf("invoice %v on two pages", inv.ID)
@@ -426,10 +406,10 @@ func TestInvoicePagination(t *testing.T) {
 // fit.
 func TestConcurrentPaymentsNeverOverpay(t *testing.T) {
 	a := startApp(t)
-	tok := a.login(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
+	tok := a.SignIn(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
 	patient := billPatient(t, a, tok)
 	inv := billCreate(t, a, tok, patient, billLine("EXTR", 2)) // 2 × 150.00
-	billWant(t, "issue", a.do(t, "POST", "/api/v1/invoices/"+inv.ID.String()+"/issue", tok, nil), 200)
+	billWant(t, "issue", a.Do(t, "POST", "/api/v1/invoices/"+inv.ID.String()+"/issue", tok, nil), 200)
 
 	amount := inv.TotalMinor/4 + 1 // three fit, the fourth would overpay
 	const tries = 12
@@ -438,7 +418,7 @@ func TestConcurrentPaymentsNeverOverpay(t *testing.T) {
 	body := fmt.Sprintf(`{"amount_minor": %d, "method": "card"}`, amount)
 	for i := range tries {
 		wg.Go(func() {
-			req, _ := http.NewRequest("POST", a.base+"/api/v1/invoices/"+inv.ID.String()+"/payments", strings.NewReader(body))
+			req, _ := http.NewRequest("POST", a.Base+"/api/v1/invoices/"+inv.ID.String()+"/payments", strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer "+tok)
 			resp, err := http.DefaultClient.Do(req)
@@ -470,11 +450,11 @@ func TestConcurrentPaymentsNeverOverpay(t *testing.T) {
 // and is 403 for one that may not, changing nothing.
 func TestBillingPermissions(t *testing.T) {
 	a := startApp(t)
-	owner := a.login(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
-	billing := billStaffToken(t, a, riverside, "billing")
-	frontDesk := billStaffToken(t, a, riverside, "front_desk")
-	dentist := a.login(t, seed.StaffEmail("dentist", riverside), tenancy.ID{})
-	hygienist := a.login(t, seed.StaffEmail("hygienist", riverside), tenancy.ID{})
+	owner := a.SignIn(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
+	billing := a.NewStaff(t, riverside, "billing").Token
+	frontDesk := a.NewStaff(t, riverside, "front_desk").Token
+	dentist := a.SignIn(t, seed.StaffEmail("dentist", riverside), tenancy.ID{})
+	hygienist := a.SignIn(t, seed.StaffEmail("hygienist", riverside), tenancy.ID{})
 	patient := billPatient(t, a, owner)
 	inv := billCreate(t, a, owner, patient, billLine("EXAM", 1), billLine("XRAY", 1))
 	toVoid := billCreate(t, a, owner, patient, billLine("EXAM", 1))
@@ -503,7 +483,7 @@ func TestBillingPermissions(t *testing.T) {
 			payments := billCount(t, a, `select count(*) from payments where clinic_id = $1 and patient_id = $2`, riverside.ID, patient)
 			states := billCount(t, a, `select count(*) from invoices where clinic_id = $1 and patient_id = $2 and status = 'draft'`, riverside.ID, patient)
 			for _, who := range tc.denied {
-				billWant(t, who, a.do(t, tc.method, tc.path, tokens[who], tc.body), 403)
+				billWant(t, who, a.Do(t, tc.method, tc.path, tokens[who], tc.body), 403)
 			}
 			if billCount(t, a, `select count(*) from invoices where clinic_id = $1 and patient_id = $2`, riverside.ID, patient) != invoices ||
 				billCount(t, a, `select count(*) from payments where clinic_id = $1 and patient_id = $2`, riverside.ID, patient) != payments ||
@@ -511,9 +491,9 @@ func TestBillingPermissions(t *testing.T) {
 				t.Errorf("a refused %s changed the data", tc.name)
 			}
 			for _, who := range tc.ok {
-				r := a.do(t, tc.method, tc.path, tokens[who], tc.body)
+				r := a.Do(t, tc.method, tc.path, tokens[who], tc.body)
 				billWant(t, who, r, tc.okStatus)
-				billCheckClinic(t, r.body, riverside.ID)
+				billCheckClinic(t, r.Body, riverside.ID)
 			}
 		})
 	}
@@ -523,14 +503,14 @@ func TestBillingPermissions(t *testing.T) {
 // byte-identical to a made-up id on every route, and stays unchanged.
 func TestBillingForeignClinic(t *testing.T) {
 	a := startApp(t)
-	hill := a.login(t, seed.StaffEmail("owner", hillcrest), tenancy.ID{})
+	hill := a.SignIn(t, seed.StaffEmail("owner", hillcrest), tenancy.ID{})
 	hillPatient := billPatient(t, a, hill)
 	foreign := billCreate(t, a, hill, hillPatient, billLine("EXAM", 1))
-	billWant(t, "Hillcrest issues its own", a.do(t, "POST", "/api/v1/invoices/"+foreign.ID.String()+"/issue", hill, nil), 200)
+	billWant(t, "Hillcrest issues its own", a.Do(t, "POST", "/api/v1/invoices/"+foreign.ID.String()+"/issue", hill, nil), 200)
 	// First prove the object exists, for its own clinic.
-	billWant(t, "Hillcrest reads its own", a.do(t, "GET", "/api/v1/invoices/"+foreign.ID.String(), hill, nil), 200)
+	billWant(t, "Hillcrest reads its own", a.Do(t, "GET", "/api/v1/invoices/"+foreign.ID.String(), hill, nil), 200)
 
-	river := a.login(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
+	river := a.SignIn(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
 	counter := billCounter(t, a, riverside.ID)
 	random := tenancy.NewID()
 	for _, tc := range []struct {
@@ -542,15 +522,15 @@ func TestBillingForeignClinic(t *testing.T) {
 		{"POST", "/void", nil},
 		{"POST", "/payments", map[string]any{"amount_minor": 1, "method": "cash"}},
 	} {
-		f := a.do(t, tc.method, "/api/v1/invoices/"+foreign.ID.String()+tc.action, river, tc.body)
-		m := a.do(t, tc.method, "/api/v1/invoices/"+random.String()+tc.action, river, tc.body)
-		if f.status != 404 || !bytes.Equal(f.body, m.body) || f.header.Get("Content-Type") != m.header.Get("Content-Type") {
-			t.Errorf("%s %s: foreign %d %s; missing %d %s; want identical 404s", tc.method, tc.action, f.status, f.body, m.status, m.body)
+		f := a.Do(t, tc.method, "/api/v1/invoices/"+foreign.ID.String()+tc.action, river, tc.body)
+		m := a.Do(t, tc.method, "/api/v1/invoices/"+random.String()+tc.action, river, tc.body)
+		if f.Status != 404 || !bytes.Equal(f.Body, m.Body) || f.Header.Get("Content-Type") != m.Header.Get("Content-Type") {
+			t.Errorf("%s %s: foreign %d %s; missing %d %s; want identical 404s", tc.method, tc.action, f.Status, f.Body, m.Status, m.Body)
 		}
 	}
 	var status string
 	var payments int64
-	if err := a.db.Conn(t, pgtest.Admin).QueryRow(context.Background(),
+	if err := a.DB.Conn(t, pgtest.Admin).QueryRow(context.Background(),
 		`select status, (select count(*) from payments where invoice_id = $1) from invoices where id = $1`, foreign.ID).Scan(&status, &payments); err != nil {
 		t.Fatal(err)
 	}
@@ -561,25 +541,25 @@ func TestBillingForeignClinic(t *testing.T) {
 	// The list finds nothing of Hillcrest's patient; an invoice for that
 	// patient is refused exactly as for a made-up patient, and takes no
 	// number.
-	r := a.do(t, "GET", "/api/v1/invoices?patient_id="+hillPatient.String(), river, nil)
+	r := a.Do(t, "GET", "/api/v1/invoices?patient_id="+hillPatient.String(), river, nil)
 	var page struct{ Items []billInvoiceJSON }
-	r.json(t, &page)
-	if r.status != 200 || len(page.Items) != 0 {
-		t.Errorf("Riverside listing Hillcrest's patient's invoices: %d %s", r.status, r.body)
+	r.JSON(t, &page)
+	if r.Status != 200 || len(page.Items) != 0 {
+		t.Errorf("Riverside listing Hillcrest's patient's invoices: %d %s", r.Status, r.Body)
 	}
-	f := a.do(t, "POST", "/api/v1/invoices", river, map[string]any{"patient_id": hillPatient, "lines": []any{billLine("EXAM", 1)}})
-	m := a.do(t, "POST", "/api/v1/invoices", river, map[string]any{"patient_id": tenancy.NewID(), "lines": []any{billLine("EXAM", 1)}})
-	if f.status != 422 || !bytes.Equal(f.body, m.body) {
-		t.Errorf("invoice for a foreign patient: %d %s; for a made-up one: %d %s", f.status, f.body, m.status, m.body)
+	f := a.Do(t, "POST", "/api/v1/invoices", river, map[string]any{"patient_id": hillPatient, "lines": []any{billLine("EXAM", 1)}})
+	m := a.Do(t, "POST", "/api/v1/invoices", river, map[string]any{"patient_id": tenancy.NewID(), "lines": []any{billLine("EXAM", 1)}})
+	if f.Status != 422 || !bytes.Equal(f.Body, m.Body) {
+		t.Errorf("invoice for a foreign patient: %d %s; for a made-up one: %d %s", f.Status, f.Body, m.Status, m.Body)
 	}
 	if got := billCounter(t, a, riverside.ID); got != counter {
 		t.Errorf("Riverside's invoice counter moved from %d to %d on refused invoices", counter, got)
 	}
 
 	// The whole list carries only the caller's clinic.
-	r = a.do(t, "GET", "/api/v1/invoices?limit=200", river, nil)
+	r = a.Do(t, "GET", "/api/v1/invoices?limit=200", river, nil)
 	billWant(t, "list", r, 200)
-	billCheckClinic(t, r.body, riverside.ID)
+	billCheckClinic(t, r.Body, riverside.ID)
 }
 
 // TestBillingBadInput: malformed JSON, unknown fields, wrong types,
@@ -587,15 +567,15 @@ func TestBillingForeignClinic(t *testing.T) {
 // problem+json and change nothing.
 func TestBillingBadInput(t *testing.T) {
 	a := startApp(t)
-	tok := a.login(t, seed.StaffEmail("owner", billingLakeside), tenancy.ID{})
+	tok := a.SignIn(t, seed.StaffEmail("owner", billingLakeside), tenancy.ID{})
 	patient := billPatient(t, a, tok)
 	inv := billCreate(t, a, tok, patient, billLine("EXAM", 1))
-	billWant(t, "issue", a.do(t, "POST", "/api/v1/invoices/"+inv.ID.String()+"/issue", tok, nil), 200)
+	billWant(t, "issue", a.Do(t, "POST", "/api/v1/invoices/"+inv.ID.String()+"/issue", tok, nil), 200)
 	pid := patient.String()
 
-	raw := func(method, path, body string) response {
+	raw := func(method, path, body string) apptest.Response {
 		t.Helper()
-		req, err := http.NewRequest(method, a.base+path, strings.NewReader(body))
+		req, err := http.NewRequest(method, a.Base+path, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -607,7 +587,7 @@ func TestBillingBadInput(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		return response{status: resp.StatusCode, header: resp.Header, body: b}
+		return apptest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 	}
 	counter := billCounter(t, a, billingLakeside.ID)
 	invoices := billCount(t, a, `select count(*) from invoices where clinic_id = $1 and patient_id = $2`, billingLakeside.ID, patient)
@@ -656,9 +636,9 @@ func TestBillingBadInput(t *testing.T) {
 				Status int    `json:"status"`
 				Field  string `json:"field"`
 			}
-			r.json(t, &p)
+			r.JSON(t, &p)
 			if p.Status != tc.status || p.Field != tc.field {
-				t.Errorf("problem = %s; want status %d, field %q", r.body, tc.status, tc.field)
+				t.Errorf("problem = %s; want status %d, field %q", r.Body, tc.status, tc.field)
 			}
 		})
 	}
@@ -678,43 +658,43 @@ func TestBillingBadInput(t *testing.T) {
 // prescribe, and reaches nothing of another clinic.
 func TestBillingUnderImpersonation(t *testing.T) {
 	a := startApp(t)
-	admin := a.login(t, seed.AdminEmail, tenancy.ID{})
-	r := a.do(t, "POST", "/api/v1/admin/impersonations", admin, map[string]any{"clinic_id": riverside.ID, "reason": "billing support test", "minutes": 5})
-	if r.status == http.StatusNotFound || r.status == http.StatusMethodNotAllowed {
+	admin := a.SignIn(t, seed.AdminEmail, tenancy.ID{})
+	r := a.Do(t, "POST", "/api/v1/admin/impersonations", admin, map[string]any{"clinic_id": riverside.ID, "reason": "billing support test", "minutes": 5})
+	if r.Status == http.StatusNotFound || r.Status == http.StatusMethodNotAllowed {
 		t.Skip("POST /api/v1/admin/impersonations is not served yet")
 	}
-	if r.status != http.StatusOK && r.status != http.StatusCreated {
-		t.Fatalf("impersonate: %d %s", r.status, r.body)
+	if r.Status != http.StatusOK && r.Status != http.StatusCreated {
+		t.Fatalf("impersonate: %d %s", r.Status, r.Body)
 	}
 	var grant struct {
 		GrantID tenancy.ID `json:"grant_id"`
 		Token   string     `json:"token"`
 	}
-	r.json(t, &grant)
+	r.JSON(t, &grant)
 	support := grant.Token
-	defer a.do(t, "DELETE", "/api/v1/admin/impersonations/"+grant.GrantID.String(), admin, nil)
+	defer a.Do(t, "DELETE", "/api/v1/admin/impersonations/"+grant.GrantID.String(), admin, nil)
 
-	patient := billPatient(t, a, a.login(t, seed.StaffEmail("frontdesk", riverside), tenancy.ID{}))
+	patient := billPatient(t, a, a.SignIn(t, seed.StaffEmail("frontdesk", riverside), tenancy.ID{}))
 	inv := billCreate(t, a, support, patient, billLine("EXAM", 2))
 	p := "/api/v1/invoices/" + inv.ID.String()
-	billWant(t, "support issues", a.do(t, "POST", p+"/issue", support, nil), 200)
-	billWant(t, "support takes a payment", a.do(t, "POST", p+"/payments", support, map[string]any{"amount_minor": 1, "method": "cash"}), 201)
-	r = a.do(t, "GET", p, support, nil)
+	billWant(t, "support issues", a.Do(t, "POST", p+"/issue", support, nil), 200)
+	billWant(t, "support takes a payment", a.Do(t, "POST", p+"/payments", support, map[string]any{"amount_minor": 1, "method": "cash"}), 201)
+	r = a.Do(t, "GET", p, support, nil)
 	billWant(t, "support reads", r, 200)
-	billCheckClinic(t, r.body, riverside.ID)
-	r = a.do(t, "GET", "/api/v1/invoices", support, nil)
+	billCheckClinic(t, r.Body, riverside.ID)
+	r = a.Do(t, "GET", "/api/v1/invoices", support, nil)
 	billWant(t, "support lists", r, 200)
-	billCheckClinic(t, r.body, riverside.ID)
-	billWant(t, "support reads prescriptions", a.do(t, "GET", "/api/v1/prescriptions", support, nil), 200)
-	billWant(t, "support prescribes", a.do(t, "POST", "/api/v1/prescriptions", support, map[string]any{
+	billCheckClinic(t, r.Body, riverside.ID)
+	billWant(t, "support reads prescriptions", a.Do(t, "GET", "/api/v1/prescriptions", support, nil), 200)
+	billWant(t, "support prescribes", a.Do(t, "POST", "/api/v1/prescriptions", support, map[string]any{
 		"patient_id": patient, "drug": "Ibuprofen", "strength": "400 mg", "form": "tablet", "directions": "x", "quantity": 1,
 		"prescribed_on": time.Now().UTC().AddDate(0, 0, -2).Format(time.DateOnly)}), 403)
 
-	hill := a.login(t, seed.StaffEmail("owner", hillcrest), tenancy.ID{})
+	hill := a.SignIn(t, seed.StaffEmail("owner", hillcrest), tenancy.ID{})
 	foreign := billCreate(t, a, hill, billPatient(t, a, hill), billLine("EXAM", 1))
-	f := a.do(t, "GET", "/api/v1/invoices/"+foreign.ID.String(), support, nil)
-	m := a.do(t, "GET", "/api/v1/invoices/"+tenancy.NewID().String(), support, nil)
-	if f.status != 404 || !bytes.Equal(f.body, m.body) {
-		t.Errorf("support reading Hillcrest's invoice: %d %s; a missing one: %d %s", f.status, f.body, m.status, m.body)
+	f := a.Do(t, "GET", "/api/v1/invoices/"+foreign.ID.String(), support, nil)
+	m := a.Do(t, "GET", "/api/v1/invoices/"+tenancy.NewID().String(), support, nil)
+	if f.Status != 404 || !bytes.Equal(f.Body, m.Body) {
+		t.Errorf("support reading Hillcrest's invoice: %d %s; a missing one: %d %s", f.Status, f.Body, m.Status, m.Body)
 	}
 }

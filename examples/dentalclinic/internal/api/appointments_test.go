@@ -1,4 +1,4 @@
-package app
+package api_test
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/pgtest"
@@ -25,89 +25,27 @@ import (
 // test), with a dentist and patients of its own, on a random day decades
 // ahead: nothing they do can collide with another test's bookings.
 
-var (
-	schedLakeside = seed.Clinics[2]
-
-	// schedTokens caches sign-ins by email: sign-in is rate-limited per
-	// email, and many tests of the package sign in the demo owners.
-	schedTokens sync.Map
-)
-
-// schedLogin signs in once per email for the whole test binary.
-func schedLogin(t *testing.T, a *testApp, email string) string {
-	t.Helper()
-	if tok, ok := schedTokens.Load(email); ok {
-		return tok.(string)
-	}
-	tok := a.login(t, email, tenancy.ID{})
-	schedTokens.Store(email, tok)
-	return tok
-}
-
-// schedOwner is the token of an owner account of these tests' own at c,
-// added once as the database superuser: the demo owners' sign-ins are
-// rate-limited per email and shared with every other test of the package.
-func schedOwner(t *testing.T, a *testApp, c seed.Clinic) string {
-	t.Helper()
-	key := c.Slug + "/owner"
-	if v, ok := schedAccounts.Load(key); ok {
-		return v.(schedAccount).token
-	}
-	h, err := passwords.Hash(seed.Password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := tenancy.NewID()
-	email := "sched-owner-" + id.String()[24:] + "@" + c.Slug + ".example"
-	if _, err := a.db.Conn(t, pgtest.Admin).Exec(context.Background(),
-		`insert into staff (clinic_id, id, email, name, roles, password_hash) values ($1, $2, $3, 'Sched Owner', '{owner}', $4)`,
-		c.ID, id, email, h); err != nil {
-		t.Fatal(err)
-	}
-	tok := schedLogin(t, a, email)
-	schedAccounts.Store(key, schedAccount{id, tok})
-	return tok
-}
+var schedLakeside = seed.Clinics[2]
 
 // schedStaff adds, through the API as the clinic's owner, a staff account
 // with exactly these roles, and signs it in.
-func schedStaff(t *testing.T, a *testApp, c seed.Clinic, roles ...string) (tenancy.ID, string) {
+func schedStaff(t *testing.T, a *apptest.App, c seed.Clinic, roles ...string) (tenancy.ID, string) {
 	t.Helper()
 	email := fmt.Sprintf("sched-%s-%s@%s.example", strings.ReplaceAll(strings.Join(roles, "-"), "_", ""), tenancy.NewID().String()[24:], c.Slug)
-	r := a.do(t, "POST", "/api/v1/staff", schedOwner(t, a, c), map[string]any{
+	r := a.Do(t, "POST", "/api/v1/staff", a.NewStaff(t, c, "owner").Token, map[string]any{
 		"email": email, "name": "Sched " + strings.Join(roles, " "), "roles": roles, "password": seed.Password,
 	})
-	if r.status != http.StatusCreated {
-		t.Fatalf("create staff %v: %d %s", roles, r.status, r.body)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create staff %v: %d %s", roles, r.Status, r.Body)
 	}
 	var m store.StaffMember
-	r.json(t, &m)
-	return m.ID, schedLogin(t, a, email)
+	r.JSON(t, &m)
+	return m.ID, a.SignIn(t, email, tenancy.ID{})
 }
-
-// schedRole returns a cached account with exactly these roles at c.
-func schedRole(t *testing.T, a *testApp, c seed.Clinic, roles ...string) (tenancy.ID, string) {
-	t.Helper()
-	key := c.Slug + "/" + strings.Join(roles, ",")
-	if v, ok := schedAccounts.Load(key); ok {
-		acc := v.(schedAccount)
-		return acc.id, acc.token
-	}
-	id, tok := schedStaff(t, a, c, roles...)
-	schedAccounts.Store(key, schedAccount{id, tok})
-	return id, tok
-}
-
-type schedAccount struct {
-	id    tenancy.ID
-	token string
-}
-
-var schedAccounts sync.Map
 
 // schedFix is one test's corner of a clinic: a chair, a dentist, a day.
 type schedFix struct {
-	a       *testApp
+	a       *apptest.App
 	c       seed.Clinic
 	loc     *time.Location
 	owner   string // the demo owner's token
@@ -124,8 +62,8 @@ func newSchedFix(t *testing.T, c seed.Clinic) *schedFix {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &schedFix{a: a, c: c, loc: loc, owner: schedOwner(t, a, c)}
-	_, f.front = schedRole(t, a, c, "front_desk")
+	f := &schedFix{a: a, c: c, loc: loc, owner: a.NewStaff(t, c, "owner").Token}
+	_, f.front = staffRole(t, a, c, "front_desk")
 	f.dentist, _ = schedStaff(t, a, c, "dentist")
 	f.chair = f.newChair(t)
 	f.day = time.Date(2040+rand.IntN(60), 1, 1+rand.IntN(360), 0, 0, 0, 0, loc)
@@ -135,24 +73,24 @@ func newSchedFix(t *testing.T, c seed.Clinic) *schedFix {
 // newChair makes a chair of the test's own.
 func (f *schedFix) newChair(t *testing.T) tenancy.ID {
 	t.Helper()
-	r := f.a.do(t, "POST", "/api/v1/operatories", f.owner, map[string]any{"name": "Test chair " + tenancy.NewID().String()[19:]})
-	if r.status != http.StatusCreated {
-		t.Fatalf("create chair: %d %s", r.status, r.body)
+	r := f.a.Do(t, "POST", "/api/v1/operatories", f.owner, map[string]any{"name": "Test chair " + tenancy.NewID().String()[19:]})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create chair: %d %s", r.Status, r.Body)
 	}
 	var o store.Operatory
-	r.json(t, &o)
+	r.JSON(t, &o)
 	return o.ID
 }
 
 // patient makes a patient of the test's own.
 func (f *schedFix) patient(t *testing.T) tenancy.ID {
 	t.Helper()
-	r := f.a.do(t, "POST", "/api/v1/patients", f.front, map[string]any{"given_name": "Sched", "family_name": "Test " + tenancy.NewID().String()[24:]})
-	if r.status != http.StatusCreated {
-		t.Fatalf("create patient: %d %s", r.status, r.body)
+	r := f.a.Do(t, "POST", "/api/v1/patients", f.front, map[string]any{"given_name": "Sched", "family_name": "Test " + tenancy.NewID().String()[24:]})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create patient: %d %s", r.Status, r.Body)
 	}
 	var p patientJSON
-	r.json(t, &p)
+	r.JSON(t, &p)
 	return p.ID
 }
 
@@ -170,21 +108,21 @@ func (f *schedFix) booking(patient tenancy.ID, start time.Time, minutes int) map
 }
 
 // book posts a booking and returns the response.
-func (f *schedFix) book(t *testing.T, token string, body map[string]any) response {
+func (f *schedFix) book(t *testing.T, token string, body map[string]any) apptest.Response {
 	t.Helper()
-	return f.a.do(t, "POST", "/api/v1/appointments", token, body)
+	return f.a.Do(t, "POST", "/api/v1/appointments", token, body)
 }
 
 // mustBook posts a booking that must succeed.
 func (f *schedFix) mustBook(t *testing.T, body map[string]any) store.Appointment {
 	t.Helper()
 	r := f.book(t, f.front, body)
-	if r.status != http.StatusCreated {
-		t.Fatalf("book %v: %d %s", body, r.status, r.body)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("book %v: %d %s", body, r.Status, r.Body)
 	}
-	schedCheckClinic(t, r.body, f.c.ID)
+	schedCheckClinic(t, r.Body, f.c.ID)
 	var ap store.Appointment
-	r.json(t, &ap)
+	r.JSON(t, &ap)
 	return ap
 }
 
@@ -192,7 +130,7 @@ func (f *schedFix) mustBook(t *testing.T, body map[string]any) store.Appointment
 func (f *schedFix) chairCount(t *testing.T, chair tenancy.ID) int {
 	t.Helper()
 	var n int
-	if err := f.a.db.Conn(t, pgtest.Admin).QueryRow(context.Background(),
+	if err := f.a.DB.Conn(t, pgtest.Admin).QueryRow(context.Background(),
 		`select count(*) from appointments where operatory_id = $1`, chair).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
@@ -201,20 +139,20 @@ func (f *schedFix) chairCount(t *testing.T, chair tenancy.ID) int {
 
 // schedWant checks a response's status, its problem+json type for errors,
 // and its code when want is not "".
-func schedWant(t *testing.T, what string, r response, status int, code string) {
+func schedWant(t *testing.T, what string, r apptest.Response, status int, code string) {
 	t.Helper()
-	if r.status != status {
-		t.Errorf("%s: got %d %s, want %d %s", what, r.status, r.body, status, code)
+	if r.Status != status {
+		t.Errorf("%s: got %d %s, want %d %s", what, r.Status, r.Body, status, code)
 		return
 	}
 	if status >= 400 {
-		if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
 			t.Errorf("%s: content type %q, want application/problem+json", what, ct)
 		}
 		var p struct{ Code string }
-		_ = json.Unmarshal(r.body, &p)
+		_ = json.Unmarshal(r.Body, &p)
 		if code != "" && p.Code != code {
-			t.Errorf("%s: code %q, want %q (%s)", what, p.Code, code, r.body)
+			t.Errorf("%s: code %q, want %q (%s)", what, p.Code, code, r.Body)
 		}
 	}
 }
@@ -264,7 +202,7 @@ func TestAppointmentBookAndRead(t *testing.T) {
 		t.Errorf("starts_at %v is not in UTC", ap.StartsAt)
 	}
 	var raw map[string]any
-	a.do(t, "GET", "/api/v1/appointments/"+ap.ID.String(), f.owner, nil).json(t, &raw)
+	a.Do(t, "GET", "/api/v1/appointments/"+ap.ID.String(), f.owner, nil).JSON(t, &raw)
 	if s, _ := raw["starts_at"].(string); !strings.HasSuffix(s, "Z") {
 		t.Errorf("starts_at is written %q, want UTC with Z", raw["starts_at"])
 	}
@@ -276,23 +214,23 @@ func TestAppointmentBookAndRead(t *testing.T) {
 	}
 
 	// Every staff role reads it; the list finds it by day, chair and patient.
-	_, billing := schedRole(t, a, riverside, "billing")
-	_, hyg := schedRole(t, a, riverside, "hygienist")
+	_, billing := staffRole(t, a, riverside, "billing")
+	_, hyg := staffRole(t, a, riverside, "hygienist")
 	for who, tok := range map[string]string{"billing": billing, "hygienist": hyg, "owner": f.owner, "front desk": f.front} {
-		r := a.do(t, "GET", "/api/v1/appointments/"+ap.ID.String(), tok, nil)
+		r := a.Do(t, "GET", "/api/v1/appointments/"+ap.ID.String(), tok, nil)
 		schedWant(t, "GET as "+who, r, 200, "")
-		schedCheckClinic(t, r.body, riverside.ID)
+		schedCheckClinic(t, r.Body, riverside.ID)
 	}
 	q := url.Values{"from": {f.at(0, 0).Format(time.RFC3339)}, "to": {f.at(0, 0).AddDate(0, 0, 1).Format(time.RFC3339)},
 		"operatory_id": {f.chair.String()}, "patient_id": {pt.String()}}
-	r := a.do(t, "GET", "/api/v1/appointments?"+q.Encode(), hyg, nil)
+	r := a.Do(t, "GET", "/api/v1/appointments?"+q.Encode(), hyg, nil)
 	schedWant(t, "list", r, 200, "")
-	schedCheckClinic(t, r.body, riverside.ID)
+	schedCheckClinic(t, r.Body, riverside.ID)
 	var page struct {
 		Items      []store.Appointment
 		NextCursor *string `json:"next_cursor"`
 	}
-	r.json(t, &page)
+	r.JSON(t, &page)
 	if len(page.Items) != 1 || page.Items[0].ID != ap.ID || page.NextCursor != nil {
 		t.Errorf("list = %+v", page)
 	}
@@ -301,28 +239,28 @@ func TestAppointmentBookAndRead(t *testing.T) {
 	f.mustBook(t, f.booking(f.patient(t), f.at(10, 0), 30))
 	f.mustBook(t, f.booking(f.patient(t), f.at(11, 0), 30))
 	q = url.Values{"operatory_id": {f.chair.String()}, "limit": {"2"}}
-	a.do(t, "GET", "/api/v1/appointments?"+q.Encode(), hyg, nil).json(t, &page)
+	a.Do(t, "GET", "/api/v1/appointments?"+q.Encode(), hyg, nil).JSON(t, &page)
 	if len(page.Items) != 2 || page.NextCursor == nil || !page.Items[0].StartsAt.Equal(f.at(9, 0)) {
 		t.Fatalf("first page = %+v", page)
 	}
 	q.Set("cursor", *page.NextCursor)
-	a.do(t, "GET", "/api/v1/appointments?"+q.Encode(), hyg, nil).json(t, &page)
+	a.Do(t, "GET", "/api/v1/appointments?"+q.Encode(), hyg, nil).JSON(t, &page)
 	if len(page.Items) != 1 || page.NextCursor != nil || !page.Items[0].StartsAt.Equal(f.at(11, 0)) {
 		t.Errorf("second page = %+v", page)
 	}
 
 	// The seeded week's schedule: every record is Riverside's.
-	r = a.do(t, "GET", "/api/v1/appointments?limit=200", f.front, nil)
+	r = a.Do(t, "GET", "/api/v1/appointments?limit=200", f.front, nil)
 	schedWant(t, "whole list", r, 200, "")
-	schedCheckClinic(t, r.body, riverside.ID)
+	schedCheckClinic(t, r.Body, riverside.ID)
 }
 
 func TestAppointmentPermissions(t *testing.T) {
 	f := newSchedFix(t, riverside)
 	a := f.a
-	_, billing := schedRole(t, a, riverside, "billing")
-	_, hyg := schedRole(t, a, riverside, "hygienist")
-	_, dentistTok := schedRole(t, a, riverside, "dentist")
+	_, billing := staffRole(t, a, riverside, "billing")
+	_, hyg := staffRole(t, a, riverside, "hygienist")
+	_, dentistTok := staffRole(t, a, riverside, "dentist")
 
 	// Booking: the front desk, dentists and the owner; not a hygienist or
 	// billing alone.
@@ -339,20 +277,20 @@ func TestAppointmentPermissions(t *testing.T) {
 		r := f.book(t, tok, f.booking(f.patient(t), f.at(9+i, 0), 30))
 		schedWant(t, fmt.Sprintf("POST %d", i), r, 201, "")
 		var ap store.Appointment
-		r.json(t, &ap)
+		r.JSON(t, &ap)
 		ids = append(ids, ap.ID)
 	}
 
 	// Status: a hygienist may mark arrival; billing may not; a hygienist
 	// may not move an appointment.
 	path := "/api/v1/appointments/" + ids[0].String()
-	schedWant(t, "PATCH as billing", a.do(t, "PATCH", path, billing, map[string]any{"status": "confirmed"}), 403, "forbidden")
-	schedWant(t, "move as hygienist", a.do(t, "PATCH", path, hyg, map[string]any{"starts_at": f.at(14, 0).Format(time.RFC3339)}), 403, "forbidden")
-	schedWant(t, "arrive as hygienist", a.do(t, "PATCH", path, hyg, map[string]any{"status": "arrived", "note": "On time"}), 200, "")
-	schedWant(t, "move as front desk", a.do(t, "PATCH", "/api/v1/appointments/"+ids[1].String(), f.front,
+	schedWant(t, "PATCH as billing", a.Do(t, "PATCH", path, billing, map[string]any{"status": "confirmed"}), 403, "forbidden")
+	schedWant(t, "move as hygienist", a.Do(t, "PATCH", path, hyg, map[string]any{"starts_at": f.at(14, 0).Format(time.RFC3339)}), 403, "forbidden")
+	schedWant(t, "arrive as hygienist", a.Do(t, "PATCH", path, hyg, map[string]any{"status": "arrived", "note": "On time"}), 200, "")
+	schedWant(t, "move as front desk", a.Do(t, "PATCH", "/api/v1/appointments/"+ids[1].String(), f.front,
 		map[string]any{"starts_at": f.at(14, 0).Format(time.RFC3339)}), 200, "")
 	// No token at all.
-	schedWant(t, "no token", a.do(t, "GET", path, "", nil), 401, "")
+	schedWant(t, "no token", a.Do(t, "GET", path, "", nil), 401, "")
 }
 
 func TestAppointmentForeignClinic(t *testing.T) {
@@ -362,7 +300,7 @@ func TestAppointmentForeignClinic(t *testing.T) {
 	hillPatient := hill.patient(t)
 	foreign := hill.mustBook(t, hill.booking(hillPatient, hill.at(9, 0), 30))
 	// It exists: Hillcrest reads it, and so does the superuser.
-	schedWant(t, "Hillcrest reads its own", a.do(t, "GET", "/api/v1/appointments/"+foreign.ID.String(), hill.front, nil), 200, "")
+	schedWant(t, "Hillcrest reads its own", a.Do(t, "GET", "/api/v1/appointments/"+foreign.ID.String(), hill.front, nil), 200, "")
 	if n := river.chairCount(t, hill.chair); n != 1 {
 		t.Fatalf("Hillcrest's chair has %d appointments, want 1", n)
 	}
@@ -373,15 +311,15 @@ func TestAppointmentForeignClinic(t *testing.T) {
 		if m == "PATCH" {
 			body = map[string]any{"status": "cancelled"}
 		}
-		got := a.do(t, m, "/api/v1/appointments/"+foreign.ID.String(), river.owner, body)
-		want := a.do(t, m, "/api/v1/appointments/"+unknown.String(), river.owner, body)
-		if got.status != 404 || !bytes.Equal(got.body, want.body) {
-			t.Errorf("%s another clinic's appointment: %d %s; unknown id: %d %s; want identical 404s", m, got.status, got.body, want.status, want.body)
+		got := a.Do(t, m, "/api/v1/appointments/"+foreign.ID.String(), river.owner, body)
+		want := a.Do(t, m, "/api/v1/appointments/"+unknown.String(), river.owner, body)
+		if got.Status != 404 || !bytes.Equal(got.Body, want.Body) {
+			t.Errorf("%s another clinic's appointment: %d %s; unknown id: %d %s; want identical 404s", m, got.Status, got.Body, want.Status, want.Body)
 		}
 		schedWant(t, m+" foreign", got, 404, "not_found")
 	}
 	var status string
-	if err := a.db.Conn(t, pgtest.Admin).QueryRow(context.Background(), `select status from appointments where id = $1`, foreign.ID).Scan(&status); err != nil || status != "scheduled" {
+	if err := a.DB.Conn(t, pgtest.Admin).QueryRow(context.Background(), `select status from appointments where id = $1`, foreign.ID).Scan(&status); err != nil || status != "scheduled" {
 		t.Errorf("foreign appointment is %q (%v) after Riverside's refused PATCH", status, err)
 	}
 
@@ -396,8 +334,8 @@ func TestAppointmentForeignClinic(t *testing.T) {
 		body[field] = tenancy.NewID()
 		want := river.book(t, river.front, body)
 		schedWant(t, "booking with a foreign "+field, got, 422, "")
-		if !bytes.Equal(got.body, want.body) || !strings.Contains(string(got.body), `"field":"`+field+`"`) {
-			t.Errorf("foreign %s: %s; unknown: %s; want identical 422s naming the field", field, got.body, want.body)
+		if !bytes.Equal(got.Body, want.Body) || !strings.Contains(string(got.Body), `"field":"`+field+`"`) {
+			t.Errorf("foreign %s: %s; unknown: %s; want identical 422s naming the field", field, got.Body, want.Body)
 		}
 	}
 	if n := river.chairCount(t, river.chair); n != 0 {
@@ -405,10 +343,10 @@ func TestAppointmentForeignClinic(t *testing.T) {
 	}
 	// Filtering by a foreign patient finds nothing.
 	var page struct{ Items []store.Appointment }
-	r := a.do(t, "GET", "/api/v1/appointments?patient_id="+hillPatient.String(), river.front, nil)
-	r.json(t, &page)
-	if r.status != 200 || len(page.Items) != 0 {
-		t.Errorf("Riverside filtering by Hillcrest's patient: %d %s", r.status, r.body)
+	r := a.Do(t, "GET", "/api/v1/appointments?patient_id="+hillPatient.String(), river.front, nil)
+	r.JSON(t, &page)
+	if r.Status != 200 || len(page.Items) != 0 {
+		t.Errorf("Riverside filtering by Hillcrest's patient: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -424,16 +362,16 @@ func TestChairConcurrentBooking(t *testing.T) {
 		results := schedRace(t, f, bodies)
 		codes := map[int]int{}
 		for _, r := range results {
-			codes[r.status]++
-			if r.status == 409 {
+			codes[r.Status]++
+			if r.Status == 409 {
 				schedWant(t, "loser", r, 409, "chair_busy")
-				if !strings.Contains(string(r.body), "chair is already booked") {
-					t.Errorf("loser's words: %s", r.body)
+				if !strings.Contains(string(r.Body), "chair is already booked") {
+					t.Errorf("loser's words: %s", r.Body)
 				}
 			}
 		}
 		if codes[201] != 1 || codes[409] != 1 {
-			t.Errorf("round %d: statuses %v, want one 201 and one 409: %s / %s", round, codes, results[0].body, results[1].body)
+			t.Errorf("round %d: statuses %v, want one 201 and one 409: %s / %s", round, codes, results[0].Body, results[1].Body)
 		}
 	}
 	if n := f.chairCount(t, f.chair); n != 5 {
@@ -459,20 +397,20 @@ func TestBackToBackAndCancel(t *testing.T) {
 	schedWant(t, "patient twice", f.book(t, f.front, elsewhere), 409, "patient_busy")
 
 	// Cancelling frees the slot.
-	r := a.do(t, "PATCH", "/api/v1/appointments/"+first.ID.String(), f.front, map[string]any{"status": "cancelled"})
+	r := a.Do(t, "PATCH", "/api/v1/appointments/"+first.ID.String(), f.front, map[string]any{"status": "cancelled"})
 	schedWant(t, "cancel", r, 200, "")
 	f.mustBook(t, f.booking(p3, f.at(9, 0), 30))
 	// A no-show frees it too.
 	late := f.mustBook(t, f.booking(p1, f.at(10, 0), 30))
-	schedWant(t, "no-show", a.do(t, "PATCH", "/api/v1/appointments/"+late.ID.String(), f.front, map[string]any{"status": "no_show"}), 200, "")
+	schedWant(t, "no-show", a.Do(t, "PATCH", "/api/v1/appointments/"+late.ID.String(), f.front, map[string]any{"status": "no_show"}), 200, "")
 	f.mustBook(t, f.booking(f.patient(t), f.at(10, 0), 30))
 	// A cancelled appointment stays cancelled.
-	schedWant(t, "revive", a.do(t, "PATCH", "/api/v1/appointments/"+first.ID.String(), f.front, map[string]any{"status": "scheduled"}), 409, "invalid_transition")
+	schedWant(t, "revive", a.Do(t, "PATCH", "/api/v1/appointments/"+first.ID.String(), f.front, map[string]any{"status": "scheduled"}), 409, "invalid_transition")
 }
 
 func TestDentistOverlap(t *testing.T) {
 	f := newSchedFix(t, riverside)
-	hygID, _ := schedRole(t, f.a, riverside, "hygienist")
+	hygID, _ := staffRole(t, f.a, riverside, "hygienist")
 	f.mustBook(t, f.booking(f.patient(t), f.at(9, 0), 60))
 
 	second := f.booking(f.patient(t), f.at(9, 30), 30)
@@ -510,7 +448,7 @@ func TestDentistOverlap(t *testing.T) {
 		results := schedRace(t, f, bodies)
 		won := 0
 		for _, r := range results {
-			if r.status == 201 {
+			if r.Status == 201 {
 				won++
 			} else {
 				schedWant(t, "racing dentist booking", r, 409, "dentist_busy")
@@ -525,19 +463,19 @@ func TestDentistOverlap(t *testing.T) {
 	// a patient cannot see the dentist's other patients) is caught when
 	// the front desk confirms it.
 	portal := tenancy.NewID()
-	if _, err := f.a.db.Conn(t, pgtest.Admin).Exec(context.Background(), `insert into appointments (clinic_id, id, patient_id,
+	if _, err := f.a.DB.Conn(t, pgtest.Admin).Exec(context.Background(), `insert into appointments (clinic_id, id, patient_id,
 		dentist_id, operatory_id, starts_at, ends_at, type) values ($1, $2, $3, $4, $5, $6, $7, 'Check-up')`,
 		riverside.ID, portal, f.patient(t), f.dentist, f.newChair(t), f.at(9, 45), f.at(10, 15)); err != nil {
 		t.Fatal(err)
 	}
 	confirm := "/api/v1/appointments/" + portal.String()
-	schedWant(t, "confirm an overlap", f.a.do(t, "PATCH", confirm, f.front, map[string]any{"status": "confirmed"}), 409, "dentist_busy")
-	schedWant(t, "confirm an overlap knowingly", f.a.do(t, "PATCH", confirm, f.front,
+	schedWant(t, "confirm an overlap", f.a.Do(t, "PATCH", confirm, f.front, map[string]any{"status": "confirmed"}), 409, "dentist_busy")
+	schedWant(t, "confirm an overlap knowingly", f.a.Do(t, "PATCH", confirm, f.front,
 		map[string]any{"status": "confirmed", "allow_dentist_overlap": true}), 200, "")
 
 	// Moving an appointment onto the dentist's busy time is refused too.
 	free := f.mustBook(t, f.booking(f.patient(t), f.at(16, 0), 30))
-	mv := f.a.do(t, "PATCH", "/api/v1/appointments/"+free.ID.String(), f.front, map[string]any{"starts_at": f.at(9, 15).Format(time.RFC3339), "operatory_id": f.newChair(t)})
+	mv := f.a.Do(t, "PATCH", "/api/v1/appointments/"+free.ID.String(), f.front, map[string]any{"starts_at": f.at(9, 15).Format(time.RFC3339), "operatory_id": f.newChair(t)})
 	schedWant(t, "move onto a busy dentist", mv, 409, "dentist_busy")
 }
 
@@ -569,9 +507,9 @@ func TestAppointmentTransitions(t *testing.T) {
 				ap := f.mustBook(t, f.booking(f.patient(t), start, 30))
 				p := "/api/v1/appointments/" + ap.ID.String()
 				for _, s := range path[from] {
-					schedWant(t, "to "+s, a.do(t, "PATCH", p, f.front, map[string]any{"status": s}), 200, "")
+					schedWant(t, "to "+s, a.Do(t, "PATCH", p, f.front, map[string]any{"status": s}), 200, "")
 				}
-				r := a.do(t, "PATCH", p, f.front, map[string]any{"status": to})
+				r := a.Do(t, "PATCH", p, f.front, map[string]any{"status": to})
 				ok := false
 				for _, x := range tos {
 					ok = ok || x == to
@@ -579,7 +517,7 @@ func TestAppointmentTransitions(t *testing.T) {
 				if ok {
 					schedWant(t, from+"->"+to, r, 200, "")
 					var got store.Appointment
-					r.json(t, &got)
+					r.JSON(t, &got)
 					if got.Status != to {
 						t.Errorf("status %q, want %q", got.Status, to)
 					}
@@ -592,10 +530,10 @@ func TestAppointmentTransitions(t *testing.T) {
 	// A finished appointment cannot move.
 	ap := f.mustBook(t, f.booking(f.patient(t), f.at(22, 0), 30))
 	p := "/api/v1/appointments/" + ap.ID.String()
-	a.do(t, "PATCH", p, f.front, map[string]any{"status": "arrived"})
-	schedWant(t, "move an arrived appointment", a.do(t, "PATCH", p, f.front, map[string]any{"duration_min": 60}), 409, "not_reschedulable")
+	a.Do(t, "PATCH", p, f.front, map[string]any{"status": "arrived"})
+	schedWant(t, "move an arrived appointment", a.Do(t, "PATCH", p, f.front, map[string]any{"duration_min": 60}), 409, "not_reschedulable")
 	// The same status again is no change.
-	schedWant(t, "arrived again", a.do(t, "PATCH", p, f.front, map[string]any{"status": "arrived"}), 200, "")
+	schedWant(t, "arrived again", a.Do(t, "PATCH", p, f.front, map[string]any{"status": "arrived"}), 200, "")
 }
 
 // lastSunday is the last Sunday of a month; firstSunday and secondSunday
@@ -662,7 +600,7 @@ func TestAppointmentDaylightSaving(t *testing.T) {
 				{ap0, before.Format(time.DateOnly) + "T09:00:00", time.Date(before.Year(), before.Month(), before.Day(), c.utcBefore, 0, 0, 0, time.UTC)},
 			} {
 				var got store.Appointment
-				f.a.do(t, "GET", "/api/v1/appointments/"+x.ap.ID.String(), f.owner, nil).json(t, &got)
+				f.a.Do(t, "GET", "/api/v1/appointments/"+x.ap.ID.String(), f.owner, nil).JSON(t, &got)
 				if got.LocalStart != x.local || !got.StartsAt.Equal(x.utc) || got.TimeZone != c.clinic.TimeZone {
 					t.Errorf("got local %s, UTC %s, zone %s; want local %s, UTC %s, zone %s",
 						got.LocalStart, got.StartsAt, got.TimeZone, x.local, x.utc, c.clinic.TimeZone)
@@ -685,12 +623,12 @@ func TestAppointmentDaylightSaving(t *testing.T) {
 func TestAppointmentHiddenChair(t *testing.T) {
 	f := newSchedFix(t, riverside)
 	ap := f.mustBook(t, f.booking(f.patient(t), f.at(9, 0), 30))
-	r := f.a.do(t, "PATCH", "/api/v1/operatories/"+f.chair.String(), f.owner, map[string]any{"hidden": true})
+	r := f.a.Do(t, "PATCH", "/api/v1/operatories/"+f.chair.String(), f.owner, map[string]any{"hidden": true})
 	schedWant(t, "hide", r, 200, "")
 	schedWant(t, "book a hidden chair", f.book(t, f.front, f.booking(f.patient(t), f.at(10, 0), 30)), 422, "operatory_hidden")
 	// Its appointments stay.
-	schedWant(t, "read an appointment of a hidden chair", f.a.do(t, "GET", "/api/v1/appointments/"+ap.ID.String(), f.front, nil), 200, "")
-	schedWant(t, "unhide", f.a.do(t, "PATCH", "/api/v1/operatories/"+f.chair.String(), f.owner, map[string]any{"hidden": false}), 200, "")
+	schedWant(t, "read an appointment of a hidden chair", f.a.Do(t, "GET", "/api/v1/appointments/"+ap.ID.String(), f.front, nil), 200, "")
+	schedWant(t, "unhide", f.a.Do(t, "PATCH", "/api/v1/operatories/"+f.chair.String(), f.owner, map[string]any{"hidden": false}), 200, "")
 	f.mustBook(t, f.booking(f.patient(t), f.at(10, 0), 30))
 }
 
@@ -731,7 +669,7 @@ func TestAppointmentBadInput(t *testing.T) {
 	before := f.chairCount(t, f.chair)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var r response
+			var r apptest.Response
 			if c.raw != "" {
 				r = schedRaw(t, a, "POST", "/api/v1/appointments", f.front, c.raw)
 			} else {
@@ -749,33 +687,33 @@ func TestAppointmentBadInput(t *testing.T) {
 		"patch unknown field":  map[string]any{"ends_at": "2050-01-01T09:00:00Z"},
 		"patch bad hygienist":  map[string]any{"hygienist_id": "nope"},
 	} {
-		r := a.do(t, "PATCH", p, f.front, body)
-		if r.status < 400 || r.status >= 500 || r.header.Get("Content-Type") != "application/problem+json" {
-			t.Errorf("%s: %d %s", name, r.status, r.body)
+		r := a.Do(t, "PATCH", p, f.front, body)
+		if r.Status < 400 || r.Status >= 500 || r.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s: %d %s", name, r.Status, r.Body)
 		}
 	}
 	if n := f.chairCount(t, f.chair); n != before {
 		t.Errorf("bad input changed the chair's appointments: %d, want %d", n, before)
 	}
 	var got store.Appointment
-	a.do(t, "GET", p, f.front, nil).json(t, &got)
+	a.Do(t, "GET", p, f.front, nil).JSON(t, &got)
 	if got.Note != ap.Note || got.Status != ap.Status || !got.UpdatedAt.Equal(ap.UpdatedAt) {
 		t.Errorf("bad PATCHes changed the appointment: %+v", got)
 	}
 	// Bad query parameters and path ids.
 	for _, q := range []string{"from=yesterday", "to=2050-01-01", "patient_id=42", "operatory_id=x", "limit=-1", "status=done", "cursor=%21%21"} {
-		r := a.do(t, "GET", "/api/v1/appointments?"+q, f.front, nil)
-		if r.status < 400 || r.status >= 500 || r.header.Get("Content-Type") != "application/problem+json" {
-			t.Errorf("GET ?%s: %d %s", q, r.status, r.body)
+		r := a.Do(t, "GET", "/api/v1/appointments?"+q, f.front, nil)
+		if r.Status < 400 || r.Status >= 500 || r.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("GET ?%s: %d %s", q, r.Status, r.Body)
 		}
 	}
-	schedWant(t, "malformed path id", a.do(t, "GET", "/api/v1/appointments/not-an-id", f.front, nil), 404, "not_found")
+	schedWant(t, "malformed path id", a.Do(t, "GET", "/api/v1/appointments/not-an-id", f.front, nil), 404, "not_found")
 }
 
 // schedRaw sends a raw JSON body.
-func schedRaw(t *testing.T, a *testApp, method, path, token, body string) response {
+func schedRaw(t *testing.T, a *apptest.App, method, path, token, body string) apptest.Response {
 	t.Helper()
-	req, err := http.NewRequest(method, a.base+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, a.Base+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -788,14 +726,14 @@ func schedRaw(t *testing.T, a *testApp, method, path, token, body string) respon
 	defer resp.Body.Close()
 	var buf bytes.Buffer
 	_, _ = buf.ReadFrom(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: buf.Bytes()}
+	return apptest.Response{Status: resp.StatusCode, Header: resp.Header, Body: buf.Bytes()}
 }
 
 // schedRace posts the bookings at once, released together, and returns
 // the responses in order.
-func schedRace(t *testing.T, f *schedFix, bodies []map[string]any) []response {
+func schedRace(t *testing.T, f *schedFix, bodies []map[string]any) []apptest.Response {
 	t.Helper()
-	results := make([]response, len(bodies))
+	results := make([]apptest.Response, len(bodies))
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range bodies {

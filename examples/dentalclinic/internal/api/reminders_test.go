@@ -1,4 +1,4 @@
-package app
+package api_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/pgtest"
@@ -16,9 +17,9 @@ import (
 // waitCount polls an administrator's count until it is want, for at most
 // 30 seconds (River's scheduler and its leader take a few seconds), and
 // returns the last count.
-func (a *testApp) waitCount(t *testing.T, want int, sql string, args ...any) int {
+func waitCount(t *testing.T, a *apptest.App, want int, sql string, args ...any) int {
 	t.Helper()
-	conn := a.db.Conn(t, pgtest.Admin)
+	conn := a.DB.Conn(t, pgtest.Admin)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var n int
@@ -53,23 +54,23 @@ func TestAppointmentReminders(t *testing.T) {
 
 	// Hillcrest's reminder exists, so the checks below can miss it.
 	hillAp := hill.mustBook(t, hill.booking(hill.patient(t), soon, 30))
-	if n := a.waitCount(t, 1, outboxOf, hillcrest.ID, hillAp.ID); n != 1 {
+	if n := waitCount(t, a, 1, outboxOf, hillcrest.ID, hillAp.ID); n != 1 {
 		t.Fatalf("Hillcrest's booking: %d reminders, want 1", n)
 	}
 
 	patient := river.patient(t)
 	ap := river.mustBook(t, river.booking(patient, soon, 30))
-	if n := a.waitCount(t, 1, outboxOf, riverside.ID, ap.ID); n != 1 {
+	if n := waitCount(t, a, 1, outboxOf, riverside.ID, ap.ID); n != 1 {
 		t.Fatalf("Riverside's booking: %d reminders in its outbox, want 1", n)
 	}
 	// The job's row and the reminder are Riverside's, and name the patient
 	// (River marks the job completed just after its work commits).
-	if n := a.waitCount(t, 1, `select count(*) from river_job j join reminder_outbox o on o.job_id = j.id
+	if n := waitCount(t, a, 1, `select count(*) from river_job j join reminder_outbox o on o.job_id = j.id
 		where o.clinic_id = $1 and o.appointment_id = $2 and o.patient_id = $3 and o.starts_at = $4
 		  and j.`+tenantriver.TenantColumn+` = $1 and j.state = 'completed'`, riverside.ID, ap.ID, patient, soon); n != 1 {
 		t.Errorf("Riverside's reminder: %d matching completed jobs of Riverside, want 1", n)
 	}
-	if n := a.adminCount(t, `select count(*) from reminder_outbox where appointment_id = $1 and clinic_id <> $2`, ap.ID, riverside.ID); n != 0 {
+	if n := a.SuperCount(t, `select count(*) from reminder_outbox where appointment_id = $1 and clinic_id <> $2`, ap.ID, riverside.ID); n != 0 {
 		t.Errorf("Riverside's appointment has %d reminders in other clinics", n)
 	}
 
@@ -79,18 +80,18 @@ func TestAppointmentReminders(t *testing.T) {
 	clash := river.booking(river.patient(t), soon, 30)
 	clash["operatory_id"] = river.newChair(t)
 	schedWant(t, "the dentist's clash", river.book(t, river.front, clash), http.StatusConflict, "dentist_busy")
-	if n := a.adminCount(t, `select count(*) from river_job j where kind = 'appointment_reminder'
+	if n := a.SuperCount(t, `select count(*) from river_job j where kind = 'appointment_reminder'
 		and not exists (select 1 from appointments ap where ap.id = (j.args->>'appointment_id')::uuid)`); n != 0 {
 		t.Errorf("%d reminder jobs name an appointment that was never booked", n)
 	}
 
-	// Run the completed job again: the outbox keeps one row.
-	a.adminExec(t, `update river_job set state = 'available', scheduled_at = now(), finalized_at = null, attempt = 0
+	// app.Run the completed job again: the outbox keeps one row.
+	a.SuperExec(t, `update river_job set state = 'available', scheduled_at = now(), finalized_at = null, attempt = 0
 		where kind = 'appointment_reminder' and args->>'appointment_id' = $1::text`, ap.ID)
-	if n := a.waitCount(t, 1, `select count(*) from river_job where args->>'appointment_id' = $1::text and state = 'completed' and attempt = 1`, ap.ID); n != 1 {
+	if n := waitCount(t, a, 1, `select count(*) from river_job where args->>'appointment_id' = $1::text and state = 'completed' and attempt = 1`, ap.ID); n != 1 {
 		t.Fatalf("the rerun job did not complete (%d)", n)
 	}
-	if n := a.adminCount(t, outboxOf, riverside.ID, ap.ID); n != 1 {
+	if n := a.SuperCount(t, outboxOf, riverside.ID, ap.ID); n != 1 {
 		t.Errorf("after the job ran again: %d reminders, want 1", n)
 	}
 
@@ -98,35 +99,35 @@ func TestAppointmentReminders(t *testing.T) {
 	// job runs and writes nothing.
 	later := river.at(10, 0)
 	gone := river.mustBook(t, river.booking(river.patient(t), later, 30))
-	if n := a.adminCount(t, jobsOf+` and state = 'scheduled' and scheduled_at = $2`, gone.ID, later.Add(-24*time.Hour)); n != 1 {
+	if n := a.SuperCount(t, jobsOf+` and state = 'scheduled' and scheduled_at = $2`, gone.ID, later.Add(-24*time.Hour)); n != 1 {
 		t.Fatalf("a booking far ahead: %d jobs scheduled a day before it, want 1", n)
 	}
-	if r := a.do(t, "PATCH", "/api/v1/appointments/"+gone.ID.String(), river.front, map[string]any{"status": store.StatusCancelled}); r.status != http.StatusOK {
-		t.Fatalf("cancel: %d %s", r.status, r.body)
+	if r := a.Do(t, "PATCH", "/api/v1/appointments/"+gone.ID.String(), river.front, map[string]any{"status": store.StatusCancelled}); r.Status != http.StatusOK {
+		t.Fatalf("cancel: %d %s", r.Status, r.Body)
 	}
-	a.adminExec(t, `update river_job set scheduled_at = now() where args->>'appointment_id' = $1::text`, gone.ID)
-	if n := a.waitCount(t, 1, jobsOf+` and state = 'completed'`, gone.ID); n != 1 {
+	a.SuperExec(t, `update river_job set scheduled_at = now() where args->>'appointment_id' = $1::text`, gone.ID)
+	if n := waitCount(t, a, 1, jobsOf+` and state = 'completed'`, gone.ID); n != 1 {
 		t.Fatalf("the cancelled appointment's job did not complete (%d)", n)
 	}
-	if n := a.adminCount(t, outboxOf, riverside.ID, gone.ID); n != 0 {
+	if n := a.SuperCount(t, outboxOf, riverside.ID, gone.ID); n != 0 {
 		t.Errorf("a cancelled appointment got %d reminders", n)
 	}
 
 	// Moved: the move enqueues a job of its own; the old one, made due,
 	// writes nothing, the new one writes the new time.
 	moved := river.mustBook(t, river.booking(river.patient(t), river.at(11, 0), 30))
-	if r := a.do(t, "PATCH", "/api/v1/appointments/"+moved.ID.String(), river.front, map[string]any{"starts_at": river.at(12, 0).Format(time.RFC3339)}); r.status != http.StatusOK {
-		t.Fatalf("move: %d %s", r.status, r.body)
+	if r := a.Do(t, "PATCH", "/api/v1/appointments/"+moved.ID.String(), river.front, map[string]any{"starts_at": river.at(12, 0).Format(time.RFC3339)}); r.Status != http.StatusOK {
+		t.Fatalf("move: %d %s", r.Status, r.Body)
 	}
-	if n := a.adminCount(t, jobsOf, moved.ID); n != 2 {
+	if n := a.SuperCount(t, jobsOf, moved.ID); n != 2 {
 		t.Fatalf("a moved appointment has %d reminder jobs, want 2", n)
 	}
-	a.adminExec(t, `update river_job set scheduled_at = now() where args->>'appointment_id' = $1::text`, moved.ID)
-	if n := a.waitCount(t, 2, jobsOf+` and state = 'completed'`, moved.ID); n != 2 {
+	a.SuperExec(t, `update river_job set scheduled_at = now() where args->>'appointment_id' = $1::text`, moved.ID)
+	if n := waitCount(t, a, 2, jobsOf+` and state = 'completed'`, moved.ID); n != 2 {
 		t.Fatalf("the moved appointment's jobs: %d completed, want 2", n)
 	}
-	if got := a.adminStrings(t, `select starts_at from reminder_outbox where clinic_id = $1 and appointment_id = $2`, riverside.ID, moved.ID); len(got) != 1 ||
-		a.adminCount(t, outboxOf+` and starts_at = $3`, riverside.ID, moved.ID, river.at(12, 0)) != 1 {
+	if got := a.SuperStrings(t, `select starts_at from reminder_outbox where clinic_id = $1 and appointment_id = $2`, riverside.ID, moved.ID); len(got) != 1 ||
+		a.SuperCount(t, outboxOf+` and starts_at = $3`, riverside.ID, moved.ID, river.at(12, 0)) != 1 {
 		t.Errorf("the moved appointment's reminders: %v, want one, at its new time", got)
 	}
 
@@ -134,38 +135,38 @@ func TestAppointmentReminders(t *testing.T) {
 	// Hillcrest's appointment: its seal no longer verifies, so it is
 	// cancelled and writes nothing anywhere.
 	forged := river.mustBook(t, river.booking(river.patient(t), river.at(14, 0), 30))
-	a.adminExec(t, `update river_job set args = jsonb_set(args, '{appointment_id}', to_jsonb($2::text)), scheduled_at = now()
+	a.SuperExec(t, `update river_job set args = jsonb_set(args, '{appointment_id}', to_jsonb($2::text)), scheduled_at = now()
 		where args->>'appointment_id' = $1::text`, forged.ID, hillAp.ID)
-	if n := a.waitCount(t, 1, jobsOf+` and state = 'cancelled'`, hillAp.ID); n != 1 {
+	if n := waitCount(t, a, 1, jobsOf+` and state = 'cancelled'`, hillAp.ID); n != 1 {
 		t.Fatalf("the forged job: %d cancelled, want 1", n)
 	}
-	if n := a.adminCount(t, `select count(*) from reminder_outbox where appointment_id = $1`, hillAp.ID); n != 1 {
+	if n := a.SuperCount(t, `select count(*) from reminder_outbox where appointment_id = $1`, hillAp.ID); n != 1 {
 		t.Errorf("Hillcrest's appointment has %d reminders after the forged job, want its own 1", n)
 	}
 
 	// A patient's portal request: the job carries the patient's principal,
 	// and writes the patient's own reminder.
-	pf := a.newPortalPatient(t, "Reminded")
+	pf := newPortalPatient(t, a, "Reminded")
 	email := "reminded." + tenancy.NewID().String()[24:] + "@example.org"
-	if r := a.do(t, "POST", "/api/v1/portal/enrol", "", map[string]any{"code": pf.code, "email": email, "password": seed.Password}); r.status != http.StatusCreated {
-		t.Fatalf("enrol: %d %s", r.status, r.body)
+	if r := a.Do(t, "POST", "/api/v1/portal/enrol", "", map[string]any{"code": pf.code, "email": email, "password": seed.Password}); r.Status != http.StatusCreated {
+		t.Fatalf("enrol: %d %s", r.Status, r.Body)
 	}
-	tok := a.portalLogin(t, email, seed.Password, riverside.ID)
+	tok := a.SignInPortal(t, email, seed.Password, riverside.ID)
 	day := time.Now().In(river.loc).AddDate(0, 0, 7*31)
 	for day.Weekday() != time.Wednesday {
 		day = day.AddDate(0, 0, 1)
 	}
 	start := time.Date(day.Year(), day.Month(), day.Day(), 10, 0, 0, 0, river.loc)
-	r := a.do(t, "POST", "/api/v1/portal/appointment-requests", tok, map[string]any{"starts_at": start.Format(time.RFC3339), "duration_min": 30, "type": "Check-up"})
-	if r.status != http.StatusCreated {
-		t.Fatalf("portal request: %d %s", r.status, r.body)
+	r := a.Do(t, "POST", "/api/v1/portal/appointment-requests", tok, map[string]any{"starts_at": start.Format(time.RFC3339), "duration_min": 30, "type": "Check-up"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("portal request: %d %s", r.Status, r.Body)
 	}
 	var req struct {
 		ID tenancy.ID `json:"id"`
 	}
-	r.json(t, &req)
-	a.adminExec(t, `update river_job set scheduled_at = now() where args->>'appointment_id' = $1::text`, req.ID)
-	if n := a.waitCount(t, 1, outboxOf+` and patient_id = $3`, riverside.ID, req.ID, pf.patient); n != 1 {
+	r.JSON(t, &req)
+	a.SuperExec(t, `update river_job set scheduled_at = now() where args->>'appointment_id' = $1::text`, req.ID)
+	if n := waitCount(t, a, 1, outboxOf+` and patient_id = $3`, riverside.ID, req.ID, pf.patient); n != 1 {
 		t.Errorf("the portal request's reminder: %d, want 1", n)
 	}
 }
