@@ -75,6 +75,10 @@ func newReplicaFixture(t *testing.T, cfg tenantdb.Config) *replicaFixture {
 	if cfg.Replicas.CheckInterval == 0 {
 		cfg.Replicas.CheckInterval = 50 * time.Millisecond
 	}
+	// Replayed up to now before New's first check: with a long
+	// CheckInterval (TestReplicaDown's 30 s), a first check that finds the
+	// standby behind would keep reads on the primary until the next.
+	f.standby.CatchUp(t)
 	p, err := tenantdb.New(context.Background(), db.Pool(t, pgtest.App), cfg)
 	if err != nil {
 		t.Fatal(err)
