@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -30,7 +31,11 @@ type Prescription struct {
 	Status       string     `json:"status"`
 	VoidedAt     *time.Time `json:"voided_at"`
 	VoidReason   *string    `json:"void_reason"`
-	CreatedAt    time.Time  `json:"created_at"`
+	// AllergyOverride is the dentist's reason for prescribing a drug whose
+	// class matches one of the patient's recorded allergies; nil when
+	// none matched.
+	AllergyOverride *string   `json:"allergy_override"`
+	CreatedAt       time.Time `json:"created_at"`
 }
 
 // PrescriptionInput is a new prescription. The prescribing dentist is the
@@ -45,6 +50,10 @@ type PrescriptionInput struct {
 	Refills      *int       `json:"refills"`
 	PrescribedOn *Date      `json:"prescribed_on"`
 	Notes        *string    `json:"notes"`
+	// AllergyOverride is the reason to prescribe although the drug's
+	// class matches one of the patient's recorded allergies; without it
+	// such a prescription is refused (409 "allergy").
+	AllergyOverride *string `json:"allergy_override"`
 }
 
 // PrescriptionFilter narrows a prescription list.
@@ -58,12 +67,12 @@ type PrescriptionFilter struct {
 const PrescriberRole = "dentist"
 
 const prescriptionColumns = `id, clinic_id, patient_id, dentist_id, drug, strength, form, directions, quantity, refills,
-	prescribed_on, notes, voided_at, void_reason, created_at`
+	prescribed_on, notes, voided_at, void_reason, allergy_override, created_at`
 
 func scanPrescription(row pgx.Row) (Prescription, error) {
 	var rx Prescription
 	err := row.Scan(&rx.ID, &rx.ClinicID, &rx.PatientID, &rx.DentistID, &rx.Drug, &rx.Strength, &rx.Form, &rx.Directions,
-		&rx.Quantity, &rx.Refills, &rx.PrescribedOn.Time, &rx.Notes, &rx.VoidedAt, &rx.VoidReason, &rx.CreatedAt)
+		&rx.Quantity, &rx.Refills, &rx.PrescribedOn.Time, &rx.Notes, &rx.VoidedAt, &rx.VoidReason, &rx.AllergyOverride, &rx.CreatedAt)
 	rx.Status = "active"
 	if rx.VoidedAt != nil {
 		rx.Status = "void"
@@ -127,7 +136,7 @@ func (in PrescriptionInput) validate() error {
 		min, max int
 	}{
 		{"drug", in.Drug, 1, 200}, {"strength", in.Strength, 1, 100}, {"form", in.Form, 1, 100},
-		{"directions", in.Directions, 1, 1000}, {"notes", in.Notes, 0, 2000},
+		{"directions", in.Directions, 1, 1000}, {"notes", in.Notes, 0, 2000}, {"allergy_override", in.AllergyOverride, 0, 500},
 	} {
 		if f.v == nil && f.min > 0 {
 			return invalid(f.name, f.name+" is required")
@@ -138,6 +147,9 @@ func (in PrescriptionInput) validate() error {
 		if f.min > 0 && strings.TrimSpace(*f.v) == "" {
 			return invalid(f.name, f.name+" is required")
 		}
+	}
+	if in.AllergyOverride != nil && strings.TrimSpace(*in.AllergyOverride) == "" {
+		return invalid("allergy_override", "allergy_override needs a reason")
 	}
 	if in.Quantity == nil || *in.Quantity < 1 || *in.Quantity > 10000 {
 		return invalid("quantity", "quantity must be 1 to 10000")
@@ -152,6 +164,14 @@ func (in PrescriptionInput) validate() error {
 // clinic. Only a dentist may prescribe: the caller must be a staff member
 // with the dentist role, and is recorded as the prescribing dentist. A
 // prescription may not be dated after today in the clinic's time zone.
+//
+// A drug whose class matches one of the patient's recorded allergies (the
+// built-in table of drug classes, allergy.go) is refused with a conflict
+// "allergy" naming the class, unless in.AllergyOverride gives a reason:
+// the reason is kept with the prescription, and the clinic's audit log
+// records "prescription.allergy_override" (the action alone, never the
+// reason's words). An override given where nothing matched is refused, so
+// no prescription carries a reason for a warning that never was.
 func (s *Store) CreatePrescription(ctx context.Context, in PrescriptionInput) (Prescription, error) {
 	p, err := tenant(ctx)
 	if err != nil {
@@ -184,14 +204,35 @@ func (s *Store) CreatePrescription(ctx context.Context, in PrescriptionInput) (P
 		if on.Before(today.AddDate(-1, 0, 0)) {
 			return invalid("prescribed_on", "prescribed_on is more than a year ago")
 		}
+		var allergies []string
+		if err := tx.QueryRow(ctx, `select allergies from patients where clinic_id = $1 and id = $2`, p.Tenant, in.PatientID).Scan(&allergies); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return invalid("patient_id", "patient_id is not a patient of this clinic")
+			}
+			return err
+		}
+		class := allergyClass(*in.Drug, allergies)
+		switch {
+		case class != "" && in.AllergyOverride == nil:
+			return &Error{Kind: ErrConflict, Code: "allergy", Field: "allergy_override",
+				Msg:    "The patient has a recorded allergy to " + class + ", and " + strings.TrimSpace(*in.Drug) + " is one of them. Prescribe something else, or give your reason for prescribing it anyway.",
+				Detail: []map[string]string{{"drug_class": class}}}
+		case class == "" && in.AllergyOverride != nil:
+			return invalid("allergy_override", "allergy_override is only for a drug that matches a recorded allergy; none does")
+		}
 		rx, err = scanPrescription(tx.QueryRow(ctx, `insert into prescriptions (clinic_id, id, patient_id, dentist_id, drug, strength,
-			form, directions, quantity, refills, prescribed_on, notes)
-			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, 0), $11, coalesce($12, ''))
+			form, directions, quantity, refills, prescribed_on, notes, allergy_override)
+			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, 0), $11, coalesce($12, ''), $13)
 			returning `+prescriptionColumns,
 			p.Tenant, tenancy.NewID(), in.PatientID, p.Subject, in.Drug, in.Strength, in.Form, in.Directions, in.Quantity,
-			in.Refills, on.Time, in.Notes))
+			in.Refills, on.Time, in.Notes, in.AllergyOverride))
 		if err != nil {
 			return patientFKInvalid(err)
+		}
+		if in.AllergyOverride != nil {
+			if err := record(ctx, tx, "prescription.allergy_override", "prescription", rx.ID); err != nil {
+				return err
+			}
 		}
 		return record(ctx, tx, "prescription.create", "prescription", rx.ID)
 	})

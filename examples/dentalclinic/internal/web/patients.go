@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -69,6 +70,11 @@ type chartData struct {
 type rxForm struct {
 	Drug, Strength, Form, Directions, Notes string
 	Quantity, Refills                       int
+	// Override is the dentist's reason to prescribe despite a recorded
+	// allergy; NeedsReason shows its field, once the drug was refused
+	// for one.
+	Override    string
+	NeedsReason bool
 }
 
 // chart opens a patient's chart (recorded in the audit log): alerts,
@@ -136,7 +142,8 @@ func (s *Server) prescribe(w http.ResponseWriter, r *http.Request) {
 	}
 	f := rxForm{Drug: strings.TrimSpace(r.PostFormValue("drug")), Strength: strings.TrimSpace(r.PostFormValue("strength")),
 		Form: strings.TrimSpace(r.PostFormValue("form")), Directions: strings.TrimSpace(r.PostFormValue("directions")),
-		Notes: strings.TrimSpace(r.PostFormValue("notes"))}
+		Notes: strings.TrimSpace(r.PostFormValue("notes")), Override: strings.TrimSpace(r.PostFormValue("allergy_override"))}
+	f.NeedsReason = f.Override != ""
 	f.Quantity, _ = strconv.Atoi(r.PostFormValue("quantity"))
 	f.Refills, _ = strconv.Atoi(r.PostFormValue("refills"))
 	in := store.PrescriptionInput{PatientID: id, Drug: &f.Drug, Strength: &f.Strength, Form: &f.Form, Directions: &f.Directions,
@@ -144,7 +151,14 @@ func (s *Server) prescribe(w http.ResponseWriter, r *http.Request) {
 	if f.Notes != "" {
 		in.Notes = &f.Notes
 	}
+	if f.Override != "" {
+		in.AllergyOverride = &f.Override
+	}
 	if _, err := s.store.CreatePrescription(r.Context(), in); err != nil {
+		var se *store.Error
+		if errors.As(err, &se) && se.Code == "allergy" {
+			f.NeedsReason = true // the form asks for the reason now
+		}
 		if msg, status := formError(err); msg != "" {
 			d, derr := s.chartData(r, id)
 			if derr != nil {
