@@ -24,12 +24,35 @@ func (s *Server) scheduleRoutes() {
 // names is who is who in the caller's clinic, for showing names beside ids.
 type names struct {
 	patients   map[tenancy.ID]string
+	safety     map[tenancy.ID]patientSafety
 	staff      map[tenancy.ID]string
 	Chairs     []store.Operatory
 	Dentists   []store.StaffMember
 	Hygienists []store.StaffMember
 	Active     []store.Patient // active patients, by name
 }
+
+// patientSafety is what treatment must not miss of a patient: the medical
+// alerts and allergies of the chart.
+type patientSafety struct{ Alerts, Allergies []string }
+
+// Any reports whether there is anything to warn of.
+func (p patientSafety) Any() bool { return len(p.Alerts)+len(p.Allergies) > 0 }
+
+// Text is the warning in words, for screen readers and tooltips.
+func (p patientSafety) Text() string {
+	var parts []string
+	if len(p.Alerts) > 0 {
+		parts = append(parts, "Medical alerts: "+strings.Join(p.Alerts, ", ")+".")
+	}
+	if len(p.Allergies) > 0 {
+		parts = append(parts, "Allergies: "+strings.Join(p.Allergies, ", ")+".")
+	}
+	return strings.Join(parts, " ")
+}
+
+// Safety is the patient's alerts and allergies (none for an unknown id).
+func (n *names) Safety(id tenancy.ID) patientSafety { return n.safety[id] }
 
 func (n *names) Patient(id tenancy.ID) string {
 	if v, ok := n.patients[id]; ok {
@@ -57,7 +80,7 @@ func (n *names) Chair(id tenancy.ID) string {
 // loadNames reads the clinic's chairs and staff, and its patients when
 // withPatients is set.
 func (s *Server) loadNames(ctx context.Context, withPatients bool) (*names, error) {
-	n := &names{patients: map[tenancy.ID]string{}, staff: map[tenancy.ID]string{}}
+	n := &names{patients: map[tenancy.ID]string{}, safety: map[tenancy.ID]patientSafety{}, staff: map[tenancy.ID]string{}}
 	var err error
 	if n.Chairs, err = s.store.ListOperatories(ctx); err != nil {
 		return nil, err
@@ -87,6 +110,9 @@ func (s *Server) loadNames(ctx context.Context, withPatients bool) (*names, erro
 			}
 			for _, p := range list {
 				n.patients[p.ID] = p.GivenName + " " + p.FamilyName
+				if len(p.MedicalAlerts)+len(p.Allergies) > 0 {
+					n.safety[p.ID] = patientSafety{Alerts: p.MedicalAlerts, Allergies: p.Allergies}
+				}
 				if p.Status == "active" {
 					n.Active = append(n.Active, p)
 				}
