@@ -184,10 +184,14 @@ func (r *replica) status(ctx context.Context) (inRecovery bool, system, database
 	return inRecovery, system, database, err
 }
 
-// run checks the replicas every interval until close.
+// run checks the replicas every interval until close. While a replica is
+// out of service (down, or behind by more than MaxLag), the next check
+// comes after catchUpInterval instead, so that it serves again soon after
+// it catches up: right after New, a standby a few WAL records behind would
+// otherwise wait a whole interval for its first reads.
 func (rs *replicaSet) run() {
 	defer close(rs.done)
-	t := time.NewTicker(rs.interval)
+	t := time.NewTimer(rs.nextCheck())
 	defer t.Stop()
 	for {
 		select {
@@ -197,8 +201,35 @@ func (rs *replicaSet) run() {
 			ctx, cancel := context.WithTimeout(context.Background(), max(rs.interval, time.Second))
 			rs.check(ctx)
 			cancel()
+			t.Reset(rs.nextCheck())
 		}
 	}
+}
+
+// serves reports whether r may serve reads that must be current as of
+// oldest (since epoch): it is up and has been seen to replay a sample of
+// the primary taken then or later. A replica never seen current (zero)
+// serves nothing, however early in the process's life: oldest is
+// negative during its first MaxLag.
+func (r *replica) serves(oldest int64) bool {
+	c := r.current.Load()
+	return !r.down.Load() && c > 0 && c >= oldest
+}
+
+// catchUpInterval is the time between checks while a replica is out of
+// service (at most the configured interval).
+const catchUpInterval = 100 * time.Millisecond
+
+// nextCheck is the time until the next check: the interval, or
+// catchUpInterval while a replica is out of service.
+func (rs *replicaSet) nextCheck() time.Duration {
+	oldest := int64(time.Since(epoch) - rs.maxLag)
+	for _, r := range rs.replicas {
+		if !r.serves(oldest) {
+			return min(rs.interval, catchUpInterval)
+		}
+	}
+	return rs.interval
 }
 
 // close stops the checks and waits for them; it is safe to call more than
@@ -303,7 +334,7 @@ func (rs *replicaSet) pick(ctx context.Context) *replica {
 	start := rs.next.Add(1)
 	for i := range n {
 		r := rs.replicas[(start+i)%n]
-		if !r.down.Load() && r.current.Load() >= oldest {
+		if r.serves(oldest) {
 			return r
 		}
 	}
