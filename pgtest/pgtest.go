@@ -252,36 +252,52 @@ func SetLocalExecMode(pc *pgxpool.Config) {
 // test ends; failure to connect fails the test.
 func (db *DB) Conn(t testing.TB, r Role) *pgx.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, db.ConnString(r))
-	if err != nil {
-		t.Fatalf("pgtest: connecting as %s: %v", r, err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
+	return connect(t, db.ConnString(r), r.String())
 }
 
 // Pool opens a connection pool to this database as r. It is closed when the
 // test ends; failure fails the test.
 func (db *DB) Pool(t testing.TB, r Role) *pgxpool.Pool {
 	t.Helper()
+	return openPool(t, db.ConnString(r), r.String(), r == App)
+}
+
+// connect opens one connection to connString for a test, within 30
+// seconds, closed when the test ends; what names it in a failure.
+func connect(t testing.TB, connString, what string) *pgx.Conn {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pc, err := pgxpool.ParseConfig(db.ConnString(r))
+	conn, err := pgx.Connect(ctx, connString)
 	if err != nil {
-		t.Fatalf("pgtest: pool as %s: %v", r, err)
+		t.Fatalf("pgtest: connecting as %s: %v", what, err)
 	}
-	if r == App {
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// openPool opens and pings a pool to connString for a test, closed when
+// the test ends; what names it in a failure. forTenantdb puts the pool in
+// pgx's exec mode when the suite runs in the SET LOCAL context mode
+// ([SetLocalExecMode]).
+func openPool(t testing.TB, connString, what string, forTenantdb bool) *pgxpool.Pool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pc, err := pgxpool.ParseConfig(connString)
+	if err != nil {
+		t.Fatalf("pgtest: pool as %s: %v", what, err)
+	}
+	if forTenantdb {
 		SetLocalExecMode(pc)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
-		t.Fatalf("pgtest: pool as %s: %v", r, err)
+		t.Fatalf("pgtest: pool as %s: %v", what, err)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		t.Fatalf("pgtest: pool as %s: %v", r, err)
+		t.Fatalf("pgtest: pool as %s: %v", what, err)
 	}
 	t.Cleanup(pool.Close)
 	return pool

@@ -71,40 +71,17 @@ func (s *Standby) ConnString(r Role) string {
 // test ends, and failure fails the test.
 func (s *Standby) Conn(t testing.TB, r Role) *pgx.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, s.ConnString(r))
-	if err != nil {
-		t.Fatalf("pgtest: connecting to the standby as %s: %v", r, err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
+	return connect(t, s.ConnString(r), r.String()+" on the standby")
 }
 
 // Pool opens a connection pool to the standby as r, closed when the test
-// ends; failure fails the test.
+// ends; failure fails the test. A standby's pools are for tenantdb's
+// replicas: in the SET LOCAL context mode every role's pool is in pgx's
+// exec mode, so that tenantdb's checks of the role, not of the exec mode,
+// answer.
 func (s *Standby) Pool(t testing.TB, r Role) *pgxpool.Pool {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	pc, err := pgxpool.ParseConfig(s.ConnString(r))
-	if err != nil {
-		t.Fatalf("pgtest: standby pool as %s: %v", r, err)
-	}
-	// A standby's pools are for tenantdb's replicas: in the SET LOCAL
-	// context mode, every role's in pgx's exec mode, so that tenantdb's
-	// checks of the role, not of the exec mode, answer.
-	SetLocalExecMode(pc)
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		t.Fatalf("pgtest: standby pool as %s: %v", r, err)
-	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		t.Fatalf("pgtest: standby pool as %s: %v", r, err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
+	return openPool(t, s.ConnString(r), r.String()+" on the standby", true)
 }
 
 // CatchUp waits until the standby has replayed everything the primary had
