@@ -125,6 +125,10 @@ type Config struct {
 	// API, if set, receives the API server once it is built, before it
 	// serves: tests read its route table, the leak harness's inventory.
 	API func(*api.Server)
+	// Web, if set, receives the web UI's server once it is built, before
+	// it serves: tests read its route table, the page leak harness's
+	// inventory.
+	Web func(*web.Server)
 
 	// SummaryEvery, if positive, is how often the app checks that every
 	// clinic's summary of the previous day (UTC) was written, and writes
@@ -415,6 +419,9 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.Web != nil {
+		cfg.Web(webHandler)
 	}
 	return serve(ctx, cfg, mount(apiHandler, webHandler))
 }

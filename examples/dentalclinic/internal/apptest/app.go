@@ -16,6 +16,7 @@ import (
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/app"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/embedded"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/migrations"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/web"
 	"github.com/mydentalpractice/tenancy/internal/pglocal"
 	"github.com/mydentalpractice/tenancy/pgtest"
 	"github.com/mydentalpractice/tenancy/rls"
@@ -71,6 +72,8 @@ type App struct {
 	Cluster *pglocal.Cluster
 	// API is the app's API server, for its route table.
 	API *api.Server
+	// Web is the app's web UI server, for its route table.
+	Web *web.Server
 	// Dir is the app's data directory: the signing keys and the audit
 	// checkpoints.
 	Dir string
@@ -242,6 +245,7 @@ func (a *App) launch(o Options, conns connStrings) error {
 			DataDir: a.Dir, Seed: true, MaxConns: o.MaxConns, RequestTimeout: o.RequestTimeout,
 			Log: slog.New(slog.NewTextHandler(logw, nil)), Ready: ready,
 			API:              func(s *api.Server) { a.API = s },
+			Web:              func(s *web.Server) { a.Web = s },
 			IdentityProvider: o.IdentityProvider, SummaryEvery: o.SummaryEvery, ClinicShare: o.ClinicShare,
 			SignInAttempts: attempts,
 		})

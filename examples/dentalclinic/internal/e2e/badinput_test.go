@@ -47,7 +47,7 @@ import (
 func TestBadInputCorpus(t *testing.T) {
 	oa := relSharedApp(t)
 	fx := newCorpusFixture(t, oa)
-	snap := newTableSnapshot(t, oa.SuperConn(t))
+	snap := apptest.NewSnapshot(t, oa.SuperConn(t))
 	var writes []api.Route
 	for _, rt := range oa.API.Routes() {
 		switch rt.Method {
@@ -59,7 +59,7 @@ func TestBadInputCorpus(t *testing.T) {
 		t.Fatalf("the route table has only %d write routes: %v", len(writes), writes)
 	}
 	bases := fx.bases()
-	before := snap.take(t)
+	before := snap.Take(t)
 	sent, byStatus := 0, map[int]int{}
 	for _, rt := range writes {
 		key := rt.Method + " " + rt.Path
@@ -104,8 +104,8 @@ func TestBadInputCorpus(t *testing.T) {
 		}
 		// One snapshot per route keeps the test quick; on a change, the
 		// answers say which input got through.
-		if after := snap.take(t); !maps.Equal(before, after) {
-			t.Errorf("%s: bad input changed %v; its answers:\n%s", key, diffTables(before, after), strings.Join(answers, "\n"))
+		if after := snap.Take(t); !maps.Equal(before, after) {
+			t.Errorf("%s: bad input changed %v; its answers:\n%s", key, apptest.DiffTables(before, after), strings.Join(answers, "\n"))
 			before = after
 		}
 		if !reachedInput {
@@ -522,79 +522,4 @@ func relSendRaw(rawURL, method, token, contentType string, body []byte) relResul
 	res.Status = resp.StatusCode
 	res.contentType = resp.Header.Get("Content-Type")
 	return res
-}
-
-// tableSnapshot hashes every table of the app's schemas, as the superuser:
-// row counts and contents. Audit events with the outcome "denied" are left
-// out: recording a refused request is the audit log doing its job, not a
-// change the request made.
-type tableSnapshot struct {
-	conn *pgx.Conn
-	sql  string
-}
-
-func newTableSnapshot(t *testing.T, super *pgx.Conn) *tableSnapshot {
-	t.Helper()
-	rows, err := super.Query(context.Background(), `select format('%I.%I', schemaname, tablename) from pg_tables
-		where schemaname not in ('pg_catalog', 'information_schema') order by 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || len(tables) < 10 {
-		t.Fatalf("tables: %v %v", tables, err)
-	}
-	var parts []string
-	for _, tb := range tables {
-		where := ""
-		switch tb {
-		case "audit.chain_heads", "audit.platform_head":
-			// They move with every event; the events themselves are
-			// compared.
-			continue
-		case "public.river_leader", "public.river_queue", "public.river_notification":
-			// River's own bookkeeping, which its leader renews on its own
-			// clock; River's jobs (river_job) are compared.
-			continue
-		case "audit.events":
-			// A refusal may be recorded (a denied impersonation request
-			// is audited by design); nothing else may be.
-			where = " where x.outcome <> 'denied'"
-		}
-		parts = append(parts, fmt.Sprintf(`select '%s', count(*), coalesce(md5(string_agg(md5(x::text), '' order by md5(x::text))), '') from %s x%s`, tb, tb, where))
-	}
-	return &tableSnapshot{conn: super, sql: strings.Join(parts, " union all ")}
-}
-
-// take returns each table's row count and content hash.
-func (s *tableSnapshot) take(t *testing.T) map[string]string {
-	t.Helper()
-	rows, err := s.conn.Query(context.Background(), s.sql)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	for rows.Next() {
-		var name, hash string
-		var n int64
-		if err := rows.Scan(&name, &n, &hash); err != nil {
-			t.Fatal(err)
-		}
-		out[name] = fmt.Sprintf("%d rows %s", n, hash)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func diffTables(before, after map[string]string) []string {
-	var out []string
-	for k, v := range after {
-		if before[k] != v {
-			out = append(out, fmt.Sprintf("%s (%s -> %s)", k, strings.SplitN(before[k], " ", 3)[0]+" rows", strings.SplitN(v, " ", 3)[0]+" rows"))
-		}
-	}
-	sort.Strings(out)
-	return out
 }
