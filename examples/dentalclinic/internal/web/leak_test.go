@@ -291,6 +291,10 @@ func fill(form url.Values, refs, foreign map[string]string, swap, csrfToken stri
 	return out
 }
 
+// apiFieldName is a name such as amount_minor: a form's refusal must say
+// it in the form's words.
+var apiFieldName = regexp.MustCompile(`\b[a-z]+(?:_[a-z]+)+\b`)
+
 var placeholder = regexp.MustCompile(`^\{[a-z]+\}$`)
 
 func (h *leakHarness) route(t *testing.T, rt web.Route) {
@@ -475,6 +479,9 @@ func (h *leakHarness) badValues(t *testing.T, rt web.Route, c *client, path stri
 			case p.status >= 500:
 				t.Errorf("%s, %s %s: %d", rt.Pattern, f, bad.name, p.status)
 			case p.status >= 400:
+				if m := apiFieldName.FindString(formError(p)); m != "" {
+					t.Errorf("%s, %s %s: the refusal names the API's field %q: %q", rt.Pattern, f, bad.name, m, formError(p))
+				}
 				if after := h.snap.Take(t); !maps.Equal(before, after) {
 					t.Errorf("%s, %s %s: refused (%d) but changed %v", rt.Pattern, f, bad.name, p.status, apptest.DiffTables(before, after))
 				}

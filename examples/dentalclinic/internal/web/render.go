@@ -302,11 +302,11 @@ func formError(err error) (string, int) {
 	var se *store.Error
 	switch {
 	case errors.As(err, &se) && errors.Is(err, store.ErrConflict):
-		return se.Msg, http.StatusConflict
+		return inWords(se.Msg), http.StatusConflict
 	case errors.As(err, &se) && errors.Is(err, store.ErrInvalid):
-		return se.Msg, http.StatusUnprocessableEntity
+		return inWords(se.Msg), http.StatusUnprocessableEntity
 	case errors.As(err, &se) && errors.Is(err, store.ErrTooSoon):
-		return se.Msg, http.StatusTooManyRequests
+		return inWords(se.Msg), http.StatusTooManyRequests
 	}
 	return "", 0
 }
