@@ -315,7 +315,7 @@ func TestImpersonation(t *testing.T) {
 	if events := grantEvents(t, a, hillOwner, g.GrantID); len(events) != 0 {
 		t.Errorf("LEAK: Hillcrest's owner sees %d events of Riverside's impersonation", len(events))
 	}
-	for _, e := range auditLog(t, a, hillOwner) {
+	for _, e := range a.AuditLog(t, hillOwner) {
 		if e.ClinicID != hillcrest.ID || e.Impersonator != nil && *e.Impersonator == adminID && e.ResourceID == pt.ID.String() {
 			t.Fatalf("LEAK: Hillcrest's owner sees %+v", e)
 		}

@@ -5,41 +5,8 @@ import (
 	"testing"
 
 	"github.com/mydentalpractice/tenancy"
-	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 )
-
-type auditEventJSON struct {
-	Seq          int64      `json:"seq"`
-	ClinicID     tenancy.ID `json:"clinic_id"`
-	Action       string     `json:"action"`
-	ResourceID   string     `json:"resource_id"`
-	Actor        *tenancy.ID
-	Impersonator *tenancy.ID `json:"impersonator"`
-}
-
-// auditLog reads every page of the clinic's audit log as the owner.
-func auditLog(t *testing.T, a *apptest.App, ownerToken string) []auditEventJSON {
-	t.Helper()
-	var all []auditEventJSON
-	cursor := ""
-	for {
-		var page struct {
-			Items      []auditEventJSON `json:"items"`
-			NextCursor *string          `json:"next_cursor"`
-		}
-		r := a.Do(t, "GET", "/api/v1/audit?limit=200&cursor="+cursor, ownerToken, nil)
-		if r.Status != http.StatusOK {
-			t.Fatalf("GET /audit: %d %s", r.Status, r.Body)
-		}
-		r.JSON(t, &page)
-		all = append(all, page.Items...)
-		if page.NextCursor == nil {
-			return all
-		}
-		cursor = *page.NextCursor
-	}
-}
 
 // TestChartAccessIsAudited: a dentist opening a chart and changing it
 // leaves events the owner reads, and no one else: other staff are refused,
@@ -62,7 +29,7 @@ func TestChartAccessIsAudited(t *testing.T) {
 
 	owner := a.SignIn(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
 	seen := map[string]bool{}
-	for _, e := range auditLog(t, a, owner) {
+	for _, e := range a.AuditLog(t, owner) {
 		if e.ClinicID != riverside.ID {
 			t.Fatalf("LEAK: Riverside's audit log holds an event of %v", e.ClinicID)
 		}
@@ -80,7 +47,7 @@ func TestChartAccessIsAudited(t *testing.T) {
 		t.Errorf("dentist reading the audit log: %d %s", r.Status, r.Body)
 	}
 	hillOwner := a.SignIn(t, seed.StaffEmail("owner", hillcrest), tenancy.ID{})
-	for _, e := range auditLog(t, a, hillOwner) {
+	for _, e := range a.AuditLog(t, hillOwner) {
 		if e.ClinicID != hillcrest.ID || e.ResourceID == created.ID.String() {
 			t.Fatalf("LEAK: Hillcrest's owner sees %+v", e)
 		}

@@ -350,7 +350,7 @@ func TestInvoiceLifecycle(t *testing.T) {
 		paymentID = detail.Payments[0].ID.String()
 	}
 	events := map[string]bool{}
-	for _, e := range auditLog(t, a, a.SignIn(t, seed.StaffEmail("owner", riverside), tenancy.ID{})) {
+	for _, e := range a.AuditLog(t, a.SignIn(t, seed.StaffEmail("owner", riverside), tenancy.ID{})) {
 		events[e.Action+" "+e.ResourceID] = true
 	}
 	for _, want := range []string{

@@ -158,7 +158,7 @@ func TestPrescriptionLifecycle(t *testing.T) {
 	}
 	// Writing, opening and voiding are in the owner's audit log.
 	events := map[string]bool{}
-	for _, e := range auditLog(t, a, owner) {
+	for _, e := range a.AuditLog(t, owner) {
 		events[e.Action+" "+e.ResourceID] = true
 	}
 	for _, action := range []string{"prescription.create", "prescription.view", "prescription.void"} {

@@ -52,7 +52,7 @@ func TestAuditReceipt(t *testing.T) {
 	// The receipt's head is an event of the owner's log (later requests
 	// may have added events since).
 	var found bool
-	for _, e := range auditLog(t, a, owner) {
+	for _, e := range a.AuditLog(t, owner) {
 		if e.Seq == rc.Head.Seq {
 			found = true
 		}

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"net/http"
 	"testing"
 
 	"github.com/mydentalpractice/tenancy"
@@ -26,36 +25,4 @@ type patientJSON struct {
 	ClinicID   tenancy.ID `json:"clinic_id"`
 	GivenName  string     `json:"given_name"`
 	FamilyName string     `json:"family_name"`
-}
-
-type auditEventJSON struct {
-	Seq          int64      `json:"seq"`
-	ClinicID     tenancy.ID `json:"clinic_id"`
-	Action       string     `json:"action"`
-	ResourceID   string     `json:"resource_id"`
-	Actor        *tenancy.ID
-	Impersonator *tenancy.ID `json:"impersonator"`
-}
-
-// auditLog reads every page of the clinic's audit log as the owner.
-func auditLog(t *testing.T, a *apptest.App, ownerToken string) []auditEventJSON {
-	t.Helper()
-	var all []auditEventJSON
-	cursor := ""
-	for {
-		var page struct {
-			Items      []auditEventJSON `json:"items"`
-			NextCursor *string          `json:"next_cursor"`
-		}
-		r := a.Do(t, "GET", "/api/v1/audit?limit=200&cursor="+cursor, ownerToken, nil)
-		if r.Status != http.StatusOK {
-			t.Fatalf("GET /audit: %d %s", r.Status, r.Body)
-		}
-		r.JSON(t, &page)
-		all = append(all, page.Items...)
-		if page.NextCursor == nil {
-			return all
-		}
-		cursor = *page.NextCursor
-	}
 }
