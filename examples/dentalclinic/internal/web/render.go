@@ -13,6 +13,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
@@ -59,6 +60,11 @@ var funcs = template.FuncMap{
 	"amount": func(minor int64) string { return fmt.Sprintf("%d.%02d", minor/100, minor%100) },
 	"list":   func(v ...int) []int { return v },
 	"deref":  func(id *tenancy.ID) tenancy.ID { return *id },
+	// passwordMin and passwordMax are the server's password rule
+	// (passwords.MinLength, MaxLength), for the forms' hints and
+	// minlength: the browser asks for what the server will accept.
+	"passwordMin": func() int { return passwords.MinLength },
+	"passwordMax": func() int { return passwords.MaxLength },
 	"has": func(list []string, s string) bool {
 		for _, x := range list {
 			if x == s {
