@@ -79,6 +79,10 @@ type PatientFilter struct {
 	// Status, if set, keeps only patients with this status (one of
 	// PatientStatuses): "active" for the patients who may be booked.
 	Status string
+	// ID, if set, keeps only this patient: the one a form has chosen,
+	// shown again beside the search results (no chart is opened, so
+	// nothing is audited).
+	ID     *tenancy.ID
 	Cursor string
 	Limit  int
 }
@@ -164,6 +168,10 @@ func (s *Store) ListPatients(ctx context.Context, f PatientFilter) ([]Patient, s
 		}
 		args = append(args, f.Status)
 		where += ` and status = $` + itoa(len(args))
+	}
+	if f.ID != nil {
+		args = append(args, *f.ID)
+		where += ` and id = $` + itoa(len(args))
 	}
 	if prefix := strings.TrimSpace(f.NamePrefix); prefix != "" {
 		if err := textField("name_prefix", &prefix, 1, maxNamePrefix); err != nil {
