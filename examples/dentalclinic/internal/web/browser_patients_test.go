@@ -119,11 +119,11 @@ func (b *browser) patientJourney(t *testing.T, width int64) {
 	var dentist, chair tenancy.ID
 	b.app.one(t, &dentist, `select id from staff where clinic_id = $1 and email = $2`, riverside.ID, seed.StaffEmail("dentist", riverside))
 	b.app.one(t, &chair, `select id from operatories where clinic_id = $1 and not hidden order by name limit 1`, riverside.ID)
-	day := time.Now().AddDate(0, 2, 0)
+	day := time.Now().AddDate(0, 3, 5) // a day no other test books
 	for day.Weekday() == time.Saturday || day.Weekday() == time.Sunday {
 		day = day.AddDate(0, 0, 1)
 	}
-	p.open("/appointments/new?chair=" + chair.String() + "&date=" + day.Format(time.DateOnly) + "&time=" + map[bool]string{true: "10:00", false: "11:00"}[wide])
+	p.open("/appointments/new?chair=" + chair.String() + "&date=" + day.Format(time.DateOnly) + "&time=" + map[bool]string{true: "14:00", false: "15:00"}[wide])
 	if p.count(`#patient-choices input[type="radio"]`) != 0 {
 		t.Error("the booking form lists patients before any search")
 	}
