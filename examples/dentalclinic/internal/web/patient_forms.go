@@ -23,7 +23,7 @@ type patientForm struct {
 	Sex, Phone, Email, Address, Status string
 	Alerts, Allergies                  string // one per line
 	Errors                             map[string]string
-	Namesakes                          []tenancy.ID // patients with the same name and date of birth
+	Namesakes                          []store.Patient // patients with the same name and date of birth
 	AllowDuplicate                     bool
 	Sexes, Statuses                    []string
 }
@@ -119,7 +119,16 @@ func (s *Server) refusePatient(w http.ResponseWriter, r *http.Request, v *view, 
 		status = st
 		switch {
 		case se.Code == store.DuplicatePatient:
-			f.Namesakes, _ = se.Detail.([]tenancy.ID)
+			ids, _ := se.Detail.([]tenancy.ID)
+			for _, id := range ids {
+				// Listed, not opened: no chart is read, nothing audited.
+				found, _, err := s.store.ListPatients(r.Context(), store.PatientFilter{ID: &id, Limit: 1})
+				if err != nil {
+					s.fail(w, r, err)
+					return true
+				}
+				f.Namesakes = append(f.Namesakes, found...)
+			}
 			v.Error = "A patient with the same name and date of birth is already registered at this clinic. " +
 				"Open their chart below, or tick “register anyway” if this is another person."
 		case se.Field != "":
@@ -217,6 +226,12 @@ func (s *Server) updatePatient(w http.ResponseWriter, r *http.Request) {
 	f.ID = id
 	in, ok := readPatientForm(r, f)
 	var err error
+	if ok && in.DateOfBirth == nil && s.hasDOB(r, id) {
+		// The store keeps a date of birth that is left out; the form
+		// says so rather than keeping it silently.
+		f.Errors["date_of_birth"] = "The date of birth cannot be removed. Correct it instead."
+		ok = false
+	}
 	if ok {
 		if _, err = s.store.UpdatePatient(r.Context(), id, in); err == nil {
 			http.Redirect(w, r, "/patients/"+id.String()+"?done=patient", http.StatusSeeOther)
@@ -241,6 +256,14 @@ func (s *Server) updatePatient(w http.ResponseWriter, r *http.Request) {
 	if !s.refusePatient(w, r, v, f, err) {
 		s.fail(w, r, err)
 	}
+}
+
+// hasDOB reports whether patient id of the caller's clinic has a date of
+// birth recorded (false also when there is no such patient: the update
+// then answers 404).
+func (s *Server) hasDOB(r *http.Request, id tenancy.ID) bool {
+	found, _, err := s.store.ListPatients(r.Context(), store.PatientFilter{ID: &id, Limit: 1})
+	return err == nil && len(found) == 1 && found[0].DateOfBirth != nil
 }
 
 // patientPicker is the patient step of the booking and invoice forms: a

@@ -134,6 +134,11 @@ func TestPatientForms(t *testing.T) {
 		t.Fatalf("the refused edit was written: %q", family)
 	}
 	ev.Set("family_name", "Namesake")
+	ev.Set("date_of_birth", "")
+	if p := c.post("/patients/"+first.String(), ev); p.status != http.StatusUnprocessableEntity || !strings.Contains(fieldError(p, "date_of_birth"), "cannot be removed") {
+		t.Errorf("an edit without the date of birth: %d %q, want 422 saying it cannot be removed", p.status, fieldError(p, "date_of_birth"))
+	}
+	ev.Set("date_of_birth", "1980-04-05")
 	ev.Set("allergies", "Latex\nPenicillin")
 	ev.Set("phone", "+44 20 7946 0199")
 	wantRedirect(t, "edit", c.post("/patients/"+first.String(), ev), "/patients/"+first.String())
