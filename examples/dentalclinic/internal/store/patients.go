@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -45,6 +46,11 @@ type PatientInput struct {
 	MedicalAlerts    *[]string   `json:"medical_alerts"`
 	Allergies        *[]string   `json:"allergies"`
 	PrimaryDentistID *tenancy.ID `json:"primary_dentist_id"`
+	// AllowDuplicate registers the patient, or changes their name or
+	// date of birth, even though another patient of the clinic has the
+	// same name and date of birth (see DuplicatePatient). Without it, that
+	// is refused.
+	AllowDuplicate bool `json:"allow_duplicate"`
 }
 
 const patientColumns = `id, clinic_id, given_name, family_name, date_of_birth, sex, phone, email, address, status,
@@ -70,8 +76,15 @@ type PatientFilter struct {
 	// index range on patients_family_name_key, also under row-level
 	// security.
 	NamePrefix string
-	Cursor     string
-	Limit      int
+	// Status, if set, keeps only patients with this status (one of
+	// PatientStatuses): "active" for the patients who may be booked.
+	Status string
+	// ID, if set, keeps only this patient: the one a form has chosen,
+	// shown again beside the search results (no chart is opened, so
+	// nothing is audited).
+	ID     *tenancy.ID
+	Cursor string
+	Limit  int
 }
 
 // maxNamePrefix is the longest family-name prefix searched for: a family
@@ -149,6 +162,17 @@ func (s *Store) ListPatients(ctx context.Context, f PatientFilter) ([]Patient, s
 		where += ` and (lower(given_name || ' ' || family_name) like ` + n + ` or lower(family_name || ' ' || given_name) like ` + n + `
 			or lower(email) like ` + n + ` or phone like $` + itoa(len(args)) + `)`
 	}
+	if f.Status != "" {
+		if !oneOf(f.Status, patientStatuses) {
+			return nil, "", invalid("status", "status must be one of active, inactive, archived")
+		}
+		args = append(args, f.Status)
+		where += ` and status = $` + itoa(len(args))
+	}
+	if f.ID != nil {
+		args = append(args, *f.ID)
+		where += ` and id = $` + itoa(len(args))
+	}
 	if prefix := strings.TrimSpace(f.NamePrefix); prefix != "" {
 		if err := textField("name_prefix", &prefix, 1, maxNamePrefix); err != nil {
 			return nil, "", err
@@ -192,6 +216,65 @@ var (
 	sexes           = []string{"female", "male", "other", "unknown"}
 	patientStatuses = []string{"active", "inactive", "archived"}
 )
+
+// Sexes returns the values of a patient's sex, in the order forms offer
+// them.
+func Sexes() []string { return slices.Clone(sexes) }
+
+// PatientStatuses returns the statuses of a patient record: "active" may
+// be booked; "inactive" (moved away, not seen for years) and "archived"
+// are not offered for booking and cannot sign in to the portal, but their
+// records stay, with every appointment, invoice and prescription. Patients
+// are never deleted.
+func PatientStatuses() []string { return slices.Clone(patientStatuses) }
+
+// DuplicatePatient is the conflict code of a patient registered, or
+// renamed, with the name and date of birth of another patient of the same
+// clinic: most often the same person registered twice. Its Detail is the
+// ids of those patients ([]tenancy.ID). Set PatientInput.AllowDuplicate
+// to register a namesake anyway.
+const DuplicatePatient = "duplicate_patient"
+
+// maxNamesakes bounds the namesakes a duplicate conflict names.
+const maxNamesakes = 5
+
+// checkNamesakes refuses pt with DuplicatePatient when another patient of
+// its clinic has its given and family name and date of birth. Names
+// compare as the name search folds them: the family name by FoldName
+// (ASCII letters only, the index patients_family_name_key), the given name
+// by the database's lower(). A patient without a date of birth has no
+// namesake. It runs in the transaction that writes pt, so a refusal
+// undoes the write and its audit row.
+func checkNamesakes(ctx context.Context, tx *tenantdb.Tx, pt Patient) error {
+	if pt.DateOfBirth == nil {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `select id from patients
+		where clinic_id = $1 and family_name_key = $2 and lower(given_name) = lower($3) and date_of_birth = $4 and id <> $5
+		order by id limit `+itoa(maxNamesakes),
+		pt.ClinicID, FoldName(pt.FamilyName), pt.GivenName, pt.DateOfBirth.timePtr(), pt.ID)
+	if err != nil {
+		return err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[tenancy.ID])
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return &Error{Kind: ErrConflict, Code: DuplicatePatient, Detail: ids,
+		Msg: "A patient with the same name and date of birth is already registered at this clinic."}
+}
+
+// sameIdentity reports whether a and b have the same name and date of
+// birth, exactly: an edit that changes none of them is not checked for
+// namesakes again.
+func sameIdentity(a, b Patient) bool {
+	sameDOB := a.DateOfBirth == nil && b.DateOfBirth == nil ||
+		a.DateOfBirth != nil && b.DateOfBirth != nil && a.DateOfBirth.Equal(b.DateOfBirth.Time)
+	return a.GivenName == b.GivenName && a.FamilyName == b.FamilyName && sameDOB
+}
 
 func (in PatientInput) validate(create bool) error {
 	if create && (in.GivenName == nil || in.FamilyName == nil) {
@@ -263,6 +346,11 @@ func (s *Store) CreatePatient(ctx context.Context, in PatientInput) (Patient, er
 		if err != nil {
 			return dentistRef(err)
 		}
+		if !in.AllowDuplicate {
+			if err := checkNamesakes(ctx, tx, pt); err != nil {
+				return err
+			}
+		}
 		return record(ctx, tx, "patient.create", "patient", id)
 	})
 	return pt, wrap("create patient", err)
@@ -286,7 +374,11 @@ func (s *Store) UpdatePatient(ctx context.Context, id tenancy.ID, in PatientInpu
 	}
 	var pt Patient
 	err = s.tx(ctx, func(tx *tenantdb.Tx) error {
-		var err error
+		old, err := scanPatient(tx.QueryRow(ctx, `select `+patientColumns+` from patients where clinic_id = $1 and id = $2 for update`,
+			p.Tenant, id))
+		if err != nil {
+			return notFound(err)
+		}
 		pt, err = scanPatient(tx.QueryRow(ctx, `update patients set
 		given_name = coalesce($3, given_name), family_name = coalesce($4, family_name),
 		date_of_birth = coalesce($5, date_of_birth), sex = coalesce($6, sex), phone = coalesce($7, phone),
@@ -299,6 +391,11 @@ func (s *Store) UpdatePatient(ctx context.Context, id tenancy.ID, in PatientInpu
 			in.Status, in.MedicalAlerts, in.Allergies, in.PrimaryDentistID))
 		if err != nil {
 			return dentistRef(notFound(err))
+		}
+		if !in.AllowDuplicate && !sameIdentity(old, pt) {
+			if err := checkNamesakes(ctx, tx, pt); err != nil {
+				return err
+			}
 		}
 		return record(ctx, tx, "patient.update", "patient", id)
 	})

@@ -54,6 +54,7 @@ func (s *Server) invoices(w http.ResponseWriter, r *http.Request) {
 
 type newInvoiceData struct {
 	Patient string
+	Picker  *patientPicker
 	Names   *names
 	Fees    []store.Fee
 	Qty     map[string]int
@@ -62,7 +63,10 @@ type newInvoiceData struct {
 func (s *Server) newInvoiceData(r *http.Request, patient string) (*newInvoiceData, error) {
 	d := &newInvoiceData{Patient: patient, Qty: map[string]int{}}
 	var err error
-	if d.Names, err = s.loadNames(r.Context(), true); err != nil {
+	if d.Names, err = s.loadNames(r.Context(), false); err != nil {
+		return nil, err
+	}
+	if d.Picker, err = s.patientPicker(r, "/invoices/new", patient); err != nil {
 		return nil, err
 	}
 	if d.Fees, err = s.store.Fees(r.Context()); err != nil {

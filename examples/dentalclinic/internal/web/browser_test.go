@@ -73,6 +73,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("booking conflict and prescribing form", b.booking)
 	t.Run("impersonation banner and audit log", b.impersonation)
 	t.Run("other pages", b.otherPages)
+	t.Run("patients", b.patients)
 }
 
 type browser struct {
@@ -485,8 +486,7 @@ func (b *browser) booking(t *testing.T) {
 
 	p := b.tab(t)
 	p.signIn(seed.StaffEmail("dentist", riverside), false, "")
-	p.open("/appointments/new?chair=" + chair.String() + "&date=" + day + "&time=" + clock)
-	p.set("#patient", patient.String())
+	p.open("/appointments/new?chair=" + chair.String() + "&date=" + day + "&time=" + clock + "&patient=" + patient.String())
 	if err := chromedp.Do(p.ctx, chromedp.Click(chromedp.CSS("#allow_overlap"))); err != nil {
 		t.Fatal(err)
 	}

@@ -137,7 +137,7 @@ func TestSettingsForms(t *testing.T) {
 		t.Errorf("Saturday hours %s", sat)
 	}
 	form.Set("time_zone", "Mars/Olympus_Mons")
-	wantRefused(t, "unknown zone", c.post("/settings", form), 422, "The time zone is not")
+	wantRefused(t, "unknown zone", c.post("/settings", form), 422, "Time zone is not")
 	form.Set("time_zone", "America/Chicago")
 	form.Set("close_sat", "")
 	wantRefused(t, "half a day", c.post("/settings", form), 422, "Saturday")

@@ -18,7 +18,11 @@ var portalInviters = access.PortalInviters
 
 func (s *Server) patientRoutes() {
 	s.handle("GET /patients", anyStaff, s.patients)
+	s.handle("GET /patients/new", patientWriters, s.newPatient)
+	s.handle("POST /patients", patientWriters, s.createPatient)
 	s.handle("GET /patients/{id}", anyStaff, s.chart)
+	s.handle("GET /patients/{id}/edit", patientWriters, s.editPatient)
+	s.handle("POST /patients/{id}", patientWriters, s.updatePatient)
 	s.handle("POST /patients/{id}/prescriptions", prescribers, s.prescribe)
 	s.handle("POST /patients/{id}/portal-invite", portalInviters, s.portalInvite)
 }
@@ -27,24 +31,36 @@ type patientsData struct {
 	Query    string
 	Searched bool
 	Results  []store.Patient
-	More     bool
+	// Next is the link to the next page, "" on the last.
+	Next string
+	// Paged is set past the first page.
+	Paged     bool
+	CanCreate bool
 }
 
-// patients searches the clinic's patients by name, phone or email.
+// patients lists the clinic's patients by name, a page at a time (the
+// store's keyset cursor), or those matching a search by name, phone or
+// email.
 func (s *Server) patients(w http.ResponseWriter, r *http.Request) {
 	v, ok := s.start(w, r, "Patients")
 	if !ok {
 		return
 	}
-	d := patientsData{Query: strings.TrimSpace(r.URL.Query().Get("q"))}
-	if d.Query != "" {
-		d.Searched = true
-		list, next, err := s.store.ListPatients(r.Context(), store.PatientFilter{Query: d.Query, Limit: 50})
-		if err != nil {
-			s.fail(w, r, err)
+	q := r.URL.Query()
+	d := patientsData{Query: strings.TrimSpace(q.Get("q")), Paged: q.Get("cursor") != "", CanCreate: can(r, patientWriters)}
+	d.Searched = d.Query != ""
+	list, next, err := s.store.ListPatients(r.Context(), store.PatientFilter{Query: d.Query, Cursor: q.Get("cursor"), Limit: 50})
+	if err != nil {
+		if msg, status := formError(err); msg != "" {
+			s.renderError(w, r, status, "This page of the list is out of date. Start again from the first page.")
 			return
 		}
-		d.Results, d.More = list, next != ""
+		s.fail(w, r, err)
+		return
+	}
+	d.Results = list
+	if next != "" {
+		d.Next = patientsPage(d.Query, next)
 	}
 	v.Data = d
 	s.render(w, r, http.StatusOK, "patients", v)
@@ -62,6 +78,7 @@ type chartData struct {
 	CanInvite     bool
 	CanBook       bool
 	CanBill       bool
+	CanEdit       bool
 	InviteCode    string
 	InviteExpires time.Time
 	Rx            rxForm
@@ -107,7 +124,8 @@ func (s *Server) chartData(r *http.Request, id tenancy.ID) (*chartData, error) {
 		return nil, err
 	}
 	d := &chartData{Patient: p, ShowInvoices: can(r, billingReaders), ShowRx: can(r, rxReaders), CanPrescribe: can(r, prescribers),
-		CanInvite: can(r, portalInviters), CanBook: can(r, booking), CanBill: can(r, billingWriters), Rx: rxForm{Quantity: 1}}
+		CanInvite: can(r, portalInviters), CanBook: can(r, booking), CanBill: can(r, billingWriters),
+		CanEdit: can(r, patientWriters), Rx: rxForm{Quantity: 1}}
 	if d.Names, err = s.loadNames(ctx, false); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/passwords"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 	"github.com/mydentalpractice/tenancy/jwtctx"
 )
@@ -59,6 +60,11 @@ var funcs = template.FuncMap{
 	"amount": func(minor int64) string { return fmt.Sprintf("%d.%02d", minor/100, minor%100) },
 	"list":   func(v ...int) []int { return v },
 	"deref":  func(id *tenancy.ID) tenancy.ID { return *id },
+	// passwordMin and passwordMax are the server's password rule
+	// (passwords.MinLength, MaxLength), for the forms' hints and
+	// minlength: the browser asks for what the server will accept.
+	"passwordMin": func() int { return passwords.MinLength },
+	"passwordMax": func() int { return passwords.MaxLength },
 	"has": func(list []string, s string) bool {
 		for _, x := range list {
 			if x == s {
@@ -71,7 +77,8 @@ var funcs = template.FuncMap{
 
 // parsePages parses each page template with the layout.
 func parsePages() (map[string]pageTemplate, error) {
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	// partial_*.html hold templates that several pages include.
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partial_*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
 	}
@@ -82,7 +89,7 @@ func parsePages() (map[string]pageTemplate, error) {
 	pages := map[string]pageTemplate{}
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "partial_") {
 			continue
 		}
 		t, err := template.Must(layout.Clone()).ParseFS(templateFS, n)
@@ -199,6 +206,8 @@ var notices = map[string]string{
 	"clinic": "The clinic is created.", "suspended": "The clinic is suspended; its sessions have ended.",
 	"ended": "The impersonation has ended.", "enrolled": "Your portal account is ready. Sign in below.",
 	"invite":      "The portal invite code is shown below, once.",
+	"registered":  "The patient is registered.",
+	"patient":     "The patient's details are saved.",
 	"export":      "The export is being prepared; it will be listed here to download.",
 	"offboarding": "The clinic is suspended; its records are being exported, then erased. The erasure record will be listed below.",
 }

@@ -278,6 +278,7 @@ type bookingForm struct {
 	Type, Note                   string
 	AllowOverlap                 bool
 	Names                        *names
+	Picker                       *patientPicker // the patient step of a new booking
 	Appointment                  *store.Appointment
 	Transitions                  []string
 	CanReschedule, CanSetStatus  bool
@@ -291,7 +292,7 @@ func (s *Server) newAppointment(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	n, err := s.loadNames(r.Context(), true)
+	n, err := s.loadNames(r.Context(), false)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -299,6 +300,10 @@ func (s *Server) newAppointment(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := &bookingForm{Chair: q.Get("chair"), Date: q.Get("date"), Time: q.Get("time"), Patient: q.Get("patient"),
 		Duration: 30, Type: "Check-up", Names: n}
+	if f.Picker, err = s.patientPicker(r, "/appointments/new", f.Patient, bookingKeep...); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if f.Date == "" {
 		f.Date = s.now().In(v.Session.loc).Format(time.DateOnly)
 	}
@@ -325,13 +330,17 @@ func (s *Server) createAppointment(w http.ResponseWriter, r *http.Request) {
 	if !s.readForm(w, r) {
 		return
 	}
-	n, err := s.loadNames(r.Context(), true)
+	n, err := s.loadNames(r.Context(), false)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	f := readBookingForm(r)
 	f.Names = n
+	if f.Picker, err = s.patientPicker(r, "/appointments/new", f.Patient, bookingKeep...); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	in := store.AppointmentInput{
 		PatientID: formID(r, "patient"), DentistID: formID(r, "dentist"), OperatoryID: formID(r, "chair"),
 		Type: &f.Type, AllowDentistOverlap: f.AllowOverlap,

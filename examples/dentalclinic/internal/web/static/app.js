@@ -19,4 +19,30 @@
       if (!window.confirm(b.getAttribute("aria-label") || b.textContent.trim() + "?")) e.preventDefault();
     });
   });
+  // Patient picker: the search updates the choices in place as you type
+  // (and on Search), so what is typed in the rest of the form stays.
+  // Without script the search form reloads the page with ?q=.
+  var search = document.getElementById("patient-search");
+  var choices = document.getElementById("patient-choices");
+  if (search && choices && window.fetch && window.DOMParser) {
+    var q = document.getElementById("patient-q");
+    var timer = null, seq = 0;
+    var refresh = function () {
+      var n = ++seq;
+      var params = new URLSearchParams(new FormData(search));
+      fetch(search.getAttribute("action") + "?" + params.toString(), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) {
+          if (n !== seq) return; // a later search answered first
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("patient-choices");
+          if (fresh) choices.innerHTML = fresh.innerHTML;
+        })
+        .catch(function () { search.submit(); });
+    };
+    search.addEventListener("submit", function (e) { e.preventDefault(); clearTimeout(timer); refresh(); });
+    q && q.addEventListener("input", function () {
+      clearTimeout(timer);
+      if (q.value.trim().length >= 2) timer = setTimeout(refresh, 300);
+    });
+  }
 })();
