@@ -69,7 +69,7 @@ var actionWords = map[string]actionWord{
 	"system.use":      {"platform", "Ran system work on the clinic's records"},
 	// The impersonation package's events.
 	"impersonation.started": {"impersonation", "Began impersonating the clinic"},
-	"impersonation.ended":   {"impersonation", "Ended an impersonation of the clinic"},
+	"impersonation.ended":   {"impersonation", "Ended the impersonation"},
 	"impersonation.refused": {"impersonation", "Was refused while impersonating the clinic"},
 
 	// A platform admin's impersonated requests: the web UI's pages.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -107,3 +108,126 @@ func TestReceiptAndStatement(t *testing.T) {
 
 // money formats cents as the pages do for USD.
 func money(minor int64) string { return fmt.Sprintf("$%d.%02d", minor/100, minor%100) }
+
+// portalSignIn signs Alex Morgan in to the portal of clinic (Alex has
+// accounts at Riverside and Hillcrest, so the form asks which).
+func portalSignIn(t *testing.T, c *client, clinic seed.Clinic) {
+	t.Helper()
+	p := c.post("/portal/signin", url.Values{"email": {seed.PortalEmail}, "password": {seed.Password}, "clinic": {clinic.ID.String()}})
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/portal" {
+		t.Fatalf("portal sign-in at %s: %d to %q", clinic.Name, p.status, p.header.Get("Location"))
+	}
+}
+
+// TestPortalInvoice: the patient opens their own invoice in the portal,
+// with its lines and payments, times in the clinic's zone; another
+// patient's invoice at the same clinic, and the patient's own invoice at
+// another clinic, are the very same 404 as a missing id.
+func TestPortalInvoice(t *testing.T) {
+	a := startApp(t)
+	alex := a.patientID(t, riverside, "Alex", "Morgan")
+	alexHill := a.patientID(t, hillcrest, "Alex", "Morgan")
+	owner := newClient(t, a.base)
+	owner.signIn(seed.StaffEmail("owner", riverside), false, "/schedule")
+	received := time.Date(2026, 7, 1, 12, 30, 0, 0, time.UTC) // 13:30 BST in London
+	own, _ := paidInvoice(t, a, owner, riverside, alex, "10.00", received)
+	hillOwner := newClient(t, a.base)
+	hillOwner.signIn(seed.StaffEmail("owner", hillcrest), false, "/schedule")
+	atHillcrest, _ := paidInvoice(t, a, hillOwner, hillcrest, alexHill, "10.00", received)
+	var someoneElses tenancy.ID
+	a.one(t, &someoneElses, `select id from invoices where clinic_id = $1 and patient_id <> $2 and status = 'issued' order by number limit 1`, riverside.ID, alex)
+
+	c := newClient(t, a.base)
+	portalSignIn(t, c, riverside)
+	list := c.get("/portal/invoices")
+	if !strings.Contains(list.body, `href="/portal/invoices/`+own.String()+`"`) {
+		t.Error("the portal's invoice list has no link to the patient's invoice")
+	}
+	p := c.get("/portal/invoices/" + own.String())
+	if p.status != http.StatusOK {
+		t.Fatalf("own invoice: %d", p.status)
+	}
+	var desc string
+	a.one(t, &desc, `select description from invoice_lines where clinic_id = $1 and invoice_id = $2 and line_no = 1`, riverside.ID, own)
+	for _, want := range []string{desc, "£10.00", "Card", "Wed 1 Jul 2026, 13:30 BST", `id="portal-invoice-balance">£35.00`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the portal invoice lacks %q", want)
+		}
+	}
+	missing := c.get("/portal/invoices/" + tenancy.NewID().String())
+	if missing.status != http.StatusNotFound {
+		t.Fatalf("a missing invoice: %d", missing.status)
+	}
+	for what, id := range map[string]tenancy.ID{"another patient's, same clinic": someoneElses, "the patient's own at another clinic": atHillcrest} {
+		if p := c.get("/portal/invoices/" + id.String()); p.status != http.StatusNotFound || p.body != missing.body {
+			t.Errorf("%s: %d, same page as a missing id: %v", what, p.status, p.body == missing.body)
+		}
+	}
+	// Staff pages stay closed to the portal.
+	if p := c.get("/invoices/" + own.String()); p.status != http.StatusForbidden {
+		t.Errorf("the portal opens the staff invoice page: %d", p.status)
+	}
+}
+
+// TestInvoicePaging: the invoices list pages by a cursor (no invoice
+// twice, none left out) beyond its first 50, keeps its filters from page
+// to page, and searches by the patient's name.
+func TestInvoicePaging(t *testing.T) {
+	a := startApp(t)
+	ctx := context.Background()
+	var patient tenancy.ID
+	var family string
+	a.one(t, &patient, `select id from patients where clinic_id = $1 and family_name <> 'Morgan' and status = 'active' order by id limit 1`, hillcrest.ID)
+	a.one(t, &family, `select family_name from patients where id = $1`, patient)
+	for range 60 {
+		if _, err := a.super.Exec(ctx, `with n as (update invoice_counters set last_number = last_number + 1 where clinic_id = $1 returning last_number)
+			insert into invoices (clinic_id, id, number, patient_id, currency, status, total_minor, issued_at)
+			select $1, $2, n.last_number, $3, 'GBP', 'issued', 100, now() from n`, hillcrest.ID, tenancy.NewID(), patient); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var all, issuedToPatient int
+	a.one(t, &all, `select count(*) from invoices where clinic_id = $1`, hillcrest.ID)
+	c := newClient(t, a.base)
+	c.signIn(seed.StaffEmail("owner", hillcrest), false, "/schedule")
+	numbers := regexp.MustCompile(`<tr><td><a href="/invoices/[^"]+">(\d+)</a></td><td>([^<]*)</td>`)
+	nextLink := regexp.MustCompile(`href="(/invoices\?[^"]*)" rel="next"`)
+	walk := func(path string) (seen map[string]bool, names []string, pages int) {
+		seen = map[string]bool{}
+		for path != "" && pages < 10 {
+			p := c.get(path)
+			if p.status != http.StatusOK {
+				t.Fatalf("GET %s: %d", path, p.status)
+			}
+			pages++
+			for _, m := range numbers.FindAllStringSubmatch(p.body, -1) {
+				if seen[m[1]] {
+					t.Errorf("invoice %s shown twice", m[1])
+				}
+				seen[m[1]] = true
+				names = append(names, m[2])
+			}
+			path = ""
+			if m := nextLink.FindStringSubmatch(p.body); m != nil {
+				path = strings.ReplaceAll(m[1], "&amp;", "&")
+			}
+		}
+		return seen, names, pages
+	}
+	seen, _, pages := walk("/invoices")
+	if len(seen) != all || pages < 2 {
+		t.Errorf("walked %d invoices in %d pages, the clinic has %d", len(seen), pages, all)
+	}
+	a.one(t, &issuedToPatient, `select count(*) from invoices i where clinic_id = $1 and patient_id = $2 and status = 'issued'
+		and not exists (select 1 from payments p where p.clinic_id = $1 and p.invoice_id = i.id)`, hillcrest.ID, patient)
+	seen, names, pages := walk("/invoices?status=issued&patient=" + url.QueryEscape(strings.ToUpper(family)))
+	if len(seen) != issuedToPatient || pages < 2 {
+		t.Errorf("issued invoices of %s: %d in %d pages, want %d", family, len(seen), pages, issuedToPatient)
+	}
+	for _, n := range names {
+		if !strings.Contains(n, family) {
+			t.Errorf("searching %s shows an invoice of %s", family, n)
+		}
+	}
+	wantRefused(t, "a made-up status", c.get("/invoices?status=owed"), http.StatusUnprocessableEntity, "status")
+}
