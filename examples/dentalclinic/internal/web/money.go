@@ -3,6 +3,8 @@ package web
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
 )
 
 // moneyRoutes are the papers of the money: a printable receipt per
@@ -30,8 +32,13 @@ func (s *Server) receipt(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	address, err := s.clinicAddress(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	v.Title = "Receipt for invoice " + strconv.Itoa(rc.Invoice.Number)
-	v.Data = rc
+	v.Data = paperData[store.Receipt]{Of: rc, ClinicAddress: address}
 	s.render(w, r, http.StatusOK, "receipt", v)
 }
 
@@ -51,9 +58,27 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	address, err := s.clinicAddress(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	v.Title = "Statement for " + st.Patient.Name()
-	v.Data = st
+	v.Data = paperData[store.Statement]{Of: st, ClinicAddress: address}
 	s.render(w, r, http.StatusOK, "statement", v)
+}
+
+// paperData is a printable page's record with the clinic's postal
+// address (from its settings), which the paper's head prints under the
+// clinic's name.
+type paperData[T any] struct {
+	Of            T
+	ClinicAddress string
+}
+
+func (s *Server) clinicAddress(r *http.Request) (string, error) {
+	st, err := s.store.Settings(r.Context())
+	return st.Address, err
 }
 
 // portalInvoice shows the patient one of their own invoices with its

@@ -50,6 +50,10 @@ func TestReceiptAndStatement(t *testing.T) {
 	a.one(t, &family, `select family_name from patients where id = $1`, patient)
 	received := time.Date(2026, 1, 15, 15, 4, 0, 0, time.UTC)
 	inv, payment := paidInvoice(t, a, c, lakeside, patient, "20.00", received)
+	const address = "1200 Lake Shore Drive\nChicago, IL 60610"
+	if _, err := a.super.Exec(context.Background(), `update clinic_settings set address = $2 where clinic_id = $1`, lakeside.ID, address); err != nil {
+		t.Fatal(err)
+	}
 
 	const chicago, utc = "Thu 15 Jan 2026, 09:04 CST", "15:04"
 	invoice := c.get("/invoices/" + inv.String())
@@ -64,7 +68,7 @@ func TestReceiptAndStatement(t *testing.T) {
 	if rc.status != http.StatusOK {
 		t.Fatalf("receipt: %d", rc.status)
 	}
-	for _, want := range []string{lakeside.Name, given + " " + family, "$20.00", "Card", chicago, "Balance after this payment", "$25.00"} {
+	for _, want := range []string{lakeside.Name, address, given + " " + family, "$20.00", "Card", chicago, "Balance after this payment", "$25.00"} {
 		if !strings.Contains(rc.body, want) {
 			t.Errorf("the receipt lacks %q", want)
 		}
@@ -82,7 +86,7 @@ func TestReceiptAndStatement(t *testing.T) {
 		and p.invoice_id in (select id from invoices where clinic_id = $1 and patient_id = $2 and status = 'issued')), 0)
 		from invoices i where i.clinic_id = $1 and i.patient_id = $2 and i.status = 'issued'`, lakeside.ID, patient)
 	wantOwed := money(owed)
-	for _, want := range []string{lakeside.Name, given + " " + family, chicago, `id="statement-balance"><strong>` + wantOwed + "<", `/payments/` + payment.String() + `/receipt`} {
+	for _, want := range []string{lakeside.Name, address, given + " " + family, chicago, `id="statement-balance"><strong>` + wantOwed + "<", `/payments/` + payment.String() + `/receipt`} {
 		if !strings.Contains(st.body, want) {
 			t.Errorf("the statement lacks %q", want)
 		}
@@ -230,4 +234,26 @@ func TestInvoicePaging(t *testing.T) {
 		}
 	}
 	wantRefused(t, "a made-up status", c.get("/invoices?status=owed"), http.StatusUnprocessableEntity, "status")
+}
+
+// TestClinicAddressForm: the settings form refuses an address longer than
+// 500 characters in words, and changes nothing.
+func TestClinicAddressForm(t *testing.T) {
+	a := startApp(t)
+	c := newClient(t, a.base)
+	c.signIn(seed.StaffEmail("owner", hillcrest), false, "/schedule")
+	settings := c.get("/settings")
+	if !strings.Contains(settings.body, `<textarea id="address" name="address"`) {
+		t.Fatal("the settings form has no address field")
+	}
+	var before string
+	a.one(t, &before, `select address || opening_hours::text from clinic_settings where clinic_id = $1`, hillcrest.ID)
+	p := c.post("/settings", url.Values{"csrf_token": {csrf(t, settings)}, "time_zone": {"Europe/London"}, "currency": {"GBP"},
+		"address": {strings.Repeat("Long Road ", 60)}})
+	wantRefused(t, "a long address", p, http.StatusUnprocessableEntity, "at most 500 characters")
+	var after string
+	a.one(t, &after, `select address || opening_hours::text from clinic_settings where clinic_id = $1`, hillcrest.ID)
+	if after != before {
+		t.Errorf("a refused address changed the settings: %q, was %q", after, before)
+	}
 }

@@ -209,7 +209,11 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 			hours[wd.Key] = ranges
 		}
 		tz, cc := strings.TrimSpace(r.PostFormValue("time_zone")), strings.ToUpper(strings.TrimSpace(r.PostFormValue("currency")))
-		_, err = s.store.UpdateSettings(r.Context(), store.SettingsInput{TimeZone: &tz, Currency: &cc, OpeningHours: &hours})
+		in := store.SettingsInput{TimeZone: &tz, Currency: &cc, OpeningHours: &hours}
+		if address, ok := r.PostForm["address"]; ok {
+			in.Address = &address[0]
+		}
+		_, err = s.store.UpdateSettings(r.Context(), in)
 		return err
 	})
 }
