@@ -96,7 +96,7 @@ type InvoiceFilter struct {
 	// case-insensitively; "" for every patient.
 	Patient string
 	Cursor  string
-	Limit     int
+	Limit   int
 }
 
 // InvoiceStatuses are the statuses an invoice is shown with.
