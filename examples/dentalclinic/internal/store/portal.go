@@ -377,6 +377,7 @@ type PortalInvoice struct {
 // PortalPayment is one payment the patient made against an invoice.
 type PortalPayment struct {
 	ID          tenancy.ID `json:"id"`
+	ClinicID    tenancy.ID `json:"clinic_id"`
 	AmountMinor int64      `json:"amount_minor"`
 	Method      string     `json:"method"`
 	ReceivedAt  time.Time  `json:"received_at"`
@@ -473,14 +474,14 @@ func (s *Store) PortalInvoice(ctx context.Context, id tenancy.ID) (PortalInvoice
 		if err != nil {
 			return err
 		}
-		rows, err = tx.Query(ctx, `select id, amount_minor, method, received_at
+		rows, err = tx.Query(ctx, `select id, clinic_id, amount_minor, method, received_at
 			from payments where clinic_id = $1 and patient_id = $2 and invoice_id = $3 order by received_at, id`, clinic, self, id)
 		if err != nil {
 			return err
 		}
 		v.Payments, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (PortalPayment, error) {
 			var pm PortalPayment
-			err := r.Scan(&pm.ID, &pm.AmountMinor, &pm.Method, &pm.ReceivedAt)
+			err := r.Scan(&pm.ID, &pm.ClinicID, &pm.AmountMinor, &pm.Method, &pm.ReceivedAt)
 			pm.ReceivedAt = pm.ReceivedAt.UTC()
 			return pm, err
 		})
