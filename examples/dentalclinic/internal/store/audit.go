@@ -142,6 +142,9 @@ type AuditFilter struct {
 	// Actor keeps the entries of one person: a staff member's id, or a
 	// platform admin's (who acted under an impersonation). Zero: everyone.
 	Actor tenancy.ID
+	// Impersonated keeps only the entries made under an impersonation
+	// grant: what platform admins did in the clinic.
+	Impersonated bool
 	// Actions keeps the entries of these actions ("patient.view",
 	// "GET /patients/{id}"); empty: every action.
 	Actions []string
@@ -202,6 +205,9 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, 
 	if !f.Actor.IsZero() {
 		args = append(args, f.Actor)
 		where += ` and (actor_id = $` + itoa(len(args)) + ` or impersonator_id = $` + itoa(len(args)) + `)`
+	}
+	if f.Impersonated {
+		where += ` and impersonation_grant_id is not null`
 	}
 	if len(f.Actions) > 0 {
 		args = append(args, f.Actions)

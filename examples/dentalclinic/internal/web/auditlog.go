@@ -11,6 +11,10 @@ import (
 	"github.com/mydentalpractice/tenancy/impersonation"
 )
 
+// whoAdmins is the "who" filter's choice of the platform admins'
+// impersonations.
+const whoAdmins = "admins"
+
 // auditPageSize is the number of entries a page of the audit log shows.
 const auditPageSize = 50
 
@@ -19,6 +23,7 @@ type auditData struct {
 	Grants []auditRow // the latest impersonations started
 	Staff  []store.StaffMember
 	Kinds  []auditKind
+	Admins string // the "who" value of the platform admins' entries
 	// The filters as typed: a staff member's id, a kind, two dates.
 	Who, Kind, From, To string
 	Next, First         string
@@ -47,7 +52,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	d := auditData{Kinds: auditKinds, Who: q.Get("who"), Kind: q.Get("kind"), From: q.Get("from"), To: q.Get("to")}
+	d := auditData{Kinds: auditKinds, Admins: whoAdmins, Who: q.Get("who"), Kind: q.Get("kind"), From: q.Get("from"), To: q.Get("to")}
 	staff, err := s.store.ListStaff(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
@@ -63,7 +68,11 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 		v.Error, v.Data = msg, d
 		s.render(w, r, http.StatusUnprocessableEntity, "audit", v)
 	}
-	if d.Who != "" {
+	// "admins" is every platform admin's impersonation, whose admin the
+	// clinic's tables do not name; else a staff member's id.
+	if d.Who == whoAdmins {
+		f.Impersonated = true
+	} else if d.Who != "" {
 		id, err := tenancy.ParseID(d.Who)
 		if err != nil {
 			refuse("Choose a staff member from the list.")

@@ -16,6 +16,7 @@ var (
 	tags = regexp.MustCompile(`<[^>]*>`)
 	uuid = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	row  = regexp.MustCompile(`(?s)<tr class="(impersonated)?">(.*?)</tr>`)
+	when = regexp.MustCompile(`^[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d [A-Z+\-0-9]+ `)
 )
 
 // auditRows returns the text of each entry of an audit log page's table
@@ -113,6 +114,19 @@ func TestAuditLogInWords(t *testing.T) {
 			if !strings.Contains(r, fdName) {
 				t.Errorf("filtered by %s, an entry of someone else: %q", fdName, r)
 			}
+		}
+	})
+	t.Run("platform admins", func(t *testing.T) {
+		rows := auditRows(owner.get("/audit?who=admins"))
+		var chart bool
+		for _, r := range rows {
+			if !strings.HasPrefix(when.ReplaceAllString(r, ""), "Impersonation platform admin") {
+				t.Errorf("filtered by platform admins, another entry: %q", r)
+			}
+			chart = chart || strings.Contains(r, "Opened the chart of Alex Morgan")
+		}
+		if !chart {
+			t.Errorf("the platform admins' entries do not include the chart opened: %q", rows)
 		}
 	})
 	t.Run("by kind", func(t *testing.T) {
