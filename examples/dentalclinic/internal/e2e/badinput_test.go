@@ -415,7 +415,7 @@ func (fx *corpusFixture) bases() map[string]corpusBase {
 		// The valid bodies of these two are what Riverside has already, so
 		// that sending them leaves the clinic as the other tests expect.
 		"PUT " + v1 + "/settings": {body: map[string]any{"time_zone": seed.Clinics[0].TimeZone},
-			fields: map[string]string{"time_zone": "zone", "currency": "currency"}},
+			fields: map[string]string{"time_zone": "zone", "currency": "currency", "address": "text"}},
 		"PUT " + v1 + "/fee-schedule": {body: map[string]any{"items": fx.fees},
 			fields: map[string]string{"items": "fees"}},
 		"POST " + v1 + "/operatories":       {body: map[string]any{"name": "Corpus chair"}, fields: map[string]string{"name": "text"}},

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -133,4 +135,201 @@ func (s *Store) AuditReceipt(ctx context.Context) (audit.Receipt, error) {
 		return err
 	})
 	return r, wrap("audit receipt", err)
+}
+
+// AuditFilter narrows the owner's audit log ([Store.AuditEntries]).
+type AuditFilter struct {
+	// Actor keeps the entries of one person: a staff member's id, or a
+	// platform admin's (who acted under an impersonation). Zero: everyone.
+	Actor tenancy.ID
+	// Impersonated keeps only the entries made under an impersonation
+	// grant: what platform admins did in the clinic.
+	Impersonated bool
+	// Actions keeps the entries of these actions ("patient.view",
+	// "GET /patients/{id}"); empty: every action.
+	Actions []string
+	// From and To keep the entries recorded at or after From and before
+	// To; a zero time is no bound.
+	From, To time.Time
+	Cursor   string
+	Limit    int
+}
+
+// AuditEntry is one entry of the owner's audit log with the names its
+// reader may see. The audit rows hold ids only: the names are joined in
+// here, at read time, from the clinic's own tables, so a name changed or
+// a patient erased changes what is shown, never the chain.
+type AuditEntry struct {
+	AuditEvent
+	// At is OccurredAt as a time.
+	At time.Time
+	// ActorName is the name of the staff member (or patient) who acted,
+	// "" when the actor is not one the clinic's tables name: a platform
+	// admin, or someone no longer on them.
+	ActorName string
+	// PatientID and PatientName name the patient whose record the entry
+	// is about (a chart, or an appointment, invoice, payment or
+	// prescription of theirs), when the reader may see it; nil and ""
+	// otherwise.
+	PatientID   *tenancy.ID
+	PatientName string
+}
+
+// patientOf is, for each kind of record an audit entry may name, the
+// table whose patient_id says whose record it is.
+var patientOf = map[string]string{
+	"appointment": "appointments", "invoice": "invoices", "payment": "payments", "prescription": "prescriptions",
+}
+
+// AuditEntries returns a page of the caller's clinic's audit log, newest
+// first, narrowed by f, with the names of the people and patients it
+// names (AuditEntry). Row-level security shows the log only to staff
+// holding the "owner" role: anyone else gets an empty page. Pages are
+// keyset pages on the chain's seq, with the cursor of the next page ("" at
+// the end).
+func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, string, error) {
+	p, err := tenant(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	var after struct{ S int64 }
+	if err := decodeCursor(f.Cursor, &after); err != nil {
+		return nil, "", err
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		return nil, "", invalid("to", "the end of the date range must be after its start")
+	}
+	limit := pageLimit(f.Limit)
+	args := []any{p.Tenant}
+	where := ""
+	if !f.Actor.IsZero() {
+		args = append(args, f.Actor)
+		where += ` and (actor_id = $` + itoa(len(args)) + ` or impersonator_id = $` + itoa(len(args)) + `)`
+	}
+	if f.Impersonated {
+		where += ` and impersonation_grant_id is not null`
+	}
+	if len(f.Actions) > 0 {
+		args = append(args, f.Actions)
+		where += ` and action = any($` + itoa(len(args)) + `)`
+	}
+	if !f.From.IsZero() {
+		args = append(args, f.From)
+		where += ` and occurred_at >= $` + itoa(len(args))
+	}
+	if !f.To.IsZero() {
+		args = append(args, f.To)
+		where += ` and occurred_at < $` + itoa(len(args))
+	}
+	ks := keyset{cols: []string{"seq"}, desc: true}
+	if after.S > 0 {
+		var cond string
+		cond, args = ks.after(args, after.S)
+		where += cond
+	}
+	var list []AuditEntry
+	var next string
+	err = s.db.Tx(ctx, func(tx *tenantdb.Tx) error {
+		rows, err := tx.Query(ctx, `select seq, id, occurred_at, actor_kind, actor_id, impersonation_grant_id, impersonator_id,
+			action, resource_type, resource_id, outcome, reason, request_id from audit.events where tenant_id = $1`+where+
+			` order by `+ks.orderBy()+limitSQL(limit), args...)
+		if err != nil {
+			return err
+		}
+		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEntry, error) {
+			var e AuditEntry
+			err := r.Scan(&e.Seq, &e.ID, &e.At, &e.ActorKind, &e.Actor, &e.Grant, &e.Impersonator,
+				&e.Action, &e.ResourceType, &e.ResourceID, &e.Outcome, &e.Reason, &e.RequestID)
+			e.At = e.At.UTC()
+			e.ClinicID, e.OccurredAt = p.Tenant, e.At.Format("2006-01-02T15:04:05.000000Z")
+			return e, err
+		})
+		if err != nil {
+			return err
+		}
+		list, next = nextPage(list, limit, func(last AuditEntry) any {
+			after.S = last.Seq
+			return after
+		})
+		return joinAuditNames(ctx, tx, p.Tenant, list)
+	})
+	if err != nil {
+		return nil, "", wrap("audit log", err)
+	}
+	return list, next, nil
+}
+
+// joinAuditNames fills the names of a page of audit entries from the
+// clinic's staff and patients, and the patient of each record named.
+func joinAuditNames(ctx context.Context, tx *tenantdb.Tx, clinic tenancy.ID, list []AuditEntry) error {
+	people := map[tenancy.ID]bool{}
+	records := map[string][]tenancy.ID{}
+	for i := range list {
+		if e := &list[i]; e.Actor != nil {
+			people[*e.Actor] = true
+		}
+		id, err := tenancy.ParseID(list[i].ResourceID)
+		if err != nil {
+			continue
+		}
+		switch t := list[i].ResourceType; {
+		case t == "patient":
+			people[id] = true
+		case patientOf[t] != "":
+			records[t] = append(records[t], id)
+		}
+	}
+	// The patient of each appointment, invoice, payment or prescription.
+	patientOfRecord := map[string]map[tenancy.ID]tenancy.ID{}
+	for kind, ids := range records {
+		m := map[tenancy.ID]tenancy.ID{}
+		rows, err := tx.Query(ctx, `select id, patient_id from `+patientOf[kind]+` where clinic_id = $1 and id = any($2)`, clinic, ids)
+		if err != nil {
+			return err
+		}
+		var id, patient tenancy.ID
+		if _, err := pgx.ForEachRow(rows, []any{&id, &patient}, func() error { m[id] = patient; people[patient] = true; return nil }); err != nil {
+			return err
+		}
+		patientOfRecord[kind] = m
+	}
+	ids := make([]tenancy.ID, 0, len(people))
+	for id := range people {
+		ids = append(ids, id)
+	}
+	staff, patients := map[tenancy.ID]string{}, map[tenancy.ID]string{}
+	var id tenancy.ID
+	var name, given, family string
+	rows, err := tx.Query(ctx, `select id, name from staff where clinic_id = $1 and id = any($2)`, clinic, ids)
+	if err != nil {
+		return err
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error { staff[id] = name; return nil }); err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, `select id, given_name, family_name from patients where clinic_id = $1 and id = any($2)`, clinic, ids)
+	if err != nil {
+		return err
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&id, &given, &family}, func() error { patients[id] = given + " " + family; return nil }); err != nil {
+		return err
+	}
+	for i := range list {
+		e := &list[i]
+		if e.Actor != nil && e.Impersonator == nil {
+			e.ActorName = cmp.Or(staff[*e.Actor], patients[*e.Actor])
+		}
+		rid, err := tenancy.ParseID(e.ResourceID)
+		if err != nil {
+			continue
+		}
+		patient, ok := rid, e.ResourceType == "patient"
+		if m := patientOfRecord[e.ResourceType]; m != nil {
+			patient, ok = m[rid]
+		}
+		if n := patients[patient]; ok && n != "" {
+			e.PatientID, e.PatientName = &patient, n
+		}
+	}
+	return nil
 }

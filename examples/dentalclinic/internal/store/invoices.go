@@ -92,8 +92,11 @@ type PaymentInput struct {
 type InvoiceFilter struct {
 	PatientID tenancy.ID // zero: every patient
 	Status    string     // one of InvoiceStatuses, or "" for all
-	Cursor    string
-	Limit     int
+	// Patient matches the patient's name ("Alex Mor", "Morgan"),
+	// case-insensitively; "" for every patient.
+	Patient string
+	Cursor  string
+	Limit   int
 }
 
 // InvoiceStatuses are the statuses an invoice is shown with.
@@ -159,6 +162,15 @@ func (s *Store) ListInvoices(ctx context.Context, f InvoiceFilter) ([]Invoice, s
 	if !f.PatientID.IsZero() {
 		args = append(args, f.PatientID)
 		where += ` and i.patient_id = $` + itoa(len(args))
+	}
+	if q := strings.TrimSpace(f.Patient); q != "" {
+		if err := textField("patient", &q, 1, 200); err != nil {
+			return nil, "", err
+		}
+		args = append(args, "%"+escapeLike(q)+"%")
+		n := "lower($" + itoa(len(args)) + ")"
+		where += ` and i.patient_id in (select pt.id from patients pt where pt.clinic_id = $1
+			and (lower(pt.given_name || ' ' || pt.family_name) like ` + n + ` or lower(pt.family_name || ' ' || pt.given_name) like ` + n + `))`
 	}
 	if f.Status != "" {
 		args = append(args, f.Status)

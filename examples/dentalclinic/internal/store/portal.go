@@ -369,6 +369,18 @@ type PortalInvoice struct {
 	IssuedAt     *time.Time          `json:"issued_at"`
 	VoidedAt     *time.Time          `json:"voided_at"`
 	Lines        []PortalInvoiceLine `json:"lines,omitempty"`
+	// Payments are the payments received against the invoice, in the
+	// order received; set by PortalInvoice only.
+	Payments []PortalPayment `json:"payments,omitempty"`
+}
+
+// PortalPayment is one payment the patient made against an invoice.
+type PortalPayment struct {
+	ID          tenancy.ID `json:"id"`
+	ClinicID    tenancy.ID `json:"clinic_id"`
+	AmountMinor int64      `json:"amount_minor"`
+	Method      string     `json:"method"`
+	ReceivedAt  time.Time  `json:"received_at"`
 }
 
 // PortalInvoiceLine is one line of an invoice.
@@ -458,6 +470,20 @@ func (s *Store) PortalInvoice(ctx context.Context, id tenancy.ID) (PortalInvoice
 			var l PortalInvoiceLine
 			err := r.Scan(&l.LineNo, &l.Code, &l.Description, &l.Quantity, &l.UnitPriceMinor, &l.AmountMinor)
 			return l, err
+		})
+		if err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `select id, clinic_id, amount_minor, method, received_at
+			from payments where clinic_id = $1 and patient_id = $2 and invoice_id = $3 order by received_at, id`, clinic, self, id)
+		if err != nil {
+			return err
+		}
+		v.Payments, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (PortalPayment, error) {
+			var pm PortalPayment
+			err := r.Scan(&pm.ID, &pm.ClinicID, &pm.AmountMinor, &pm.Method, &pm.ReceivedAt)
+			pm.ReceivedAt = pm.ReceivedAt.UTC()
+			return pm, err
 		})
 		return err
 	})

@@ -39,7 +39,10 @@ type Settings struct {
 	Currency     string       `json:"currency"`
 	OpeningHours OpeningHours `json:"opening_hours"`
 	Closures     []Closure    `json:"closures"`
-	UpdatedAt    *time.Time   `json:"updated_at"`
+	// Address is the clinic's postal address, lines separated by
+	// newlines, as receipts and statements print it; "" when not given.
+	Address   string     `json:"address"`
+	UpdatedAt *time.Time `json:"updated_at"`
 }
 
 // SettingsInput changes a clinic's settings. A field left out keeps its
@@ -49,6 +52,9 @@ type SettingsInput struct {
 	Currency     *string       `json:"currency"`
 	OpeningHours *OpeningHours `json:"opening_hours"`
 	Closures     *[]Closure    `json:"closures"`
+	// Address replaces the clinic's postal address: at most 500
+	// characters (maxAddress); "" removes it.
+	Address *string `json:"address"`
 }
 
 var (
@@ -57,6 +63,7 @@ var (
 )
 
 const (
+	maxAddress      = 500
 	maxRangesPerDay = 6
 	maxClosures     = 400
 )
@@ -159,9 +166,9 @@ func (s *Store) Settings(ctx context.Context) (Settings, error) {
 func readSettings(ctx context.Context, tx *tenantdb.Tx, clinic tenancy.ID) (Settings, error) {
 	var st Settings
 	var hours, closures []byte
-	err := tx.QueryRow(ctx, `select c.id, c.name, c.time_zone, c.currency, s.opening_hours, s.closures, s.updated_at
+	err := tx.QueryRow(ctx, `select c.id, c.name, c.time_zone, c.currency, s.opening_hours, s.closures, coalesce(s.address, ''), s.updated_at
 		from clinics c left join clinic_settings s on s.clinic_id = c.id and s.clinic_id = $1
-		where c.id = $1`, clinic).Scan(&st.ClinicID, &st.ClinicName, &st.TimeZone, &st.Currency, &hours, &closures, &st.UpdatedAt)
+		where c.id = $1`, clinic).Scan(&st.ClinicID, &st.ClinicName, &st.TimeZone, &st.Currency, &hours, &closures, &st.Address, &st.UpdatedAt)
 	if err != nil {
 		return st, notFound(err)
 	}
@@ -213,6 +220,14 @@ func (s *Store) UpdateSettings(ctx context.Context, in SettingsInput) (Settings,
 			return Settings{}, err
 		}
 	}
+	var address *string
+	if in.Address != nil {
+		a := strings.TrimSpace(strings.ReplaceAll(*in.Address, "\r\n", "\n"))
+		if err := textField("address", &a, 0, maxAddress); err != nil {
+			return Settings{}, err
+		}
+		address = &a
+	}
 	if in.TimeZone != nil && !validTimeZone(*in.TimeZone) {
 		return Settings{}, invalid("time_zone", "time_zone is not an IANA time zone name such as Europe/London")
 	}
@@ -253,10 +268,14 @@ func (s *Store) UpdateSettings(ctx context.Context, in SettingsInput) (Settings,
 		}
 		hb, _ := json.Marshal(hours)
 		cb, _ := json.Marshal(closures)
-		if _, err := tx.Exec(ctx, `insert into clinic_settings (clinic_id, opening_hours, closures, updated_at)
-			values ($1, $2, $3, now())
-			on conflict (clinic_id) do update set opening_hours = excluded.opening_hours, closures = excluded.closures, updated_at = now()`,
-			p.Tenant, string(hb), string(cb)); err != nil {
+		if address == nil {
+			address = &cur.Address
+		}
+		if _, err := tx.Exec(ctx, `insert into clinic_settings (clinic_id, opening_hours, closures, address, updated_at)
+			values ($1, $2, $3, $4, now())
+			on conflict (clinic_id) do update set opening_hours = excluded.opening_hours, closures = excluded.closures,
+				address = excluded.address, updated_at = now()`,
+			p.Tenant, string(hb), string(cb), *address); err != nil {
 			return err
 		}
 		if (in.TimeZone != nil && *in.TimeZone != cur.TimeZone) || (in.Currency != nil && *in.Currency != cur.Currency) {

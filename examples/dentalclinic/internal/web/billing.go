@@ -3,6 +3,7 @@ package web
 import (
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -24,17 +25,25 @@ type invoicesData struct {
 	Invoices []store.Invoice
 	Names    *names
 	Status   string
+	Patient  string // the patient search typed
 	Statuses []string
 	CanBill  bool
+	// Next is the address of the next page ("" on the last), First that
+	// of the first when this is a later page.
+	Next, First string
 }
+
+// invoicePageSize is the number of invoices a page of the list shows.
+const invoicePageSize = 50
 
 func (s *Server) invoices(w http.ResponseWriter, r *http.Request) {
 	v, ok := s.start(w, r, "Invoices")
 	if !ok {
 		return
 	}
-	d := invoicesData{Status: r.URL.Query().Get("status"), Statuses: store.InvoiceStatuses, CanBill: can(r, billingWriters)}
-	list, _, err := s.store.ListInvoices(r.Context(), store.InvoiceFilter{Status: d.Status, Limit: 100})
+	q := r.URL.Query()
+	d := invoicesData{Status: q.Get("status"), Patient: strings.TrimSpace(q.Get("patient")), Statuses: store.InvoiceStatuses, CanBill: can(r, billingWriters)}
+	list, next, err := s.store.ListInvoices(r.Context(), store.InvoiceFilter{Status: d.Status, Patient: d.Patient, Cursor: q.Get("cursor"), Limit: invoicePageSize})
 	if err != nil {
 		if msg, status := formError(err); msg != "" {
 			s.renderError(w, r, status, msg)
@@ -48,6 +57,19 @@ func (s *Server) invoices(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Invoices = list
+	keep := url.Values{}
+	for k, val := range map[string]string{"status": d.Status, "patient": d.Patient} {
+		if val != "" {
+			keep.Set(k, val)
+		}
+	}
+	if q.Get("cursor") != "" {
+		d.First = "/invoices?" + keep.Encode()
+	}
+	if next != "" {
+		keep.Set("cursor", next)
+		d.Next = "/invoices?" + keep.Encode()
+	}
 	v.Data = d
 	s.render(w, r, http.StatusOK, "invoices", v)
 }

@@ -74,6 +74,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("impersonation banner and audit log", b.impersonation)
 	t.Run("other pages", b.otherPages)
 	t.Run("patients", b.patients)
+	t.Run("money", b.money)
 }
 
 type browser struct {
@@ -565,9 +566,9 @@ func (b *browser) impersonation(t *testing.T) {
 		t.Errorf("the impersonations list does not show the reason: %q", o.text("#grants"))
 	}
 	for _, r := range rows {
-		started = started || strings.Contains(r, "impersonation.started") && strings.Contains(r, reason)
-		ended = ended || strings.Contains(r, "impersonation.ended")
-		pages = pages || strings.Contains(r, "GET /patients")
+		started = started || strings.Contains(r, "Began impersonating the clinic") && strings.Contains(r, reason)
+		ended = ended || strings.Contains(r, "Ended the impersonation")
+		pages = pages || strings.Contains(r, "Searched the patients")
 	}
 	if !started || !ended || !pages {
 		t.Errorf("the owner's audit log, impersonation rows: started with the reason %v, ended %v, pages %v\n%q", started, ended, pages, rows)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/app"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/pgtest"
 )
@@ -102,8 +103,12 @@ func runApp(db *pgtest.DB, seedDemo, secureCookies bool) (string, error) {
 			DataDir:               dir,
 			Seed:                  seedDemo,
 			SecureCookies:         secureCookies,
-			Log:                   slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Ready:                 ready,
+			// The package's tests sign the demo staff in many times a
+			// minute; the limit itself is the sign-in service's and the
+			// API's tests' (api.TestSignInRateLimit).
+			SignInAttempts: apptest.TestSignInAttempts,
+			Log:            slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Ready:          ready,
 		})
 	}()
 	select {

@@ -49,7 +49,7 @@ var funcs = template.FuncMap{
 	"join":  strings.Join,
 	"date":  func(t time.Time) string { return t.Format("Mon 2 Jan 2006") },
 	"clock": func(t time.Time) string { return t.Format("15:04") },
-	"utc":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"local": local,
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -111,6 +111,19 @@ type view struct {
 	Error   string // a refusal in plain words
 	Data    any
 	Now     time.Time
+}
+
+// local formats t as a date and time in the clinic's time zone, with the
+// zone's abbreviation ("Wed 2 Dec 2026, 08:30 CST"): the one way a page
+// shows an instant, called as {{local $ .ReceivedAt}}. The zone is the
+// session's clinic's, read once per request by start; a page without a
+// clinic (the platform console, an error page) shows UTC.
+func local(v *view, t time.Time) string {
+	loc := time.UTC
+	if v != nil && v.Session != nil && v.Session.loc != nil {
+		loc = v.Session.loc
+	}
+	return t.In(loc).Format("Mon 2 Jan 2006, 15:04 MST")
 }
 
 type navLink struct {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
-	"github.com/mydentalpractice/tenancy/impersonation"
 )
 
 func (s *Server) settingsRoutes() {
@@ -210,7 +209,11 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 			hours[wd.Key] = ranges
 		}
 		tz, cc := strings.TrimSpace(r.PostFormValue("time_zone")), strings.ToUpper(strings.TrimSpace(r.PostFormValue("currency")))
-		_, err = s.store.UpdateSettings(r.Context(), store.SettingsInput{TimeZone: &tz, Currency: &cc, OpeningHours: &hours})
+		in := store.SettingsInput{TimeZone: &tz, Currency: &cc, OpeningHours: &hours}
+		if address, ok := r.PostForm["address"]; ok {
+			in.Address = &address[0]
+		}
+		_, err = s.store.UpdateSettings(r.Context(), in)
 		return err
 	})
 }
@@ -258,60 +261,6 @@ func (s *Server) saveFees(w http.ResponseWriter, r *http.Request) {
 		_, err := s.store.ReplaceFees(r.Context(), list)
 		return err
 	})
-}
-
-type auditData struct {
-	Events []store.AuditEvent
-	Grants []store.AuditEvent // impersonation.started entries
-	Names  map[tenancy.ID]string
-	Next   string
-	Prev   bool
-}
-
-// auditLog is the owner's audit log, newest first; entries made under an
-// impersonation grant, and the grants' start and end, are set apart.
-func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
-	v, ok := s.start(w, r, "Audit log")
-	if !ok {
-		return
-	}
-	// Read the whole chain in pages and show the newest 500.
-	var all []store.AuditEvent
-	var after int64
-	for {
-		page, err := s.store.AuditLog(r.Context(), after, 1000)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		all = append(all, page...)
-		if len(page) < 1000 {
-			break
-		}
-		after = page[len(page)-1].Seq
-	}
-	if len(all) > 500 {
-		all = all[len(all)-500:]
-	}
-	for i, j := 0, len(all)-1; i < j; i, j = i+1, j-1 {
-		all[i], all[j] = all[j], all[i]
-	}
-	staff, err := s.store.ListStaff(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	d := auditData{Events: all, Names: map[tenancy.ID]string{}}
-	for _, m := range staff {
-		d.Names[m.ID] = m.Name
-	}
-	for _, e := range all {
-		if e.Action == impersonation.ActionStarted {
-			d.Grants = append(d.Grants, e)
-		}
-	}
-	v.Data = d
-	s.render(w, r, http.StatusOK, "audit", v)
 }
 
 // requestExport asks for an export of the clinic's records, made in the

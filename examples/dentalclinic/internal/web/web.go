@@ -285,6 +285,7 @@ func (s *Server) routesFor() {
 	s.scheduleRoutes()
 	s.patientRoutes()
 	s.billingRoutes()
+	s.moneyRoutes()
 	s.settingsRoutes()
 	s.portalRoutes()
 	s.adminRoutes()

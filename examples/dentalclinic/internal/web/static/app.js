@@ -46,3 +46,9 @@
     });
   }
 })();
+// Money: a receipt's or statement's print button (without script, the
+// browser's own Print command does the same).
+document.querySelectorAll("button[data-print]").forEach(function (b) {
+  b.hidden = false;
+  b.addEventListener("click", function () { window.print(); });
+});
