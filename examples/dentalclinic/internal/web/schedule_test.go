@@ -20,6 +20,15 @@ func weekdayFrom(t time.Time) time.Time {
 	return t
 }
 
+// demoOpen reports whether [start, start+minutes) lies within the demo
+// clinics' opening hours (08:30 to 17:30 on weekdays) in start's zone.
+func demoOpen(start time.Time, minutes int) bool {
+	end := start.Add(time.Duration(minutes) * time.Minute)
+	wd := start.Weekday()
+	return wd != time.Saturday && wd != time.Sunday && start.Format(time.DateOnly) == end.Format(time.DateOnly) &&
+		start.Format("15:04") >= "08:30" && end.Format("15:04") <= "17:30"
+}
+
 // schedFixture is Riverside's chairs, people and a weekday weeks ahead
 // that the seed left empty.
 type schedFixture struct {
