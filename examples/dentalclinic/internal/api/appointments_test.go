@@ -23,7 +23,9 @@ import (
 // The schedule tests share the app and its demo clinics with every other
 // test of the package, so each books in a chair of its own (made for the
 // test), with a dentist and patients of its own, on a random day decades
-// ahead: nothing they do can collide with another test's bookings.
+// ahead (or, to mark arrivals, decades back): nothing they do can collide
+// with another test's bookings. The days are weekdays, when the demo
+// clinics open (08:30 to 17:30).
 
 var schedLakeside = seed.Clinics[2]
 
@@ -52,7 +54,16 @@ type schedFix struct {
 	front   string // a front desk account's token
 	dentist tenancy.ID
 	chair   tenancy.ID
-	day     time.Time // local midnight of the test's day
+	day     time.Time // local midnight of the test's day, a weekday
+	past    time.Time // local midnight of a weekday long past
+}
+
+// weekday is d, or the Monday after it when d is a Saturday or Sunday.
+func weekday(d time.Time) time.Time {
+	for d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
+		d = d.AddDate(0, 0, 1)
+	}
+	return d
 }
 
 func newSchedFix(t *testing.T, c seed.Clinic) *schedFix {
@@ -66,7 +77,8 @@ func newSchedFix(t *testing.T, c seed.Clinic) *schedFix {
 	_, f.front = staffRole(t, a, c, "front_desk")
 	f.dentist, _ = schedStaff(t, a, c, "dentist")
 	f.chair = f.newChair(t)
-	f.day = time.Date(2040+rand.IntN(60), 1, 1+rand.IntN(360), 0, 0, 0, 0, loc)
+	f.day = weekday(time.Date(2040+rand.IntN(60), 1, 1+rand.IntN(360), 0, 0, 0, 0, loc))
+	f.past = weekday(time.Date(2001+rand.IntN(20), 1, 1+rand.IntN(300), 0, 0, 0, 0, loc))
 	return f
 }
 
@@ -97,6 +109,21 @@ func (f *schedFix) patient(t *testing.T) tenancy.ID {
 // at is the test's day at a local wall-clock time.
 func (f *schedFix) at(h, m int) time.Time {
 	return time.Date(f.day.Year(), f.day.Month(), f.day.Day(), h, m, 0, 0, f.loc)
+}
+
+// demoOpen reports whether [start, start+minutes) is within the demo
+// clinics' opening hours (08:30 to 17:30, Monday to Friday) in loc.
+func demoOpen(loc *time.Location, start time.Time, minutes int) bool {
+	ls, le := start.In(loc), start.Add(time.Duration(minutes)*time.Minute).In(loc)
+	wd := ls.Weekday()
+	return wd != time.Saturday && wd != time.Sunday && ls.Format(time.DateOnly) == le.Format(time.DateOnly) &&
+		ls.Format("15:04") >= "08:30" && le.Format("15:04") <= "17:30"
+}
+
+// then is the test's past day at a local wall-clock time: an appointment
+// then may be marked arrived, completed or a no-show.
+func (f *schedFix) then(h, m int) time.Time {
+	return time.Date(f.past.Year(), f.past.Month(), f.past.Day(), h, m, 0, 0, f.loc)
 }
 
 // booking is a request body for the fixture's dentist and chair.
@@ -274,7 +301,11 @@ func TestAppointmentPermissions(t *testing.T) {
 	}
 	var ids []tenancy.ID
 	for i, tok := range []string{f.front, dentistTok, f.owner} {
-		r := f.book(t, tok, f.booking(f.patient(t), f.at(9+i, 0), 30))
+		start := f.at(9+i, 0)
+		if i == 0 { // marked arrived below: on a day that has come
+			start = f.then(9, 0)
+		}
+		r := f.book(t, tok, f.booking(f.patient(t), start, 30))
 		schedWant(t, fmt.Sprintf("POST %d", i), r, 201, "")
 		var ap store.Appointment
 		r.JSON(t, &ap)
@@ -382,16 +413,17 @@ func TestChairConcurrentBooking(t *testing.T) {
 func TestBackToBackAndCancel(t *testing.T) {
 	f := newSchedFix(t, riverside)
 	a := f.a
+	// On a past day, so that the no-show below is allowed.
 	p1, p2, p3 := f.patient(t), f.patient(t), f.patient(t)
-	first := f.mustBook(t, f.booking(p1, f.at(9, 0), 30))
-	f.mustBook(t, f.booking(p2, f.at(9, 30), 30)) // back to back: fine
+	first := f.mustBook(t, f.booking(p1, f.then(9, 0), 30))
+	f.mustBook(t, f.booking(p2, f.then(9, 30), 30)) // back to back: fine
 
 	// Overlapping the first, in its chair.
-	overlap := f.booking(p3, f.at(9, 15), 10)
+	overlap := f.booking(p3, f.then(9, 15), 10)
 	overlap["allow_dentist_overlap"] = true
 	schedWant(t, "overlap", f.book(t, f.front, overlap), 409, "chair_busy")
 	// The first patient in another chair at the same time.
-	elsewhere := f.booking(p1, f.at(9, 10), 30)
+	elsewhere := f.booking(p1, f.then(9, 10), 30)
 	elsewhere["operatory_id"] = f.newChair(t)
 	elsewhere["allow_dentist_overlap"] = true
 	schedWant(t, "patient twice", f.book(t, f.front, elsewhere), 409, "patient_busy")
@@ -399,11 +431,11 @@ func TestBackToBackAndCancel(t *testing.T) {
 	// Cancelling frees the slot.
 	r := a.Do(t, "PATCH", "/api/v1/appointments/"+first.ID.String(), f.front, map[string]any{"status": "cancelled"})
 	schedWant(t, "cancel", r, 200, "")
-	f.mustBook(t, f.booking(p3, f.at(9, 0), 30))
+	f.mustBook(t, f.booking(p3, f.then(9, 0), 30))
 	// A no-show frees it too.
-	late := f.mustBook(t, f.booking(p1, f.at(10, 0), 30))
+	late := f.mustBook(t, f.booking(p1, f.then(10, 0), 30))
 	schedWant(t, "no-show", a.Do(t, "PATCH", "/api/v1/appointments/"+late.ID.String(), f.front, map[string]any{"status": "no_show"}), 200, "")
-	f.mustBook(t, f.booking(f.patient(t), f.at(10, 0), 30))
+	f.mustBook(t, f.booking(f.patient(t), f.then(10, 0), 30))
 	// A cancelled appointment stays cancelled.
 	schedWant(t, "revive", a.Do(t, "PATCH", "/api/v1/appointments/"+first.ID.String(), f.front, map[string]any{"status": "scheduled"}), 409, "invalid_transition")
 }
@@ -502,7 +534,9 @@ func TestAppointmentTransitions(t *testing.T) {
 				continue
 			}
 			t.Run(from+"->"+to, func(t *testing.T) {
-				start := f.at(0, 0).Add(time.Duration(hour) * 30 * time.Minute)
+				// Within opening hours, 16 a day, on past days (a week apart,
+				// so weekdays) so that arrived, completed and no-show are allowed.
+				start := f.then(9, 0).AddDate(0, 0, 7*(hour/16)).Add(time.Duration(hour%16) * 30 * time.Minute)
 				hour++
 				ap := f.mustBook(t, f.booking(f.patient(t), start, 30))
 				p := "/api/v1/appointments/" + ap.ID.String()
@@ -528,9 +562,9 @@ func TestAppointmentTransitions(t *testing.T) {
 		}
 	}
 	// A finished appointment cannot move.
-	ap := f.mustBook(t, f.booking(f.patient(t), f.at(22, 0), 30))
+	ap := f.mustBook(t, f.booking(f.patient(t), f.then(9, 0).AddDate(0, 0, 28), 30))
 	p := "/api/v1/appointments/" + ap.ID.String()
-	a.Do(t, "PATCH", p, f.front, map[string]any{"status": "arrived"})
+	schedWant(t, "arrive", a.Do(t, "PATCH", p, f.front, map[string]any{"status": "arrived"}), 200, "")
 	schedWant(t, "move an arrived appointment", a.Do(t, "PATCH", p, f.front, map[string]any{"duration_min": 60}), 409, "not_reschedulable")
 	// The same status again is no change.
 	schedWant(t, "arrived again", a.Do(t, "PATCH", p, f.front, map[string]any{"status": "arrived"}), 200, "")
@@ -560,7 +594,7 @@ func TestAppointmentDaylightSaving(t *testing.T) {
 		day       time.Time // the change
 		offset    string    // the zone's offset the day after
 		utc       int       // 09:00 local the day after, in UTC hours
-		utcBefore int       // 09:00 local the day before, in UTC hours
+		utcBefore int       // 09:00 local the Friday before, in UTC hours
 	}{
 		{"London spring", riverside, lastSunday(year, time.March), "+01:00", 8, 9},
 		{"London autumn", riverside, lastSunday(year, time.October), "+00:00", 9, 8},
@@ -571,7 +605,7 @@ func TestAppointmentDaylightSaving(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			f := newSchedFix(t, c.clinic)
 			after := c.day.AddDate(0, 0, 1)
-			before := c.day.AddDate(0, 0, -1)
+			before := c.day.AddDate(0, 0, -2) // the Friday: the clinics are closed on Saturdays
 			date := after.Format(time.DateOnly)
 			wantUTC := time.Date(after.Year(), after.Month(), after.Day(), c.utc, 0, 0, 0, time.UTC)
 
@@ -584,7 +618,7 @@ func TestAppointmentDaylightSaving(t *testing.T) {
 			delete(body, "starts_at")
 			body["local_start"] = date + "T10:00:00"
 			ap2 := f.mustBook(t, body)
-			// The day before the change, 09:00 local is an hour away in UTC.
+			// The Friday before the change, 09:00 local is an hour away in UTC.
 			body = f.booking(f.patient(t), wantUTC, 30)
 			delete(body, "starts_at")
 			body["local_start"] = before.Format(time.DateOnly) + "T09:00:00"
@@ -606,9 +640,9 @@ func TestAppointmentDaylightSaving(t *testing.T) {
 						got.LocalStart, got.StartsAt, got.TimeZone, x.local, x.utc, c.clinic.TimeZone)
 				}
 			}
-			// Across the change two local days are 47 or 49 hours.
-			if d := ap.StartsAt.Sub(ap0.StartsAt); d != 47*time.Hour && d != 49*time.Hour {
-				t.Errorf("09:00 local before and after the change are %v apart, want 47h or 49h", d)
+			// Across the change three local days are 71 or 73 hours.
+			if d := ap.StartsAt.Sub(ap0.StartsAt); d != 71*time.Hour && d != 73*time.Hour {
+				t.Errorf("09:00 local before and after the change are %v apart, want 71h or 73h", d)
 			}
 		})
 	}

@@ -227,15 +227,15 @@ func TestSettingsRegistry(t *testing.T) {
 	f.chair = f.newChair(t)
 	body := f.booking(f.patient(t), st.UpdatedAt.UTC(), 30)
 	delete(body, "starts_at")
-	body["local_start"] = "2060-07-01T09:00:00"
+	body["local_start"] = "2060-07-05T09:00:00" // a Monday: the clinic opens only then
 	ap := f.mustBook(t, body)
-	if ap.LocalStart != "2060-07-01T09:00:00" || ap.StartsAt.Hour() != 15 || ap.TimeZone != "America/Denver" {
+	if ap.LocalStart != "2060-07-05T09:00:00" || ap.StartsAt.Hour() != 15 || ap.TimeZone != "America/Denver" {
 		t.Errorf("booked in Denver: %+v", ap)
 	}
 	schedWant(t, "back to Chicago", a.Do(t, "PUT", "/api/v1/settings", owner, map[string]any{"time_zone": "America/Chicago"}), 200, "")
 	var moved store.Appointment
 	a.Do(t, "GET", "/api/v1/appointments/"+ap.ID.String(), owner, nil).JSON(t, &moved)
-	if moved.LocalStart != "2060-07-01T10:00:00" || !moved.StartsAt.Equal(ap.StartsAt) {
+	if moved.LocalStart != "2060-07-05T10:00:00" || !moved.StartsAt.Equal(ap.StartsAt) {
 		t.Errorf("after the zone change: %+v", moved)
 	}
 

@@ -43,7 +43,7 @@ func newSchedFix(t *testing.T, c seed.Clinic) *schedFix {
 	f.front = a.NewStaff(t, c, "front_desk").Token
 	f.dentist = a.NewStaff(t, c, "dentist").ID
 	f.chair = f.newChair(t)
-	f.day = time.Date(2040+rand.IntN(60), 1, 1+rand.IntN(360), 0, 0, 0, 0, loc)
+	f.day = weekday(time.Date(2040+rand.IntN(60), 1, 1+rand.IntN(360), 0, 0, 0, 0, loc))
 	return f
 }
 
@@ -69,6 +69,16 @@ func (f *schedFix) patient(t *testing.T) tenancy.ID {
 	var p patientJSON
 	r.JSON(t, &p)
 	return p.ID
+}
+
+// weekday is d, or the Monday after it when d is a Saturday or Sunday:
+// the demo clinics open on weekdays (08:30 to 17:30), and staff bookings
+// outside those hours are refused.
+func weekday(d time.Time) time.Time {
+	for d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
+		d = d.AddDate(0, 0, 1)
+	}
+	return d
 }
 
 // at is the test's day at a local wall-clock time.

@@ -185,6 +185,7 @@ type relClinicWork struct {
 	dentist  tenancy.ID
 	chair    tenancy.ID
 	foreign  tenancy.ID // a patient of another clinic
+	loc      *time.Location
 }
 
 // prepareWork reads, through the API, what each clinic's load clients use.
@@ -193,7 +194,11 @@ func relPrepareWork(t *testing.T, oa *apptest.App) []*relClinicWork {
 	tokens := clinicTokens(t, oa)
 	var works []*relClinicWork
 	for _, c := range seed.Clinics {
-		w := &relClinicWork{clinic: c.ID, token: tokens[c.ID]}
+		loc, err := time.LoadLocation(c.TimeZone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &relClinicWork{clinic: c.ID, token: tokens[c.ID], loc: loc}
 		var pats struct{ Items []patientJSON }
 		r := oa.Do(t, "GET", "/api/v1/patients?limit=50", w.token, nil)
 		if r.Status != http.StatusOK {
@@ -272,9 +277,9 @@ var relLoadOps = []relLoadOp{
 		return relSend(ctx, c, "POST", base+"/api/v1/invoices", w.token, b, "POST /invoices")
 	}},
 	{"new booking", 2, func(ctx context.Context, c *http.Client, base string, w *relClinicWork, rng *rand.Rand) relResult {
-		// A random quarter hour in a far year: a clash is a 409, which
-		// the load accepts.
-		start := time.Date(2040+rng.IntN(60), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 8+rng.IntN(9), 15*rng.IntN(4), 0, 0, time.UTC)
+		// A random quarter hour of a weekday's opening hours in a far
+		// year: a clash is a 409, which the load accepts.
+		start := weekday(time.Date(2040+rng.IntN(60), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 9+rng.IntN(8), 15*rng.IntN(4), 0, 0, w.loc))
 		b, _ := json.Marshal(map[string]any{"patient_id": w.patients[rng.IntN(len(w.patients))], "dentist_id": w.dentist,
 			"operatory_id": w.chair, "starts_at": start.Format(time.RFC3339), "duration_min": 30, "type": "Check-up",
 			"allow_dentist_overlap": true})

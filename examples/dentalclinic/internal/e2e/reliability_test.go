@@ -494,7 +494,7 @@ func TestTerminateMidTransaction(t *testing.T) {
 		for i, w := range works {
 			inv, _ := json.Marshal(map[string]any{"patient_id": w.patients[0],
 				"lines": []any{map[string]any{"code": "EXAM", "quantity": 1}, map[string]any{"code": "XRAY", "quantity": 2}}})
-			start := time.Date(2041+i, 3, 4, 10, 0, 0, 0, time.UTC)
+			start := weekday(time.Date(2041+i, 3, 4, 10, 0, 0, 0, w.loc)) // within the clinic's opening hours
 			book, _ := json.Marshal(map[string]any{"patient_id": w.patients[0], "dentist_id": w.dentist, "operatory_id": w.chair,
 				"starts_at": start.Format(time.RFC3339), "duration_min": 30, "type": "Check-up"})
 			pat, _ := json.Marshal(map[string]any{"given_name": "Terminated", "family_name": "Midway"})

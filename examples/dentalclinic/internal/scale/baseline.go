@@ -154,15 +154,12 @@ func pathID(w http.ResponseWriter, r *http.Request) (tenancy.ID, bool) {
 
 // The SQL below is the app's (internal/store), statement for statement.
 
-const baseAppointmentColumns = `a.id, a.clinic_id, a.patient_id, a.dentist_id, a.hygienist_id, a.operatory_id, a.starts_at, a.ends_at,
-	a.type, a.note, a.status, a.created_at, a.updated_at, c.time_zone`
-
 const baseAppointmentFrom = ` from appointments a join clinics c on c.id = a.clinic_id`
 
 func baseScanAppointment(row pgx.Row) (store.Appointment, error) {
 	var a store.Appointment
 	err := row.Scan(&a.ID, &a.ClinicID, &a.PatientID, &a.DentistID, &a.HygienistID, &a.OperatoryID, &a.StartsAt, &a.EndsAt,
-		&a.Type, &a.Note, &a.Status, &a.CreatedAt, &a.UpdatedAt, &a.TimeZone)
+		&a.Type, &a.Note, &a.Status, &a.HoursOverride, &a.CancelReason, &a.CreatedAt, &a.UpdatedAt, &a.TimeZone)
 	if err != nil {
 		return a, err
 	}
@@ -192,7 +189,7 @@ func (s *server) listAppointments(w http.ResponseWriter, r *http.Request, clinic
 			where += " and " + p.cond + strconv.Itoa(len(args))
 		}
 	}
-	rows, err := s.db.Query(r.Context(), `select `+baseAppointmentColumns+baseAppointmentFrom+` where a.clinic_id = $1`+where+`
+	rows, err := s.db.Query(r.Context(), `select `+appointmentColumns+baseAppointmentFrom+` where a.clinic_id = $1`+where+`
 		order by a.starts_at, a.id limit `+strconv.Itoa(n+1), args...)
 	if err != nil {
 		fail(w, err)
@@ -224,7 +221,7 @@ func (s *server) getAppointment(w http.ResponseWriter, r *http.Request, clinic t
 	if !ok {
 		return
 	}
-	a, err := baseScanAppointment(s.db.QueryRow(r.Context(), `select `+baseAppointmentColumns+baseAppointmentFrom+` where a.clinic_id = $1 and a.id = $2`, clinic, id))
+	a, err := baseScanAppointment(s.db.QueryRow(r.Context(), `select `+appointmentColumns+baseAppointmentFrom+` where a.clinic_id = $1 and a.id = $2`, clinic, id))
 	if err != nil {
 		fail(w, err)
 		return
@@ -291,7 +288,7 @@ func (s *server) createAppointment(w http.ResponseWriter, r *http.Request, clini
 		if busy {
 			return errConflict
 		}
-		out, err = baseScanAppointment(tx.QueryRow(ctx, `select `+baseAppointmentColumns+baseAppointmentFrom+` where a.clinic_id = $1 and a.id = $2`, clinic, id))
+		out, err = baseScanAppointment(tx.QueryRow(ctx, `select `+appointmentColumns+baseAppointmentFrom+` where a.clinic_id = $1 and a.id = $2`, clinic, id))
 		return err
 	})
 	if err != nil {

@@ -66,7 +66,7 @@ type Query struct {
 
 const (
 	appointmentColumns = `a.id, a.clinic_id, a.patient_id, a.dentist_id, a.hygienist_id, a.operatory_id, a.starts_at, a.ends_at,
-	a.type, a.note, a.status, a.created_at, a.updated_at, c.time_zone`
+	a.type, a.note, a.status, a.hours_override, a.cancel_reason, a.created_at, a.updated_at, c.time_zone`
 	patientColumns = `id, clinic_id, given_name, family_name, date_of_birth, sex, phone, email, address, status,
 	medical_alerts, allergies, primary_dentist_id, created_at, updated_at`
 )

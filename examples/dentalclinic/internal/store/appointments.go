@@ -34,8 +34,15 @@ type Appointment struct {
 	Type        string      `json:"type"`
 	Note        string      `json:"note"`
 	Status      string      `json:"status"`
-	CreatedAt   time.Time   `json:"created_at"`
-	UpdatedAt   time.Time   `json:"updated_at"`
+	// HoursOverride is the reason the appointment was booked (or moved)
+	// outside the clinic's opening hours or on a closure day; nil when it
+	// lies within them.
+	HoursOverride *string `json:"hours_override"`
+	// CancelReason is why the appointment was cancelled, when it was and
+	// a reason was given.
+	CancelReason *string   `json:"cancel_reason"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // Appointment statuses.
@@ -123,6 +130,14 @@ type AppointmentInput struct {
 	// AllowDentistOverlap books the dentist even when they are already in
 	// another live appointment without a hygienist at an overlapping time.
 	AllowDentistOverlap bool `json:"allow_dentist_overlap"`
+	// HoursOverride is the reason to book (or move) the appointment to a
+	// time outside the clinic's opening hours or on a closure day; without
+	// it such a time is refused (409 "outside_opening_hours"). Given for a
+	// time within the hours, it is refused as invalid.
+	HoursOverride *string `json:"hours_override"`
+	// CancelReason is why the appointment is cancelled; it goes only with
+	// status "cancelled".
+	CancelReason *string `json:"cancel_reason"`
 }
 
 // reschedules reports whether the input changes who, where or when.
@@ -176,6 +191,18 @@ func (in AppointmentInput) validate(create bool) error {
 	}
 	if in.Status != nil && !oneOf(*in.Status, AppointmentStatuses) {
 		return invalid("status", "status must be one of "+strings.Join(AppointmentStatuses, ", "))
+	}
+	if err := reasonField("hours_override", in.HoursOverride, "A booking outside opening hours needs a reason."); err != nil {
+		return err
+	}
+	if err := reasonField("cancel_reason", in.CancelReason, "A cancellation needs a reason."); err != nil {
+		return err
+	}
+	if in.CancelReason != nil && (in.Status == nil || *in.Status != StatusCancelled) {
+		return invalid("cancel_reason", "A cancellation reason goes only with cancelling the appointment.")
+	}
+	if in.HoursOverride != nil && !create && in.StartsAt == nil && in.LocalStart == nil && in.DurationMin == nil {
+		return invalid("hours_override", "A reason to book outside opening hours goes only with a new time for the appointment.")
 	}
 	return nil
 }
@@ -232,7 +259,7 @@ func clinicLocation(name string) (*time.Location, error) {
 }
 
 const appointmentColumns = `a.id, a.clinic_id, a.patient_id, a.dentist_id, a.hygienist_id, a.operatory_id, a.starts_at, a.ends_at,
-	a.type, a.note, a.status, a.created_at, a.updated_at, c.time_zone`
+	a.type, a.note, a.status, a.hours_override, a.cancel_reason, a.created_at, a.updated_at, c.time_zone`
 
 // appointmentFrom is the FROM clause of appointmentColumns: the clinic's
 // registry row gives the time zone.
@@ -241,7 +268,7 @@ const appointmentFrom = ` from appointments a join clinics c on c.id = a.clinic_
 func scanAppointment(row pgx.Row) (Appointment, error) {
 	var a Appointment
 	err := row.Scan(&a.ID, &a.ClinicID, &a.PatientID, &a.DentistID, &a.HygienistID, &a.OperatoryID, &a.StartsAt, &a.EndsAt,
-		&a.Type, &a.Note, &a.Status, &a.CreatedAt, &a.UpdatedAt, &a.TimeZone)
+		&a.Type, &a.Note, &a.Status, &a.HoursOverride, &a.CancelReason, &a.CreatedAt, &a.UpdatedAt, &a.TimeZone)
 	if err != nil {
 		return a, err
 	}
@@ -338,7 +365,11 @@ func (s *Store) Appointment(ctx context.Context, id tenancy.ID) (Appointment, er
 // answers ErrInvalid naming the field for an unknown (or another
 // clinic's) patient, dentist, hygienist or chair, a staff member without
 // the role, or a hidden chair; ErrConflict with code "chair_busy",
-// "patient_busy", "hygienist_busy" or "dentist_busy" for a clash.
+// "patient_busy", "hygienist_busy" or "dentist_busy" for a clash. A time
+// outside the clinic's opening hours, or on a closure day, is refused
+// (ErrConflict CodeOutsideHours) unless in.HoursOverride gives a reason:
+// the reason is kept with the appointment and the override audited as
+// "appointment.hours_override" (the action alone, never the words).
 func (s *Store) CreateAppointment(ctx context.Context, in AppointmentInput) (Appointment, error) {
 	p, err := tenant(ctx)
 	if err != nil {
@@ -358,6 +389,10 @@ func (s *Store) CreateAppointment(ctx context.Context, in AppointmentInput) (App
 			return err
 		}
 		end := start.Add(time.Duration(*in.DurationMin) * time.Minute)
+		overridden, err := hoursRule(ctx, tx, p.Tenant, start, end, in.HoursOverride)
+		if err != nil {
+			return err
+		}
 		if err := bookablePatient(ctx, tx, p.Tenant, *in.PatientID); err != nil {
 			return err
 		}
@@ -384,8 +419,8 @@ func (s *Store) CreateAppointment(ctx context.Context, in AppointmentInput) (App
 			status = *in.Status
 		}
 		if _, err := tx.Exec(ctx, `insert into appointments (clinic_id, id, patient_id, dentist_id, hygienist_id, operatory_id,
-			starts_at, ends_at, type, note, status) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, ''), $11)`,
-			p.Tenant, id, *in.PatientID, *in.DentistID, in.HygienistID.ID, *in.OperatoryID, start, end, *in.Type, in.Note, status); err != nil {
+			starts_at, ends_at, type, note, status, hours_override) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, ''), $11, $12)`,
+			p.Tenant, id, *in.PatientID, *in.DentistID, in.HygienistID.ID, *in.OperatoryID, start, end, *in.Type, in.Note, status, in.HoursOverride); err != nil {
 			return appointmentConflict(err)
 		}
 		// The reminder job is enqueued here, in this transaction: the
@@ -403,6 +438,11 @@ func (s *Store) CreateAppointment(ctx context.Context, in AppointmentInput) (App
 		if err := record(ctx, tx, "appointment.create", "appointment", id); err != nil {
 			return err
 		}
+		if overridden {
+			if err := record(ctx, tx, "appointment.hours_override", "appointment", id); err != nil {
+				return err
+			}
+		}
 
 		out, err = scanAppointment(tx.QueryRow(ctx, `select `+appointmentColumns+appointmentFrom+` where a.clinic_id = $1 and a.id = $2`, p.Tenant, id))
 		return err
@@ -416,7 +456,12 @@ func (s *Store) CreateAppointment(ctx context.Context, in AppointmentInput) (App
 // and duration while it is scheduled or confirmed ("not_reschedulable"
 // otherwise), with the same checks as CreateAppointment. Confirming an
 // appointment checks the dentist's other bookings too ("dentist_busy"
-// unless AllowDentistOverlap).
+// unless AllowDentistOverlap). A new time is held to the opening hours as
+// in CreateAppointment (a time moved within them drops an earlier
+// override's reason). Arrived, completed and no-show cannot be set before
+// the appointment's day in the clinic's time zone (ErrConflict
+// CodeBeforeDay). Cancelling keeps in.CancelReason, when given, with the
+// appointment.
 func (s *Store) UpdateAppointment(ctx context.Context, id tenancy.ID, in AppointmentInput) (Appointment, error) {
 	p, err := tenant(ctx)
 	if err != nil {
@@ -480,6 +525,26 @@ func (s *Store) UpdateAppointment(ctx context.Context, id tenancy.ID, in Appoint
 				chair = *in.OperatoryID
 			}
 		}
+		if err := s.dayRule(cur, status, start); err != nil {
+			return err
+		}
+		cancelReason := cur.CancelReason
+		if in.CancelReason != nil {
+			if cur.Status == StatusCancelled {
+				return conflict("invalid_transition", "This appointment is already cancelled; its reason cannot change.")
+			}
+			cancelReason = in.CancelReason
+		}
+		hoursOverride, overridden := cur.HoursOverride, false
+		if !start.Equal(cur.StartsAt) || !end.Equal(cur.EndsAt) || in.HoursOverride != nil {
+			if overridden, err = hoursRule(ctx, tx, p.Tenant, start, end, in.HoursOverride); err != nil {
+				return err
+			}
+			hoursOverride = nil
+			if overridden {
+				hoursOverride = in.HoursOverride
+			}
+		}
 		// Moving an appointment checks the dentist again, and so does
 		// confirming one: portal requests are booked without the check
 		// (a patient cannot see the dentist's other patients), and the
@@ -492,9 +557,10 @@ func (s *Store) UpdateAppointment(ctx context.Context, id tenancy.ID, in Appoint
 			}
 		}
 		if _, err := tx.Exec(ctx, `update appointments set dentist_id = $3, hygienist_id = $4, operatory_id = $5,
-			starts_at = $6, ends_at = $7, type = coalesce($8, type), note = coalesce($9, note), status = $10, updated_at = now()
+			starts_at = $6, ends_at = $7, type = coalesce($8, type), note = coalesce($9, note), status = $10,
+			hours_override = $11, cancel_reason = $12, updated_at = now()
 			where clinic_id = $1 and id = $2`,
-			p.Tenant, id, dentist, hygienist, chair, start, end, in.Type, in.Note, status); err != nil {
+			p.Tenant, id, dentist, hygienist, chair, start, end, in.Type, in.Note, status, hoursOverride, cancelReason); err != nil {
 			return appointmentConflict(err)
 		}
 		if checkDentist {
@@ -505,6 +571,11 @@ func (s *Store) UpdateAppointment(ctx context.Context, id tenancy.ID, in Appoint
 		if err := record(ctx, tx, "appointment.update", "appointment", id); err != nil {
 			return err
 		}
+		if overridden {
+			if err := record(ctx, tx, "appointment.hours_override", "appointment", id); err != nil {
+				return err
+			}
+		}
 		if !start.Equal(cur.StartsAt) && (status == StatusScheduled || status == StatusConfirmed) {
 			if err := s.remind(ctx, tx, id, start); err != nil {
 				return err
@@ -514,6 +585,36 @@ func (s *Store) UpdateAppointment(ctx context.Context, id tenancy.ID, in Appoint
 		return err
 	})
 	return out, wrap("update appointment", err)
+}
+
+// dayStatuses are the statuses that say the appointment has begun (or
+// was missed): none may be set before the appointment's day.
+var dayStatuses = []string{StatusArrived, StatusCompleted, StatusNoShow}
+
+// dayRule refuses (ErrConflict CodeBeforeDay) a change of a's status to
+// one of dayStatuses before the day of start (the appointment's start once
+// changed) in the clinic's time zone, by the store's clock.
+func (s *Store) dayRule(a Appointment, status string, start time.Time) error {
+	if status == a.Status || !slices.Contains(dayStatuses, status) {
+		return nil
+	}
+	loc, err := clinicLocation(a.TimeZone)
+	if err != nil {
+		return err
+	}
+	today, day := s.now().In(loc).Format(time.DateOnly), start.In(loc).Format(time.DateOnly)
+	if today < day {
+		return conflict(CodeBeforeDay, "An appointment cannot be marked "+label(status)+" before its day ("+day+"); today is "+today+" at the clinic.")
+	}
+	return nil
+}
+
+// label writes a status as the day's words: "no_show" is "no-show".
+func label(status string) string {
+	if status == StatusNoShow {
+		return "no-show"
+	}
+	return status
 }
 
 // statusWords writes a status for people: "no_show" is "a no-show".

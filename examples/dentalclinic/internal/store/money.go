@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -91,8 +92,13 @@ type Statement struct {
 	// order, with the balance after each.
 	Entries []StatementEntry
 	// BalanceMinor is what the patient owes: the sum of the balances of
-	// the invoices that are not void.
+	// all their invoices that are not void, shown or not.
 	BalanceMinor int64
+	// Truncated says the patient has more invoices than a statement shows
+	// (maxStatementInvoices): the oldest are left out, and OpeningMinor is
+	// what they still owed, the ledger's starting balance.
+	Truncated    bool
+	OpeningMinor int64
 }
 
 // StatementEntry is one line of a statement's ledger: an invoice issued
@@ -128,8 +134,14 @@ func (s *Store) Statement(ctx context.Context, id tenancy.ID) (Statement, error)
 		if err := tx.QueryRow(ctx, `select currency from clinics where id = $1`, p.Tenant).Scan(&st.Currency); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, invoiceFrom+` and i.patient_id = $2 and i.status <> 'draft' order by i.number desc`+limitSQL(maxStatementInvoices),
-			p.Tenant, id)
+		// What the patient owes, over every invoice, not only those shown.
+		if err := tx.QueryRow(ctx, `select coalesce(sum(i.total_minor - coalesce(pay.paid, 0)), 0)::bigint from invoices i
+			left join lateral (select sum(p.amount_minor) as paid from payments p where p.clinic_id = $1 and p.invoice_id = i.id) pay on true
+			where i.clinic_id = $1 and i.patient_id = $2 and i.status not in ('draft', 'void')`, p.Tenant, id).Scan(&st.BalanceMinor); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, invoiceFrom+` and i.patient_id = $2 and i.status <> 'draft' order by i.number desc limit `+
+			strconv.Itoa(maxStatementInvoices+1), p.Tenant, id)
 		if err != nil {
 			return err
 		}
@@ -137,7 +149,7 @@ func (s *Store) Statement(ctx context.Context, id tenancy.ID) (Statement, error)
 			return err
 		}
 		if len(st.Invoices) > maxStatementInvoices {
-			st.Invoices = st.Invoices[:maxStatementInvoices]
+			st.Invoices, st.Truncated = st.Invoices[:maxStatementInvoices], true
 		}
 		ids := make([]tenancy.ID, len(st.Invoices))
 		for i, inv := range st.Invoices {
@@ -164,13 +176,15 @@ func (s *Store) Statement(ctx context.Context, id tenancy.ID) (Statement, error)
 	return st, nil
 }
 
-// ledger fills Entries and BalanceMinor from Invoices and Payments.
+// ledger fills Entries and OpeningMinor from Invoices, Payments and
+// BalanceMinor.
 func (st *Statement) ledger() {
 	byID := map[tenancy.ID]Invoice{}
+	var shown int64
 	for _, inv := range st.Invoices {
 		byID[inv.ID] = inv
 		if inv.Status != "void" {
-			st.BalanceMinor += inv.BalanceMinor
+			shown += inv.BalanceMinor
 		}
 		if inv.Status == "void" || inv.IssuedAt == nil {
 			continue // a void invoice charged nothing
@@ -183,7 +197,9 @@ func (st *Statement) ledger() {
 			Method: pm.Method, PaymentMinor: pm.AmountMinor})
 	}
 	sortEntries(st.Entries)
-	var bal int64
+	// The invoices left out still owe what the shown ones do not.
+	st.OpeningMinor = st.BalanceMinor - shown
+	bal := st.OpeningMinor
 	for i := range st.Entries {
 		bal += st.Entries[i].ChargeMinor - st.Entries[i].PaymentMinor
 		st.Entries[i].BalanceMinor = bal

@@ -9,6 +9,7 @@ import (
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/kinds"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/store"
+	"github.com/mydentalpractice/tenancy/pgtest"
 	"github.com/mydentalpractice/tenancy/tenancytest"
 )
 
@@ -101,5 +102,35 @@ func TestAuditEntriesOwnersOnly(t *testing.T) {
 	}
 	if _, _, err := st.AuditEntries(owner, store.AuditFilter{Cursor: "bogus!"}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("a made-up cursor: %v, want ErrInvalid", err)
+	}
+}
+
+// TestStatementOfManyInvoices: a patient with more invoices than a
+// statement lists still sees all they owe: the balance covers every
+// invoice, the ledger opens with what the older ones owe, and the page
+// says invoices were left out.
+func TestStatementOfManyInvoices(t *testing.T) {
+	st, db := newStoreDB(t)
+	river := staffAt(riverside)
+	given, family := "Many", "Invoicespatient"
+	pt, err := st.CreatePatient(river, store.PatientInput{GivenName: &given, FamilyName: &family})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, each = 520, 100
+	db.Exec(t, pgtest.Admin, `insert into invoices (clinic_id, id, number, patient_id, currency, status, total_minor, issued_at)
+		select $1, gen_random_uuid(), 900000 + g, $2, 'GBP', 'issued', $3, now() - make_interval(days => 600 - g)
+		from generate_series(1, $4) g`, riverside.ID, pt.ID, each, n)
+	stmt, err := st.Statement(river, pt.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := len(stmt.Invoices)
+	if stmt.BalanceMinor != n*each || !stmt.Truncated || shown >= n || stmt.OpeningMinor != int64(n-shown)*each {
+		t.Errorf("statement of %d invoices of %d: balance %d, truncated %v, %d shown, opening %d; want %d, true, fewer, %d",
+			n, each, stmt.BalanceMinor, stmt.Truncated, shown, stmt.OpeningMinor, n*each, int64(n-shown)*each)
+	}
+	if last := stmt.Entries[len(stmt.Entries)-1].BalanceMinor; last != stmt.BalanceMinor {
+		t.Errorf("the ledger ends at %d, the statement owes %d", last, stmt.BalanceMinor)
 	}
 }

@@ -31,6 +31,14 @@ var (
 // principals admitted (tenancytest.Source).
 func newStore(t *testing.T) *store.Store {
 	t.Helper()
+	st, _ := newStoreDB(t)
+	return st
+}
+
+// newStoreDB is newStore and its database, for fixtures written as the
+// superuser.
+func newStoreDB(t *testing.T) (*store.Store, *pgtest.DB) {
+	t.Helper()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	db.Exec(t, pgtest.Admin, "alter role "+pgx.Identifier{db.RoleName(pgtest.Owner)}.Sanitize()+" bypassrls")
@@ -49,7 +57,7 @@ func newStore(t *testing.T) *store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return store.New(pool, db.Pool(t, pgtest.Platform), store.Options{})
+	return store.New(pool, db.Pool(t, pgtest.Platform), store.Options{}), db
 }
 
 // staffAt is a context of a front desk member of clinic c.

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -577,48 +576,6 @@ func (in AppointmentRequest) validate(now time.Time) error {
 		return invalid("starts_at", "starts_at must be on a whole minute")
 	}
 	return textField("type", in.Type, 1, 100)
-}
-
-// portalOpen reports whether [start, end) lies within one of the clinic's
-// opening ranges on one local day that is not a closure. hours and
-// closures are clinic_settings' JSON; times are compared as local
-// wall-clock "HH:MM" in loc.
-func portalOpen(hours, closures []byte, loc *time.Location, start, end time.Time) (bool, error) {
-	var week map[string][][]string
-	if len(hours) > 0 {
-		if err := json.Unmarshal(hours, &week); err != nil {
-			return false, err
-		}
-	}
-	var closed []struct {
-		Date string `json:"date"`
-	}
-	if len(closures) > 0 {
-		if err := json.Unmarshal(closures, &closed); err != nil {
-			return false, err
-		}
-	}
-	ls, le := start.In(loc), end.In(loc)
-	day := ls.Format(time.DateOnly)
-	if le.Format(time.DateOnly) != day && le.Format("15:04") != "00:00" {
-		return false, nil
-	}
-	for _, c := range closed {
-		if c.Date == day {
-			return false, nil
-		}
-	}
-	from, to := ls.Format("15:04"), le.Format("15:04")
-	if le.Format(time.DateOnly) != day {
-		to = "24:00"
-	}
-	weekday := []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}[ls.Weekday()]
-	for _, r := range week[weekday] {
-		if len(r) == 2 && r[0] <= from && to <= r[1] {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // RequestAppointment books the signed-in patient into the first free

@@ -44,6 +44,7 @@ var actionWords = map[string]actionWord{
 	"appointment.request":           {"appointments", "Asked for an appointment for {patient} in the portal"},
 	"appointment.update":            {"appointments", "Changed an appointment of {patient}"},
 	"appointment.view":              {"appointments", "Opened an appointment of {patient}"},
+	"appointment.hours_override":    {"appointments", "Booked {patient} outside opening hours, with a reason"},
 	"invoice.create":                {"billing", "Made an invoice for {patient}"},
 	"invoice.issue":                 {"billing", "Issued an invoice to {patient}"},
 	"invoice.view":                  {"billing", "Opened an invoice of {patient}"},

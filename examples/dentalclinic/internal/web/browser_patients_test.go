@@ -25,15 +25,8 @@ func (b *browser) patients(t *testing.T) {
 func (b *browser) patientJourney(t *testing.T, width int64) {
 	wide := width == 1280
 	p := b.tab(t)
-	if err := chromedp.Do(p.ctx, chromedp.EmulateViewport(width, 900)); err != nil {
-		t.Fatal(err)
-	}
-	fits := func(page string) {
-		t.Helper()
-		if eval[bool](p, `document.documentElement.scrollWidth > window.innerWidth`) {
-			t.Errorf("%s at %d px is wider than the window", page, width)
-		}
-	}
+	p.viewport(width, 900)
+	fits := func(page string) { t.Helper(); p.fitsWidth(page, int(width)) }
 	p.signIn(seed.StaffEmail("frontdesk", riverside), false, "")
 	given, family := "Robin", map[bool]string{true: "Quillon", false: "Quillby"}[wide]
 

@@ -75,6 +75,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("other pages", b.otherPages)
 	t.Run("patients", b.patients)
 	t.Run("money", b.money)
+	t.Run("schedule", b.schedule)
 }
 
 type browser struct {
@@ -181,6 +182,24 @@ func (p *tab) tokenShowsClinic(clinic tenancy.ID) {
 	}
 	if n := eval[int](p, "window.localStorage.length + window.sessionStorage.length"); n != 0 {
 		p.t.Errorf("the page keeps %d items in Local or Session Storage", n)
+	}
+}
+
+// viewport sets the tab's width (and a phone's or a laptop's height).
+func (p *tab) viewport(width, height int64) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, chromedp.EmulateViewport(width, height)); err != nil {
+		p.t.Fatalf("viewport %d: %v", width, err)
+	}
+}
+
+// fitsWidth fails the test when the page is wider than the window: at
+// phone width nothing may scroll the page sideways.
+func (p *tab) fitsWidth(what string, width int) {
+	p.t.Helper()
+	if w := eval[int](p, `document.documentElement.scrollWidth`); w > width {
+		wide := eval[[]string](p, fmt.Sprintf(`[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > %d && !(e.parentElement && e.parentElement.closest(".scroll, table.list"))).slice(0, 5).map(e => e.tagName + "." + e.className + "#" + e.id)`, width))
+		p.t.Errorf("%s at %d px: the page is %d px wide; too wide: %q", what, width, w, wide)
 	}
 }
 
@@ -324,11 +343,6 @@ func (b *browser) eachRole(t *testing.T) {
 			b.app.one(t, &others, `select count(*) from appointments where clinic_id <> $1`, w.clinic.ID)
 			if others == 0 {
 				t.Fatal("no other clinic has appointments, so the check proves nothing")
-			}
-			if i == 0 {
-				p.shot("schedule-week")
-				p.open("/schedule")
-				p.shot("schedule-day")
 			}
 			p.open("/session")
 			if got := p.text("#session-clinic"); got != w.clinic.Name {

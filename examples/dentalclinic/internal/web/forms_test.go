@@ -202,7 +202,8 @@ func TestAppointmentForms(t *testing.T) {
 	a.one(t, &chair2, `select id from operatories where clinic_id = $1 and name = 'Chair 2'`, hillcrest.ID)
 	a.one(t, &patient, `select id from patients where clinic_id = $1 and given_name = 'Jordan' and family_name = 'Whitlock'`, hillcrest.ID)
 	a.one(t, &dentist, `select id from staff where clinic_id = $1 and email = $2`, hillcrest.ID, seed.StaffEmail("dentist", hillcrest))
-	day := time.Now().AddDate(0, 2, 0).Format(time.DateOnly) // a day the seed left empty
+	// A weekday the seed left empty (the clinic opens on weekdays).
+	day := weekdayFrom(time.Now().AddDate(0, 2, 0)).Format(time.DateOnly)
 	tok := csrf(t, c.get("/appointments/new"))
 	book := func(chair tenancy.ID, clock string) page {
 		return c.post("/appointments", url.Values{"csrf_token": {tok}, "patient": {patient.String()}, "dentist": {dentist.String()},

@@ -31,7 +31,7 @@ func TestSafetyWhereTreatmentHappens(t *testing.T) {
 	if p.status != 200 || !strings.Contains(p.body, `id="appointment-allergies"><span class="flag">⚠ Penicillin</span>`) {
 		t.Errorf("the appointment page: %d, allergy shown: %v", p.status, strings.Contains(p.body, "⚠ Penicillin"))
 	}
-	s := c.get("/schedule?date=" + day)
+	s := c.get("/schedule?who=all&date=" + day)
 	if s.status != 200 || !strings.Contains(s.body, `<span class="visually-hidden">`) || !strings.Contains(s.body, "Allergies: Penicillin") {
 		t.Errorf("the schedule of %s: %d, the allergy in words on a tile: %v", day, s.status, strings.Contains(s.body, "Allergies: Penicillin"))
 	}
