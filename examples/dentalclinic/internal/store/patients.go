@@ -8,6 +8,8 @@ import (
 	"unicode"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/mydentalpractice/tenancy"
 	"github.com/mydentalpractice/tenancy/tenantdb"
@@ -249,15 +251,33 @@ func checkNamesakes(ctx context.Context, tx *tenantdb.Tx, pt Patient) error {
 	if pt.DateOfBirth == nil {
 		return nil
 	}
-	rows, err := tx.Query(ctx, `select id from patients
-		where clinic_id = $1 and family_name_key = $2 and lower(given_name) = lower($3) and date_of_birth = $4 and id <> $5
-		order by id limit `+itoa(maxNamesakes),
-		pt.ClinicID, FoldName(pt.FamilyName), pt.GivenName, pt.DateOfBirth.timePtr(), pt.ID)
+	given, family := namesakeKey(pt.GivenName), namesakeKey(pt.FamilyName)
+	// Two registrations of one person at once (a double click) would not
+	// see each other's row, uncommitted: they take turns on the identity.
+	if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2, 0))`,
+		pt.ClinicID, given+"\n"+family+"\n"+pt.DateOfBirth.Format(time.DateOnly)); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `select id, given_name, family_name from patients
+		where clinic_id = $1 and date_of_birth = $2 and id <> $3 order by id limit `+itoa(maxSameBirthday),
+		pt.ClinicID, pt.DateOfBirth.timePtr(), pt.ID)
 	if err != nil {
 		return err
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[tenancy.ID])
-	if err != nil {
+	var ids []tenancy.ID
+	for rows.Next() {
+		var id tenancy.ID
+		var g, f string
+		if err := rows.Scan(&id, &g, &f); err != nil {
+			rows.Close()
+			return err
+		}
+		if namesakeKey(g) == given && namesakeKey(f) == family && len(ids) < maxNamesakes {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return err
 	}
 	if len(ids) == 0 {
@@ -266,6 +286,15 @@ func checkNamesakes(ctx context.Context, tx *tenantdb.Tx, pt Patient) error {
 	return &Error{Kind: ErrConflict, Code: DuplicatePatient, Detail: ids,
 		Msg: "A patient with the same name and date of birth is already registered at this clinic."}
 }
+
+// maxSameBirthday bounds the patients of one date of birth the duplicate
+// check compares names with.
+const maxSameBirthday = 2000
+
+// namesakeKey is how the duplicate check compares names: Unicode NFC
+// (so "Zoë" typed either way is one name), case folded (so "MÜLLER" is
+// "Müller"), without surrounding space.
+func namesakeKey(s string) string { return cases.Fold().String(norm.NFC.String(strings.TrimSpace(s))) }
 
 // sameIdentity reports whether a and b have the same name and date of
 // birth, exactly: an edit that changes none of them is not checked for

@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,5 +78,50 @@ func TestCreatePatientNamesake(t *testing.T) {
 	}
 	if _, _, err := st.ListPatients(river, store.PatientFilter{Status: "deleted"}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("an unknown status: %v, want invalid", err)
+	}
+}
+
+// TestNamesakeFolding: names compare folded and normalised, non-ASCII
+// included: "MÜLLER" is "Müller", and "Zoë" typed as e + combining
+// diaeresis is "Zoë".
+func TestNamesakeFolding(t *testing.T) {
+	st := newStore(t)
+	river := staffAt(riverside)
+	dob := store.DateOf(time.Date(1981, 2, 3, 0, 0, 0, 0, time.UTC))
+	for _, c := range []struct{ first, again [2]string }{
+		{[2]string{"Anna", "Müller"}, [2]string{"Anna", "MÜLLER"}},
+		{[2]string{"Zo\u00eb", "Foldtest"}, [2]string{"Zoe\u0308", "Foldtest"}},
+		{[2]string{"Björn", "Øst"}, [2]string{"BJÖRN", "øst"}},
+	} {
+		if _, err := st.CreatePatient(river, store.PatientInput{GivenName: &c.first[0], FamilyName: &c.first[1], DateOfBirth: &dob}); err != nil {
+			t.Fatalf("register %v: %v", c.first, err)
+		}
+		_, err := st.CreatePatient(river, store.PatientInput{GivenName: &c.again[0], FamilyName: &c.again[1], DateOfBirth: &dob})
+		var se *store.Error
+		if !errors.As(err, &se) || se.Code != store.DuplicatePatient {
+			t.Errorf("%v after %v: %v, want %s", c.again, c.first, err, store.DuplicatePatient)
+		}
+	}
+}
+
+// TestNamesakesAtOnce: two registrations of one person at the same
+// moment (a double click) do not both get through.
+func TestNamesakesAtOnce(t *testing.T) {
+	st := newStore(t)
+	river := staffAt(riverside)
+	dob := store.DateOf(time.Date(1990, 9, 9, 0, 0, 0, 0, time.UTC))
+	for i := range 8 {
+		given, family := "Twice", fmt.Sprintf("Atonce%c", 'a'+i)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for j := range 2 {
+			wg.Go(func() {
+				_, errs[j] = st.CreatePatient(river, store.PatientInput{GivenName: &given, FamilyName: &family, DateOfBirth: &dob})
+			})
+		}
+		wg.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) {
+			t.Errorf("two registrations of %s %s at once: %v and %v, want one registered and one refused", given, family, errs[0], errs[1])
+		}
 	}
 }
