@@ -41,6 +41,10 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+	// The clinics' time zones, even on a host without a zone database (a
+	// scratch or distroless image): every time is shown in the clinic's
+	// zone, and a zone that cannot be loaded fails the page.
+	_ "time/tzdata"
 
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/app"
 	"github.com/mydentalpractice/tenancy/tenantdb"

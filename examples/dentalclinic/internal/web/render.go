@@ -187,9 +187,14 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request, title string) (*v
 			return nil, false
 		}
 		sv.HasClinic, sv.ClinicID, sv.ClinicName, sv.TimeZone, sv.Currency = true, c.ID, c.Name, c.TimeZone, c.Currency
-		if loc, err := time.LoadLocation(c.TimeZone); err == nil {
-			sv.loc = loc
+		// A clinic's page shows its times in its zone or not at all: a
+		// zone that cannot be loaded is an error, never a quiet UTC.
+		loc, err := time.LoadLocation(c.TimeZone)
+		if err != nil {
+			s.fail(w, r, fmt.Errorf("web: the clinic's time zone %q: %w", c.TimeZone, err))
+			return nil, false
 		}
+		sv.loc = loc
 	}
 	if p.Impersonation != nil {
 		left := tok.ExpiresAt.Sub(s.now())
