@@ -1,6 +1,8 @@
 package web
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/url"
@@ -26,6 +28,15 @@ type patientForm struct {
 	Namesakes                          []store.Patient // patients with the same name and date of birth
 	AllowDuplicate                     bool
 	Sexes, Statuses                    []string
+}
+
+// Identity is a digest of the name and date of birth as typed: a "register
+// anyway" carried through a re-shown form (hidden, as allow_duplicate_for)
+// holds only while they are the same, so that it never lets a different
+// namesake through unwarned.
+func (f *patientForm) Identity() string {
+	sum := sha256.Sum256([]byte(f.GivenName + "\x00" + f.FamilyName + "\x00" + f.DateOfBirth))
+	return hex.EncodeToString(sum[:])
 }
 
 // New reports whether the form registers a patient.
@@ -66,7 +77,8 @@ func readPatientForm(r *http.Request, f *patientForm) (store.PatientInput, bool)
 	f.GivenName, f.FamilyName, f.DateOfBirth, f.Sex = v("given_name"), v("family_name"), v("date_of_birth"), v("sex")
 	f.Phone, f.Email, f.Address = v("phone"), v("email"), v("address")
 	f.Alerts, f.Allergies = r.PostFormValue("medical_alerts"), r.PostFormValue("allergies")
-	f.AllowDuplicate = r.PostFormValue("allow_duplicate") == "on"
+	f.AllowDuplicate = r.PostFormValue("allow_duplicate") == "on" ||
+		r.PostFormValue("allow_duplicate_for") != "" && r.PostFormValue("allow_duplicate_for") == f.Identity()
 	alerts, allergies := lines(f.Alerts), lines(f.Allergies)
 	in := store.PatientInput{GivenName: &f.GivenName, FamilyName: &f.FamilyName, Sex: &f.Sex, Phone: &f.Phone,
 		Email: &f.Email, Address: &f.Address, MedicalAlerts: &alerts, Allergies: &allergies, AllowDuplicate: f.AllowDuplicate}

@@ -52,7 +52,11 @@ func (s *Server) patients(w http.ResponseWriter, r *http.Request) {
 	list, next, err := s.store.ListPatients(r.Context(), store.PatientFilter{Query: d.Query, Cursor: q.Get("cursor"), Limit: 50})
 	if err != nil {
 		if msg, status := formError(err); msg != "" {
-			s.renderError(w, r, status, "This page of the list is out of date. Start again from the first page.")
+			var se *store.Error
+			if errors.As(err, &se) && se.Field == "cursor" {
+				msg = "This page of the list is out of date. Start again from the first page."
+			}
+			s.renderError(w, r, status, msg)
 			return
 		}
 		s.fail(w, r, err)

@@ -374,3 +374,45 @@ func TestPasswordHint(t *testing.T) {
 		t.Errorf("a password one shorter than the hint: %d, want 422", p.status)
 	}
 }
+
+// TestRegisterAnywayHoldsForOnePerson: a "register anyway" carried through
+// a form shown again (for another field's refusal) holds only for the
+// name and date of birth it was ticked for: changed to another existing
+// patient's, the form warns again and writes nothing.
+func TestRegisterAnywayHoldsForOnePerson(t *testing.T) {
+	a := startApp(t)
+	c := newClient(t, a.base)
+	c.signIn(seed.StaffEmail("frontdesk", hillcrest), false, "/schedule")
+	tok := csrf(t, c.get("/patients/new"))
+	tag := "Ra" + tenancy.NewID().String()[24:]
+	count := func() int {
+		var n int
+		a.one(t, &n, `select count(*) from patients where clinic_id = $1 and given_name ilike $2`, hillcrest.ID, tag+"%")
+		return n
+	}
+	wantRedirect(t, "the first", c.post("/patients", patientValues(tok, tag, "Onetwin", "1970-01-02")), "/patients/")
+	wantRedirect(t, "the second", c.post("/patients", patientValues(tok, tag+"b", "Twotwin", "1970-01-02")), "/patients/")
+	// Register anyway for Onetwin, with an email the store refuses: the
+	// form comes back carrying the allowance.
+	v := patientValues(tok, tag, "Onetwin", "1970-01-02")
+	v.Set("allow_duplicate", "on")
+	v.Set("email", "not an email")
+	p := c.post("/patients", v)
+	m := regexp.MustCompile(`name="allow_duplicate_for" value="([0-9a-f]+)"`).FindStringSubmatch(p.body)
+	if p.status != http.StatusUnprocessableEntity || m == nil {
+		t.Fatalf("register anyway with a bad email: %d, allowance carried: %v", p.status, m != nil)
+	}
+	// The same form, now for the other existing patient: warned again.
+	again := patientValues(tok, tag+"b", "Twotwin", "1970-01-02")
+	again.Set("allow_duplicate_for", m[1])
+	if p := c.post("/patients", again); p.status != http.StatusConflict || !strings.Contains(p.body, `id="duplicate-warning"`) {
+		t.Errorf("the carried allowance with another person's name: %d, want the warning again", p.status)
+	}
+	if n := count(); n != 2 {
+		t.Errorf("%d patients, want the 2 registered", n)
+	}
+	// For the person it was ticked for, it holds.
+	same := patientValues(tok, tag, "Onetwin", "1970-01-02")
+	same.Set("allow_duplicate_for", m[1])
+	wantRedirect(t, "the carried allowance for the same person", c.post("/patients", same), "/patients/")
+}
