@@ -224,6 +224,7 @@ func (s *Server) nav(r *http.Request) []navLink {
 		fallthrough
 	default:
 		add(anyStaff, "/schedule", "Schedule")
+		add(booking, "/requests", "Requests")
 		add(anyStaff, "/patients", "Patients")
 		add(billingReaders, "/invoices", "Invoices")
 		add(anyStaff, "/staff", "Staff")

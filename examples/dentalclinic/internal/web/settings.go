@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/mydentalpractice/tenancy"
@@ -210,7 +211,15 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 			hours[wd.Key] = ranges
 		}
 		tz, cc := strings.TrimSpace(r.PostFormValue("time_zone")), strings.ToUpper(strings.TrimSpace(r.PostFormValue("currency")))
-		_, err = s.store.UpdateSettings(r.Context(), store.SettingsInput{TimeZone: &tz, Currency: &cc, OpeningHours: &hours})
+		in := store.SettingsInput{TimeZone: &tz, Currency: &cc, OpeningHours: &hours}
+		if v := strings.TrimSpace(r.PostFormValue("cancel_notice_hours")); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return &store.Error{Kind: store.ErrInvalid, Code: "invalid", Msg: "The cancellation notice is a whole number of hours."}
+			}
+			in.CancelNoticeHours = &n
+		}
+		_, err = s.store.UpdateSettings(r.Context(), in)
 		return err
 	})
 }

@@ -287,6 +287,7 @@ func (s *Server) routesFor() {
 	s.billingRoutes()
 	s.settingsRoutes()
 	s.portalRoutes()
+	s.requestRoutes()
 	s.adminRoutes()
 	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusNotFound, "")
