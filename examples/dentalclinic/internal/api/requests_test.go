@@ -312,7 +312,9 @@ func TestPortalCancelAndMove(t *testing.T) {
 	if r := a.Do(t, "PUT", "/api/v1/settings", owner, map[string]any{"cancel_notice_hours": 0}); r.Status != http.StatusOK {
 		t.Fatalf("set the notice: %d %s", r.Status, r.Body)
 	}
-	t.Cleanup(func() { a.SuperExec(t, `update clinic_settings set cancel_notice_hours = 24 where clinic_id = $1`, riverside.ID) })
+	t.Cleanup(func() {
+		a.SuperExec(t, `update clinic_settings set cancel_notice_hours = 24 where clinic_id = $1`, riverside.ID)
+	})
 	if r := cancel(soon); r.Status != http.StatusOK {
 		t.Errorf("cancel with no notice required: %d %s", r.Status, r.Body)
 	}
