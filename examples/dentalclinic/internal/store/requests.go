@@ -647,3 +647,27 @@ func (s *Store) DeclineRequest(ctx context.Context, id tenancy.ID, reason string
 	})
 	return out, wrap("decline request", err)
 }
+
+// ClinicNames returns the names of clinics ids from the clinic registry,
+// which every principal may read: the portal's clinic switcher labels the
+// sessions a browser holds with them. Unknown ids are left out.
+func (s *Store) ClinicNames(ctx context.Context, ids []tenancy.ID) (map[tenancy.ID]string, error) {
+	if _, err := tenant(ctx); err != nil {
+		return nil, err
+	}
+	out := map[tenancy.ID]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Query(ctx, `select id, name from clinics where id = any($1)`, ids)
+	if err != nil {
+		return nil, wrap("clinic names", err)
+	}
+	var id tenancy.ID
+	var name string
+	_, err = pgx.ForEachRow(rows, []any{&id, &name}, func() error {
+		out[id] = name
+		return nil
+	})
+	return out, wrap("clinic names", err)
+}

@@ -104,6 +104,9 @@ type view struct {
 	Error   string // a refusal in plain words
 	Data    any
 	Now     time.Time
+	// Clinics are the other clinics whose portal sessions this browser
+	// holds, for the portal's clinic switcher.
+	Clinics []clinicOption
 }
 
 type navLink struct {
@@ -184,6 +187,9 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request, title string) (*v
 	}
 	if msg, ok := notices[r.URL.Query().Get("done")]; ok {
 		v.Notice = msg
+	}
+	if p.Kind == kinds.Patient {
+		v.Clinics = s.switchOptions(r, p.Tenant)
 	}
 	return v, true
 }

@@ -20,6 +20,7 @@ func init() {
 		"request-declined":  "The request is declined; the patient sees it in the portal.",
 		"cancelled":         "Your appointment is cancelled.",
 		"move-requested":    "Your request to move the appointment is sent. The clinic will confirm it.",
+		"signed-out-one":    "You are signed out of that clinic. You are still signed in here.",
 	} {
 		notices[k] = v
 	}

@@ -288,6 +288,7 @@ func (s *Server) routesFor() {
 	s.settingsRoutes()
 	s.portalRoutes()
 	s.requestRoutes()
+	s.switchRoutes()
 	s.adminRoutes()
 	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusNotFound, "")
