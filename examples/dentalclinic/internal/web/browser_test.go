@@ -73,6 +73,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("booking conflict and prescribing form", b.booking)
 	t.Run("impersonation banner and audit log", b.impersonation)
 	t.Run("other pages", b.otherPages)
+	t.Run("portal requests", b.portalRequests)
 }
 
 type browser struct {
