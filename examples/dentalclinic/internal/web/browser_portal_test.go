@@ -95,4 +95,3 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
-
