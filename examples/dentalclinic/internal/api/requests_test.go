@@ -159,6 +159,16 @@ func TestRequestLifecycle(t *testing.T) {
 		t.Errorf("a declined request blocked the slot: %d %s", r.Status, r.Body)
 	}
 
+	// Confirming re-checks the opening hours: a request whose time the
+	// clinic is closed by now (moved, as the superuser, to a Sunday).
+	q5 := asked(at(16, 0))
+	sunday := at(16, 0).AddDate(0, 0, 5)
+	a.SuperExec(t, `update appointment_requests set starts_at = $2, ends_at = $3 where id = $1`, q5.ID, sunday, sunday.Add(30*time.Minute))
+	wantCode(t, "confirm when the clinic is closed", confirm(q5.ID), http.StatusConflict, "outside_opening_hours")
+	if got := state(q5.ID); got.Status != "requested" {
+		t.Errorf("after a refused confirmation: %+v", got)
+	}
+
 	// Another clinic's staff, and another patient: the same 404 as a missing request.
 	hill := a.NewStaff(t, hillcrest, "front_desk").Token
 	_, other := portalSession(t, a, "Otherpatient")
