@@ -210,3 +210,27 @@ func TestPortalCancelMoveForms(t *testing.T) {
 		t.Errorf("the move request was not withdrawn")
 	}
 }
+
+// TestCancelNoticeSetting: the settings page shows the clinic's
+// cancellation notice; a notice that is not a number of hours, or too
+// long, is refused in words and changes nothing.
+func TestCancelNoticeSetting(t *testing.T) {
+	a := startApp(t)
+	o := newClient(t, a.base)
+	o.signIn(seed.StaffEmail("owner", lakeside), false, "/schedule")
+	page := o.get("/settings")
+	if !strings.Contains(page.body, `id="cancel_notice_hours"`) || !strings.Contains(page.body, `value="24"`) {
+		t.Fatalf("the settings page does not show the notice (24 hours by default)")
+	}
+	var before string
+	a.one(t, &before, `select coalesce((select to_jsonb(s)::text from clinic_settings s where clinic_id = $1), '')`, lakeside.ID)
+	for _, bad := range []struct{ value, words string }{{"a day", "whole number of hours"}, {"999", "0 to 336 hours"}, {"-1", "0 to 336 hours"}} {
+		wantRefused(t, "notice "+bad.value, o.post("/settings", url.Values{"csrf_token": {csrf(t, page)}, "time_zone": {lakeside.TimeZone},
+			"currency": {lakeside.Currency}, "cancel_notice_hours": {bad.value}}), http.StatusUnprocessableEntity, bad.words)
+	}
+	var after string
+	a.one(t, &after, `select coalesce((select to_jsonb(s)::text from clinic_settings s where clinic_id = $1), '')`, lakeside.ID)
+	if after != before {
+		t.Errorf("refused notices changed the settings:\n%s\n%s", before, after)
+	}
+}
