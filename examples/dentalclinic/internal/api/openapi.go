@@ -53,6 +53,10 @@ var queryParams = map[string][]queryParam{
 			"(other characters match exactly): name_prefix=wil finds Williams and Wilson. " +
 			"Served by an index range, so it stays fast at any clinic size. With q, both must match."},
 	}, pageParams...),
+	http.MethodGet + " " + v1 + "/appointment-requests": append([]queryParam{
+		{"status", "string", "Only requests in this state: requested (waiting for an answer), confirmed, declined or withdrawn."},
+	}, pageParams...),
+	http.MethodGet + " " + v1 + "/portal/appointment-requests": pageParams,
 }
 
 // OpenAPI returns the OpenAPI 3.1 description of every registered route,

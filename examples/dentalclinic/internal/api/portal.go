@@ -29,7 +29,11 @@ func (s *Server) portalRoutes(auth *jwtctx.Middleware) {
 	s.handle(auth, http.MethodPatch, v1+"/portal/me", portalPatient, s.portalUpdateMe)
 	s.handle(auth, http.MethodGet, v1+"/portal/appointments", portalPatient, s.portalAppointments)
 	s.handle(auth, http.MethodGet, v1+"/portal/appointments/{id}", portalPatient, s.portalAppointment)
+	s.handle(auth, http.MethodPost, v1+"/portal/appointments/{id}/cancel", portalPatient, noBody(s.portalCancelAppointment))
+	s.handle(auth, http.MethodPost, v1+"/portal/appointments/{id}/move-request", portalPatient, s.portalRequestMove)
 	s.handle(auth, http.MethodPost, v1+"/portal/appointment-requests", portalPatient, s.portalRequestAppointment)
+	s.handle(auth, http.MethodGet, v1+"/portal/appointment-requests", portalPatient, s.portalRequests)
+	s.handle(auth, http.MethodGet, v1+"/portal/appointment-requests/{id}", portalPatient, s.portalRequest)
 	s.handle(auth, http.MethodGet, v1+"/portal/invoices", portalPatient, s.portalInvoices)
 	s.handle(auth, http.MethodGet, v1+"/portal/invoices/{id}", portalPatient, s.portalInvoice)
 	s.handle(auth, http.MethodGet, v1+"/portal/prescriptions", portalPatient, s.portalPrescriptions)
@@ -138,13 +142,70 @@ func (s *Server) portalRequestAppointment(w http.ResponseWriter, r *http.Request
 	if !decode(w, r, &in) {
 		return
 	}
-	a, err := s.store.RequestAppointment(r.Context(), in)
+	q, err := s.store.RequestAppointment(r.Context(), in)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Location", v1+"/portal/appointments/"+a.ID.String())
-	writeJSON(w, http.StatusCreated, a)
+	w.Header().Set("Location", v1+"/portal/appointment-requests/"+q.ID.String())
+	writeJSON(w, http.StatusCreated, q)
+}
+
+// portalRequestMove asks for one of the patient's appointments at
+// another time; the request waits for the clinic.
+func (s *Server) portalRequestMove(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var in store.MoveRequest
+	if !decode(w, r, &in) {
+		return
+	}
+	q, err := s.store.RequestMove(r.Context(), id, in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", v1+"/portal/appointment-requests/"+q.ID.String())
+	writeJSON(w, http.StatusCreated, q)
+}
+
+// portalCancelAppointment cancels one of the patient's appointments, at
+// once, within the clinic's notice rule.
+func (s *Server) portalCancelAppointment(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	a, err := s.store.CancelOwnAppointment(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) portalRequests(w http.ResponseWriter, r *http.Request) {
+	list, next, err := s.store.PortalRequests(r.Context(), portalPageOf(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newPage(list, next))
+}
+
+func (s *Server) portalRequest(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	q, err := s.store.PortalRequest(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, q)
 }
 
 func (s *Server) portalInvoices(w http.ResponseWriter, r *http.Request) {

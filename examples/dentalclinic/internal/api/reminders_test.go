@@ -153,8 +153,8 @@ func TestAppointmentReminders(t *testing.T) {
 		t.Errorf("Hillcrest's appointment has %d reminders after the forged job, want its own 1", n)
 	}
 
-	// A patient's portal request: the job carries the patient's principal,
-	// and writes the patient's own reminder.
+	// A patient's portal request, once the front desk confirms it: the
+	// reminder is the patient's own.
 	pf := newPortalPatient(t, a, "Reminded")
 	email := "reminded." + tenancy.NewID().String()[24:] + "@example.org"
 	if r := a.Do(t, "POST", "/api/v1/portal/enrol", "", map[string]any{"code": pf.code, "email": email, "password": seed.Password}); r.Status != http.StatusCreated {
@@ -174,6 +174,17 @@ func TestAppointmentReminders(t *testing.T) {
 		ID tenancy.ID `json:"id"`
 	}
 	r.JSON(t, &req)
+	// The request waits for the front desk; confirming books it and
+	// enqueues its reminder.
+	r = a.Do(t, "POST", "/api/v1/appointment-requests/"+req.ID.String()+"/confirm", pf.desk, nil)
+	var confirmed struct {
+		AppointmentID tenancy.ID `json:"appointment_id"`
+	}
+	r.JSON(t, &confirmed)
+	if r.Status != http.StatusOK {
+		t.Fatalf("confirm the portal request: %d %s", r.Status, r.Body)
+	}
+	req.ID = confirmed.AppointmentID
 	a.SuperExec(t, `update river_job set scheduled_at = now() where args->>'appointment_id' = $1::text`, req.ID)
 	if n := waitCount(t, a, 1, outboxOf+` and patient_id = $3`, riverside.ID, req.ID, pf.patient); n != 1 {
 		t.Errorf("the portal request's reminder: %d, want 1", n)

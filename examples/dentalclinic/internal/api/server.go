@@ -230,6 +230,7 @@ func (s *Server) routesFor(auth *jwtctx.Middleware) {
 	s.prescriptionRoutes(auth)
 	s.settingsRoutes(auth)
 	s.portalRoutes(auth)
+	s.requestRoutes(auth)
 	s.adminRoutes(auth)
 	s.auditRoutes(auth)
 	s.opsRoutes(auth)

@@ -310,6 +310,7 @@ type corpusFixture struct {
 	patient, appointment, chair tenancy.ID
 	staffMember, dentist        tenancy.ID
 	draft, issued, rx           tenancy.ID
+	request                     tenancy.ID // a waiting appointment request
 	foreignPatient              tenancy.ID // a Hillcrest patient
 	foreignStaff                tenancy.ID // a Hillcrest dentist
 	fees                        []any      // Riverside's fee schedule as it stands
@@ -378,6 +379,11 @@ func newCorpusFixture(t *testing.T, oa *apptest.App) *corpusFixture {
 	var rx struct{ ID tenancy.ID }
 	r.JSON(t, &rx)
 	fx.rx = rx.ID
+	fx.request = tenancy.NewID()
+	if _, err := super.Exec(ctx, `insert into appointment_requests (clinic_id, id, patient_id, kind, dentist_id, starts_at, ends_at, type)
+		values ($1, $2, $3, 'new', $4, '2047-05-07 10:00Z', '2047-05-07 10:30Z', 'Corpus')`, river.ID, fx.request, fx.patient, fx.dentist); err != nil {
+		t.Fatal(err)
+	}
 	return fx
 }
 
@@ -432,6 +438,8 @@ func (fx *corpusFixture) bases() map[string]corpusBase {
 			fields: map[string]string{"clinic_id": "id", "reason": "text", "minutes": "int"}},
 		"POST " + v1 + "/portal/appointment-requests": {body: map[string]any{"starts_at": soonStart, "duration_min": 30, "type": "Check-up"},
 			fields: map[string]string{"starts_at": "time", "duration_min": "int", "type": "text"}},
+		"POST " + v1 + "/appointment-requests/{id}/decline": {body: map[string]any{"reason": "Corpus"},
+			fields: map[string]string{"reason": "text"}},
 	}
 }
 
@@ -451,6 +459,7 @@ func (fx *corpusFixture) path(tpl string) string {
 		{"/api/v1/operatories/{id}", fx.chair},
 		{"/api/v1/staff/{id}", fx.staffMember},
 		{"/api/v1/admin/clinics/{id}", seed.Clinics[0].ID},
+		{"/api/v1/appointment-requests/{id}", fx.request},
 	} {
 		if strings.HasPrefix(tpl, m.prefix) {
 			id = m.id

@@ -121,14 +121,22 @@ var leakRoutes = map[string]leakRoute{
 	"PATCH /api/v1/portal/me":                   {create: func(tenancytest.Actor, *leakData) any { return map[string]any{"phone": "+44 7700 900777"} }},
 	"GET /api/v1/portal/appointments":           {query: "?limit=200"},
 	"GET /api/v1/portal/appointments/{id}":      {object: "appointments"},
-	// As for booking: refusals here, requests in TestPortalAppointmentRequest.
-	"POST /api/v1/portal/appointment-requests": {},
-	"GET /api/v1/portal/invoices":              {query: "?limit=200"},
-	"GET /api/v1/portal/invoices/{id}":         {object: "invoices"},
-	"GET /api/v1/portal/prescriptions":         {query: "?limit=200"},
-	"POST /api/v1/portal/enrol":                {skip: "public: redeems an invite code, whose scoping TestPortalInviteUseIsScoped and TestPortalEnrol prove"},
-	"POST /api/v1/portal/login":                {skip: "public sign-in: takes no object and answers only the caller's own session (TestPortalEnrol)"},
-	"GET /api/v1/admin/clinics":                {},
+	// As for booking: refusals here, requests in TestRequestLifecycle.
+	"POST /api/v1/portal/appointment-requests":           {},
+	"GET /api/v1/portal/appointment-requests":            {query: "?limit=200"},
+	"GET /api/v1/portal/appointment-requests/{id}":       {object: "requests"},
+	"POST /api/v1/portal/appointments/{id}/cancel":       {object: "appointments"},
+	"POST /api/v1/portal/appointments/{id}/move-request": {object: "appointments", body: map[string]any{"starts_at": "2030-01-08T10:00:00Z"}},
+	"GET /api/v1/appointment-requests":                   {query: "?limit=200"},
+	"GET /api/v1/appointment-requests/{id}":              {object: "requests"},
+	"POST /api/v1/appointment-requests/{id}/confirm":     {object: "requests"},
+	"POST /api/v1/appointment-requests/{id}/decline":     {object: "requests", body: map[string]any{"reason": "Leak probe"}},
+	"GET /api/v1/portal/invoices":                        {query: "?limit=200"},
+	"GET /api/v1/portal/invoices/{id}":                   {object: "invoices"},
+	"GET /api/v1/portal/prescriptions":                   {query: "?limit=200"},
+	"POST /api/v1/portal/enrol":                          {skip: "public: redeems an invite code, whose scoping TestPortalInviteUseIsScoped and TestPortalEnrol prove"},
+	"POST /api/v1/portal/login":                          {skip: "public sign-in: takes no object and answers only the caller's own session (TestPortalEnrol)"},
+	"GET /api/v1/admin/clinics":                          {},
 	"POST /api/v1/admin/clinics": {create: func(tenancytest.Actor, *leakData) any {
 		return map[string]any{"name": "Leak Clinic " + leakSuffix(), "time_zone": "Europe/Dublin", "currency": "EUR"}
 	}},
@@ -290,6 +298,7 @@ var leakSnapshot = map[string]string{
 	"operatories":   `select to_jsonb(x)::text from operatories x where id = $1`,
 	"staff":         `select to_jsonb(x)::text from staff x where id = $1`,
 	"exports":       `select to_jsonb(x)::text from clinic_exports x where id = $1`,
+	"requests":      `select to_jsonb(x)::text from appointment_requests x where id = $1`,
 }
 
 // TestLeakHTTP replays every route of the API, read from the router, as
@@ -326,6 +335,7 @@ func TestLeakHTTP(t *testing.T) {
 		notMine := "id <> '" + p.patient.String() + "'"
 		id, _ := other("patients", notMine)
 		fixture("patients", id, id)
+		otherPatient := id
 		notMine = "patient_id <> '" + p.patient.String() + "'"
 		id, subject := other("appointments", notMine)
 		fixture("appointments", id, subject)
@@ -351,6 +361,15 @@ func TestLeakHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 		fixture("exports", exportID, tenancy.ID{})
+		// Appointment requests, waiting: the portal patient's own and
+		// another patient's.
+		for _, patient := range []tenancy.ID{p.patient, otherPatient} {
+			reqID := tenancy.NewID()
+			a.SuperExec(t, `insert into appointment_requests (clinic_id, id, patient_id, kind, dentist_id, starts_at, ends_at, type)
+				select $1, $2, $3, 'new', s.id, '2030-01-08 10:00Z', '2030-01-08 10:30Z', 'Leak probe'
+				from staff s where s.clinic_id = $1 and s.email = $4`, c.ID, reqID, patient, seed.StaffEmail("dentist", c))
+			fixture("requests", reqID, patient)
+		}
 	}
 
 	// What the create bodies need: each clinic's own patient, a fee code,

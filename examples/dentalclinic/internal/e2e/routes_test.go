@@ -357,7 +357,51 @@ func (m *routeMatrix) run(t *testing.T) {
 	day = time.Date(day.Year(), day.Month(), day.Day(), 10+rand.IntN(5), 5*rand.IntN(12), 0, 0, loc)
 	request := map[string]any{"starts_at": day.Format(time.RFC3339), "duration_min": 15, "type": "Check-up"}
 	m.forbidden(t, "POST", v1+"/portal/appointment-requests", m.front, request)
-	m.ok(t, "POST", v1+"/portal/appointment-requests", m.portal, request, 201, R)
+	req := idOf(t, m.ok(t, "POST", v1+"/portal/appointment-requests", m.portal, request, 201, R))
+	// Hillcrest's request and another Riverside patient's, as the superuser.
+	hReq, rOtherReq := tenancy.NewID(), tenancy.NewID()
+	for _, q := range []struct {
+		clinic, id tenancy.ID
+		c          seed.Clinic
+		patient    string
+	}{{H, hReq, hillcrest, hPatient.String()}, {R, rOtherReq, riverside, other.String()}} {
+		a.SuperExec(t, `insert into appointment_requests (clinic_id, id, patient_id, kind, dentist_id, starts_at, ends_at, type)
+			select $1, $2, $3, 'new', s.id, $4, $5, 'Routes' from staff s where s.clinic_id = $1 and s.email = $6`,
+			q.clinic, q.id, q.patient, day, day.Add(15*time.Minute), seed.StaffEmail("dentist", q.c))
+	}
+	m.forbidden(t, "GET", v1+"/portal/appointment-requests", m.front, nil)
+	m.ok(t, "GET", v1+"/portal/appointment-requests", m.portal, nil, 200, R)
+	m.forbidden(t, "GET", v1+"/portal/appointment-requests/"+req.String(), m.front, nil)
+	m.foreign(t, "GET", v1+"/portal/appointment-requests/%s", m.portal, nil, "appointment_requests", H, hReq)
+	m.foreign(t, "GET", v1+"/portal/appointment-requests/%s", m.portal, nil, "appointment_requests", R, rOtherReq)
+	m.ok(t, "GET", v1+"/portal/appointment-requests/"+req.String(), m.portal, nil, 200, R)
+	// The front desk's inbox: the roles that book.
+	m.forbidden(t, "GET", v1+"/appointment-requests", m.hygienist, nil)
+	m.ok(t, "GET", v1+"/appointment-requests?status=requested", m.front, nil, 200, R)
+	m.forbidden(t, "GET", v1+"/appointment-requests/"+req.String(), m.billing, nil)
+	m.foreign(t, "GET", v1+"/appointment-requests/%s", m.front, nil, "appointment_requests", H, hReq)
+	m.ok(t, "GET", v1+"/appointment-requests/"+req.String(), m.front, nil, 200, R)
+	decline := map[string]any{"reason": "Routes test"}
+	m.forbidden(t, "POST", v1+"/appointment-requests/"+rOtherReq.String()+"/decline", m.hygienist, decline)
+	m.foreign(t, "POST", v1+"/appointment-requests/%s/decline", m.front, decline, "appointment_requests", H, hReq)
+	m.ok(t, "POST", v1+"/appointment-requests/"+rOtherReq.String()+"/decline", m.front, decline, 200, R)
+	m.forbidden(t, "POST", v1+"/appointment-requests/"+req.String()+"/confirm", m.hygienist, nil)
+	m.foreign(t, "POST", v1+"/appointment-requests/%s/confirm", m.front, nil, "appointment_requests", H, hReq)
+	var confirmed struct {
+		AppointmentID tenancy.ID `json:"appointment_id"`
+	}
+	m.ok(t, "POST", v1+"/appointment-requests/"+req.String()+"/confirm", m.front, nil, 200, R).JSON(t, &confirmed)
+	// The patient asks to move the confirmed appointment, then cancels it.
+	moveTo := map[string]any{"starts_at": day.Add(time.Hour).Format(time.RFC3339)}
+	mine := confirmed.AppointmentID.String()
+	m.forbidden(t, "POST", v1+"/portal/appointments/"+mine+"/move-request", m.front, moveTo)
+	m.foreign(t, "POST", v1+"/portal/appointments/%s/move-request", m.portal, moveTo, "appointments", H, hAppt)
+	m.foreign(t, "POST", v1+"/portal/appointments/%s/move-request", m.portal, moveTo, "appointments", R, rOtherAppt)
+	m.ok(t, "POST", v1+"/portal/appointments/"+mine+"/move-request", m.portal, moveTo, 201, R)
+	m.forbidden(t, "POST", v1+"/portal/appointments/"+mine+"/cancel", m.front, nil)
+	m.foreign(t, "POST", v1+"/portal/appointments/%s/cancel", m.portal, nil, "appointments", H, hAppt)
+	m.foreign(t, "POST", v1+"/portal/appointments/%s/cancel", m.portal, nil, "appointments", R, rOtherAppt)
+	m.ok(t, "POST", v1+"/portal/appointments/"+mine+"/cancel", m.portal, nil, 200, R)
 
 	// Settings, fees, chairs and staff: every staff role reads; the owner
 	// writes (the same values back, so other tests see what they expect).

@@ -105,13 +105,17 @@ func Tables() []rls.Table {
 		{Name: "public.reminder_outbox", SubjectColumn: "patient_id"},
 		// The clinic's exports of its records: its owners' alone.
 		{Name: "public.clinic_exports", ReadOnly: patient, ReadRoles: []string{"owner"}},
+		// A patient's requests for a new appointment or a move, which wait
+		// for the front desk (store.RequestAppointment): the patient reads
+		// and writes their own, staff the clinic's.
+		{Name: "public.appointment_requests", SubjectColumn: "patient_id"},
 	}
 }
 
 // addedIn is the migration that made each table added after the first
 // schema: a migration that writes policies writes them for the tables
 // that exist by then ([tablesAt]).
-var addedIn = map[string]int64{"public.reminder_outbox": 19, "public.clinic_exports": 21}
+var addedIn = map[string]int64{"public.reminder_outbox": 19, "public.clinic_exports": 21, "public.appointment_requests": 26}
 
 // tablesAt returns the tables of [Tables] that exist once migration
 // version has run.
@@ -447,6 +451,10 @@ func provider(db, admin *sql.DB, roles Roles) (*goose.Provider, error) {
 		REVOKE ALL ON TABLE public.clinic_erasures FROM PUBLIC, %[2]s;
 		GRANT SELECT, INSERT, UPDATE ON TABLE public.clinic_erasures TO %[3]s;`,
 		pgx.Identifier{roles.Owner}.Sanitize(), pgx.Identifier{roles.App}.Sanitize(), pgx.Identifier{roles.Platform}.Sanitize())
+	policies26, err := rls.Generate(config(roles), append(tablesAt(26), JobTables()...)...)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
 	auditSchema, err := audit.Schema(config(roles), Audit)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
@@ -514,9 +522,54 @@ func provider(db, admin *sql.DB, roles Roles) (*goose.Provider, error) {
 			// 21 (SQL) makes the clinics' exports.
 			goose.NewGoMigration(22, exec(policies22), nil),
 			goose.NewGoMigration(23, exec(erasures), nil),
+			// Portal requests wait for the front desk, and cancelling needs
+			// the clinic's notice: the requests' table, the notice setting,
+			// and the policies of every table.
+			goose.NewGoMigration(26, exec(appointmentRequests+policies26), nil),
 		),
 	)
 }
+
+// appointmentRequests (migration 26) makes the portal's appointment
+// requests: a patient asks for a new appointment (kind "new") or for one
+// of theirs to move (kind "move", appointment_id the one to move); the
+// request holds no chair and blocks no slot until the front desk confirms
+// it (status "confirmed", appointment_id then the booking) or declines it
+// (with an optional reason the patient reads). A request is "withdrawn"
+// when the appointment it would move is cancelled. It also adds the
+// clinic's cancellation notice, in hours, to clinic_settings.
+const appointmentRequests = `
+	CREATE TABLE public.appointment_requests (
+		clinic_id      uuid NOT NULL REFERENCES public.clinics (id),
+		id             uuid NOT NULL,
+		patient_id     uuid NOT NULL,
+		kind           text NOT NULL CHECK (kind IN ('new', 'move')),
+		appointment_id uuid,
+		dentist_id     uuid NOT NULL,
+		starts_at      timestamptz NOT NULL,
+		ends_at        timestamptz NOT NULL,
+		type           text NOT NULL CHECK (length(type) BETWEEN 1 AND 100),
+		status         text NOT NULL DEFAULT 'requested' CHECK (status IN ('requested', 'confirmed', 'declined', 'withdrawn')),
+		reason         text NOT NULL DEFAULT '' CHECK (length(reason) <= 500),
+		created_at     timestamptz NOT NULL DEFAULT now(),
+		decided_at     timestamptz,
+		decided_by     uuid,
+		PRIMARY KEY (clinic_id, id),
+		FOREIGN KEY (clinic_id, patient_id) REFERENCES public.patients (clinic_id, id),
+		FOREIGN KEY (clinic_id, appointment_id) REFERENCES public.appointments (clinic_id, id),
+		FOREIGN KEY (clinic_id, dentist_id) REFERENCES public.staff (clinic_id, id),
+		CONSTRAINT appointment_requests_duration CHECK (ends_at - starts_at BETWEEN interval '5 minutes' AND interval '8 hours'),
+		CONSTRAINT appointment_requests_move CHECK (kind = 'new' OR appointment_id IS NOT NULL),
+		CONSTRAINT appointment_requests_decided CHECK ((status = 'requested') = (decided_at IS NULL))
+	);
+	CREATE INDEX appointment_requests_status ON public.appointment_requests (clinic_id, status, created_at);
+	CREATE INDEX appointment_requests_patient ON public.appointment_requests (clinic_id, patient_id, created_at);
+	-- One open move request per appointment.
+	CREATE UNIQUE INDEX appointment_requests_one_move ON public.appointment_requests (clinic_id, appointment_id)
+		WHERE kind = 'move' AND status = 'requested';
+	ALTER TABLE public.clinic_settings ADD COLUMN cancel_notice_hours integer NOT NULL DEFAULT 24
+		CHECK (cancel_notice_hours BETWEEN 0 AND 336);
+`
 
 // jobsMigration installs River's tables (River's own migrations, through
 // rivermigrate, each version in its own transaction), prepares its job table

@@ -41,9 +41,19 @@ type Settings struct {
 	Closures     []Closure    `json:"closures"`
 	// Address is the clinic's postal address, lines separated by
 	// newlines, as receipts and statements print it; "" when not given.
-	Address   string     `json:"address"`
-	UpdatedAt *time.Time `json:"updated_at"`
+	Address string `json:"address"`
+	// CancelNoticeHours is how long before an appointment a portal
+	// patient may still cancel it or ask to move it online.
+	CancelNoticeHours int        `json:"cancel_notice_hours"`
+	UpdatedAt         *time.Time `json:"updated_at"`
 }
+
+// DefaultCancelNoticeHours is the cancellation notice of a clinic that
+// never set one; MaxCancelNoticeHours the longest a clinic may set.
+const (
+	DefaultCancelNoticeHours = 24
+	MaxCancelNoticeHours     = 336
+)
 
 // SettingsInput changes a clinic's settings. A field left out keeps its
 // value; a field given replaces it whole.
@@ -55,6 +65,8 @@ type SettingsInput struct {
 	// Address replaces the clinic's postal address: at most 500
 	// characters (maxAddress); "" removes it.
 	Address *string `json:"address"`
+	// CancelNoticeHours, 0 to MaxCancelNoticeHours.
+	CancelNoticeHours *int `json:"cancel_notice_hours"`
 }
 
 var (
@@ -166,9 +178,11 @@ func (s *Store) Settings(ctx context.Context) (Settings, error) {
 func readSettings(ctx context.Context, tx *tenantdb.Tx, clinic tenancy.ID) (Settings, error) {
 	var st Settings
 	var hours, closures []byte
-	err := tx.QueryRow(ctx, `select c.id, c.name, c.time_zone, c.currency, s.opening_hours, s.closures, coalesce(s.address, ''), s.updated_at
+	err := tx.QueryRow(ctx, `select c.id, c.name, c.time_zone, c.currency, s.opening_hours, s.closures, coalesce(s.address, ''), s.updated_at,
+		coalesce(s.cancel_notice_hours, $2)
 		from clinics c left join clinic_settings s on s.clinic_id = c.id and s.clinic_id = $1
-		where c.id = $1`, clinic).Scan(&st.ClinicID, &st.ClinicName, &st.TimeZone, &st.Currency, &hours, &closures, &st.Address, &st.UpdatedAt)
+		where c.id = $1`, clinic, DefaultCancelNoticeHours).Scan(&st.ClinicID, &st.ClinicName, &st.TimeZone, &st.Currency, &hours, &closures, &st.Address, &st.UpdatedAt,
+		&st.CancelNoticeHours)
 	if err != nil {
 		return st, notFound(err)
 	}
@@ -228,6 +242,9 @@ func (s *Store) UpdateSettings(ctx context.Context, in SettingsInput) (Settings,
 		}
 		address = &a
 	}
+	if in.CancelNoticeHours != nil && (*in.CancelNoticeHours < 0 || *in.CancelNoticeHours > MaxCancelNoticeHours) {
+		return Settings{}, invalid("cancel_notice_hours", "The cancellation notice must be 0 to "+itoa(MaxCancelNoticeHours)+" hours.")
+	}
 	if in.TimeZone != nil && !validTimeZone(*in.TimeZone) {
 		return Settings{}, invalid("time_zone", "time_zone is not an IANA time zone name such as Europe/London")
 	}
@@ -277,6 +294,12 @@ func (s *Store) UpdateSettings(ctx context.Context, in SettingsInput) (Settings,
 				address = excluded.address, updated_at = now()`,
 			p.Tenant, string(hb), string(cb), *address); err != nil {
 			return err
+		}
+		if in.CancelNoticeHours != nil {
+			if _, err := tx.Exec(ctx, `update clinic_settings set cancel_notice_hours = $2 where clinic_id = $1`,
+				p.Tenant, *in.CancelNoticeHours); err != nil {
+				return err
+			}
 		}
 		if (in.TimeZone != nil && *in.TimeZone != cur.TimeZone) || (in.Currency != nil && *in.Currency != cur.Currency) {
 			err := s.db.System(ctx, "clinic settings: the clinic's owner changes its own time zone or currency", func(sys *tenantdb.SystemTx) error {

@@ -213,6 +213,9 @@ func (s *Server) signIn(portal bool) http.HandlerFunc {
 			s.render(w, r, http.StatusOK, "signin", v)
 			return
 		}
+		if portal {
+			s.holdActive(w, r, res.Principal) // another clinic's portal session stays, held
+		}
 		if _, err := s.startSession(w, r, res.Token); err != nil {
 			s.fail(w, r, err)
 			return
@@ -249,6 +252,9 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 	to := "/signin"
 	if p.Kind == kinds.Patient {
 		to = "/portal/signin"
+		if s.promoteHeld(w, r) { // another clinic's portal session stays signed in
+			to = "/portal?done=signed-out-one"
+		}
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }

@@ -76,6 +76,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("patients", b.patients)
 	t.Run("money", b.money)
 	t.Run("schedule", b.schedule)
+	t.Run("portal requests", b.portalRequests)
 }
 
 type browser struct {

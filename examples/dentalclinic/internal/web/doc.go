@@ -9,8 +9,10 @@
 // several clinics), the day and week schedule by chair in the clinic's time
 // zone, booking and rescheduling, patient search and chart, invoices,
 // prescriptions (dentists only), staff, settings and the owner's audit log.
-// Patients: enrolment with an invite code, sign-in, appointments, requests,
-// invoices, prescriptions and contact details. Platform admins: the clinic
+// Patients: enrolment with an invite code, sign-in, appointments (cancel,
+// within the clinic's notice, and ask to move), requests and the clinic's
+// answer, invoices, prescriptions and contact details. The front desk
+// (the roles that book) answers the requests from an inbox, /requests. Platform admins: the clinic
 // registry, new clinics, suspension and impersonation. Everyone: a Session
 // page showing what the signed-in token says.
 //
@@ -36,6 +38,16 @@
 //     suspended clinic's sessions are the app's sign-in service's (package
 //     signin), which the JSON API calls too: one set of rules, one rate
 //     limit. The web UI does not import the API.
+//   - A patient enrolled at several clinics holds one session per clinic:
+//     the active one in the session cookie (the only cookie the middleware
+//     reads) and up to four others in held cookies of their own, each an
+//     ordinary token for its one clinic, revocable alone. Signing in to
+//     another clinic's portal holds the current session; the header's
+//     switcher lists only the clinics whose held tokens still verify (it
+//     names no clinic this browser has no session for) and swaps the
+//     chosen one in, with a new CSRF token bound to it; signing out
+//     revokes the active token only, and another held session becomes
+//     active. A token never acts at a clinic other than its own.
 //   - While a platform admin impersonates a clinic, every page carries a
 //     banner naming the clinic with the time left and an End button, and
 //     every request is recorded in the clinic's audit chain.

@@ -287,7 +287,7 @@ func TestPortalForms(t *testing.T) {
 	wantRefused(t, "a Sunday", pc.post("/portal/request", url.Values{"csrf_token": {tok}, "date": {sunday(day).Format(time.DateOnly)}, "time": {"10:00"}, "type": {"Check-up"}, "duration": {"30"}}), 422, "")
 	wantRedirect(t, "request", pc.post("/portal/request", url.Values{"csrf_token": {tok}, "date": {date}, "time": {"08:30"}, "type": {"Check-up"}, "duration": {"30"}}), "/portal?done=requested")
 	if home := pc.get("/portal"); !strings.Contains(home.body, date+" 08:30") {
-		t.Error("the requested appointment is not among the upcoming ones")
+		t.Error("the request is not on the portal's home page")
 	}
 	wantRedirect(t, "contact", pc.post("/portal/contact", url.Values{"csrf_token": {tok}, "phone": {"+44 7700 900123"}, "email": {email}, "address": {"1 High Street"}}), "/portal/contact")
 	var phone string

@@ -40,6 +40,7 @@ var leakKinds = []struct{ prefix, kind, table string }{
 	{"/patients/", "patient", "patients"},
 	{"/payments/", "payment", "payments"},
 	{"/staff/", "staff member", "staff"},
+	{"/requests/", "appointment request", "appointment_requests"},
 }
 
 // leakForms are forms the pages accept, by route: placeholders in braces
@@ -55,20 +56,24 @@ var leakKinds = []struct{ prefix, kind, table string }{
 var leakForms = map[string]url.Values{
 	"POST /appointments": {"patient": {"{patient}"}, "dentist": {"{dentist}"}, "chair": {"{chair}"}, "date": {"{date}"},
 		"time": {"09:00"}, "duration": {"30"}, "type": {"Check-up"}},
-	"POST /appointments/{id}":           {"action": {"status"}, "status": {"confirmed"}},
-	"POST /invoices":                    {"patient": {"{patient}"}, "qty_EXAM": {"1"}},
-	"POST /invoices/{id}/issue":         {},
-	"POST /invoices/{id}/void":          {},
-	"POST /invoices/{id}/payments":      {"amount": {"1.00"}, "method": {"card"}},
-	"POST /patients/{id}/prescriptions": {"drug": {"Ibuprofen"}, "strength": {"200 mg"}, "form": {"tablet"}, "directions": {"One every 6 hours"}, "quantity": {"10"}, "refills": {"0"}},
-	"POST /patients/{id}/portal-invite": {},
-	"POST /staff/{id}":                  {"name": {"Leak Harness"}, "roles": {"hygienist"}},
-	"POST /settings/chairs/{id}":        {"name": {"Chair renamed"}},
-	"POST /portal/contact":              {"phone": {"+44 7700 900555"}, "email": {seed.PortalEmail}, "address": {"2 High Street"}},
-	"POST /portal/request":              {"date": {"{date}"}, "time": {"10:00"}, "type": {"Check-up"}, "duration": {"30"}},
-	"POST /staff":                       {"name": {"Harness Hire"}, "email": {"harness.hire@riverside.example"}, "password": {"a long enough password"}, "roles": {"hygienist"}},
-	"POST /settings/chairs":             {"name": {"Harness chair"}},
-	"POST /settings/fees":               {"code": {"EXAM"}, "description": {"Examination"}, "price": {"45.00"}},
+	"POST /appointments/{id}":               {"action": {"status"}, "status": {"confirmed"}},
+	"POST /invoices":                        {"patient": {"{patient}"}, "qty_EXAM": {"1"}},
+	"POST /invoices/{id}/issue":             {},
+	"POST /invoices/{id}/void":              {},
+	"POST /invoices/{id}/payments":          {"amount": {"1.00"}, "method": {"card"}},
+	"POST /patients/{id}/prescriptions":     {"drug": {"Ibuprofen"}, "strength": {"200 mg"}, "form": {"tablet"}, "directions": {"One every 6 hours"}, "quantity": {"10"}, "refills": {"0"}},
+	"POST /patients/{id}/portal-invite":     {},
+	"POST /staff/{id}":                      {"name": {"Leak Harness"}, "roles": {"hygienist"}},
+	"POST /portal/appointments/{id}/cancel": {},
+	"POST /portal/appointments/{id}/move":   {"date": {"{date}"}, "time": {"11:00"}},
+	"POST /requests/{id}/confirm":           {},
+	"POST /requests/{id}/decline":           {"reason": {"The dentist is away that day."}},
+	"POST /settings/chairs/{id}":            {"name": {"Chair renamed"}},
+	"POST /portal/contact":                  {"phone": {"+44 7700 900555"}, "email": {seed.PortalEmail}, "address": {"2 High Street"}},
+	"POST /portal/request":                  {"date": {"{date}"}, "time": {"10:00"}, "type": {"Check-up"}, "duration": {"30"}},
+	"POST /staff":                           {"name": {"Harness Hire"}, "email": {"harness.hire@riverside.example"}, "password": {"a long enough password"}, "roles": {"hygienist"}},
+	"POST /settings/chairs":                 {"name": {"Harness chair"}},
+	"POST /settings/fees":                   {"code": {"EXAM"}, "description": {"Examination"}, "price": {"45.00"}},
 	"POST /settings": {"time_zone": {"Europe/London"}, "currency": {"GBP"}, "open_mon": {"08:00"}, "close_mon": {"18:00"},
 		"open_tue": {"08:00"}, "close_tue": {"18:00"}, "open_wed": {"08:00"}, "close_wed": {"18:00"}, "open_thu": {"08:00"},
 		"close_thu": {"18:00"}, "open_fri": {"08:00"}, "close_fri": {"18:00"}},
@@ -83,6 +88,7 @@ var leakSkip = map[string]string{
 	"POST /signout":                    "ends the acting session; names no record",
 	"POST /impersonation/end":          "ends the caller's own impersonation (TestSignOutWhileImpersonating)",
 	"POST /signin":                     "public: no session, no clinic yet (TestStaffClinicChoice, the sign-in service's tests)",
+	"POST /portal/switch":              "switches among the sessions this browser holds, by slot (1 to 4); names no record (TestPortalClinicSwitch)",
 	"POST /portal/signin":              "public: no session, no clinic yet",
 	"POST /portal/enrol":               "public: an invite code, not an id (TestPortalForms)",
 	"POST /settings/exports":           "starts a whole-clinic export of the caller's own clinic; names no record (TestSettingsExport)",
@@ -99,6 +105,7 @@ var leakSkip = map[string]string{
 var leakStateful = map[string]bool{
 	"POST /invoices/{id}/issue": true, "POST /invoices/{id}/void": true, "POST /invoices/{id}/payments": true,
 	"POST /appointments/{id}": true, "POST /patients/{id}/prescriptions": true, "POST /patients/{id}/portal-invite": true,
+	"POST /portal/appointments/{id}/cancel": true, "POST /portal/appointments/{id}/move": true, "POST /requests/{id}/confirm": true, "POST /requests/{id}/decline": true,
 }
 
 // leakBad are the bad values each form field is given in turn.
@@ -198,6 +205,15 @@ func (h *leakHarness) setUp(t *testing.T) {
 		day = day.AddDate(0, 0, 1)
 	}
 	h.date = day.Format(time.DateOnly)
+	// Each clinic has a request of Alex's waiting, for the inbox's routes.
+	for _, c := range []struct {
+		clinic  seed.Clinic
+		patient tenancy.ID
+	}{{riverside, h.alex}, {hillcrest, h.alexHC}} {
+		h.a.SuperExec(t, `insert into appointment_requests (clinic_id, id, patient_id, kind, dentist_id, starts_at, ends_at, type)
+			select $1, gen_random_uuid(), $2, 'new', id, now() + interval '20 days', now() + interval '20 days 30 minutes', 'Check-up'
+			from staff where clinic_id = $1 and 'dentist' = any(roles) order by id limit 1`, c.clinic.ID, c.patient)
+	}
 	// Each clinic has an export of its own, for the download route.
 	for _, c := range []seed.Clinic{riverside, hillcrest} {
 		h.a.SuperExec(t, `insert into clinic_exports (clinic_id, id, requested_by, status) select $1, gen_random_uuid(), id, 'pending'

@@ -14,6 +14,10 @@ func (s *Server) portalRoutes() {
 	s.handle("GET /portal", portalPatient, s.portalHome)
 	s.handle("GET /portal/request", portalPatient, s.portalRequestPage)
 	s.handle("POST /portal/request", portalPatient, s.portalRequest)
+	s.handle("GET /portal/appointments/{id}/cancel", portalPatient, s.portalCancelPage)
+	s.handle("POST /portal/appointments/{id}/cancel", portalPatient, s.portalCancel)
+	s.handle("GET /portal/appointments/{id}/move", portalPatient, s.portalMovePage)
+	s.handle("POST /portal/appointments/{id}/move", portalPatient, s.portalMove)
 	s.handle("GET /portal/invoices", portalPatient, s.portalInvoices)
 	s.handle("GET /portal/prescriptions", portalPatient, s.portalPrescriptions)
 	s.handle("GET /portal/contact", portalPatient, s.portalContact)
@@ -41,6 +45,11 @@ type portalHomeData struct {
 	Patient  store.Patient
 	Upcoming []store.PortalAppointment
 	Past     []store.PortalAppointment
+	Requests []store.Request
+	// Moving marks the appointments with a move request waiting.
+	Moving map[string]bool
+	// NoticeHours is the clinic's cancellation notice.
+	NoticeHours int
 }
 
 // portalHome shows the patient's upcoming and past appointments at the
@@ -60,7 +69,22 @@ func (s *Server) portalHome(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	d := portalHomeData{Patient: me}
+	reqs, _, err := s.store.PortalRequests(r.Context(), store.PortalPage{Limit: 20})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st, err := s.store.Settings(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := portalHomeData{Patient: me, Requests: reqs, Moving: map[string]bool{}, NoticeHours: st.CancelNoticeHours}
+	for _, q := range reqs {
+		if q.Kind == store.RequestMove && q.Status == store.RequestRequested && q.AppointmentID != nil {
+			d.Moving[q.AppointmentID.String()] = true
+		}
+	}
 	now := s.now()
 	for _, a := range list {
 		if a.EndsAt.After(now) && a.Status != store.StatusCancelled && a.Status != store.StatusNoShow && a.Status != store.StatusCompleted {
@@ -209,4 +233,130 @@ func (s *Server) portalUpdateContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/portal/contact?done=contact", http.StatusSeeOther)
+}
+
+// portalChangeable reports whether the portal offers to cancel or move a:
+// scheduled or confirmed, and ahead. The store decides (the notice too).
+func portalChangeable(a store.PortalAppointment, now time.Time) bool {
+	return (a.Status == store.StatusScheduled || a.Status == store.StatusConfirmed) && a.StartsAt.After(now)
+}
+
+type portalCancelData struct {
+	Appointment store.PortalAppointment
+	NoticeHours int
+}
+
+// portalOwn reads the patient's own appointment of the path for a cancel
+// or move page: another patient's is the same 404 as a missing one.
+func (s *Server) portalOwn(w http.ResponseWriter, r *http.Request) (store.PortalAppointment, int, bool) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return store.PortalAppointment{}, 0, false
+	}
+	a, err := s.store.PortalAppointment(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return a, 0, false
+	}
+	st, err := s.store.Settings(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return a, 0, false
+	}
+	return a, st.CancelNoticeHours, true
+}
+
+// portalCancelPage asks the patient to confirm a cancellation.
+func (s *Server) portalCancelPage(w http.ResponseWriter, r *http.Request) {
+	a, notice, ok := s.portalOwn(w, r)
+	if !ok {
+		return
+	}
+	v, ok := s.start(w, r, "Cancel an appointment")
+	if !ok {
+		return
+	}
+	v.Data = portalCancelData{Appointment: a, NoticeHours: notice}
+	s.render(w, r, http.StatusOK, "portal_cancel", v)
+}
+
+// portalCancel cancels the appointment at once, within the clinic's
+// notice; a refusal is the same page with the reason, nothing changed.
+func (s *Server) portalCancel(w http.ResponseWriter, r *http.Request) {
+	a, notice, ok := s.portalOwn(w, r)
+	if !ok {
+		return
+	}
+	v, ok := s.start(w, r, "Cancel an appointment")
+	if !ok {
+		return
+	}
+	if !s.readForm(w, r) {
+		return
+	}
+	if _, err := s.store.CancelOwnAppointment(r.Context(), a.ID); err != nil {
+		if msg, status := formError(err); msg != "" {
+			v.Error = msg
+			v.Data = portalCancelData{Appointment: a, NoticeHours: notice}
+			s.render(w, r, status, "portal_cancel", v)
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/portal?done=cancelled", http.StatusSeeOther)
+}
+
+type portalMoveData struct {
+	Appointment store.PortalAppointment
+	NoticeHours int
+	*portalRequestData
+}
+
+func (s *Server) portalMovePage(w http.ResponseWriter, r *http.Request) {
+	a, notice, ok := s.portalOwn(w, r)
+	if !ok {
+		return
+	}
+	v, ok := s.start(w, r, "Ask to move an appointment")
+	if !ok {
+		return
+	}
+	v.Data = portalMoveData{Appointment: a, NoticeHours: notice, portalRequestData: s.portalRequestData(v)}
+	s.render(w, r, http.StatusOK, "portal_move", v)
+}
+
+// portalMove asks the clinic to move the appointment; the request waits
+// for the front desk, and the appointment keeps its time until then.
+func (s *Server) portalMove(w http.ResponseWriter, r *http.Request) {
+	a, notice, ok := s.portalOwn(w, r)
+	if !ok {
+		return
+	}
+	v, ok := s.start(w, r, "Ask to move an appointment")
+	if !ok {
+		return
+	}
+	if !s.readForm(w, r) {
+		return
+	}
+	d := portalMoveData{Appointment: a, NoticeHours: notice, portalRequestData: s.portalRequestData(v)}
+	d.Date, d.Time = r.PostFormValue("date"), r.PostFormValue("time")
+	v.Data = d
+	start, err := time.ParseInLocation("2006-01-02 15:04", d.Date+" "+d.Time, v.Session.loc)
+	if err != nil {
+		v.Error = "Choose a date and a time."
+		s.render(w, r, http.StatusUnprocessableEntity, "portal_move", v)
+		return
+	}
+	if _, err := s.store.RequestMove(r.Context(), a.ID, store.MoveRequest{StartsAt: &start}); err != nil {
+		if msg, status := formError(err); msg != "" {
+			v.Error = msg
+			s.render(w, r, status, "portal_move", v)
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/portal?done=move-requested", http.StatusSeeOther)
 }

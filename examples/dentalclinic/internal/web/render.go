@@ -111,6 +111,9 @@ type view struct {
 	Error   string // a refusal in plain words
 	Data    any
 	Now     time.Time
+	// Clinics are the other clinics whose portal sessions this browser
+	// holds, for the portal's clinic switcher.
+	Clinics []clinicOption
 }
 
 // local formats t as a date and time in the clinic's time zone, with the
@@ -210,6 +213,9 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request, title string) (*v
 	if msg, ok := notices[r.URL.Query().Get("done")]; ok {
 		v.Notice = msg
 	}
+	if p.Kind == kinds.Patient {
+		v.Clinics = s.switchOptions(r, p.Tenant)
+	}
 	return v, true
 }
 
@@ -251,6 +257,7 @@ func (s *Server) nav(r *http.Request) []navLink {
 		fallthrough
 	default:
 		add(anyStaff, "/schedule", "Schedule")
+		add(booking, "/requests", "Requests")
 		add(anyStaff, "/patients", "Patients")
 		add(billingReaders, "/invoices", "Invoices")
 		add(anyStaff, "/staff", "Staff")

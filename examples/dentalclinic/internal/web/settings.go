@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/mydentalpractice/tenancy"
@@ -212,6 +213,13 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 		in := store.SettingsInput{TimeZone: &tz, Currency: &cc, OpeningHours: &hours}
 		if address, ok := r.PostForm["address"]; ok {
 			in.Address = &address[0]
+		}
+		if v := strings.TrimSpace(r.PostFormValue("cancel_notice_hours")); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return &store.Error{Kind: store.ErrInvalid, Code: "invalid", Msg: "The cancellation notice is a whole number of hours."}
+			}
+			in.CancelNoticeHours = &n
 		}
 		_, err = s.store.UpdateSettings(r.Context(), in)
 		return err

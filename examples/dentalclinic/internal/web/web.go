@@ -288,6 +288,8 @@ func (s *Server) routesFor() {
 	s.moneyRoutes()
 	s.settingsRoutes()
 	s.portalRoutes()
+	s.requestRoutes()
+	s.switchRoutes()
 	s.adminRoutes()
 	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusNotFound, "")
