@@ -36,21 +36,21 @@ import (
 // them (the owner's staff principal does) but must not own a function.
 // So the narrowest grant is a second definer function,
 // audit.impersonator_ids(), owned by the audit owner (which owns the
-// grants and is bound by row-level security on them, FORCE), returning
-// the admin ids, nothing else, of the current clinic's grants, through
-// one tenant policy for the audit owner (a RESTRICTIVE one that binds it
-// to the transaction's clinic and a PERMISSIVE one for SELECT): the
+// grants and, under FORCE, is bound by row-level security on them),
+// returning the admin ids, nothing else, of the current clinic's grants,
+// through two policies for the audit owner alone: a RESTRICTIVE one that
+// binds it to the transaction's clinic, a PERMISSIVE one for SELECT. The
 // owner role gets EXECUTE on that function and USAGE on the audit schema
 // (to name it), no privilege on any audit table; the audit owner gets
-// EXECUTE on tenancy.current_tenant_id() (and no_tenant(), by which it
-// raises), which its function and policies call (rls.Generate's re-runs revoke the helpers from PUBLIC,
-// the app and the platform roles only, so it stays). The audit owner's
-// objects are made by the audit administrator (Conns.AuditAdmin), so 28
-// is one of [AuditVersions]; auth.clinic_impersonators is made after,
-// on the owner role's connection.
+// EXECUTE on tenancy.current_tenant_id() and no_tenant() (by which it
+// raises), which its function and policies call (rls.Generate's re-runs
+// revoke the helpers from PUBLIC, the app and the platform roles only).
+// The audit owner's objects are made by the audit administrator
+// (Conns.AuditAdmin), so 28 is one of [AuditVersions];
+// auth.clinic_impersonators is made after, on the owner role's connection.
 //
 // audit.Schema, when it runs again, revokes the owner role's USAGE on the
-// audit schema (not its policies or the function): re-run this migration
+// audit schema (the policies and functions stay): re-run this migration
 // after it, or auth.clinic_impersonators fails with "permission denied",
 // and with it the owner's audit log (closed, not open).
 func impersonatorsMigration(roles Roles, admin *sql.DB) *goose.GoFunc {

@@ -171,4 +171,20 @@ func TestAuditLogNamesAdmins(t *testing.T) {
 			t.Errorf("no context at all: %q, want nothing or an error", got)
 		}
 	})
+	t.Run("the owner role reads no grant", func(t *testing.T) {
+		// Why the function reads the grants through the audit owner's
+		// audit.impersonator_ids (migration 28): the owner role holds no
+		// privilege on the audit tables.
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, a.db.ConnString(pgtest.Owner))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var n int
+		err = conn.QueryRow(ctx, `select count(*) from audit.impersonation_grants`).Scan(&n)
+		if err == nil || !strings.Contains(err.Error(), "42501") {
+			t.Errorf("the owner role reads audit.impersonation_grants: %d rows, %v; want permission denied", n, err)
+		}
+	})
 }
