@@ -31,7 +31,7 @@ var files embed.FS
 
 // Latest is the version of the newest migration: the schema version of
 // an up-to-date database, written into the clinics' exports.
-const Latest = 27
+const Latest = 28
 
 // Roles names the database roles the migrations grant to.
 type Roles struct {
@@ -57,8 +57,10 @@ type Conns struct {
 // AuditVersions are the migrations that install or upgrade the audit
 // log (audit.Schema), run on [Conns.AuditAdmin]: 5 installs it, 14
 // renames its tenant column, 17 gives an audit log that the owner role
-// owned (made before the audit owner) to the audit owner.
-var AuditVersions = []int64{5, 14, 17}
+// owned (made before the audit owner) to the audit owner, 28 lets the
+// owner's log name the platform admins who impersonated the clinic
+// (auth.clinic_impersonators).
+var AuditVersions = []int64{5, 14, 17, 28}
 
 // ErrNoAuditAdmin is returned by [Up] when an audit log migration is
 // pending and no [Conns.AuditAdmin] was given.
@@ -173,11 +175,14 @@ func model(roles Roles, app []rls.Table, version int64) (*rls.Model, error) {
 	m, err := rls.NewModel(rls.Config{
 		OwnerRole: cfg.OwnerRole, AppRole: cfg.AppRole, PlatformRole: cfg.PlatformRole, AuditRole: cfg.AuditRole,
 		TenantColumn: cfg.TenantColumn, Kinds: cfg.Kinds,
-		PreAuth:      cfg.PreAuth,
-		AllowDefiner: []string{"auth.use_portal_invite", "auth.clinic_sizes"},
+		PreAuth: cfg.PreAuth,
+		// audit.impersonator_ids is called only by auth.clinic_impersonators
+		// (migration 28), never by the app's SQL.
+		AllowDefiner: []string{"auth.use_portal_invite", "auth.clinic_sizes", "auth.clinic_impersonators", "audit.impersonator_ids"},
 		// The functions the app's SQL calls beyond the guard's safe set:
-		// enrolment marks its invite used, the console reads clinic sizes.
-		Functions:        []string{"auth.use_portal_invite", "auth.clinic_sizes"},
+		// enrolment marks its invite used, the console reads clinic sizes,
+		// the owner's audit log names the admins who impersonated the clinic.
+		Functions:        []string{"auth.use_portal_invite", "auth.clinic_sizes", "auth.clinic_impersonators"},
 		AllowCrossTenant: audit.CrossTenantPolicies(), // the platform role reads every audit chain, by design
 	}, tables...)
 	if err != nil {
@@ -455,6 +460,7 @@ func provider(db, admin *sql.DB, roles Roles) (*goose.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
+	impersonators := impersonatorsMigration(roles, admin)
 	auditSchema, err := audit.Schema(config(roles), Audit)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
@@ -526,6 +532,7 @@ func provider(db, admin *sql.DB, roles Roles) (*goose.Provider, error) {
 			// the clinic's notice: the requests' table, the notice setting,
 			// and the policies of every table.
 			goose.NewGoMigration(26, exec(appointmentRequests+policies26), nil),
+			goose.NewGoMigration(28, impersonators, nil),
 		),
 	)
 }

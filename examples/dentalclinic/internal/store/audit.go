@@ -167,6 +167,11 @@ type AuditEntry struct {
 	// "" when the actor is not one the clinic's tables name: a platform
 	// admin, or someone no longer on them.
 	ActorName string
+	// ImpersonatorName is the name of the platform admin who acted under
+	// an impersonation grant, from auth.clinic_impersonators (which names
+	// only the admins who have held a grant at the clinic); "" when the
+	// entry is no impersonation or the name does not resolve.
+	ImpersonatorName string
 	// PatientID and PatientName name the patient whose record the entry
 	// is about (a chart, or an appointment, invoice, payment or
 	// prescription of theirs), when the reader may see it; nil and ""
@@ -260,14 +265,18 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, 
 }
 
 // joinAuditNames fills the names of a page of audit entries from the
-// clinic's staff and patients, and the patient of each record named.
+// clinic's staff and patients, and the patient of each record named; and
+// the names of the platform admins who impersonated the clinic, from
+// auth.clinic_impersonators.
 func joinAuditNames(ctx context.Context, tx *tenantdb.Tx, clinic tenancy.ID, list []AuditEntry) error {
 	people := map[tenancy.ID]bool{}
 	records := map[string][]tenancy.ID{}
+	impersonated := false
 	for i := range list {
 		if e := &list[i]; e.Actor != nil {
 			people[*e.Actor] = true
 		}
+		impersonated = impersonated || list[i].Impersonator != nil
 		id, err := tenancy.ParseID(list[i].ResourceID)
 		if err != nil {
 			continue
@@ -314,8 +323,23 @@ func joinAuditNames(ctx context.Context, tx *tenantdb.Tx, clinic tenancy.ID, lis
 	if _, err := pgx.ForEachRow(rows, []any{&id, &given, &family}, func() error { patients[id] = given + " " + family; return nil }); err != nil {
 		return err
 	}
+	// The admins' names: the function returns only those who have held a
+	// grant at the transaction's clinic, and only to its owners.
+	admins := map[tenancy.ID]string{}
+	if impersonated {
+		rows, err := tx.Query(ctx, `select admin_id, name from auth.clinic_impersonators()`)
+		if err != nil {
+			return err
+		}
+		if _, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error { admins[id] = name; return nil }); err != nil {
+			return err
+		}
+	}
 	for i := range list {
 		e := &list[i]
+		if e.Impersonator != nil {
+			e.ImpersonatorName = admins[*e.Impersonator]
+		}
 		if e.Actor != nil && e.Impersonator == nil {
 			e.ActorName = cmp.Or(staff[*e.Actor], patients[*e.Actor])
 		}

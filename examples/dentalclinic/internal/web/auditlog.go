@@ -42,8 +42,9 @@ type auditRow struct {
 }
 
 // auditLog is the owner's audit log, newest first, in words: who (the
-// staff member's name; "platform admin" for an impersonation, whose admin
-// the clinic's tables do not name), what (actionWords), which record (the
+// staff member's name; for an impersonation the admin's name, "Pat Admin
+// (platform admin)", from auth.clinic_impersonators, else "platform
+// admin"), what (actionWords), which record (the
 // patient's name), when (the clinic's time), with filters by person, kind
 // of action and date range, a page at a time.
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
@@ -146,6 +147,8 @@ func auditRowOf(e store.AuditEntry, staff map[tenancy.ID]string) auditRow {
 	row := auditRow{At: e.At, Reason: e.Reason, Outcome: e.Outcome, PatientID: e.PatientID,
 		Impersonated: e.Impersonator != nil || e.Grant != nil}
 	switch {
+	case row.Impersonated && e.ImpersonatorName != "":
+		row.Who = e.ImpersonatorName + " (platform admin)"
 	case row.Impersonated:
 		row.Who = "platform admin"
 	case e.ActorName != "" && e.ActorKind == "patient":

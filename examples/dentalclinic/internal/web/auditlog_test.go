@@ -31,7 +31,8 @@ func auditRows(p page) []string {
 }
 
 // TestAuditLogInWords: the owner's audit log says who (the staff
-// member's name, "platform admin" for an impersonation), what (in words,
+// member's name; the admin's, "Platform Admin (platform admin)", for an
+// impersonation: TestAuditLogNamesAdmins), what (in words,
 // "Opened the chart of Alex Morgan"), which record (the patient's name)
 // and when (the clinic's time), shows no raw id, filters by person, kind
 // of action and dates, and pages by a cursor; the audit rows themselves
@@ -43,6 +44,8 @@ func TestAuditLogInWords(t *testing.T) {
 	var fdName string
 	a.one(t, &fdID, `select id from staff where clinic_id = $1 and email = $2`, riverside.ID, seed.StaffEmail("frontdesk", riverside))
 	a.one(t, &fdName, `select name from staff where id = $1`, fdID)
+	var adminName string
+	a.one(t, &adminName, `select name from platform_admins where email = $1`, seed.AdminEmail)
 
 	fd := newClient(t, a.base)
 	fd.signIn(seed.StaffEmail("frontdesk", riverside), false, "/schedule")
@@ -79,7 +82,7 @@ func TestAuditLogInWords(t *testing.T) {
 			t.Errorf("an entry shows an action's code, not words: %q", r)
 		}
 		byDesk = byDesk || strings.Contains(r, fdName) && strings.Contains(r, "Opened the chart of Alex Morgan")
-		byAdmin = byAdmin || strings.Contains(r, "Impersonation platform admin") && strings.Contains(r, "Opened the chart of Alex Morgan")
+		byAdmin = byAdmin || strings.Contains(r, "Impersonation "+adminName+" (platform admin)") && strings.Contains(r, "Opened the chart of Alex Morgan")
 	}
 	if !byDesk || !byAdmin {
 		t.Errorf("the log says the front desk (%s) opened Alex's chart: %v; an impersonating platform admin did: %v\n%q", fdName, byDesk, byAdmin, rows[:min(len(rows), 8)])
@@ -120,7 +123,7 @@ func TestAuditLogInWords(t *testing.T) {
 		rows := auditRows(owner.get("/audit?who=admins"))
 		var chart bool
 		for _, r := range rows {
-			if !strings.HasPrefix(when.ReplaceAllString(r, ""), "Impersonation platform admin") {
+			if w := when.ReplaceAllString(r, ""); !strings.HasPrefix(w, "Impersonation ") || !strings.Contains(w, " (platform admin) ") {
 				t.Errorf("filtered by platform admins, another entry: %q", r)
 			}
 			chart = chart || strings.Contains(r, "Opened the chart of Alex Morgan")
