@@ -77,6 +77,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("money", b.money)
 	t.Run("schedule", b.schedule)
 	t.Run("portal requests", b.portalRequests)
+	t.Run("the front desk's morning and the dentist's day", b.mornings)
 }
 
 type browser struct {
