@@ -609,6 +609,14 @@ func (s *Store) dayRule(a Appointment, status string, start time.Time) error {
 	return nil
 }
 
+// StatusAllowedNow reports whether a's status may be changed to status
+// now, as far as the day goes ([CodeBeforeDay]): the same rule
+// UpdateAppointment applies, for a form that should not offer what the
+// store would refuse. The status machine is [Transitions].
+func (s *Store) StatusAllowedNow(a Appointment, status string) bool {
+	return s.dayRule(a, status, a.StartsAt) == nil
+}
+
 // label writes a status as the day's words: "no_show" is "no-show".
 func label(status string) string {
 	if status == StatusNoShow {

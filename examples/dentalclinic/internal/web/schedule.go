@@ -558,12 +558,15 @@ func outsideHours(err error) bool {
 }
 
 // appointmentForm fills the edit form from a stored appointment.
-func appointmentForm(a store.Appointment, n *names, r *http.Request) *bookingForm {
+func (s *Server) appointmentForm(a store.Appointment, n *names, r *http.Request) *bookingForm {
 	f := &bookingForm{ID: a.ID, Appointment: &a, Names: n, Patient: a.PatientID.String(), Dentist: a.DentistID.String(),
 		Chair: a.OperatoryID.String(), Date: a.LocalStart[:10], Time: a.LocalStart[11:16], Duration: a.DurationMin,
 		Type: a.Type, Note: a.Note,
-		// Cancelling has its own form, which asks for a reason.
-		Transitions:   slices.DeleteFunc(slices.Clone(store.Transitions[a.Status]), func(s string) bool { return s == store.StatusCancelled }),
+		// Cancelling has its own form, which asks for a reason; arrived,
+		// completed and no-show wait for the appointment's day.
+		Transitions: slices.DeleteFunc(slices.Clone(store.Transitions[a.Status]), func(st string) bool {
+			return st == store.StatusCancelled || !s.store.StatusAllowedNow(a, st)
+		}),
 		CanCancel:     can(r, apptUpdating) && slices.Contains(store.Transitions[a.Status], store.StatusCancelled),
 		CanReschedule: can(r, booking), CanSetStatus: can(r, apptUpdating),
 		PatientName: n.Patient(a.PatientID), ChairName: n.Chair(a.OperatoryID), DentistName: n.Staff(&a.DentistID),
@@ -594,7 +597,7 @@ func (s *Server) appointment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	v.Data = appointmentForm(a, n, r)
+	v.Data = s.appointmentForm(a, n, r)
 	s.render(w, r, http.StatusOK, "appointment", v)
 }
 
@@ -625,7 +628,7 @@ func (s *Server) updateAppointment(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		v.Error, v.Data = msg, appointmentForm(a, n, r)
+		v.Error, v.Data = msg, s.appointmentForm(a, n, r)
 		s.render(w, r, http.StatusUnprocessableEntity, "appointment", v)
 	}
 	switch r.PostFormValue("action") {
@@ -674,7 +677,7 @@ func (s *Server) updateAppointment(w http.ResponseWriter, r *http.Request) {
 				s.fail(w, r, err)
 				return
 			}
-			af := appointmentForm(a, n, r)
+			af := s.appointmentForm(a, n, r)
 			if f != nil { // the reschedule form keeps what was typed
 				af.Dentist, af.Chair, af.Date, af.Time, af.Duration, af.AllowOverlap = f.Dentist, f.Chair, f.Date, f.Time, f.Duration, f.AllowOverlap
 				af.HoursOverride, af.AskHoursReason = f.HoursOverride, f.AskHoursReason || outsideHours(err)

@@ -248,6 +248,9 @@ func TestScheduleForms(t *testing.T) {
 		return s
 	}
 	wantRefused(t, "arrived ahead", f.front.post(path, url.Values{"csrf_token": {f.tok}, "action": {"status"}, "status": {"arrived"}}), 409, "before its day")
+	if p := f.front.get(path); strings.Contains(p.body, `<option value="arrived">`) || !strings.Contains(p.body, `<option value="confirmed">`) {
+		t.Error("a month ahead, the status form offers arrived (which the store refuses until the day), or no longer offers confirmed")
+	}
 	// Cancelling.
 	p := f.front.get(path)
 	if !strings.Contains(p.body, `id="cancel-form"`) || strings.Contains(p.body, `<option value="cancelled">`) {
