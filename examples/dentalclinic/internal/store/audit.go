@@ -292,7 +292,7 @@ func joinAuditNames(ctx context.Context, tx *tenantdb.Tx, clinic tenancy.ID, lis
 	patientOfRecord := map[string]map[tenancy.ID]tenancy.ID{}
 	for kind, ids := range records {
 		m := map[tenancy.ID]tenancy.ID{}
-		rows, err := tx.Query(ctx, `select id, patient_id from `+patientOf[kind]+` where clinic_id = $1 and id = any($2)`, clinic, ids)
+		rows, err := tx.Query(ctx, `select id, patient_id from `+patientOf[kind]+` where clinic_id = $1 and id = any($2::uuid[])`, clinic, idTexts(ids))
 		if err != nil {
 			return err
 		}
@@ -309,14 +309,14 @@ func joinAuditNames(ctx context.Context, tx *tenantdb.Tx, clinic tenancy.ID, lis
 	staff, patients := map[tenancy.ID]string{}, map[tenancy.ID]string{}
 	var id tenancy.ID
 	var name, given, family string
-	rows, err := tx.Query(ctx, `select id, name from staff where clinic_id = $1 and id = any($2)`, clinic, ids)
+	rows, err := tx.Query(ctx, `select id, name from staff where clinic_id = $1 and id = any($2::uuid[])`, clinic, idTexts(ids))
 	if err != nil {
 		return err
 	}
 	if _, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error { staff[id] = name; return nil }); err != nil {
 		return err
 	}
-	rows, err = tx.Query(ctx, `select id, given_name, family_name from patients where clinic_id = $1 and id = any($2)`, clinic, ids)
+	rows, err = tx.Query(ctx, `select id, given_name, family_name from patients where clinic_id = $1 and id = any($2::uuid[])`, clinic, idTexts(ids))
 	if err != nil {
 		return err
 	}

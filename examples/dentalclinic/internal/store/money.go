@@ -156,7 +156,7 @@ func (s *Store) Statement(ctx context.Context, id tenancy.ID) (Statement, error)
 			ids[i] = inv.ID
 		}
 		rows, err = tx.Query(ctx, `select id, clinic_id, invoice_id, patient_id, amount_minor, method, received_at
-			from payments where clinic_id = $1 and patient_id = $2 and invoice_id = any($3) order by received_at, id`, p.Tenant, id, ids)
+			from payments where clinic_id = $1 and patient_id = $2 and invoice_id = any($3::uuid[]) order by received_at, id`, p.Tenant, id, idTexts(ids))
 		if err != nil {
 			return err
 		}

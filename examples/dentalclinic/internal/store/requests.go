@@ -659,7 +659,7 @@ func (s *Store) ClinicNames(ctx context.Context, ids []tenancy.ID) (map[tenancy.
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, `select id, name from clinics where id = any($1)`, ids)
+	rows, err := s.db.Query(ctx, `select id, name from clinics where id = any($1::uuid[])`, idTexts(ids))
 	if err != nil {
 		return nil, wrap("clinic names", err)
 	}

@@ -145,3 +145,15 @@ func wrap(op string, err error) error {
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.Ping(ctx) }
+
+// idTexts writes ids as text, for an array parameter cast in SQL
+// ($1::uuid[]): pgx's exec and simple-protocol modes (which tenantdb's SET
+// LOCAL context mode needs) cannot encode a slice of tenancy.ID, whose
+// array type they cannot infer.
+func idTexts(ids []tenancy.ID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.String()
+	}
+	return out
+}
