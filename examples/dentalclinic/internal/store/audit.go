@@ -146,8 +146,13 @@ type AuditFilter struct {
 	// grant: what platform admins did in the clinic.
 	Impersonated bool
 	// Actions keeps the entries of these actions ("patient.view",
-	// "GET /patients/{id}"); empty: every action.
+	// "GET /patients/{id}"); empty with Routes empty: every action.
 	Actions []string
+	// Routes keeps, as well as Actions, the impersonated requests
+	// (recorded as their method and route, "GET /api/v1/patients/{id}")
+	// to these paths or below them: "/api/v1/patients" keeps that one and
+	// "POST /api/v1/patients", not "GET /api/v1/patientsx".
+	Routes []string
 	// From and To keep the entries recorded at or after From and before
 	// To; a zero time is no bound.
 	From, To time.Time
@@ -214,9 +219,16 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, 
 	if f.Impersonated {
 		where += ` and impersonation_grant_id is not null`
 	}
-	if len(f.Actions) > 0 {
-		args = append(args, f.Actions)
-		where += ` and action = any($` + itoa(len(args)) + `)`
+	if len(f.Actions) > 0 || len(f.Routes) > 0 {
+		below := make([]string, len(f.Routes))
+		for i, r := range f.Routes {
+			below[i] = escapeLike(r) + "/%"
+		}
+		args = append(args, f.Actions, f.Routes, below)
+		n := len(args)
+		path := `substr(action, strpos(action, ' ') + 1)`
+		where += ` and (action = any($` + itoa(n-2) + `::text[]) or (strpos(action, ' ') > 0 and (` + path + ` = any($` + itoa(n-1) +
+			`::text[]) or ` + path + ` like any($` + itoa(n) + `::text[]))))`
 	}
 	if !f.From.IsZero() {
 		args = append(args, f.From)

@@ -82,7 +82,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 		f.Actor = id
 	}
 	if d.Kind != "" {
-		if f.Actions = actionsOfKind(d.Kind); f.Actions == nil {
+		if f.Actions, f.Routes = actionsOfKind(d.Kind); f.Actions == nil {
 			refuse("Choose a kind of action from the list.")
 			return
 		}
