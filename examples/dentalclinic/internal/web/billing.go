@@ -22,8 +22,7 @@ func (s *Server) billingRoutes() {
 }
 
 type invoicesData struct {
-	Invoices []store.Invoice
-	Names    *names
+	Invoices []store.Invoice // each with its patient's name
 	Status   string
 	Patient  string // the patient search typed
 	Statuses []string
@@ -49,10 +48,6 @@ func (s *Server) invoices(w http.ResponseWriter, r *http.Request) {
 			s.renderError(w, r, status, msg)
 			return
 		}
-		s.fail(w, r, err)
-		return
-	}
-	if d.Names, err = s.loadNames(r.Context(), true); err != nil {
 		s.fail(w, r, err)
 		return
 	}
