@@ -183,6 +183,10 @@ type AuditEntry struct {
 	// otherwise.
 	PatientID   *tenancy.ID
 	PatientName string
+	// StaffName is the name of the staff member whose account the entry
+	// is about (resource type "staff"), "" when it is about no staff
+	// account or the account is no longer on the clinic's tables.
+	StaffName string
 }
 
 // patientOf is, for each kind of record an audit entry may name, the
@@ -277,7 +281,8 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, 
 }
 
 // joinAuditNames fills the names of a page of audit entries from the
-// clinic's staff and patients, and the patient of each record named; and
+// clinic's staff and patients (the actor's, and the staff member's whose
+// account an entry is about), and the patient of each record named; and
 // the names of the platform admins who impersonated the clinic, from
 // auth.clinic_impersonators.
 func joinAuditNames(ctx context.Context, tx *tenantdb.Tx, clinic tenancy.ID, list []AuditEntry) error {
@@ -294,7 +299,7 @@ func joinAuditNames(ctx context.Context, tx *tenantdb.Tx, clinic tenancy.ID, lis
 			continue
 		}
 		switch t := list[i].ResourceType; {
-		case t == "patient":
+		case t == "patient" || t == "staff":
 			people[id] = true
 		case patientOf[t] != "":
 			records[t] = append(records[t], id)
@@ -358,6 +363,9 @@ func joinAuditNames(ctx context.Context, tx *tenantdb.Tx, clinic tenancy.ID, lis
 		rid, err := tenancy.ParseID(e.ResourceID)
 		if err != nil {
 			continue
+		}
+		if e.ResourceType == "staff" {
+			e.StaffName = staff[rid]
 		}
 		patient, ok := rid, e.ResourceType == "patient"
 		if m := patientOfRecord[e.ResourceType]; m != nil {

@@ -3,7 +3,6 @@ package web
 import (
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -52,19 +51,7 @@ func (s *Server) invoices(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Invoices = list
-	keep := url.Values{}
-	for k, val := range map[string]string{"status": d.Status, "patient": d.Patient} {
-		if val != "" {
-			keep.Set(k, val)
-		}
-	}
-	if q.Get("cursor") != "" {
-		d.First = "/invoices?" + keep.Encode()
-	}
-	if next != "" {
-		keep.Set("cursor", next)
-		d.Next = "/invoices?" + keep.Encode()
-	}
+	d.First, d.Next = pageLinks("/invoices", map[string]string{"status": d.Status, "patient": d.Patient}, q.Get("cursor"), next)
 	v.Data = d
 	s.render(w, r, http.StatusOK, "invoices", v)
 }
