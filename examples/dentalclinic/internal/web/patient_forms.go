@@ -319,4 +319,3 @@ func (s *Server) patientPicker(r *http.Request, action, selected string, keep ..
 	}
 	return pk, nil
 }
-
