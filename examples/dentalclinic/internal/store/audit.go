@@ -156,8 +156,12 @@ type AuditFilter struct {
 	// From and To keep the entries recorded at or after From and before
 	// To; a zero time is no bound.
 	From, To time.Time
-	Cursor   string
-	Limit    int
+	// Cursor is the cursor of the page to read, as the previous page
+	// returned it; "" for the first page.
+	Cursor string
+	// Limit is the number of entries a page holds at most (a default
+	// when 0, capped at the store's largest page).
+	Limit int
 }
 
 // AuditEntry is one entry of the owner's audit log with the names its

@@ -99,8 +99,12 @@ type InvoiceFilter struct {
 	// Patient matches the patient's name ("Alex Mor", "Morgan"),
 	// case-insensitively; "" for every patient.
 	Patient string
-	Cursor  string
-	Limit   int
+	// Cursor is the cursor of the page to read, as the previous page
+	// returned it; "" for the first page.
+	Cursor string
+	// Limit is the number of invoices a page holds at most (a default
+	// when 0, capped at the store's largest page).
+	Limit int
 }
 
 // InvoiceStatuses are the statuses an invoice is shown with.
