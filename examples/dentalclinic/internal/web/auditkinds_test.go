@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -9,37 +8,6 @@ import (
 
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 )
-
-// apiCall sends a JSON request to the app's API with a bearer token and
-// decodes a JSON answer into out (if not nil); it returns the status.
-func apiCall(t *testing.T, base, method, path, token string, body, out any) int {
-	t.Helper()
-	var b bytes.Buffer
-	if body != nil {
-		if err := json.NewEncoder(&b).Encode(body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	req, err := http.NewRequest(method, base+path, &b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	if out != nil && res.StatusCode < 300 {
-		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return res.StatusCode
-}
 
 // TestAuditKindKeepsAPIRequests: an admin's impersonated API read of a
 // patient, recorded as its route ("GET /api/v1/patients/{id}"), is under
@@ -50,17 +18,18 @@ func TestAuditKindKeepsAPIRequests(t *testing.T) {
 	_, email := a.newAdmin(t, "Quinn Apiadmin")
 	alex := a.patientID(t, riverside, "Alex", "Morgan")
 
-	var login struct{ Token string }
-	if s := apiCall(t, a.base, "POST", "/api/v1/auth/login", "", map[string]any{"email": email, "password": seed.Password}, &login); s != http.StatusOK {
-		t.Fatalf("admin sign-in: %d", s)
+	var login, grant struct{ Token string }
+	code, body := api(t, a.base, "POST", "/api/v1/auth/login", "", map[string]any{"email": email, "password": seed.Password})
+	if err := json.Unmarshal(body, &login); code != http.StatusOK || err != nil {
+		t.Fatalf("admin sign-in: %d %s", code, body)
 	}
-	var grant struct{ Token string }
-	if s := apiCall(t, a.base, "POST", "/api/v1/admin/impersonations", login.Token,
-		map[string]any{"clinic_id": riverside.ID, "reason": "Ticket 23: API reads by kind", "minutes": 5}, &grant); s != http.StatusCreated {
-		t.Fatalf("impersonate: %d", s)
+	code, body = api(t, a.base, "POST", "/api/v1/admin/impersonations", login.Token,
+		map[string]any{"clinic_id": riverside.ID, "reason": "Ticket 23: API reads by kind", "minutes": 5})
+	if err := json.Unmarshal(body, &grant); code != http.StatusCreated || err != nil {
+		t.Fatalf("impersonate: %d %s", code, body)
 	}
-	if s := apiCall(t, a.base, "GET", "/api/v1/patients/"+alex.String(), grant.Token, nil, nil); s != http.StatusOK {
-		t.Fatalf("the impersonating admin reads Alex through the API: %d", s)
+	if code, body := api(t, a.base, "GET", "/api/v1/patients/"+alex.String(), grant.Token, nil); code != http.StatusOK {
+		t.Fatalf("the impersonating admin reads Alex through the API: %d %s", code, body)
 	}
 	// What the filter must show exists: the entry, recorded as its route.
 	var n int
