@@ -285,13 +285,20 @@ func scanAppointment(row pgx.Row) (Appointment, error) {
 // AppointmentFilter narrows an appointment list. From and To bound the
 // start: From <= starts_at < To.
 type AppointmentFilter struct {
-	From, To    *time.Time
+	From, To *time.Time
+	// PatientID, OperatoryID and DentistID, when set, keep the
+	// appointments of that patient, chair or dentist.
 	PatientID   *tenancy.ID
 	OperatoryID *tenancy.ID
 	DentistID   *tenancy.ID
-	Status      string
-	Cursor      string
-	Limit       int
+	// Status, when set, keeps the appointments of that status.
+	Status string
+	// Cursor is the cursor of the page to read, as the previous page
+	// returned it; "" for the first page.
+	Cursor string
+	// Limit is the number of appointments a page holds at most (a default
+	// when 0, capped at the store's largest page).
+	Limit int
 }
 
 // ListAppointments returns the clinic's appointments ordered by start and

@@ -146,13 +146,22 @@ type AuditFilter struct {
 	// grant: what platform admins did in the clinic.
 	Impersonated bool
 	// Actions keeps the entries of these actions ("patient.view",
-	// "GET /patients/{id}"); empty: every action.
+	// "GET /patients/{id}"); empty with Routes empty: every action.
 	Actions []string
+	// Routes keeps, as well as Actions, the impersonated requests
+	// (recorded as their method and route, "GET /api/v1/patients/{id}")
+	// to these paths or below them: "/api/v1/patients" keeps that one and
+	// "POST /api/v1/patients", not "GET /api/v1/patientsx".
+	Routes []string
 	// From and To keep the entries recorded at or after From and before
 	// To; a zero time is no bound.
 	From, To time.Time
-	Cursor   string
-	Limit    int
+	// Cursor is the cursor of the page to read, as the previous page
+	// returned it; "" for the first page.
+	Cursor string
+	// Limit is the number of entries a page holds at most (a default
+	// when 0, capped at the store's largest page).
+	Limit int
 }
 
 // AuditEntry is one entry of the owner's audit log with the names its
@@ -178,6 +187,10 @@ type AuditEntry struct {
 	// otherwise.
 	PatientID   *tenancy.ID
 	PatientName string
+	// StaffName is the name of the staff member whose account the entry
+	// is about (resource type "staff"), "" when it is about no staff
+	// account or the account is no longer on the clinic's tables.
+	StaffName string
 }
 
 // patientOf is, for each kind of record an audit entry may name, the
@@ -214,9 +227,16 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, 
 	if f.Impersonated {
 		where += ` and impersonation_grant_id is not null`
 	}
-	if len(f.Actions) > 0 {
-		args = append(args, f.Actions)
-		where += ` and action = any($` + itoa(len(args)) + `)`
+	if len(f.Actions) > 0 || len(f.Routes) > 0 {
+		below := make([]string, len(f.Routes))
+		for i, r := range f.Routes {
+			below[i] = escapeLike(r) + "/%"
+		}
+		args = append(args, f.Actions, f.Routes, below)
+		n := len(args)
+		path := `substr(action, strpos(action, ' ') + 1)`
+		where += ` and (action = any($` + itoa(n-2) + `::text[]) or (strpos(action, ' ') > 0 and (` + path + ` = any($` + itoa(n-1) +
+			`::text[]) or ` + path + ` like any($` + itoa(n) + `::text[]))))`
 	}
 	if !f.From.IsZero() {
 		args = append(args, f.From)
@@ -265,7 +285,8 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, 
 }
 
 // joinAuditNames fills the names of a page of audit entries from the
-// clinic's staff and patients, and the patient of each record named; and
+// clinic's staff and patients (the actor's, and the staff member's whose
+// account an entry is about), and the patient of each record named; and
 // the names of the platform admins who impersonated the clinic, from
 // auth.clinic_impersonators.
 func joinAuditNames(ctx context.Context, tx *tenantdb.Tx, clinic tenancy.ID, list []AuditEntry) error {
@@ -282,7 +303,7 @@ func joinAuditNames(ctx context.Context, tx *tenantdb.Tx, clinic tenancy.ID, lis
 			continue
 		}
 		switch t := list[i].ResourceType; {
-		case t == "patient":
+		case t == "patient" || t == "staff":
 			people[id] = true
 		case patientOf[t] != "":
 			records[t] = append(records[t], id)
@@ -346,6 +367,9 @@ func joinAuditNames(ctx context.Context, tx *tenantdb.Tx, clinic tenancy.ID, lis
 		rid, err := tenancy.ParseID(e.ResourceID)
 		if err != nil {
 			continue
+		}
+		if e.ResourceType == "staff" {
+			e.StaffName = staff[rid]
 		}
 		patient, ok := rid, e.ResourceType == "patient"
 		if m := patientOfRecord[e.ResourceType]; m != nil {

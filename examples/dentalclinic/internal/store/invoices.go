@@ -34,6 +34,10 @@ type Invoice struct {
 	IssuedAt     *time.Time `json:"issued_at"`
 	VoidedAt     *time.Time `json:"voided_at"`
 	CreatedAt    time.Time  `json:"created_at"`
+	// PatientName is the patient's name ("Alex Morgan"), filled by
+	// ListInvoices only, so that a page of invoices names its patients
+	// without reading every patient; not part of the API's JSON.
+	PatientName string `json:"-"`
 }
 
 // InvoiceDetail is an invoice with its lines and payments.
@@ -95,8 +99,12 @@ type InvoiceFilter struct {
 	// Patient matches the patient's name ("Alex Mor", "Morgan"),
 	// case-insensitively; "" for every patient.
 	Patient string
-	Cursor  string
-	Limit   int
+	// Cursor is the cursor of the page to read, as the previous page
+	// returned it; "" for the first page.
+	Cursor string
+	// Limit is the number of invoices a page holds at most (a default
+	// when 0, capped at the store's largest page).
+	Limit int
 }
 
 // InvoiceStatuses are the statuses an invoice is shown with.
@@ -116,12 +124,24 @@ var feeCode = regexp.MustCompile(`^[A-Za-z0-9._-]{1,20}$`)
 // Payments are summed in a lateral sub-query scoped to the tenant like
 // every other reference.
 const invoiceFrom = `
-	select i.id, i.clinic_id, i.number, i.patient_id, i.currency, i.total_minor, coalesce(pay.paid, 0)::bigint,
-		i.issued_at, i.voided_at, i.created_at, ` + invoiceStatusSQL + `
+	select ` + invoiceCols + invoiceTables
+
+// invoiceCols are the columns scanInvoice reads, from invoiceTables.
+const invoiceCols = `i.id, i.clinic_id, i.number, i.patient_id, i.currency, i.total_minor, coalesce(pay.paid, 0)::bigint,
+		i.issued_at, i.voided_at, i.created_at, ` + invoiceStatusSQL
+
+const invoiceTables = `
 	from invoices i
 	left join lateral (select sum(p.amount_minor) as paid from payments p
 		where p.clinic_id = $1 and p.invoice_id = i.id) pay on true
 	where i.clinic_id = $1`
+
+// invoiceListFrom is invoiceFrom with the patient's name, for a page of
+// the list (ListInvoices): one lookup per invoice of the page, by the
+// patients' primary key.
+const invoiceListFrom = `
+	select ` + invoiceCols + `,
+		(select pt.given_name || ' ' || pt.family_name from patients pt where pt.clinic_id = $1 and pt.id = i.patient_id)` + invoiceTables
 
 // invoiceStatusSQL derives the status an invoice is shown with: a stored
 // draft or void as is, an issued one by what has been paid.
@@ -130,10 +150,12 @@ const invoiceStatusSQL = `case when i.status <> 'issued' then i.status
 		when coalesce(pay.paid, 0) = 0 then 'issued'
 		else 'partly_paid' end`
 
-func scanInvoice(row pgx.Row) (Invoice, error) {
+// scanInvoice reads an invoice of invoiceFrom, and into extra the columns
+// a query selects after invoiceCols.
+func scanInvoice(row pgx.Row, extra ...any) (Invoice, error) {
 	var inv Invoice
-	err := row.Scan(&inv.ID, &inv.ClinicID, &inv.Number, &inv.PatientID, &inv.Currency, &inv.TotalMinor, &inv.PaidMinor,
-		&inv.IssuedAt, &inv.VoidedAt, &inv.CreatedAt, &inv.Status)
+	err := row.Scan(append([]any{&inv.ID, &inv.ClinicID, &inv.Number, &inv.PatientID, &inv.Currency, &inv.TotalMinor, &inv.PaidMinor,
+		&inv.IssuedAt, &inv.VoidedAt, &inv.CreatedAt, &inv.Status}, extra...)...)
 	inv.Currency = strings.TrimSpace(inv.Currency)
 	inv.BalanceMinor = inv.TotalMinor - inv.PaidMinor
 	if inv.Status == "void" {
@@ -143,7 +165,7 @@ func scanInvoice(row pgx.Row) (Invoice, error) {
 }
 
 // ListInvoices returns the clinic's invoices, newest number first, a page
-// at a time.
+// at a time, each with its patient's name.
 func (s *Store) ListInvoices(ctx context.Context, f InvoiceFilter) ([]Invoice, string, error) {
 	p, err := tenant(ctx)
 	if err != nil {
@@ -182,8 +204,15 @@ func (s *Store) ListInvoices(ctx context.Context, f InvoiceFilter) ([]Invoice, s
 		cond, args = ks.after(args, after.N)
 		where += cond
 	}
-	return queryPage(ctx, s, "list invoices", invoiceFrom+where, args, ks, limit,
-		func(r pgx.CollectableRow) (Invoice, error) { return scanInvoice(r) },
+	return queryPage(ctx, s, "list invoices", invoiceListFrom+where, args, ks, limit,
+		func(r pgx.CollectableRow) (Invoice, error) {
+			var name *string
+			inv, err := scanInvoice(r, &name)
+			if name != nil {
+				inv.PatientName = *name
+			}
+			return inv, err
+		},
 		func(last Invoice) any {
 			after.N = last.Number
 			return after

@@ -83,11 +83,14 @@ func partyName(ctx context.Context, tx *tenantdb.Tx, clinic, patient tenancy.ID)
 // them (drafts are the clinic's work in progress and not shown) and every
 // payment, as one ledger in time order, and what they owe.
 type Statement struct {
+	// PatientID and Patient are whose account it is.
 	PatientID tenancy.ID
 	Patient   PartyName
-	Currency  string
-	Invoices  []Invoice
-	Payments  []Payment
+	// Currency is the clinic's currency, of every amount.
+	Currency string
+	// Invoices and Payments are what the ledger (Entries) is made of.
+	Invoices []Invoice
+	Payments []Payment
 	// Entries are the invoices (as issued) and the payments in time
 	// order, with the balance after each.
 	Entries []StatementEntry
@@ -97,7 +100,9 @@ type Statement struct {
 	// Truncated says the patient has more invoices than a statement shows
 	// (maxStatementInvoices): the oldest are left out, and OpeningMinor is
 	// what they still owed, the ledger's starting balance.
-	Truncated    bool
+	Truncated bool
+	// OpeningMinor is what the invoices left out still owed (0 unless
+	// Truncated).
 	OpeningMinor int64
 }
 
@@ -107,7 +112,7 @@ type StatementEntry struct {
 	At           time.Time
 	Invoice      Invoice
 	PaymentID    *tenancy.ID // set on a payment
-	Method       string
+	Method       string      // the payment's method (PaymentMethods); "" on an invoice
 	ChargeMinor  int64
 	PaymentMinor int64
 	BalanceMinor int64

@@ -84,9 +84,13 @@ type PatientFilter struct {
 	// ID, if set, keeps only this patient: the one a form has chosen,
 	// shown again beside the search results (no chart is opened, so
 	// nothing is audited).
-	ID     *tenancy.ID
+	ID *tenancy.ID
+	// Cursor is the cursor of the page to read, as the previous page
+	// returned it; "" for the first page.
 	Cursor string
-	Limit  int
+	// Limit is the number of patients a page holds at most (a default
+	// when 0, capped at the store's largest page).
+	Limit int
 }
 
 // maxNamePrefix is the longest family-name prefix searched for: a family

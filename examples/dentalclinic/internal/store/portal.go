@@ -308,8 +308,12 @@ func scanPortalAppointment(row pgx.Row) (PortalAppointment, error) {
 
 // PortalPage asks for a page of a portal list.
 type PortalPage struct {
+	// Cursor is the cursor of the page to read, as the previous page
+	// returned it; "" for the first page.
 	Cursor string
-	Limit  int
+	// Limit is the number of entries a page holds at most (a default
+	// when 0, capped at the store's largest page).
+	Limit int
 }
 
 // PortalAppointments returns the signed-in patient's appointments at the

@@ -420,8 +420,12 @@ func (s *Store) PortalRequest(ctx context.Context, id tenancy.ID) (Request, erro
 // RequestStatuses, or "" for all.
 type RequestFilter struct {
 	Status string
+	// Cursor is the cursor of the page to read, as the previous page
+	// returned it; "" for the first page.
 	Cursor string
-	Limit  int
+	// Limit is the number of requests a page holds at most (a default
+	// when 0, capped at the store's largest page).
+	Limit int
 }
 
 // Requests returns the caller's clinic's appointment requests, newest

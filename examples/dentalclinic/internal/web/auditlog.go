@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -60,10 +59,6 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Staff = staff
-	staffNames := map[tenancy.ID]string{}
-	for _, m := range staff {
-		staffNames[m.ID] = m.Name
-	}
 	f := store.AuditFilter{Cursor: q.Get("cursor"), Limit: auditPageSize}
 	refuse := func(msg string) {
 		v.Error, v.Data = msg, d
@@ -82,7 +77,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 		f.Actor = id
 	}
 	if d.Kind != "" {
-		if f.Actions = actionsOfKind(d.Kind); f.Actions == nil {
+		if f.Actions, f.Routes = actionsOfKind(d.Kind); f.Actions == nil {
 			refuse("Choose a kind of action from the list.")
 			return
 		}
@@ -113,7 +108,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, e := range entries {
-		d.Rows = append(d.Rows, auditRowOf(e, staffNames))
+		d.Rows = append(d.Rows, auditRowOf(e))
 	}
 	if f.Cursor == "" && d.Who == "" && d.Kind == "" && d.From == "" && d.To == "" {
 		grants, _, err := s.store.AuditEntries(r.Context(), store.AuditFilter{Actions: []string{impersonation.ActionStarted}, Limit: 20})
@@ -122,28 +117,16 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, e := range grants {
-			d.Grants = append(d.Grants, auditRowOf(e, staffNames))
+			d.Grants = append(d.Grants, auditRowOf(e))
 		}
 	}
-	keep := url.Values{}
-	for k, val := range map[string]string{"who": d.Who, "kind": d.Kind, "from": d.From, "to": d.To} {
-		if val != "" {
-			keep.Set(k, val)
-		}
-	}
-	if f.Cursor != "" {
-		d.First = "/audit?" + keep.Encode()
-	}
-	if next != "" {
-		keep.Set("cursor", next)
-		d.Next = "/audit?" + keep.Encode()
-	}
+	d.First, d.Next = pageLinks("/audit", map[string]string{"who": d.Who, "kind": d.Kind, "from": d.From, "to": d.To}, f.Cursor, next)
 	v.Data = d
 	s.render(w, r, http.StatusOK, "audit", v)
 }
 
 // auditRowOf puts one entry in words.
-func auditRowOf(e store.AuditEntry, staff map[tenancy.ID]string) auditRow {
+func auditRowOf(e store.AuditEntry) auditRow {
 	row := auditRow{At: e.At, Reason: e.Reason, Outcome: e.Outcome, PatientID: e.PatientID,
 		Impersonated: e.Impersonator != nil || e.Grant != nil}
 	switch {
@@ -169,8 +152,8 @@ func auditRowOf(e store.AuditEntry, staff map[tenancy.ID]string) auditRow {
 		patient = e.PatientName
 	}
 	member := "a staff member"
-	if id, err := tenancy.ParseID(e.ResourceID); err == nil && e.ResourceType == "staff" && staff[id] != "" {
-		member = staff[id]
+	if e.StaffName != "" {
+		member = e.StaffName
 	}
 	if w, ok := wordsOf(e.Action); ok {
 		row.What = strings.NewReplacer("{patient}", patient, "{staff}", member).Replace(w.Words)

@@ -1,9 +1,6 @@
 package web
 
-import (
-	"cmp"
-	"strings"
-)
+import "strings"
 
 // auditKind is a group of actions the owner's audit log filters by.
 type auditKind struct{ Code, Label string }
@@ -119,15 +116,24 @@ var actionWords = map[string]actionWord{
 	"POST /impersonation/end":           {"impersonation", "Ended the impersonation"},
 }
 
-// apiNouns name the records under each first path segment of the API.
-var apiNouns = map[string][2]string{
-	"patients": {"a patient's record", "patients"}, "appointments": {"an appointment", "appointments"},
-	"invoices": {"an invoice", "invoices"}, "payments": {"a payment", "payments"},
-	"prescriptions": {"a prescription", "prescriptions"}, "staff": {"a staff account", "the staff"},
-	"settings": {"the settings", "the settings"}, "operatories": {"a chair", "the chairs"},
-	"fees": {"the fee schedule", "the fee schedule"}, "audit": {"the audit log", "the audit log"},
-	"exports": {"an export", "the exports"}, "me": {"the session", "the session"},
+// apiNoun names the records under one first path segment of the API, and
+// the group of actions its requests are in.
+type apiNoun struct{ One, Many, Kind string }
+
+// apiNouns name the records under each first path segment of the API:
+// the one table both the words of an API request (routeWords) and the
+// kind filter (actionsOfKind) are made from.
+var apiNouns = map[string]apiNoun{
+	"patients": {"a patient's record", "patients", "patients"}, "appointments": {"an appointment", "appointments", "appointments"},
+	"invoices": {"an invoice", "invoices", "billing"}, "payments": {"a payment", "payments", "billing"},
+	"prescriptions": {"a prescription", "prescriptions", "prescriptions"}, "staff": {"a staff account", "the staff", "clinic"},
+	"settings": {"the settings", "the settings", "clinic"}, "operatories": {"a chair", "the chairs", "clinic"},
+	"fees": {"the fee schedule", "the fee schedule", "clinic"}, "audit": {"the audit log", "the audit log", "clinic"},
+	"exports": {"an export", "the exports", "clinic"}, "me": {"the session", "the session", "clinic"},
 }
+
+// apiPrefix is the path under which the API's routes are.
+const apiPrefix = "/api/v1/"
 
 // wordsOf returns the group and the words of an action, or ok false when
 // the table has none. An API request (a method and a route under
@@ -143,19 +149,19 @@ func wordsOf(action string) (actionWord, bool) {
 // in words: what it did to which kind of record, through the API.
 func routeWords(action string) (actionWord, bool) {
 	method, path, ok := strings.Cut(action, " ")
-	rest, api := strings.CutPrefix(path, "/api/v1/")
+	rest, api := strings.CutPrefix(path, apiPrefix)
 	if !ok || !api {
 		return actionWord{}, false
 	}
 	segs := strings.Split(rest, "/")
 	noun, known := apiNouns[segs[0]]
 	if !known {
-		noun = [2]string{"a record", "records"}
+		noun = apiNoun{"a record", "records", "clinic"}
 	}
 	one := len(segs) > 1 && strings.HasPrefix(segs[1], "{")
-	obj := noun[1]
+	obj := noun.Many
 	if one {
-		obj = noun[0]
+		obj = noun.One
 	}
 	verb := map[string]string{"GET": "Read", "POST": "Made a change to", "PATCH": "Changed", "PUT": "Replaced", "DELETE": "Deleted"}[method]
 	if verb == "" {
@@ -164,19 +170,23 @@ func routeWords(action string) (actionWord, bool) {
 	if method == "POST" && !one {
 		verb = "Added to"
 	}
-	kind := map[string]string{"patients": "patients", "appointments": "appointments", "invoices": "billing", "payments": "billing",
-		"prescriptions": "prescriptions"}[segs[0]]
-	return actionWord{Kind: cmp.Or(kind, "clinic"), Words: verb + " " + obj + " through the API"}, true
+	return actionWord{Kind: noun.Kind, Words: verb + " " + obj + " through the API"}, true
 }
 
-// actionsOfKind returns every action of the table in group kind, for the
-// store's filter.
-func actionsOfKind(kind string) []string {
-	var out []string
+// actionsOfKind returns, for the store's filter, every action of the
+// table in group kind, and the API paths whose impersonated requests
+// (recorded as their method and route, put in words by routeWords) are
+// in it: one per first path segment of apiNouns of that kind.
+func actionsOfKind(kind string) (actions, routes []string) {
 	for a, w := range actionWords {
 		if w.Kind == kind {
-			out = append(out, a)
+			actions = append(actions, a)
 		}
 	}
-	return out
+	for seg, n := range apiNouns {
+		if n.Kind == kind {
+			routes = append(routes, apiPrefix+seg)
+		}
+	}
+	return actions, routes
 }

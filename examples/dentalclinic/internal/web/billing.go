@@ -3,7 +3,7 @@ package web
 import (
 	"math"
 	"net/http"
-	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,8 +22,7 @@ func (s *Server) billingRoutes() {
 }
 
 type invoicesData struct {
-	Invoices []store.Invoice
-	Names    *names
+	Invoices []store.Invoice // each with its patient's name
 	Status   string
 	Patient  string // the patient search typed
 	Statuses []string
@@ -52,24 +51,8 @@ func (s *Server) invoices(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if d.Names, err = s.loadNames(r.Context(), true); err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	d.Invoices = list
-	keep := url.Values{}
-	for k, val := range map[string]string{"status": d.Status, "patient": d.Patient} {
-		if val != "" {
-			keep.Set(k, val)
-		}
-	}
-	if q.Get("cursor") != "" {
-		d.First = "/invoices?" + keep.Encode()
-	}
-	if next != "" {
-		keep.Set("cursor", next)
-		d.Next = "/invoices?" + keep.Encode()
-	}
+	d.First, d.Next = pageLinks("/invoices", map[string]string{"status": d.Status, "patient": d.Patient}, q.Get("cursor"), next)
 	v.Data = d
 	s.render(w, r, http.StatusOK, "invoices", v)
 }
@@ -88,13 +71,45 @@ func (s *Server) newInvoiceData(r *http.Request, patient string) (*newInvoiceDat
 	if d.Names, err = s.loadNames(r.Context(), false); err != nil {
 		return nil, err
 	}
-	if d.Picker, err = s.patientPicker(r, "/invoices/new", patient); err != nil {
+	if d.Picker, err = s.invoicePicker(r, patient); err != nil {
 		return nil, err
 	}
 	if d.Fees, err = s.store.Fees(r.Context()); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// invoicePicker is the booking form's patient picker (active patients)
+// for an invoice, which any patient may get (store.CreateInvoice does
+// not ask the status): the search also offers inactive patients, and a
+// patient chosen by id (the chart's "New invoice") is offered whatever
+// their status, archived too, so that a last visit can be billed.
+func (s *Server) invoicePicker(r *http.Request, selected string) (*patientPicker, error) {
+	pk, err := s.patientPicker(r, "/invoices/new", selected)
+	if err != nil {
+		return nil, err
+	}
+	if id, err := tenancy.ParseID(selected); err == nil && !slices.ContainsFunc(pk.Choices, func(p store.Patient) bool { return p.ID == id }) {
+		list, _, err := s.store.ListPatients(r.Context(), store.PatientFilter{ID: &id, Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		pk.Choices = append(list, pk.Choices...)
+	}
+	if pk.Query != "" {
+		list, next, err := s.store.ListPatients(r.Context(), store.PatientFilter{Query: pk.Query, Status: "inactive", Limit: pickerSize})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range list {
+			if p.ID.String() != selected {
+				pk.Choices = append(pk.Choices, p)
+			}
+		}
+		pk.More = pk.More || next != ""
+	}
+	return pk, nil
 }
 
 func (s *Server) newInvoice(w http.ResponseWriter, r *http.Request) {

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/mydentalpractice/tenancy"
@@ -319,13 +318,4 @@ func (s *Server) patientPicker(r *http.Request, action, selected string, keep ..
 		pk.More = next != ""
 	}
 	return pk, nil
-}
-
-// patientsPage is the patient list's next-page link.
-func patientsPage(q, cursor string) string {
-	v := url.Values{"cursor": {cursor}}
-	if q != "" {
-		v.Set("q", q)
-	}
-	return "/patients?" + v.Encode()
 }

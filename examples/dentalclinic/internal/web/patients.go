@@ -63,9 +63,7 @@ func (s *Server) patients(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Results = list
-	if next != "" {
-		d.Next = patientsPage(d.Query, next)
-	}
+	_, d.Next = pageLinks("/patients", map[string]string{"q": d.Query}, q.Get("cursor"), next)
 	v.Data = d
 	s.render(w, r, http.StatusOK, "patients", v)
 }
