@@ -401,7 +401,8 @@ const baseInvoiceFrom = `
 		i.issued_at, i.voided_at, i.created_at, case when i.status <> 'issued' then i.status
 		when coalesce(pay.paid, 0) >= i.total_minor then 'paid'
 		when coalesce(pay.paid, 0) = 0 then 'issued'
-		else 'partly_paid' end
+		else 'partly_paid' end,
+		(select pt.given_name || ' ' || pt.family_name from patients pt where pt.clinic_id = $1 and pt.id = i.patient_id)
 	from invoices i
 	left join lateral (select sum(p.amount_minor) as paid from payments p
 		where p.clinic_id = $1 and p.invoice_id = i.id) pay on true
@@ -416,8 +417,12 @@ func (s *server) listInvoices(w http.ResponseWriter, r *http.Request, clinic ten
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Invoice, error) {
 		var inv store.Invoice
+		var name *string
 		err := r.Scan(&inv.ID, &inv.ClinicID, &inv.Number, &inv.PatientID, &inv.Currency, &inv.TotalMinor, &inv.PaidMinor,
-			&inv.IssuedAt, &inv.VoidedAt, &inv.CreatedAt, &inv.Status)
+			&inv.IssuedAt, &inv.VoidedAt, &inv.CreatedAt, &inv.Status, &name)
+		if name != nil {
+			inv.PatientName = *name
+		}
 		inv.Currency = strings.TrimSpace(inv.Currency)
 		inv.BalanceMinor = inv.TotalMinor - inv.PaidMinor
 		if inv.Status == "void" {

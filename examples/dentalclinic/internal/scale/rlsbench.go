@@ -101,7 +101,8 @@ var Queries = []Query{
 		i.issued_at, i.voided_at, i.created_at, case when i.status <> 'issued' then i.status
 		when coalesce(pay.paid, 0) >= i.total_minor then 'paid'
 		when coalesce(pay.paid, 0) = 0 then 'issued'
-		else 'partly_paid' end
+		else 'partly_paid' end,
+		(select pt.given_name || ' ' || pt.family_name from patients pt where pt.clinic_id = $1 and pt.id = i.patient_id)
 	from invoices i
 	left join lateral (select sum(p.amount_minor) as paid from payments p
 		where p.clinic_id = $1 and p.invoice_id = i.id) pay on true
