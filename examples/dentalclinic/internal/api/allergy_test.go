@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mydentalpractice/tenancy"
+	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/apptest"
 	"github.com/mydentalpractice/tenancy/examples/dentalclinic/internal/seed"
 )
 
@@ -25,7 +26,7 @@ func TestPrescribingAgainstAnAllergy(t *testing.T) {
 	patient := tenancy.MustParseID(ids[0])
 	before := rxCount(t, a, patient)
 
-	r := a.Do(t, "POST", "/api/v1/prescriptions", dentist, rxBody(patient))
+	r := a.Do(t, "POST", "/api/v1/prescriptions", dentist, apptest.PrescriptionBody(patient))
 	billWant(t, "amoxicillin without a reason", r, http.StatusConflict)
 	if p := r.Problem(t); p.Code != "allergy" || !strings.Contains(p.Detail, "penicillins") {
 		t.Errorf("the refusal: %+v, want code allergy naming penicillins", p)
@@ -34,7 +35,7 @@ func TestPrescribingAgainstAnAllergy(t *testing.T) {
 		t.Fatalf("a refused prescription was written: %d prescriptions, want %d", n, before)
 	}
 
-	body := rxBody(patient)
+	body := apptest.PrescriptionBody(patient)
 	body["allergy_override"] = "   "
 	billWant(t, "a blank reason", a.Do(t, "POST", "/api/v1/prescriptions", dentist, body), http.StatusUnprocessableEntity)
 
@@ -61,7 +62,7 @@ func TestPrescribingAgainstAnAllergy(t *testing.T) {
 
 	// A drug of no class the patient is allergic to: no warning, and no
 	// place for a reason.
-	other := rxBody(patient)
+	other := apptest.PrescriptionBody(patient)
 	other["drug"] = "Chlorhexidine 0.2% mouthwash"
 	other["allergy_override"] = "just in case"
 	billWant(t, "a reason with nothing to override", a.Do(t, "POST", "/api/v1/prescriptions", dentist, other), http.StatusUnprocessableEntity)

@@ -81,10 +81,6 @@ func billCreate(t *testing.T, a *apptest.App, token string, patient tenancy.ID, 
 	return inv
 }
 
-func billLine(code string, qty int) map[string]any {
-	return map[string]any{"code": code, "quantity": qty}
-}
-
 // billWant asserts the status of a apptest.Response and, for errors, that it is
 // problem+json.
 func billWant(t *testing.T, what string, r apptest.Response, status int) {
@@ -129,29 +125,6 @@ func billCheckClinic(t *testing.T, body []byte, want tenancy.ID) {
 	walk(v)
 }
 
-// billFees reads a clinic's fee schedule with a privileged connection.
-func billFees(t *testing.T, a *apptest.App, clinic tenancy.ID) map[string]int64 {
-	t.Helper()
-	rows, err := a.DB.Conn(t, pgtest.Admin).Query(context.Background(), `select code, price_minor from fee_schedule where clinic_id = $1`, clinic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	fees := map[string]int64{}
-	for rows.Next() {
-		var code string
-		var price int64
-		if err := rows.Scan(&code, &price); err != nil {
-			t.Fatal(err)
-		}
-		fees[code] = price
-	}
-	if len(fees) == 0 {
-		t.Fatalf("clinic %v has no fee schedule", clinic)
-	}
-	return fees
-}
-
 // billCount runs a privileged count.
 func billCount(t *testing.T, a *apptest.App, sql string, args ...any) int64 {
 	t.Helper()
@@ -177,7 +150,7 @@ func TestInvoicesReconcile(t *testing.T) {
 		t.Run(c.Currency, func(t *testing.T) {
 			tok := a.SignIn(t, seed.StaffEmail("owner", c), tenancy.ID{})
 			patient := billPatient(t, a, tok)
-			fees := billFees(t, a, c.ID)
+			fees := a.Fees(t, c.ID)
 			lines := []struct {
 				code string
 				qty  int
@@ -186,7 +159,7 @@ func TestInvoicesReconcile(t *testing.T) {
 			var body []map[string]any
 			for _, l := range lines {
 				want += fees[l.code] * int64(l.qty)
-				body = append(body, billLine(l.code, l.qty))
+				body = append(body, apptest.FeeLine(l.code, l.qty))
 			}
 			before := billCounter(t, a, c.ID)
 
@@ -291,8 +264,8 @@ func TestInvoiceLifecycle(t *testing.T) {
 	patient := billPatient(t, a, a.SignIn(t, seed.StaffEmail("frontdesk", riverside), tenancy.ID{}))
 	path := func(inv billInvoiceJSON, action string) string { return "/api/v1/invoices/" + inv.ID.String() + action }
 
-	first := billCreate(t, a, tok, patient, billLine("EXAM", 1))
-	second := billCreate(t, a, tok, patient, billLine("XRAY", 1))
+	first := billCreate(t, a, tok, patient, apptest.FeeLine("EXAM", 1))
+	second := billCreate(t, a, tok, patient, apptest.FeeLine("XRAY", 1))
 	if second.Number != first.Number+1 {
 		t.Errorf("numbers %d then %d; want consecutive", first.Number, second.Number)
 	}
@@ -320,7 +293,7 @@ func TestInvoiceLifecycle(t *testing.T) {
 	// An issued invoice with a payment cannot be voided; without one it can.
 	billWant(t, "pay", a.Do(t, "POST", path(first, "/payments"), tok, map[string]any{"amount_minor": 100, "method": "cash"}), 201)
 	billWant(t, "void with a payment", a.Do(t, "POST", path(first, "/void"), tok, nil), 409)
-	third := billCreate(t, a, tok, patient, billLine("EXTR", 1))
+	third := billCreate(t, a, tok, patient, apptest.FeeLine("EXTR", 1))
 	billWant(t, "issue third", a.Do(t, "POST", path(third, "/issue"), tok, nil), 200)
 	billWant(t, "void issued", a.Do(t, "POST", path(third, "/void"), tok, nil), 200)
 
@@ -370,7 +343,7 @@ func TestInvoicePagination(t *testing.T) {
 	patient := billPatient(t, a, tok)
 	made := map[tenancy.ID]bool{}
 	for range 5 {
-		made[billCreate(t, a, tok, patient, billLine("EXAM", 1)).ID] = true
+		made[billCreate(t, a, tok, patient, apptest.FeeLine("EXAM", 1)).ID] = true
 	}
 	seen := map[tenancy.ID]bool{}
 	cursor := ""
@@ -408,7 +381,7 @@ func TestConcurrentPaymentsNeverOverpay(t *testing.T) {
 	a := startApp(t)
 	tok := a.SignIn(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
 	patient := billPatient(t, a, tok)
-	inv := billCreate(t, a, tok, patient, billLine("EXTR", 2)) // 2 × 150.00
+	inv := billCreate(t, a, tok, patient, apptest.FeeLine("EXTR", 2)) // 2 × 150.00
 	billWant(t, "issue", a.Do(t, "POST", "/api/v1/invoices/"+inv.ID.String()+"/issue", tok, nil), 200)
 
 	amount := inv.TotalMinor/4 + 1 // three fit, the fourth would overpay
@@ -456,11 +429,11 @@ func TestBillingPermissions(t *testing.T) {
 	dentist := a.SignIn(t, seed.StaffEmail("dentist", riverside), tenancy.ID{})
 	hygienist := a.SignIn(t, seed.StaffEmail("hygienist", riverside), tenancy.ID{})
 	patient := billPatient(t, a, owner)
-	inv := billCreate(t, a, owner, patient, billLine("EXAM", 1), billLine("XRAY", 1))
-	toVoid := billCreate(t, a, owner, patient, billLine("EXAM", 1))
+	inv := billCreate(t, a, owner, patient, apptest.FeeLine("EXAM", 1), apptest.FeeLine("XRAY", 1))
+	toVoid := billCreate(t, a, owner, patient, apptest.FeeLine("EXAM", 1))
 	p := "/api/v1/invoices/" + inv.ID.String()
 	pay := map[string]any{"amount_minor": 500, "method": "cash"}
-	create := map[string]any{"patient_id": patient, "lines": []any{billLine("EXAM", 1)}}
+	create := map[string]any{"patient_id": patient, "lines": []any{apptest.FeeLine("EXAM", 1)}}
 
 	for _, tc := range []struct {
 		name         string
@@ -505,7 +478,7 @@ func TestBillingForeignClinic(t *testing.T) {
 	a := startApp(t)
 	hill := a.SignIn(t, seed.StaffEmail("owner", hillcrest), tenancy.ID{})
 	hillPatient := billPatient(t, a, hill)
-	foreign := billCreate(t, a, hill, hillPatient, billLine("EXAM", 1))
+	foreign := billCreate(t, a, hill, hillPatient, apptest.FeeLine("EXAM", 1))
 	billWant(t, "Hillcrest issues its own", a.Do(t, "POST", "/api/v1/invoices/"+foreign.ID.String()+"/issue", hill, nil), 200)
 	// First prove the object exists, for its own clinic.
 	billWant(t, "Hillcrest reads its own", a.Do(t, "GET", "/api/v1/invoices/"+foreign.ID.String(), hill, nil), 200)
@@ -547,8 +520,8 @@ func TestBillingForeignClinic(t *testing.T) {
 	if r.Status != 200 || len(page.Items) != 0 {
 		t.Errorf("Riverside listing Hillcrest's patient's invoices: %d %s", r.Status, r.Body)
 	}
-	f := a.Do(t, "POST", "/api/v1/invoices", river, map[string]any{"patient_id": hillPatient, "lines": []any{billLine("EXAM", 1)}})
-	m := a.Do(t, "POST", "/api/v1/invoices", river, map[string]any{"patient_id": tenancy.NewID(), "lines": []any{billLine("EXAM", 1)}})
+	f := a.Do(t, "POST", "/api/v1/invoices", river, map[string]any{"patient_id": hillPatient, "lines": []any{apptest.FeeLine("EXAM", 1)}})
+	m := a.Do(t, "POST", "/api/v1/invoices", river, map[string]any{"patient_id": tenancy.NewID(), "lines": []any{apptest.FeeLine("EXAM", 1)}})
 	if f.Status != 422 || !bytes.Equal(f.Body, m.Body) {
 		t.Errorf("invoice for a foreign patient: %d %s; for a made-up one: %d %s", f.Status, f.Body, m.Status, m.Body)
 	}
@@ -569,7 +542,7 @@ func TestBillingBadInput(t *testing.T) {
 	a := startApp(t)
 	tok := a.SignIn(t, seed.StaffEmail("owner", billingLakeside), tenancy.ID{})
 	patient := billPatient(t, a, tok)
-	inv := billCreate(t, a, tok, patient, billLine("EXAM", 1))
+	inv := billCreate(t, a, tok, patient, apptest.FeeLine("EXAM", 1))
 	billWant(t, "issue", a.Do(t, "POST", "/api/v1/invoices/"+inv.ID.String()+"/issue", tok, nil), 200)
 	pid := patient.String()
 
@@ -675,7 +648,7 @@ func TestBillingUnderImpersonation(t *testing.T) {
 	defer a.Do(t, "DELETE", "/api/v1/admin/impersonations/"+grant.GrantID.String(), admin, nil)
 
 	patient := billPatient(t, a, a.SignIn(t, seed.StaffEmail("frontdesk", riverside), tenancy.ID{}))
-	inv := billCreate(t, a, support, patient, billLine("EXAM", 2))
+	inv := billCreate(t, a, support, patient, apptest.FeeLine("EXAM", 2))
 	p := "/api/v1/invoices/" + inv.ID.String()
 	billWant(t, "support issues", a.Do(t, "POST", p+"/issue", support, nil), 200)
 	billWant(t, "support takes a payment", a.Do(t, "POST", p+"/payments", support, map[string]any{"amount_minor": 1, "method": "cash"}), 201)
@@ -691,7 +664,7 @@ func TestBillingUnderImpersonation(t *testing.T) {
 		"prescribed_on": time.Now().UTC().AddDate(0, 0, -2).Format(time.DateOnly)}), 403)
 
 	hill := a.SignIn(t, seed.StaffEmail("owner", hillcrest), tenancy.ID{})
-	foreign := billCreate(t, a, hill, billPatient(t, a, hill), billLine("EXAM", 1))
+	foreign := billCreate(t, a, hill, billPatient(t, a, hill), apptest.FeeLine("EXAM", 1))
 	f := a.Do(t, "GET", "/api/v1/invoices/"+foreign.ID.String(), support, nil)
 	m := a.Do(t, "GET", "/api/v1/invoices/"+tenancy.NewID().String(), support, nil)
 	if f.Status != 404 || !bytes.Equal(f.Body, m.Body) {

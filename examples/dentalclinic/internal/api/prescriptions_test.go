@@ -32,18 +32,10 @@ type rxJSON struct {
 	VoidReason   *string    `json:"void_reason"`
 }
 
-func rxBody(patient tenancy.ID) map[string]any {
-	return map[string]any{
-		"patient_id": patient, "drug": "Amoxicillin", "strength": "500 mg", "form": "capsule",
-		"directions": "One capsule three times a day for seven days.", "quantity": 21, "refills": 1,
-		"prescribed_on": time.Now().UTC().AddDate(0, 0, -2).Format(time.DateOnly), "notes": "Take with food.",
-	}
-}
-
 // rxCreate writes a prescription and fails the test unless it is created.
 func rxCreate(t *testing.T, a *apptest.App, token string, patient tenancy.ID) rxJSON {
 	t.Helper()
-	r := a.Do(t, "POST", "/api/v1/prescriptions", token, rxBody(patient))
+	r := a.Do(t, "POST", "/api/v1/prescriptions", token, apptest.PrescriptionBody(patient))
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create prescription: %d %s", r.Status, r.Body)
 	}
@@ -71,12 +63,12 @@ func TestPrescriptionLifecycle(t *testing.T) {
 	dentist := a.SignIn(t, seed.StaffEmail("dentist", riverside), tenancy.ID{})
 	patient := billPatient(t, a, dentist)
 
-	r := a.Do(t, "POST", "/api/v1/prescriptions", dentist, rxBody(patient))
+	r := a.Do(t, "POST", "/api/v1/prescriptions", dentist, apptest.PrescriptionBody(patient))
 	billWant(t, "prescribe", r, 201)
 	billCheckClinic(t, r.Body, riverside.ID)
 	var rx rxJSON
 	r.JSON(t, &rx)
-	want := rxBody(patient)
+	want := apptest.PrescriptionBody(patient)
 	if rx.DentistID != rxSubject(t, a, dentist) || rx.PatientID != patient || rx.Drug != want["drug"] || rx.Quantity != 21 ||
 		rx.Refills != 1 || rx.PrescribedOn != want["prescribed_on"] || rx.Status != "active" || rx.Notes != want["notes"] {
 		t.Errorf("prescription = %+v", rx)
@@ -88,7 +80,7 @@ func TestPrescriptionLifecycle(t *testing.T) {
 	// The owner is a dentist too, and prescribes as themself; the date
 	// defaults to today.
 	owner := a.SignIn(t, seed.StaffEmail("owner", riverside), tenancy.ID{})
-	body := rxBody(patient)
+	body := apptest.PrescriptionBody(patient)
 	delete(body, "prescribed_on")
 	delete(body, "refills")
 	delete(body, "notes")
@@ -183,7 +175,7 @@ func TestPrescriptionPermissions(t *testing.T) {
 	for _, who := range []struct {
 		name, token string
 	}{{"hygienist", hygienist}, {"front desk and billing", frontDesk}, {"billing", billing}, {"owner who is not a dentist", ownerOnly}} {
-		billWant(t, who.name+" prescribes", a.Do(t, "POST", "/api/v1/prescriptions", who.token, rxBody(patient)), 403)
+		billWant(t, who.name+" prescribes", a.Do(t, "POST", "/api/v1/prescriptions", who.token, apptest.PrescriptionBody(patient)), 403)
 		billWant(t, who.name+" voids", a.Do(t, "POST", "/api/v1/prescriptions/"+rx.ID.String()+"/void", who.token, map[string]any{"reason": "No."}), 403)
 	}
 	billWant(t, "billing lists", a.Do(t, "GET", "/api/v1/prescriptions", billing, nil), 403)
@@ -229,8 +221,8 @@ func TestPrescriptionForeignClinic(t *testing.T) {
 	if r.Status != 200 || len(page.Items) != 0 {
 		t.Errorf("Riverside listing Hillcrest's patient's prescriptions: %d %s", r.Status, r.Body)
 	}
-	f := a.Do(t, "POST", "/api/v1/prescriptions", river, rxBody(hillPatient))
-	m := a.Do(t, "POST", "/api/v1/prescriptions", river, rxBody(tenancy.NewID()))
+	f := a.Do(t, "POST", "/api/v1/prescriptions", river, apptest.PrescriptionBody(hillPatient))
+	m := a.Do(t, "POST", "/api/v1/prescriptions", river, apptest.PrescriptionBody(tenancy.NewID()))
 	if f.Status != 422 || !bytes.Equal(f.Body, m.Body) {
 		t.Errorf("prescription for a foreign patient: %d %s; for a made-up one: %d %s", f.Status, f.Body, m.Status, m.Body)
 	}
@@ -247,7 +239,7 @@ func TestPrescriptionBadInput(t *testing.T) {
 	patient := billPatient(t, a, dentist)
 	rx := rxCreate(t, a, dentist, patient)
 	with := func(k string, v any) map[string]any {
-		b := rxBody(patient)
+		b := apptest.PrescriptionBody(patient)
 		if v == nil {
 			delete(b, k)
 		} else {

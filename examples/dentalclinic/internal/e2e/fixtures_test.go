@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"math/rand/v2"
 	"net/http"
@@ -149,41 +148,6 @@ func billCreate(t *testing.T, a *apptest.App, token string, patient tenancy.ID, 
 	}
 	r.JSON(t, &inv)
 	return inv.ID
-}
-
-func billLine(code string, qty int) map[string]any {
-	return map[string]any{"code": code, "quantity": qty}
-}
-
-// billFees reads a clinic's fee schedule with a privileged connection.
-func billFees(t *testing.T, a *apptest.App, clinic tenancy.ID) map[string]int64 {
-	t.Helper()
-	rows, err := a.SuperConn(t).Query(context.Background(), `select code, price_minor from fee_schedule where clinic_id = $1`, clinic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	fees := map[string]int64{}
-	for rows.Next() {
-		var code string
-		var price int64
-		if err := rows.Scan(&code, &price); err != nil {
-			t.Fatal(err)
-		}
-		fees[code] = price
-	}
-	if len(fees) == 0 {
-		t.Fatalf("clinic %v has no fee schedule", clinic)
-	}
-	return fees
-}
-
-func rxBody(patient tenancy.ID) map[string]any {
-	return map[string]any{
-		"patient_id": patient, "drug": "Amoxicillin", "strength": "500 mg", "form": "capsule",
-		"directions": "One capsule three times a day for seven days.", "quantity": 21, "refills": 1,
-		"prescribed_on": time.Now().UTC().AddDate(0, 0, -2).Format(time.DateOnly), "notes": "Take with food.",
-	}
 }
 
 // portalFixture is a Riverside patient of a test's own with a portal

@@ -67,11 +67,11 @@ func newFuzzBodies(t *testing.T, a *apptest.App) *fuzzBodies {
 	fx.objects["/api/v1/operatories/"] = create("/api/v1/operatories", map[string]any{"name": "Fuzz chair"})
 	patient := create("/api/v1/patients", map[string]any{"given_name": "Fuzz", "family_name": "Patient"})
 	fx.objects["/api/v1/patients/"] = patient
-	fx.objects["/api/v1/prescriptions/"] = create("/api/v1/prescriptions", rxBody(patient))
+	fx.objects["/api/v1/prescriptions/"] = create("/api/v1/prescriptions", apptest.PrescriptionBody(patient))
 	if r := a.Do(t, "PUT", "/api/v1/fee-schedule", staff, map[string]any{"items": []any{map[string]any{"code": "F1", "description": "Fuzz", "price_minor": 1000}}}); r.Status != http.StatusOK {
 		t.Fatalf("fee schedule at the fuzz clinic: %d %s", r.Status, r.Body)
 	}
-	fx.objects["/api/v1/invoices/"] = create("/api/v1/invoices", map[string]any{"patient_id": patient, "lines": []any{billLine("F1", 1)}})
+	fx.objects["/api/v1/invoices/"] = create("/api/v1/invoices", map[string]any{"patient_id": patient, "lines": []any{apptest.FeeLine("F1", 1)}})
 	appt := a.SuperStrings(t, `select id from appointments where clinic_id = $1 limit 1`, c.ID)
 	if len(appt) == 0 {
 		// The new clinic's hours are unknown here; an appointment is

@@ -86,14 +86,14 @@ var leakRoutes = map[string]leakRoute{
 	"PATCH /api/v1/appointments/{id}": {object: "appointments", body: map[string]any{"note": "Leak probe"}},
 	"GET /api/v1/invoices":            {},
 	"POST /api/v1/invoices": {create: func(a tenancytest.Actor, d *leakData) any {
-		return map[string]any{"patient_id": d.of(a).patient, "lines": []any{billLine(d.of(a).fee, 1)}}
+		return map[string]any{"patient_id": d.of(a).patient, "lines": []any{apptest.FeeLine(d.of(a).fee, 1)}}
 	}},
 	"GET /api/v1/invoices/{id}":            {object: "invoices"},
 	"POST /api/v1/invoices/{id}/issue":     {object: "invoices"},
 	"POST /api/v1/invoices/{id}/void":      {object: "invoices"},
 	"POST /api/v1/invoices/{id}/payments":  {object: "invoices", body: map[string]any{"amount_minor": 1, "method": "cash"}},
 	"GET /api/v1/prescriptions":            {},
-	"POST /api/v1/prescriptions":           {create: func(a tenancytest.Actor, d *leakData) any { return rxBody(d.of(a).patient) }},
+	"POST /api/v1/prescriptions":           {create: func(a tenancytest.Actor, d *leakData) any { return apptest.PrescriptionBody(d.of(a).patient) }},
 	"GET /api/v1/prescriptions/{id}":       {object: "prescriptions"},
 	"POST /api/v1/prescriptions/{id}/void": {object: "prescriptions", body: map[string]any{"reason": "Leak probe"}},
 	"GET /api/v1/settings":                 {},
@@ -272,12 +272,12 @@ func newLeakPortal(t *testing.T, a *apptest.App, c seed.Clinic) leakPortal {
 	f := newSchedFix(t, c)
 	p.appointment = f.mustBook(t, f.booking(pt.ID, f.at(10, 0), 30)).ID
 	var code string
-	for k := range billFees(t, a, c.ID) {
+	for k := range a.Fees(t, c.ID) {
 		code = k
 		break
 	}
 	billing := a.NewStaff(t, c, "billing").Token
-	p.invoice = billCreate(t, a, billing, pt.ID, billLine(code, 1))
+	p.invoice = billCreate(t, a, billing, pt.ID, apptest.FeeLine(code, 1))
 	if r := a.Do(t, "POST", "/api/v1/invoices/"+p.invoice.String()+"/issue", billing, nil); r.Status != http.StatusOK {
 		t.Fatalf("issue at %s: %d %s", c.Slug, r.Status, r.Body)
 	}
@@ -377,7 +377,7 @@ func TestLeakHTTP(t *testing.T) {
 	data := &leakData{clinics: map[tenancy.ID]leakClinic{}}
 	for _, c := range []seed.Clinic{riverside, hillcrest} {
 		lc := leakClinic{slug: c.Slug, patient: portals[c.ID].patient}
-		for code := range billFees(t, a, c.ID) {
+		for code := range a.Fees(t, c.ID) {
 			lc.fee = code
 			break
 		}

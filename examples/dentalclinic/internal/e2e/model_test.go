@@ -142,7 +142,7 @@ func TestModelOwnership(t *testing.T) {
 
 	fees := map[tenancy.ID]string{}
 	for _, c := range clinics {
-		for code := range billFees(t, a, c.ID) {
+		for code := range a.Fees(t, c.ID) {
 			fees[c.ID] = code
 			break
 		}
@@ -315,7 +315,7 @@ func (m *ownershipModel) bill(rt *rapid.T, actor *modelActor, p *modelPatient) {
 	if fee == "" {
 		fee = m.fees[p.clinic]
 	}
-	r := m.call(rt, actor, "POST", "/api/v1/invoices", map[string]any{"patient_id": p.id, "lines": []any{billLine(fee, 1)}})
+	r := m.call(rt, actor, "POST", "/api/v1/invoices", map[string]any{"patient_id": p.id, "lines": []any{apptest.FeeLine(fee, 1)}})
 	switch {
 	case actor.billsWrite() && actor.clinic == p.clinic:
 		var inv struct {
@@ -330,7 +330,7 @@ func (m *ownershipModel) bill(rt *rapid.T, actor *modelActor, p *modelPatient) {
 	case actor.billsWrite():
 		// Another clinic's patient is as missing: the same 4xx, byte for
 		// byte, as for a patient that exists nowhere.
-		missing := m.call(rt, actor, "POST", "/api/v1/invoices", map[string]any{"patient_id": tenancy.NewID(), "lines": []any{billLine(fee, 1)}})
+		missing := m.call(rt, actor, "POST", "/api/v1/invoices", map[string]any{"patient_id": tenancy.NewID(), "lines": []any{apptest.FeeLine(fee, 1)}})
 		if r.Status/100 != 4 || r.Status == http.StatusForbidden || !r.IsProblem() || !bytes.Equal(r.Body, missing.Body) {
 			rt.Fatalf("invoice for another clinic's patient as %s: %d %s; for a missing patient: %d %s", actor.name, r.Status, r.Body, missing.Status, missing.Body)
 		}

@@ -287,11 +287,11 @@ func (m *routeMatrix) run(t *testing.T) {
 
 	// Invoices and payments.
 	var code string
-	for c := range billFees(t, a, R) {
+	for c := range a.Fees(t, R) {
 		code = c
 		break
 	}
-	newInvoice := map[string]any{"patient_id": patient, "lines": []any{billLine(code, 1)}}
+	newInvoice := map[string]any{"patient_id": patient, "lines": []any{apptest.FeeLine(code, 1)}}
 	m.forbidden(t, "GET", v1+"/invoices", m.hygienist, nil)
 	m.ok(t, "GET", v1+"/invoices", m.front, nil, 200, R)
 	m.forbidden(t, "POST", v1+"/invoices", m.front, newInvoice)
@@ -318,8 +318,8 @@ func (m *routeMatrix) run(t *testing.T) {
 	// Prescriptions.
 	m.forbidden(t, "GET", v1+"/prescriptions", m.billing, nil)
 	m.ok(t, "GET", v1+"/prescriptions", m.hygienist, nil, 200, R)
-	m.forbidden(t, "POST", v1+"/prescriptions", m.owner, rxBody(patient))
-	rx := idOf(t, m.ok(t, "POST", v1+"/prescriptions", m.dentist, rxBody(patient), 201, R))
+	m.forbidden(t, "POST", v1+"/prescriptions", m.owner, apptest.PrescriptionBody(patient))
+	rx := idOf(t, m.ok(t, "POST", v1+"/prescriptions", m.dentist, apptest.PrescriptionBody(patient), 201, R))
 	m.forbidden(t, "GET", v1+"/prescriptions/"+rx.String(), m.billing, nil)
 	m.foreign(t, "GET", v1+"/prescriptions/%s", m.front, nil, "prescriptions", H, hRx)
 	m.ok(t, "GET", v1+"/prescriptions/"+rx.String(), m.front, nil, 200, R)
